@@ -1,0 +1,83 @@
+//! Helpers called by the code that `#[differentiate]` emits. Not a public API: names and
+//! signatures here change with the macro.
+
+use crate::Differentiable;
+
+/// A tape of at most one entry, for values saved by code that runs at most once (outside any
+/// loop): the same `push`/`pop` as `Vec`, without allocating.
+#[derive(Debug, Clone)]
+pub struct Slot<T>(Option<T>);
+
+impl<T> Slot<T> {
+    /// An empty slot.
+    #[inline(always)]
+    pub const fn new() -> Self {
+        Slot(None)
+    }
+    /// Stores `v`, replacing nothing (the emitted code pushes once per slot).
+    #[inline(always)]
+    pub fn push(&mut self, v: T) {
+        self.0 = Some(v);
+    }
+    /// Takes the stored value.
+    #[inline(always)]
+    pub fn pop(&mut self) -> Option<T> {
+        self.0.take()
+    }
+}
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A zero of the same shape as `x`.
+#[inline(always)]
+pub fn zero_of<T: Differentiable>(x: &T) -> T {
+    x.zero_like()
+}
+
+/// `dst += src`.
+#[inline(always)]
+pub fn acc<T: Differentiable>(dst: &mut T, src: &T) {
+    dst.accumulate(src)
+}
+
+/// The owned zero tangent or adjoint of a borrowed parameter: `&[F; N]` gives `[F; N]`,
+/// `&[F]` and `&Vec<F>` give `Vec<F>`, `&S` gives `S`.
+pub trait ZeroOwned {
+    /// The owned type.
+    type Owned;
+    /// A zero of the same shape.
+    fn zero_owned(&self) -> Self::Owned;
+}
+
+impl<T: Differentiable> ZeroOwned for T {
+    type Owned = T;
+    #[inline(always)]
+    fn zero_owned(&self) -> T {
+        self.zero_like()
+    }
+}
+
+impl<T: Differentiable> ZeroOwned for [T] {
+    type Owned = Vec<T>;
+    fn zero_owned(&self) -> Vec<T> {
+        self.iter().map(Differentiable::zero_like).collect()
+    }
+}
+
+/// See [`ZeroOwned`].
+#[inline(always)]
+pub fn zero_owned<T: ZeroOwned + ?Sized>(x: &T) -> T::Owned {
+    x.zero_owned()
+}
+
+/// Accumulates an owned adjoint into the adjoint of a slice parameter (`Vec<F>`).
+#[inline]
+pub fn acc_slice<T: Differentiable>(dst: &mut [T], src: &[T]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        d.accumulate(s);
+    }
+}

@@ -1,0 +1,7 @@
+//! `#[derive(Differentiable)]`.
+use proc_macro2::TokenStream;
+
+pub fn expand(item: TokenStream) -> TokenStream {
+    let _ = item;
+    TokenStream::new()
+}

@@ -1,0 +1,34 @@
+//! The macros of `autodiff`: `#[differentiate]` and `#[derive(Differentiable)]`.
+//!
+//! This file only parses and forwards. The pipeline of `#[differentiate]`, one module a step:
+//!
+//! `options` (parse the attribute) -> `lower` (the function into a small IR that keeps spans,
+//! checking what is supported) -> `activity` (which values carry derivatives) -> `forward`
+//! (emit `NAME_jvp`) / `reverse` (emit `NAME_vjp`, `NAME_grad`) -> `expand` (assemble, or
+//! fall back to the user's function beside `compile_error!`).
+
+use proc_macro::TokenStream;
+
+mod activity;
+mod derive;
+mod expand;
+mod forward;
+mod ir;
+mod lower;
+mod names;
+mod options;
+mod reverse;
+mod rules;
+
+/// Differentiates a function at compile time. See the crate `autodiff` for the contract.
+#[proc_macro_attribute]
+pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::differentiate(args.into(), item.into()).into()
+}
+
+/// Implements `Differentiable` for a parameter struct whose fields are floats, (nested, boxed)
+/// arrays of floats, `Vec`s of floats, or other `Differentiable` structs.
+#[proc_macro_derive(Differentiable)]
+pub fn derive_differentiable(item: TokenStream) -> TokenStream {
+    derive::expand(item.into()).into()
+}
