@@ -1,6 +1,6 @@
 //! The [`Differentiable`] trait: what a value needs so that it can carry tangents and adjoints.
 
-use num_traits::Float;
+use num_traits::{Float, Zero};
 
 /// A value that has a tangent and an adjoint of its own type: floats, arrays of them, `Vec`s,
 /// boxes, tuples, and parameter structs (`#[derive(Differentiable)]`).
