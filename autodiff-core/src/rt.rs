@@ -81,3 +81,9 @@ pub fn acc_slice<T: Differentiable>(dst: &mut [T], src: &[T]) {
         d.accumulate(s);
     }
 }
+
+/// `dst -= src`.
+#[inline(always)]
+pub fn sub_acc<T: Differentiable>(dst: &mut T, src: &T) {
+    dst.axpy(-<T::Scalar as num_traits::One>::one(), src)
+}

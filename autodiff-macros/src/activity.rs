@@ -1,1 +1,257 @@
-//! activity
+//! Activity analysis: which bindings carry derivatives.
+//!
+//! A binding is active when its value depends on an active parameter: it is initialised or
+//! assigned (anywhere, also in a later loop iteration) from an expression that reads an active
+//! binding. This is a flow-insensitive fixpoint over the renamed body, so a `let mut s = 0.0;`
+//! that a loop later accumulates into is active from its declaration on. Reading through
+//! `stop_gradient(..)`, `.len()`, comparisons, predicates and casts to integers is passive.
+
+use std::collections::HashSet;
+
+use syn::visit::{self, Visit};
+use syn::{BinOp, Expr, Pat, Stmt, Type, UnOp};
+
+use crate::names::MacroArgs;
+
+/// Returns the set of active binding names, starting from the active parameters.
+pub fn analyze(body: &syn::Block, seeds: HashSet<String>) -> HashSet<String> {
+    let mut a = Analysis { active: seeds, changed: true };
+    while a.changed {
+        a.changed = false;
+        a.visit_block(body);
+    }
+    a.active
+}
+
+struct Analysis {
+    active: HashSet<String>,
+    changed: bool,
+}
+
+impl Analysis {
+    fn mark(&mut self, name: String) {
+        if self.active.insert(name) {
+            self.changed = true;
+        }
+    }
+
+    fn mark_pat(&mut self, pat: &Pat) {
+        let mut names = Vec::new();
+        pat_bindings(pat, &mut names);
+        for n in names {
+            self.mark(n);
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Analysis {
+    fn visit_local(&mut self, l: &'ast syn::Local) {
+        if let Some(init) = &l.init {
+            match (strip_pat_type(&l.pat), &*init.expr) {
+                (Pat::Tuple(pt), Expr::Tuple(et)) if pt.elems.len() == et.elems.len() => {
+                    for (p, e) in pt.elems.iter().zip(&et.elems) {
+                        if is_active(e, &self.active) {
+                            self.mark_pat(p);
+                        }
+                    }
+                }
+                _ => {
+                    if is_active(&init.expr, &self.active) {
+                        self.mark_pat(&l.pat);
+                    }
+                }
+            }
+        }
+        visit::visit_local(self, l);
+    }
+
+    fn visit_expr_assign(&mut self, e: &'ast syn::ExprAssign) {
+        if is_active(&e.right, &self.active) {
+            if let Some(base) = place_base(&e.left) {
+                self.mark(base);
+            }
+        }
+        visit::visit_expr_assign(self, e);
+    }
+
+    fn visit_expr_binary(&mut self, e: &'ast syn::ExprBinary) {
+        let compound = matches!(
+            e.op,
+            BinOp::AddAssign(_) | BinOp::SubAssign(_) | BinOp::MulAssign(_) | BinOp::DivAssign(_)
+        );
+        if compound && is_active(&e.right, &self.active) {
+            if let Some(base) = place_base(&e.left) {
+                self.mark(base);
+            }
+        }
+        visit::visit_expr_binary(self, e);
+    }
+}
+
+pub fn strip_pat_type(p: &Pat) -> &Pat {
+    match p {
+        Pat::Type(t) => strip_pat_type(&t.pat),
+        Pat::Paren(p) => strip_pat_type(&p.pat),
+        _ => p,
+    }
+}
+
+/// The names a pattern binds.
+pub fn pat_bindings(pat: &Pat, out: &mut Vec<String>) {
+    match pat {
+        Pat::Ident(p) => {
+            let s = p.ident.to_string();
+            if !s.starts_with(|c: char| c.is_uppercase()) {
+                out.push(s);
+            }
+            if let Some((_, sub)) = &p.subpat {
+                pat_bindings(sub, out);
+            }
+        }
+        Pat::Tuple(t) => t.elems.iter().for_each(|p| pat_bindings(p, out)),
+        Pat::TupleStruct(t) => t.elems.iter().for_each(|p| pat_bindings(p, out)),
+        Pat::Struct(s) => s.fields.iter().for_each(|f| pat_bindings(&f.pat, out)),
+        Pat::Reference(r) => pat_bindings(&r.pat, out),
+        Pat::Type(t) => pat_bindings(&t.pat, out),
+        Pat::Slice(s) => s.elems.iter().for_each(|p| pat_bindings(p, out)),
+        Pat::Paren(p) => pat_bindings(&p.pat, out),
+        Pat::Or(o) => {
+            if let Some(first) = o.cases.first() {
+                pat_bindings(first, out)
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The variable at the root of a place expression (`x`, `x[i]`, `p.w[o]`, `*x`).
+pub fn place_base(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Path(p) if p.path.segments.len() == 1 && p.qself.is_none() => {
+            Some(p.path.segments[0].ident.to_string())
+        }
+        Expr::Index(i) => place_base(&i.expr),
+        Expr::Field(f) => place_base(&f.base),
+        Expr::Paren(p) => place_base(&p.expr),
+        Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => place_base(&u.expr),
+        _ => None,
+    }
+}
+
+/// Integer, boolean and character types: values of these never carry derivatives.
+pub fn is_passive_type(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p.path.get_ident().is_some_and(|i| {
+            matches!(
+                i.to_string().as_str(),
+                "usize" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128" | "i8" | "i16" | "i32"
+                    | "i64" | "i128" | "bool" | "char" | "str" | "String"
+            )
+        }),
+        Type::Reference(r) => is_passive_type(&r.elem),
+        Type::Paren(p) => is_passive_type(&p.elem),
+        _ => false,
+    }
+}
+
+/// Float methods whose result is not a float (so reading through them is passive).
+pub const PREDICATES: &[&str] = &[
+    "len",
+    "is_empty",
+    "is_nan",
+    "is_finite",
+    "is_infinite",
+    "is_normal",
+    "is_subnormal",
+    "is_sign_positive",
+    "is_sign_negative",
+    "partial_cmp",
+    "total_cmp",
+    "classify",
+    "to_bits",
+];
+
+/// Does the value of `e` depend on an active binding?
+pub fn is_active(e: &Expr, active: &HashSet<String>) -> bool {
+    match e {
+        Expr::Path(p) => {
+            p.qself.is_none()
+                && p.path.segments.len() == 1
+                && active.contains(&p.path.segments[0].ident.to_string())
+        }
+        Expr::Lit(_) | Expr::Range(_) => false,
+        Expr::Binary(b) => match b.op {
+            BinOp::Add(_) | BinOp::Sub(_) | BinOp::Mul(_) | BinOp::Div(_) | BinOp::Rem(_) => {
+                is_active(&b.left, active) || is_active(&b.right, active)
+            }
+            _ => false,
+        },
+        Expr::Unary(u) => match u.op {
+            UnOp::Not(_) => false,
+            _ => is_active(&u.expr, active),
+        },
+        Expr::Paren(p) => is_active(&p.expr, active),
+        Expr::Group(g) => is_active(&g.expr, active),
+        Expr::Index(i) => is_active(&i.expr, active),
+        Expr::Field(f) => is_active(&f.base, active),
+        Expr::Reference(r) => is_active(&r.expr, active),
+        Expr::MethodCall(m) => {
+            if PREDICATES.contains(&m.method.to_string().as_str()) {
+                false
+            } else {
+                is_active(&m.receiver, active) || m.args.iter().any(|a| is_active(a, active))
+            }
+        }
+        Expr::Call(c) => {
+            if let Expr::Path(p) = &*c.func {
+                if p.path.segments.last().is_some_and(|s| s.ident == "stop_gradient") {
+                    return false;
+                }
+            }
+            c.args.iter().any(|a| is_active(a, active))
+        }
+        Expr::Cast(c) => !is_passive_type(&c.ty) && is_active(&c.expr, active),
+        Expr::If(i) => {
+            block_active(&i.then_branch, active)
+                || i.else_branch.as_ref().is_some_and(|(_, e)| is_active(e, active))
+        }
+        Expr::Match(m) => m.arms.iter().any(|a| is_active(&a.body, active)),
+        Expr::Block(b) => block_active(&b.block, active),
+        Expr::Unsafe(b) => block_active(&b.block, active),
+        Expr::Array(a) => a.elems.iter().any(|e| is_active(e, active)),
+        Expr::Tuple(t) => t.elems.iter().any(|e| is_active(e, active)),
+        Expr::Repeat(r) => is_active(&r.expr, active),
+        Expr::Macro(m) => match MacroArgs::parse(&m.mac.tokens) {
+            Some(MacroArgs::Repeat(e, _)) => is_active(&e, active),
+            Some(MacroArgs::List(l)) => l.iter().any(|e| is_active(e, active)),
+            None => false,
+        },
+        // Anything else (closures, `loop` values, ...) is active when it mentions an active name.
+        other => mentions(other, active),
+    }
+}
+
+fn block_active(b: &syn::Block, active: &HashSet<String>) -> bool {
+    match b.stmts.last() {
+        Some(Stmt::Expr(e, None)) => is_active(e, active),
+        _ => false,
+    }
+}
+
+/// Does `e` mention an active name anywhere?
+pub fn mentions(e: &Expr, active: &HashSet<String>) -> bool {
+    struct M<'a> {
+        active: &'a HashSet<String>,
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for M<'_> {
+        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+            if p.path.segments.len() == 1 && self.active.contains(&p.path.segments[0].ident.to_string()) {
+                self.found = true;
+            }
+        }
+    }
+    let mut m = M { active, found: false };
+    m.visit_expr(e);
+    m.found
+}

@@ -1,3 +1,490 @@
-//! Assembles the output.
-use proc_macro2::TokenStream;
-pub fn differentiate(_args: TokenStream, item: TokenStream) -> TokenStream { item }
+//! Step 6: assemble `NAME_jvp`, `NAME_vjp` and `NAME_grad` beside the user's function, or, when
+//! anything is unsupported, the user's function unchanged beside `compile_error!`s so that
+//! callers do not drown in follow-on errors.
+
+use std::collections::HashSet;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+use syn::{FnArg, GenericParam, Ident, ItemFn, Pat, ReturnType, Type, TypeParamBound, WherePredicate};
+
+use crate::activity::is_passive_type;
+use crate::codegen::Ctx;
+use crate::ir::ParamKind;
+use crate::lower::Lowerer;
+use crate::names::{self, Renamer};
+use crate::{activity, core_path, forward, options, reverse};
+
+pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
+    let func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => {
+            let err = syn::Error::new(
+                first_span(&item),
+                "#[differentiate] applies to a function (`fn name(x: f64, ..) -> f64 { .. }`)",
+            )
+            .into_compile_error();
+            return quote!(#err #item);
+        }
+    };
+    match expand(args, &func) {
+        Ok(generated) => quote!(#func #generated),
+        Err(e) => {
+            let err = e.into_compile_error();
+            quote!(#func #err)
+        }
+    }
+}
+
+fn first_span(t: &TokenStream) -> Span {
+    t.clone().into_iter().next().map(|t| t.span()).unwrap_or_else(Span::call_site)
+}
+
+/// Gathers spanned errors so that all of them are reported at once.
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, e: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(e),
+            None => self.0 = Some(e),
+        }
+    }
+    fn finish(self) -> syn::Result<()> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+struct Param {
+    name: Ident,
+    ty: Type,
+    pat: Pat,
+    kind: ParamKind,
+    /// The element type of a slice parameter (`&[E]`, `&Vec<E>`).
+    elem: Option<Type>,
+    scalar: bool,
+    differentiable: bool,
+}
+
+fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let opts = match options::parse(args) {
+        Ok(o) => Some(o),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let sig = &func.sig;
+    if let Some(a) = &sig.asyncness {
+        errors.push(syn::Error::new(a.span, "#[differentiate] does not support `async fn`: differentiate a plain `fn` and call it from async code"));
+    }
+    if let Some(u) = &sig.unsafety {
+        errors.push(syn::Error::new(u.span, "#[differentiate] does not support `unsafe fn`: write a safe function, or give the unsafe one hand-written `_jvp` and `_vjp`"));
+    }
+    if let Some(v) = &sig.variadic {
+        errors.push(syn::Error::new(v.span(), "#[differentiate] does not support variadic functions"));
+    }
+    if let Some(c) = &sig.constness {
+        errors.push(syn::Error::new(c.span, "#[differentiate] does not support `const fn`: remove `const`"));
+    }
+    let ret_ty: Option<Type> = match &sig.output {
+        ReturnType::Type(_, t) => Some((**t).clone()),
+        ReturnType::Default => {
+            errors.push(syn::Error::new(sig.ident.span(), "a differentiated function must return a value: add `-> f64` (or the float, array, tuple or struct it computes)"));
+            None
+        }
+    };
+
+    // The float types: f32, f64 and type parameters bounded by `Float`.
+    let mut float_types: Vec<String> = vec!["f32".into(), "f64".into()];
+    let mut float_params: Vec<Ident> = Vec::new();
+    for g in &sig.generics.params {
+        if let GenericParam::Type(t) = g {
+            if t.bounds.iter().any(is_float_bound) || where_bounds_float(&sig.generics, &t.ident) {
+                float_types.push(t.ident.to_string());
+                float_params.push(t.ident.clone());
+            }
+        }
+    }
+
+    let mut params = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(r) => errors.push(syn::Error::new(r.span(), "#[differentiate] does not support methods (`self`): write a free function that takes the value as a parameter")),
+            FnArg::Typed(pt) => {
+                let name = match &*pt.pat {
+                    Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => pi.ident.clone(),
+                    other => {
+                        errors.push(syn::Error::new(other.span(), "a parameter of a differentiated function must be a plain name (`x: f64`); destructure it in the body"));
+                        continue;
+                    }
+                };
+                match classify(&pt.ty, &float_types) {
+                    Ok((kind, elem, scalar)) => {
+                        let differentiable = kind != ParamKind::Passive;
+                        params.push(Param { name, ty: (*pt.ty).clone(), pat: (*pt.pat).clone(), kind, elem, scalar, differentiable });
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+    }
+    let Some(opts) = opts else {
+        errors.finish()?;
+        unreachable!("an options error was pushed");
+    };
+    if let Some(wrt) = &opts.wrt {
+        for w in wrt {
+            match params.iter().find(|p| p.name == *w) {
+                None => errors.push(syn::Error::new(
+                    w.span(),
+                    format!(
+                        "`{w}` is not a parameter of `{}`: `wrt(..)` names parameters ({})",
+                        sig.ident,
+                        params.iter().map(|p| p.name.to_string()).collect::<Vec<_>>().join(", ")
+                    ),
+                )),
+                Some(p) if !p.differentiable => errors.push(syn::Error::new(
+                    w.span(),
+                    format!("`{w}` cannot be differentiated: its type is not a float, an array of floats, a slice of floats or a `Differentiable` struct"),
+                )),
+                _ => {}
+            }
+        }
+        for p in &mut params {
+            if !wrt.contains(&p.name) && p.kind != ParamKind::Passive {
+                p.kind = ParamKind::Passive;
+            }
+        }
+    }
+    if params.iter().all(|p| p.kind == ParamKind::Passive) && !params.is_empty() || params.is_empty() {
+        errors.push(syn::Error::new(sig.ident.span(), format!("`{}` has no parameter to differentiate with respect to: give it a float, array, slice or `Differentiable` parameter", sig.ident)));
+    }
+    errors.finish()?;
+    let ret_ty = ret_ty.expect("checked above");
+
+    // Resolve shadowing, then find the active bindings.
+    let mut body = (*func.block).clone();
+    let mut renamer = Renamer::new();
+    for p in &params {
+        renamer.declare(&p.name);
+    }
+    renamer.visit_block_mut(&mut body);
+    let seeds: HashSet<String> = params.iter().filter(|p| p.kind != ParamKind::Passive).map(|p| p.name.to_string()).collect();
+    let active = activity::analyze(&body, seeds);
+
+    let mut lowerer = Lowerer::new(&active, &float_types);
+    let param_ids: Vec<usize> = params
+        .iter()
+        .map(|p| {
+            let shape_kind = p.kind;
+            lowerer.add_param(&p.name, shape_kind, p.scalar, p.differentiable)
+        })
+        .collect();
+    let ir_body = lowerer.lower_body(&body);
+    let (mut ir, errs) = lowerer.finish(param_ids, ir_body);
+    // Passive parameters that are differentiable still need their shape for zero tangents.
+    for (p, &id) in params.iter().zip(&ir.params) {
+        if p.kind == ParamKind::Passive && p.differentiable {
+            ir.vars[id].param = Some(shape_of(&p.ty));
+        }
+    }
+    let mut errors = Errors::default();
+    for e in errs {
+        errors.push(e);
+    }
+    errors.finish()?;
+
+    let core = core_path::core_path();
+    let scalar = scalar_type(&float_params, &params, &ret_ty, &core);
+    let result_scalar = is_scalar_type(&ret_ty, &float_types);
+
+    let vis = &func.vis;
+    let name = &sig.ident;
+    let (impl_generics, _, where_clause) = sig.generics.split_for_impl();
+    let _ = impl_generics;
+    let generics_params = &sig.generics.params;
+    let gen_decl = if generics_params.is_empty() { quote!() } else { quote!(<#generics_params>) };
+    let mut preds: Vec<TokenStream> = where_clause.map(|w| w.predicates.iter().map(|p| quote!(#p)).collect()).unwrap_or_default();
+    for f in &float_params {
+        preds.push(quote!(#f: #core::Real));
+    }
+    let where_tokens = if preds.is_empty() { quote!() } else { quote!(where #(#preds),*) };
+    let capture: Vec<TokenStream> = sig
+        .generics
+        .params
+        .iter()
+        .filter_map(|g| match g {
+            GenericParam::Type(t) => {
+                let i = &t.ident;
+                Some(quote!(#i))
+            }
+            GenericParam::Const(c) => {
+                let i = &c.ident;
+                Some(quote!(#i))
+            }
+            GenericParam::Lifetime(_) => None,
+        })
+        .collect();
+    let user_params: Vec<TokenStream> = params.iter().map(|p| {
+        let (pat, ty) = (&p.pat, &p.ty);
+        quote!(#pat: #ty)
+    }).collect();
+    let active_params: Vec<&Param> = params.iter().filter(|p| p.kind != ParamKind::Passive).collect();
+    let adjoint_tys: Vec<TokenStream> = active_params.iter().map(|p| adjoint_type(p)).collect();
+    let adj_ty = if adjoint_tys.len() == 1 { quote!(#(#adjoint_tys)*) } else { quote!((#(#adjoint_tys),*)) };
+    let allow = quote!(#[allow(
+        dead_code,
+        unused_mut,
+        unused_variables,
+        unused_assignments,
+        unused_labels,
+        unused_parens,
+        unused_braces,
+        non_snake_case,
+        unreachable_code,
+        clippy::all,
+        clippy::pedantic,
+        clippy::nursery
+    )]);
+
+    let mut out = TokenStream::new();
+    let fname = name.to_string();
+
+    if opts.forward {
+        let cx = Ctx { f: &ir, core: core.clone(), scalar: scalar.clone() };
+        let body = forward::emit_body(&cx, result_scalar);
+        let jvp = format_ident!("{}_jvp", name);
+        let tangents: Vec<TokenStream> = active_params.iter().map(|p| {
+            let t = names::tangent(&p.name);
+            let ty = tangent_type(p);
+            quote!(mut #t: #ty)
+        }).collect();
+        let doc = format!("Forward mode of [`{fname}`]: its value and its directional derivative along the tangents of the active parameters (generated by `#[differentiate]`).");
+        out.extend(quote_spanned! {name.span()=>
+            #[doc = #doc]
+            #allow
+            #[inline]
+            #vis fn #jvp #gen_decl (#(#user_params,)* #(#tangents),*) -> (#ret_ty, #ret_ty) #where_tokens {
+                #body
+            }
+        });
+    }
+
+    if opts.reverse {
+        let flags = reverse::structure(&mut ir);
+        let cx = Ctx { f: &ir, core: core.clone(), scalar: scalar.clone() };
+        let r = reverse::emit(&cx, &ir.body, &flags, result_scalar);
+        let (fwd, inits, pullback) = (&r.forward, &r.adjoint_inits, &r.pullback);
+        // `vjp`: the pullback owns copies of the borrowed parameters it reads.
+        let mut own = TokenStream::new();
+        let mut rebind = TokenStream::new();
+        for &pid in &r.needed_params {
+            let p = &params[pid];
+            if let Type::Reference(_) = &p.ty {
+                let n = &p.name;
+                let o = format_ident!("__own_{}", n);
+                let ty = &p.ty;
+                own.extend(quote!(let #o = ::std::borrow::ToOwned::to_owned(#n);));
+                rebind.extend(quote!(let #n: #ty = ::std::borrow::Borrow::borrow(&#o);));
+            }
+        }
+        let vjp = format_ident!("{}_vjp", name);
+        let doc = format!("Reverse mode of [`{fname}`], as JAX's `vjp`: its value and the pullback, which maps a cotangent of the output to the adjoints of the active parameters (generated by `#[differentiate]`). The pullback owns what it needs.");
+        out.extend(quote_spanned! {name.span()=>
+            #[doc = #doc]
+            #allow
+            #[inline]
+            #vis fn #vjp #gen_decl (#(#user_params),*) -> (#ret_ty, impl ::core::ops::FnOnce(#ret_ty) -> #adj_ty + use<#(#capture),*>) #where_tokens {
+                #fwd
+                #inits
+                #own
+                (__y, move |ct: #ret_ty| -> #adj_ty { #rebind #pullback })
+            }
+        });
+        if result_scalar {
+            let grad = format_ident!("{}_grad", name);
+            let one = cx.one_scalar();
+            let doc = format!("The gradient of [`{fname}`] with respect to its active parameters, with its value (generated by `#[differentiate]`).");
+            out.extend(quote_spanned! {name.span()=>
+                #[doc = #doc]
+                #allow
+                #[inline]
+                #vis fn #grad #gen_decl (#(#user_params),*) -> (#ret_ty, #adj_ty) #where_tokens {
+                    #fwd
+                    #inits
+                    let mut __pullback = move |ct: #ret_ty| -> #adj_ty { #pullback };
+                    (__y, __pullback(#one))
+                }
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn is_float_bound(b: &TypeParamBound) -> bool {
+    match b {
+        TypeParamBound::Trait(t) => t.path.segments.last().is_some_and(|s| s.ident == "Float" || s.ident == "Real"),
+        _ => false,
+    }
+}
+
+fn where_bounds_float(g: &syn::Generics, id: &Ident) -> bool {
+    g.where_clause.as_ref().is_some_and(|w| {
+        w.predicates.iter().any(|p| match p {
+            WherePredicate::Type(t) => {
+                matches!(&t.bounded_ty, Type::Path(tp) if tp.path.is_ident(id)) && t.bounds.iter().any(is_float_bound)
+            }
+            _ => false,
+        })
+    })
+}
+
+fn is_scalar_type(ty: &Type, float_types: &[String]) -> bool {
+    match ty {
+        Type::Path(p) => p.path.get_ident().is_some_and(|i| float_types.contains(&i.to_string())),
+        Type::Paren(p) => is_scalar_type(&p.elem, float_types),
+        _ => false,
+    }
+}
+
+/// Every leaf of the type is passive (integers, bools, strings).
+fn type_is_passive(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => type_is_passive(&r.elem),
+        Type::Array(a) => type_is_passive(&a.elem),
+        Type::Slice(s) => type_is_passive(&s.elem),
+        Type::Tuple(t) => !t.elems.is_empty() && t.elems.iter().all(type_is_passive) || t.elems.is_empty(),
+        Type::Paren(p) => type_is_passive(&p.elem),
+        Type::Path(p) => {
+            if is_passive_type(ty) {
+                return true;
+            }
+            if let Some(last) = p.path.segments.last() {
+                if last.ident == "Vec" || last.ident == "Option" || last.ident == "Box" {
+                    if let syn::PathArguments::AngleBracketed(a) = &last.arguments {
+                        return a.args.iter().all(|g| matches!(g, syn::GenericArgument::Type(t) if type_is_passive(t)));
+                    }
+                }
+            }
+            false
+        }
+        _ => false,
+    }
+}
+
+/// The kind of a parameter, the element type of slices, and whether it is a single float.
+fn classify(ty: &Type, float_types: &[String]) -> syn::Result<(ParamKind, Option<Type>, bool)> {
+    if let Type::Reference(r) = ty {
+        if r.mutability.is_some() {
+            return Err(syn::Error::new(ty.span(), "`&mut` parameters are not supported by #[differentiate]: take the value (or `&T`) and return the new value instead"));
+        }
+    }
+    if let Type::ImplTrait(_) = ty {
+        return Err(syn::Error::new(ty.span(), "`impl Trait` parameters are not supported by #[differentiate]: use a named type parameter"));
+    }
+    if type_is_passive(ty) {
+        return Ok((ParamKind::Passive, None, false));
+    }
+    if let Type::Path(p) = ty {
+        if let Some(i) = p.path.get_ident() {
+            let s = i.to_string();
+            if float_types.contains(&s) {
+                return Ok((ParamKind::Value, None, true));
+            }
+            // A single upper-case letter that is not a float type is a generic parameter: passive.
+            if s.len() == 1 && s.chars().all(|c| c.is_ascii_uppercase()) {
+                return Ok((ParamKind::Passive, None, false));
+            }
+        }
+    }
+    let kind = shape_of(ty);
+    let elem = match ty {
+        Type::Reference(r) => slice_elem(&r.elem),
+        _ => None,
+    };
+    Ok((kind, elem, false))
+}
+
+fn shape_of(ty: &Type) -> ParamKind {
+    match ty {
+        Type::Reference(r) if slice_elem(&r.elem).is_some() => ParamKind::Slice,
+        Type::Reference(_) => ParamKind::Ref,
+        _ => ParamKind::Value,
+    }
+}
+
+fn slice_elem(ty: &Type) -> Option<Type> {
+    match ty {
+        Type::Slice(s) => Some((*s.elem).clone()),
+        Type::Path(p) => {
+            let last = p.path.segments.last()?;
+            if last.ident != "Vec" {
+                return None;
+            }
+            match &last.arguments {
+                syn::PathArguments::AngleBracketed(a) => a.args.iter().find_map(|g| match g {
+                    syn::GenericArgument::Type(t) => Some(t.clone()),
+                    _ => None,
+                }),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn tangent_type(p: &Param) -> TokenStream {
+    match p.kind {
+        ParamKind::Slice => {
+            let e = &p.elem;
+            quote!(&[#e])
+        }
+        _ => {
+            let t = &p.ty;
+            quote!(#t)
+        }
+    }
+}
+
+fn adjoint_type(p: &Param) -> TokenStream {
+    match (&p.kind, &p.ty) {
+        (ParamKind::Slice, _) => {
+            let e = &p.elem;
+            quote!(::std::vec::Vec<#e>)
+        }
+        (ParamKind::Ref, Type::Reference(r)) => {
+            let e = &r.elem;
+            quote!(#e)
+        }
+        (_, t) => quote!(#t),
+    }
+}
+
+/// The float type of the function.
+fn scalar_type(float_params: &[Ident], params: &[Param], ret: &Type, core: &TokenStream) -> TokenStream {
+    if let Some(f) = float_params.first() {
+        return quote!(#f);
+    }
+    let mentions = |t: &Type, what: &str| quote!(#t).to_string().split(|c: char| !c.is_alphanumeric() && c != '_').any(|w| w == what);
+    for what in ["f64", "f32"] {
+        if params.iter().any(|p| p.differentiable && mentions(&p.ty, what)) || mentions(ret, what) {
+            let i = Ident::new(what, Span::call_site());
+            return quote!(#i);
+        }
+    }
+    match params.iter().find(|p| p.differentiable) {
+        Some(p) => {
+            let t = match &p.ty {
+                Type::Reference(r) => (*r.elem).clone(),
+                t => t.clone(),
+            };
+            quote!(<#t as #core::Differentiable>::Scalar)
+        }
+        None => quote!(f64),
+    }
+}

@@ -1,1 +1,240 @@
-//! forward
+//! Step 4: emit forward mode (`NAME_jvp`).
+//!
+//! Every active binding `x` gets a tangent `x__dot` computed right after it, with the same
+//! control flow as the original; nothing is stored and nothing is allocated beyond what the
+//! original allocates.
+//!
+//! Input: `let y = x1 * x2;`  Output: `let y = x1 * x2; let y__dot = x1__dot * x2 + x1 * x2__dot;`
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::codegen::Ctx;
+use crate::ir::*;
+use crate::names;
+
+/// The body of `NAME_jvp`: statements ending in the pair `(value, tangent)`.
+pub fn emit_body(cx: &Ctx, result_scalar: bool) -> TokenStream {
+    let b = &cx.f.body;
+    let stmts = block_stmts(cx, b, result_scalar);
+    let tail = match &b.tail {
+        Some(t) => pair(cx, t, result_scalar),
+        None => quote!(),
+    };
+    quote!(#stmts #tail)
+}
+
+/// The tangent of an operand; `None` when it is structurally zero.
+fn tangent(cx: &Ctx, op: &Operand) -> Option<TokenStream> {
+    op.active_place(cx.f).map(|p| cx.shadow(p, false))
+}
+
+fn tangent_or_zero(cx: &Ctx, op: &Operand, scalar: bool) -> TokenStream {
+    tangent(cx, op).unwrap_or_else(|| cx.zero_like(&cx.value(op), scalar || cx.is_scalar_op(op)))
+}
+
+/// `(value, tangent)` of an operand.
+fn pair(cx: &Ctx, op: &Operand, scalar: bool) -> TokenStream {
+    let v = cx.value(op);
+    let t = tangent_or_zero(cx, op, scalar);
+    quote!((#v, #t))
+}
+
+fn block_stmts(cx: &Ctx, b: &Block, result_scalar: bool) -> TokenStream {
+    let mut out = TokenStream::new();
+    for s in &b.stmts {
+        out.extend(stmt(cx, s, result_scalar));
+    }
+    out
+}
+
+/// A block used as a value: `{ stmts; (value, tangent) }`.
+fn value_block(cx: &Ctx, b: &Block, scalar: bool, result_scalar: bool) -> TokenStream {
+    let stmts = block_stmts(cx, b, result_scalar);
+    let tail = b.tail.as_ref().map(|t| pair(cx, t, scalar));
+    quote!({ #stmts #tail })
+}
+
+fn stmt(cx: &Ctx, s: &Stmt, result_scalar: bool) -> TokenStream {
+    match s {
+        Stmt::Let { var, ty, rhs, .. } => let_stmt(cx, *var, ty.as_ref(), rhs, result_scalar),
+        Stmt::Assign { place, value, .. } => {
+            let p = cx.place(place);
+            let v = cx.value(value);
+            if cx.f.vars[place.var].active {
+                let pt = cx.shadow(place, false);
+                let t = tangent_or_zero(cx, value, false);
+                quote!(#p = #v; #pt = #t;)
+            } else {
+                quote!(#p = #v;)
+            }
+        }
+        Stmt::AddAssign { place, value, sub, .. } => {
+            let p = cx.place(place);
+            let v = cx.value(value);
+            let op = if *sub { quote!(-=) } else { quote!(+=) };
+            match (cx.f.vars[place.var].active, tangent(cx, value)) {
+                (true, Some(t)) => {
+                    let pt = cx.shadow(place, false);
+                    quote!(#p #op #v; #pt #op #t;)
+                }
+                _ => quote!(#p #op #v;),
+            }
+        }
+        Stmt::Passive(t) => t.clone(),
+        Stmt::If { cond, then, els } => {
+            let t = block_stmts(cx, then, result_scalar);
+            let e = block_stmts(cx, els, result_scalar);
+            quote!(if #cond { #t } else { #e })
+        }
+        Stmt::Match { scrutinee, arms } => {
+            let arms = arms.iter().map(|a| {
+                let pat = &a.pat;
+                let body = block_stmts(cx, &a.body, result_scalar);
+                quote!(#pat => { #body })
+            });
+            quote!(match #scrutinee { #(#arms)* })
+        }
+        Stmt::For { var, iter, body, label, .. } => {
+            let v = cx.name(*var);
+            let it = &iter.tokens;
+            let b = block_stmts(cx, body, result_scalar);
+            let l = label.as_ref().map(|l| quote!(#l:));
+            quote!(#l for #v in #it { #b })
+        }
+        Stmt::While { cond, body, label, .. } => {
+            let b = block_stmts(cx, body, result_scalar);
+            let l = label.as_ref().map(|l| quote!(#l:));
+            quote!(#l while #cond { #b })
+        }
+        Stmt::Loop { body, label, .. } => {
+            let b = block_stmts(cx, body, result_scalar);
+            let l = label.as_ref().map(|l| quote!(#l:));
+            quote!(#l loop { #b })
+        }
+        Stmt::Break { label, .. } => quote!(break #label;),
+        Stmt::Continue { label, .. } => quote!(continue #label;),
+        Stmt::Return { value, .. } => {
+            let p = pair(cx, value, result_scalar);
+            quote!(return #p;)
+        }
+    }
+}
+
+fn let_stmt(cx: &Ctx, var: VarId, ty: Option<&syn::Type>, rhs: &Rhs, result_scalar: bool) -> TokenStream {
+    let v = &cx.f.vars[var];
+    let name = &v.name;
+    let ty_ann = ty.map(|t| quote!(: #t));
+    let dot = names::tangent(name);
+    if !v.active {
+        let value = match rhs {
+            Rhs::Operand(op) => cx.value(op),
+            _ => quote!(compile_error!("internal: passive binding with an active right-hand side")),
+        };
+        return quote!(let mut #name #ty_ann = #value;);
+    }
+    let zero = |cx: &Ctx| cx.zero_like(&quote!(#name), v.scalar);
+    match rhs {
+        Rhs::Operand(op) => {
+            let val = cx.value(op);
+            let t = tangent(cx, op).unwrap_or_else(|| zero(cx));
+            quote!(let mut #name #ty_ann = #val; let mut #dot = #t;)
+        }
+        Rhs::Bin(op, a, b) => {
+            let (va, vb) = (cx.value(a), cx.value(b));
+            let (ta, tb) = (tangent(cx, a), tangent(cx, b));
+            let primal = match op {
+                BinOp::Add => quote!(#va + #vb),
+                BinOp::Sub => quote!(#va - #vb),
+                BinOp::Mul => quote!(#va * #vb),
+                BinOp::Div => quote!(#va / #vb),
+            };
+            let t = match (op, ta, tb) {
+                (_, None, None) => zero(cx),
+                (BinOp::Add, Some(x), None) => x,
+                (BinOp::Add, None, Some(y)) => y,
+                (BinOp::Add, Some(x), Some(y)) => quote!(#x + #y),
+                (BinOp::Sub, Some(x), None) => x,
+                (BinOp::Sub, None, Some(y)) => quote!(-#y),
+                (BinOp::Sub, Some(x), Some(y)) => quote!(#x - #y),
+                (BinOp::Mul, Some(x), None) => quote!(#x * #vb),
+                (BinOp::Mul, None, Some(y)) => quote!(#va * #y),
+                (BinOp::Mul, Some(x), Some(y)) => quote!(#x * #vb + #va * #y),
+                (BinOp::Div, Some(x), None) => quote!(#x / #vb),
+                (BinOp::Div, None, Some(y)) => quote!(-(#name * #y) / #vb),
+                (BinOp::Div, Some(x), Some(y)) => quote!((#x - #name * #y) / #vb),
+            };
+            quote!(let mut #name #ty_ann = #primal; let mut #dot = #t;)
+        }
+        Rhs::Neg(a) => {
+            let va = cx.value(a);
+            let t = tangent(cx, a).map(|t| quote!(-#t)).unwrap_or_else(|| zero(cx));
+            quote!(let mut #name #ty_ann = -#va; let mut #dot = #t;)
+        }
+        Rhs::Rule(rule, args) => {
+            let primal = cx.rule_primal(rule, args);
+            let partials = cx.partials(rule, args, &quote!(#name));
+            let floats: Vec<&Operand> = args.iter().zip(rule.args).filter(|(_, (_, k))| *k == "F").map(|(a, _)| a).collect();
+            let terms: Vec<TokenStream> = floats
+                .iter()
+                .zip(&partials)
+                .filter_map(|(a, d)| tangent(cx, a).map(|t| quote!(#t * #d)))
+                .collect();
+            let t = if terms.is_empty() { zero(cx) } else { quote!(#(#terms)+*) };
+            quote!(let mut #name #ty_ann = #primal; let mut #dot = #t;)
+        }
+        Rhs::Call { path, args } => {
+            let jvp = Ctx::derived_path(path, "jvp");
+            let vals = args.iter().map(|a| {
+                let v = cx.value(&a.op);
+                if a.by_ref { quote!(&#v) } else { v }
+            });
+            let tans: Vec<TokenStream> = args
+                .iter()
+                .filter(|a| cx.differentiable_arg(a))
+                .map(|a| match tangent(cx, &a.op) {
+                    Some(t) if a.by_ref => quote!(&#t),
+                    Some(t) => t,
+                    None => cx.zero_arg(a),
+                })
+                .collect();
+            quote!(let (mut #name, mut #dot) = #jvp(#(#vals,)* #(#tans),*);)
+        }
+        Rhs::Array(elems) => {
+            let vals = elems.iter().map(|e| cx.value(e));
+            let tans = elems.iter().map(|e| tangent_or_zero(cx, e, false));
+            quote!(let mut #name #ty_ann = [#(#vals),*]; let mut #dot = [#(#tans),*];)
+        }
+        Rhs::Repeat { elem, len, vec } => {
+            let val = cx.value(elem);
+            let t = tangent_or_zero(cx, elem, false);
+            if *vec {
+                quote!(let mut #name #ty_ann = vec![#val; #len]; let mut #dot = vec![#t; #len];)
+            } else {
+                quote!(let mut #name #ty_ann = [#val; #len]; let mut #dot = [#t; #len];)
+            }
+        }
+        Rhs::Tuple(elems) => {
+            let vals = elems.iter().map(|e| cx.value(e));
+            let tans = elems.iter().map(|e| tangent_or_zero(cx, e, false));
+            quote!(let mut #name #ty_ann = (#(#vals),*,); let mut #dot = (#(#tans),*,);)
+        }
+        Rhs::If { cond, then, els } => {
+            let t = value_block(cx, then, v.scalar, result_scalar);
+            let e = value_block(cx, els, v.scalar, result_scalar);
+            quote!(let (mut #name, mut #dot) = if #cond #t else #e;)
+        }
+        Rhs::Match { scrutinee, arms } => {
+            let arms = arms.iter().map(|a| {
+                let pat = &a.pat;
+                let body = value_block(cx, &a.body, v.scalar, result_scalar);
+                quote!(#pat => #body)
+            });
+            quote!(let (mut #name, mut #dot) = match #scrutinee { #(#arms)* };)
+        }
+        Rhs::Block(b) => {
+            let body = value_block(cx, b, v.scalar, result_scalar);
+            quote!(let (mut #name, mut #dot) = #body;)
+        }
+    }
+}

@@ -1,1 +1,205 @@
-//! ir
+//! The small IR that `lower` produces and `forward` / `reverse` consume.
+//!
+//! A function body becomes a tree of [`Block`]s of [`Stmt`]s in A-normal form: every active
+//! arithmetic operation, rule application or call is bound to its own variable, and its operands
+//! are [`Operand`]s (a place such as `x`, `x[i]` or `p.w[o][c]`, or a passive expression). Every
+//! binding has a unique name (shadowing is resolved), so the reverse sweep can refer to any of
+//! them. Passive code is kept as the user's tokens. Spans of the user's expressions are kept for
+//! error messages and for `quote_spanned!`.
+
+use autodiff_core::rules::Rule;
+use proc_macro2::{Span, TokenStream};
+use syn::{Ident, Lifetime, Member};
+
+/// Index into [`Func::vars`].
+pub type VarId = usize;
+
+/// Everything known about one binding.
+#[derive(Clone)]
+pub struct Var {
+    /// The unique name used in emitted code.
+    pub name: Ident,
+    /// Whether derivatives flow through this binding.
+    pub active: bool,
+    /// Known to be a single float (so its zero is a literal and it never needs its value to
+    /// make a zero of the right shape).
+    pub scalar: bool,
+    /// Known to be a passive float value (float literal, `as f64` cast, ...): a call passes it
+    /// a zero tangent.
+    pub float_kind: bool,
+    /// The block that declares it (`None`: the function's parameters).
+    pub scope: Option<BlockId>,
+    /// Number of loops around its declaration.
+    pub loop_depth: usize,
+    /// Set for function parameters.
+    pub param: Option<ParamKind>,
+}
+
+/// How an active parameter is passed, which decides its tangent and adjoint types.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ParamKind {
+    /// By value (`F`, `[F; N]`, `S`): tangent and adjoint of the same type.
+    Value,
+    /// `&[F; N]`, `&S`: tangent `&T`, adjoint `T`.
+    Ref,
+    /// `&[F]`, `&Vec<F>`: tangent `&[F]`, adjoint `Vec<F>`.
+    Slice,
+    /// Not active (passive type, or left out of `wrt`).
+    Passive,
+}
+
+/// Index of a block, for scoping.
+pub type BlockId = usize;
+
+/// A projection from a place: `[i]` or `.field`.
+#[derive(Clone)]
+pub enum Proj {
+    /// Indexing by a passive expression.
+    Index(TokenStream),
+    /// A named or numbered field.
+    Field(Member),
+}
+
+/// A readable, writable location: a variable followed by projections.
+#[derive(Clone)]
+pub struct Place {
+    pub var: VarId,
+    pub proj: Vec<Proj>,
+    pub span: Span,
+}
+
+/// An operand of an operation.
+#[derive(Clone)]
+pub enum Operand {
+    Place(Place),
+    /// A passive expression, kept as (renamed) tokens; `float` when known to be a float.
+    Const { tokens: TokenStream, float: bool },
+}
+
+/// The four arithmetic operators.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+/// One argument of a call to a differentiable function.
+#[derive(Clone)]
+pub struct Arg {
+    pub op: Operand,
+    /// Written as `&e`: its tangent is passed as `&e_dot`.
+    pub by_ref: bool,
+}
+
+/// The right-hand side of a `let`.
+#[derive(Clone)]
+pub enum Rhs {
+    Operand(Operand),
+    Bin(BinOp, Operand, Operand),
+    Neg(Operand),
+    /// A method of the rule table; integer arguments are passive operands.
+    Rule(&'static Rule, Vec<Operand>),
+    /// A call to a differentiable function: `path` is the callee (turbofish included).
+    Call {
+        path: syn::ExprPath,
+        args: Vec<Arg>,
+    },
+    Array(Vec<Operand>),
+    /// `[e; n]` or `vec![e; n]`.
+    Repeat {
+        elem: Operand,
+        len: TokenStream,
+        vec: bool,
+    },
+    Tuple(Vec<Operand>),
+    /// A value-producing `if`: the blocks end in tails.
+    If {
+        cond: TokenStream,
+        then: Block,
+        els: Block,
+    },
+    Match {
+        scrutinee: TokenStream,
+        arms: Vec<Arm>,
+    },
+    Block(Block),
+}
+
+/// One arm of a `match` on a passive value.
+#[derive(Clone)]
+pub struct Arm {
+    /// The pattern (renamed), guard included: `pat if guard`.
+    pub pat: TokenStream,
+    pub body: Block,
+}
+
+/// A `for` loop's iterator, when the reverse sweep can run it backwards by re-evaluating it.
+#[derive(Clone)]
+pub struct ForIter {
+    pub tokens: TokenStream,
+    /// `rev` of the iterator exists and gives the same items backwards.
+    pub reversible: bool,
+    /// The variables the iterator expression reads.
+    pub reads: Vec<VarId>,
+}
+
+/// A statement.
+#[derive(Clone)]
+pub enum Stmt {
+    /// `let var: ty = rhs;`
+    Let { var: VarId, ty: Option<syn::Type>, rhs: Rhs, span: Span },
+    /// `place = value;`
+    Assign { place: Place, value: Operand, span: Span },
+    /// `place += value` (`sub`: `-=`), kept apart because its adjoint needs no values.
+    AddAssign { place: Place, value: Operand, sub: bool, span: Span },
+    /// A passive statement kept as tokens (assignments to passive variables and the like).
+    Passive(TokenStream),
+    If { cond: TokenStream, then: Block, els: Block },
+    Match { scrutinee: TokenStream, arms: Vec<Arm> },
+    /// `exit`: set by the reverse emitter's structuring pass, a condition checked at the top
+    /// of every iteration that ends the loop (replacing `break` and `return`).
+    For { var: VarId, iter: ForIter, body: Block, label: Option<Lifetime>, exit: Option<TokenStream> },
+    While { cond: TokenStream, body: Block, label: Option<Lifetime>, exit: Option<TokenStream> },
+    Loop { body: Block, label: Option<Lifetime>, exit: Option<TokenStream> },
+    Break { label: Option<Lifetime>, span: Span },
+    Continue { label: Option<Lifetime>, span: Span },
+    Return { value: Operand, span: Span },
+}
+
+/// A block: its own scope.
+#[derive(Clone)]
+pub struct Block {
+    pub id: BlockId,
+    pub stmts: Vec<Stmt>,
+    pub tail: Option<Operand>,
+}
+
+/// A lowered function.
+pub struct Func {
+    pub vars: Vec<Var>,
+    /// The parameters, in order, as variables.
+    pub params: Vec<VarId>,
+    pub body: Block,
+    /// Number of blocks (ids are `0..num_blocks`).
+    pub num_blocks: usize,
+    /// Loop depth of every block.
+    pub block_depth: Vec<usize>,
+}
+
+impl Func {
+    pub fn var(&self, id: VarId) -> &Var {
+        &self.vars[id]
+    }
+}
+
+impl Operand {
+    /// The place, if this operand is an active place.
+    pub fn active_place<'a>(&'a self, f: &Func) -> Option<&'a Place> {
+        match self {
+            Operand::Place(p) if f.var(p.var).active => Some(p),
+            _ => None,
+        }
+    }
+}

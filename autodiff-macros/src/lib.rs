@@ -10,6 +10,8 @@
 use proc_macro::TokenStream;
 
 mod activity;
+mod codegen;
+mod core_path;
 mod derive;
 mod expand;
 mod forward;
@@ -28,7 +30,7 @@ pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Implements `Differentiable` for a parameter struct whose fields are floats, (nested, boxed)
 /// arrays of floats, `Vec`s of floats, or other `Differentiable` structs.
-#[proc_macro_derive(Differentiable)]
+#[proc_macro_derive(Differentiable, attributes(differentiable))]
 pub fn derive_differentiable(item: TokenStream) -> TokenStream {
     derive::expand(item.into()).into()
 }

@@ -1,1 +1,265 @@
-//! names
+//! Resolves shadowing: every binding of the function gets a unique name, and every use is
+//! rewritten to the name of the binding it refers to. The reverse sweep runs the statements
+//! backwards, where `let x = ..; let x = f(x);` would otherwise be ambiguous.
+//!
+//! Input: `let x = a; let x = x * 2.0;`  Output: `let x = a; let x__1 = x * 2.0;`
+//!
+//! Also holds the names of generated identifiers (tangents, adjoints, tapes).
+
+use std::collections::HashMap;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident};
+use syn::punctuated::Punctuated;
+use syn::visit_mut::{self, VisitMut};
+use syn::{Expr, Ident, Pat, Token};
+
+/// The tangent of `x` in forward mode.
+pub fn tangent(x: &Ident) -> Ident {
+    format_ident!("{}__dot", x)
+}
+
+/// The adjoint of `x` in reverse mode.
+pub fn adjoint(x: &Ident) -> Ident {
+    format_ident!("{}__bar", x)
+}
+
+/// A numbered generated name.
+pub fn generated(what: &str, n: usize) -> Ident {
+    Ident::new(&format!("__{what}{n}"), Span::call_site())
+}
+
+/// Renames bindings so that each is unique in the function.
+pub struct Renamer {
+    scopes: Vec<HashMap<String, Ident>>,
+    counts: HashMap<String, usize>,
+}
+
+impl Renamer {
+    pub fn new() -> Self {
+        Renamer { scopes: vec![HashMap::new()], counts: HashMap::new() }
+    }
+
+    /// Declares a binding in the current scope and returns its unique name.
+    pub fn declare(&mut self, id: &Ident) -> Ident {
+        let name = id.to_string();
+        let n = self.counts.entry(name.clone()).or_insert(0);
+        let unique = if *n == 0 { id.clone() } else { Ident::new(&format!("{name}__{n}"), id.span()) };
+        *n += 1;
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.insert(name, unique.clone());
+        }
+        unique
+    }
+
+    fn lookup(&self, id: &Ident) -> Option<Ident> {
+        let name = id.to_string();
+        self.scopes.iter().rev().find_map(|s| s.get(&name)).map(|u| Ident::new(&u.to_string(), id.span()))
+    }
+
+    fn push(&mut self) {
+        self.scopes.push(HashMap::new());
+    }
+
+    fn pop(&mut self) {
+        self.scopes.pop();
+    }
+
+    /// Declares every binding of a pattern, renaming it in place.
+    pub fn declare_pat(&mut self, pat: &mut Pat) {
+        match pat {
+            Pat::Ident(p) => {
+                // Upper-case identifiers in patterns are constants or enum variants, not bindings.
+                if !p.ident.to_string().starts_with(|c: char| c.is_uppercase()) {
+                    p.ident = self.declare(&p.ident);
+                }
+                if let Some((_, sub)) = &mut p.subpat {
+                    self.declare_pat(sub);
+                }
+            }
+            Pat::Tuple(t) => t.elems.iter_mut().for_each(|p| self.declare_pat(p)),
+            Pat::TupleStruct(t) => t.elems.iter_mut().for_each(|p| self.declare_pat(p)),
+            Pat::Struct(s) => {
+                for f in s.fields.iter_mut() {
+                    if f.colon_token.is_none() {
+                        // `S { x }` binds `x`: spell it `S { x: x__1 }` when renamed.
+                        f.colon_token = Some(Default::default());
+                    }
+                    self.declare_pat(&mut f.pat);
+                }
+            }
+            Pat::Reference(r) => self.declare_pat(&mut r.pat),
+            Pat::Type(t) => self.declare_pat(&mut t.pat),
+            Pat::Slice(s) => s.elems.iter_mut().for_each(|p| self.declare_pat(p)),
+            Pat::Paren(p) => self.declare_pat(&mut p.pat),
+            Pat::Or(o) => {
+                // Every alternative binds the same names: declare them once, then rename all.
+                let mut cases = o.cases.iter_mut();
+                if let Some(first) = cases.next() {
+                    self.declare_pat(first);
+                }
+                for case in cases {
+                    self.rename_pat_uses(case);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn rename_pat_uses(&mut self, pat: &mut Pat) {
+        match pat {
+            Pat::Ident(p) => {
+                if let Some(u) = self.lookup(&p.ident) {
+                    p.ident = u;
+                }
+            }
+            Pat::Tuple(t) => t.elems.iter_mut().for_each(|p| self.rename_pat_uses(p)),
+            Pat::TupleStruct(t) => t.elems.iter_mut().for_each(|p| self.rename_pat_uses(p)),
+            Pat::Reference(r) => self.rename_pat_uses(&mut r.pat),
+            Pat::Type(t) => self.rename_pat_uses(&mut t.pat),
+            Pat::Paren(p) => self.rename_pat_uses(&mut p.pat),
+            _ => {}
+        }
+    }
+}
+
+impl VisitMut for Renamer {
+    fn visit_block_mut(&mut self, b: &mut syn::Block) {
+        self.push();
+        visit_mut::visit_block_mut(self, b);
+        self.pop();
+    }
+
+    fn visit_local_mut(&mut self, l: &mut syn::Local) {
+        if let Some(init) = &mut l.init {
+            self.visit_expr_mut(&mut init.expr);
+            if let Some((_, e)) = &mut init.diverge {
+                self.visit_expr_mut(e);
+            }
+        }
+        self.declare_pat(&mut l.pat);
+    }
+
+    fn visit_expr_for_loop_mut(&mut self, f: &mut syn::ExprForLoop) {
+        self.visit_expr_mut(&mut f.expr);
+        self.push();
+        self.declare_pat(&mut f.pat);
+        self.visit_block_mut(&mut f.body);
+        self.pop();
+    }
+
+    fn visit_arm_mut(&mut self, arm: &mut syn::Arm) {
+        self.push();
+        self.declare_pat(&mut arm.pat);
+        if let Some((_, g)) = &mut arm.guard {
+            self.visit_expr_mut(g);
+        }
+        self.visit_expr_mut(&mut arm.body);
+        self.pop();
+    }
+
+    fn visit_expr_closure_mut(&mut self, c: &mut syn::ExprClosure) {
+        self.push();
+        for p in c.inputs.iter_mut() {
+            self.declare_pat(p);
+        }
+        self.visit_expr_mut(&mut c.body);
+        self.pop();
+    }
+
+    fn visit_expr_if_mut(&mut self, e: &mut syn::ExprIf) {
+        if let Expr::Let(l) = &mut *e.cond {
+            self.visit_expr_mut(&mut l.expr);
+            self.push();
+            self.declare_pat(&mut l.pat);
+            self.visit_block_mut(&mut e.then_branch);
+            self.pop();
+        } else {
+            self.visit_expr_mut(&mut e.cond);
+            self.visit_block_mut(&mut e.then_branch);
+        }
+        if let Some((_, els)) = &mut e.else_branch {
+            self.visit_expr_mut(els);
+        }
+    }
+
+    fn visit_expr_while_mut(&mut self, e: &mut syn::ExprWhile) {
+        if let Expr::Let(l) = &mut *e.cond {
+            self.visit_expr_mut(&mut l.expr);
+            self.push();
+            self.declare_pat(&mut l.pat);
+            self.visit_block_mut(&mut e.body);
+            self.pop();
+        } else {
+            self.visit_expr_mut(&mut e.cond);
+            self.visit_block_mut(&mut e.body);
+        }
+    }
+
+    fn visit_expr_path_mut(&mut self, p: &mut syn::ExprPath) {
+        if p.qself.is_none() && p.path.leading_colon.is_none() && p.path.segments.len() == 1 {
+            let seg = &mut p.path.segments[0];
+            if seg.arguments.is_none() {
+                if let Some(u) = self.lookup(&seg.ident) {
+                    seg.ident = u;
+                }
+            }
+        }
+    }
+
+    fn visit_field_value_mut(&mut self, f: &mut syn::FieldValue) {
+        if f.colon_token.is_none() {
+            f.colon_token = Some(Default::default());
+        }
+        self.visit_expr_mut(&mut f.expr);
+    }
+
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        // Rename inside macros whose arguments are expressions (`vec![..]`, `assert!(..)`, ...).
+        if let Some(args) = MacroArgs::parse(&m.tokens) {
+            let mut args = args;
+            for e in args.exprs_mut() {
+                self.visit_expr_mut(e);
+            }
+            m.tokens = args.to_token_stream();
+        }
+    }
+}
+
+/// The arguments of an expression-like macro: `e; n` (as in `vec![0.0; n]`) or `a, b, c`.
+pub enum MacroArgs {
+    Repeat(Expr, Expr),
+    List(Punctuated<Expr, Token![,]>),
+}
+
+impl MacroArgs {
+    pub fn parse(tokens: &TokenStream) -> Option<MacroArgs> {
+        use syn::parse::Parser;
+        let repeat = |input: syn::parse::ParseStream| -> syn::Result<(Expr, Expr)> {
+            let e: Expr = input.parse()?;
+            let _: Token![;] = input.parse()?;
+            let n: Expr = input.parse()?;
+            Ok((e, n))
+        };
+        if let Ok((e, n)) = repeat.parse2(tokens.clone()) {
+            return Some(MacroArgs::Repeat(e, n));
+        }
+        Punctuated::<Expr, Token![,]>::parse_terminated.parse2(tokens.clone()).ok().map(MacroArgs::List)
+    }
+
+    fn exprs_mut(&mut self) -> Vec<&mut Expr> {
+        match self {
+            MacroArgs::Repeat(e, n) => vec![e, n],
+            MacroArgs::List(l) => l.iter_mut().collect(),
+        }
+    }
+}
+
+impl ToTokens for MacroArgs {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        match self {
+            MacroArgs::Repeat(e, n) => quote::quote!(#e; #n).to_tokens(tokens),
+            MacroArgs::List(l) => l.to_tokens(tokens),
+        }
+    }
+}

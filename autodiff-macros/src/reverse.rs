@@ -1,1 +1,1067 @@
-//! reverse
+//! Step 5: emit reverse mode (`NAME_vjp`, `NAME_grad`).
+//!
+//! The emitted code is a forward sweep, the original computation plus what the reverse sweep
+//! will need, followed by a closure (the pullback) that runs the adjoint statements in reverse
+//! order. No runtime tape of operations exists; what is stored is decided here, at compile time:
+//!
+//! - values the adjoint statements read are kept as they are (the closure owns them) unless they
+//!   are overwritten later: then the old value is pushed before the overwrite and restored in
+//!   the reverse sweep (Tapenade's store-on-overwrite), and values of bindings that go out of
+//!   scope (loop bodies, branches) are pushed at the end of their scope;
+//! - branch decisions and loop trip counts are recorded; loops over plain ranges are run
+//!   backwards without recording anything;
+//! - every save site has its own typed stack: a `Vec` inside loops, an allocation-free
+//!   one-entry `Slot` elsewhere, so straight-line code never allocates.
+//!
+//! `break`, `continue` and `return` are first rewritten into flags and guards (`structure`), so
+//! the reverse sweep only sees structured code.
+//!
+//! Which values are needed is found by a fixpoint: emit, collect what the reverse sweep reads,
+//! and emit again with that set, until it no longer grows.
+//!
+//! Input: `let y = x.sin() * c;`  Output (forward): `let __t0 = x.sin(); let y = __t0 * c;`
+//! (reverse): `__t0__bar += y__bar * c; x__bar += __t0__bar * x.cos();`
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+
+use proc_macro2::{Ident, Span, TokenStream, TokenTree};
+use quote::{format_ident, quote};
+
+use crate::codegen::Ctx;
+use crate::ir::*;
+use crate::names;
+
+/// The pieces `expand` assembles into `NAME_vjp` and `NAME_grad`.
+pub struct Reverse {
+    /// Declarations and the forward sweep, ending with `let __y = <result>;`.
+    pub forward: TokenStream,
+    /// Adjoint initialisations done at the end of the forward sweep (moved into the pullback).
+    pub adjoint_inits: TokenStream,
+    /// The parameters whose values the pullback reads (`vjp` owns copies of borrowed ones).
+    pub needed_params: Vec<VarId>,
+    /// The pullback's body: reads `ct`, ends with the tuple of the parameters' adjoints.
+    pub pullback: TokenStream,
+}
+
+pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool) -> Reverse {
+    let has_return = contains_return(body);
+    let mut let_declared = HashSet::new();
+    let mut for_vars = HashSet::new();
+    collect_decls(body, &mut let_declared, &mut for_vars);
+    let by_name: HashMap<String, VarId> =
+        cx.f.vars.iter().enumerate().map(|(i, v)| (v.name.to_string(), i)).collect();
+    let mut needed: HashSet<VarId> = HashSet::new();
+    loop {
+        let r = Rev::new(cx, &by_name, needed.clone(), &let_declared, &for_vars, body.id, has_return, result_scalar);
+        let out = r.run(body, flags);
+        let reads = r.reads.into_inner();
+        let grown: HashSet<VarId> = needed.union(&reads).copied().collect();
+        if grown.len() == needed.len() {
+            return out;
+        }
+        needed = grown;
+    }
+}
+
+struct Rev<'a> {
+    cx: &'a Ctx<'a>,
+    by_name: &'a HashMap<String, VarId>,
+    needed: HashSet<VarId>,
+    reads: RefCell<HashSet<VarId>>,
+    tapes: RefCell<Vec<(Ident, bool)>>,
+    tape_ids: RefCell<HashMap<(usize, usize, &'static str), Ident>>,
+    let_declared: &'a HashSet<VarId>,
+    for_vars: &'a HashSet<VarId>,
+    body_id: BlockId,
+    has_return: bool,
+    result_scalar: bool,
+}
+
+impl<'a> Rev<'a> {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        cx: &'a Ctx<'a>,
+        by_name: &'a HashMap<String, VarId>,
+        needed: HashSet<VarId>,
+        let_declared: &'a HashSet<VarId>,
+        for_vars: &'a HashSet<VarId>,
+        body_id: BlockId,
+        has_return: bool,
+        result_scalar: bool,
+    ) -> Self {
+        Rev {
+            cx,
+            by_name,
+            needed,
+            reads: RefCell::new(HashSet::new()),
+            tapes: RefCell::new(Vec::new()),
+            tape_ids: RefCell::new(HashMap::new()),
+            let_declared,
+            for_vars,
+            body_id,
+            has_return,
+            result_scalar,
+        }
+    }
+
+    fn f(&self) -> &Func {
+        self.cx.f
+    }
+
+    fn core(&self) -> &TokenStream {
+        &self.cx.core
+    }
+
+    /// The stack of one save site; `depth` > 0 means it may run many times.
+    fn tape(&self, key: (usize, usize, &'static str), depth: usize) -> Ident {
+        if let Some(id) = self.tape_ids.borrow().get(&key) {
+            return id.clone();
+        }
+        let n = self.tapes.borrow().len();
+        let id = names::generated("tape", n);
+        self.tapes.borrow_mut().push((id.clone(), depth > 0));
+        self.tape_ids.borrow_mut().insert(key, id.clone());
+        id
+    }
+
+    fn read_tokens(&self, t: &TokenStream) {
+        for tt in t.clone() {
+            match tt {
+                TokenTree::Ident(i) => {
+                    if let Some(&v) = self.by_name.get(&i.to_string()) {
+                        self.reads.borrow_mut().insert(v);
+                    }
+                }
+                TokenTree::Group(g) => self.read_tokens(&g.stream()),
+                _ => {}
+            }
+        }
+    }
+
+    fn read_proj(&self, p: &Place) {
+        for pr in &p.proj {
+            if let Proj::Index(i) = pr {
+                self.read_tokens(i);
+            }
+        }
+    }
+
+    /// The value of an operand, as the reverse sweep reads it.
+    fn val(&self, op: &Operand) -> TokenStream {
+        match op {
+            Operand::Place(p) => {
+                self.reads.borrow_mut().insert(p.var);
+                self.read_proj(p);
+            }
+            Operand::Const { tokens, .. } => self.read_tokens(tokens),
+        }
+        self.cx.value(op)
+    }
+
+    /// The adjoint of an active place.
+    fn adj(&self, p: &Place) -> TokenStream {
+        self.read_proj(p);
+        self.cx.shadow(p, true)
+    }
+
+    /// `adjoint(target) += src`.
+    fn acc(&self, target: &Operand, src: TokenStream, scalar: bool) -> TokenStream {
+        match target.active_place(self.f()) {
+            Some(p) => {
+                let a = self.adj(p);
+                if scalar {
+                    // `a = a + s` rather than `+=`: `Float` does not require `AddAssign`.
+                    quote!(#a = #a + #src;)
+                } else {
+                    let c = self.core();
+                    quote!(#c::rt::acc(&mut #a, &#src);)
+                }
+            }
+            None => quote!(),
+        }
+    }
+
+    /// The bindings a block declares, in order (loop variables excluded).
+    fn scope_vars(&self, b: &Block) -> Vec<VarId> {
+        let mut out: Vec<VarId> = b
+            .stmts
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::Let { var, .. } => Some(*var),
+                _ => None,
+            })
+            .collect();
+        for (i, v) in self.f().vars.iter().enumerate() {
+            if v.scope == Some(b.id) && !self.let_declared.contains(&i) && !self.for_vars.contains(&i) && v.param.is_none() {
+                out.insert(0, i);
+            }
+        }
+        out
+    }
+
+    fn depth(&self, b: &Block) -> usize {
+        self.f().block_depth[b.id]
+    }
+
+    fn run(&self, body: &Block, flags: &[Ident]) -> Reverse {
+        let cx = self.cx;
+        let c = self.core();
+        let fwd = self.fwd_stmts(body);
+        let result = if self.has_return {
+            quote!(let __y = match __ret { ::core::option::Option::Some(v) => v, ::core::option::Option::None => unreachable!("every path of a differentiated function returns") };)
+        } else {
+            match &body.tail {
+                Some(t) => {
+                    let v = cx.value(t);
+                    let needs_clone = matches!(t, Operand::Place(p) if self.needed.contains(&p.var) && !cx.is_scalar_op(t));
+                    if needs_clone { quote!(let __y = ::core::clone::Clone::clone(&#v);) } else { quote!(let __y = #v;) }
+                }
+                None => quote!(let __y = ();),
+            }
+        };
+        // Adjoints of the parameters and of the body's bindings, made before the pullback so
+        // that it need not keep values only for their shape.
+        let mut inits = TokenStream::new();
+        for &p in &cx.f.params {
+            let v = &cx.f.vars[p];
+            if !v.active {
+                continue;
+            }
+            let n = &v.name;
+            let a = names::adjoint(n);
+            let z = match v.param {
+                Some(ParamKind::Ref) => quote!(#c::rt::zero_of(#n)),
+                Some(ParamKind::Slice) => quote!(#c::rt::zero_owned(#n)),
+                _ => cx.zero_like(&quote!(#n), v.scalar),
+            };
+            inits.extend(quote!(let mut #a = #z;));
+        }
+        for v in self.scope_vars(body) {
+            let var = &cx.f.vars[v];
+            if var.active {
+                let n = &var.name;
+                let a = names::adjoint(n);
+                let z = cx.zero_like(&quote!(#n), var.scalar);
+                inits.extend(quote!(let mut #a = #z;));
+            }
+        }
+        // The reverse sweep.
+        let mut rev = TokenStream::new();
+        if !self.has_return {
+            if let Some(t) = &body.tail {
+                rev.extend(self.acc(t, quote!(ct), self.result_scalar));
+            }
+        }
+        for s in body.stmts.iter().rev() {
+            rev.extend(self.rev_stmt(s, self.depth(body), true));
+        }
+        let adjoints: Vec<TokenStream> = cx
+            .f
+            .params
+            .iter()
+            .filter(|&&p| cx.f.vars[p].active)
+            .map(|&p| {
+                let a = names::adjoint(&cx.f.vars[p].name);
+                quote!(#a)
+            })
+            .collect();
+        let ret = if adjoints.len() == 1 { quote!(#(#adjoints)*) } else { quote!((#(#adjoints),*)) };
+        let tapes = self.tapes.borrow().iter().map(|(id, vec)| {
+            if *vec {
+                quote!(let mut #id = ::std::vec::Vec::new();)
+            } else {
+                quote!(let mut #id = #c::rt::Slot::new();)
+            }
+        }).collect::<Vec<_>>();
+        let flag_decls = flags.iter().map(|f| quote!(let mut #f = false;));
+        let ret_decl = self.has_return.then(|| quote!(let mut __ret = ::core::option::Option::None;));
+        let needed_params = cx.f.params.iter().copied().filter(|p| self.needed.contains(p)).collect();
+        Reverse {
+            forward: quote!(#(#flag_decls)* #ret_decl #(#tapes)* #fwd #result),
+            adjoint_inits: inits,
+            needed_params,
+            pullback: quote!(#rev #ret),
+        }
+    }
+
+    // ---------------------------------------------------------------- forward sweep
+
+    /// The statements of a block in the forward sweep, with the saves at the end of its scope.
+    fn fwd_stmts(&self, b: &Block) -> TokenStream {
+        let depth = self.depth(b);
+        let top = b.id == self.body_id;
+        let mut out = TokenStream::new();
+        for s in &b.stmts {
+            out.extend(self.fwd_stmt(s, depth, top));
+        }
+        out
+    }
+
+    fn scope_saves(&self, b: &Block) -> TokenStream {
+        let mut out = TokenStream::new();
+        if b.id == self.body_id {
+            return out;
+        }
+        for v in self.scope_vars(b) {
+            if self.needed.contains(&v) {
+                let t = self.tape((b.id, v, "scope"), self.depth(b));
+                let n = self.cx.name(v);
+                out.extend(quote!(#t.push(#n);));
+            }
+        }
+        out
+    }
+
+    /// A block in the forward sweep: `{ stmts; saves }` or `{ stmts; let v = tail; saves; v }`.
+    fn fwd_block(&self, b: &Block) -> TokenStream {
+        let stmts = self.fwd_stmts(b);
+        let saves = self.scope_saves(b);
+        match &b.tail {
+            Some(t) => {
+                let v = self.cx.value(t);
+                if saves.is_empty() {
+                    quote!({ #stmts #v })
+                } else {
+                    quote!({ #stmts let __v = #v; #saves __v })
+                }
+            }
+            None => quote!({ #stmts #saves }),
+        }
+    }
+
+    fn save(&self, s: &Stmt, place: &Place, depth: usize) -> TokenStream {
+        if !self.needed.contains(&place.var) {
+            return quote!();
+        }
+        let t = self.tape((s as *const Stmt as usize, 0, "save"), depth);
+        let p = self.cx.place(place);
+        quote!(#t.push(#p);)
+    }
+
+    fn fwd_stmt(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
+        let cx = self.cx;
+        let key = s as *const Stmt as usize;
+        match s {
+            Stmt::Let { var, ty, rhs, .. } => {
+                let n = cx.name(*var);
+                let ty = ty.as_ref().map(|t| quote!(: #t));
+                match rhs {
+                    Rhs::Operand(op) => {
+                        let v = cx.value(op);
+                        quote!(let mut #n #ty = #v;)
+                    }
+                    Rhs::Bin(op, a, b) => {
+                        let (a, b) = (cx.value(a), cx.value(b));
+                        let e = match op {
+                            BinOp::Add => quote!(#a + #b),
+                            BinOp::Sub => quote!(#a - #b),
+                            BinOp::Mul => quote!(#a * #b),
+                            BinOp::Div => quote!(#a / #b),
+                        };
+                        quote!(let mut #n #ty = #e;)
+                    }
+                    Rhs::Neg(a) => {
+                        let a = cx.value(a);
+                        quote!(let mut #n #ty = -#a;)
+                    }
+                    Rhs::Rule(rule, args) => {
+                        let e = cx.rule_primal(rule, args);
+                        quote!(let mut #n #ty = #e;)
+                    }
+                    Rhs::Call { path, args } => {
+                        let vjp = Ctx::derived_path(path, "vjp");
+                        let vals = args.iter().map(|a| {
+                            let v = cx.value(&a.op);
+                            if a.by_ref { quote!(&#v) } else { v }
+                        });
+                        let pb = format_ident!("__pb_{}", n);
+                        let store = if depth == 0 && top {
+                            quote!()
+                        } else {
+                            let t = self.tape((key, 0, "pullback"), depth);
+                            quote!(#t.push(#pb);)
+                        };
+                        quote!(let (mut #n, #pb) = #vjp(#(#vals),*); #store)
+                    }
+                    Rhs::Array(elems) => {
+                        let vals = elems.iter().map(|e| cx.value(e));
+                        quote!(let mut #n #ty = [#(#vals),*];)
+                    }
+                    Rhs::Repeat { elem, len, vec } => {
+                        let v = cx.value(elem);
+                        if *vec {
+                            quote!(let mut #n #ty = vec![#v; #len];)
+                        } else {
+                            quote!(let mut #n #ty = [#v; #len];)
+                        }
+                    }
+                    Rhs::Tuple(elems) => {
+                        let vals = elems.iter().map(|e| cx.value(e));
+                        quote!(let mut #n #ty = (#(#vals),*,);)
+                    }
+                    Rhs::If { cond, then, els } => {
+                        let t = self.tape((key, 0, "branch"), depth);
+                        let (tb, eb) = (self.fwd_block(then), self.fwd_block(els));
+                        quote!(let __c = #cond; #t.push(__c); let mut #n #ty = if __c #tb else #eb;)
+                    }
+                    Rhs::Match { scrutinee, arms } => {
+                        let t = self.tape((key, 0, "arm"), depth);
+                        let arms = arms.iter().enumerate().map(|(i, a)| {
+                            let pat = &a.pat;
+                            let body = self.fwd_block(&a.body);
+                            quote!(#pat => { #t.push(#i); #body })
+                        });
+                        quote!(let mut #n #ty = match #scrutinee { #(#arms)* };)
+                    }
+                    Rhs::Block(b) => {
+                        let body = self.fwd_block(b);
+                        quote!(let mut #n #ty = #body;)
+                    }
+                }
+            }
+            Stmt::Assign { place, value, .. } => {
+                let save = self.save(s, place, depth);
+                let p = cx.place(place);
+                let v = cx.value(value);
+                quote!(#save #p = #v;)
+            }
+            Stmt::AddAssign { place, value, sub, .. } => {
+                let save = self.save(s, place, depth);
+                let p = cx.place(place);
+                let v = cx.value(value);
+                if *sub { quote!(#save #p -= #v;) } else { quote!(#save #p += #v;) }
+            }
+            Stmt::Passive(t) => t.clone(),
+            Stmt::If { cond, then, els } => {
+                let t = self.tape((key, 0, "branch"), depth);
+                let (tb, eb) = (self.fwd_block(then), self.fwd_block(els));
+                quote!({ let __c = #cond; #t.push(__c); if __c #tb else #eb })
+            }
+            Stmt::Match { scrutinee, arms } => {
+                let t = self.tape((key, 0, "arm"), depth);
+                let arms = arms.iter().enumerate().map(|(i, a)| {
+                    let pat = &a.pat;
+                    let body = self.fwd_block(&a.body);
+                    quote!(#pat => { #t.push(#i); #body })
+                });
+                quote!(match #scrutinee { #(#arms)* })
+            }
+            Stmt::For { var, iter, body, label, exit } => {
+                let v = cx.name(*var);
+                let it = &iter.tokens;
+                let b = self.fwd_block(body);
+                let l = label.as_ref().map(|l| quote!(#l:));
+                if self.reversible(iter, body, exit) {
+                    quote!(#l for #v in #it #b)
+                } else {
+                    let count = self.tape((key, 0, "count"), depth);
+                    let push_i = if self.needed.contains(var) {
+                        let ti = self.tape((key, 0, "index"), depth + 1);
+                        quote!(#ti.push(#v);)
+                    } else {
+                        quote!()
+                    };
+                    let check = exit.as_ref().map(|e| quote!(if #e { break; }));
+                    quote!({
+                        let mut __n = 0usize;
+                        #l for #v in #it { #check __n += 1; #push_i #b }
+                        #count.push(__n);
+                    })
+                }
+            }
+            Stmt::While { cond, body, label, exit } => {
+                let count = self.tape((key, 0, "count"), depth);
+                let b = self.fwd_block(body);
+                let l = label.as_ref().map(|l| quote!(#l:));
+                let stop = match exit {
+                    Some(e) => quote!(#e || !(#cond)),
+                    None => quote!(!(#cond)),
+                };
+                quote!({
+                    let mut __n = 0usize;
+                    #l loop { if #stop { break; } __n += 1; #b }
+                    #count.push(__n);
+                })
+            }
+            Stmt::Loop { body, label, exit } => {
+                let count = self.tape((key, 0, "count"), depth);
+                let b = self.fwd_block(body);
+                let l = label.as_ref().map(|l| quote!(#l:));
+                let check = exit.as_ref().map(|e| quote!(if #e { break; }));
+                quote!({
+                    let mut __n = 0usize;
+                    #l loop { #check __n += 1; #b }
+                    #count.push(__n);
+                })
+            }
+            Stmt::Return { value, .. } => {
+                let v = cx.value(value);
+                let v = if cx.is_scalar_op(value) { v } else { quote!(::core::clone::Clone::clone(&#v)) };
+                quote!(__ret = ::core::option::Option::Some(#v);)
+            }
+            Stmt::Break { .. } | Stmt::Continue { .. } => {
+                quote!(compile_error!("internal: unstructured control flow reached the reverse emitter");)
+            }
+        }
+    }
+
+    /// Can the reverse sweep run this loop backwards by re-evaluating its iterator?
+    fn reversible(&self, iter: &ForIter, body: &Block, exit: &Option<TokenStream>) -> bool {
+        if !iter.reversible || exit.is_some() {
+            return false;
+        }
+        let mut assigned = HashSet::new();
+        assigned_vars(body, &mut assigned);
+        !iter.reads.iter().any(|v| assigned.contains(v))
+    }
+
+    // ---------------------------------------------------------------- reverse sweep
+
+    /// A block in the reverse sweep: restore its bindings, zero their adjoints, seed the tail's
+    /// adjoint, then the statements backwards.
+    fn rev_block(&self, b: &Block, seed: Option<(TokenStream, bool)>) -> TokenStream {
+        let cx = self.cx;
+        let mut out = TokenStream::new();
+        let vars = self.scope_vars(b);
+        for &v in vars.iter().rev() {
+            if self.needed.contains(&v) {
+                let t = self.tape((b.id, v, "scope"), self.depth(b));
+                let n = cx.name(v);
+                out.extend(quote!(let mut #n = #t.pop().unwrap();));
+            }
+        }
+        for &v in &vars {
+            let var = &cx.f.vars[v];
+            if var.active {
+                let n = &var.name;
+                let a = names::adjoint(n);
+                if !var.scalar {
+                    self.reads.borrow_mut().insert(v);
+                }
+                let z = cx.zero_like(&quote!(#n), var.scalar);
+                out.extend(quote!(let mut #a = #z;));
+            }
+        }
+        if let (Some((src, scalar)), Some(t)) = (seed, &b.tail) {
+            out.extend(self.acc(t, src, scalar));
+        }
+        for s in b.stmts.iter().rev() {
+            out.extend(self.rev_stmt(s, self.depth(b), false));
+        }
+        quote!({ #out })
+    }
+
+    fn restore(&self, s: &Stmt, place: &Place, depth: usize) -> TokenStream {
+        if !self.needed.contains(&place.var) {
+            return quote!();
+        }
+        self.read_proj(place);
+        let t = self.tape((s as *const Stmt as usize, 0, "save"), depth);
+        let p = self.cx.place(place);
+        quote!(#p = #t.pop().unwrap();)
+    }
+
+    fn rev_stmt(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
+        let cx = self.cx;
+        let c = self.core();
+        let key = s as *const Stmt as usize;
+        match s {
+            Stmt::Let { var, rhs, .. } => {
+                let v = &cx.f.vars[*var];
+                if !v.active {
+                    return quote!();
+                }
+                let n = &v.name;
+                let vb = names::adjoint(n);
+                match rhs {
+                    Rhs::Operand(op) => self.acc(op, quote!(#vb), v.scalar),
+                    Rhs::Bin(op, a, b) => {
+                        let mut out = TokenStream::new();
+                        match op {
+                            BinOp::Add => {
+                                out.extend(self.acc(a, quote!(#vb), true));
+                                out.extend(self.acc(b, quote!(#vb), true));
+                            }
+                            BinOp::Sub => {
+                                out.extend(self.acc(a, quote!(#vb), true));
+                                out.extend(self.acc(b, quote!(-#vb), true));
+                            }
+                            BinOp::Mul => {
+                                if a.active_place(self.f()).is_some() {
+                                    let bv = self.val(b);
+                                    out.extend(self.acc(a, quote!(#vb * #bv), true));
+                                }
+                                if b.active_place(self.f()).is_some() {
+                                    let av = self.val(a);
+                                    out.extend(self.acc(b, quote!(#vb * #av), true));
+                                }
+                            }
+                            BinOp::Div => {
+                                let bv = self.val(b);
+                                if a.active_place(self.f()).is_some() {
+                                    out.extend(self.acc(a, quote!(#vb / #bv), true));
+                                }
+                                if b.active_place(self.f()).is_some() {
+                                    let av = self.val(a);
+                                    out.extend(self.acc(b, quote!(-(#vb * #av) / (#bv * #bv)), true));
+                                }
+                            }
+                        }
+                        out
+                    }
+                    Rhs::Neg(a) => self.acc(a, quote!(-#vb), true),
+                    Rhs::Rule(rule, args) => {
+                        let floats: Vec<(usize, &Operand)> = args
+                            .iter()
+                            .zip(rule.args)
+                            .enumerate()
+                            .filter(|(_, (_, (_, k)))| *k == "F")
+                            .map(|(i, (a, _))| (i, a))
+                            .collect();
+                        // Record exactly what each needed partial reads.
+                        let vals: Vec<TokenStream> = args.iter().map(|a| cx.value(a)).collect();
+                        let partials = cx.partials(rule, args, &quote!(#n));
+                        let mut out = TokenStream::new();
+                        for (k, ((_, a), d)) in floats.iter().zip(&partials).enumerate() {
+                            if a.active_place(self.f()).is_none() {
+                                continue;
+                            }
+                            for name in crate::rules::partial_reads(rule, k) {
+                                if name == rule.result {
+                                    self.reads.borrow_mut().insert(*var);
+                                } else if let Some(i) = rule.args.iter().position(|(x, _)| *x == name) {
+                                    let _ = self.val(&args[i]);
+                                }
+                            }
+                            out.extend(self.acc(a, quote!(#vb * #d), true));
+                        }
+                        let _ = vals;
+                        out
+                    }
+                    Rhs::Call { args, .. } => {
+                        let pb = format_ident!("__pb_{}", n);
+                        let take = if depth == 0 && top {
+                            quote!()
+                        } else {
+                            let t = self.tape((key, 0, "pullback"), depth);
+                            quote!(let #pb = #t.pop().unwrap();)
+                        };
+                        let diff: Vec<&Arg> = args.iter().filter(|a| cx.differentiable_arg(a)).collect();
+                        let mut out = quote!(#take let __adj = #pb(#vb););
+                        for (k, a) in diff.iter().enumerate() {
+                            let src = if diff.len() == 1 {
+                                quote!(__adj)
+                            } else {
+                                let i = syn::Index::from(k);
+                                quote!(__adj.#i)
+                            };
+                            out.extend(self.acc(&a.op, src, false));
+                        }
+                        quote!({ #out })
+                    }
+                    Rhs::Array(elems) => {
+                        let mut out = TokenStream::new();
+                        for (k, e) in elems.iter().enumerate() {
+                            out.extend(self.acc(e, quote!(#vb[#k]), false));
+                        }
+                        out
+                    }
+                    Rhs::Repeat { elem, .. } => {
+                        if elem.active_place(self.f()).is_none() {
+                            return quote!();
+                        }
+                        let body = self.acc(elem, quote!(*__e), false);
+                        quote!(for __e in #vb.iter() { #body })
+                    }
+                    Rhs::Tuple(elems) => {
+                        let mut out = TokenStream::new();
+                        for (k, e) in elems.iter().enumerate() {
+                            let i = syn::Index::from(k);
+                            out.extend(self.acc(e, quote!(#vb.#i), false));
+                        }
+                        out
+                    }
+                    Rhs::If { then, els, .. } => {
+                        let t = self.tape((key, 0, "branch"), depth);
+                        let seed = Some((quote!(#vb), v.scalar));
+                        let (tb, eb) = (self.rev_block(then, seed.clone()), self.rev_block(els, seed));
+                        quote!(if #t.pop().unwrap() #tb else #eb)
+                    }
+                    Rhs::Match { arms, .. } => {
+                        let t = self.tape((key, 0, "arm"), depth);
+                        let seed = Some((quote!(#vb), v.scalar));
+                        let arms = arms.iter().enumerate().map(|(i, a)| {
+                            let body = self.rev_block(&a.body, seed.clone());
+                            quote!(#i => #body)
+                        });
+                        quote!(match #t.pop().unwrap() { #(#arms)* _ => unreachable!() })
+                    }
+                    Rhs::Block(b) => self.rev_block(b, Some((quote!(#vb), v.scalar))),
+                }
+            }
+            Stmt::Assign { place, value, .. } => {
+                let mut out = TokenStream::new();
+                let active = cx.f.vars[place.var].active;
+                if active {
+                    let a = self.adj(place);
+                    if cx.is_scalar_op(value) || place.proj.is_empty() && cx.f.vars[place.var].scalar {
+                        let z = cx.zero_scalar();
+                        out.extend(quote!(let __b = #a; #a = #z;));
+                    } else {
+                        out.extend(quote!(let __z = #c::rt::zero_of(&#a); let __b = ::core::mem::replace(&mut #a, __z);));
+                    }
+                }
+                out.extend(self.restore(s, place, depth));
+                if active {
+                    out.extend(self.acc(value, quote!(__b), false));
+                }
+                quote!({ #out })
+            }
+            Stmt::AddAssign { place, value, sub, .. } => {
+                let mut out = TokenStream::new();
+                if cx.f.vars[place.var].active && value.active_place(self.f()).is_some() {
+                    let a = self.adj(place);
+                    if *sub {
+                        let p = value.active_place(self.f()).map(|p| self.adj(p));
+                        out.extend(quote!(#c::rt::sub_acc(&mut #p, &#a);));
+                    } else {
+                        out.extend(self.acc(value, a, false));
+                    }
+                }
+                out.extend(self.restore(s, place, depth));
+                out
+            }
+            Stmt::Passive(_) => quote!(),
+            Stmt::If { then, els, .. } => {
+                let t = self.tape((key, 0, "branch"), depth);
+                let (tb, eb) = (self.rev_block(then, None), self.rev_block(els, None));
+                quote!(if #t.pop().unwrap() #tb else #eb)
+            }
+            Stmt::Match { arms, .. } => {
+                let t = self.tape((key, 0, "arm"), depth);
+                let arms = arms.iter().enumerate().map(|(i, a)| {
+                    let body = self.rev_block(&a.body, None);
+                    quote!(#i => #body)
+                });
+                quote!(match #t.pop().unwrap() { #(#arms)* _ => unreachable!() })
+            }
+            Stmt::For { var, iter, body, exit, .. } => {
+                let v = cx.name(*var);
+                let b = self.rev_block(body, None);
+                if self.reversible(iter, body, exit) {
+                    for &r in &iter.reads {
+                        self.reads.borrow_mut().insert(r);
+                    }
+                    let it = &iter.tokens;
+                    quote!(for #v in (#it).rev() #b)
+                } else {
+                    let count = self.tape((key, 0, "count"), depth);
+                    let pop_i = if self.needed.contains(var) {
+                        let ti = self.tape((key, 0, "index"), depth + 1);
+                        quote!(let #v = #ti.pop().unwrap();)
+                    } else {
+                        quote!()
+                    };
+                    quote!(for _ in 0..#count.pop().unwrap() { #pop_i #b })
+                }
+            }
+            Stmt::While { body, .. } | Stmt::Loop { body, .. } => {
+                let count = self.tape((key, 0, "count"), depth);
+                let b = self.rev_block(body, None);
+                quote!(for _ in 0..#count.pop().unwrap() #b)
+            }
+            Stmt::Return { value, .. } => {
+                let scalar = self.result_scalar;
+                self.acc(value, quote!(ct), scalar)
+            }
+            Stmt::Break { .. } | Stmt::Continue { .. } => quote!(),
+        }
+    }
+}
+
+fn contains_return(b: &Block) -> bool {
+    let mut found = false;
+    visit_stmts(b, &mut |s| {
+        if matches!(s, Stmt::Return { .. }) {
+            found = true;
+        }
+    });
+    found
+}
+
+/// Calls `f` on every statement, nested ones included.
+pub fn visit_stmts(b: &Block, f: &mut dyn FnMut(&Stmt)) {
+    for s in &b.stmts {
+        f(s);
+        match s {
+            Stmt::Let { rhs, .. } => match rhs {
+                Rhs::If { then, els, .. } => {
+                    visit_stmts(then, f);
+                    visit_stmts(els, f);
+                }
+                Rhs::Match { arms, .. } => arms.iter().for_each(|a| visit_stmts(&a.body, f)),
+                Rhs::Block(b) => visit_stmts(b, f),
+                _ => {}
+            },
+            Stmt::If { then, els, .. } => {
+                visit_stmts(then, f);
+                visit_stmts(els, f);
+            }
+            Stmt::Match { arms, .. } => arms.iter().for_each(|a| visit_stmts(&a.body, f)),
+            Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop { body, .. } => visit_stmts(body, f),
+            _ => {}
+        }
+    }
+}
+
+fn collect_decls(b: &Block, lets: &mut HashSet<VarId>, fors: &mut HashSet<VarId>) {
+    visit_stmts(b, &mut |s| match s {
+        Stmt::Let { var, .. } => {
+            lets.insert(*var);
+        }
+        Stmt::For { var, .. } => {
+            fors.insert(*var);
+        }
+        _ => {}
+    });
+}
+
+fn assigned_vars(b: &Block, out: &mut HashSet<VarId>) {
+    visit_stmts(b, &mut |s| match s {
+        Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } => {
+            out.insert(place.var);
+        }
+        _ => {}
+    });
+}
+
+// -------------------------------------------------------------------- structuring
+
+/// Rewrites `break`, `continue` and `return` into flags and guards, so that the reverse sweep
+/// sees only structured control flow. Returns the flags to declare.
+///
+/// Input: `for i in 0..n { if c { break; } s += x[i]; }`
+/// Output: `for i in 0..n { if __brk0 { break } if c { __brk0 = true; } if !(__brk0) { s += x[i]; } }`
+/// (the loop's check at the top of each iteration is its `exit`).
+pub fn structure(f: &mut Func) -> Vec<Ident> {
+    let mut needs = false;
+    visit_stmts(&f.body, &mut |s| {
+        if matches!(s, Stmt::Break { .. } | Stmt::Continue { .. } | Stmt::Return { .. }) {
+            needs = true;
+        }
+    });
+    if !needs {
+        return Vec::new();
+    }
+    let mut st = Structurer { flags: Vec::new(), f_blocks: f.num_blocks, depths: f.block_depth.clone(), loops: Vec::new(), cur_depth: 0 };
+    let mut body = std::mem::replace(&mut f.body, Block { id: 0, stmts: Vec::new(), tail: None });
+    if contains_return(&body) {
+        // The function's value becomes one more `return`.
+        if let Some(t) = body.tail.take() {
+            body.stmts.push(Stmt::Return { value: t, span: Span::call_site() });
+        }
+    }
+    let (body, _) = st.block(body);
+    f.body = body;
+    f.num_blocks = st.f_blocks;
+    f.block_depth = st.depths;
+    st.flags
+}
+
+struct LoopFlags {
+    label: Option<String>,
+    brk: Option<Ident>,
+    cont: Option<Ident>,
+}
+
+struct Structurer {
+    flags: Vec<Ident>,
+    f_blocks: usize,
+    depths: Vec<usize>,
+    loops: Vec<LoopFlags>,
+    /// Loop depth of the block being rewritten.
+    cur_depth: usize,
+}
+
+impl Structurer {
+    fn flag(&mut self, what: &str) -> Ident {
+        let id = names::generated(what, self.flags.len());
+        self.flags.push(id.clone());
+        id
+    }
+
+    fn done(&mut self) -> Ident {
+        if let Some(d) = self.flags.iter().find(|f| f.to_string().starts_with("__done")) {
+            return d.clone();
+        }
+        self.flag("done")
+    }
+
+    fn target(&mut self, label: &Option<syn::Lifetime>) -> Option<usize> {
+        match label {
+            None => self.loops.len().checked_sub(1),
+            Some(l) => {
+                let name = l.ident.to_string();
+                self.loops.iter().rposition(|lf| lf.label.as_deref() == Some(name.as_str()))
+            }
+        }
+    }
+
+    /// Returns the rewritten block and the flags that may be set inside it and escape it.
+    fn block(&mut self, b: Block) -> (Block, Vec<Ident>) {
+        let Block { id, stmts, tail } = b;
+        let saved_depth = self.cur_depth;
+        self.cur_depth = self.depths[id];
+        let r = self.block_inner(id, stmts, tail);
+        self.cur_depth = saved_depth;
+        r
+    }
+
+    fn block_inner(&mut self, id: BlockId, stmts: Vec<Stmt>, tail: Option<Operand>) -> (Block, Vec<Ident>) {
+        let mut out = Vec::new();
+        let mut escaping: Vec<Ident> = Vec::new();
+        let mut rest = stmts.into_iter();
+        while let Some(s) = rest.next() {
+            let (s, exits) = self.stmt(s);
+            out.push(s);
+            if !exits.is_empty() {
+                for e in &exits {
+                    if !escaping.contains(e) {
+                        escaping.push(e.clone());
+                    }
+                }
+                let remaining: Vec<Stmt> = rest.by_ref().collect();
+                if remaining.is_empty() && tail.is_none() {
+                    break;
+                }
+                let gid = self.f_blocks;
+                self.f_blocks += 1;
+                self.depths.push(self.depths[id]);
+                let (guarded, more) = self.block(Block { id: gid, stmts: remaining, tail: None });
+                for e in more {
+                    if !escaping.contains(&e) {
+                        escaping.push(e);
+                    }
+                }
+                let eid = self.f_blocks;
+                self.f_blocks += 1;
+                self.depths.push(self.depths[id]);
+                out.push(Stmt::If {
+                    cond: quote!(!(#(#exits)||*)),
+                    then: guarded,
+                    els: Block { id: eid, stmts: Vec::new(), tail: None },
+                });
+                return (Block { id, stmts: out, tail }, escaping);
+            }
+        }
+        (Block { id, stmts: out, tail }, escaping)
+    }
+
+    fn stmt(&mut self, s: Stmt) -> (Stmt, Vec<Ident>) {
+        match s {
+            Stmt::Break { label, .. } => match self.target(&label) {
+                Some(i) => {
+                    let f = match &self.loops[i].brk {
+                        Some(f) => f.clone(),
+                        None => {
+                            let f = self.flag("brk");
+                            self.loops[i].brk = Some(f.clone());
+                            f
+                        }
+                    };
+                    (Stmt::Passive(quote!(#f = true;)), vec![f])
+                }
+                None => (Stmt::Passive(quote!()), vec![]),
+            },
+            Stmt::Continue { label, .. } => match self.target(&label) {
+                Some(i) => {
+                    let f = match &self.loops[i].cont {
+                        Some(f) => f.clone(),
+                        None => {
+                            let f = self.flag("cont");
+                            self.loops[i].cont = Some(f.clone());
+                            f
+                        }
+                    };
+                    (Stmt::Passive(quote!(#f = true;)), vec![f])
+                }
+                None => (Stmt::Passive(quote!()), vec![]),
+            },
+            Stmt::Return { value, span } => {
+                let d = self.done();
+                let id = self.f_blocks;
+                self.f_blocks += 1;
+                self.depths.push(self.cur_depth);
+                let eid = self.f_blocks;
+                self.f_blocks += 1;
+                self.depths.push(self.cur_depth);
+                // `return v` -> `{ __ret = Some(v); __done = true; }`, as one statement.
+                let block = Block {
+                    id,
+                    stmts: vec![Stmt::Return { value, span }, Stmt::Passive(quote!(#d = true;))],
+                    tail: None,
+                };
+                (Stmt::If { cond: quote!(true), then: block, els: Block { id: eid, stmts: vec![], tail: None } }, vec![d])
+            }
+            Stmt::If { cond, then, els } => {
+                let (then, mut a) = self.block(then);
+                let (els, b) = self.block(els);
+                for e in b {
+                    if !a.contains(&e) {
+                        a.push(e);
+                    }
+                }
+                (Stmt::If { cond, then, els }, a)
+            }
+            Stmt::Match { scrutinee, arms } => {
+                let mut all = Vec::new();
+                let arms = arms
+                    .into_iter()
+                    .map(|a| {
+                        let (body, ex) = self.block(a.body);
+                        for e in ex {
+                            if !all.contains(&e) {
+                                all.push(e);
+                            }
+                        }
+                        Arm { pat: a.pat, body }
+                    })
+                    .collect();
+                (Stmt::Match { scrutinee, arms }, all)
+            }
+            Stmt::For { var, iter, body, label, .. } => {
+                let (body, exit, esc) = self.loop_body(body, &label);
+                (Stmt::For { var, iter, body, label, exit }, esc)
+            }
+            Stmt::While { cond, body, label, .. } => {
+                let (body, exit, esc) = self.loop_body(body, &label);
+                (Stmt::While { cond, body, label, exit }, esc)
+            }
+            Stmt::Loop { body, label, .. } => {
+                let (body, exit, esc) = self.loop_body(body, &label);
+                (Stmt::Loop { body, label, exit }, esc)
+            }
+            other => (other, vec![]),
+        }
+    }
+
+    fn loop_body(&mut self, body: Block, label: &Option<syn::Lifetime>) -> (Block, Option<TokenStream>, Vec<Ident>) {
+        self.loops.push(LoopFlags { label: label.as_ref().map(|l| l.ident.to_string()), brk: None, cont: None });
+        let (mut body, exits) = self.block(body);
+        let lf = self.loops.pop().expect("pushed above");
+        if let Some(c) = &lf.cont {
+            body.stmts.insert(0, Stmt::Passive(quote!(#c = false;)));
+        }
+        let escaping: Vec<Ident> = exits
+            .into_iter()
+            .filter(|e| Some(e) != lf.brk.as_ref() && Some(e) != lf.cont.as_ref())
+            .collect();
+        let mut stop: Vec<Ident> = escaping.clone();
+        if let Some(b) = &lf.brk {
+            stop.push(b.clone());
+        }
+        let exit = (!stop.is_empty()).then(|| quote!(#(#stop)||*));
+        (body, exit, escaping)
+    }
+}

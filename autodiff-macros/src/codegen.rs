@@ -1,0 +1,140 @@
+//! Helpers shared by the forward and the reverse emitters: how places, operands, zeros and
+//! rule partials are spelled in the emitted code.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::ir::*;
+use crate::names;
+use crate::rules::{self, Subst};
+
+/// What both emitters need to know about the function.
+pub struct Ctx<'a> {
+    pub f: &'a Func,
+    /// Path of the runtime crate, e.g. `::autodiff::__core`.
+    pub core: TokenStream,
+    /// The float type of the function (`f64`, `f32`, `F`, or `<S as Differentiable>::Scalar`).
+    pub scalar: TokenStream,
+}
+
+impl Ctx<'_> {
+    pub fn name(&self, v: VarId) -> &syn::Ident {
+        &self.f.vars[v].name
+    }
+
+    pub fn proj(p: &[Proj]) -> TokenStream {
+        let mut t = TokenStream::new();
+        for pr in p {
+            match pr {
+                Proj::Index(i) => t.extend(quote!([#i])),
+                Proj::Field(m) => t.extend(quote!(.#m)),
+            }
+        }
+        t
+    }
+
+    /// The value of a place: `x[i].w`.
+    pub fn place(&self, p: &Place) -> TokenStream {
+        let n = self.name(p.var);
+        let pr = Self::proj(&p.proj);
+        quote!(#n #pr)
+    }
+
+    /// The same place in the tangent (`x__dot[i]`) or adjoint (`x__bar[i]`) variable.
+    pub fn shadow(&self, p: &Place, adjoint: bool) -> TokenStream {
+        let n = self.name(p.var);
+        let n = if adjoint { names::adjoint(n) } else { names::tangent(n) };
+        let pr = Self::proj(&p.proj);
+        quote!(#n #pr)
+    }
+
+    /// The value of an operand.
+    pub fn value(&self, op: &Operand) -> TokenStream {
+        match op {
+            Operand::Place(p) => self.place(p),
+            Operand::Const { tokens, .. } => quote!((#tokens)),
+        }
+    }
+
+    pub fn is_scalar_op(&self, op: &Operand) -> bool {
+        crate::lower::op_scalar(op, &self.f.vars)
+    }
+
+    /// The float zero.
+    pub fn zero_scalar(&self) -> TokenStream {
+        let (s, c) = (&self.scalar, &self.core);
+        quote!(<#s as #c::num_traits::Zero>::zero())
+    }
+
+    /// The float one.
+    pub fn one_scalar(&self) -> TokenStream {
+        let (s, c) = (&self.scalar, &self.core);
+        quote!(<#s as #c::num_traits::One>::one())
+    }
+
+    /// A zero of the shape of `value` (a float zero when the operand is known to be a float).
+    pub fn zero_like(&self, value: &TokenStream, scalar: bool) -> TokenStream {
+        if scalar {
+            self.zero_scalar()
+        } else {
+            let c = &self.core;
+            quote!(#c::rt::zero_of(&#value))
+        }
+    }
+
+    /// The zero tangent passed for a passive differentiable argument of a call.
+    pub fn zero_arg(&self, arg: &Arg) -> TokenStream {
+        let c = &self.core;
+        let v = self.value(&arg.op);
+        if arg.by_ref {
+            return quote!(&#c::rt::zero_of(&#v));
+        }
+        if let Operand::Const { tokens, .. } = &arg.op {
+            if let Ok(id) = syn::parse2::<syn::Ident>(tokens.clone()) {
+                if let Some(var) = self.f.vars.iter().find(|var| var.name == id) {
+                    match var.param {
+                        Some(ParamKind::Ref) => return quote!(&#c::rt::zero_of(#id)),
+                        Some(ParamKind::Slice) => return quote!(&#c::rt::zero_owned(#id)),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if self.is_scalar_op(&arg.op) {
+            self.zero_scalar()
+        } else {
+            quote!(#c::rt::zero_of(&#v))
+        }
+    }
+
+    /// Does this argument of a call get a tangent (and an adjoint)?
+    pub fn differentiable_arg(&self, arg: &Arg) -> bool {
+        match &arg.op {
+            Operand::Place(p) => self.f.vars[p.var].active || self.f.vars[p.var].float_kind,
+            Operand::Const { float, .. } => *float,
+        }
+    }
+
+    /// The partials of a rule application, with the operands' values and the result substituted.
+    pub fn partials(&self, rule: &autodiff_core::rules::Rule, args: &[Operand], result: &TokenStream) -> Vec<TokenStream> {
+        let vals: Vec<TokenStream> = args.iter().map(|a| self.value(a)).collect();
+        rules::partials(rule, &Subst { args: &vals, result, scalar: &self.scalar, core: &self.core })
+    }
+
+    /// The primal of a rule application: `(x).sin()`.
+    pub fn rule_primal(&self, rule: &autodiff_core::rules::Rule, args: &[Operand]) -> TokenStream {
+        let m = syn::Ident::new(rule.name, proc_macro2::Span::call_site());
+        let recv = self.value(&args[0]);
+        let rest = args[1..].iter().map(|a| self.value(a));
+        quote!(#recv.#m(#(#rest),*))
+    }
+
+    /// `g` -> `g_jvp` / `g_vjp`, keeping the path and turbofish.
+    pub fn derived_path(path: &syn::ExprPath, suffix: &str) -> syn::ExprPath {
+        let mut p = path.clone();
+        if let Some(last) = p.path.segments.last_mut() {
+            last.ident = syn::Ident::new(&format!("{}_{suffix}", last.ident), last.ident.span());
+        }
+        p
+    }
+}
