@@ -138,3 +138,35 @@ impl Ctx<'_> {
         p
     }
 }
+
+/// Gives every token the span of the user's statement, so that a type error in emitted code
+/// (a missing `g_vjp`, a mismatched shape) points at the statement that caused it.
+pub fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let TokenTree::Group(g) = &tt {
+                let mut ng = Group::new(g.delimiter(), respan(g.stream(), span));
+                ng.set_span(span);
+                tt = TokenTree::Group(ng);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
+}
+
+/// The span of a statement, where it has one.
+pub fn stmt_span(s: &Stmt) -> Option<proc_macro2::Span> {
+    match s {
+        Stmt::Let { span, .. }
+        | Stmt::Assign { span, .. }
+        | Stmt::AddAssign { span, .. }
+        | Stmt::Break { span, .. }
+        | Stmt::Continue { span, .. }
+        | Stmt::Return { span, .. } => Some(*span),
+        _ => None,
+    }
+}

@@ -56,6 +56,16 @@ fn value_block(cx: &Ctx, b: &Block, scalar: bool, result_scalar: bool) -> TokenS
 }
 
 fn stmt(cx: &Ctx, s: &Stmt, result_scalar: bool) -> TokenStream {
+    let out = stmt_inner(cx, s, result_scalar);
+    match crate::codegen::stmt_span(s) {
+        Some(span) if !matches!(s, Stmt::Let { rhs: Rhs::If { .. } | Rhs::Match { .. } | Rhs::Block(_), .. }) => {
+            crate::codegen::respan(out, span)
+        }
+        _ => out,
+    }
+}
+
+fn stmt_inner(cx: &Ctx, s: &Stmt, result_scalar: bool) -> TokenStream {
     match s {
         Stmt::Let { var, ty, rhs, .. } => let_stmt(cx, *var, ty.as_ref(), rhs, result_scalar),
         Stmt::Assign { place, value, .. } => {

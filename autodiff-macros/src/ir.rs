@@ -29,8 +29,6 @@ pub struct Var {
     pub float_kind: bool,
     /// The block that declares it (`None`: the function's parameters).
     pub scope: Option<BlockId>,
-    /// Number of loops around its declaration.
-    pub loop_depth: usize,
     /// Set for function parameters.
     pub param: Option<ParamKind>,
 }

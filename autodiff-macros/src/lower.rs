@@ -64,7 +64,6 @@ impl<'a> Lowerer<'a> {
             scalar,
             float_kind,
             scope: None,
-            loop_depth: 0,
             param: Some(kind),
         });
         self.by_name.insert(name.to_string(), id);
@@ -80,7 +79,6 @@ impl<'a> Lowerer<'a> {
             scalar,
             float_kind: float_kind || (active && scalar),
             scope: self.block_stack.last().copied(),
-            loop_depth: self.loop_depth,
             param: None,
         });
         self.by_name.insert(name.to_string(), id);
@@ -97,7 +95,6 @@ impl<'a> Lowerer<'a> {
             scalar,
             float_kind: scalar,
             scope: self.block_stack.last().copied(),
-            loop_depth: self.loop_depth,
             param: None,
         });
         id

@@ -340,6 +340,16 @@ impl<'a> Rev<'a> {
     }
 
     fn fwd_stmt(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
+        let out = self.fwd_stmt_inner(s, depth, top);
+        match crate::codegen::stmt_span(s) {
+            Some(span) if !matches!(s, Stmt::Let { rhs: Rhs::If { .. } | Rhs::Match { .. } | Rhs::Block(_), .. }) => {
+                crate::codegen::respan(out, span)
+            }
+            _ => out,
+        }
+    }
+
+    fn fwd_stmt_inner(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
         let cx = self.cx;
         let key = s as *const Stmt as usize;
         match s {
@@ -563,6 +573,16 @@ impl<'a> Rev<'a> {
     }
 
     fn rev_stmt(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
+        let out = self.rev_stmt_inner(s, depth, top);
+        match crate::codegen::stmt_span(s) {
+            Some(span) if !matches!(s, Stmt::Let { rhs: Rhs::If { .. } | Rhs::Match { .. } | Rhs::Block(_), .. }) => {
+                crate::codegen::respan(out, span)
+            }
+            _ => out,
+        }
+    }
+
+    fn rev_stmt_inner(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
         let cx = self.cx;
         let c = self.core();
         let key = s as *const Stmt as usize;

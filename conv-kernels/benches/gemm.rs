@@ -1,1 +1,211 @@
-fn main() {}
+//! One-thread `f32` GEMM against this core's FMA peak `P`, `matrixmultiply` and the `gemm`
+//! crate.
+//!
+//! `P` is measured in the same run by a loop of independent AVX2 FMAs. After the criterion
+//! runs, a summary table prints GFLOP/s and % of `P` from the criterion medians, and the
+//! ratios of our time to the other crates'.
+//!
+//! Run with `cargo bench -p conv-kernels --bench gemm`.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use conv_kernels::gemm::{MatMut, MatRef, gemm_into};
+use criterion::{BenchmarkId, Criterion, Throughput};
+
+const SIZES: [usize; 6] = [16, 64, 128, 256, 512, 1024];
+const PEAK_ITERS: usize = 100_000;
+/// Independent accumulators of the peak loop: more than FMA latency x FMA ports.
+const PEAK_ACCS: usize = 12;
+
+/// `PEAK_ITERS * PEAK_ACCS` independent-chain FMAs on 8 lanes.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn fma_peak_loop(iters: usize, x: f32) -> f32 {
+    use std::arch::x86_64::*;
+    let mul = _mm256_set1_ps(0.999_999);
+    let add = _mm256_set1_ps(x);
+    let mut acc = [_mm256_setzero_ps(); PEAK_ACCS];
+    for (i, a) in acc.iter_mut().enumerate() {
+        *a = _mm256_set1_ps(i as f32);
+    }
+    for _ in 0..iters {
+        for a in acc.iter_mut() {
+            *a = _mm256_fmadd_ps(*a, mul, add);
+        }
+    }
+    let mut sum = _mm256_setzero_ps();
+    for a in acc {
+        sum = _mm256_add_ps(sum, a);
+    }
+    let mut out = [0.0_f32; 8];
+    // SAFETY: `out` holds 8 floats.
+    unsafe { _mm256_storeu_ps(out.as_mut_ptr(), sum) };
+    out.iter().sum()
+}
+
+fn noise(seed: u32, len: usize) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..len)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let mut peak = c.benchmark_group("peak");
+    peak.throughput(Throughput::Elements((PEAK_ITERS * PEAK_ACCS * 16) as u64));
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        peak.bench_function("fma_f32", |bencher| {
+            // SAFETY: AVX2 and FMA were detected just above.
+            bencher.iter(|| unsafe { fma_peak_loop(black_box(PEAK_ITERS), black_box(1e-3)) })
+        });
+    }
+    peak.finish();
+
+    let mut group = c.benchmark_group("gemm_f32");
+    for n in SIZES {
+        let a = noise(1, n * n);
+        let b = noise(2, n * n);
+        let mut out = vec![0.0_f32; n * n];
+        group.throughput(Throughput::Elements((2 * n * n * n) as u64));
+        group.sample_size(if n >= 512 { 10 } else { 30 });
+        group.bench_with_input(BenchmarkId::new("ours", n), &n, |bencher, &n| {
+            bencher.iter(|| {
+                gemm_into(
+                    1.0,
+                    MatRef::row_major(black_box(&a), n, n),
+                    MatRef::row_major(black_box(&b), n, n),
+                    0.0,
+                    MatMut::row_major(&mut out, n, n),
+                )
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("matrixmultiply", n), &n, |bencher, &n| {
+            bencher.iter(|| {
+                // SAFETY: a, b and out hold n x n row-major matrices.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        n,
+                        n,
+                        n,
+                        1.0,
+                        black_box(a.as_ptr()),
+                        n as isize,
+                        1,
+                        black_box(b.as_ptr()),
+                        n as isize,
+                        1,
+                        0.0,
+                        out.as_mut_ptr(),
+                        n as isize,
+                        1,
+                    )
+                }
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("gemm", n), &n, |bencher, &n| {
+            bencher.iter(|| {
+                // SAFETY: a, b and out hold n x n row-major matrices (column stride 1, row
+                // stride n). With read_dst = false, dst <- 1.0 * lhs rhs.
+                unsafe {
+                    gemm::gemm(
+                        n,
+                        n,
+                        n,
+                        out.as_mut_ptr(),
+                        1,
+                        n as isize,
+                        false,
+                        black_box(a.as_ptr()),
+                        1,
+                        n as isize,
+                        black_box(b.as_ptr()),
+                        1,
+                        n as isize,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    )
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+/// The median time in seconds of one benchmark, from criterion's `estimates.json`.
+fn median_seconds(root: &Path, group: &str, id: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(root.join(group).join(id).join("new/estimates.json")).ok()?;
+    let median = &text[text.find("\"median\"")?..];
+    let point = &median[median.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
+    let end = point.find([',', '}'])?;
+    point[..end].trim().parse::<f64>().ok().map(|ns| ns * 1e-9)
+}
+
+fn criterion_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("criterion")
+}
+
+fn summary(root: &Path) {
+    let peak_flops = (PEAK_ITERS * PEAK_ACCS * 16) as f64;
+    let Some(peak_time) = median_seconds(root, "peak", "fma_f32") else {
+        println!("no peak measurement: summary skipped");
+        return;
+    };
+    let p = peak_flops / peak_time * 1e-9;
+    println!("\nP = one core's f32 FMA peak = {p:.1} GFLOP/s (median of the FMA loop)\n");
+    println!(
+        "| n | ours GFLOP/s | ours %P | matrixmultiply GFLOP/s | %P | gemm GFLOP/s | %P | ours / matrixmultiply | ours / gemm |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for n in SIZES {
+        let flops = 2.0 * (n * n * n) as f64;
+        let rate = |id: &str| median_seconds(root, "gemm_f32", &format!("{id}/{n}")).map(|t| flops / t * 1e-9);
+        let (ours, mm, gm) = (rate("ours"), rate("matrixmultiply"), rate("gemm"));
+        let cell = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.1}"));
+        let pct = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{:.0}%", 100.0 * r / p));
+        let ratio = |o: Option<f64>, t: Option<f64>| match (o, t) {
+            (Some(o), Some(t)) => format!("{:.2}x", o / t),
+            _ => "-".to_string(),
+        };
+        println!(
+            "| {n} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(ours),
+            pct(ours),
+            cell(mm),
+            pct(mm),
+            cell(gm),
+            pct(gm),
+            ratio(ours, mm),
+            ratio(ours, gm)
+        );
+    }
+}
+
+fn main() {
+    let root = criterion_dir();
+    let mut criterion = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2))
+        .output_directory(&root)
+        .configure_from_args();
+    bench(&mut criterion);
+    criterion.final_summary();
+    summary(&root);
+}
