@@ -62,12 +62,22 @@ impl Ctx<'_> {
 
     /// The float zero.
     pub fn zero_scalar(&self) -> TokenStream {
+        match self.scalar.to_string().as_str() {
+            "f64" => return quote!(0.0f64),
+            "f32" => return quote!(0.0f32),
+            _ => {}
+        }
         let (s, c) = (&self.scalar, &self.core);
         quote!(<#s as #c::num_traits::Zero>::zero())
     }
 
     /// The float one.
     pub fn one_scalar(&self) -> TokenStream {
+        match self.scalar.to_string().as_str() {
+            "f64" => return quote!(1.0f64),
+            "f32" => return quote!(1.0f32),
+            _ => {}
+        }
         let (s, c) = (&self.scalar, &self.core);
         quote!(<#s as #c::num_traits::One>::one())
     }

@@ -21,6 +21,8 @@ mod names;
 mod options;
 mod reverse;
 mod rules;
+#[cfg(test)]
+mod snapshots;
 
 /// Differentiates a function at compile time. See the crate `autodiff` for the contract.
 #[proc_macro_attribute]

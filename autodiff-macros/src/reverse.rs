@@ -51,9 +51,12 @@ pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool) -> Rev
     collect_decls(body, &mut let_declared, &mut for_vars);
     let by_name: HashMap<String, VarId> =
         cx.f.vars.iter().enumerate().map(|(i, v)| (v.name.to_string(), i)).collect();
+    let mut assigned = HashSet::new();
+    assigned_vars(body, &mut assigned);
+    let remat = rematerializable(body, &assigned, &by_name);
     let mut needed: HashSet<VarId> = HashSet::new();
     loop {
-        let r = Rev::new(cx, &by_name, needed.clone(), &let_declared, &for_vars, body.id, has_return, result_scalar);
+        let r = Rev::new(cx, &by_name, needed.clone(), &let_declared, &for_vars, &remat, body.id, has_return, result_scalar);
         let out = r.run(body, flags);
         let reads = r.reads.into_inner();
         let grown: HashSet<VarId> = needed.union(&reads).copied().collect();
@@ -76,6 +79,9 @@ struct Rev<'a> {
     body_id: BlockId,
     has_return: bool,
     result_scalar: bool,
+    /// Scope-local bindings the reverse sweep recomputes instead of storing: cheap arithmetic
+    /// on values that are never overwritten.
+    remat: &'a HashMap<VarId, Rhs>,
 }
 
 impl<'a> Rev<'a> {
@@ -86,6 +92,7 @@ impl<'a> Rev<'a> {
         needed: HashSet<VarId>,
         let_declared: &'a HashSet<VarId>,
         for_vars: &'a HashSet<VarId>,
+        remat: &'a HashMap<VarId, Rhs>,
         body_id: BlockId,
         has_return: bool,
         result_scalar: bool,
@@ -102,6 +109,7 @@ impl<'a> Rev<'a> {
             body_id,
             has_return,
             result_scalar,
+            remat,
         }
     }
 
@@ -304,7 +312,7 @@ impl<'a> Rev<'a> {
             return out;
         }
         for v in self.scope_vars(b) {
-            if self.needed.contains(&v) {
+            if self.needed.contains(&v) && !self.remat.contains_key(&v) {
                 let t = self.tape((b.id, v, "scope"), self.depth(b));
                 let n = self.cx.name(v);
                 out.extend(quote!(#t.push(#n);));
@@ -535,10 +543,33 @@ impl<'a> Rev<'a> {
         let mut out = TokenStream::new();
         let vars = self.scope_vars(b);
         for &v in vars.iter().rev() {
-            if self.needed.contains(&v) {
+            if self.needed.contains(&v) && !self.remat.contains_key(&v) {
                 let t = self.tape((b.id, v, "scope"), self.depth(b));
                 let n = cx.name(v);
                 out.extend(quote!(let mut #n = #t.pop().unwrap();));
+            }
+        }
+        for &v in &vars {
+            if let (true, Some(rhs)) = (self.needed.contains(&v), self.remat.get(&v)) {
+                let n = cx.name(v);
+                let e = match rhs {
+                    Rhs::Operand(a) => self.val(a),
+                    Rhs::Neg(a) => {
+                        let a = self.val(a);
+                        quote!(-#a)
+                    }
+                    Rhs::Bin(op, a, b) => {
+                        let (a, b) = (self.val(a), self.val(b));
+                        match op {
+                            BinOp::Add => quote!(#a + #b),
+                            BinOp::Sub => quote!(#a - #b),
+                            BinOp::Mul => quote!(#a * #b),
+                            BinOp::Div => quote!(#a / #b),
+                        }
+                    }
+                    _ => unreachable!("only cheap arithmetic is recomputed"),
+                };
+                out.extend(quote!(let mut #n = #e;));
             }
         }
         for &v in &vars {
@@ -746,7 +777,8 @@ impl<'a> Rev<'a> {
                         let p = value.active_place(self.f()).map(|p| self.adj(p));
                         out.extend(quote!(#c::rt::sub_acc(&mut #p, &#a);));
                     } else {
-                        out.extend(self.acc(value, a, false));
+                        let scalar = cx.is_scalar_op(value);
+                        out.extend(self.acc(value, a, scalar));
                     }
                 }
                 out.extend(self.restore(s, place, depth));
@@ -798,6 +830,78 @@ impl<'a> Rev<'a> {
             Stmt::Break { .. } | Stmt::Continue { .. } => quote!(),
         }
     }
+}
+
+/// Bindings whose value the reverse sweep can recompute: `+ - * /` and negation of places and
+/// constants whose variables are never assigned after their declaration (so their values are
+/// the same wherever the reverse sweep reads them), declared inside a loop or branch.
+fn rematerializable(body: &Block, assigned: &HashSet<VarId>, by_name: &HashMap<String, VarId>) -> HashMap<VarId, Rhs> {
+    let stable_tokens = |t: &TokenStream| {
+        let mut ok = true;
+        fn walk(t: &TokenStream, f: &mut dyn FnMut(&str)) {
+            for tt in t.clone() {
+                match tt {
+                    TokenTree::Ident(i) => f(&i.to_string()),
+                    TokenTree::Group(g) => walk(&g.stream(), f),
+                    _ => {}
+                }
+            }
+        }
+        walk(t, &mut |n| {
+            if by_name.get(n).is_some_and(|v| assigned.contains(v)) {
+                ok = false;
+            }
+        });
+        ok
+    };
+    let stable = |op: &Operand| match op {
+        Operand::Place(p) => {
+            !assigned.contains(&p.var)
+                && p.proj.iter().all(|pr| match pr {
+                    Proj::Index(i) => stable_tokens(i),
+                    Proj::Field(_) => true,
+                })
+        }
+        Operand::Const { tokens, .. } => stable_tokens(tokens),
+    };
+    let mut out = HashMap::new();
+    fn scan(b: &Block, top: bool, out: &mut HashMap<VarId, Rhs>, assigned: &HashSet<VarId>, stable: &dyn Fn(&Operand) -> bool) {
+        for s in &b.stmts {
+            if let Stmt::Let { var, rhs, .. } = s {
+                let cheap = match rhs {
+                    Rhs::Operand(a) | Rhs::Neg(a) => stable(a),
+                    Rhs::Bin(_, a, b) => stable(a) && stable(b),
+                    _ => false,
+                };
+                if cheap && !top && !assigned.contains(var) {
+                    out.insert(*var, rhs.clone());
+                }
+            }
+        }
+    }
+    scan(body, true, &mut out, assigned, &stable);
+    visit_stmts(body, &mut |s| {
+        let mut inner = |b: &Block| scan(b, false, &mut out, assigned, &stable);
+        match s {
+            Stmt::If { then, els, .. } => {
+                inner(then);
+                inner(els);
+            }
+            Stmt::Match { arms, .. } => arms.iter().for_each(|a| inner(&a.body)),
+            Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop { body, .. } => inner(body),
+            Stmt::Let { rhs, .. } => match rhs {
+                Rhs::If { then, els, .. } => {
+                    inner(then);
+                    inner(els);
+                }
+                Rhs::Match { arms, .. } => arms.iter().for_each(|a| inner(&a.body)),
+                Rhs::Block(b) => inner(b),
+                _ => {}
+            },
+            _ => {}
+        }
+    });
+    out
 }
 
 fn contains_return(b: &Block) -> bool {

@@ -65,7 +65,7 @@ impl Kernel {
     /// The concrete kernels (not [`Kernel::Auto`]) that can run products of `F` on this CPU.
     pub fn available<F: Scalar>() -> Vec<Kernel> {
         let mut kernels = vec![Kernel::Portable];
-        if is_f32_or_f64::<F>() && avx2::avx2_fma_available() {
+        if avx2_runs::<F>() {
             kernels.push(Kernel::Avx2Fma);
         }
         kernels
@@ -76,16 +76,16 @@ impl Kernel {
     /// # Panics
     /// If the kernel cannot run products of `F` on this CPU.
     pub fn resolve<F: Scalar>(self) -> Kernel {
-        let available = Kernel::available::<F>();
         match self {
-            Kernel::Auto => *available.last().expect("the portable kernel always exists"),
-            k => {
+            Kernel::Auto if avx2_runs::<F>() => Kernel::Avx2Fma,
+            Kernel::Auto | Kernel::Portable => Kernel::Portable,
+            Kernel::Avx2Fma => {
                 assert!(
-                    available.contains(&k),
-                    "the {k:?} kernel cannot run products of {} on this CPU",
+                    avx2_runs::<F>(),
+                    "the AVX2 kernel cannot run products of {} on this CPU",
                     core::any::type_name::<F>()
                 );
-                k
+                Kernel::Avx2Fma
             }
         }
     }
@@ -108,8 +108,9 @@ fn is_f64<F: 'static>() -> bool {
     TypeId::of::<F>() == TypeId::of::<f64>()
 }
 
-fn is_f32_or_f64<F: 'static>() -> bool {
-    is_f32::<F>() || is_f64::<F>()
+/// Whether the AVX2 kernels can run products of `F` here.
+fn avx2_runs<F: 'static>() -> bool {
+    (is_f32::<F>() || is_f64::<F>()) && avx2::avx2_fma_available()
 }
 
 /// `x` as a `T`, when `F` is `T`.

@@ -1,0 +1,44 @@
+//! Expansion snapshots: `tests/expand/NAME.rs` holds a function with its attribute, and
+//! `tests/expand/NAME.expanded.rs` what the macro writes for it, formatted. Run with
+//! `UPDATE_EXPANSIONS=1` to rewrite the snapshots after an intended change.
+
+use std::path::Path;
+
+fn expand_file(src: &str) -> String {
+    let item: syn::ItemFn = syn::parse_str(src).expect("a snapshot input is one function");
+    let attr = item.attrs.iter().find(|a| a.path().is_ident("differentiate")).expect("with #[differentiate]");
+    let args = match &attr.meta {
+        syn::Meta::List(l) => l.tokens.clone(),
+        _ => proc_macro2::TokenStream::new(),
+    };
+    let mut plain = item.clone();
+    plain.attrs.retain(|a| !a.path().is_ident("differentiate"));
+    let out = crate::expand::differentiate(args, quote::quote!(#plain));
+    let file: syn::File = syn::parse2(out).expect("the expansion parses");
+    prettyplease::unparse(&file)
+}
+
+#[test]
+fn expansions_match_snapshots() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/expand");
+    let update = std::env::var_os("UPDATE_EXPANSIONS").is_some();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("tests/expand exists") {
+        let path = entry.expect("readable").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        if !name.ends_with(".rs") || name.ends_with(".expanded.rs") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).expect("readable");
+        let got = expand_file(&src);
+        let snap = path.with_extension("expanded.rs");
+        if update || !snap.exists() {
+            std::fs::write(&snap, &got).expect("writable");
+        } else {
+            let want = std::fs::read_to_string(&snap).expect("readable");
+            assert_eq!(got, want, "expansion of {name} changed; rerun with UPDATE_EXPANSIONS=1 if intended");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "expected the expansion snapshots in tests/expand");
+}
