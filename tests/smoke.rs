@@ -55,7 +55,10 @@ fn smoke() {
     let (_, (a, b)) = g_grad(0.3, 0.7);
     let (_, ta) = g_jvp(0.3, 0.7, 1.0, 0.0);
     let (_, tb) = g_jvp(0.3, 0.7, 0.0, 1.0);
-    assert!((a - ta).abs() < 1e-14 && (b - tb).abs() < 1e-14, "{a} {ta} {b} {tb}");
+    assert!(
+        (a - ta).abs() < 1e-14 && (b - tb).abs() < 1e-14,
+        "{a} {ta} {b} {tb}"
+    );
     let x = [0.5, -0.3, 1.2, 0.8];
     let (_, gx) = loopy_grad(&x);
     for i in 0..4 {

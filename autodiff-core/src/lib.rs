@@ -6,9 +6,9 @@
 
 pub mod differentiable;
 pub mod dual;
-pub mod rules;
 #[doc(hidden)]
 pub mod rt;
+pub mod rules;
 
 pub use differentiable::{Differentiable, Real};
 pub use dual::Dual;

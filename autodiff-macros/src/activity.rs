@@ -15,7 +15,10 @@ use crate::names::MacroArgs;
 
 /// Returns the set of active binding names, starting from the active parameters.
 pub fn analyze(body: &syn::Block, seeds: HashSet<String>) -> HashSet<String> {
-    let mut a = Analysis { active: seeds, changed: true };
+    let mut a = Analysis {
+        active: seeds,
+        changed: true,
+    };
     while a.changed {
         a.changed = false;
         a.visit_block(body);
@@ -66,10 +69,10 @@ impl<'ast> Visit<'ast> for Analysis {
     }
 
     fn visit_expr_assign(&mut self, e: &'ast syn::ExprAssign) {
-        if is_active(&e.right, &self.active) {
-            if let Some(base) = place_base(&e.left) {
-                self.mark(base);
-            }
+        if is_active(&e.right, &self.active)
+            && let Some(base) = place_base(&e.left)
+        {
+            self.mark(base);
         }
         visit::visit_expr_assign(self, e);
     }
@@ -79,10 +82,11 @@ impl<'ast> Visit<'ast> for Analysis {
             e.op,
             BinOp::AddAssign(_) | BinOp::SubAssign(_) | BinOp::MulAssign(_) | BinOp::DivAssign(_)
         );
-        if compound && is_active(&e.right, &self.active) {
-            if let Some(base) = place_base(&e.left) {
-                self.mark(base);
-            }
+        if compound
+            && is_active(&e.right, &self.active)
+            && let Some(base) = place_base(&e.left)
+        {
+            self.mark(base);
         }
         visit::visit_expr_binary(self, e);
     }
@@ -144,8 +148,22 @@ pub fn is_passive_type(ty: &Type) -> bool {
         Type::Path(p) if p.qself.is_none() => p.path.get_ident().is_some_and(|i| {
             matches!(
                 i.to_string().as_str(),
-                "usize" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128" | "i8" | "i16" | "i32"
-                    | "i64" | "i128" | "bool" | "char" | "str" | "String"
+                "usize"
+                    | "isize"
+                    | "u8"
+                    | "u16"
+                    | "u32"
+                    | "u64"
+                    | "u128"
+                    | "i8"
+                    | "i16"
+                    | "i32"
+                    | "i64"
+                    | "i128"
+                    | "bool"
+                    | "char"
+                    | "str"
+                    | "String"
             )
         }),
         Type::Reference(r) => is_passive_type(&r.elem),
@@ -203,17 +221,22 @@ pub fn is_active(e: &Expr, active: &HashSet<String>) -> bool {
             }
         }
         Expr::Call(c) => {
-            if let Expr::Path(p) = &*c.func {
-                if p.path.segments.last().is_some_and(|s| s.ident == "stop_gradient") {
-                    return false;
-                }
+            if let Expr::Path(p) = &*c.func
+                && p.path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "stop_gradient")
+            {
+                return false;
             }
             c.args.iter().any(|a| is_active(a, active))
         }
         Expr::Cast(c) => !is_passive_type(&c.ty) && is_active(&c.expr, active),
         Expr::If(i) => {
             block_active(&i.then_branch, active)
-                || i.else_branch.as_ref().is_some_and(|(_, e)| is_active(e, active))
+                || i.else_branch
+                    .as_ref()
+                    .is_some_and(|(_, e)| is_active(e, active))
         }
         Expr::Match(m) => m.arms.iter().any(|a| is_active(&a.body, active)),
         Expr::Block(b) => block_active(&b.block, active),
@@ -246,12 +269,17 @@ pub fn mentions(e: &Expr, active: &HashSet<String>) -> bool {
     }
     impl<'ast> Visit<'ast> for M<'_> {
         fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
-            if p.path.segments.len() == 1 && self.active.contains(&p.path.segments[0].ident.to_string()) {
+            if p.path.segments.len() == 1
+                && self.active.contains(&p.path.segments[0].ident.to_string())
+            {
                 self.found = true;
             }
         }
     }
-    let mut m = M { active, found: false };
+    let mut m = M {
+        active,
+        found: false,
+    };
     m.visit_expr(e);
     m.found
 }

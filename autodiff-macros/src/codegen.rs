@@ -43,7 +43,11 @@ impl Ctx<'_> {
     /// The same place in the tangent (`x__dot[i]`) or adjoint (`x__bar[i]`) variable.
     pub fn shadow(&self, p: &Place, adjoint: bool) -> TokenStream {
         let n = self.name(p.var);
-        let n = if adjoint { names::adjoint(n) } else { names::tangent(n) };
+        let n = if adjoint {
+            names::adjoint(n)
+        } else {
+            names::tangent(n)
+        };
         let pr = Self::proj(&p.proj);
         quote!(#n #pr)
     }
@@ -99,15 +103,14 @@ impl Ctx<'_> {
         if arg.by_ref {
             return quote!(&#c::rt::zero_of(&#v));
         }
-        if let Operand::Const { tokens, .. } = &arg.op {
-            if let Ok(id) = syn::parse2::<syn::Ident>(tokens.clone()) {
-                if let Some(var) = self.f.vars.iter().find(|var| var.name == id) {
-                    match var.param {
-                        Some(ParamKind::Ref) => return quote!(&#c::rt::zero_of(#id)),
-                        Some(ParamKind::Slice) => return quote!(&#c::rt::zero_owned(#id)),
-                        _ => {}
-                    }
-                }
+        if let Operand::Const { tokens, .. } = &arg.op
+            && let Ok(id) = syn::parse2::<syn::Ident>(tokens.clone())
+            && let Some(var) = self.f.vars.iter().find(|var| var.name == id)
+        {
+            match var.param {
+                Some(ParamKind::Ref) => return quote!(&#c::rt::zero_of(#id)),
+                Some(ParamKind::Slice) => return quote!(&#c::rt::zero_owned(#id)),
+                _ => {}
             }
         }
         if self.is_scalar_op(&arg.op) {
@@ -126,9 +129,22 @@ impl Ctx<'_> {
     }
 
     /// The partials of a rule application, with the operands' values and the result substituted.
-    pub fn partials(&self, rule: &autodiff_core::rules::Rule, args: &[Operand], result: &TokenStream) -> Vec<TokenStream> {
+    pub fn partials(
+        &self,
+        rule: &autodiff_core::rules::Rule,
+        args: &[Operand],
+        result: &TokenStream,
+    ) -> Vec<TokenStream> {
         let vals: Vec<TokenStream> = args.iter().map(|a| self.value(a)).collect();
-        rules::partials(rule, &Subst { args: &vals, result, scalar: &self.scalar, core: &self.core })
+        rules::partials(
+            rule,
+            &Subst {
+                args: &vals,
+                result,
+                scalar: &self.scalar,
+                core: &self.core,
+            },
+        )
     }
 
     /// The primal of a rule application: `(x).sin()`.

@@ -8,7 +8,9 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
-use syn::{FnArg, GenericParam, Ident, ItemFn, Pat, ReturnType, Type, TypeParamBound, WherePredicate};
+use syn::{
+    FnArg, GenericParam, Ident, ItemFn, Pat, ReturnType, Type, TypeParamBound, WherePredicate,
+};
 
 use crate::activity::is_passive_type;
 use crate::codegen::Ctx;
@@ -39,7 +41,11 @@ pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 fn first_span(t: &TokenStream) -> Span {
-    t.clone().into_iter().next().map(|t| t.span()).unwrap_or_else(Span::call_site)
+    t.clone()
+        .into_iter()
+        .next()
+        .map(|t| t.span())
+        .unwrap_or_else(Span::call_site)
 }
 
 /// Gathers spanned errors so that all of them are reported at once.
@@ -86,10 +92,16 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         errors.push(syn::Error::new(u.span, "#[differentiate] does not support `unsafe fn`: write a safe function, or give the unsafe one hand-written `_jvp` and `_vjp`"));
     }
     if let Some(v) = &sig.variadic {
-        errors.push(syn::Error::new(v.span(), "#[differentiate] does not support variadic functions"));
+        errors.push(syn::Error::new(
+            v.span(),
+            "#[differentiate] does not support variadic functions",
+        ));
     }
     if let Some(c) = &sig.constness {
-        errors.push(syn::Error::new(c.span, "#[differentiate] does not support `const fn`: remove `const`"));
+        errors.push(syn::Error::new(
+            c.span,
+            "#[differentiate] does not support `const fn`: remove `const`",
+        ));
     }
     let ret_ty: Option<Type> = match &sig.output {
         ReturnType::Type(_, t) => Some((**t).clone()),
@@ -103,11 +115,11 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
     let mut float_types: Vec<String> = vec!["f32".into(), "f64".into()];
     let mut float_params: Vec<Ident> = Vec::new();
     for g in &sig.generics.params {
-        if let GenericParam::Type(t) = g {
-            if t.bounds.iter().any(is_float_bound) || where_bounds_float(&sig.generics, &t.ident) {
-                float_types.push(t.ident.to_string());
-                float_params.push(t.ident.clone());
-            }
+        if let GenericParam::Type(t) = g
+            && (t.bounds.iter().any(is_float_bound) || where_bounds_float(&sig.generics, &t.ident))
+        {
+            float_types.push(t.ident.to_string());
+            float_params.push(t.ident.clone());
         }
     }
 
@@ -161,7 +173,9 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
             }
         }
     }
-    if params.iter().all(|p| p.kind == ParamKind::Passive) && !params.is_empty() || params.is_empty() {
+    if params.iter().all(|p| p.kind == ParamKind::Passive) && !params.is_empty()
+        || params.is_empty()
+    {
         errors.push(syn::Error::new(sig.ident.span(), format!("`{}` has no parameter to differentiate with respect to: give it a float, array, slice or `Differentiable` parameter", sig.ident)));
     }
     errors.finish()?;
@@ -174,7 +188,11 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         renamer.declare(&p.name);
     }
     renamer.visit_block_mut(&mut body);
-    let seeds: HashSet<String> = params.iter().filter(|p| p.kind != ParamKind::Passive).map(|p| p.name.to_string()).collect();
+    let seeds: HashSet<String> = params
+        .iter()
+        .filter(|p| p.kind != ParamKind::Passive)
+        .map(|p| p.name.to_string())
+        .collect();
     let active = activity::analyze(&body, seeds);
 
     let mut lowerer = Lowerer::new(&active, &float_types);
@@ -208,12 +226,22 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
     let (impl_generics, _, where_clause) = sig.generics.split_for_impl();
     let _ = impl_generics;
     let generics_params = &sig.generics.params;
-    let gen_decl = if generics_params.is_empty() { quote!() } else { quote!(<#generics_params>) };
-    let mut preds: Vec<TokenStream> = where_clause.map(|w| w.predicates.iter().map(|p| quote!(#p)).collect()).unwrap_or_default();
+    let gen_decl = if generics_params.is_empty() {
+        quote!()
+    } else {
+        quote!(<#generics_params>)
+    };
+    let mut preds: Vec<TokenStream> = where_clause
+        .map(|w| w.predicates.iter().map(|p| quote!(#p)).collect())
+        .unwrap_or_default();
     for f in &float_params {
         preds.push(quote!(#f: #core::Real));
     }
-    let where_tokens = if preds.is_empty() { quote!() } else { quote!(where #(#preds),*) };
+    let where_tokens = if preds.is_empty() {
+        quote!()
+    } else {
+        quote!(where #(#preds),*)
+    };
     let capture: Vec<TokenStream> = sig
         .generics
         .params
@@ -230,13 +258,23 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
             GenericParam::Lifetime(_) => None,
         })
         .collect();
-    let user_params: Vec<TokenStream> = params.iter().map(|p| {
-        let (pat, ty) = (&p.pat, &p.ty);
-        quote!(#pat: #ty)
-    }).collect();
-    let active_params: Vec<&Param> = params.iter().filter(|p| p.kind != ParamKind::Passive).collect();
+    let user_params: Vec<TokenStream> = params
+        .iter()
+        .map(|p| {
+            let (pat, ty) = (&p.pat, &p.ty);
+            quote!(#pat: #ty)
+        })
+        .collect();
+    let active_params: Vec<&Param> = params
+        .iter()
+        .filter(|p| p.kind != ParamKind::Passive)
+        .collect();
     let adjoint_tys: Vec<TokenStream> = active_params.iter().map(|p| adjoint_type(p)).collect();
-    let adj_ty = if adjoint_tys.len() == 1 { quote!(#(#adjoint_tys)*) } else { quote!((#(#adjoint_tys),*)) };
+    let adj_ty = if adjoint_tys.len() == 1 {
+        quote!(#(#adjoint_tys)*)
+    } else {
+        quote!((#(#adjoint_tys),*))
+    };
     let allow = quote!(#[allow(
         dead_code,
         unused_mut,
@@ -256,15 +294,24 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
     let fname = name.to_string();
 
     if opts.forward {
-        let cx = Ctx { f: &ir, core: core.clone(), scalar: scalar.clone() };
+        let cx = Ctx {
+            f: &ir,
+            core: core.clone(),
+            scalar: scalar.clone(),
+        };
         let body = forward::emit_body(&cx, result_scalar);
         let jvp = format_ident!("{}_jvp", name);
-        let tangents: Vec<TokenStream> = active_params.iter().map(|p| {
-            let t = names::tangent(&p.name);
-            let ty = tangent_type(p);
-            quote!(mut #t: #ty)
-        }).collect();
-        let doc = format!("Forward mode of [`{fname}`]: its value and its directional derivative along the tangents of the active parameters (generated by `#[differentiate]`).");
+        let tangents: Vec<TokenStream> = active_params
+            .iter()
+            .map(|p| {
+                let t = names::tangent(&p.name);
+                let ty = tangent_type(p);
+                quote!(mut #t: #ty)
+            })
+            .collect();
+        let doc = format!(
+            "Forward mode of [`{fname}`]: its value and its directional derivative along the tangents of the active parameters (generated by `#[differentiate]`)."
+        );
         out.extend(quote_spanned! {name.span()=>
             #[doc = #doc]
             #allow
@@ -277,7 +324,11 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
 
     if opts.reverse {
         let flags = reverse::structure(&mut ir);
-        let cx = Ctx { f: &ir, core: core.clone(), scalar: scalar.clone() };
+        let cx = Ctx {
+            f: &ir,
+            core: core.clone(),
+            scalar: scalar.clone(),
+        };
         let r = reverse::emit(&cx, &ir.body, &flags, result_scalar);
         let (fwd, inits, pullback) = (&r.forward, &r.adjoint_inits, &r.pullback);
         // `vjp`: the pullback owns copies of the borrowed parameters it reads.
@@ -294,7 +345,9 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
             }
         }
         let vjp = format_ident!("{}_vjp", name);
-        let doc = format!("Reverse mode of [`{fname}`], as JAX's `vjp`: its value and the pullback, which maps a cotangent of the output to the adjoints of the active parameters (generated by `#[differentiate]`). The pullback owns what it needs.");
+        let doc = format!(
+            "Reverse mode of [`{fname}`], as JAX's `vjp`: its value and the pullback, which maps a cotangent of the output to the adjoints of the active parameters (generated by `#[differentiate]`). The pullback owns what it needs."
+        );
         out.extend(quote_spanned! {name.span()=>
             #[doc = #doc]
             #allow
@@ -309,7 +362,9 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         if result_scalar {
             let grad = format_ident!("{}_grad", name);
             let one = cx.one_scalar();
-            let doc = format!("The gradient of [`{fname}`] with respect to its active parameters, with its value (generated by `#[differentiate]`).");
+            let doc = format!(
+                "The gradient of [`{fname}`] with respect to its active parameters, with its value (generated by `#[differentiate]`)."
+            );
             out.extend(quote_spanned! {name.span()=>
                 #[doc = #doc]
                 #allow
@@ -328,7 +383,11 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
 
 fn is_float_bound(b: &TypeParamBound) -> bool {
     match b {
-        TypeParamBound::Trait(t) => t.path.segments.last().is_some_and(|s| s.ident == "Float" || s.ident == "Real"),
+        TypeParamBound::Trait(t) => t
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Float" || s.ident == "Real"),
         _ => false,
     }
 }
@@ -337,7 +396,8 @@ fn where_bounds_float(g: &syn::Generics, id: &Ident) -> bool {
     g.where_clause.as_ref().is_some_and(|w| {
         w.predicates.iter().any(|p| match p {
             WherePredicate::Type(t) => {
-                matches!(&t.bounded_ty, Type::Path(tp) if tp.path.is_ident(id)) && t.bounds.iter().any(is_float_bound)
+                matches!(&t.bounded_ty, Type::Path(tp) if tp.path.is_ident(id))
+                    && t.bounds.iter().any(is_float_bound)
             }
             _ => false,
         })
@@ -346,7 +406,10 @@ fn where_bounds_float(g: &syn::Generics, id: &Ident) -> bool {
 
 fn is_scalar_type(ty: &Type, float_types: &[String]) -> bool {
     match ty {
-        Type::Path(p) => p.path.get_ident().is_some_and(|i| float_types.contains(&i.to_string())),
+        Type::Path(p) => p
+            .path
+            .get_ident()
+            .is_some_and(|i| float_types.contains(&i.to_string())),
         Type::Paren(p) => is_scalar_type(&p.elem, float_types),
         _ => false,
     }
@@ -358,18 +421,22 @@ fn type_is_passive(ty: &Type) -> bool {
         Type::Reference(r) => type_is_passive(&r.elem),
         Type::Array(a) => type_is_passive(&a.elem),
         Type::Slice(s) => type_is_passive(&s.elem),
-        Type::Tuple(t) => !t.elems.is_empty() && t.elems.iter().all(type_is_passive) || t.elems.is_empty(),
+        Type::Tuple(t) => {
+            !t.elems.is_empty() && t.elems.iter().all(type_is_passive) || t.elems.is_empty()
+        }
         Type::Paren(p) => type_is_passive(&p.elem),
         Type::Path(p) => {
             if is_passive_type(ty) {
                 return true;
             }
-            if let Some(last) = p.path.segments.last() {
-                if last.ident == "Vec" || last.ident == "Option" || last.ident == "Box" {
-                    if let syn::PathArguments::AngleBracketed(a) = &last.arguments {
-                        return a.args.iter().all(|g| matches!(g, syn::GenericArgument::Type(t) if type_is_passive(t)));
-                    }
-                }
+            if let Some(last) = p.path.segments.last()
+                && (last.ident == "Vec" || last.ident == "Option" || last.ident == "Box")
+                && let syn::PathArguments::AngleBracketed(a) = &last.arguments
+            {
+                return a
+                    .args
+                    .iter()
+                    .all(|g| matches!(g, syn::GenericArgument::Type(t) if type_is_passive(t)));
             }
             false
         }
@@ -379,27 +446,33 @@ fn type_is_passive(ty: &Type) -> bool {
 
 /// The kind of a parameter, the element type of slices, and whether it is a single float.
 fn classify(ty: &Type, float_types: &[String]) -> syn::Result<(ParamKind, Option<Type>, bool)> {
-    if let Type::Reference(r) = ty {
-        if r.mutability.is_some() {
-            return Err(syn::Error::new(ty.span(), "`&mut` parameters are not supported by #[differentiate]: take the value (or `&T`) and return the new value instead"));
-        }
+    if let Type::Reference(r) = ty
+        && r.mutability.is_some()
+    {
+        return Err(syn::Error::new(
+            ty.span(),
+            "`&mut` parameters are not supported by #[differentiate]: take the value (or `&T`) and return the new value instead",
+        ));
     }
     if let Type::ImplTrait(_) = ty {
-        return Err(syn::Error::new(ty.span(), "`impl Trait` parameters are not supported by #[differentiate]: use a named type parameter"));
+        return Err(syn::Error::new(
+            ty.span(),
+            "`impl Trait` parameters are not supported by #[differentiate]: use a named type parameter",
+        ));
     }
     if type_is_passive(ty) {
         return Ok((ParamKind::Passive, None, false));
     }
-    if let Type::Path(p) = ty {
-        if let Some(i) = p.path.get_ident() {
-            let s = i.to_string();
-            if float_types.contains(&s) {
-                return Ok((ParamKind::Value, None, true));
-            }
-            // A single upper-case letter that is not a float type is a generic parameter: passive.
-            if s.len() == 1 && s.chars().all(|c| c.is_ascii_uppercase()) {
-                return Ok((ParamKind::Passive, None, false));
-            }
+    if let Type::Path(p) = ty
+        && let Some(i) = p.path.get_ident()
+    {
+        let s = i.to_string();
+        if float_types.contains(&s) {
+            return Ok((ParamKind::Value, None, true));
+        }
+        // A single upper-case letter that is not a float type is a generic parameter: passive.
+        if s.len() == 1 && s.chars().all(|c| c.is_ascii_uppercase()) {
+            return Ok((ParamKind::Passive, None, false));
         }
     }
     let kind = shape_of(ty);
@@ -466,13 +539,27 @@ fn adjoint_type(p: &Param) -> TokenStream {
 }
 
 /// The float type of the function.
-fn scalar_type(float_params: &[Ident], params: &[Param], ret: &Type, core: &TokenStream) -> TokenStream {
+fn scalar_type(
+    float_params: &[Ident],
+    params: &[Param],
+    ret: &Type,
+    core: &TokenStream,
+) -> TokenStream {
     if let Some(f) = float_params.first() {
         return quote!(#f);
     }
-    let mentions = |t: &Type, what: &str| quote!(#t).to_string().split(|c: char| !c.is_alphanumeric() && c != '_').any(|w| w == what);
+    let mentions = |t: &Type, what: &str| {
+        quote!(#t)
+            .to_string()
+            .split(|c: char| !c.is_alphanumeric() && c != '_')
+            .any(|w| w == what)
+    };
     for what in ["f64", "f32"] {
-        if params.iter().any(|p| p.differentiable && mentions(&p.ty, what)) || mentions(ret, what) {
+        if params
+            .iter()
+            .any(|p| p.differentiable && mentions(&p.ty, what))
+            || mentions(ret, what)
+        {
             let i = Ident::new(what, Span::call_site());
             return quote!(#i);
         }

@@ -58,7 +58,15 @@ fn value_block(cx: &Ctx, b: &Block, scalar: bool, result_scalar: bool) -> TokenS
 fn stmt(cx: &Ctx, s: &Stmt, result_scalar: bool) -> TokenStream {
     let out = stmt_inner(cx, s, result_scalar);
     match crate::codegen::stmt_span(s) {
-        Some(span) if !matches!(s, Stmt::Let { rhs: Rhs::If { .. } | Rhs::Match { .. } | Rhs::Block(_), .. }) => {
+        Some(span)
+            if !matches!(
+                s,
+                Stmt::Let {
+                    rhs: Rhs::If { .. } | Rhs::Match { .. } | Rhs::Block(_),
+                    ..
+                }
+            ) =>
+        {
             crate::codegen::respan(out, span)
         }
         _ => out,
@@ -67,7 +75,7 @@ fn stmt(cx: &Ctx, s: &Stmt, result_scalar: bool) -> TokenStream {
 
 fn stmt_inner(cx: &Ctx, s: &Stmt, result_scalar: bool) -> TokenStream {
     match s {
-        Stmt::Let { var, ty, rhs, .. } => let_stmt(cx, *var, ty.as_ref(), rhs, result_scalar),
+        Stmt::Let { var, ty, rhs, .. } => let_stmt(cx, *var, ty.as_deref(), rhs, result_scalar),
         Stmt::Assign { place, value, .. } => {
             let p = cx.place(place);
             let v = cx.value(value);
@@ -79,7 +87,9 @@ fn stmt_inner(cx: &Ctx, s: &Stmt, result_scalar: bool) -> TokenStream {
                 quote!(#p = #v;)
             }
         }
-        Stmt::AddAssign { place, value, sub, .. } => {
+        Stmt::AddAssign {
+            place, value, sub, ..
+        } => {
             let p = cx.place(place);
             let v = cx.value(value);
             let op = if *sub { quote!(-=) } else { quote!(+=) };
@@ -105,14 +115,22 @@ fn stmt_inner(cx: &Ctx, s: &Stmt, result_scalar: bool) -> TokenStream {
             });
             quote!(match #scrutinee { #(#arms)* })
         }
-        Stmt::For { var, iter, body, label, .. } => {
+        Stmt::For {
+            var,
+            iter,
+            body,
+            label,
+            ..
+        } => {
             let v = cx.name(*var);
             let it = &iter.tokens;
             let b = block_stmts(cx, body, result_scalar);
             let l = label.as_ref().map(|l| quote!(#l:));
             quote!(#l for #v in #it { #b })
         }
-        Stmt::While { cond, body, label, .. } => {
+        Stmt::While {
+            cond, body, label, ..
+        } => {
             let b = block_stmts(cx, body, result_scalar);
             let l = label.as_ref().map(|l| quote!(#l:));
             quote!(#l while #cond { #b })
@@ -131,7 +149,13 @@ fn stmt_inner(cx: &Ctx, s: &Stmt, result_scalar: bool) -> TokenStream {
     }
 }
 
-fn let_stmt(cx: &Ctx, var: VarId, ty: Option<&syn::Type>, rhs: &Rhs, result_scalar: bool) -> TokenStream {
+fn let_stmt(
+    cx: &Ctx,
+    var: VarId,
+    ty: Option<&syn::Type>,
+    rhs: &Rhs,
+    result_scalar: bool,
+) -> TokenStream {
     let v = &cx.f.vars[var];
     let name = &v.name;
     let ty_ann = ty.map(|t| quote!(: #t));
@@ -139,7 +163,9 @@ fn let_stmt(cx: &Ctx, var: VarId, ty: Option<&syn::Type>, rhs: &Rhs, result_scal
     if !v.active {
         let value = match rhs {
             Rhs::Operand(op) => cx.value(op),
-            _ => quote!(compile_error!("internal: passive binding with an active right-hand side")),
+            _ => quote!(compile_error!(
+                "internal: passive binding with an active right-hand side"
+            )),
         };
         return quote!(let mut #name #ty_ann = #value;);
     }
@@ -178,19 +204,30 @@ fn let_stmt(cx: &Ctx, var: VarId, ty: Option<&syn::Type>, rhs: &Rhs, result_scal
         }
         Rhs::Neg(a) => {
             let va = cx.value(a);
-            let t = tangent(cx, a).map(|t| quote!(-#t)).unwrap_or_else(|| zero(cx));
+            let t = tangent(cx, a)
+                .map(|t| quote!(-#t))
+                .unwrap_or_else(|| zero(cx));
             quote!(let mut #name #ty_ann = -#va; let mut #dot = #t;)
         }
         Rhs::Rule(rule, args) => {
             let primal = cx.rule_primal(rule, args);
             let partials = cx.partials(rule, args, &quote!(#name));
-            let floats: Vec<&Operand> = args.iter().zip(rule.args).filter(|(_, (_, k))| *k == "F").map(|(a, _)| a).collect();
+            let floats: Vec<&Operand> = args
+                .iter()
+                .zip(rule.args)
+                .filter(|(_, (_, k))| *k == "F")
+                .map(|(a, _)| a)
+                .collect();
             let terms: Vec<TokenStream> = floats
                 .iter()
                 .zip(&partials)
                 .filter_map(|(a, d)| tangent(cx, a).map(|t| quote!(#t * #d)))
                 .collect();
-            let t = if terms.is_empty() { zero(cx) } else { quote!(#(#terms)+*) };
+            let t = if terms.is_empty() {
+                zero(cx)
+            } else {
+                quote!(#(#terms)+*)
+            };
             quote!(let mut #name #ty_ann = #primal; let mut #dot = #t;)
         }
         Rhs::Call { path, args } => {

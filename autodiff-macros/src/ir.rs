@@ -71,7 +71,10 @@ pub struct Place {
 pub enum Operand {
     Place(Place),
     /// A passive expression, kept as (renamed) tokens; `float` when known to be a float.
-    Const { tokens: TokenStream, float: bool },
+    Const {
+        tokens: TokenStream,
+        float: bool,
+    },
 }
 
 /// The four arithmetic operators.
@@ -147,23 +150,68 @@ pub struct ForIter {
 #[derive(Clone)]
 pub enum Stmt {
     /// `let var: ty = rhs;`
-    Let { var: VarId, ty: Option<syn::Type>, rhs: Rhs, span: Span },
+    Let {
+        var: VarId,
+        ty: Option<Box<syn::Type>>,
+        rhs: Rhs,
+        span: Span,
+    },
     /// `place = value;`
-    Assign { place: Place, value: Operand, span: Span },
+    Assign {
+        place: Place,
+        value: Operand,
+        span: Span,
+    },
     /// `place += value` (`sub`: `-=`), kept apart because its adjoint needs no values.
-    AddAssign { place: Place, value: Operand, sub: bool, span: Span },
+    AddAssign {
+        place: Place,
+        value: Operand,
+        sub: bool,
+        span: Span,
+    },
     /// A passive statement kept as tokens (assignments to passive variables and the like).
     Passive(TokenStream),
-    If { cond: TokenStream, then: Block, els: Block },
-    Match { scrutinee: TokenStream, arms: Vec<Arm> },
+    If {
+        cond: TokenStream,
+        then: Block,
+        els: Block,
+    },
+    Match {
+        scrutinee: TokenStream,
+        arms: Vec<Arm>,
+    },
     /// `exit`: set by the reverse emitter's structuring pass, a condition checked at the top
     /// of every iteration that ends the loop (replacing `break` and `return`).
-    For { var: VarId, iter: ForIter, body: Block, label: Option<Lifetime>, exit: Option<TokenStream> },
-    While { cond: TokenStream, body: Block, label: Option<Lifetime>, exit: Option<TokenStream> },
-    Loop { body: Block, label: Option<Lifetime>, exit: Option<TokenStream> },
-    Break { label: Option<Lifetime>, span: Span },
-    Continue { label: Option<Lifetime>, span: Span },
-    Return { value: Operand, span: Span },
+    For {
+        var: VarId,
+        iter: ForIter,
+        body: Block,
+        label: Option<Lifetime>,
+        exit: Option<TokenStream>,
+    },
+    While {
+        cond: TokenStream,
+        body: Block,
+        label: Option<Lifetime>,
+        exit: Option<TokenStream>,
+    },
+    Loop {
+        body: Block,
+        label: Option<Lifetime>,
+        exit: Option<TokenStream>,
+    },
+    Break {
+        label: Option<Lifetime>,
+        span: Span,
+    },
+    Continue {
+        label: Option<Lifetime>,
+        span: Span,
+    },
+    Return {
+        value: Operand,
+        span: Span,
+    },
 }
 
 /// A block: its own scope.

@@ -56,7 +56,13 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Declares a function parameter.
-    pub fn add_param(&mut self, name: &Ident, kind: ParamKind, scalar: bool, float_kind: bool) -> VarId {
+    pub fn add_param(
+        &mut self,
+        name: &Ident,
+        kind: ParamKind,
+        scalar: bool,
+        float_kind: bool,
+    ) -> VarId {
         let id = self.vars.len();
         self.vars.push(Var {
             name: name.clone(),
@@ -110,7 +116,10 @@ impl<'a> Lowerer<'a> {
 
     fn is_float_type(&self, ty: &Type) -> bool {
         match ty {
-            Type::Path(p) => p.path.get_ident().is_some_and(|i| self.float_types.contains(&i.to_string())),
+            Type::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|i| self.float_types.contains(&i.to_string())),
             Type::Paren(p) => self.is_float_type(&p.elem),
             _ => false,
         }
@@ -124,7 +133,13 @@ impl<'a> Lowerer<'a> {
     pub fn finish(self, params: Vec<VarId>, body: Block) -> (Func, Vec<syn::Error>) {
         let num_blocks = self.block_depth.len();
         (
-            Func { vars: self.vars, params, body, num_blocks, block_depth: self.block_depth },
+            Func {
+                vars: self.vars,
+                params,
+                body,
+                num_blocks,
+                block_depth: self.block_depth,
+            },
             self.errors,
         )
     }
@@ -159,7 +174,10 @@ impl<'a> Lowerer<'a> {
             SynStmt::Item(item) => out.push(Stmt::Passive(item.to_token_stream())),
             SynStmt::Expr(e, _) => self.lower_expr_stmt(e, out),
             SynStmt::Macro(m) => {
-                let e = Expr::Macro(syn::ExprMacro { attrs: m.attrs.clone(), mac: m.mac.clone() });
+                let e = Expr::Macro(syn::ExprMacro {
+                    attrs: m.attrs.clone(),
+                    mac: m.mac.clone(),
+                });
                 if self.is_active(&e) {
                     self.error(m.span(), "a macro cannot compute an active value: write the computation as plain Rust (only `vec![e; n]` is understood)");
                 }
@@ -170,13 +188,16 @@ impl<'a> Lowerer<'a> {
 
     fn lower_local(&mut self, l: &syn::Local, out: &mut Vec<Stmt>) {
         let span = l.span();
-        if let Some(init) = &l.init {
-            if let Some((_, div)) = &init.diverge {
-                self.error(div.span(), "`let ... else` is not supported in a differentiated function: use `match` or `if`");
-            }
+        if let Some(init) = &l.init
+            && let Some((_, div)) = &init.diverge
+        {
+            self.error(
+                div.span(),
+                "`let ... else` is not supported in a differentiated function: use `match` or `if`",
+            );
         }
         let (pat, ty) = match &l.pat {
-            Pat::Type(t) => (&*t.pat, Some((*t.ty).clone())),
+            Pat::Type(t) => (&*t.pat, Some(t.ty.clone())),
             p => (p, None),
         };
         let Some(init) = &l.init else {
@@ -381,7 +402,11 @@ impl<'a> Lowerer<'a> {
     }
 
     fn empty_block(&mut self) -> Block {
-        Block { id: self.new_block(), stmts: Vec::new(), tail: None }
+        Block {
+            id: self.new_block(),
+            stmts: Vec::new(),
+            tail: None,
+        }
     }
 
     fn no_tail(&mut self, b: &Block, span: Span) {
@@ -392,7 +417,10 @@ impl<'a> Lowerer<'a> {
 
     fn lower_if_parts(&mut self, i: &syn::ExprIf) -> (TokenStream, Block, Block) {
         if let Expr::Let(l) = &*i.cond {
-            self.error(l.span(), "`if let` is not supported in a differentiated function: use `match`");
+            self.error(
+                l.span(),
+                "`if let` is not supported in a differentiated function: use `match`",
+            );
         }
         if self.is_active(&i.cond) {
             self.error(i.cond.span(), "a condition must be a bool");
@@ -411,16 +439,29 @@ impl<'a> Lowerer<'a> {
                     let (c, t, e2) = self.lower_if_parts(inner);
                     let tail = if t.tail.is_some() {
                         // A value-producing `else if`: bind it and make it the tail.
-                        let v = self.temp(t.tail.as_ref().is_some_and(|o| op_scalar(o, &self.vars)));
+                        let v =
+                            self.temp(t.tail.as_ref().is_some_and(|o| op_scalar(o, &self.vars)));
                         stmts.push(Stmt::Let {
                             var: v,
                             ty: None,
-                            rhs: Rhs::If { cond: c, then: t, els: e2 },
+                            rhs: Rhs::If {
+                                cond: c,
+                                then: t,
+                                els: e2,
+                            },
                             span: inner.span(),
                         });
-                        Some(Operand::Place(Place { var: v, proj: vec![], span: inner.span() }))
+                        Some(Operand::Place(Place {
+                            var: v,
+                            proj: vec![],
+                            span: inner.span(),
+                        }))
                     } else {
-                        stmts.push(Stmt::If { cond: c, then: t, els: e2 });
+                        stmts.push(Stmt::If {
+                            cond: c,
+                            then: t,
+                            els: e2,
+                        });
                         None
                     };
                     self.block_stack.pop();
@@ -455,11 +496,29 @@ impl<'a> Lowerer<'a> {
                 Expr::Block(b) if b.label.is_none() => {
                     let inner = self.lower_block(&b.block);
                     if inner.tail.is_some() {
-                        let v = self.temp(inner.tail.as_ref().is_some_and(|o| op_scalar(o, &self.vars)));
-                        stmts.push(Stmt::Let { var: v, ty: None, rhs: Rhs::Block(inner), span: b.span() });
-                        Some(Operand::Place(Place { var: v, proj: vec![], span: b.span() }))
+                        let v = self.temp(
+                            inner
+                                .tail
+                                .as_ref()
+                                .is_some_and(|o| op_scalar(o, &self.vars)),
+                        );
+                        stmts.push(Stmt::Let {
+                            var: v,
+                            ty: None,
+                            rhs: Rhs::Block(inner),
+                            span: b.span(),
+                        });
+                        Some(Operand::Place(Place {
+                            var: v,
+                            proj: vec![],
+                            span: b.span(),
+                        }))
                     } else {
-                        stmts.push(Stmt::If { cond: quote!(true), then: inner, els: self.empty_block() });
+                        stmts.push(Stmt::If {
+                            cond: quote!(true),
+                            then: inner,
+                            els: self.empty_block(),
+                        });
                         None
                     }
                 }
@@ -475,7 +534,10 @@ impl<'a> Lowerer<'a> {
                 Some((_, g)) => quote!(#pat if #g),
                 None => quote!(#pat),
             };
-            arms.push(Arm { pat, body: Block { id, stmts, tail } });
+            arms.push(Arm {
+                pat,
+                body: Block { id, stmts, tail },
+            });
         }
         (scrutinee, arms)
     }
@@ -490,7 +552,11 @@ impl<'a> Lowerer<'a> {
         }
         let reversible = reversible_iter(&f.expr);
         let reads = self.mentioned_vars(&f.expr);
-        let iter = ForIter { tokens: f.expr.to_token_stream(), reversible, reads };
+        let iter = ForIter {
+            tokens: f.expr.to_token_stream(),
+            reversible,
+            reads,
+        };
         self.loops.push(label.as_ref().map(|l| l.ident.to_string()));
         self.loop_depth += 1;
         // The loop variable belongs to the body's scope: declare it inside.
@@ -511,7 +577,17 @@ impl<'a> Lowerer<'a> {
         self.block_stack.pop();
         self.loop_depth -= 1;
         self.loops.pop();
-        out.push(Stmt::For { var, iter, body: Block { id, stmts, tail: None }, label, exit: None });
+        out.push(Stmt::For {
+            var,
+            iter,
+            body: Block {
+                id,
+                stmts,
+                tail: None,
+            },
+            label,
+            exit: None,
+        });
     }
 
     fn mentioned_vars(&self, e: &Expr) -> Vec<VarId> {
@@ -521,14 +597,17 @@ impl<'a> Lowerer<'a> {
         }
         impl<'ast> syn::visit::Visit<'ast> for V<'_> {
             fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
-                if let Some(i) = p.path.get_ident() {
-                    if let Some(&id) = self.by_name.get(&i.to_string()) {
-                        self.found.push(id);
-                    }
+                if let Some(i) = p.path.get_ident()
+                    && let Some(&id) = self.by_name.get(&i.to_string())
+                {
+                    self.found.push(id);
                 }
             }
         }
-        let mut v = V { by_name: &self.by_name, found: Vec::new() };
+        let mut v = V {
+            by_name: &self.by_name,
+            found: Vec::new(),
+        };
         syn::visit::Visit::visit_expr(&mut v, e);
         v.found
     }
@@ -537,8 +616,15 @@ impl<'a> Lowerer<'a> {
     fn lower_place(&mut self, e: &Expr) -> Option<Place> {
         match e {
             Expr::Path(p) => {
-                let id = p.path.get_ident().and_then(|i| self.lookup(&i.to_string()))?;
-                Some(Place { var: id, proj: Vec::new(), span: e.span() })
+                let id = p
+                    .path
+                    .get_ident()
+                    .and_then(|i| self.lookup(&i.to_string()))?;
+                Some(Place {
+                    var: id,
+                    proj: Vec::new(),
+                    span: e.span(),
+                })
             }
             Expr::Paren(p) => self.lower_place(&p.expr),
             Expr::Index(i) => {
@@ -564,7 +650,10 @@ impl<'a> Lowerer<'a> {
     /// Lowers an expression to an operand, binding its operations to temporaries in `out`.
     fn lower_operand(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Operand {
         if !self.is_active(e) {
-            return Operand::Const { tokens: e.to_token_stream(), float: self.float_kind(e) };
+            return Operand::Const {
+                tokens: e.to_token_stream(),
+                float: self.float_kind(e),
+            };
         }
         match e {
             Expr::Paren(p) => return self.lower_operand(&p.expr, out),
@@ -580,14 +669,26 @@ impl<'a> Lowerer<'a> {
         let rhs = self.lower_rhs(e, out);
         let scalar = rhs_scalar(&rhs, &self.vars);
         let t = self.temp(scalar);
-        out.push(Stmt::Let { var: t, ty: None, rhs, span });
-        Operand::Place(Place { var: t, proj: Vec::new(), span })
+        out.push(Stmt::Let {
+            var: t,
+            ty: None,
+            rhs,
+            span,
+        });
+        Operand::Place(Place {
+            var: t,
+            proj: Vec::new(),
+            span,
+        })
     }
 
     /// Lowers an active expression to the right-hand side of a `let`.
     fn lower_rhs(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Rhs {
         if !self.is_active(e) {
-            return Rhs::Operand(Operand::Const { tokens: e.to_token_stream(), float: self.float_kind(e) });
+            return Rhs::Operand(Operand::Const {
+                tokens: e.to_token_stream(),
+                float: self.float_kind(e),
+            });
         }
         match e {
             Expr::Paren(p) => self.lower_rhs(&p.expr, out),
@@ -595,8 +696,17 @@ impl<'a> Lowerer<'a> {
             Expr::Path(_) | Expr::Index(_) | Expr::Field(_) => match self.lower_place(e) {
                 Some(p) => Rhs::Operand(Operand::Place(p)),
                 None => {
-                    self.error(e.span(), format!("{} is not supported in a differentiated function", describe(e)));
-                    Rhs::Operand(Operand::Const { tokens: e.to_token_stream(), float: false })
+                    self.error(
+                        e.span(),
+                        format!(
+                            "{} is not supported in a differentiated function",
+                            describe(e)
+                        ),
+                    );
+                    Rhs::Operand(Operand::Const {
+                        tokens: e.to_token_stream(),
+                        float: false,
+                    })
                 }
             },
             Expr::Binary(b) => {
@@ -607,7 +717,10 @@ impl<'a> Lowerer<'a> {
                     SynBinOp::Div(_) => BinOp::Div,
                     _ => {
                         self.error(b.op.span(), "this operator has no derivative rule: the supported operators on active values are `+ - * /` and unary `-`");
-                        return Rhs::Operand(Operand::Const { tokens: e.to_token_stream(), float: true });
+                        return Rhs::Operand(Operand::Const {
+                            tokens: e.to_token_stream(),
+                            float: true,
+                        });
                     }
                 };
                 let l = self.lower_operand(&b.left, out);
@@ -618,8 +731,14 @@ impl<'a> Lowerer<'a> {
                 UnOp::Neg(_) => Rhs::Neg(self.lower_operand(&u.expr, out)),
                 UnOp::Deref(_) => Rhs::Operand(self.lower_operand(&u.expr, out)),
                 _ => {
-                    self.error(u.span(), "this operator is not supported on an active value");
-                    Rhs::Operand(Operand::Const { tokens: e.to_token_stream(), float: false })
+                    self.error(
+                        u.span(),
+                        "this operator is not supported on an active value",
+                    );
+                    Rhs::Operand(Operand::Const {
+                        tokens: e.to_token_stream(),
+                        float: false,
+                    })
                 }
             },
             Expr::MethodCall(m) => {
@@ -633,7 +752,10 @@ impl<'a> Lowerer<'a> {
                             rule_names()
                         ),
                     );
-                    return Rhs::Operand(Operand::Const { tokens: e.to_token_stream(), float: true });
+                    return Rhs::Operand(Operand::Const {
+                        tokens: e.to_token_stream(),
+                        float: true,
+                    });
                 };
                 if m.turbofish.is_some() {
                     self.error(m.span(), "a turbofish on a float method is not supported");
@@ -643,33 +765,48 @@ impl<'a> Lowerer<'a> {
                 self.lower_rule(rule, &all, m.span(), out)
             }
             Expr::Call(c) => self.lower_call(c, out),
-            Expr::Array(a) => Rhs::Array(a.elems.iter().map(|e| self.lower_operand(e, out)).collect()),
+            Expr::Array(a) => {
+                Rhs::Array(a.elems.iter().map(|e| self.lower_operand(e, out)).collect())
+            }
             Expr::Repeat(r) => Rhs::Repeat {
                 elem: self.lower_operand(&r.expr, out),
                 len: r.len.to_token_stream(),
                 vec: false,
             },
-            Expr::Tuple(t) => Rhs::Tuple(t.elems.iter().map(|e| self.lower_operand(e, out)).collect()),
+            Expr::Tuple(t) => {
+                Rhs::Tuple(t.elems.iter().map(|e| self.lower_operand(e, out)).collect())
+            }
             Expr::Macro(m) if m.mac.path.is_ident("vec") => match MacroArgs::parse(&m.mac.tokens) {
-                Some(MacroArgs::Repeat(e, n)) => {
-                    Rhs::Repeat { elem: self.lower_operand(&e, out), len: n.to_token_stream(), vec: true }
-                }
+                Some(MacroArgs::Repeat(e, n)) => Rhs::Repeat {
+                    elem: self.lower_operand(&e, out),
+                    len: n.to_token_stream(),
+                    vec: true,
+                },
                 _ => {
                     self.error(m.span(), "only `vec![value; n]` is supported for active values: build the vector with `vec![0.0; n]` and assign its elements");
-                    Rhs::Operand(Operand::Const { tokens: e.to_token_stream(), float: false })
+                    Rhs::Operand(Operand::Const {
+                        tokens: e.to_token_stream(),
+                        float: false,
+                    })
                 }
             },
             Expr::If(i) => {
                 let (cond, then, els) = self.lower_if_parts(i);
                 if then.tail.is_none() || els.tail.is_none() {
-                    self.error(i.span(), "an `if` used as a value needs an `else` and a value in both branches");
+                    self.error(
+                        i.span(),
+                        "an `if` used as a value needs an `else` and a value in both branches",
+                    );
                 }
                 Rhs::If { cond, then, els }
             }
             Expr::Match(m) => {
                 let (scrutinee, arms) = self.lower_match_parts(m);
                 if arms.iter().any(|a| a.body.tail.is_none()) {
-                    self.error(m.span(), "a `match` used as a value needs a value in every arm");
+                    self.error(
+                        m.span(),
+                        "a `match` used as a value needs a value in every arm",
+                    );
                 }
                 Rhs::Match { scrutinee, arms }
             }
@@ -680,26 +817,54 @@ impl<'a> Lowerer<'a> {
             other => {
                 let what = describe(other);
                 let hint = match other {
-                    Expr::Closure(_) => "closures are not supported: write a named function (and, if it needs a custom derivative, its `_jvp` and `_vjp`)",
-                    Expr::Unsafe(_) => "`unsafe` is not supported: move the unsafe code into a function with hand-written `_jvp` and `_vjp`",
-                    Expr::Cast(_) => "casting an active value is not supported: casts are allowed on integers (constants), and `stop_gradient(x)` gives a passive copy",
-                    Expr::Reference(_) => "a reference to an active value is only supported as an argument of a call (`g(&x)`)",
-                    Expr::Macro(_) => "a macro cannot compute an active value: write the computation as plain Rust (only `vec![e; n]` is understood)",
-                    _ => "rewrite it with `let`, arithmetic, float methods, indexing and calls to differentiable functions",
+                    Expr::Closure(_) => {
+                        "closures are not supported: write a named function (and, if it needs a custom derivative, its `_jvp` and `_vjp`)"
+                    }
+                    Expr::Unsafe(_) => {
+                        "`unsafe` is not supported: move the unsafe code into a function with hand-written `_jvp` and `_vjp`"
+                    }
+                    Expr::Cast(_) => {
+                        "casting an active value is not supported: casts are allowed on integers (constants), and `stop_gradient(x)` gives a passive copy"
+                    }
+                    Expr::Reference(_) => {
+                        "a reference to an active value is only supported as an argument of a call (`g(&x)`)"
+                    }
+                    Expr::Macro(_) => {
+                        "a macro cannot compute an active value: write the computation as plain Rust (only `vec![e; n]` is understood)"
+                    }
+                    _ => {
+                        "rewrite it with `let`, arithmetic, float methods, indexing and calls to differentiable functions"
+                    }
                 };
                 self.error(other.span(), format!("{what} is not supported on an active value in a differentiated function: {hint}"));
-                Rhs::Operand(Operand::Const { tokens: e.to_token_stream(), float: false })
+                Rhs::Operand(Operand::Const {
+                    tokens: e.to_token_stream(),
+                    float: false,
+                })
             }
         }
     }
 
-    fn lower_rule(&mut self, rule: &'static Rule, args: &[&Expr], span: Span, out: &mut Vec<Stmt>) -> Rhs {
+    fn lower_rule(
+        &mut self,
+        rule: &'static Rule,
+        args: &[&Expr],
+        span: Span,
+        out: &mut Vec<Stmt>,
+    ) -> Rhs {
         if args.len() != rule.args.len() {
             self.error(
                 span,
-                format!("`{}` takes {} argument(s) besides the receiver", rule.name, rule.args.len() - 1),
+                format!(
+                    "`{}` takes {} argument(s) besides the receiver",
+                    rule.name,
+                    rule.args.len() - 1
+                ),
             );
-            return Rhs::Operand(Operand::Const { tokens: quote!(), float: true });
+            return Rhs::Operand(Operand::Const {
+                tokens: quote!(),
+                float: true,
+            });
         }
         let ops = args
             .iter()
@@ -708,7 +873,10 @@ impl<'a> Lowerer<'a> {
                 if *kind == "F" {
                     self.lower_operand(a, out)
                 } else {
-                    Operand::Const { tokens: a.to_token_stream(), float: false }
+                    Operand::Const {
+                        tokens: a.to_token_stream(),
+                        float: false,
+                    }
                 }
             })
             .collect();
@@ -718,9 +886,17 @@ impl<'a> Lowerer<'a> {
     fn lower_call(&mut self, c: &syn::ExprCall, out: &mut Vec<Stmt>) -> Rhs {
         let Expr::Path(path) = &*c.func else {
             self.error(c.func.span(), "only calls of named functions are supported in a differentiated function (`g(x)` or `module::g(x)`)");
-            return Rhs::Operand(Operand::Const { tokens: c.to_token_stream(), float: false });
+            return Rhs::Operand(Operand::Const {
+                tokens: c.to_token_stream(),
+                float: false,
+            });
         };
-        let segs: Vec<String> = path.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let segs: Vec<String> = path
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
         // `f64::sin(x)`, `F::sin(x)`, `Float::sin(x)`: a method of the rule table.
         if segs.len() == 2 && (self.float_types.contains(&segs[0]) || segs[0] == "Float") {
             if let Some(rule) = Rule::find(&segs[1]) {
@@ -729,14 +905,19 @@ impl<'a> Lowerer<'a> {
             }
             self.error(
                 path.span(),
-                format!("`{}::{}` has no derivative rule: the float functions with rules are {}", segs[0], segs[1], rule_names()),
+                format!(
+                    "`{}::{}` has no derivative rule: the float functions with rules are {}",
+                    segs[0],
+                    segs[1],
+                    rule_names()
+                ),
             );
         }
-        if path.qself.is_some() {
-            if let Some(rule) = segs.last().and_then(|s| Rule::find(s)) {
-                let args: Vec<&Expr> = c.args.iter().collect();
-                return self.lower_rule(rule, &args, c.span(), out);
-            }
+        if path.qself.is_some()
+            && let Some(rule) = segs.last().and_then(|s| Rule::find(s))
+        {
+            let args: Vec<&Expr> = c.args.iter().collect();
+            return self.lower_rule(rule, &args, c.span(), out);
         }
         let args = c
             .args
@@ -750,7 +931,10 @@ impl<'a> Lowerer<'a> {
                 _ => Arg { op: self.lower_operand(a, out), by_ref: false },
             })
             .collect();
-        Rhs::Call { path: path.clone(), args }
+        Rhs::Call {
+            path: path.clone(),
+            args,
+        }
     }
 
     /// Is this passive expression a float (so that a call passes it a zero tangent)?
@@ -768,7 +952,8 @@ impl<'a> Lowerer<'a> {
             },
             Expr::Path(p) => {
                 if let Some(i) = p.path.get_ident() {
-                    self.lookup(&i.to_string()).is_some_and(|id| self.vars[id].float_kind)
+                    self.lookup(&i.to_string())
+                        .is_some_and(|id| self.vars[id].float_kind)
                 } else {
                     // `f64::consts::PI`, `core::f64::consts::E`, ...
                     p.path.segments.iter().any(|s| s.ident == "consts")
@@ -776,14 +961,22 @@ impl<'a> Lowerer<'a> {
             }
             Expr::Call(c) => match &*c.func {
                 Expr::Path(p) => {
-                    let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                    let segs: Vec<String> = p
+                        .path
+                        .segments
+                        .iter()
+                        .map(|s| s.ident.to_string())
+                        .collect();
                     (segs.len() == 2 && self.float_types.contains(&segs[0]))
-                        || segs.last().is_some_and(|s| s == "stop_gradient") && c.args.first().is_some_and(|a| self.float_kind(a))
+                        || segs.last().is_some_and(|s| s == "stop_gradient")
+                            && c.args.first().is_some_and(|a| self.float_kind(a))
                 }
                 _ => false,
             },
             Expr::MethodCall(m) => {
-                !PREDICATES.contains(&m.method.to_string().as_str()) && Rule::find(&m.method.to_string()).is_some() && self.float_kind(&m.receiver)
+                !PREDICATES.contains(&m.method.to_string().as_str())
+                    && Rule::find(&m.method.to_string()).is_some()
+                    && self.float_kind(&m.receiver)
             }
             _ => false,
         }
@@ -791,7 +984,11 @@ impl<'a> Lowerer<'a> {
 }
 
 fn rule_names() -> String {
-    autodiff_core::rules::RULES.iter().map(|r| r.name).collect::<Vec<_>>().join(" ")
+    autodiff_core::rules::RULES
+        .iter()
+        .map(|r| r.name)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn is_literal(e: &Expr) -> bool {
@@ -813,7 +1010,13 @@ fn pat_has_active(p: &Pat, active: &HashSet<String>) -> bool {
 fn is_statement_like(e: &Expr) -> bool {
     matches!(
         e,
-        Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) | Expr::Assign(_) | Expr::Return(_) | Expr::Break(_) | Expr::Continue(_)
+        Expr::ForLoop(_)
+            | Expr::While(_)
+            | Expr::Loop(_)
+            | Expr::Assign(_)
+            | Expr::Return(_)
+            | Expr::Break(_)
+            | Expr::Continue(_)
     ) || matches!(e, Expr::Binary(b) if matches!(b.op, SynBinOp::AddAssign(_) | SynBinOp::SubAssign(_) | SynBinOp::MulAssign(_) | SynBinOp::DivAssign(_)))
         || matches!(e, Expr::If(i) if i.else_branch.is_none())
 }
@@ -832,10 +1035,14 @@ fn reversible_iter(e: &Expr) -> bool {
     fn go(e: &Expr, stepped: bool) -> bool {
         match e {
             Expr::Range(r) => {
-                r.start.is_some() && r.end.is_some() && !(stepped && matches!(r.limits, syn::RangeLimits::Closed(_)))
+                r.start.is_some()
+                    && r.end.is_some()
+                    && !(stepped && matches!(r.limits, syn::RangeLimits::Closed(_)))
             }
             Expr::Paren(p) => go(&p.expr, stepped),
-            Expr::MethodCall(m) if m.method == "rev" && m.args.is_empty() => go(&m.receiver, stepped),
+            Expr::MethodCall(m) if m.method == "rev" && m.args.is_empty() => {
+                go(&m.receiver, stepped)
+            }
             Expr::MethodCall(m) if m.method == "step_by" => go(&m.receiver, true),
             _ => false,
         }
@@ -856,7 +1063,10 @@ fn project(op: &Operand, p: Proj) -> Operand {
                 Proj::Field(m) => quote!((#tokens).#m),
                 Proj::Index(i) => quote!((#tokens)[#i]),
             };
-            Operand::Const { tokens: t, float: false }
+            Operand::Const {
+                tokens: t,
+                float: false,
+            }
         }
     }
 }
@@ -864,7 +1074,9 @@ fn project(op: &Operand, p: Proj) -> Operand {
 pub fn op_scalar(op: &Operand, vars: &[Var]) -> bool {
     match op {
         Operand::Place(p) => p.proj.is_empty() && vars[p.var].scalar,
-        Operand::Const { float, tokens } => *float && syn::parse2::<syn::Lit>(tokens.clone()).is_ok(),
+        Operand::Const { float, tokens } => {
+            *float && syn::parse2::<syn::Lit>(tokens.clone()).is_ok()
+        }
     }
 }
 
@@ -873,10 +1085,13 @@ fn rhs_scalar(rhs: &Rhs, vars: &[Var]) -> bool {
         Rhs::Bin(..) | Rhs::Neg(_) | Rhs::Rule(..) => true,
         Rhs::Operand(o) => op_scalar(o, vars),
         Rhs::If { then, els, .. } => {
-            then.tail.as_ref().is_some_and(|o| op_scalar(o, vars)) && els.tail.as_ref().is_some_and(|o| op_scalar(o, vars))
+            then.tail.as_ref().is_some_and(|o| op_scalar(o, vars))
+                && els.tail.as_ref().is_some_and(|o| op_scalar(o, vars))
         }
         Rhs::Block(b) => b.tail.as_ref().is_some_and(|o| op_scalar(o, vars)),
-        Rhs::Match { arms, .. } => arms.iter().all(|a| a.body.tail.as_ref().is_some_and(|o| op_scalar(o, vars))),
+        Rhs::Match { arms, .. } => arms
+            .iter()
+            .all(|a| a.body.tail.as_ref().is_some_and(|o| op_scalar(o, vars))),
         _ => false,
     }
 }

@@ -37,14 +37,21 @@ pub struct Renamer {
 
 impl Renamer {
     pub fn new() -> Self {
-        Renamer { scopes: vec![HashMap::new()], counts: HashMap::new() }
+        Renamer {
+            scopes: vec![HashMap::new()],
+            counts: HashMap::new(),
+        }
     }
 
     /// Declares a binding in the current scope and returns its unique name.
     pub fn declare(&mut self, id: &Ident) -> Ident {
         let name = id.to_string();
         let n = self.counts.entry(name.clone()).or_insert(0);
-        let unique = if *n == 0 { id.clone() } else { Ident::new(&format!("{name}__{n}"), id.span()) };
+        let unique = if *n == 0 {
+            id.clone()
+        } else {
+            Ident::new(&format!("{name}__{n}"), id.span())
+        };
         *n += 1;
         if let Some(scope) = self.scopes.last_mut() {
             scope.insert(name, unique.clone());
@@ -54,7 +61,11 @@ impl Renamer {
 
     fn lookup(&self, id: &Ident) -> Option<Ident> {
         let name = id.to_string();
-        self.scopes.iter().rev().find_map(|s| s.get(&name)).map(|u| Ident::new(&u.to_string(), id.span()))
+        self.scopes
+            .iter()
+            .rev()
+            .find_map(|s| s.get(&name))
+            .map(|u| Ident::new(&u.to_string(), id.span()))
     }
 
     fn push(&mut self) {
@@ -199,10 +210,10 @@ impl VisitMut for Renamer {
     fn visit_expr_path_mut(&mut self, p: &mut syn::ExprPath) {
         if p.qself.is_none() && p.path.leading_colon.is_none() && p.path.segments.len() == 1 {
             let seg = &mut p.path.segments[0];
-            if seg.arguments.is_none() {
-                if let Some(u) = self.lookup(&seg.ident) {
-                    seg.ident = u;
-                }
+            if seg.arguments.is_none()
+                && let Some(u) = self.lookup(&seg.ident)
+            {
+                seg.ident = u;
             }
         }
     }
@@ -228,7 +239,7 @@ impl VisitMut for Renamer {
 
 /// The arguments of an expression-like macro: `e; n` (as in `vec![0.0; n]`) or `a, b, c`.
 pub enum MacroArgs {
-    Repeat(Expr, Expr),
+    Repeat(Box<Expr>, Box<Expr>),
     List(Punctuated<Expr, Token![,]>),
 }
 
@@ -242,14 +253,17 @@ impl MacroArgs {
             Ok((e, n))
         };
         if let Ok((e, n)) = repeat.parse2(tokens.clone()) {
-            return Some(MacroArgs::Repeat(e, n));
+            return Some(MacroArgs::Repeat(Box::new(e), Box::new(n)));
         }
-        Punctuated::<Expr, Token![,]>::parse_terminated.parse2(tokens.clone()).ok().map(MacroArgs::List)
+        Punctuated::<Expr, Token![,]>::parse_terminated
+            .parse2(tokens.clone())
+            .ok()
+            .map(MacroArgs::List)
     }
 
     fn exprs_mut(&mut self) -> Vec<&mut Expr> {
         match self {
-            MacroArgs::Repeat(e, n) => vec![e, n],
+            MacroArgs::Repeat(e, n) => vec![&mut **e, &mut **n],
             MacroArgs::List(l) => l.iter_mut().collect(),
         }
     }

@@ -91,5 +91,9 @@ pub fn parse(args: TokenStream) -> syn::Result<Options> {
         forward = true;
         reverse = true;
     }
-    Ok(Options { forward, reverse, wrt })
+    Ok(Options {
+        forward,
+        reverse,
+        wrt,
+    })
 }

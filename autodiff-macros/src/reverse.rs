@@ -50,13 +50,27 @@ pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool) -> Rev
     let mut for_vars = HashSet::new();
     collect_decls(body, &mut let_declared, &mut for_vars);
     let by_name: HashMap<String, VarId> =
-        cx.f.vars.iter().enumerate().map(|(i, v)| (v.name.to_string(), i)).collect();
+        cx.f.vars
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.name.to_string(), i))
+            .collect();
     let mut assigned = HashSet::new();
     assigned_vars(body, &mut assigned);
     let remat = rematerializable(body, &assigned, &by_name);
     let mut needed: HashSet<VarId> = HashSet::new();
     loop {
-        let r = Rev::new(cx, &by_name, needed.clone(), &let_declared, &for_vars, &remat, body.id, has_return, result_scalar);
+        let r = Rev::new(
+            cx,
+            &by_name,
+            needed.clone(),
+            &let_declared,
+            &for_vars,
+            &remat,
+            body.id,
+            has_return,
+            result_scalar,
+        );
         let out = r.run(body, flags);
         let reads = r.reads.into_inner();
         let grown: HashSet<VarId> = needed.union(&reads).copied().collect();
@@ -201,7 +215,11 @@ impl<'a> Rev<'a> {
             })
             .collect();
         for (i, v) in self.f().vars.iter().enumerate() {
-            if v.scope == Some(b.id) && !self.let_declared.contains(&i) && !self.for_vars.contains(&i) && v.param.is_none() {
+            if v.scope == Some(b.id)
+                && !self.let_declared.contains(&i)
+                && !self.for_vars.contains(&i)
+                && v.param.is_none()
+            {
                 out.insert(0, i);
             }
         }
@@ -223,7 +241,11 @@ impl<'a> Rev<'a> {
                 Some(t) => {
                     let v = cx.value(t);
                     let needs_clone = matches!(t, Operand::Place(p) if self.needed.contains(&p.var) && !cx.is_scalar_op(t));
-                    if needs_clone { quote!(let __y = ::core::clone::Clone::clone(&#v);) } else { quote!(let __y = #v;) }
+                    if needs_clone {
+                        quote!(let __y = ::core::clone::Clone::clone(&#v);)
+                    } else {
+                        quote!(let __y = #v;)
+                    }
                 }
                 None => quote!(let __y = ();),
             }
@@ -256,35 +278,50 @@ impl<'a> Rev<'a> {
         }
         // The reverse sweep.
         let mut rev = TokenStream::new();
-        if !self.has_return {
-            if let Some(t) = &body.tail {
-                rev.extend(self.acc(t, quote!(ct), self.result_scalar));
-            }
+        if !self.has_return
+            && let Some(t) = &body.tail
+        {
+            rev.extend(self.acc(t, quote!(ct), self.result_scalar));
         }
         for s in body.stmts.iter().rev() {
             rev.extend(self.rev_stmt(s, self.depth(body), true));
         }
-        let adjoints: Vec<TokenStream> = cx
-            .f
-            .params
+        let adjoints: Vec<TokenStream> =
+            cx.f.params
+                .iter()
+                .filter(|&&p| cx.f.vars[p].active)
+                .map(|&p| {
+                    let a = names::adjoint(&cx.f.vars[p].name);
+                    quote!(#a)
+                })
+                .collect();
+        let ret = if adjoints.len() == 1 {
+            quote!(#(#adjoints)*)
+        } else {
+            quote!((#(#adjoints),*))
+        };
+        let tapes = self
+            .tapes
+            .borrow()
             .iter()
-            .filter(|&&p| cx.f.vars[p].active)
-            .map(|&p| {
-                let a = names::adjoint(&cx.f.vars[p].name);
-                quote!(#a)
+            .map(|(id, vec)| {
+                if *vec {
+                    quote!(let mut #id = ::std::vec::Vec::new();)
+                } else {
+                    quote!(let mut #id = #c::rt::Slot::new();)
+                }
             })
-            .collect();
-        let ret = if adjoints.len() == 1 { quote!(#(#adjoints)*) } else { quote!((#(#adjoints),*)) };
-        let tapes = self.tapes.borrow().iter().map(|(id, vec)| {
-            if *vec {
-                quote!(let mut #id = ::std::vec::Vec::new();)
-            } else {
-                quote!(let mut #id = #c::rt::Slot::new();)
-            }
-        }).collect::<Vec<_>>();
+            .collect::<Vec<_>>();
         let flag_decls = flags.iter().map(|f| quote!(let mut #f = false;));
-        let ret_decl = self.has_return.then(|| quote!(let mut __ret = ::core::option::Option::None;));
-        let needed_params = cx.f.params.iter().copied().filter(|p| self.needed.contains(p)).collect();
+        let ret_decl = self
+            .has_return
+            .then(|| quote!(let mut __ret = ::core::option::Option::None;));
+        let needed_params =
+            cx.f.params
+                .iter()
+                .copied()
+                .filter(|p| self.needed.contains(p))
+                .collect();
         Reverse {
             forward: quote!(#(#flag_decls)* #ret_decl #(#tapes)* #fwd #result),
             adjoint_inits: inits,
@@ -350,7 +387,15 @@ impl<'a> Rev<'a> {
     fn fwd_stmt(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
         let out = self.fwd_stmt_inner(s, depth, top);
         match crate::codegen::stmt_span(s) {
-            Some(span) if !matches!(s, Stmt::Let { rhs: Rhs::If { .. } | Rhs::Match { .. } | Rhs::Block(_), .. }) => {
+            Some(span)
+                if !matches!(
+                    s,
+                    Stmt::Let {
+                        rhs: Rhs::If { .. } | Rhs::Match { .. } | Rhs::Block(_),
+                        ..
+                    }
+                ) =>
+            {
                 crate::codegen::respan(out, span)
             }
             _ => out,
@@ -444,11 +489,17 @@ impl<'a> Rev<'a> {
                 let v = cx.value(value);
                 quote!(#save #p = #v;)
             }
-            Stmt::AddAssign { place, value, sub, .. } => {
+            Stmt::AddAssign {
+                place, value, sub, ..
+            } => {
                 let save = self.save(s, place, depth);
                 let p = cx.place(place);
                 let v = cx.value(value);
-                if *sub { quote!(#save #p -= #v;) } else { quote!(#save #p += #v;) }
+                if *sub {
+                    quote!(#save #p -= #v;)
+                } else {
+                    quote!(#save #p += #v;)
+                }
             }
             Stmt::Passive(t) => t.clone(),
             Stmt::If { cond, then, els } => {
@@ -465,7 +516,13 @@ impl<'a> Rev<'a> {
                 });
                 quote!(match #scrutinee { #(#arms)* })
             }
-            Stmt::For { var, iter, body, label, exit } => {
+            Stmt::For {
+                var,
+                iter,
+                body,
+                label,
+                exit,
+            } => {
                 let v = cx.name(*var);
                 let it = &iter.tokens;
                 let b = self.fwd_block(body);
@@ -488,7 +545,12 @@ impl<'a> Rev<'a> {
                     })
                 }
             }
-            Stmt::While { cond, body, label, exit } => {
+            Stmt::While {
+                cond,
+                body,
+                label,
+                exit,
+            } => {
                 let count = self.tape((key, 0, "count"), depth);
                 let b = self.fwd_block(body);
                 let l = label.as_ref().map(|l| quote!(#l:));
@@ -515,7 +577,11 @@ impl<'a> Rev<'a> {
             }
             Stmt::Return { value, .. } => {
                 let v = cx.value(value);
-                let v = if cx.is_scalar_op(value) { v } else { quote!(::core::clone::Clone::clone(&#v)) };
+                let v = if cx.is_scalar_op(value) {
+                    v
+                } else {
+                    quote!(::core::clone::Clone::clone(&#v))
+                };
                 quote!(__ret = ::core::option::Option::Some(#v);)
             }
             Stmt::Break { .. } | Stmt::Continue { .. } => {
@@ -606,7 +672,15 @@ impl<'a> Rev<'a> {
     fn rev_stmt(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
         let out = self.rev_stmt_inner(s, depth, top);
         match crate::codegen::stmt_span(s) {
-            Some(span) if !matches!(s, Stmt::Let { rhs: Rhs::If { .. } | Rhs::Match { .. } | Rhs::Block(_), .. }) => {
+            Some(span)
+                if !matches!(
+                    s,
+                    Stmt::Let {
+                        rhs: Rhs::If { .. } | Rhs::Match { .. } | Rhs::Block(_),
+                        ..
+                    }
+                ) =>
+            {
                 crate::codegen::respan(out, span)
             }
             _ => out,
@@ -655,7 +729,11 @@ impl<'a> Rev<'a> {
                                 }
                                 if b.active_place(self.f()).is_some() {
                                     let av = self.val(a);
-                                    out.extend(self.acc(b, quote!(-(#vb * #av) / (#bv * #bv)), true));
+                                    out.extend(self.acc(
+                                        b,
+                                        quote!(-(#vb * #av) / (#bv * #bv)),
+                                        true,
+                                    ));
                                 }
                             }
                         }
@@ -681,7 +759,9 @@ impl<'a> Rev<'a> {
                             for name in crate::rules::partial_reads(rule, k) {
                                 if name == rule.result {
                                     self.reads.borrow_mut().insert(*var);
-                                } else if let Some(i) = rule.args.iter().position(|(x, _)| *x == name) {
+                                } else if let Some(i) =
+                                    rule.args.iter().position(|(x, _)| *x == name)
+                                {
                                     let _ = self.val(&args[i]);
                                 }
                             }
@@ -698,7 +778,8 @@ impl<'a> Rev<'a> {
                             let t = self.tape((key, 0, "pullback"), depth);
                             quote!(let #pb = #t.pop().unwrap();)
                         };
-                        let diff: Vec<&Arg> = args.iter().filter(|a| cx.differentiable_arg(a)).collect();
+                        let diff: Vec<&Arg> =
+                            args.iter().filter(|a| cx.differentiable_arg(a)).collect();
                         let mut out = quote!(#take let __adj = #pb(#vb););
                         for (k, a) in diff.iter().enumerate() {
                             let src = if diff.len() == 1 {
@@ -736,7 +817,10 @@ impl<'a> Rev<'a> {
                     Rhs::If { then, els, .. } => {
                         let t = self.tape((key, 0, "branch"), depth);
                         let seed = Some((quote!(#vb), v.scalar));
-                        let (tb, eb) = (self.rev_block(then, seed.clone()), self.rev_block(els, seed));
+                        let (tb, eb) = (
+                            self.rev_block(then, seed.clone()),
+                            self.rev_block(els, seed),
+                        );
                         quote!(if #t.pop().unwrap() #tb else #eb)
                     }
                     Rhs::Match { arms, .. } => {
@@ -756,7 +840,9 @@ impl<'a> Rev<'a> {
                 let active = cx.f.vars[place.var].active;
                 if active {
                     let a = self.adj(place);
-                    if cx.is_scalar_op(value) || place.proj.is_empty() && cx.f.vars[place.var].scalar {
+                    if cx.is_scalar_op(value)
+                        || place.proj.is_empty() && cx.f.vars[place.var].scalar
+                    {
                         let z = cx.zero_scalar();
                         out.extend(quote!(let __b = #a; #a = #z;));
                     } else {
@@ -769,7 +855,9 @@ impl<'a> Rev<'a> {
                 }
                 quote!({ #out })
             }
-            Stmt::AddAssign { place, value, sub, .. } => {
+            Stmt::AddAssign {
+                place, value, sub, ..
+            } => {
                 let mut out = TokenStream::new();
                 if cx.f.vars[place.var].active && value.active_place(self.f()).is_some() {
                     let a = self.adj(place);
@@ -798,7 +886,13 @@ impl<'a> Rev<'a> {
                 });
                 quote!(match #t.pop().unwrap() { #(#arms)* _ => unreachable!() })
             }
-            Stmt::For { var, iter, body, exit, .. } => {
+            Stmt::For {
+                var,
+                iter,
+                body,
+                exit,
+                ..
+            } => {
                 let v = cx.name(*var);
                 let b = self.rev_block(body, None);
                 if self.reversible(iter, body, exit) {
@@ -835,7 +929,11 @@ impl<'a> Rev<'a> {
 /// Bindings whose value the reverse sweep can recompute: `+ - * /` and negation of places and
 /// constants whose variables are never assigned after their declaration (so their values are
 /// the same wherever the reverse sweep reads them), declared inside a loop or branch.
-fn rematerializable(body: &Block, assigned: &HashSet<VarId>, by_name: &HashMap<String, VarId>) -> HashMap<VarId, Rhs> {
+fn rematerializable(
+    body: &Block,
+    assigned: &HashSet<VarId>,
+    by_name: &HashMap<String, VarId>,
+) -> HashMap<VarId, Rhs> {
     let stable_tokens = |t: &TokenStream| {
         let mut ok = true;
         fn walk(t: &TokenStream, f: &mut dyn FnMut(&str)) {
@@ -865,7 +963,13 @@ fn rematerializable(body: &Block, assigned: &HashSet<VarId>, by_name: &HashMap<S
         Operand::Const { tokens, .. } => stable_tokens(tokens),
     };
     let mut out = HashMap::new();
-    fn scan(b: &Block, top: bool, out: &mut HashMap<VarId, Rhs>, assigned: &HashSet<VarId>, stable: &dyn Fn(&Operand) -> bool) {
+    fn scan(
+        b: &Block,
+        top: bool,
+        out: &mut HashMap<VarId, Rhs>,
+        assigned: &HashSet<VarId>,
+        stable: &dyn Fn(&Operand) -> bool,
+    ) {
         for s in &b.stmts {
             if let Stmt::Let { var, rhs, .. } = s {
                 let cheap = match rhs {
@@ -888,7 +992,9 @@ fn rematerializable(body: &Block, assigned: &HashSet<VarId>, by_name: &HashMap<S
                 inner(els);
             }
             Stmt::Match { arms, .. } => arms.iter().for_each(|a| inner(&a.body)),
-            Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop { body, .. } => inner(body),
+            Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop { body, .. } => {
+                inner(body)
+            }
             Stmt::Let { rhs, .. } => match rhs {
                 Rhs::If { then, els, .. } => {
                     inner(then);
@@ -933,7 +1039,9 @@ pub fn visit_stmts(b: &Block, f: &mut dyn FnMut(&Stmt)) {
                 visit_stmts(els, f);
             }
             Stmt::Match { arms, .. } => arms.iter().for_each(|a| visit_stmts(&a.body, f)),
-            Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop { body, .. } => visit_stmts(body, f),
+            Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop { body, .. } => {
+                visit_stmts(body, f)
+            }
             _ => {}
         }
     }
@@ -971,19 +1079,38 @@ fn assigned_vars(b: &Block, out: &mut HashSet<VarId>) {
 pub fn structure(f: &mut Func) -> Vec<Ident> {
     let mut needs = false;
     visit_stmts(&f.body, &mut |s| {
-        if matches!(s, Stmt::Break { .. } | Stmt::Continue { .. } | Stmt::Return { .. }) {
+        if matches!(
+            s,
+            Stmt::Break { .. } | Stmt::Continue { .. } | Stmt::Return { .. }
+        ) {
             needs = true;
         }
     });
     if !needs {
         return Vec::new();
     }
-    let mut st = Structurer { flags: Vec::new(), f_blocks: f.num_blocks, depths: f.block_depth.clone(), loops: Vec::new(), cur_depth: 0 };
-    let mut body = std::mem::replace(&mut f.body, Block { id: 0, stmts: Vec::new(), tail: None });
+    let mut st = Structurer {
+        flags: Vec::new(),
+        f_blocks: f.num_blocks,
+        depths: f.block_depth.clone(),
+        loops: Vec::new(),
+        cur_depth: 0,
+    };
+    let mut body = std::mem::replace(
+        &mut f.body,
+        Block {
+            id: 0,
+            stmts: Vec::new(),
+            tail: None,
+        },
+    );
     if contains_return(&body) {
         // The function's value becomes one more `return`.
         if let Some(t) = body.tail.take() {
-            body.stmts.push(Stmt::Return { value: t, span: Span::call_site() });
+            body.stmts.push(Stmt::Return {
+                value: t,
+                span: Span::call_site(),
+            });
         }
     }
     let (body, _) = st.block(body);
@@ -1016,7 +1143,11 @@ impl Structurer {
     }
 
     fn done(&mut self) -> Ident {
-        if let Some(d) = self.flags.iter().find(|f| f.to_string().starts_with("__done")) {
+        if let Some(d) = self
+            .flags
+            .iter()
+            .find(|f| f.to_string().starts_with("__done"))
+        {
             return d.clone();
         }
         self.flag("done")
@@ -1027,7 +1158,9 @@ impl Structurer {
             None => self.loops.len().checked_sub(1),
             Some(l) => {
                 let name = l.ident.to_string();
-                self.loops.iter().rposition(|lf| lf.label.as_deref() == Some(name.as_str()))
+                self.loops
+                    .iter()
+                    .rposition(|lf| lf.label.as_deref() == Some(name.as_str()))
             }
         }
     }
@@ -1042,7 +1175,12 @@ impl Structurer {
         r
     }
 
-    fn block_inner(&mut self, id: BlockId, stmts: Vec<Stmt>, tail: Option<Operand>) -> (Block, Vec<Ident>) {
+    fn block_inner(
+        &mut self,
+        id: BlockId,
+        stmts: Vec<Stmt>,
+        tail: Option<Operand>,
+    ) -> (Block, Vec<Ident>) {
         let mut out = Vec::new();
         let mut escaping: Vec<Ident> = Vec::new();
         let mut rest = stmts.into_iter();
@@ -1062,7 +1200,11 @@ impl Structurer {
                 let gid = self.f_blocks;
                 self.f_blocks += 1;
                 self.depths.push(self.depths[id]);
-                let (guarded, more) = self.block(Block { id: gid, stmts: remaining, tail: None });
+                let (guarded, more) = self.block(Block {
+                    id: gid,
+                    stmts: remaining,
+                    tail: None,
+                });
                 for e in more {
                     if !escaping.contains(&e) {
                         escaping.push(e);
@@ -1074,12 +1216,30 @@ impl Structurer {
                 out.push(Stmt::If {
                     cond: quote!(!(#(#exits)||*)),
                     then: guarded,
-                    els: Block { id: eid, stmts: Vec::new(), tail: None },
+                    els: Block {
+                        id: eid,
+                        stmts: Vec::new(),
+                        tail: None,
+                    },
                 });
-                return (Block { id, stmts: out, tail }, escaping);
+                return (
+                    Block {
+                        id,
+                        stmts: out,
+                        tail,
+                    },
+                    escaping,
+                );
             }
         }
-        (Block { id, stmts: out, tail }, escaping)
+        (
+            Block {
+                id,
+                stmts: out,
+                tail,
+            },
+            escaping,
+        )
     }
 
     fn stmt(&mut self, s: Stmt) -> (Stmt, Vec<Ident>) {
@@ -1123,10 +1283,24 @@ impl Structurer {
                 // `return v` -> `{ __ret = Some(v); __done = true; }`, as one statement.
                 let block = Block {
                     id,
-                    stmts: vec![Stmt::Return { value, span }, Stmt::Passive(quote!(#d = true;))],
+                    stmts: vec![
+                        Stmt::Return { value, span },
+                        Stmt::Passive(quote!(#d = true;)),
+                    ],
                     tail: None,
                 };
-                (Stmt::If { cond: quote!(true), then: block, els: Block { id: eid, stmts: vec![], tail: None } }, vec![d])
+                (
+                    Stmt::If {
+                        cond: quote!(true),
+                        then: block,
+                        els: Block {
+                            id: eid,
+                            stmts: vec![],
+                            tail: None,
+                        },
+                    },
+                    vec![d],
+                )
             }
             Stmt::If { cond, then, els } => {
                 let (then, mut a) = self.block(then);
@@ -1154,13 +1328,38 @@ impl Structurer {
                     .collect();
                 (Stmt::Match { scrutinee, arms }, all)
             }
-            Stmt::For { var, iter, body, label, .. } => {
+            Stmt::For {
+                var,
+                iter,
+                body,
+                label,
+                ..
+            } => {
                 let (body, exit, esc) = self.loop_body(body, &label);
-                (Stmt::For { var, iter, body, label, exit }, esc)
+                (
+                    Stmt::For {
+                        var,
+                        iter,
+                        body,
+                        label,
+                        exit,
+                    },
+                    esc,
+                )
             }
-            Stmt::While { cond, body, label, .. } => {
+            Stmt::While {
+                cond, body, label, ..
+            } => {
                 let (body, exit, esc) = self.loop_body(body, &label);
-                (Stmt::While { cond, body, label, exit }, esc)
+                (
+                    Stmt::While {
+                        cond,
+                        body,
+                        label,
+                        exit,
+                    },
+                    esc,
+                )
             }
             Stmt::Loop { body, label, .. } => {
                 let (body, exit, esc) = self.loop_body(body, &label);
@@ -1170,8 +1369,16 @@ impl Structurer {
         }
     }
 
-    fn loop_body(&mut self, body: Block, label: &Option<syn::Lifetime>) -> (Block, Option<TokenStream>, Vec<Ident>) {
-        self.loops.push(LoopFlags { label: label.as_ref().map(|l| l.ident.to_string()), brk: None, cont: None });
+    fn loop_body(
+        &mut self,
+        body: Block,
+        label: &Option<syn::Lifetime>,
+    ) -> (Block, Option<TokenStream>, Vec<Ident>) {
+        self.loops.push(LoopFlags {
+            label: label.as_ref().map(|l| l.ident.to_string()),
+            brk: None,
+            cont: None,
+        });
         let (mut body, exits) = self.block(body);
         let lf = self.loops.pop().expect("pushed above");
         if let Some(c) = &lf.cont {

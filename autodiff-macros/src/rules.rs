@@ -25,7 +25,9 @@ pub fn partials(rule: &Rule, s: &Subst) -> Vec<TokenStream> {
     rule.partials
         .iter()
         .map(|src| {
-            let toks: TokenStream = src.parse().unwrap_or_else(|_| quote!(compile_error!("bad rule")));
+            let toks: TokenStream = src
+                .parse()
+                .unwrap_or_else(|_| quote!(compile_error!("bad rule")));
             substitute(toks, rule, s)
         })
         .collect()
@@ -70,8 +72,10 @@ fn substitute(t: TokenStream, rule: &Rule, s: &Subst) -> TokenStream {
         match tt {
             TokenTree::Ident(id) => {
                 let name = id.to_string();
-                let next_is_path = matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
-                let prev_is_dot = i > 0 && matches!(&tokens[i - 1], TokenTree::Punct(p) if p.as_char() == '.');
+                let next_is_path =
+                    matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+                let prev_is_dot =
+                    i > 0 && matches!(&tokens[i - 1], TokenTree::Punct(p) if p.as_char() == '.');
                 if prev_is_dot {
                     out.extend([tt.clone()]);
                 } else if name == "F" {

@@ -6,7 +6,11 @@ use std::path::Path;
 
 fn expand_file(src: &str) -> String {
     let item: syn::ItemFn = syn::parse_str(src).expect("a snapshot input is one function");
-    let attr = item.attrs.iter().find(|a| a.path().is_ident("differentiate")).expect("with #[differentiate]");
+    let attr = item
+        .attrs
+        .iter()
+        .find(|a| a.path().is_ident("differentiate"))
+        .expect("with #[differentiate]");
     let args = match &attr.meta {
         syn::Meta::List(l) => l.tokens.clone(),
         _ => proc_macro2::TokenStream::new(),
@@ -25,7 +29,11 @@ fn expansions_match_snapshots() {
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).expect("tests/expand exists") {
         let path = entry.expect("readable").path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         if !name.ends_with(".rs") || name.ends_with(".expanded.rs") {
             continue;
         }
@@ -36,9 +44,15 @@ fn expansions_match_snapshots() {
             std::fs::write(&snap, &got).expect("writable");
         } else {
             let want = std::fs::read_to_string(&snap).expect("readable");
-            assert_eq!(got, want, "expansion of {name} changed; rerun with UPDATE_EXPANSIONS=1 if intended");
+            assert_eq!(
+                got, want,
+                "expansion of {name} changed; rerun with UPDATE_EXPANSIONS=1 if intended"
+            );
         }
         checked += 1;
     }
-    assert!(checked >= 4, "expected the expansion snapshots in tests/expand");
+    assert!(
+        checked >= 4,
+        "expected the expansion snapshots in tests/expand"
+    );
 }

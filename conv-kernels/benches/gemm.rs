@@ -148,7 +148,8 @@ fn bench(c: &mut Criterion) {
 
 /// The median time in seconds of one benchmark, from criterion's `estimates.json`.
 fn median_seconds(root: &Path, group: &str, id: &str) -> Option<f64> {
-    let text = std::fs::read_to_string(root.join(group).join(id).join("new/estimates.json")).ok()?;
+    let text =
+        std::fs::read_to_string(root.join(group).join(id).join("new/estimates.json")).ok()?;
     let median = &text[text.find("\"median\"")?..];
     let point = &median[median.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
     let end = point.find([',', '}'])?;
@@ -176,7 +177,9 @@ fn summary(root: &Path) {
     println!("|---|---|---|---|---|---|---|---|---|");
     for n in SIZES {
         let flops = 2.0 * (n * n * n) as f64;
-        let rate = |id: &str| median_seconds(root, "gemm_f32", &format!("{id}/{n}")).map(|t| flops / t * 1e-9);
+        let rate = |id: &str| {
+            median_seconds(root, "gemm_f32", &format!("{id}/{n}")).map(|t| flops / t * 1e-9)
+        };
         let (ours, mm, gm) = (rate("ours"), rate("matrixmultiply"), rate("gemm"));
         let cell = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.1}"));
         let pct = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{:.0}%", 100.0 * r / p));

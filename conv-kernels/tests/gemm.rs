@@ -43,7 +43,11 @@ fn naive(
             for p in 0..k {
                 s += a[i * ars + p * acs] * b[p * brs + j * bcs];
             }
-            let c_ij = if beta == 0.0 { 0.0 } else { beta * c[i * crs + j * ccs] };
+            let c_ij = if beta == 0.0 {
+                0.0
+            } else {
+                beta * c[i * crs + j * ccs]
+            };
             out[i * crs + j * ccs] = alpha * s + c_ij;
         }
     }
@@ -80,14 +84,23 @@ fn check<F: Scalar>(
         noise(3 + (m * 7 + n) as u64, m * n)
     };
     let c_strides = if c_col_major { (1, m) } else { (n, 1) };
-    let expected = naive(m, k, n, alpha, &a64, a_strides, &b64, b_strides, beta, &c64, c_strides);
+    let expected = naive(
+        m, k, n, alpha, &a64, a_strides, &b64, b_strides, beta, &c64, c_strides,
+    );
 
     let conv = |v: &[f64]| v.iter().map(|&x| F::from(x).unwrap()).collect::<Vec<F>>();
     let (a, b, mut c) = (conv(&a64), conv(&b64), conv(&c64));
     let a_view = MatRef::new(&a, m, k, a_strides.0, a_strides.1);
     let b_view = MatRef::new(&b, k, n, b_strides.0, b_strides.1);
     let c_view = MatMut::new(&mut c, m, n, c_strides.0, c_strides.1);
-    gemm_into_with(kernel, F::from(alpha).unwrap(), a_view, b_view, F::from(beta).unwrap(), c_view);
+    gemm_into_with(
+        kernel,
+        F::from(alpha).unwrap(),
+        a_view,
+        b_view,
+        F::from(beta).unwrap(),
+        c_view,
+    );
 
     for (idx, (got, want)) in c.iter().zip(&expected).enumerate() {
         let got = got.to_f64().unwrap();
@@ -116,7 +129,13 @@ fn every_kernel<F: Scalar>(eps: f64) {
         shapes.push((m, k, n));
     }
     // Across every blocking boundary: k > KC, m > MC, n > NC.
-    shapes.extend([(2, 600, 3), (300, 20, 33), (3, 9, 4200), (150, 300, 70), (64, 64, 64)]);
+    shapes.extend([
+        (2, 600, 3),
+        (300, 20, 33),
+        (3, 9, 4200),
+        (150, 300, 70),
+        (64, 64, 64),
+    ]);
     let scalings = [(1.0, 0.0), (2.5, -0.5), (-1.0, 1.0), (0.0, 2.0), (0.5, 0.0)];
     for &kernel in &kernels {
         for &shape in &shapes {
@@ -151,7 +170,13 @@ fn dual_numbers_go_through_the_generic_kernel() {
     let b: Vec<Dual<f64>> = (0..6).map(|i| Dual::new(1.0 + i as f64, 0.0)).collect();
     let mut c = vec![Dual::new(0.0, 0.0); 4];
     let (av, bv) = (MatRef::row_major(&a, 2, 3), MatRef::row_major(&b, 3, 2));
-    gemm_into(Dual::new(1.0, 0.0), av, bv, Dual::new(0.0, 0.0), MatMut::row_major(&mut c, 2, 2));
+    gemm_into(
+        Dual::new(1.0, 0.0),
+        av,
+        bv,
+        Dual::new(0.0, 0.0),
+        MatMut::row_major(&mut c, 2, 2),
+    );
     // Row sums of B: 1+3+5 = 9 and 2+4+6 = 12.
     assert_eq!(c[0].tangent(), 9.0);
     assert_eq!(c[3].tangent(), 12.0);
@@ -166,7 +191,21 @@ fn slices_with_leading_dimensions_and_the_parallel_path() {
     let b = noise(10, k * ldb);
     let c0 = noise(11, m * ldc);
     let mut c = c0.clone();
-    gemm_slices(Transpose::No, Transpose::No, m, n, k, 0.5, &a, lda, &b, ldb, 2.0, &mut c, ldc);
+    gemm_slices(
+        Transpose::No,
+        Transpose::No,
+        m,
+        n,
+        k,
+        0.5,
+        &a,
+        lda,
+        &b,
+        ldb,
+        2.0,
+        &mut c,
+        ldc,
+    );
     let want = naive(m, k, n, 0.5, &a, (lda, 1), &b, (ldb, 1), 2.0, &c0, (ldc, 1));
     for i in 0..m {
         for j in 0..n {
@@ -181,7 +220,19 @@ fn slices_with_leading_dimensions_and_the_parallel_path() {
     let (m, k, n) = (300, 200, 100);
     let a = noise(12, m * k);
     let b = noise(13, k * n);
-    let want = naive(m, k, n, 1.0, &a, (k, 1), &b, (n, 1), 0.0, &vec![0.0; m * n], (n, 1));
+    let want = naive(
+        m,
+        k,
+        n,
+        1.0,
+        &a,
+        (k, 1),
+        &b,
+        (n, 1),
+        0.0,
+        &vec![0.0; m * n],
+        (n, 1),
+    );
     for col_major in [false, true] {
         let mut c = vec![f64::NAN; m * n];
         let cv = if col_major {
@@ -189,10 +240,20 @@ fn slices_with_leading_dimensions_and_the_parallel_path() {
         } else {
             MatMut::row_major(&mut c, m, n)
         };
-        gemm_into_par(1.0, MatRef::row_major(&a, m, k), MatRef::row_major(&b, k, n), 0.0, cv);
+        gemm_into_par(
+            1.0,
+            MatRef::row_major(&a, m, k),
+            MatRef::row_major(&b, k, n),
+            0.0,
+            cv,
+        );
         for i in 0..m {
             for j in 0..n {
-                let got = if col_major { c[i + j * m] } else { c[i * n + j] };
+                let got = if col_major {
+                    c[i + j * m]
+                } else {
+                    c[i * n + j]
+                };
                 assert!((got - want[i * n + j]).abs() < 1e-12);
             }
         }
@@ -251,7 +312,11 @@ fn gemm_jvp_matches_finite_differences() {
     for i in 0..M {
         for j in 0..N {
             let fd = (plus[i][j] - minus[i][j]) / (2.0 * h);
-            assert!((fd - dc[i][j]).abs() < 1e-10, "({i}, {j}): {fd} vs {}", dc[i][j]);
+            assert!(
+                (fd - dc[i][j]).abs() < 1e-10,
+                "({i}, {j}): {fd} vs {}",
+                dc[i][j]
+            );
         }
     }
 }
@@ -268,7 +333,10 @@ fn gemm_vjp_passes_the_dot_product_test() {
     let (_, dc) = gemm_jvp(&a, &b, &ta, &tb);
     let lhs = ct.dot(&dc);
     let rhs = da.dot(&ta) + db.dot(&tb);
-    assert!((lhs - rhs).abs() < 1e-12 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
+    assert!(
+        (lhs - rhs).abs() < 1e-12 * lhs.abs().max(1.0),
+        "{lhs} vs {rhs}"
+    );
     // And the pullback against finite differences of the scalar <ct, A B>.
     let h = 1e-4;
     for (i, p) in [(0, 0), (3, 4), (6, 8)] {

@@ -60,20 +60,51 @@ macro_rules! avx2_kernel {
                 _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(2 * L * size_of::<$elem>() - 1));
             }
             let mut acc = [[$setzero(); 2]; MR];
-            let mut pa = a.ptr;
-            let mut pb = b.ptr;
-            for _ in 0..k {
-                // SAFETY: p < k, i < MR, j < 2L: in bounds by the caller's contract.
-                unsafe {
-                    let b0 = $loadu(pb);
-                    let b1 = $loadu(pb.add(L));
-                    for (i, acc_i) in acc.iter_mut().enumerate() {
-                        let a_ip = $set1(*pa.add(i * a.rs));
-                        acc_i[0] = $fmadd(a_ip, b0, acc_i[0]);
-                        acc_i[1] = $fmadd(a_ip, b1, acc_i[1]);
+            // Separate loops per layout of A, so that every address in the loop is a fixed
+            // base plus a scaled index (no chain of dependent pointer updates).
+            if a.rs == 1 && a.cs == MR {
+                // Packed sliver A~: the MR elements of step p are contiguous.
+                for p in 0..k {
+                    // SAFETY: p < k, i < MR, j < 2L: in bounds by the caller's contract.
+                    unsafe {
+                        let pb = b.ptr.add(p * b.rs);
+                        let (b0, b1) = ($loadu(pb), $loadu(pb.add(L)));
+                        let pa = a.ptr.add(p * MR);
+                        for (i, acc_i) in acc.iter_mut().enumerate() {
+                            let a_ip = $set1(*pa.add(i));
+                            acc_i[0] = $fmadd(a_ip, b0, acc_i[0]);
+                            acc_i[1] = $fmadd(a_ip, b1, acc_i[1]);
+                        }
                     }
-                    pa = pa.add(a.cs);
-                    pb = pb.add(b.rs);
+                }
+            } else if a.cs == 1 {
+                // MR rows of A in place, each contiguous along p.
+                let rows: [*const $elem; MR] =
+                    core::array::from_fn(|i| a.ptr.wrapping_add(i * a.rs));
+                for p in 0..k {
+                    // SAFETY: as above.
+                    unsafe {
+                        let pb = b.ptr.add(p * b.rs);
+                        let (b0, b1) = ($loadu(pb), $loadu(pb.add(L)));
+                        for (acc_i, row) in acc.iter_mut().zip(&rows) {
+                            let a_ip = $set1(*row.add(p));
+                            acc_i[0] = $fmadd(a_ip, b0, acc_i[0]);
+                            acc_i[1] = $fmadd(a_ip, b1, acc_i[1]);
+                        }
+                    }
+                }
+            } else {
+                for p in 0..k {
+                    // SAFETY: as above.
+                    unsafe {
+                        let pb = b.ptr.add(p * b.rs);
+                        let (b0, b1) = ($loadu(pb), $loadu(pb.add(L)));
+                        for (i, acc_i) in acc.iter_mut().enumerate() {
+                            let a_ip = $set1(*a.ptr.add(i * a.rs + p * a.cs));
+                            acc_i[0] = $fmadd(a_ip, b0, acc_i[0]);
+                            acc_i[1] = $fmadd(a_ip, b1, acc_i[1]);
+                        }
+                    }
                 }
             }
             let alpha_v = $set1(alpha);
@@ -156,7 +187,14 @@ impl GemmKernel for Avx2F32 {
     }
 
     #[inline(always)]
-    unsafe fn kernel(k: usize, alpha: f32, a: RawMat<f32>, b: RawMat<f32>, beta: f32, c: RawMatMut<f32>) {
+    unsafe fn kernel(
+        k: usize,
+        alpha: f32,
+        a: RawMat<f32>,
+        b: RawMat<f32>,
+        beta: f32,
+        c: RawMatMut<f32>,
+    ) {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: forwarded contract; the caller checked `is_available`.
         unsafe {
@@ -181,7 +219,14 @@ impl GemmKernel for Avx2F64 {
     }
 
     #[inline(always)]
-    unsafe fn kernel(k: usize, alpha: f64, a: RawMat<f64>, b: RawMat<f64>, beta: f64, c: RawMatMut<f64>) {
+    unsafe fn kernel(
+        k: usize,
+        alpha: f64,
+        a: RawMat<f64>,
+        b: RawMat<f64>,
+        beta: f64,
+        c: RawMatMut<f64>,
+    ) {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: forwarded contract; the caller checked `is_available`.
         unsafe {

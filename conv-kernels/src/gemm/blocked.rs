@@ -181,7 +181,7 @@ unsafe fn edge_tile<K: GemmKernel>(
 /// transposing copy (only partial slivers at the bottom edge are packed, to zero-pad them).
 #[inline(always)]
 fn reads_a_in_place<E>(a: RawMat<E>) -> bool {
-    a.cs == 1
+    a.cs == 1 && false
 }
 
 /// `C <- alpha A B + beta C` by the Goto/BLIS blocking around the microkernel `K`.
@@ -215,7 +215,11 @@ pub(crate) unsafe fn gemm_blocked<K: GemmKernel>(problem: Problem<K::Elem>) {
     let mc_max = min(m.div_ceil(mr) * mr, K::MC);
     let nc_max = min(n.div_ceil(nr) * nr, K::NC);
     let a_in_place = reads_a_in_place(a);
-    let a_len = if a_in_place { mr * kc_max } else { mc_max * kc_max };
+    let a_len = if a_in_place {
+        mr * kc_max
+    } else {
+        mc_max * kc_max
+    };
     // Keep B~ on a cache-line boundary.
     let a_len = a_len.div_ceil(64) * 64;
     let b_len = nc_max * kc_max;
@@ -232,7 +236,15 @@ pub(crate) unsafe fn gemm_blocked<K: GemmKernel>(problem: Problem<K::Elem>) {
                 // Pack B -> B~ (KC x NC, slivers of NR columns).
                 // SAFETY: the block (pc.., jc..) of B is kc x nc; B~ holds nc_max * kc_max.
                 unsafe {
-                    pack(nr, kc, nc, b_pack, b.ptr.add(pc * b.rs + jc * b.cs), b.cs, b.rs);
+                    pack(
+                        nr,
+                        kc,
+                        nc,
+                        b_pack,
+                        b.ptr.add(pc * b.rs + jc * b.cs),
+                        b.cs,
+                        b.rs,
+                    );
                 }
                 // Later slices accumulate onto what the first one wrote.
                 let beta_pc = if pc == 0 { beta } else { K::Elem::one() };
@@ -298,8 +310,8 @@ pub(crate) unsafe fn gemm_blocked<K: GemmKernel>(problem: Problem<K::Elem>) {
                                     K::kernel(kc, alpha, a_sliver, b_sliver, beta_pc, c_tile);
                                 } else {
                                     edge_tile::<K>(
-                                        mr_here, nr_here, kc, alpha, a_sliver, b_sliver,
-                                        beta_pc, c_tile,
+                                        mr_here, nr_here, kc, alpha, a_sliver, b_sliver, beta_pc,
+                                        c_tile,
                                     );
                                 }
                             }

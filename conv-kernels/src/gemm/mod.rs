@@ -159,7 +159,13 @@ impl<'a, F: Copy> MatRef<'a, F> {
     ///
     /// # Panics
     /// If an element falls outside `data`.
-    pub fn new(data: &'a [F], rows: usize, cols: usize, row_stride: usize, col_stride: usize) -> Self {
+    pub fn new(
+        data: &'a [F],
+        rows: usize,
+        cols: usize,
+        row_stride: usize,
+        col_stride: usize,
+    ) -> Self {
         check_bounds(data.len(), rows, cols, row_stride, col_stride);
         MatRef {
             data,
@@ -206,7 +212,12 @@ impl<'a, F: Copy> MatRef<'a, F> {
     /// # Panics
     /// If `(i, j)` is outside the matrix.
     pub fn get(&self, i: usize, j: usize) -> F {
-        assert!(i < self.rows && j < self.cols, "({i}, {j}) outside {} x {}", self.rows, self.cols);
+        assert!(
+            i < self.rows && j < self.cols,
+            "({i}, {j}) outside {} x {}",
+            self.rows,
+            self.cols
+        );
         self.data[i * self.row_stride + j * self.col_stride]
     }
 
@@ -307,7 +318,12 @@ impl<'a, F: Copy> MatMut<'a, F> {
     /// # Panics
     /// If `(i, j)` is outside the matrix.
     pub fn get(&self, i: usize, j: usize) -> F {
-        assert!(i < self.rows && j < self.cols, "({i}, {j}) outside {} x {}", self.rows, self.cols);
+        assert!(
+            i < self.rows && j < self.cols,
+            "({i}, {j}) outside {} x {}",
+            self.rows,
+            self.cols
+        );
         self.data[i * self.row_stride + j * self.col_stride]
     }
 
@@ -316,7 +332,12 @@ impl<'a, F: Copy> MatMut<'a, F> {
     /// # Panics
     /// If `(i, j)` is outside the matrix.
     pub fn set(&mut self, i: usize, j: usize, value: F) {
-        assert!(i < self.rows && j < self.cols, "({i}, {j}) outside {} x {}", self.rows, self.cols);
+        assert!(
+            i < self.rows && j < self.cols,
+            "({i}, {j}) outside {} x {}",
+            self.rows,
+            self.cols
+        );
         self.data[i * self.row_stride + j * self.col_stride] = value;
     }
 
@@ -399,7 +420,11 @@ pub fn gemm_into_with<F: Scalar>(
     beta: F,
     mut c: MatMut<'_, F>,
 ) {
-    assert_eq!(a.cols, b.rows, "gemm: A is {} x {} but B is {} x {}", a.rows, a.cols, b.rows, b.cols);
+    assert_eq!(
+        a.cols, b.rows,
+        "gemm: A is {} x {} but B is {} x {}",
+        a.rows, a.cols, b.rows, b.cols
+    );
     assert!(
         c.rows == a.rows && c.cols == b.cols,
         "gemm: A B is {} x {} but C is {} x {}",
@@ -451,7 +476,13 @@ pub fn gemm_into_with<F: Scalar>(
 ///           MatMut::row_major(&mut c, 2, 2));
 /// assert_eq!(c, [14.0, 32.0, 32.0, 77.0]);
 /// ```
-pub fn gemm_into<F: Scalar>(alpha: F, a: MatRef<'_, F>, b: MatRef<'_, F>, beta: F, c: MatMut<'_, F>) {
+pub fn gemm_into<F: Scalar>(
+    alpha: F,
+    a: MatRef<'_, F>,
+    b: MatRef<'_, F>,
+    beta: F,
+    c: MatMut<'_, F>,
+) {
     gemm_into_with(Kernel::Auto, alpha, a, b, beta, c)
 }
 
@@ -472,7 +503,13 @@ const PAR_MIN_FMAS: usize = 1 << 18;
 /// gemm_into_par(1.0, a, b, 0.0, MatMut::row_major(&mut c2, 300, 100));
 /// assert_eq!(c1, c2);
 /// ```
-pub fn gemm_into_par<F: Scalar>(alpha: F, a: MatRef<'_, F>, b: MatRef<'_, F>, beta: F, c: MatMut<'_, F>) {
+pub fn gemm_into_par<F: Scalar>(
+    alpha: F,
+    a: MatRef<'_, F>,
+    b: MatRef<'_, F>,
+    beta: F,
+    c: MatMut<'_, F>,
+) {
     let threads = rayon::current_num_threads();
     let (m, n) = (c.rows, c.cols);
     if threads < 2 || m * n * a.cols < PAR_MIN_FMAS {
@@ -564,7 +601,13 @@ pub fn gemm<F: Scalar, const M: usize, const K: usize, const N: usize>(
     b: &Mat<F, K, N>,
 ) -> Mat<F, M, N> {
     let mut c = Mat::zeros();
-    gemm_into(F::one(), MatRef::from_mat(a), MatRef::from_mat(b), F::zero(), MatMut::from_mat(&mut c));
+    gemm_into(
+        F::one(),
+        MatRef::from_mat(a),
+        MatRef::from_mat(b),
+        F::zero(),
+        MatMut::from_mat(&mut c),
+    );
     c
 }
 
@@ -582,7 +625,13 @@ pub fn gemm_tn<F: Scalar, const M: usize, const K: usize, const N: usize>(
     b: &Mat<F, K, N>,
 ) -> Mat<F, M, N> {
     let mut c = Mat::zeros();
-    gemm_into(F::one(), MatRef::from_mat(a).t(), MatRef::from_mat(b), F::zero(), MatMut::from_mat(&mut c));
+    gemm_into(
+        F::one(),
+        MatRef::from_mat(a).t(),
+        MatRef::from_mat(b),
+        F::zero(),
+        MatMut::from_mat(&mut c),
+    );
     c
 }
 
@@ -600,7 +649,13 @@ pub fn gemm_nt<F: Scalar, const M: usize, const K: usize, const N: usize>(
     b: &Mat<F, N, K>,
 ) -> Mat<F, M, N> {
     let mut c = Mat::zeros();
-    gemm_into(F::one(), MatRef::from_mat(a), MatRef::from_mat(b).t(), F::zero(), MatMut::from_mat(&mut c));
+    gemm_into(
+        F::one(),
+        MatRef::from_mat(a),
+        MatRef::from_mat(b).t(),
+        F::zero(),
+        MatMut::from_mat(&mut c),
+    );
     c
 }
 
@@ -623,7 +678,13 @@ pub fn gemm_jvp<F: Scalar, const M: usize, const K: usize, const N: usize>(
 ) -> (Mat<F, M, N>, Mat<F, M, N>) {
     let c = gemm(a, b);
     let mut dc = gemm(ta, b);
-    gemm_into(F::one(), MatRef::from_mat(a), MatRef::from_mat(tb), F::one(), MatMut::from_mat(&mut dc));
+    gemm_into(
+        F::one(),
+        MatRef::from_mat(a),
+        MatRef::from_mat(tb),
+        F::one(),
+        MatMut::from_mat(&mut dc),
+    );
     (c, dc)
 }
 

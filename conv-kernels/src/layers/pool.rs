@@ -1,0 +1,583 @@
+//! 2-D pooling over `K x K` windows with stride `S` and no padding: `max_pool2d` and
+//! `avg_pool2d`, for one sample `(C, H, W)` and for a batch `(N, C, H, W)` (the batch split
+//! across cores with rayon when it is large enough to pay).
+//!
+//! The output size is the const parameter pair `(OH, OW)`, checked at compile time against
+//! `OH == (H - K) / S + 1` and `OW == (W - K) / S + 1`.
+//!
+//! The generic parameters come in the order `<F, K, S, ...shapes...>`, so a call can name the
+//! window and stride and let the shapes be inferred: `max_pool2d::<_, 2, 2, _, _, _, _, _>(&x)`.
+
+use autodiff_core::Real;
+use rayon::prelude::*;
+
+use super::PAR_MIN_LEN;
+use crate::Scalar;
+use crate::tensor::{Batch, Image, Tensor, Zeros};
+
+/// Whether a pooling shape is consistent (evaluated at compile time).
+const fn pool_shape_ok(
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    s: usize,
+    oh: usize,
+    ow: usize,
+) -> bool {
+    n > 0
+        && c > 0
+        && k > 0
+        && s > 0
+        && k <= h
+        && k <= w
+        && oh == (h - k) / s + 1
+        && ow == (w - k) / s + 1
+        && n * c * h * w <= u32::MAX as usize
+}
+
+/// Runs `f(sample, chunk)` on each `chunk_len`-long chunk of `out`, across rayon's pool when
+/// `par` is set.
+fn for_each_sample<B: Send>(
+    out: &mut [B],
+    chunk_len: usize,
+    par: bool,
+    f: impl Fn(usize, &mut [B]) + Sync,
+) {
+    if par {
+        out.par_chunks_mut(chunk_len)
+            .enumerate()
+            .for_each(|(s, o)| f(s, o));
+    } else {
+        out.chunks_mut(chunk_len)
+            .enumerate()
+            .for_each(|(s, o)| f(s, o));
+    }
+}
+
+/// For each of the `N * C * OH * OW` outputs, the flat index in `x` of its window's maximum
+/// (the first one in row-major order on ties; a NaN wins over numbers).
+fn argmax<
+    F: Scalar,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &[F],
+) -> Vec<u32> {
+    let (per_in, per_out) = (C * H * W, C * OH * OW);
+    let mut arg = vec![0u32; N * per_out];
+    let par = N > 1 && N * per_in >= PAR_MIN_LEN;
+    for_each_sample(&mut arg, per_out, par, |s, arg| {
+        for c in 0..C {
+            for i in 0..OH {
+                for j in 0..OW {
+                    let start = s * per_in + (c * H + i * S) * W + j * S;
+                    let (mut best, mut best_at) = (x[start], start);
+                    for p in 0..K {
+                        let row = start + p * W;
+                        for (q, &v) in x[row..row + K].iter().enumerate() {
+                            if v > best || (v.is_nan() && !best.is_nan()) {
+                                best = v;
+                                best_at = row + q;
+                            }
+                        }
+                    }
+                    arg[(c * OH + i) * OW + j] = best_at as u32;
+                }
+            }
+        }
+    });
+    arg
+}
+
+/// `out[o] = v[arg[o]]`.
+fn gather<T: Zeros>(v: &[T::Scalar], arg: &[u32]) -> Tensor<T> {
+    Tensor::from_flat_fn(|o| v[arg[o] as usize])
+}
+
+/// The adjoint of [`gather`]: `dx[arg[o]] += ct[o]`, one sample per task.
+fn scatter<F: Scalar, T: Zeros<Scalar = F>>(
+    ct: &[F],
+    arg: &[u32],
+    n: usize,
+    per_in: usize,
+) -> Tensor<T> {
+    let per_out = ct.len() / n;
+    let mut dx = Tensor::<T>::zeros();
+    let par = n > 1 && n * per_in >= PAR_MIN_LEN;
+    for_each_sample(dx.as_flat_mut(), per_in, par, |s, dx| {
+        let base = s * per_in;
+        for o in s * per_out..(s + 1) * per_out {
+            let at = arg[o] as usize - base;
+            dx[at] = dx[at] + ct[o];
+        }
+    });
+    dx
+}
+
+/// Window means: `N` samples of `(C, H, W)` in `x` to `(C, OH, OW)` in `y`.
+fn avg_forward<
+    F: Scalar,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &[F],
+    y: &mut [F],
+) {
+    let (per_in, per_out) = (C * H * W, C * OH * OW);
+    let scale = F::one() / F::from(K * K).expect("window size as a float");
+    let par = N > 1 && N * per_in >= PAR_MIN_LEN;
+    for_each_sample(y, per_out, par, |s, y| {
+        let x = &x[s * per_in..(s + 1) * per_in];
+        for c in 0..C {
+            for i in 0..OH {
+                for j in 0..OW {
+                    let start = (c * H + i * S) * W + j * S;
+                    let mut sum = F::zero();
+                    for p in 0..K {
+                        let row = start + p * W;
+                        for &v in &x[row..row + K] {
+                            sum = sum + v;
+                        }
+                    }
+                    y[(c * OH + i) * OW + j] = sum * scale;
+                }
+            }
+        }
+    });
+}
+
+/// The adjoint of [`avg_forward`]: each output cotangent spread evenly over its window
+/// (overlapping windows add up).
+fn avg_backward<
+    F: Scalar,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    ct: &[F],
+    dx: &mut [F],
+) {
+    let (per_in, per_out) = (C * H * W, C * OH * OW);
+    let scale = F::one() / F::from(K * K).expect("window size as a float");
+    let par = N > 1 && N * per_in >= PAR_MIN_LEN;
+    for_each_sample(dx, per_in, par, |s, dx| {
+        let ct = &ct[s * per_out..(s + 1) * per_out];
+        for c in 0..C {
+            for i in 0..OH {
+                for j in 0..OW {
+                    let g = ct[(c * OH + i) * OW + j] * scale;
+                    let start = (c * H + i * S) * W + j * S;
+                    for p in 0..K {
+                        let row = start + p * W;
+                        for d in &mut dx[row..row + K] {
+                            *d = *d + g;
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+macro_rules! shape_check {
+    ($n:expr, $c:expr, $h:expr, $w:expr, $k:expr, $s:expr, $oh:expr, $ow:expr) => {
+        const {
+            assert!(
+                pool_shape_ok($n, $c, $h, $w, $k, $s, $oh, $ow),
+                "pooling: the output size must be OH = (H - K) / S + 1, OW = (W - K) / S + 1, \
+                 with 0 < K <= H, W and S > 0"
+            )
+        }
+    };
+}
+
+/// Max pooling of one sample `(C, H, W)` over `K x K` windows with stride `S`: output
+/// `(C, OH, OW)` with `OH == (H - K) / S + 1` and `OW == (W - K) / S + 1` (checked at compile
+/// time).
+///
+/// Derivative: each output's gradient goes to the position of its window's maximum; on ties,
+/// to the first maximum in row-major order within the window (PyTorch picks the same one).
+/// A NaN in a window is its maximum.
+///
+/// ```
+/// use conv_kernels::layers::max_pool2d;
+/// use conv_kernels::tensor::Image;
+/// let x: Image<f64, 1, 4, 4> = Image::from_flat_fn(|i| i as f64);
+/// let y: Image<f64, 1, 2, 2> = max_pool2d::<_, 2, 2, _, _, _, _, _>(&x);
+/// assert_eq!(*y, [[[5.0, 7.0], [13.0, 15.0]]]);
+/// ```
+pub fn max_pool2d<
+    F: Scalar + Real,
+    const K: usize,
+    const S: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Image<F, C, H, W>,
+) -> Image<F, C, OH, OW> {
+    shape_check!(1, C, H, W, K, S, OH, OW);
+    let arg = argmax::<F, 1, C, H, W, K, S, OH, OW>(x.as_flat());
+    gather(x.as_flat(), &arg)
+}
+
+/// Forward mode of [`max_pool2d`]: the tangent at each window's (first) maximum.
+///
+/// ```
+/// use conv_kernels::layers::max_pool2d_jvp;
+/// use conv_kernels::tensor::Image;
+/// let x: Image<f64, 1, 2, 2> = Image::from_flat(&[1.0, 4.0, 4.0, 2.0]);
+/// let t: Image<f64, 1, 2, 2> = Image::from_flat(&[10.0, 20.0, 30.0, 40.0]);
+/// let (y, dy) = max_pool2d_jvp::<_, 2, 2, _, _, _, 1, 1>(&x, &t);
+/// assert_eq!((y[0][0][0], dy[0][0][0]), (4.0, 20.0));
+/// ```
+pub fn max_pool2d_jvp<
+    F: Scalar + Real,
+    const K: usize,
+    const S: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Image<F, C, H, W>,
+    t: &Image<F, C, H, W>,
+) -> (Image<F, C, OH, OW>, Image<F, C, OH, OW>) {
+    shape_check!(1, C, H, W, K, S, OH, OW);
+    let arg = argmax::<F, 1, C, H, W, K, S, OH, OW>(x.as_flat());
+    (gather(x.as_flat(), &arg), gather(t.as_flat(), &arg))
+}
+
+/// Reverse mode of [`max_pool2d`]: the pullback owns the positions of the maxima and sends
+/// each output cotangent there (first maximum on ties; overlapping windows add up).
+///
+/// ```
+/// use conv_kernels::layers::max_pool2d_vjp;
+/// use conv_kernels::tensor::Image;
+/// let x: Image<f64, 1, 2, 2> = Image::from_flat(&[1.0, 4.0, 4.0, 2.0]);
+/// let (y, pullback) = max_pool2d_vjp::<_, 2, 2, _, _, _, 1, 1>(&x);
+/// assert_eq!(y[0][0][0], 4.0);
+/// assert_eq!(pullback(Image::from_flat(&[1.0])).as_flat(), &[0.0, 1.0, 0.0, 0.0]);
+/// ```
+#[allow(clippy::type_complexity)]
+pub fn max_pool2d_vjp<
+    F: Scalar + Real,
+    const K: usize,
+    const S: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Image<F, C, H, W>,
+) -> (
+    Image<F, C, OH, OW>,
+    impl FnOnce(Image<F, C, OH, OW>) -> Image<F, C, H, W> + use<F, K, S, C, H, W, OH, OW>,
+) {
+    shape_check!(1, C, H, W, K, S, OH, OW);
+    let arg = argmax::<F, 1, C, H, W, K, S, OH, OW>(x.as_flat());
+    let y = gather(x.as_flat(), &arg);
+    let pullback = move |ct: Image<F, C, OH, OW>| scatter(ct.as_flat(), &arg, 1, C * H * W);
+    (y, pullback)
+}
+
+/// Average pooling of one sample `(C, H, W)` over `K x K` windows with stride `S` (no padding):
+/// output `(C, OH, OW)` with `OH == (H - K) / S + 1`, `OW == (W - K) / S + 1` (checked at
+/// compile time). Linear, so differentiable everywhere.
+///
+/// ```
+/// use conv_kernels::layers::avg_pool2d;
+/// use conv_kernels::tensor::Image;
+/// let x: Image<f64, 1, 4, 4> = Image::from_flat_fn(|i| i as f64);
+/// let y: Image<f64, 1, 2, 2> = avg_pool2d::<_, 2, 2, _, _, _, _, _>(&x);
+/// assert_eq!(*y, [[[2.5, 4.5], [10.5, 12.5]]]);
+/// ```
+pub fn avg_pool2d<
+    F: Scalar + Real,
+    const K: usize,
+    const S: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Image<F, C, H, W>,
+) -> Image<F, C, OH, OW> {
+    shape_check!(1, C, H, W, K, S, OH, OW);
+    let mut y = Image::zeros();
+    avg_forward::<F, 1, C, H, W, K, S, OH, OW>(x.as_flat(), y.as_flat_mut());
+    y
+}
+
+/// Forward mode of [`avg_pool2d`]: `(avg_pool2d(x), avg_pool2d(t))`.
+///
+/// ```
+/// use conv_kernels::layers::avg_pool2d_jvp;
+/// use conv_kernels::tensor::Image;
+/// let x: Image<f64, 1, 2, 2> = Image::from_flat(&[1.0, 2.0, 3.0, 4.0]);
+/// let t: Image<f64, 1, 2, 2> = Image::from_flat(&[4.0, 0.0, 0.0, 0.0]);
+/// let (y, dy) = avg_pool2d_jvp::<_, 2, 2, _, _, _, 1, 1>(&x, &t);
+/// assert_eq!((y[0][0][0], dy[0][0][0]), (2.5, 1.0));
+/// ```
+pub fn avg_pool2d_jvp<
+    F: Scalar + Real,
+    const K: usize,
+    const S: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Image<F, C, H, W>,
+    t: &Image<F, C, H, W>,
+) -> (Image<F, C, OH, OW>, Image<F, C, OH, OW>) {
+    (
+        avg_pool2d::<F, K, S, C, H, W, OH, OW>(x),
+        avg_pool2d::<F, K, S, C, H, W, OH, OW>(t),
+    )
+}
+
+/// Reverse mode of [`avg_pool2d`]: the pullback spreads each output cotangent evenly over its
+/// window, `ct / (K * K)` to each position (overlapping windows add up). It needs no residual.
+///
+/// ```
+/// use conv_kernels::layers::avg_pool2d_vjp;
+/// use conv_kernels::tensor::Image;
+/// let x: Image<f64, 1, 2, 2> = Image::from_flat(&[1.0, 2.0, 3.0, 4.0]);
+/// let (y, pullback) = avg_pool2d_vjp::<_, 2, 2, _, _, _, 1, 1>(&x);
+/// assert_eq!(pullback(Image::from_flat(&[4.0])).as_flat(), &[1.0; 4]);
+/// ```
+#[allow(clippy::type_complexity)]
+pub fn avg_pool2d_vjp<
+    F: Scalar + Real,
+    const K: usize,
+    const S: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Image<F, C, H, W>,
+) -> (
+    Image<F, C, OH, OW>,
+    impl FnOnce(Image<F, C, OH, OW>) -> Image<F, C, H, W> + use<F, K, S, C, H, W, OH, OW>,
+) {
+    let y = avg_pool2d::<F, K, S, C, H, W, OH, OW>(x);
+    let pullback = |ct: Image<F, C, OH, OW>| {
+        let mut dx = Image::zeros();
+        avg_backward::<F, 1, C, H, W, K, S, OH, OW>(ct.as_flat(), dx.as_flat_mut());
+        dx
+    };
+    (y, pullback)
+}
+
+/// [`max_pool2d`] on each sample of a batch `(N, C, H, W)`, the samples split across rayon's
+/// pool when the batch is large. Same conventions (first maximum on ties).
+///
+/// ```
+/// use conv_kernels::layers::max_pool2d_batch;
+/// use conv_kernels::tensor::Batch;
+/// let x: Batch<f32, 2, 1, 2, 2> = Batch::from_flat(&[1.0, 2.0, 3.0, 4.0, 8.0, 7.0, 6.0, 5.0]);
+/// let y: Batch<f32, 2, 1, 1, 1> = max_pool2d_batch::<_, 2, 2, _, _, _, _, _, _>(&x);
+/// assert_eq!(y.as_flat(), &[4.0, 8.0]);
+/// ```
+pub fn max_pool2d_batch<
+    F: Scalar + Real,
+    const K: usize,
+    const S: usize,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+) -> Batch<F, N, C, OH, OW> {
+    shape_check!(N, C, H, W, K, S, OH, OW);
+    let arg = argmax::<F, N, C, H, W, K, S, OH, OW>(x.as_flat());
+    gather(x.as_flat(), &arg)
+}
+
+/// Forward mode of [`max_pool2d_batch`].
+///
+/// ```
+/// use conv_kernels::layers::max_pool2d_batch_jvp;
+/// use conv_kernels::tensor::Batch;
+/// let x: Batch<f64, 1, 1, 1, 2> = Batch::from_flat(&[1.0, 3.0]);
+/// let t: Batch<f64, 1, 1, 1, 2> = Batch::from_flat(&[10.0, 30.0]);
+/// let (y, dy) = max_pool2d_batch_jvp::<_, 1, 1, _, _, _, _, 1, 2>(&x, &t);
+/// assert_eq!((y.as_flat(), dy.as_flat()), (&[1.0, 3.0][..], &[10.0, 30.0][..]));
+/// ```
+pub fn max_pool2d_batch_jvp<
+    F: Scalar + Real,
+    const K: usize,
+    const S: usize,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+    t: &Batch<F, N, C, H, W>,
+) -> (Batch<F, N, C, OH, OW>, Batch<F, N, C, OH, OW>) {
+    shape_check!(N, C, H, W, K, S, OH, OW);
+    let arg = argmax::<F, N, C, H, W, K, S, OH, OW>(x.as_flat());
+    (gather(x.as_flat(), &arg), gather(t.as_flat(), &arg))
+}
+
+/// Reverse mode of [`max_pool2d_batch`]: the pullback owns the positions of the maxima.
+///
+/// ```
+/// use conv_kernels::layers::max_pool2d_batch_vjp;
+/// use conv_kernels::tensor::Batch;
+/// let x: Batch<f64, 2, 1, 1, 2> = Batch::from_flat(&[1.0, 3.0, 5.0, 4.0]);
+/// let (y, pullback) = max_pool2d_batch_vjp::<_, 1, 2, _, _, _, 2, 1, 1>(&x);
+/// assert_eq!(y.as_flat(), &[1.0, 5.0]);
+/// assert_eq!(pullback(Batch::from_flat(&[1.0, 2.0])).as_flat(), &[1.0, 0.0, 2.0, 0.0]);
+/// ```
+#[allow(clippy::type_complexity)]
+pub fn max_pool2d_batch_vjp<
+    F: Scalar + Real,
+    const K: usize,
+    const S: usize,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+) -> (
+    Batch<F, N, C, OH, OW>,
+    impl FnOnce(Batch<F, N, C, OH, OW>) -> Batch<F, N, C, H, W> + use<F, K, S, N, C, H, W, OH, OW>,
+) {
+    shape_check!(N, C, H, W, K, S, OH, OW);
+    let arg = argmax::<F, N, C, H, W, K, S, OH, OW>(x.as_flat());
+    let y = gather(x.as_flat(), &arg);
+    let pullback = move |ct: Batch<F, N, C, OH, OW>| scatter(ct.as_flat(), &arg, N, C * H * W);
+    (y, pullback)
+}
+
+/// [`avg_pool2d`] on each sample of a batch `(N, C, H, W)`, split across rayon's pool when the
+/// batch is large.
+///
+/// ```
+/// use conv_kernels::layers::avg_pool2d_batch;
+/// use conv_kernels::tensor::Batch;
+/// let x: Batch<f32, 2, 1, 2, 2> = Batch::from_flat(&[1.0, 2.0, 3.0, 4.0, 8.0, 8.0, 6.0, 6.0]);
+/// let y: Batch<f32, 2, 1, 1, 1> = avg_pool2d_batch::<_, 2, 2, _, _, _, _, _, _>(&x);
+/// assert_eq!(y.as_flat(), &[2.5, 7.0]);
+/// ```
+pub fn avg_pool2d_batch<
+    F: Scalar + Real,
+    const K: usize,
+    const S: usize,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+) -> Batch<F, N, C, OH, OW> {
+    shape_check!(N, C, H, W, K, S, OH, OW);
+    let mut y = Batch::zeros();
+    avg_forward::<F, N, C, H, W, K, S, OH, OW>(x.as_flat(), y.as_flat_mut());
+    y
+}
+
+/// Forward mode of [`avg_pool2d_batch`].
+///
+/// ```
+/// use conv_kernels::layers::avg_pool2d_batch_jvp;
+/// use conv_kernels::tensor::Batch;
+/// let x: Batch<f64, 1, 1, 1, 2> = Batch::from_flat(&[1.0, 3.0]);
+/// let (y, dy) = avg_pool2d_batch_jvp::<_, 1, 1, _, _, _, _, 1, 2>(&x, &x);
+/// assert_eq!(dy.as_flat(), &[1.0, 3.0]);
+/// ```
+pub fn avg_pool2d_batch_jvp<
+    F: Scalar + Real,
+    const K: usize,
+    const S: usize,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+    t: &Batch<F, N, C, H, W>,
+) -> (Batch<F, N, C, OH, OW>, Batch<F, N, C, OH, OW>) {
+    (
+        avg_pool2d_batch::<F, K, S, N, C, H, W, OH, OW>(x),
+        avg_pool2d_batch::<F, K, S, N, C, H, W, OH, OW>(t),
+    )
+}
+
+/// Reverse mode of [`avg_pool2d_batch`].
+///
+/// ```
+/// use conv_kernels::layers::avg_pool2d_batch_vjp;
+/// use conv_kernels::tensor::Batch;
+/// let x: Batch<f64, 2, 1, 1, 2> = Batch::from_flat(&[1.0, 3.0, 5.0, 7.0]);
+/// let (y, pullback) = avg_pool2d_batch_vjp::<_, 1, 2, _, _, _, _, 1, 1>(&x);
+/// assert_eq!(y.as_flat(), &[1.0, 5.0]);
+/// assert_eq!(pullback(Batch::from_flat(&[1.0, 2.0])).as_flat(), &[1.0, 0.0, 2.0, 0.0]);
+/// ```
+#[allow(clippy::type_complexity)]
+pub fn avg_pool2d_batch_vjp<
+    F: Scalar + Real,
+    const K: usize,
+    const S: usize,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+) -> (
+    Batch<F, N, C, OH, OW>,
+    impl FnOnce(Batch<F, N, C, OH, OW>) -> Batch<F, N, C, H, W> + use<F, K, S, N, C, H, W, OH, OW>,
+) {
+    let y = avg_pool2d_batch::<F, K, S, N, C, H, W, OH, OW>(x);
+    let pullback = |ct: Batch<F, N, C, OH, OW>| {
+        let mut dx = Batch::zeros();
+        avg_backward::<F, N, C, H, W, K, S, OH, OW>(ct.as_flat(), dx.as_flat_mut());
+        dx
+    };
+    (y, pullback)
+}
