@@ -6,6 +6,8 @@
 
 pub mod differentiable;
 pub mod dual;
+pub mod init;
+pub mod optim;
 #[doc(hidden)]
 pub mod rt;
 pub mod rules;

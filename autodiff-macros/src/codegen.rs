@@ -145,6 +145,9 @@ impl Ctx<'_> {
                 core: &self.core,
             },
         )
+        .into_iter()
+        .map(|d| quote!((#d)))
+        .collect()
     }
 
     /// The primal of a rule application: `(x).sin()`.

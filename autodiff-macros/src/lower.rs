@@ -130,7 +130,47 @@ impl<'a> Lowerer<'a> {
         self.lower_block(body)
     }
 
-    pub fn finish(self, params: Vec<VarId>, body: Block) -> (Func, Vec<syn::Error>) {
+    pub fn finish(mut self, params: Vec<VarId>, body: Block) -> (Func, Vec<syn::Error>) {
+        // A binding used as an operand of float arithmetic or of a float method is a float.
+        let mut scalars = Vec::new();
+        crate::reverse::visit_stmts(&body, &mut |s| {
+            let mut mark = |op: &Operand| {
+                if let Operand::Place(p) = op {
+                    if p.proj.is_empty() {
+                        scalars.push(p.var);
+                    }
+                }
+            };
+            match s {
+                Stmt::Let {
+                    rhs: Rhs::Bin(_, a, b),
+                    ..
+                } => {
+                    mark(a);
+                    mark(b);
+                }
+                Stmt::Let {
+                    rhs: Rhs::Neg(a), ..
+                } => mark(a),
+                Stmt::Let {
+                    rhs: Rhs::Rule(rule, args),
+                    ..
+                } => {
+                    for (a, (_, k)) in args.iter().zip(rule.args) {
+                        if *k == "F" {
+                            mark(a);
+                        }
+                    }
+                }
+                Stmt::AddAssign { place, value, .. } if op_scalar(value, &self.vars) => {
+                    mark(&Operand::Place(place.clone()));
+                }
+                _ => {}
+            }
+        });
+        for v in scalars {
+            self.vars[v].scalar = true;
+        }
         let num_blocks = self.block_depth.len();
         (
             Func {

@@ -3,8 +3,11 @@
 //! - [`tensor`]: heap tensors whose shape is their type ([`Mat`], [`Image`], [`Batch`], ...).
 //! - [`gemm`]: matrix products at the speed of the CPU, with const-shaped and strided entry
 //!   points and their derivatives.
+//! - [`im2col`]: the column matrix of a convolution, and its adjoint `col2im`.
 
 pub mod gemm;
+pub mod im2col;
+pub mod layers;
 pub mod tensor;
 
 pub use tensor::{Batch, Filters, Image, Mat, Tensor, Vector, Zeros};

@@ -47,7 +47,7 @@ where
             __t0__bar = __t0__bar + __t2__bar / __t1;
             __t1__bar = __t1__bar + -(__t2__bar * __t0) / (__t1 * __t1);
             y__bar = y__bar + __t1__bar;
-            s__bar = s__bar + __t0__bar * (__t0);
+            s__bar = s__bar + __t0__bar * ((__t0));
             x__bar = x__bar + s__bar * y;
             y__bar = y__bar + s__bar * x;
             (x__bar, y__bar)
@@ -96,7 +96,7 @@ where
         __t0__bar = __t0__bar + __t2__bar / __t1;
         __t1__bar = __t1__bar + -(__t2__bar * __t0) / (__t1 * __t1);
         y__bar = y__bar + __t1__bar;
-        s__bar = s__bar + __t0__bar * (__t0);
+        s__bar = s__bar + __t0__bar * ((__t0));
         x__bar = x__bar + s__bar * y;
         y__bar = y__bar + s__bar * x;
         (x__bar, y__bar)

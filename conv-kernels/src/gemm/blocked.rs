@@ -64,7 +64,8 @@ fn with_scratch<E, R>(len: usize, f: impl FnOnce(*mut E) -> R) -> R {
 
 /// Packs a `len x kc` panel (element `(t, p)` at `src + t * stride_len + p * stride_k`) into
 /// slivers of `r` rows: sliver `s` holds, for each `p`, the `r` elements `(s * r + t, p)`
-/// contiguously, zero-padded past `len`.
+/// contiguously, zero-padded past `len`. This is the layout of both `A~` (`len = mc`,
+/// `r = MR`) and `B~` (`len = nc`, `r = NR`).
 ///
 /// # Safety
 /// `src` is valid for the reads of the panel and `dst` for `round_up(len, r) * kc` writes.
@@ -86,31 +87,66 @@ unsafe fn pack<E: Scalar>(
             let d = dst.add(s * kc);
             let src_s = src.add(s * stride_len);
             if width == r && stride_len == 1 {
+                // The r elements of each step are contiguous: a straight copy (`r` is a
+                // constant here, so this loop compiles to a few vector moves).
                 for p in 0..kc {
-                    core::ptr::copy_nonoverlapping(src_s.add(p * stride_k), d.add(p * r), r);
-                }
-            } else if stride_k == 1 {
-                // Rows contiguous along k: read each row once, write it down a column.
-                for t in 0..width {
-                    let row = src_s.add(t * stride_len);
-                    for p in 0..kc {
-                        *d.add(p * r + t) = *row.add(p);
+                    let (from, to) = (src_s.add(p * stride_k), d.add(p * r));
+                    for t in 0..r {
+                        *to.add(t) = *from.add(t);
                     }
                 }
-                for t in width..r {
-                    for p in 0..kc {
-                        *d.add(p * r + t) = zero;
+            } else if stride_k == 1 {
+                // Each of the `width` rows is contiguous along k.
+                for p in 0..kc {
+                    let to = d.add(p * r);
+                    for t in 0..r {
+                        *to.add(t) = if t < width {
+                            *src_s.add(t * stride_len + p)
+                        } else {
+                            zero
+                        };
                     }
                 }
             } else {
                 for p in 0..kc {
+                    let to = d.add(p * r);
                     for t in 0..r {
-                        *d.add(p * r + t) = if t < width {
+                        *to.add(t) = if t < width {
                             *src_s.add(t * stride_len + p * stride_k)
                         } else {
                             zero
                         };
                     }
+                }
+            }
+        }
+    }
+}
+
+/// Copies `rows <= r` rows of `kc` contiguous elements (row `t` at `src + t * stride`) into an
+/// `r x kc` row-major buffer, zero-padding the missing rows: the bottom edge of an `A` read in
+/// place, without the transposing copy of [`pack`].
+///
+/// # Safety
+/// `src` is valid for the reads of the rows and `dst` for `r * kc` writes.
+#[inline(always)]
+unsafe fn copy_rows<E: Scalar>(
+    r: usize,
+    kc: usize,
+    rows: usize,
+    dst: *mut E,
+    src: *const E,
+    stride: usize,
+) {
+    for t in 0..r {
+        // SAFETY: row t < rows of the source has kc elements; dst has r rows of kc.
+        unsafe {
+            let to = dst.add(t * kc);
+            if t < rows {
+                core::ptr::copy_nonoverlapping(src.add(t * stride), to, kc);
+            } else {
+                for p in 0..kc {
+                    *to.add(p) = E::zero();
                 }
             }
         }
@@ -181,7 +217,7 @@ unsafe fn edge_tile<K: GemmKernel>(
 /// transposing copy (only partial slivers at the bottom edge are packed, to zero-pad them).
 #[inline(always)]
 fn reads_a_in_place<E>(a: RawMat<E>) -> bool {
-    a.cs == 1 && false
+    a.cs == 1
 }
 
 /// `C <- alpha A B + beta C` by the Goto/BLIS blocking around the microkernel `K`.
@@ -259,12 +295,12 @@ pub(crate) unsafe fn gemm_blocked<K: GemmKernel>(problem: Problem<K::Elem>) {
                         // SAFETY: the block of A is mc x kc; A~ holds mc_max * kc_max.
                         unsafe { pack(mr, kc, mc, a_pack, a_block, a.rs, a.cs) };
                     } else if partial_rows != 0 {
-                        // Pack only the bottom sliver, zero-padded to MR rows.
+                        // Copy only the bottom sliver, zero-padded to MR rows.
                         // SAFETY: rows mc - partial_rows .. mc of the block exist; the
                         // sliver buffer holds mr * kc_max.
                         unsafe {
                             let last = a_block.add((mc - partial_rows) * a.rs);
-                            pack(mr, kc, partial_rows, a_pack, last, a.rs, a.cs);
+                            copy_rows(mr, kc, partial_rows, a_pack, last, a.rs);
                         }
                     }
                     // LOOP 2: NR-wide slivers of B~ (one sliver in L1).
@@ -293,8 +329,8 @@ pub(crate) unsafe fn gemm_blocked<K: GemmKernel>(problem: Problem<K::Elem>) {
                             } else {
                                 RawMat {
                                     ptr: a_pack,
-                                    rs: 1,
-                                    cs: mr,
+                                    rs: kc,
+                                    cs: 1,
                                 }
                             };
                             let c_tile = RawMatMut {

@@ -49,9 +49,8 @@ pub fn linear_jvp<F: Scalar + Real, const O: usize, const I: usize>(
     tx: &Vector<F, I>,
 ) -> (Vector<F, O>, Vector<F, O>) {
     let y = linear(w, b, x);
-    let dy = Vector::from_fn(|o| {
-        (0..I).fold(tb[o], |acc, i| acc + tw[o][i] * x[i] + w[o][i] * tx[i])
-    });
+    let dy =
+        Vector::from_fn(|o| (0..I).fold(tb[o], |acc, i| acc + tw[o][i] * x[i] + w[o][i] * tx[i]));
     (y, dy)
 }
 

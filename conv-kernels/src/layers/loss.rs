@@ -58,7 +58,10 @@ pub fn softmax_jvp<F: Scalar + Real, const N: usize>(
     t: &Vector<F, N>,
 ) -> (Vector<F, N>, Vector<F, N>) {
     let p = softmax(z);
-    let pt = p.iter().zip(t.iter()).fold(F::zero(), |a, (&p, &t)| a + p * t);
+    let pt = p
+        .iter()
+        .zip(t.iter())
+        .fold(F::zero(), |a, (&p, &t)| a + p * t);
     let dp = Vector::from_fn(|i| p[i] * (t[i] - pt));
     (p, dp)
 }
@@ -131,7 +134,11 @@ pub fn softmax_cross_entropy_jvp<F: Scalar + Real, const N: usize>(
     let label = check_label(label, N);
     let mut p = [F::zero(); N];
     let loss = softmax_row(logits.as_slice(), &mut p) - logits[label];
-    let d = p.iter().zip(t.iter()).fold(F::zero(), |a, (&p, &t)| a + p * t) - t[label];
+    let d = p
+        .iter()
+        .zip(t.iter())
+        .fold(F::zero(), |a, (&p, &t)| a + p * t)
+        - t[label];
     (loss, d)
 }
 

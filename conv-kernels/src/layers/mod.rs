@@ -57,8 +57,7 @@ pub mod shapes;
 pub use activation::{relu, relu_jvp, relu_vjp};
 pub use conv1d::{Filters1d, conv1d, conv1d_jvp, conv1d_vjp};
 pub use correlate::{
-    Mode, convolve2d, convolve2d_jvp, convolve2d_vjp, correlate2d, correlate2d_jvp,
-    correlate2d_vjp,
+    Mode, convolve2d, convolve2d_jvp, convolve2d_vjp, correlate2d, correlate2d_jvp, correlate2d_vjp,
 };
 pub use linear::{linear, linear_jvp, linear_vjp};
 pub use locally_connected::{
@@ -79,7 +78,9 @@ pub use reshape::{
     unflatten, unflatten_batch, unflatten_batch_jvp, unflatten_batch_vjp, unflatten_jvp,
     unflatten_vjp,
 };
-pub use shapes::{Conv1dShape, Conv2dShape, LinearShape, LocallyConnected2dShape, conv_output_size};
+pub use shapes::{
+    Conv1dShape, Conv2dShape, LinearShape, LocallyConnected2dShape, conv_output_size,
+};
 
 /// Below this many scalars, batched layers run on the calling thread: splitting smaller work
 /// across rayon's pool costs more than it saves.

@@ -279,5 +279,7 @@ pub fn unflatten_batch_vjp<
     Batch<F, B, C, H, W>,
     impl FnOnce(Batch<F, B, C, H, W>) -> Mat<F, B, N> + use<F, B, C, H, W, N>,
 ) {
-    (unflatten_batch(m), |ct: Batch<F, B, C, H, W>| flatten_batch(&ct))
+    (unflatten_batch(m), |ct: Batch<F, B, C, H, W>| {
+        flatten_batch(&ct)
+    })
 }

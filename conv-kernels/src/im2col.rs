@@ -1,0 +1,496 @@
+//! `im2col` and its adjoint `col2im`: a convolution as one matrix product.
+//!
+//! For one image `(C, H, W)` and a `KH x KW` window moved with stride `S` over the image
+//! zero-padded by `P` on every side, `im2col` builds the `K x L` matrix with
+//! `K = C * KH * KW` rows (one per filter tap `(c, i, j)`, in the order of [`Filters`]) and
+//! `L = OH * OW` columns (one per output pixel `(oy, ox)`, row-major):
+//!
+//! ```text
+//! col[(c * KH + i) * KW + j][oy * OW + ox] = x[c][oy * S + i - P][ox * S + j - P]   (0 outside)
+//! ```
+//!
+//! so that a cross-correlation with `O` filters is `W (O x K) · col (K x L)`, an `O x L`
+//! matrix that is the output image `(O, OH, OW)`. [`col2im`] is the adjoint (transpose):
+//! it scatters each column entry back to its pixel and sums the overlaps.
+//!
+//! Stable Rust cannot write `C * KH * KW` in a type, so the output sizes `OH`, `OW` and the
+//! matrix sizes `K`, `L` are const parameters, checked at compile time.
+//!
+//! [`Filters`]: crate::Filters
+
+use crate::{Image, Mat, Scalar};
+
+/// The geometry of an `im2col` at run time: an image `(channels, height, width)` and a
+/// `kernel_h x kernel_w` window with the given stride and zero padding.
+///
+/// ```
+/// use conv_kernels::im2col::Im2colShape;
+/// let s = Im2colShape { channels: 3, height: 32, width: 32, kernel_h: 5, kernel_w: 5, stride: 1, padding: 0 };
+/// assert_eq!((s.out_h(), s.out_w(), s.rows(), s.cols()), (28, 28, 75, 784));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Im2colShape {
+    /// Channels `C` of the image.
+    pub channels: usize,
+    /// Height `H` of the image.
+    pub height: usize,
+    /// Width `W` of the image.
+    pub width: usize,
+    /// Height `KH` of the window.
+    pub kernel_h: usize,
+    /// Width `KW` of the window.
+    pub kernel_w: usize,
+    /// Stride `S` (the same along both axes), at least 1.
+    pub stride: usize,
+    /// Zero padding `P` on each of the four sides.
+    pub padding: usize,
+}
+
+/// `(size + 2 * padding - kernel) / stride + 1`, the number of window positions along one axis.
+const fn out_size(size: usize, kernel: usize, stride: usize, padding: usize) -> usize {
+    (size + 2 * padding - kernel) / stride + 1
+}
+
+/// The positions `o` in `lo..hi` whose input index `o * stride + tap - padding` falls inside
+/// `0..size`: the rest read the zero padding.
+fn valid_range(
+    out: usize,
+    size: usize,
+    tap: usize,
+    stride: usize,
+    padding: usize,
+) -> (usize, usize) {
+    let lo = if padding > tap {
+        (padding - tap).div_ceil(stride)
+    } else {
+        0
+    };
+    let hi = if size + padding > tap {
+        (size + padding - tap - 1) / stride + 1
+    } else {
+        0
+    };
+    let lo = lo.min(out);
+    (lo, hi.clamp(lo, out))
+}
+
+impl Im2colShape {
+    /// The output height `OH = (H + 2P - KH) / S + 1`.
+    pub fn out_h(&self) -> usize {
+        self.check();
+        out_size(self.height, self.kernel_h, self.stride, self.padding)
+    }
+
+    /// The output width `OW = (W + 2P - KW) / S + 1`.
+    pub fn out_w(&self) -> usize {
+        self.check();
+        out_size(self.width, self.kernel_w, self.stride, self.padding)
+    }
+
+    /// The rows `K = C * KH * KW` of the column matrix.
+    pub fn rows(&self) -> usize {
+        self.channels * self.kernel_h * self.kernel_w
+    }
+
+    /// The columns `L = OH * OW` of the column matrix.
+    pub fn cols(&self) -> usize {
+        self.out_h() * self.out_w()
+    }
+
+    fn check(&self) {
+        assert!(self.stride >= 1, "im2col: stride 0");
+        assert!(
+            self.height + 2 * self.padding >= self.kernel_h
+                && self.width + 2 * self.padding >= self.kernel_w,
+            "im2col: the {}x{} window is larger than the padded {}x{} image",
+            self.kernel_h,
+            self.kernel_w,
+            self.height + 2 * self.padding,
+            self.width + 2 * self.padding
+        );
+    }
+
+    /// Calls `f(row, c, i, j, oy, ox_lo, ox_hi, iy, ix_lo)` for every row `(c, i, j)` of the
+    /// column matrix and every output row `oy` whose input row `iy` is inside the image; the
+    /// output pixels `ox_lo..ox_hi` read the input pixels `ix_lo, ix_lo + S, ...` of row `iy`.
+    fn for_each_segment(&self, mut f: impl FnMut(Segment)) {
+        let (oh, ow) = (self.out_h(), self.out_w());
+        let (s, p) = (self.stride, self.padding);
+        for c in 0..self.channels {
+            for i in 0..self.kernel_h {
+                let (oy_lo, oy_hi) = valid_range(oh, self.height, i, s, p);
+                for j in 0..self.kernel_w {
+                    let row = (c * self.kernel_h + i) * self.kernel_w + j;
+                    let (ox_lo, ox_hi) = valid_range(ow, self.width, j, s, p);
+                    if ox_lo == ox_hi {
+                        continue;
+                    }
+                    for oy in oy_lo..oy_hi {
+                        f(Segment {
+                            row,
+                            c,
+                            oy,
+                            ox_lo,
+                            ox_hi,
+                            iy: oy * s + i - p,
+                            ix_lo: ox_lo * s + j - p,
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One run of output pixels that read one input row.
+struct Segment {
+    row: usize,
+    c: usize,
+    oy: usize,
+    ox_lo: usize,
+    ox_hi: usize,
+    iy: usize,
+    ix_lo: usize,
+}
+
+/// `im2col` at run time: writes the `rows() x cols()` row-major column matrix of the image `x`
+/// (`(C, H, W)` row-major) into `col`, overwriting it.
+///
+/// # Panics
+/// If a slice length disagrees with the shape.
+///
+/// ```
+/// use conv_kernels::im2col::{im2col_slice, Im2colShape};
+/// // One 3x3 channel, a 2x2 window, stride 1, no padding: four windows of four taps.
+/// let shape = Im2colShape { channels: 1, height: 3, width: 3, kernel_h: 2, kernel_w: 2, stride: 1, padding: 0 };
+/// let x: Vec<f64> = (1..=9).map(f64::from).collect();
+/// let mut col = vec![0.0; 16];
+/// im2col_slice(&shape, &x, &mut col);
+/// assert_eq!(&col[..4], &[1.0, 2.0, 4.0, 5.0]); // tap (0, 0) of the four windows
+/// ```
+pub fn im2col_slice<F: Scalar>(shape: &Im2colShape, x: &[F], col: &mut [F]) {
+    let (h, w) = (shape.height, shape.width);
+    let (ow, l) = (shape.out_w(), shape.cols());
+    assert_eq!(x.len(), shape.channels * h * w, "im2col: image length");
+    assert_eq!(col.len(), shape.rows() * l, "im2col: column matrix length");
+    // Rows of the padding are zero; the segments below overwrite everything else.
+    col.fill(F::zero());
+    let s = shape.stride;
+    shape.for_each_segment(|seg| {
+        let out = &mut col[seg.row * l + seg.oy * ow..][seg.ox_lo..seg.ox_hi];
+        let x_row = &x[(seg.c * h + seg.iy) * w..][..w];
+        if s == 1 {
+            out.copy_from_slice(&x_row[seg.ix_lo..seg.ix_lo + out.len()]);
+        } else {
+            for (o, &v) in out.iter_mut().zip(x_row[seg.ix_lo..].iter().step_by(s)) {
+                *o = v;
+            }
+        }
+    });
+}
+
+/// `col2im` at run time, the adjoint of [`im2col_slice`]: **adds** every entry of the
+/// `rows() x cols()` column matrix `col` to the pixel of `x` it was read from (entries that
+/// came from the zero padding are dropped).
+///
+/// # Panics
+/// If a slice length disagrees with the shape.
+///
+/// ```
+/// use conv_kernels::im2col::{col2im_slice, Im2colShape};
+/// // Every 2x2 window of a 3x3 image adds 1 to each of its pixels: the centre is in all four.
+/// let shape = Im2colShape { channels: 1, height: 3, width: 3, kernel_h: 2, kernel_w: 2, stride: 1, padding: 0 };
+/// let mut x = vec![0.0; 9];
+/// col2im_slice(&shape, &vec![1.0; 16], &mut x);
+/// assert_eq!(x, [1.0, 2.0, 1.0, 2.0, 4.0, 2.0, 1.0, 2.0, 1.0]);
+/// ```
+pub fn col2im_slice<F: Scalar>(shape: &Im2colShape, col: &[F], x: &mut [F]) {
+    let (h, w) = (shape.height, shape.width);
+    let (ow, l) = (shape.out_w(), shape.cols());
+    assert_eq!(x.len(), shape.channels * h * w, "col2im: image length");
+    assert_eq!(col.len(), shape.rows() * l, "col2im: column matrix length");
+    let s = shape.stride;
+    shape.for_each_segment(|seg| {
+        let from = &col[seg.row * l + seg.oy * ow..][seg.ox_lo..seg.ox_hi];
+        let x_row = &mut x[(seg.c * h + seg.iy) * w..][..w];
+        if s == 1 {
+            for (xi, &v) in x_row[seg.ix_lo..seg.ix_lo + from.len()]
+                .iter_mut()
+                .zip(from)
+            {
+                *xi = *xi + v;
+            }
+        } else {
+            for (xi, &v) in x_row[seg.ix_lo..].iter_mut().step_by(s).zip(from) {
+                *xi = *xi + v;
+            }
+        }
+    });
+}
+
+/// Compile-time checks of an `im2col` geometry.
+struct Geometry<
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+    const K: usize,
+    const L: usize,
+>;
+
+impl<
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+    const K: usize,
+    const L: usize,
+> Geometry<C, H, W, KH, KW, S, P, OH, OW, K, L>
+{
+    /// The run-time shape, after the compile-time checks.
+    const SHAPE: Im2colShape = {
+        assert!(S >= 1, "im2col: the stride S must be at least 1");
+        assert!(
+            H + 2 * P >= KH && W + 2 * P >= KW,
+            "im2col: the window is larger than the padded image"
+        );
+        assert!(
+            OH == out_size(H, KH, S, P),
+            "im2col: OH must be (H + 2P - KH) / S + 1"
+        );
+        assert!(
+            OW == out_size(W, KW, S, P),
+            "im2col: OW must be (W + 2P - KW) / S + 1"
+        );
+        assert!(K == C * KH * KW, "im2col: K must be C * KH * KW");
+        assert!(L == OH * OW, "im2col: L must be OH * OW");
+        Im2colShape {
+            channels: C,
+            height: H,
+            width: W,
+            kernel_h: KH,
+            kernel_w: KW,
+            stride: S,
+            padding: P,
+        }
+    };
+}
+
+/// The `K x L` column matrix of the image `x` for a `KH x KW` window with stride `S` and zero
+/// padding `P` (see the [module documentation](self)). Every size is checked at compile
+/// time: `OH = (H + 2P - KH) / S + 1`, `OW = (W + 2P - KW) / S + 1`, `K = C KH KW`,
+/// `L = OH OW`.
+///
+/// ```
+/// use conv_kernels::im2col::im2col;
+/// use conv_kernels::{Image, Mat};
+/// let x: Image<f32, 1, 3, 3> = Image::from_flat_fn(|i| i as f32);
+/// // 2x2 window, stride 1, padding 1: 4x4 output positions.
+/// let col: Mat<f32, 4, 16> = im2col::<f32, 1, 3, 3, 2, 2, 1, 1, 4, 4, 4, 16>(&x);
+/// assert_eq!(col[3][..4], [0.0, 1.0, 2.0, 0.0]); // tap (1, 1): x[0][oy][ox - 0]
+/// ```
+///
+/// A wrong output size does not compile:
+///
+/// ```compile_fail
+/// use conv_kernels::im2col::im2col;
+/// use conv_kernels::{Image, Mat};
+/// let x: Image<f32, 1, 3, 3> = Image::zeros();
+/// let col: Mat<f32, 4, 9> = im2col::<f32, 1, 3, 3, 2, 2, 1, 0, 3, 3, 4, 9>(&x);
+/// ```
+pub fn im2col<
+    F: Scalar,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+    const K: usize,
+    const L: usize,
+>(
+    x: &Image<F, C, H, W>,
+) -> Mat<F, K, L> {
+    let shape = const { Geometry::<C, H, W, KH, KW, S, P, OH, OW, K, L>::SHAPE };
+    let mut col = Mat::zeros();
+    im2col_slice(&shape, x.as_flat(), col.as_flat_mut());
+    col
+}
+
+/// The adjoint of [`im2col`]: the image whose pixels are the sums of the column-matrix entries
+/// read from them. Same const parameters and checks as [`im2col`].
+///
+/// ```
+/// use conv_kernels::im2col::col2im;
+/// use conv_kernels::{Image, Mat};
+/// let ones: Mat<f64, 4, 4> = Mat::from_flat_fn(|_| 1.0);
+/// let x: Image<f64, 1, 3, 3> = col2im::<f64, 1, 3, 3, 2, 2, 1, 0, 2, 2, 4, 4>(&ones);
+/// assert_eq!(x[0][1], [2.0, 4.0, 2.0]); // how many windows cover each pixel
+/// ```
+pub fn col2im<
+    F: Scalar,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+    const K: usize,
+    const L: usize,
+>(
+    col: &Mat<F, K, L>,
+) -> Image<F, C, H, W> {
+    let shape = const { Geometry::<C, H, W, KH, KW, S, P, OH, OW, K, L>::SHAPE };
+    let mut x = Image::zeros();
+    col2im_slice(&shape, col.as_flat(), x.as_flat_mut());
+    x
+}
+
+/// Forward mode of [`im2col`], a linear map: the value and the tangent `im2col(t)`.
+///
+/// ```
+/// use conv_kernels::im2col::{im2col, im2col_jvp};
+/// use conv_kernels::Image;
+/// let x: Image<f64, 1, 2, 2> = Image::from_flat_fn(|i| i as f64);
+/// let t: Image<f64, 1, 2, 2> = Image::from_flat_fn(|_| 1.0);
+/// let (col, dcol) = im2col_jvp::<f64, 1, 2, 2, 1, 1, 1, 0, 2, 2, 1, 4>(&x, &t);
+/// assert_eq!(col, im2col::<f64, 1, 2, 2, 1, 1, 1, 0, 2, 2, 1, 4>(&x));
+/// assert_eq!(*dcol, [[1.0; 4]]);
+/// ```
+pub fn im2col_jvp<
+    F: Scalar,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+    const K: usize,
+    const L: usize,
+>(
+    x: &Image<F, C, H, W>,
+    t: &Image<F, C, H, W>,
+) -> (Mat<F, K, L>, Mat<F, K, L>) {
+    (
+        im2col::<F, C, H, W, KH, KW, S, P, OH, OW, K, L>(x),
+        im2col::<F, C, H, W, KH, KW, S, P, OH, OW, K, L>(t),
+    )
+}
+
+/// Reverse mode of [`im2col`]: the value and the pullback [`col2im`].
+///
+/// ```
+/// use conv_kernels::im2col::im2col_vjp;
+/// use conv_kernels::{Image, Mat};
+/// let x: Image<f64, 1, 3, 3> = Image::zeros();
+/// let (_col, pullback) = im2col_vjp::<f64, 1, 3, 3, 2, 2, 1, 0, 2, 2, 4, 4>(&x);
+/// let dx = pullback(Mat::from_flat_fn(|_| 1.0));
+/// assert_eq!(dx[0][1][1], 4.0);
+/// ```
+pub fn im2col_vjp<
+    F: Scalar,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+    const K: usize,
+    const L: usize,
+>(
+    x: &Image<F, C, H, W>,
+) -> (Mat<F, K, L>, impl FnOnce(Mat<F, K, L>) -> Image<F, C, H, W>) {
+    let col = im2col::<F, C, H, W, KH, KW, S, P, OH, OW, K, L>(x);
+    (col, |dcol: Mat<F, K, L>| {
+        col2im::<F, C, H, W, KH, KW, S, P, OH, OW, K, L>(&dcol)
+    })
+}
+
+/// Forward mode of [`col2im`], a linear map: the value and the tangent `col2im(t)`.
+///
+/// ```
+/// use conv_kernels::im2col::col2im_jvp;
+/// use conv_kernels::Mat;
+/// let c: Mat<f64, 1, 4> = Mat::from_flat_fn(|i| i as f64);
+/// let (x, dx) = col2im_jvp::<f64, 1, 2, 2, 1, 1, 1, 0, 2, 2, 1, 4>(&c, &c);
+/// assert_eq!(x, dx);
+/// ```
+pub fn col2im_jvp<
+    F: Scalar,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+    const K: usize,
+    const L: usize,
+>(
+    col: &Mat<F, K, L>,
+    t: &Mat<F, K, L>,
+) -> (Image<F, C, H, W>, Image<F, C, H, W>) {
+    (
+        col2im::<F, C, H, W, KH, KW, S, P, OH, OW, K, L>(col),
+        col2im::<F, C, H, W, KH, KW, S, P, OH, OW, K, L>(t),
+    )
+}
+
+/// Reverse mode of [`col2im`]: the value and the pullback [`im2col`].
+///
+/// ```
+/// use conv_kernels::im2col::col2im_vjp;
+/// use conv_kernels::{Image, Mat};
+/// let c: Mat<f64, 4, 4> = Mat::zeros();
+/// let (_x, pullback) = col2im_vjp::<f64, 1, 3, 3, 2, 2, 1, 0, 2, 2, 4, 4>(&c);
+/// let dcol = pullback(Image::from_flat_fn(|i| i as f64));
+/// assert_eq!(dcol[0], [0.0, 1.0, 3.0, 4.0]);
+/// ```
+pub fn col2im_vjp<
+    F: Scalar,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+    const K: usize,
+    const L: usize,
+>(
+    col: &Mat<F, K, L>,
+) -> (
+    Image<F, C, H, W>,
+    impl FnOnce(Image<F, C, H, W>) -> Mat<F, K, L>,
+) {
+    let x = col2im::<F, C, H, W, KH, KW, S, P, OH, OW, K, L>(col);
+    (x, |dx: Image<F, C, H, W>| {
+        im2col::<F, C, H, W, KH, KW, S, P, OH, OW, K, L>(&dx)
+    })
+}
