@@ -114,6 +114,9 @@ impl<P: Differentiable> Optimizer<P> for Momentum<P> {
 /// The moments are kept as flat vectors of leaves, filled in the fixed leaf order of
 /// [`Differentiable::zip_map`].
 ///
+/// # Panics
+/// In `step`, if the gradient does not have as many leaves as the first gradient had.
+///
 /// ```
 /// use autodiff_core::optim::{Adam, Optimizer};
 /// let mut p = [0.0_f64, 0.0];
@@ -183,8 +186,13 @@ impl<P: Differentiable> Optimizer<P> for Adam<P::Scalar> {
         let bc1 = one - b1.powi(self.t);
         let bc2 = one - b2.powi(self.t);
         let (m, v) = (&mut self.m, &mut self.v);
+        let n = m.len();
         let mut i = 0;
         params.zip_map(grad, &mut |p, g| {
+            assert!(
+                i < n,
+                "Adam::step: the gradient has more leaves than the optimizer's state ({n})"
+            );
             let (mi, vi) = (&mut m[i], &mut v[i]);
             *mi = b1 * *mi + (one - b1) * g;
             *vi = b2 * *vi + (one - b2) * g * g;
@@ -192,10 +200,8 @@ impl<P: Differentiable> Optimizer<P> for Adam<P::Scalar> {
             i += 1;
         });
         assert_eq!(
-            i,
-            m.len(),
-            "Adam::step: the gradient has {i} leaves, the optimizer's state {}",
-            m.len()
+            i, n,
+            "Adam::step: the gradient has {i} leaves, the optimizer's state {n}"
         );
     }
 }

@@ -200,7 +200,13 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         .iter()
         .map(|p| {
             let shape_kind = p.kind;
-            lowerer.add_param(&p.name, shape_kind, p.scalar, p.differentiable)
+            lowerer.add_param(
+                &p.name,
+                shape_kind,
+                p.scalar,
+                p.differentiable,
+                matches!(p.ty, Type::Array(_)),
+            )
         })
         .collect();
     let ir_body = lowerer.lower_body(&body);
@@ -353,8 +359,8 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
             #allow
             #[inline]
             #vis fn #vjp #gen_decl (#(#user_params),*) -> (#ret_ty, impl ::core::ops::FnOnce(#ret_ty) -> #adj_ty + use<#(#capture),*>) #where_tokens {
-                #fwd
                 #inits
+                #fwd
                 #own
                 (__y, move |ct: #ret_ty| -> #adj_ty { #rebind #pullback })
             }
@@ -370,8 +376,8 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
                 #allow
                 #[inline]
                 #vis fn #grad #gen_decl (#(#user_params),*) -> (#ret_ty, #adj_ty) #where_tokens {
-                    #fwd
                     #inits
+                    #fwd
                     let mut __pullback = move |ct: #ret_ty| -> #adj_ty { #pullback };
                     (__y, __pullback(#one))
                 }
@@ -516,6 +522,11 @@ fn tangent_type(p: &Param) -> TokenStream {
         ParamKind::Slice => {
             let e = &p.elem;
             quote!(&[#e])
+        }
+        // A struct passed by value gets its tangent by reference (API.md's table).
+        ParamKind::Value if !p.scalar && !matches!(p.ty, Type::Array(_)) => {
+            let t = &p.ty;
+            quote!(&#t)
         }
         _ => {
             let t = &p.ty;

@@ -240,7 +240,7 @@ fn let_stmt(
                 .iter()
                 .filter(|a| cx.differentiable_arg(a))
                 .map(|a| match tangent(cx, &a.op) {
-                    Some(t) if a.by_ref => quote!(&#t),
+                    Some(t) if a.by_ref || !cx.tangent_by_value(&a.op) => quote!(&#t),
                     Some(t) => t,
                     None => cx.zero_arg(a),
                 })

@@ -27,6 +27,9 @@ pub struct Var {
     /// Known to be a passive float value (float literal, `as f64` cast, ...): a call passes it
     /// a zero tangent.
     pub float_kind: bool,
+    /// Known to be an array (a `[F; N]` parameter, `[a, b]`, `[e; n]`): passed to a call by
+    /// value, its tangent is passed by value too (a struct passed by value gets `&tangent`).
+    pub array: bool,
     /// The block that declares it (`None`: the function's parameters).
     pub scope: Option<BlockId>,
     /// Set for function parameters.

@@ -62,6 +62,7 @@ impl<'a> Lowerer<'a> {
         kind: ParamKind,
         scalar: bool,
         float_kind: bool,
+        array: bool,
     ) -> VarId {
         let id = self.vars.len();
         self.vars.push(Var {
@@ -69,6 +70,7 @@ impl<'a> Lowerer<'a> {
             active: kind != ParamKind::Passive,
             scalar,
             float_kind,
+            array,
             scope: None,
             param: Some(kind),
         });
@@ -84,6 +86,7 @@ impl<'a> Lowerer<'a> {
             active,
             scalar,
             float_kind: float_kind || (active && scalar),
+            array: false,
             scope: self.block_stack.last().copied(),
             param: None,
         });
@@ -100,6 +103,7 @@ impl<'a> Lowerer<'a> {
             active: true,
             scalar,
             float_kind: scalar,
+            array: false,
             scope: self.block_stack.last().copied(),
             param: None,
         });
@@ -244,6 +248,7 @@ impl<'a> Lowerer<'a> {
             self.error(span, "a `let` without a value is not supported in a differentiated function: give it a value (`let mut x = 0.0;`)");
             return;
         };
+        let is_array = matches!(&*init.expr, Expr::Array(_) | Expr::Repeat(_));
         match strip_pat_type(pat) {
             Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => {
                 let name = &pi.ident;
@@ -253,6 +258,7 @@ impl<'a> Lowerer<'a> {
                     let float_kind = ty_scalar || self.float_kind(&init.expr);
                     let toks = init.expr.to_token_stream();
                     let id = self.declare(name, ty_scalar || float_kind && is_literal(&init.expr), float_kind);
+                    self.vars[id].array = is_array;
                     out.push(Stmt::Let {
                         var: id,
                         ty,
@@ -264,6 +270,7 @@ impl<'a> Lowerer<'a> {
                 let rhs = self.lower_rhs(&init.expr, out);
                 let scalar = ty_scalar || rhs_scalar(&rhs, &self.vars);
                 let id = self.declare(name, scalar, true);
+                self.vars[id].array = is_array;
                 out.push(Stmt::Let { var: id, ty, rhs, span });
             }
             Pat::Wild(_) => {

@@ -36,7 +36,7 @@ use crate::names;
 pub struct Reverse {
     /// Declarations and the forward sweep, ending with `let __y = <result>;`.
     pub forward: TokenStream,
-    /// Adjoint initialisations done at the end of the forward sweep (moved into the pullback).
+    /// The parameters' adjoints, made before the forward sweep (and moved into the pullback).
     pub adjoint_inits: TokenStream,
     /// The parameters whose values the pullback reads (`vjp` owns copies of borrowed ones).
     pub needed_params: Vec<VarId>,
@@ -267,15 +267,6 @@ impl<'a> Rev<'a> {
             };
             inits.extend(quote!(let mut #a = #z;));
         }
-        for v in self.scope_vars(body) {
-            let var = &cx.f.vars[v];
-            if var.active {
-                let n = &var.name;
-                let a = names::adjoint(n);
-                let z = cx.zero_like(&quote!(#n), var.scalar);
-                inits.extend(quote!(let mut #a = #z;));
-            }
-        }
         // The reverse sweep.
         let mut rev = TokenStream::new();
         if !self.has_return
@@ -403,6 +394,22 @@ impl<'a> Rev<'a> {
     }
 
     fn fwd_stmt_inner(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
+        let mut out = self.fwd_stmt_primal(s, depth, top);
+        // The adjoint of a binding of the function's body is made right after it, before the
+        // value can be moved, so that the pullback need not keep the value for its shape.
+        if let (true, Stmt::Let { var, .. }) = (top, s) {
+            let v = &self.cx.f.vars[*var];
+            if v.active {
+                let n = &v.name;
+                let a = names::adjoint(n);
+                let z = self.cx.zero_like(&quote!(#n), v.scalar);
+                out.extend(quote!(let mut #a = #z;));
+            }
+        }
+        out
+    }
+
+    fn fwd_stmt_primal(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
         let cx = self.cx;
         let key = s as *const Stmt as usize;
         match s {

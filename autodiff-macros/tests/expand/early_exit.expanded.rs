@@ -28,6 +28,8 @@ fn product_until_vjp(
     x: &[f64; 4],
     limit: f64,
 ) -> (f64, impl ::core::ops::FnOnce(f64) -> ([f64; 4], f64) + use<>) {
+    let mut x__bar = ::autodiff_core::rt::zero_of(x);
+    let mut limit__bar = 0.0f64;
     let mut __done0 = false;
     let mut __ret = ::core::option::Option::None;
     let mut __tape0 = ::std::vec::Vec::new();
@@ -39,6 +41,7 @@ fn product_until_vjp(
     let mut __tape6 = ::autodiff_core::rt::Slot::new();
     let mut __tape7 = ::autodiff_core::rt::Slot::new();
     let mut p = (1.0);
+    let mut p__bar = 0.0f64;
     {
         let mut __n = 0usize;
         for i in 0..4 {
@@ -95,9 +98,6 @@ fn product_until_vjp(
             unreachable!("every path of a differentiated function returns")
         }
     };
-    let mut x__bar = ::autodiff_core::rt::zero_of(x);
-    let mut limit__bar = 0.0f64;
-    let mut p__bar = 0.0f64;
     let __own_x = ::std::borrow::ToOwned::to_owned(x);
     (
         __y,
@@ -150,6 +150,8 @@ fn product_until_vjp(
 )]
 #[inline]
 fn product_until_grad(x: &[f64; 4], limit: f64) -> (f64, ([f64; 4], f64)) {
+    let mut x__bar = ::autodiff_core::rt::zero_of(x);
+    let mut limit__bar = 0.0f64;
     let mut __done0 = false;
     let mut __ret = ::core::option::Option::None;
     let mut __tape0 = ::std::vec::Vec::new();
@@ -161,6 +163,7 @@ fn product_until_grad(x: &[f64; 4], limit: f64) -> (f64, ([f64; 4], f64)) {
     let mut __tape6 = ::autodiff_core::rt::Slot::new();
     let mut __tape7 = ::autodiff_core::rt::Slot::new();
     let mut p = (1.0);
+    let mut p__bar = 0.0f64;
     {
         let mut __n = 0usize;
         for i in 0..4 {
@@ -217,9 +220,6 @@ fn product_until_grad(x: &[f64; 4], limit: f64) -> (f64, ([f64; 4], f64)) {
             unreachable!("every path of a differentiated function returns")
         }
     };
-    let mut x__bar = ::autodiff_core::rt::zero_of(x);
-    let mut limit__bar = 0.0f64;
-    let mut p__bar = 0.0f64;
     let mut __pullback = move |ct: f64| -> ([f64; 4], f64) {
         if __tape6.pop().unwrap() {
             if __tape7.pop().unwrap() {

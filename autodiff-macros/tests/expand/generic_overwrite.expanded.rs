@@ -23,18 +23,18 @@ fn g_vjp<F: Float>(x: F, y: F) -> (F, impl ::core::ops::FnOnce(F) -> (F, F) + us
 where
     F: ::autodiff_core::Real,
 {
-    let mut s = x * y;
-    let mut __t0 = s.exp();
-    let mut __t1 = y + (F::one());
-    let mut __t2 = __t0 / __t1;
-    s = __t2;
-    let __y = s;
     let mut x__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
     let mut y__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
+    let mut s = x * y;
     let mut s__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
+    let mut __t0 = s.exp();
     let mut __t0__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
+    let mut __t1 = y + (F::one());
     let mut __t1__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
+    let mut __t2 = __t0 / __t1;
     let mut __t2__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
+    s = __t2;
+    let __y = s;
     (
         __y,
         move |ct: F| -> (F, F) {
@@ -74,18 +74,18 @@ fn g_grad<F: Float>(x: F, y: F) -> (F, (F, F))
 where
     F: ::autodiff_core::Real,
 {
-    let mut s = x * y;
-    let mut __t0 = s.exp();
-    let mut __t1 = y + (F::one());
-    let mut __t2 = __t0 / __t1;
-    s = __t2;
-    let __y = s;
     let mut x__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
     let mut y__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
+    let mut s = x * y;
     let mut s__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
+    let mut __t0 = s.exp();
     let mut __t0__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
+    let mut __t1 = y + (F::one());
     let mut __t1__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
+    let mut __t2 = __t0 / __t1;
     let mut __t2__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
+    s = __t2;
+    let __y = s;
     let mut __pullback = move |ct: F| -> (F, F) {
         s__bar = s__bar + ct;
         {

@@ -26,7 +26,9 @@ fn rosenbrock(x: &[f64]) -> f64 {
 fn rosenbrock_vjp(
     x: &[f64],
 ) -> (f64, impl ::core::ops::FnOnce(f64) -> ::std::vec::Vec<f64> + use<>) {
+    let mut x__bar = ::autodiff_core::rt::zero_owned(x);
     let mut s = (0.0);
+    let mut s__bar = 0.0f64;
     for i in 0..x.len() - 1 {
         let mut __t0 = x[i] * x[i];
         let mut a = x[i + 1] - __t0;
@@ -38,8 +40,6 @@ fn rosenbrock_vjp(
         s += __t4;
     }
     let __y = s;
-    let mut x__bar = ::autodiff_core::rt::zero_owned(x);
-    let mut s__bar = 0.0f64;
     let __own_x = ::std::borrow::ToOwned::to_owned(x);
     (
         __y,
@@ -93,7 +93,9 @@ fn rosenbrock_vjp(
 )]
 #[inline]
 fn rosenbrock_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
+    let mut x__bar = ::autodiff_core::rt::zero_owned(x);
     let mut s = (0.0);
+    let mut s__bar = 0.0f64;
     for i in 0..x.len() - 1 {
         let mut __t0 = x[i] * x[i];
         let mut a = x[i + 1] - __t0;
@@ -105,8 +107,6 @@ fn rosenbrock_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
         s += __t4;
     }
     let __y = s;
-    let mut x__bar = ::autodiff_core::rt::zero_owned(x);
-    let mut s__bar = 0.0f64;
     let mut __pullback = move |ct: f64| -> ::std::vec::Vec<f64> {
         s__bar = s__bar + ct;
         for i in (0..x.len() - 1).rev() {

@@ -35,15 +35,15 @@ macro_rules! avx2_kernel {
         $fname:ident, $elem:ty, $lanes:expr,
         $loadu:ident, $storeu:ident, $fmadd:ident, $mul:ident, $set1:ident, $setzero:ident
     ) => {
-        /// `C <- alpha A B + beta C` on one `6 x (2 * lanes)` tile (contract of
-        /// [`GemmKernel::kernel`]).
+        /// `C <- alpha A B + beta C` on the first `ROWS` rows of one `6 x (2 * lanes)` tile
+        /// (contract of [`GemmKernel::kernel_rows`]; `ROWS = 6` is [`GemmKernel::kernel`]).
         ///
         /// # Safety
-        /// The contract of [`GemmKernel::kernel`], and the CPU has AVX2 and FMA.
+        /// The contract of [`GemmKernel::kernel_rows`], and the CPU has AVX2 and FMA.
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx2,fma")]
         #[inline]
-        unsafe fn $fname(
+        unsafe fn $fname<const ROWS: usize>(
             k: usize,
             alpha: $elem,
             a: RawMat<$elem>,
@@ -54,18 +54,18 @@ macro_rules! avx2_kernel {
             const MR: usize = 6;
             const L: usize = $lanes;
             // Fetch the C tile early: it is needed only after the k loop.
-            for i in 0..MR {
+            for i in 0..ROWS {
                 let row = c.ptr.wrapping_add(i * c.rs) as *const i8;
                 _mm_prefetch::<_MM_HINT_T0>(row);
                 _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(2 * L * size_of::<$elem>() - 1));
             }
-            let mut acc = [[$setzero(); 2]; MR];
+            let mut acc = [[$setzero(); 2]; ROWS];
             // Separate loops per layout of A, so that every address in the loop is a fixed
             // base plus a scaled index (no chain of dependent pointer updates).
             if a.rs == 1 && a.cs == MR {
                 // Packed sliver A~: the MR elements of step p are contiguous.
                 for p in 0..k {
-                    // SAFETY: p < k, i < MR, j < 2L: in bounds by the caller's contract.
+                    // SAFETY: p < k, i < ROWS, j < 2L: in bounds by the caller's contract.
                     unsafe {
                         let pb = b.ptr.add(p * b.rs);
                         let (b0, b1) = ($loadu(pb), $loadu(pb.add(L)));
@@ -107,14 +107,16 @@ macro_rules! avx2_kernel {
                     }
                 }
             }
-            let alpha_v = $set1(alpha);
-            for acc_i in acc.iter_mut() {
-                acc_i[0] = $mul(alpha_v, acc_i[0]);
-                acc_i[1] = $mul(alpha_v, acc_i[1]);
+            if alpha != 1.0 {
+                let alpha_v = $set1(alpha);
+                for acc_i in acc.iter_mut() {
+                    acc_i[0] = $mul(alpha_v, acc_i[0]);
+                    acc_i[1] = $mul(alpha_v, acc_i[1]);
+                }
             }
             if c.cs == 1 {
                 for (i, acc_i) in acc.iter().enumerate() {
-                    // SAFETY: row i < MR of the tile, 2L contiguous elements (c.cs == 1).
+                    // SAFETY: row i < ROWS of the tile, 2L contiguous elements (c.cs == 1).
                     unsafe {
                         let row = c.ptr.add(i * c.rs);
                         if beta == 0.0 {
@@ -128,7 +130,7 @@ macro_rules! avx2_kernel {
                     }
                 }
             } else {
-                let mut tile = [[0.0 as $elem; 2 * L]; MR];
+                let mut tile = [[0.0 as $elem; 2 * L]; ROWS];
                 for (tile_i, acc_i) in tile.iter_mut().zip(&acc) {
                     // SAFETY: each tile row holds exactly 2L elements.
                     unsafe {
@@ -138,7 +140,7 @@ macro_rules! avx2_kernel {
                 }
                 for (i, tile_i) in tile.iter().enumerate() {
                     for (j, &t) in tile_i.iter().enumerate() {
-                        // SAFETY: i < MR, j < NR: inside the C tile.
+                        // SAFETY: i < ROWS, j < NR: inside the C tile.
                         unsafe {
                             let c_ij = c.ptr.add(i * c.rs + j * c.cs);
                             *c_ij = if beta == 0.0 { t } else { t + beta * *c_ij };
@@ -198,7 +200,33 @@ impl GemmKernel for Avx2F32 {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: forwarded contract; the caller checked `is_available`.
         unsafe {
-            kernel_f32(k, alpha, a, b, beta, c)
+            kernel_f32::<6>(k, alpha, a, b, beta, c)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("the AVX2 kernel is never selected off x86-64")
+    }
+
+    #[inline(always)]
+    unsafe fn kernel_rows(
+        rows: usize,
+        k: usize,
+        alpha: f32,
+        a: RawMat<f32>,
+        b: RawMat<f32>,
+        beta: f32,
+        c: RawMatMut<f32>,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: forwarded contract; the caller checked `is_available`.
+        unsafe {
+            match rows {
+                1 => kernel_f32::<1>(k, alpha, a, b, beta, c),
+                2 => kernel_f32::<2>(k, alpha, a, b, beta, c),
+                3 => kernel_f32::<3>(k, alpha, a, b, beta, c),
+                4 => kernel_f32::<4>(k, alpha, a, b, beta, c),
+                5 => kernel_f32::<5>(k, alpha, a, b, beta, c),
+                _ => kernel_f32::<6>(k, alpha, a, b, beta, c),
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
         unreachable!("the AVX2 kernel is never selected off x86-64")
@@ -230,7 +258,33 @@ impl GemmKernel for Avx2F64 {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: forwarded contract; the caller checked `is_available`.
         unsafe {
-            kernel_f64(k, alpha, a, b, beta, c)
+            kernel_f64::<6>(k, alpha, a, b, beta, c)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("the AVX2 kernel is never selected off x86-64")
+    }
+
+    #[inline(always)]
+    unsafe fn kernel_rows(
+        rows: usize,
+        k: usize,
+        alpha: f64,
+        a: RawMat<f64>,
+        b: RawMat<f64>,
+        beta: f64,
+        c: RawMatMut<f64>,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: forwarded contract; the caller checked `is_available`.
+        unsafe {
+            match rows {
+                1 => kernel_f64::<1>(k, alpha, a, b, beta, c),
+                2 => kernel_f64::<2>(k, alpha, a, b, beta, c),
+                3 => kernel_f64::<3>(k, alpha, a, b, beta, c),
+                4 => kernel_f64::<4>(k, alpha, a, b, beta, c),
+                5 => kernel_f64::<5>(k, alpha, a, b, beta, c),
+                _ => kernel_f64::<6>(k, alpha, a, b, beta, c),
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
         unreachable!("the AVX2 kernel is never selected off x86-64")

@@ -1,7 +1,7 @@
 //! The blocked GEMM driver: the five Goto/BLIS loops around one [`GemmKernel`], packing, and
 //! edge tiles.
 
-use core::cell::RefCell;
+use core::cell::Cell;
 use core::cmp::min;
 
 use super::kernel::{GemmKernel, RawMat, RawMatMut};
@@ -32,34 +32,29 @@ struct CacheLine(#[allow(dead_code)] [u8; 64]);
 
 thread_local! {
     /// The packing buffers of this thread, kept between calls so that small products do not
-    /// pay for an allocation.
-    static SCRATCH: RefCell<Vec<CacheLine>> = const { RefCell::new(Vec::new()) };
+    /// pay for an allocation. Taken out while a product runs (a nested product on the same
+    /// thread finds it empty and allocates its own).
+    static SCRATCH: Cell<Vec<CacheLine>> = const { Cell::new(Vec::new()) };
 }
 
-/// Runs `f` on a 64-byte aligned buffer of at least `len` elements of `E` (contents
-/// unspecified: `f` writes before it reads).
-fn with_scratch<E, R>(len: usize, f: impl FnOnce(*mut E) -> R) -> R {
+/// This thread's packing buffer, grown to at least `len` elements of `E` (contents
+/// unspecified). Give it back with [`return_scratch`].
+fn take_scratch<E>(len: usize) -> Vec<CacheLine> {
     const { assert!(align_of::<E>() <= 64) };
     let lines = (len * size_of::<E>()).div_ceil(64);
-    let mut f = Some(f);
-    let reused = SCRATCH.with(|cell| {
-        cell.try_borrow_mut().ok().map(|mut buf| {
-            if buf.len() < lines {
-                buf.resize(lines, CacheLine([0; 64]));
-            }
-            let run = f.take().expect("called once");
-            run(buf.as_mut_ptr().cast::<E>())
-        })
-    });
-    match reused {
-        Some(r) => r,
-        // Re-entered on this thread (or during thread teardown): use a fresh buffer.
-        None => {
-            let mut buf = vec![CacheLine([0; 64]); lines];
-            let run = f.take().expect("called once");
-            run(buf.as_mut_ptr().cast::<E>())
-        }
+    let mut buf = SCRATCH.with(Cell::take);
+    if buf.len() < lines {
+        buf.resize(lines, CacheLine([0; 64]));
     }
+    buf
+}
+
+/// Keeps `buf` for the next product on this thread (the larger of it and what is there).
+fn return_scratch(buf: Vec<CacheLine>) {
+    let _ = SCRATCH.try_with(|cell| {
+        let other = cell.take();
+        cell.set(if other.len() > buf.len() { other } else { buf });
+    });
 }
 
 /// Packs a `len x kc` panel (element `(t, p)` at `src + t * stride_len + p * stride_k`) into
@@ -88,12 +83,9 @@ unsafe fn pack<E: Scalar>(
             let src_s = src.add(s * stride_len);
             if width == r && stride_len == 1 {
                 // The r elements of each step are contiguous: a straight copy (`r` is a
-                // constant here, so this loop compiles to a few vector moves).
+                // constant here, so each copy compiles to a few vector moves).
                 for p in 0..kc {
-                    let (from, to) = (src_s.add(p * stride_k), d.add(p * r));
-                    for t in 0..r {
-                        *to.add(t) = *from.add(t);
-                    }
+                    core::ptr::copy_nonoverlapping(src_s.add(p * stride_k), d.add(p * r), r);
                 }
             } else if stride_k == 1 {
                 // Each of the `width` rows is contiguous along k.
@@ -123,36 +115,6 @@ unsafe fn pack<E: Scalar>(
     }
 }
 
-/// Copies `rows <= r` rows of `kc` contiguous elements (row `t` at `src + t * stride`) into an
-/// `r x kc` row-major buffer, zero-padding the missing rows: the bottom edge of an `A` read in
-/// place, without the transposing copy of [`pack`].
-///
-/// # Safety
-/// `src` is valid for the reads of the rows and `dst` for `r * kc` writes.
-#[inline(always)]
-unsafe fn copy_rows<E: Scalar>(
-    r: usize,
-    kc: usize,
-    rows: usize,
-    dst: *mut E,
-    src: *const E,
-    stride: usize,
-) {
-    for t in 0..r {
-        // SAFETY: row t < rows of the source has kc elements; dst has r rows of kc.
-        unsafe {
-            let to = dst.add(t * kc);
-            if t < rows {
-                core::ptr::copy_nonoverlapping(src.add(t * stride), to, kc);
-            } else {
-                for p in 0..kc {
-                    *to.add(p) = E::zero();
-                }
-            }
-        }
-    }
-}
-
 /// `C <- beta C` on the whole of C (`C <- 0` when `beta == 0`, without reading C).
 ///
 /// # Safety
@@ -173,11 +135,13 @@ unsafe fn scale_c<E: Scalar>(m: usize, n: usize, beta: E, c: RawMatMut<E>) {
     }
 }
 
-/// An edge tile: the kernel computes the full `MR x NR` tile into a scratch tile, and the
-/// `mr x nr` corner that exists is merged into C.
+/// A tile on the right edge: the kernel computes `mr` full rows of `NR` columns (from the
+/// zero-padded `B~` sliver) into a scratch tile, and the `mr x nr` corner that exists is
+/// merged into C.
 ///
 /// # Safety
-/// As [`GemmKernel::kernel`], with C valid only for its `mr x nr` corner.
+/// As [`GemmKernel::kernel_rows`] with `rows = mr`, with C valid only for its `mr x nr`
+/// corner.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn edge_tile<K: GemmKernel>(
@@ -199,7 +163,7 @@ unsafe fn edge_tile<K: GemmKernel>(
         cs: 1,
     };
     // SAFETY: the scratch tile holds MR x NR elements; A and B as the caller guarantees.
-    unsafe { K::kernel(kc, alpha, a, b, zero, tile_view) };
+    unsafe { K::kernel_rows(mr, kc, alpha, a, b, zero, tile_view) };
     for i in 0..mr {
         for j in 0..nr {
             // SAFETY: i < mr, j < nr: inside the existing corner of C.
@@ -214,10 +178,18 @@ unsafe fn edge_tile<K: GemmKernel>(
 
 /// Whether LOOP 1 reads `A` in place instead of packing it into `A~`: when `A`'s rows are
 /// contiguous along `k`, the kernel broadcasts from `MR` row streams directly, which saves the
-/// transposing copy (only partial slivers at the bottom edge are packed, to zero-pad them).
+/// transposing copy.
 #[inline(always)]
 fn reads_a_in_place<E>(a: RawMat<E>) -> bool {
-    a.cs == 1
+    a.cs == 1 && a.rs <= 4096
+}
+
+/// Whether LOOP 2 reads `B` in place instead of packing it into `B~`: when `B`'s rows are
+/// contiguous along `n` and the whole `k x NR` sliver, at its row stride, fits in L1 without
+/// conflicts (small products, where the copy would cost more than it saves).
+#[inline(always)]
+fn reads_b_in_place<E>(b: RawMat<E>, k: usize) -> bool {
+    b.cs == 1 && k * b.rs * size_of::<E>() <= 32 * 1024
 }
 
 /// `C <- alpha A B + beta C` by the Goto/BLIS blocking around the microkernel `K`.
@@ -251,36 +223,39 @@ pub(crate) unsafe fn gemm_blocked<K: GemmKernel>(problem: Problem<K::Elem>) {
     let mc_max = min(m.div_ceil(mr) * mr, K::MC);
     let nc_max = min(n.div_ceil(nr) * nr, K::NC);
     let a_in_place = reads_a_in_place(a);
-    let a_len = if a_in_place {
-        mr * kc_max
-    } else {
-        mc_max * kc_max
-    };
+    let b_in_place = reads_b_in_place(b, k);
+    let a_len = if a_in_place { 0 } else { mc_max * kc_max };
     // Keep B~ on a cache-line boundary.
     let a_len = a_len.div_ceil(64) * 64;
-    let b_len = nc_max * kc_max;
+    let b_len = if b_in_place { nr } else { nc_max } * kc_max;
 
-    with_scratch::<K::Elem, _>(a_len + b_len, |scratch| {
-        let a_pack = scratch;
-        let b_pack = scratch.wrapping_add(a_len);
+    // Taken out of the thread-local rather than used in a closure, so that the loops below
+    // are compiled with the target features of the caller and the kernel inlines.
+    let mut scratch = take_scratch::<K::Elem>(a_len + b_len);
+    {
+        let a_pack = scratch.as_mut_ptr().cast::<K::Elem>();
+        let b_pack = a_pack.wrapping_add(a_len);
         // LOOP 5: split n into NC-wide blocks (one block B~ in L3).
         for jc in (0..n).step_by(K::NC) {
             let nc = min(n - jc, K::NC);
             // LOOP 4: split k into KC-deep slices.
             for pc in (0..k).step_by(K::KC) {
                 let kc = min(k - pc, K::KC);
-                // Pack B -> B~ (KC x NC, slivers of NR columns).
-                // SAFETY: the block (pc.., jc..) of B is kc x nc; B~ holds nc_max * kc_max.
-                unsafe {
-                    pack(
-                        nr,
-                        kc,
-                        nc,
-                        b_pack,
-                        b.ptr.add(pc * b.rs + jc * b.cs),
-                        b.cs,
-                        b.rs,
-                    );
+                // SAFETY: (pc, jc) is inside B.
+                let b_block = unsafe { b.ptr.add(pc * b.rs + jc * b.cs) };
+                let full_cols = nc - nc % nr;
+                if !b_in_place {
+                    // Pack B -> B~ (KC x NC, slivers of NR columns).
+                    // SAFETY: the block of B is kc x nc; B~ holds nc_max * kc_max.
+                    unsafe { pack(nr, kc, nc, b_pack, b_block, b.cs, b.rs) };
+                } else if full_cols != nc {
+                    // Pack only the right sliver, zero-padded to NR columns.
+                    // SAFETY: columns full_cols .. nc of the block exist; B~ holds
+                    // nc_max * kc_max >= nr * kc.
+                    unsafe {
+                        let last = b_block.add(full_cols * b.cs);
+                        pack(nr, kc, nc - full_cols, b_pack, last, b.cs, b.rs);
+                    }
                 }
                 // Later slices accumulate onto what the first one wrote.
                 let beta_pc = if pc == 0 { beta } else { K::Elem::one() };
@@ -289,38 +264,37 @@ pub(crate) unsafe fn gemm_blocked<K: GemmKernel>(problem: Problem<K::Elem>) {
                     let mc = min(m - ic, K::MC);
                     // SAFETY: (ic, pc) is inside A.
                     let a_block = unsafe { a.ptr.add(ic * a.rs + pc * a.cs) };
-                    let partial_rows = mc % mr;
                     if !a_in_place {
                         // Pack A -> A~ (MC x KC, slivers of MR rows).
                         // SAFETY: the block of A is mc x kc; A~ holds mc_max * kc_max.
                         unsafe { pack(mr, kc, mc, a_pack, a_block, a.rs, a.cs) };
-                    } else if partial_rows != 0 {
-                        // Copy only the bottom sliver, zero-padded to MR rows.
-                        // SAFETY: rows mc - partial_rows .. mc of the block exist; the
-                        // sliver buffer holds mr * kc_max.
-                        unsafe {
-                            let last = a_block.add((mc - partial_rows) * a.rs);
-                            copy_rows(mr, kc, partial_rows, a_pack, last, a.rs);
-                        }
                     }
                     // LOOP 2: NR-wide slivers of B~ (one sliver in L1).
                     for jr in (0..nc).step_by(nr) {
                         let nr_here = min(nr, nc - jr);
-                        let b_sliver = RawMat {
-                            ptr: b_pack.wrapping_add(jr * kc),
-                            rs: nr,
-                            cs: 1,
+                        let b_sliver = if !b_in_place {
+                            RawMat {
+                                ptr: b_pack.wrapping_add(jr * kc),
+                                rs: nr,
+                                cs: 1,
+                            }
+                        } else if jr < full_cols {
+                            RawMat {
+                                ptr: b_block.wrapping_add(jr),
+                                rs: b.rs,
+                                cs: 1,
+                            }
+                        } else {
+                            RawMat {
+                                ptr: b_pack,
+                                rs: nr,
+                                cs: 1,
+                            }
                         };
                         // LOOP 1: MR-tall slivers of A~ (or of A in place).
                         for ir in (0..mc).step_by(mr) {
                             let mr_here = min(mr, mc - ir);
-                            let a_sliver = if !a_in_place {
-                                RawMat {
-                                    ptr: a_pack.wrapping_add(ir * kc),
-                                    rs: 1,
-                                    cs: mr,
-                                }
-                            } else if mr_here == mr {
+                            let a_sliver = if a_in_place {
                                 RawMat {
                                     ptr: a_block.wrapping_add(ir * a.rs),
                                     rs: a.rs,
@@ -328,9 +302,9 @@ pub(crate) unsafe fn gemm_blocked<K: GemmKernel>(problem: Problem<K::Elem>) {
                                 }
                             } else {
                                 RawMat {
-                                    ptr: a_pack,
-                                    rs: kc,
-                                    cs: 1,
+                                    ptr: a_pack.wrapping_add(ir * kc),
+                                    rs: 1,
+                                    cs: mr,
                                 }
                             };
                             let c_tile = RawMatMut {
@@ -338,16 +312,21 @@ pub(crate) unsafe fn gemm_blocked<K: GemmKernel>(problem: Problem<K::Elem>) {
                                 rs: c.rs,
                                 cs: c.cs,
                             };
-                            // SAFETY: the slivers hold kc steps of MR x NR (packed and
-                            // zero-padded, or full rows of A in place); the C tile is inside C
-                            // (full tiles) or only its mr_here x nr_here corner is touched.
+                            // SAFETY: the slivers hold kc steps of mr_here x NR (packed and
+                            // zero-padded, or rows of A in place); the C tile is inside C for
+                            // its first mr_here rows, and the right edge goes through a
+                            // scratch tile.
                             unsafe {
-                                if mr_here == mr && nr_here == nr {
-                                    K::kernel(kc, alpha, a_sliver, b_sliver, beta_pc, c_tile);
-                                } else {
+                                if nr_here < nr {
                                     edge_tile::<K>(
                                         mr_here, nr_here, kc, alpha, a_sliver, b_sliver, beta_pc,
                                         c_tile,
+                                    );
+                                } else if mr_here == mr {
+                                    K::kernel(kc, alpha, a_sliver, b_sliver, beta_pc, c_tile);
+                                } else {
+                                    K::kernel_rows(
+                                        mr_here, kc, alpha, a_sliver, b_sliver, beta_pc, c_tile,
                                     );
                                 }
                             }
@@ -356,5 +335,6 @@ pub(crate) unsafe fn gemm_blocked<K: GemmKernel>(problem: Problem<K::Elem>) {
                 }
             }
         }
-    });
+    }
+    return_scratch(scratch);
 }

@@ -61,8 +61,9 @@ impl<E> Copy for RawMatMut<E> {}
 /// - `beta == 0` means C is **never read**: it may hold uninitialised-looking garbage or NaN
 ///   and the result is still `alpha * A B`.
 /// - `k == 0` is allowed: then `C <- beta * C` (and `C <- 0` when `beta == 0`).
-/// - The kernel always computes the full `MR x NR` tile; the driver handles edge tiles by
-///   zero-padding the packed panels and running the kernel on a scratch tile.
+/// - `kernel` computes the full `MR x NR` tile; `kernel_rows` the first `rows` rows of it.
+///   The driver handles the bottom edge of C with `kernel_rows`, and the right edge by
+///   zero-padding the packed `B~` sliver and running the kernel on a scratch tile.
 ///
 /// # Safety (of calling `kernel`)
 ///
@@ -97,6 +98,24 @@ pub trait GemmKernel {
     /// # Safety
     /// See the trait documentation.
     unsafe fn kernel(
+        k: usize,
+        alpha: Self::Elem,
+        a: RawMat<Self::Elem>,
+        b: RawMat<Self::Elem>,
+        beta: Self::Elem,
+        c: RawMatMut<Self::Elem>,
+    );
+
+    /// [`kernel`](GemmKernel::kernel) restricted to the first `rows` rows of the tile
+    /// (`1 <= rows <= MR`): rows `i >= rows` of A are never read and rows `i >= rows` of C
+    /// are neither read nor written. Used for the bottom edge of C, where A has fewer than
+    /// `MR` rows left.
+    ///
+    /// # Safety
+    /// See the trait documentation, with `MR` replaced by `rows`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn kernel_rows(
+        rows: usize,
         k: usize,
         alpha: Self::Elem,
         a: RawMat<Self::Elem>,

@@ -702,6 +702,7 @@ pub fn gemm_jvp<F: Scalar, const M: usize, const K: usize, const N: usize>(
 /// let (da, db) = pullback(Mat::from_flat(&[1.0]));
 /// assert_eq!((*da, *db), ([[3.0, 4.0]], [[1.0], [2.0]]));
 /// ```
+#[allow(clippy::type_complexity)] // the `_vjp` signature of API.md, spelled out
 pub fn gemm_vjp<'a, F: Scalar, const M: usize, const K: usize, const N: usize>(
     a: &'a Mat<F, M, K>,
     b: &'a Mat<F, K, N>,

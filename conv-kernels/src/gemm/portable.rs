@@ -32,21 +32,36 @@ impl<E: Scalar, const MR: usize, const NR: usize> GemmKernel for Portable<E, MR,
 
     #[inline(always)]
     unsafe fn kernel(k: usize, alpha: E, a: RawMat<E>, b: RawMat<E>, beta: E, c: RawMatMut<E>) {
+        // SAFETY: forwarded contract.
+        unsafe { Self::kernel_rows(MR, k, alpha, a, b, beta, c) }
+    }
+
+    #[inline(always)]
+    unsafe fn kernel_rows(
+        rows: usize,
+        k: usize,
+        alpha: E,
+        a: RawMat<E>,
+        b: RawMat<E>,
+        beta: E,
+        c: RawMatMut<E>,
+    ) {
+        let rows = rows.min(MR);
         let mut acc = [[E::zero(); NR]; MR];
         for p in 0..k {
-            // SAFETY: p < k, i < MR, j < NR: the caller guarantees these reads are in bounds.
+            // SAFETY: p < k, j < NR: the caller guarantees these reads are in bounds.
             let b_row: [E; NR] = unsafe { core::array::from_fn(|j| *b.ptr.add(p * b.rs + j)) };
-            for (i, acc_row) in acc.iter_mut().enumerate() {
-                // SAFETY: as above.
+            for (i, acc_row) in acc.iter_mut().enumerate().take(rows) {
+                // SAFETY: i < rows, p < k: as above.
                 let a_ip = unsafe { *a.ptr.add(i * a.rs + p * a.cs) };
                 for (acc_ij, &b_pj) in acc_row.iter_mut().zip(&b_row) {
                     *acc_ij = *acc_ij + a_ip * b_pj;
                 }
             }
         }
-        for (i, acc_row) in acc.iter().enumerate() {
+        for (i, acc_row) in acc.iter().enumerate().take(rows) {
             for (j, &acc_ij) in acc_row.iter().enumerate() {
-                // SAFETY: i < MR, j < NR: the caller guarantees the C tile is writable.
+                // SAFETY: i < rows, j < NR: the caller guarantees the C tile is writable.
                 unsafe {
                     let c_ij = c.ptr.add(i * c.rs + j * c.cs);
                     *c_ij = if beta == E::zero() {

@@ -16,6 +16,7 @@ use crate::Scalar;
 use crate::tensor::{Batch, Image, Tensor, Zeros};
 
 /// Whether a pooling shape is consistent (evaluated at compile time).
+#[allow(clippy::too_many_arguments)]
 const fn pool_shape_ok(
     n: usize,
     c: usize,

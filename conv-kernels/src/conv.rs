@@ -1,0 +1,338 @@
+//! `conv2d`: a convolutional layer written as an ordinary `#[differentiate]` function over
+//! im2col, a GEMM and a bias, so that its backward pass (`dW = dY colᵀ`, `dX = col2im(Wᵀ dY)`,
+//! `db = Σ dY`) is derived by the macro, not written by hand.
+//!
+//! The patch matrix of one image is kept in a tensor shaped `(C, KH, KW, OH, OW)`: in memory it
+//! is exactly the `(C·KH·KW) x (OH·OW)` matrix of the course's im2col, and the filters
+//! `(O, C, KH, KW)` are the `O x (C·KH·KW)` matrix, so the product needs no reshaping copies and
+//! stable Rust never has to compute `C·KH·KW` in a type.
+
+use autodiff_core::Float;
+use autodiff_macros::differentiate;
+
+use crate::gemm::{Transpose, gemm_slices};
+use crate::im2col::{Im2colShape, col2im_slice, im2col_slice};
+use crate::{Filters, Image, Scalar, Tensor, Vector};
+
+/// The im2col patches of one `(C, H, W)` image for a `KH x KW` kernel: shaped
+/// `(C, KH, KW, OH, OW)`, in memory the `(C·KH·KW) x (OH·OW)` patch matrix.
+pub type Patches<
+    F,
+    const C: usize,
+    const KH: usize,
+    const KW: usize,
+    const OH: usize,
+    const OW: usize,
+> = Tensor<[[[[[F; OW]; OH]; KW]; KH]; C]>;
+
+/// The im2col geometry, with the output size checked at compile time.
+const fn geometry<
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>() -> Im2colShape {
+    const {
+        assert!(S > 0, "the stride must be positive");
+        assert!(
+            H + 2 * P >= KH && W + 2 * P >= KW,
+            "the kernel is larger than the padded image"
+        );
+        assert!(
+            OH == (H + 2 * P - KH) / S + 1,
+            "OH must be (H + 2P - KH) / S + 1"
+        );
+        assert!(
+            OW == (W + 2 * P - KW) / S + 1,
+            "OW must be (W + 2P - KW) / S + 1"
+        );
+    };
+    Im2colShape {
+        channels: C,
+        height: H,
+        width: W,
+        kernel_h: KH,
+        kernel_w: KW,
+        stride: S,
+        padding: P,
+    }
+}
+
+/// im2col of one image: every `KH x KW` window (stride `S`, zero padding `P`) as a column.
+///
+/// ```
+/// use conv_kernels::{Image, conv::patches};
+/// let x: Image<f64, 1, 3, 3> = Image::from_flat_fn(|i| i as f64);
+/// let p = patches::<f64, 1, 3, 3, 2, 2, 1, 0, 2, 2>(&x);
+/// assert_eq!(p[0][0][0], [[0.0, 1.0], [3.0, 4.0]]); // tap (0, 0) of the four windows
+/// ```
+pub fn patches<
+    F: Scalar,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Image<F, C, H, W>,
+) -> Patches<F, C, KH, KW, OH, OW> {
+    let shape = geometry::<C, H, W, KH, KW, S, P, OH, OW>();
+    let mut cols = Patches::zeros();
+    im2col_slice(&shape, x.as_flat(), cols.as_flat_mut());
+    cols
+}
+
+/// Forward mode of [`patches`]: it is linear, so the tangent is the patches of the tangent.
+pub fn patches_jvp<
+    F: Scalar,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Image<F, C, H, W>,
+    t: &Image<F, C, H, W>,
+) -> (Patches<F, C, KH, KW, OH, OW>, Patches<F, C, KH, KW, OH, OW>) {
+    (
+        patches::<F, C, H, W, KH, KW, S, P, OH, OW>(x),
+        patches::<F, C, H, W, KH, KW, S, P, OH, OW>(t),
+    )
+}
+
+/// Reverse mode of [`patches`]: the pullback is col2im, which sums every window's adjoint
+/// back onto the pixels it came from. It keeps nothing but the shape.
+#[allow(clippy::type_complexity)]
+pub fn patches_vjp<
+    F: Scalar,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Image<F, C, H, W>,
+) -> (
+    Patches<F, C, KH, KW, OH, OW>,
+    impl FnOnce(Patches<F, C, KH, KW, OH, OW>) -> Image<F, C, H, W>
+    + use<F, C, H, W, KH, KW, S, P, OH, OW>,
+) {
+    let shape = geometry::<C, H, W, KH, KW, S, P, OH, OW>();
+    (
+        patches::<F, C, H, W, KH, KW, S, P, OH, OW>(x),
+        move |ct: Patches<F, C, KH, KW, OH, OW>| {
+            let mut dx = Image::zeros();
+            col2im_slice(&shape, ct.as_flat(), dx.as_flat_mut());
+            dx
+        },
+    )
+}
+
+/// The GEMM of a convolution: the filters as an `O x (C·KH·KW)` matrix times the patch matrix,
+/// giving the `(O, OH, OW)` output without its bias. Takes the patches by value: the pullback
+/// needs them, and keeps them without a copy.
+///
+/// ```
+/// use conv_kernels::{Filters, Tensor, conv::{Patches, filters_times_patches}};
+/// let w: Filters<f64, 1, 1, 1, 1> = Tensor::from_flat_fn(|_| 2.0);
+/// let p: Patches<f64, 1, 1, 1, 1, 2> = Tensor::from_flat_fn(|i| i as f64);
+/// assert_eq!(filters_times_patches(&w, p)[0][0], [0.0, 2.0]);
+/// ```
+pub fn filters_times_patches<
+    F: Scalar,
+    const O: usize,
+    const C: usize,
+    const KH: usize,
+    const KW: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    w: &Filters<F, O, C, KH, KW>,
+    cols: Patches<F, C, KH, KW, OH, OW>,
+) -> Image<F, O, OH, OW> {
+    let mut y = Image::zeros();
+    product(w, &cols, &mut y, F::zero());
+    y
+}
+
+/// `y <- W cols + beta y`, with the shapes of a convolution.
+fn product<
+    F: Scalar,
+    const O: usize,
+    const C: usize,
+    const KH: usize,
+    const KW: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    w: &Filters<F, O, C, KH, KW>,
+    cols: &Patches<F, C, KH, KW, OH, OW>,
+    y: &mut Image<F, O, OH, OW>,
+    beta: F,
+) {
+    let (k, l) = (C * KH * KW, OH * OW);
+    // Shapes: y (O x L) = W (O x K) . cols (K x L)
+    gemm_slices(
+        Transpose::No,
+        Transpose::No,
+        O,
+        l,
+        k,
+        F::one(),
+        w.as_flat(),
+        k,
+        cols.as_flat(),
+        l,
+        beta,
+        y.as_flat_mut(),
+        l,
+    );
+}
+
+/// Forward mode of [`filters_times_patches`]: `dW cols + W dcols`.
+#[allow(clippy::type_complexity)]
+pub fn filters_times_patches_jvp<
+    F: Scalar,
+    const O: usize,
+    const C: usize,
+    const KH: usize,
+    const KW: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    w: &Filters<F, O, C, KH, KW>,
+    cols: Patches<F, C, KH, KW, OH, OW>,
+    tw: &Filters<F, O, C, KH, KW>,
+    tcols: &Patches<F, C, KH, KW, OH, OW>,
+) -> (Image<F, O, OH, OW>, Image<F, O, OH, OW>) {
+    let mut t = Image::zeros();
+    product(tw, &cols, &mut t, F::zero());
+    product(w, tcols, &mut t, F::one());
+    (filters_times_patches(w, cols), t)
+}
+
+/// Reverse mode of [`filters_times_patches`]: `dW = dY colsᵀ` and `dcols = Wᵀ dY`. The
+/// pullback owns the patches (moved in) and a copy of the filters.
+#[allow(clippy::type_complexity)]
+pub fn filters_times_patches_vjp<
+    F: Scalar,
+    const O: usize,
+    const C: usize,
+    const KH: usize,
+    const KW: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    w: &Filters<F, O, C, KH, KW>,
+    cols: Patches<F, C, KH, KW, OH, OW>,
+) -> (
+    Image<F, O, OH, OW>,
+    impl FnOnce(Image<F, O, OH, OW>) -> (Filters<F, O, C, KH, KW>, Patches<F, C, KH, KW, OH, OW>)
+    + use<F, O, C, KH, KW, OH, OW>,
+) {
+    let mut y = Image::zeros();
+    product(w, &cols, &mut y, F::zero());
+    let w = w.clone();
+    (y, move |dy: Image<F, O, OH, OW>| {
+        let (k, l) = (C * KH * KW, OH * OW);
+        let mut dw = Filters::zeros();
+        // Shapes: dW (O x K) = dY (O x L) . colsᵀ (L x K)
+        gemm_slices(
+            Transpose::No,
+            Transpose::Yes,
+            O,
+            k,
+            l,
+            F::one(),
+            dy.as_flat(),
+            l,
+            cols.as_flat(),
+            l,
+            F::zero(),
+            dw.as_flat_mut(),
+            k,
+        );
+        // Shapes: dcols (K x L) = Wᵀ (K x O) . dY (O x L); reuse the patches' buffer.
+        let mut dcols = cols;
+        gemm_slices(
+            Transpose::Yes,
+            Transpose::No,
+            k,
+            l,
+            O,
+            F::one(),
+            w.as_flat(),
+            k,
+            dy.as_flat(),
+            l,
+            F::zero(),
+            dcols.as_flat_mut(),
+            l,
+        );
+        (dw, dcols)
+    })
+}
+
+/// A 2-D convolutional layer (cross-correlation, as PyTorch's `conv2d`): input `(C, H, W)`,
+/// filters `(O, C, KH, KW)`, bias `(O)`, stride `S`, zero padding `P`, output `(O, OH, OW)` with
+/// `OH = (H + 2P - KH) / S + 1` (checked at compile time).
+///
+/// Written with `#[differentiate]` over [`patches`] (im2col), [`filters_times_patches`] (the
+/// GEMM) and a bias loop: `conv2d_jvp`, `conv2d_vjp` and `conv2d_grad`'s backward pass are
+/// generated by the macro.
+///
+/// ```
+/// use conv_kernels::{Filters, Image, Vector, Tensor, conv::conv2d};
+/// // The course's layer: 3x32x32 through six 5x5x3 filters -> 6x28x28.
+/// let x: Image<f32, 3, 32, 32> = Tensor::from_flat_fn(|i| (i % 7) as f32);
+/// let w: Filters<f32, 6, 3, 5, 5> = Tensor::from_flat_fn(|_| 0.01);
+/// let b: Vector<f32, 6> = Tensor::from_flat_fn(|o| o as f32);
+/// let y = conv2d::<f32, 3, 32, 32, 6, 5, 5, 1, 0, 28, 28>(&x, &w, &b);
+/// assert_eq!(y.as_flat().len(), 6 * 28 * 28);
+/// ```
+#[differentiate]
+pub fn conv2d<
+    F: Float + Scalar,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const O: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Image<F, C, H, W>,
+    w: &Filters<F, O, C, KH, KW>,
+    b: &Vector<F, O>,
+) -> Image<F, O, OH, OW> {
+    let cols = patches::<F, C, H, W, KH, KW, S, P, OH, OW>(x);
+    let mut y = filters_times_patches(w, cols);
+    for o in 0..O {
+        for i in 0..OH {
+            for j in 0..OW {
+                y[o][i][j] = y[o][i][j] + b[o];
+            }
+        }
+    }
+    y
+}

@@ -1,0 +1,78 @@
+//! `ode`: fourth-order Runge-Kutta on `y0' = x0, yi' = xi * y(i-1)`, and the gradient of the
+//! last component of the final state with respect to `x`.
+
+use crate::util::{field, usize_of, vec_of};
+use autodiff::prelude::*;
+use serde_json::{Value, json};
+
+#[differentiate(reverse)]
+pub fn ode_fun(x: &[f64], y: &[f64]) -> Vec<f64> {
+    let n = x.len();
+    let mut z = vec![0.0; n];
+    z[0] = x[0];
+    for i in 1..n {
+        z[i] = x[i] * y[i - 1];
+    }
+    z
+}
+
+#[differentiate(reverse)]
+pub fn primal(x: &[f64], s: usize) -> Vec<f64> {
+    let n = x.len();
+    let tf = 2.0;
+    let h = tf / (s as f64);
+    let mut yf = vec![0.0; n];
+    let mut y_tmp = vec![0.0; n];
+    for _step in 0..s {
+        let k1 = ode_fun(x, &yf);
+        for i in 0..n {
+            y_tmp[i] = yf[i] + h * k1[i] / 2.0;
+        }
+        let k2 = ode_fun(x, &y_tmp);
+        for i in 0..n {
+            y_tmp[i] = yf[i] + h * k2[i] / 2.0;
+        }
+        let k3 = ode_fun(x, &y_tmp);
+        for i in 0..n {
+            y_tmp[i] = yf[i] + h * k3[i];
+        }
+        let k4 = ode_fun(x, &y_tmp);
+        for i in 0..n {
+            yf[i] += h * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]) / 6.0;
+        }
+    }
+    yf
+}
+
+/// The scalar the `gradient` function differentiates: the last component of the final state.
+#[differentiate(reverse)]
+pub fn last(x: &[f64], s: usize) -> f64 {
+    let y = primal(x, s);
+    y[y.len() - 1]
+}
+
+pub fn evaluate(function: &str, input: &Value) -> crate::Answer {
+    let x = vec_of(field(input, "x")?)?;
+    let s = usize_of(field(input, "s")?)?;
+    match function {
+        "primal" => {
+            let (y, t) = crate::runs(input, || primal(&x, s));
+            Ok((json!(y), t))
+        }
+        "gradient" => {
+            let (g, t) = crate::runs(input, || last_grad(&x, s).1);
+            Ok((json!(g), t))
+        }
+        _ => Err(crate::util::unknown("ode", function)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let x = vec![0.3, 0.9, 0.5, 0.7];
+        let g = super::last_grad(&x, 3).1;
+        crate::tests::check_fd(|x| super::last(x, 3), &x, &g, 1e-6);
+    }
+}
