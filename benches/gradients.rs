@@ -47,7 +47,11 @@ fn inputs() -> Inputs {
     let n = 10_000;
     let rb_x: Vec<f64> = (0..n).map(|_| rng.range(-1.5, 1.5)).collect();
     let rb_t: Vec<f64> = (0..n).map(|_| rng.range(-1.0, 1.0)).collect();
-    let rb_nd = rb_x.iter().zip(&rb_t).map(|(&v, &t)| Dual64::new(v, t)).collect();
+    let rb_nd = rb_x
+        .iter()
+        .zip(&rb_t)
+        .map(|(&v, &t)| Dual64::new(v, t))
+        .collect();
 
     let mlp_p = mlp::Mlp::random(&mut rng, 0.3);
     let mlp_t = mlp::Mlp::random(&mut rng, 1.0);
@@ -123,7 +127,13 @@ fn rel_err(a: &[f64], b: &[f64]) -> f64 {
     let scale = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     a.iter()
         .zip(b)
-        .map(|(x, y)| (x - y).abs() / x.abs().max(y.abs()).max(1e-6 * scale).max(f64::MIN_POSITIVE))
+        .map(|(x, y)| {
+            (x - y).abs()
+                / x.abs()
+                    .max(y.abs())
+                    .max(1e-6 * scale)
+                    .max(f64::MIN_POSITIVE)
+        })
         .fold(0.0, f64::max)
 }
 
@@ -154,13 +164,25 @@ struct Checks {
 impl Checks {
     fn check(&mut self, what: &str, err: f64, tol: f64) {
         let ok = err <= tol;
-        println!("check {:<48} rel err {:.2e} {}", what, err, if ok { "ok" } else { "FAILED" });
-        if ok { self.passed += 1 } else { self.failed += 1 }
+        println!(
+            "check {:<48} rel err {:.2e} {}",
+            what,
+            err,
+            if ok { "ok" } else { "FAILED" }
+        );
+        if ok {
+            self.passed += 1
+        } else {
+            self.failed += 1
+        }
     }
 }
 
 fn verify(inp: &Inputs) -> Checks {
-    let mut c = Checks { passed: 0, failed: 0 };
+    let mut c = Checks {
+        passed: 0,
+        failed: 0,
+    };
 
     // Rosenbrock
     let x = &inp.rb_x;
@@ -177,7 +199,11 @@ fn verify(inp: &Inputs) -> Checks {
     c.check("rosenbrock: value of _jvp", rel(yj, y), TOL);
     c.check("rosenbrock: _jvp vs hand tangent", rel(dj, dh), TOL);
     c.check("rosenbrock: num-dual vs hand tangent", rel(nd.eps, dh), TOL);
-    c.check("rosenbrock: hand tangent vs hand grad . t", rel(dh, dot(&gh, t)), TOL);
+    c.check(
+        "rosenbrock: hand tangent vs hand grad . t",
+        rel(dh, dot(&gh, t)),
+        TOL,
+    );
 
     // MLP
     let (p, tp, xx, yy) = (&inp.mlp_p, &inp.mlp_t, &inp.mlp_x, &inp.mlp_y);
@@ -186,14 +212,22 @@ fn verify(inp: &Inputs) -> Checks {
     let (yh, gh) = mlp::mlp_loss_grad_hand(p, xx, yy);
     c.check("mlp: value of _grad", rel(yg, y), TOL);
     c.check("mlp: value of hand gradient", rel(yh, y), TOL);
-    c.check("mlp: _grad vs hand gradient", rel_err(&g.flat(), &gh.flat()), TOL);
+    c.check(
+        "mlp: _grad vs hand gradient",
+        rel_err(&g.flat(), &gh.flat()),
+        TOL,
+    );
     let (yj, dj) = mlp::mlp_loss_jvp(p, xx, yy, tp);
     let (_, dh) = mlp::mlp_loss_tangent_hand(p, xx, yy, tp);
     let nd = mlp::mlp_loss_nd(&inp.mlp_nd, xx, yy);
     c.check("mlp: value of _jvp", rel(yj, y), TOL);
     c.check("mlp: _jvp vs hand tangent", rel(dj, dh), TOL);
     c.check("mlp: num-dual vs hand tangent", rel(nd.eps, dh), TOL);
-    c.check("mlp: hand tangent vs hand grad . t", rel(dh, dot(&gh.flat(), &tp.flat())), TOL);
+    c.check(
+        "mlp: hand tangent vs hand grad . t",
+        rel(dh, dot(&gh.flat(), &tp.flat())),
+        TOL,
+    );
 
     // GMM
     let d = &inp.gmm;
@@ -202,12 +236,32 @@ fn verify(inp: &Inputs) -> Checks {
     let (yh, gh) = gmm::gmm_grad_hand(&d.alphas, &d.means, &d.icf, &d.x, d.gamma, d.m);
     c.check("gmm: value of _grad", rel(yg, y), TOL);
     c.check("gmm: value of hand gradient", rel(yh, y), TOL);
-    c.check("gmm: _grad vs hand gradient", rel_err(&gmm_flat(&g), &gmm_flat(&gh)), TOL);
+    c.check(
+        "gmm: _grad vs hand gradient",
+        rel_err(&gmm_flat(&g), &gmm_flat(&gh)),
+        TOL,
+    );
     let (yj, dj) = gmm::gmm_objective_jvp(
-        &d.alphas, &d.means, &d.icf, &d.x, d.gamma, d.m, &inp.gmm_ta, &inp.gmm_tm, &inp.gmm_tq,
+        &d.alphas,
+        &d.means,
+        &d.icf,
+        &d.x,
+        d.gamma,
+        d.m,
+        &inp.gmm_ta,
+        &inp.gmm_tm,
+        &inp.gmm_tq,
     );
     let (_, dh) = gmm::gmm_tangent_hand(
-        &d.alphas, &d.means, &d.icf, &d.x, d.gamma, d.m, &inp.gmm_ta, &inp.gmm_tm, &inp.gmm_tq,
+        &d.alphas,
+        &d.means,
+        &d.icf,
+        &d.x,
+        d.gamma,
+        d.m,
+        &inp.gmm_ta,
+        &inp.gmm_tm,
+        &inp.gmm_tq,
     );
     let (na, nm, nq) = &inp.gmm_nd;
     let nd = gmm::gmm_objective_nd(na, nm, nq, &d.x, d.gamma, d.m);
@@ -215,7 +269,11 @@ fn verify(inp: &Inputs) -> Checks {
     c.check("gmm: _jvp vs hand tangent", rel(dj, dh), TOL);
     c.check("gmm: num-dual vs hand tangent", rel(nd.eps, dh), TOL);
     let tflat = gmm_flat(&(inp.gmm_ta, inp.gmm_tm, inp.gmm_tq));
-    c.check("gmm: hand tangent vs hand grad . t", rel(dh, dot(&gmm_flat(&gh), &tflat)), TOL);
+    c.check(
+        "gmm: hand tangent vs hand grad . t",
+        rel(dh, dot(&gmm_flat(&gh), &tflat)),
+        TOL,
+    );
     // central differences on the hand gradient (catches a mistake shared by both)
     {
         let h = 1e-6;
@@ -239,30 +297,48 @@ fn verify(inp: &Inputs) -> Checks {
     let gflat = |g: &([f64; 4], [f64; 2])| [&g.0[..], &g.1[..]].concat();
     c.check("ode: value of _grad", rel(yg, y), TOL);
     c.check("ode: value of hand gradient", rel(yh, y), TOL);
-    c.check("ode: _grad vs hand gradient", rel_err(&gflat(&g), &gflat(&gh)), TOL);
+    c.check(
+        "ode: _grad vs hand gradient",
+        rel_err(&gflat(&g), &gflat(&gh)),
+        TOL,
+    );
     let (yj, dj) = ode::lv_loss_jvp(pp, s0, ode::DT, tpp, ts0);
     let (_, dh) = ode::lv_loss_tangent_hand(pp, s0, ode::DT, tpp, ts0);
     let nd = ode::lv_loss_nd(&inp.ode_nd.0, &inp.ode_nd.1, ode::DT);
     c.check("ode: value of _jvp", rel(yj, y), TOL);
     c.check("ode: _jvp vs hand tangent", rel(dj, dh), TOL);
     c.check("ode: num-dual vs hand tangent", rel(nd.eps, dh), TOL);
-    c.check("ode: hand tangent vs hand grad . t", rel(dh, dot(&gflat(&gh), &gflat(&(*tpp, *ts0)))), TOL);
+    c.check(
+        "ode: hand tangent vs hand grad . t",
+        rel(dh, dot(&gflat(&gh), &gflat(&(*tpp, *ts0)))),
+        TOL,
+    );
     c
 }
 
 // ---------------------------------------------------------------------------------------------
 // Benchmarks
 
-const ROWS: [&str; 6] =
-    ["primal", "grad_generated", "grad_hand", "jvp_generated", "tangent_hand", "jvp_num_dual"];
+const ROWS: [&str; 6] = [
+    "primal",
+    "grad_generated",
+    "grad_hand",
+    "jvp_generated",
+    "tangent_hand",
+    "jvp_num_dual",
+];
 
 fn bench_all(c: &mut Criterion, inp: &Inputs) {
     {
         let mut g = c.benchmark_group("rosenbrock");
         let (x, t) = (&inp.rb_x[..], &inp.rb_t[..]);
         g.bench_function("primal", |b| b.iter(|| rb::rosenbrock(black_box(x))));
-        g.bench_function("grad_generated", |b| b.iter(|| rb::rosenbrock_grad(black_box(x))));
-        g.bench_function("grad_hand", |b| b.iter(|| rb::rosenbrock_grad_hand(black_box(x))));
+        g.bench_function("grad_generated", |b| {
+            b.iter(|| rb::rosenbrock_grad(black_box(x)))
+        });
+        g.bench_function("grad_hand", |b| {
+            b.iter(|| rb::rosenbrock_grad_hand(black_box(x)))
+        });
         g.bench_function("jvp_generated", |b| {
             b.iter(|| rb::rosenbrock_jvp(black_box(x), black_box(t)))
         });
@@ -270,7 +346,9 @@ fn bench_all(c: &mut Criterion, inp: &Inputs) {
             b.iter(|| rb::rosenbrock_tangent_hand(black_box(x), black_box(t)))
         });
         let nd = &inp.rb_nd[..];
-        g.bench_function("jvp_num_dual", |b| b.iter(|| rb::rosenbrock_nd(black_box(nd))));
+        g.bench_function("jvp_num_dual", |b| {
+            b.iter(|| rb::rosenbrock_nd(black_box(nd)))
+        });
         g.finish();
     }
     {
@@ -306,36 +384,82 @@ fn bench_all(c: &mut Criterion, inp: &Inputs) {
         let (ga, gm) = (d.gamma, d.m);
         let (ta, tm, tq) = (&inp.gmm_ta, &inp.gmm_tm, &inp.gmm_tq);
         g.bench_function("primal", |b| {
-            b.iter(|| gmm::gmm_objective(black_box(a), black_box(m), black_box(q), black_box(x), ga, gm))
+            b.iter(|| {
+                gmm::gmm_objective(
+                    black_box(a),
+                    black_box(m),
+                    black_box(q),
+                    black_box(x),
+                    ga,
+                    gm,
+                )
+            })
         });
         g.bench_function("grad_generated", |b| {
             b.iter(|| {
-                gmm::gmm_objective_grad(black_box(a), black_box(m), black_box(q), black_box(x), ga, gm)
+                gmm::gmm_objective_grad(
+                    black_box(a),
+                    black_box(m),
+                    black_box(q),
+                    black_box(x),
+                    ga,
+                    gm,
+                )
             })
         });
         g.bench_function("grad_hand", |b| {
-            b.iter(|| gmm::gmm_grad_hand(black_box(a), black_box(m), black_box(q), black_box(x), ga, gm))
+            b.iter(|| {
+                gmm::gmm_grad_hand(
+                    black_box(a),
+                    black_box(m),
+                    black_box(q),
+                    black_box(x),
+                    ga,
+                    gm,
+                )
+            })
         });
         g.bench_function("jvp_generated", |b| {
             b.iter(|| {
                 gmm::gmm_objective_jvp(
-                    black_box(a), black_box(m), black_box(q), black_box(x), ga, gm,
-                    black_box(ta), black_box(tm), black_box(tq),
+                    black_box(a),
+                    black_box(m),
+                    black_box(q),
+                    black_box(x),
+                    ga,
+                    gm,
+                    black_box(ta),
+                    black_box(tm),
+                    black_box(tq),
                 )
             })
         });
         g.bench_function("tangent_hand", |b| {
             b.iter(|| {
                 gmm::gmm_tangent_hand(
-                    black_box(a), black_box(m), black_box(q), black_box(x), ga, gm,
-                    black_box(ta), black_box(tm), black_box(tq),
+                    black_box(a),
+                    black_box(m),
+                    black_box(q),
+                    black_box(x),
+                    ga,
+                    gm,
+                    black_box(ta),
+                    black_box(tm),
+                    black_box(tq),
                 )
             })
         });
         let (na, nm, nq) = &inp.gmm_nd;
         g.bench_function("jvp_num_dual", |b| {
             b.iter(|| {
-                gmm::gmm_objective_nd(black_box(na), black_box(nm), black_box(nq), black_box(x), ga, gm)
+                gmm::gmm_objective_nd(
+                    black_box(na),
+                    black_box(nm),
+                    black_box(nq),
+                    black_box(x),
+                    ga,
+                    gm,
+                )
             })
         });
         g.finish();
@@ -344,7 +468,9 @@ fn bench_all(c: &mut Criterion, inp: &Inputs) {
         let mut g = c.benchmark_group("ode");
         let (p, s0, tp, ts0) = (&inp.ode_p, &inp.ode_s0, &inp.ode_tp, &inp.ode_ts0);
         let dt = ode::DT;
-        g.bench_function("primal", |b| b.iter(|| ode::lv_loss(black_box(p), black_box(s0), dt)));
+        g.bench_function("primal", |b| {
+            b.iter(|| ode::lv_loss(black_box(p), black_box(s0), dt))
+        });
         g.bench_function("grad_generated", |b| {
             b.iter(|| ode::lv_loss_grad(black_box(p), black_box(s0), dt))
         });
@@ -352,11 +478,25 @@ fn bench_all(c: &mut Criterion, inp: &Inputs) {
             b.iter(|| ode::lv_loss_grad_hand(black_box(p), black_box(s0), dt))
         });
         g.bench_function("jvp_generated", |b| {
-            b.iter(|| ode::lv_loss_jvp(black_box(p), black_box(s0), dt, black_box(tp), black_box(ts0)))
+            b.iter(|| {
+                ode::lv_loss_jvp(
+                    black_box(p),
+                    black_box(s0),
+                    dt,
+                    black_box(tp),
+                    black_box(ts0),
+                )
+            })
         });
         g.bench_function("tangent_hand", |b| {
             b.iter(|| {
-                ode::lv_loss_tangent_hand(black_box(p), black_box(s0), dt, black_box(tp), black_box(ts0))
+                ode::lv_loss_tangent_hand(
+                    black_box(p),
+                    black_box(s0),
+                    dt,
+                    black_box(tp),
+                    black_box(ts0),
+                )
             })
         });
         let (np, ns) = &inp.ode_nd;
@@ -395,8 +535,10 @@ fn summary(dir: &PathBuf) {
     let mut ratios = Vec::new();
     for group in ["rosenbrock", "mlp", "gmm", "ode"] {
         let m: Vec<Option<f64>> = ROWS.iter().map(|r| median_ns(dir, group, r)).collect();
-        let cells: Vec<String> =
-            m.iter().map(|v| v.map_or("-".to_string(), fmt_ns)).collect();
+        let cells: Vec<String> = m
+            .iter()
+            .map(|v| v.map_or("-".to_string(), fmt_ns))
+            .collect();
         println!("| {group} | {} |", cells.join(" | "));
         ratios.push((group, m));
     }
@@ -431,7 +573,9 @@ fn main() {
     }
     let dir = std::env::var_os("CRITERION_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(|d| PathBuf::from(d).join("criterion")))
+        .or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR").map(|d| PathBuf::from(d).join("criterion"))
+        })
         .unwrap_or_else(|| PathBuf::from("target/criterion"));
     let mut c = Criterion::default()
         .output_directory(&dir)

@@ -14,7 +14,15 @@ use common::check_fn;
 // every parameter kind: f64, [F; N], [[F; N]; M], &[F; N], &[[F; N]; M], &[F], &Vec<F>
 
 #[differentiate]
-fn kinds(a: f64, b: [f64; 2], c: [[f64; 2]; 2], d: &[f64; 2], e: &[[f64; 2]; 2], s: &[f64], v: &Vec<f64>) -> f64 {
+fn kinds(
+    a: f64,
+    b: [f64; 2],
+    c: [[f64; 2]; 2],
+    d: &[f64; 2],
+    e: &[[f64; 2]; 2],
+    s: &[f64],
+    v: &Vec<f64>,
+) -> f64 {
     let mut acc = a * b[0] + b[1].sin();
     for i in 0..2 {
         for j in 0..2 {
@@ -28,7 +36,17 @@ fn kinds(a: f64, b: [f64; 2], c: [[f64; 2]; 2], d: &[f64; 2], e: &[[f64; 2]; 2],
 }
 
 /// Packs/unpacks a flat vector into the arguments of `kinds` (s of length 3, v of length 2).
-fn unpack(p: &[f64]) -> (f64, [f64; 2], [[f64; 2]; 2], [f64; 2], [[f64; 2]; 2], Vec<f64>, Vec<f64>) {
+fn unpack(
+    p: &[f64],
+) -> (
+    f64,
+    [f64; 2],
+    [[f64; 2]; 2],
+    [f64; 2],
+    [[f64; 2]; 2],
+    Vec<f64>,
+    Vec<f64>,
+) {
     (
         p[0],
         [p[1], p[2]],
@@ -60,8 +78,15 @@ fn every_parameter_kind() {
         &|p, ct| {
             let (a, b, c, d, e, s, v) = unpack(p);
             let (y, pb) = kinds_vjp(a, b, c, &d, &e, &s, &v);
-            let (ga, gb, gc, gd, ge, gs, gv): (f64, [f64; 2], [[f64; 2]; 2], [f64; 2], [[f64; 2]; 2], Vec<f64>, Vec<f64>) =
-                pb(ct[0]);
+            let (ga, gb, gc, gd, ge, gs, gv): (
+                f64,
+                [f64; 2],
+                [[f64; 2]; 2],
+                [f64; 2],
+                [[f64; 2]; 2],
+                Vec<f64>,
+                Vec<f64>,
+            ) = pb(ct[0]);
             assert_eq!(gs.len(), s.len());
             assert_eq!(gv.len(), v.len());
             let mut g = vec![ga];
@@ -115,7 +140,9 @@ fn local_buffers_and_writes() {
     let w0 = [[0.5, -0.2, 0.9], [0.3, 0.8, -1.1]];
     let mut flat = x0.to_vec();
     flat.extend(w0.iter().flatten());
-    let split = |p: &[f64]| -> (Vec<f64>, [[f64; 3]; 2]) { (p[..4].to_vec(), [[p[4], p[5], p[6]], [p[7], p[8], p[9]]]) };
+    let split = |p: &[f64]| -> (Vec<f64>, [[f64; 3]; 2]) {
+        (p[..4].to_vec(), [[p[4], p[5], p[6]], [p[7], p[8], p[9]]])
+    };
     check_fn(
         "buffers",
         &flat,
@@ -181,7 +208,9 @@ fn nested_array_writes() {
         }
         (w, p[16])
     };
-    let flatten = |w: &[[[[f64; 2]; 2]; 2]; 2]| -> Vec<f64> { w.iter().flatten().flatten().flatten().copied().collect() };
+    let flatten = |w: &[[[[f64; 2]; 2]; 2]; 2]| -> Vec<f64> {
+        w.iter().flatten().flatten().flatten().copied().collect()
+    };
     check_fn(
         "deep",
         &flat,
@@ -282,7 +311,10 @@ fn layer_sum(l: Layer, x: f64) -> f64 {
 
 fn mlp_from(p: &[f64]) -> Mlp {
     Mlp {
-        l1: Layer { w: [[p[0], p[1], p[2]], [p[3], p[4], p[5]]], b: [p[6], p[7]] },
+        l1: Layer {
+            w: [[p[0], p[1], p[2]], [p[3], p[4], p[5]]],
+            b: [p[6], p[7]],
+        },
         v: vec![p[8], p[9]],
         s: p[10],
     }
@@ -305,7 +337,13 @@ fn struct_parameters() {
         &flat,
         &|p| vec![mlp_loss(&mlp_from(p), &[p[11], p[12], p[13]], target)],
         &|p, t| {
-            let (y, d) = mlp_loss_jvp(&mlp_from(p), &[p[11], p[12], p[13]], target, &mlp_from(t), &[t[11], t[12], t[13]]);
+            let (y, d) = mlp_loss_jvp(
+                &mlp_from(p),
+                &[p[11], p[12], p[13]],
+                target,
+                &mlp_from(t),
+                &[t[11], t[12], t[13]],
+            );
             (vec![y], vec![d])
         },
         &|p, c| {
@@ -321,7 +359,10 @@ fn struct_parameters() {
     let (_, (gm, _)) = mlp_loss_grad(&m, &[0.1, 0.2, 0.3], target);
     assert_eq!(gm.v.len(), 2);
 
-    let layer_from = |p: &[f64]| Layer { w: [[p[0], p[1], p[2]], [p[3], p[4], p[5]]], b: [p[6], p[7]] };
+    let layer_from = |p: &[f64]| Layer {
+        w: [[p[0], p[1], p[2]], [p[3], p[4], p[5]]],
+        b: [p[6], p[7]],
+    };
     let layer_flat = |l: &Layer| -> Vec<f64> {
         let mut g: Vec<f64> = l.w.iter().flatten().copied().collect();
         g.extend(l.b);

@@ -13,7 +13,7 @@
 //! // minimise f(p) = |p - (1, -2)|² / 2, whose gradient is p - (1, -2)
 //! let mut p = [0.0_f64, 0.0];
 //! let mut opt = Momentum::new(0.1, 0.9);
-//! for _ in 0..200 {
+//! for _ in 0..500 {
 //!     let grad = [p[0] - 1.0, p[1] + 2.0];
 //!     opt.step(&mut p, &grad);
 //! }

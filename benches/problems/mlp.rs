@@ -17,7 +17,12 @@ pub struct Mlp {
 
 impl Mlp {
     pub fn zeros() -> Self {
-        Mlp { w1: [[0.0; NI]; NH], b1: [0.0; NH], w2: [[0.0; NH]; NO], b2: [0.0; NO] }
+        Mlp {
+            w1: [[0.0; NI]; NH],
+            b1: [0.0; NH],
+            w2: [[0.0; NH]; NO],
+            b2: [0.0; NO],
+        }
     }
     pub fn random(rng: &mut super::Rng, scale: f64) -> Self {
         let mut m = Mlp::zeros();
@@ -77,6 +82,7 @@ pub fn mlp_loss(p: &Mlp, x: &[f64; NI], y: &[f64; NO]) -> f64 {
 }
 
 /// Hand-written reverse mode: keeps the hidden activations (64) and output errors (10).
+#[inline]
 pub fn mlp_loss_grad_hand(p: &Mlp, x: &[f64; NI], y: &[f64; NO]) -> (f64, Mlp) {
     let mut h = [0.0; NH];
     for i in 0..NH {
@@ -117,6 +123,7 @@ pub fn mlp_loss_grad_hand(p: &Mlp, x: &[f64; NI], y: &[f64; NO]) -> (f64, Mlp) {
 }
 
 /// Hand-written forward mode along `t`.
+#[inline]
 pub fn mlp_loss_tangent_hand(p: &Mlp, x: &[f64; NI], y: &[f64; NO], t: &Mlp) -> (f64, f64) {
     let mut h = [0.0; NH];
     let mut dh = [0.0; NH];

@@ -25,6 +25,7 @@ pub fn lv_loss(p: &[f64; 4], s0: &[f64; 2], dt: f64) -> f64 {
 }
 
 /// Hand-written reverse mode: the trajectory (2 x 1,000 values) kept on the stack.
+#[inline]
 pub fn lv_loss_grad_hand(p: &[f64; 4], s0: &[f64; 2], dt: f64) -> (f64, ([f64; 4], [f64; 2])) {
     let mut traj = [[0.0; 2]; STEPS];
     let (mut u, mut v) = (s0[0], s0[1]);
@@ -56,6 +57,7 @@ pub fn lv_loss_grad_hand(p: &[f64; 4], s0: &[f64; 2], dt: f64) -> (f64, ([f64; 4
 }
 
 /// Hand-written forward mode along (tp, ts0).
+#[inline]
 pub fn lv_loss_tangent_hand(
     p: &[f64; 4],
     s0: &[f64; 2],
@@ -66,10 +68,12 @@ pub fn lv_loss_tangent_hand(
     let (mut u, mut v) = (s0[0], s0[1]);
     let (mut tu, mut tv) = (ts0[0], ts0[1]);
     for _ in 0..STEPS {
-        let du = p[0] * u - p[1] * u * v;
-        let dv = p[2] * u * v - p[3] * v;
-        let tdu = tp[0] * u + p[0] * tu - tp[1] * u * v - p[1] * (tu * v + u * tv);
-        let tdv = tp[2] * u * v + p[2] * (tu * v + u * tv) - tp[3] * v - p[3] * tv;
+        let uv = u * v;
+        let tuv = tu * v + u * tv;
+        let du = p[0] * u - p[1] * uv;
+        let dv = p[2] * uv - p[3] * v;
+        let tdu = (tp[0] * u + p[0] * tu) - (tp[1] * uv + p[1] * tuv);
+        let tdv = (tp[2] * uv + p[2] * tuv) - (tp[3] * v + p[3] * tv);
         u += dt * du;
         v += dt * dv;
         tu += dt * tdu;

@@ -16,6 +16,7 @@ pub fn rosenbrock(x: &[f64]) -> f64 {
 
 /// Hand-written reverse mode: one pass, the adjoint of `x[i + 1]` carried in a register so that
 /// each gradient entry is written once.
+#[inline]
 pub fn rosenbrock_grad_hand(x: &[f64]) -> (f64, Vec<f64>) {
     let n = x.len();
     let mut g = vec![0.0; n];
@@ -34,6 +35,7 @@ pub fn rosenbrock_grad_hand(x: &[f64]) -> (f64, Vec<f64>) {
 }
 
 /// Hand-written forward mode along `t`.
+#[inline]
 pub fn rosenbrock_tangent_hand(x: &[f64], t: &[f64]) -> (f64, f64) {
     let n = x.len();
     let mut s = 0.0;

@@ -289,7 +289,7 @@ const MAXPOOL_DX: [f64; 50] = [
 #[test]
 fn max_pool2d_matches_pytorch() {
     let x: Image<f64, 2, 5, 5> = t(&xs(50));
-    let (y, pullback) = max_pool2d_vjp::<_, 2, 2, _, _, _, 2, 2>(&x);
+    let (y, pullback) = max_pool2d_vjp::<_, _, _, _, 2, 2, 2, 2>(&x);
     assert_close(y.as_flat(), &MAXPOOL_Y, 1e-15);
     assert_close(pullback(t(&ctseq(8))).as_flat(), &MAXPOOL_DX, 1e-15);
     assert_eq!(y.as_flat(), &naive_pool(&x, 2, 2, true)[..]);
@@ -315,7 +315,7 @@ const MAXPOOL_TIES_DX_NONZERO: [(usize, f64); 6] = [
 #[test]
 fn max_pool2d_ties_go_to_the_first_maximum_as_in_pytorch() {
     let x: Image<f64, 2, 5, 5> = Tensor::from_flat_fn(|i| ((7 * i) % 5) as f64 - 2.0);
-    let (y, pullback) = max_pool2d_vjp::<_, 3, 1, _, _, _, 3, 3>(&x);
+    let (y, pullback) = max_pool2d_vjp::<_, _, _, _, 3, 1, 3, 3>(&x);
     assert_eq!(y.as_flat(), &[2.0; 18]);
     let dx = pullback(t(&ctseq(18)));
     let mut want = [0.0; 50];
@@ -325,7 +325,7 @@ fn max_pool2d_ties_go_to_the_first_maximum_as_in_pytorch() {
     assert_close(dx.as_flat(), &want, 1e-15);
     // forward mode picks the same positions
     let tx: Image<f64, 2, 5, 5> = Tensor::from_flat_fn(|i| i as f64);
-    let (_, dy) = max_pool2d_jvp::<_, 3, 1, _, _, _, 3, 3>(&x, &tx);
+    let (_, dy) = max_pool2d_jvp::<_, _, _, _, 3, 1, 3, 3>(&x, &tx);
     assert_eq!(
         dy.as_flat(),
         &[
@@ -341,31 +341,31 @@ fn max_pool2d_derivatives() {
     check(
         "max_pool2d 2x2/2",
         &xs(126),
-        |x| flat(&max_pool2d::<_, 2, 2, _, _, _, 3, 3>(&t::<X>(x))),
+        |x| flat(&max_pool2d::<_, _, _, _, 2, 2, 3, 3>(&t::<X>(x))),
         |x, tx| {
-            let (y, dy) = max_pool2d_jvp::<_, 2, 2, _, _, _, 3, 3>(&t::<X>(x), &t(tx));
+            let (y, dy) = max_pool2d_jvp::<_, _, _, _, 2, 2, 3, 3>(&t::<X>(x), &t(tx));
             (flat(&y), flat(&dy))
         },
         |x, ct| {
-            let (y, pb) = max_pool2d_vjp::<_, 2, 2, _, _, _, 3, 3>(&t::<X>(x));
+            let (y, pb) = max_pool2d_vjp::<_, _, _, _, 2, 2, 3, 3>(&t::<X>(x));
             (flat(&y), flat(&pb(t(ct))))
         },
     );
     check(
         "max_pool2d 3x3/1 (overlapping)",
         &xs(126),
-        |x| flat(&max_pool2d::<_, 3, 1, _, _, _, 4, 5>(&t::<X>(x))),
+        |x| flat(&max_pool2d::<_, _, _, _, 3, 1, 4, 5>(&t::<X>(x))),
         |x, tx| {
-            let (y, dy) = max_pool2d_jvp::<_, 3, 1, _, _, _, 4, 5>(&t::<X>(x), &t(tx));
+            let (y, dy) = max_pool2d_jvp::<_, _, _, _, 3, 1, 4, 5>(&t::<X>(x), &t(tx));
             (flat(&y), flat(&dy))
         },
         |x, ct| {
-            let (y, pb) = max_pool2d_vjp::<_, 3, 1, _, _, _, 4, 5>(&t::<X>(x));
+            let (y, pb) = max_pool2d_vjp::<_, _, _, _, 3, 1, 4, 5>(&t::<X>(x));
             (flat(&y), flat(&pb(t(ct))))
         },
     );
     let x: Image<f64, 3, 6, 7> = t(&xs(126));
-    let y = max_pool2d::<_, 3, 1, _, _, _, 4, 5>(&x);
+    let y = max_pool2d::<_, _, _, _, 3, 1, 4, 5>(&x);
     assert_eq!(y.as_flat(), &naive_pool(&x, 3, 1, true)[..]);
 }
 
@@ -497,7 +497,7 @@ const AVGPOOL_DX: [f64; 98] = [
 #[test]
 fn avg_pool2d_matches_pytorch_and_naive_loops() {
     let x: Image<f64, 2, 7, 7> = t(&xs(98));
-    let (y, pullback) = avg_pool2d_vjp::<_, 3, 2, _, _, _, 3, 3>(&x);
+    let (y, pullback) = avg_pool2d_vjp::<_, _, _, _, 3, 2, 3, 3>(&x);
     assert_close(y.as_flat(), &AVGPOOL_Y, 1e-14);
     assert_close(pullback(t(&ctseq(18))).as_flat(), &AVGPOOL_DX, 1e-14);
     assert_close(y.as_flat(), &naive_pool(&x, 3, 2, false), 1e-15);
@@ -509,13 +509,13 @@ fn avg_pool2d_derivatives() {
     check(
         "avg_pool2d 3x3/2",
         &xs(126),
-        |x| flat(&avg_pool2d::<_, 3, 2, _, _, _, 2, 3>(&t::<X>(x))),
+        |x| flat(&avg_pool2d::<_, _, _, _, 3, 2, 2, 3>(&t::<X>(x))),
         |x, tx| {
-            let (y, dy) = avg_pool2d_jvp::<_, 3, 2, _, _, _, 2, 3>(&t::<X>(x), &t(tx));
+            let (y, dy) = avg_pool2d_jvp::<_, _, _, _, 3, 2, 2, 3>(&t::<X>(x), &t(tx));
             (flat(&y), flat(&dy))
         },
         |x, ct| {
-            let (y, pb) = avg_pool2d_vjp::<_, 3, 2, _, _, _, 2, 3>(&t::<X>(x));
+            let (y, pb) = avg_pool2d_vjp::<_, _, _, _, 3, 2, 2, 3>(&t::<X>(x));
             (flat(&y), flat(&pb(t(ct))))
         },
     );
@@ -527,16 +527,16 @@ fn batch_pool_matches_per_sample<const N: usize>() {
     let x: Batch<f64, N, 6, 28, 28> = Tensor::from_flat_fn(|i| (0.37 * i as f64 + 0.1).sin());
     let ct: Batch<f64, N, 6, 14, 14> = Tensor::from_flat_fn(|i| (0.23 * i as f64).cos());
 
-    let (ym, pbm) = max_pool2d_batch_vjp::<_, 2, 2, _, _, _, _, 14, 14>(&x);
-    let (ya, pba) = avg_pool2d_batch_vjp::<_, 2, 2, _, _, _, _, 14, 14>(&x);
-    let (_, dym) = max_pool2d_batch_jvp::<_, 2, 2, _, _, _, _, 14, 14>(&x, &x);
-    let (_, dya) = avg_pool2d_batch_jvp::<_, 2, 2, _, _, _, _, 14, 14>(&x, &x);
+    let (ym, pbm) = max_pool2d_batch_vjp::<_, _, _, _, _, 2, 2, 14, 14>(&x);
+    let (ya, pba) = avg_pool2d_batch_vjp::<_, _, _, _, _, 2, 2, 14, 14>(&x);
+    let (_, dym) = max_pool2d_batch_jvp::<_, _, _, _, _, 2, 2, 14, 14>(&x, &x);
+    let (_, dya) = avg_pool2d_batch_jvp::<_, _, _, _, _, 2, 2, 14, 14>(&x, &x);
     let (dxm, dxa) = (pbm(ct.clone()), pba(ct.clone()));
     for n in 0..N {
         let xn: Image<f64, 6, 28, 28> = Tensor::from_array(x[n]);
         let ctn: Image<f64, 6, 14, 14> = Tensor::from_array(ct[n]);
-        let (y1, pb1) = max_pool2d_vjp::<_, 2, 2, _, _, _, 14, 14>(&xn);
-        let (y2, pb2) = avg_pool2d_vjp::<_, 2, 2, _, _, _, 14, 14>(&xn);
+        let (y1, pb1) = max_pool2d_vjp::<_, _, _, _, 2, 2, 14, 14>(&xn);
+        let (y2, pb2) = avg_pool2d_vjp::<_, _, _, _, 2, 2, 14, 14>(&xn);
         assert_eq!(ym[n], *y1);
         assert_eq!(ya[n], *y2);
         assert_eq!(dym[n], *y1);
@@ -558,26 +558,26 @@ fn batched_pooling_derivatives() {
     check(
         "max_pool2d_batch",
         &xs(96),
-        |x| flat(&max_pool2d_batch::<_, 2, 2, _, _, _, _, 2, 2>(&t::<X>(x))),
+        |x| flat(&max_pool2d_batch::<_, _, _, _, _, 2, 2, 2, 2>(&t::<X>(x))),
         |x, tx| {
-            let (y, dy) = max_pool2d_batch_jvp::<_, 2, 2, _, _, _, _, 2, 2>(&t::<X>(x), &t(tx));
+            let (y, dy) = max_pool2d_batch_jvp::<_, _, _, _, _, 2, 2, 2, 2>(&t::<X>(x), &t(tx));
             (flat(&y), flat(&dy))
         },
         |x, ct| {
-            let (y, pb) = max_pool2d_batch_vjp::<_, 2, 2, _, _, _, _, 2, 2>(&t::<X>(x));
+            let (y, pb) = max_pool2d_batch_vjp::<_, _, _, _, _, 2, 2, 2, 2>(&t::<X>(x));
             (flat(&y), flat(&pb(t(ct))))
         },
     );
     check(
         "avg_pool2d_batch",
         &xs(96),
-        |x| flat(&avg_pool2d_batch::<_, 3, 1, _, _, _, _, 2, 2>(&t::<X>(x))),
+        |x| flat(&avg_pool2d_batch::<_, _, _, _, _, 3, 1, 2, 2>(&t::<X>(x))),
         |x, tx| {
-            let (y, dy) = avg_pool2d_batch_jvp::<_, 3, 1, _, _, _, _, 2, 2>(&t::<X>(x), &t(tx));
+            let (y, dy) = avg_pool2d_batch_jvp::<_, _, _, _, _, 3, 1, 2, 2>(&t::<X>(x), &t(tx));
             (flat(&y), flat(&dy))
         },
         |x, ct| {
-            let (y, pb) = avg_pool2d_batch_vjp::<_, 3, 1, _, _, _, _, 2, 2>(&t::<X>(x));
+            let (y, pb) = avg_pool2d_batch_vjp::<_, _, _, _, _, 3, 1, 2, 2>(&t::<X>(x));
             (flat(&y), flat(&pb(t(ct))))
         },
     );
@@ -592,11 +592,11 @@ fn batched_layers_run_on_a_small_stack() {
         .spawn(|| {
             let x: Batch<f32, 256, 6, 28, 28> = Tensor::from_flat_fn(|i| (i % 13) as f32 - 6.0);
             let (h, pb_relu) = relu_vjp(&x);
-            let (p, pb_pool) = max_pool2d_batch_vjp::<_, 2, 2, _, _, _, _, 14, 14>(&h);
+            let (p, pb_pool) = max_pool2d_batch_vjp::<_, _, _, _, _, 2, 2, 14, 14>(&h);
             let (v, pb_flat) = flatten_batch_vjp::<_, _, _, _, _, { 6 * 14 * 14 }>(&p);
             let dx = pb_relu(pb_pool(pb_flat(v)));
             assert_eq!(dx.as_flat().len(), 256 * 6 * 28 * 28);
-            let a: Batch<f32, 256, 6, 14, 14> = avg_pool2d_batch::<_, 2, 2, _, _, _, _, _, _>(&h);
+            let a: Batch<f32, 256, 6, 14, 14> = avg_pool2d_batch::<_, _, _, _, _, 2, 2, _, _>(&h);
             assert!(a.as_flat().iter().all(|v| v.is_finite()));
         })
         .unwrap()
@@ -992,9 +992,9 @@ fn conv1d_matches_pytorch_and_a_direct_loop() {
     let x: Mat<f64, 2, 7> = t(&xs(14));
     let w: Filters1d<f64, 3, 2, 3> = t(&seq(18, 0.51, 0.7, 1.0));
     let b: Vector<f64, 3> = t(&seq(3, 1.3, 0.4, 0.5));
-    let (y, pullback) = conv1d_vjp::<_, 2, 1, _, _, _, _, 4>(&w, &b, &x);
+    let (y, pullback) = conv1d_vjp::<_, _, _, _, _, 2, 1, 4>(&x, &w, &b);
     assert_close(y.as_flat(), &CONV1D_Y, 1e-14);
-    let (dw, db, dx) = pullback(t(&ctseq(12)));
+    let (dx, dw, db) = pullback(t(&ctseq(12)));
     assert_close(dw.as_flat(), &CONV1D_DW, 1e-14);
     assert_close(db.as_flat(), &CONV1D_DB, 1e-14);
     assert_close(dx.as_flat(), &CONV1D_DX, 1e-14);
@@ -1005,26 +1005,26 @@ fn conv1d_matches_pytorch_and_a_direct_loop() {
 #[test]
 fn conv1d_derivatives() {
     // (O, C, K, L) = (3, 2, 3, 8), stride 1, padding 2 -> OL = 10
-    const SIZES: [usize; 3] = [3 * 2 * 3, 3, 2 * 8];
+    const SIZES: [usize; 3] = [2 * 8, 3 * 2 * 3, 3]; // x, w, b
     type W = [[[f64; 3]; 2]; 3];
     type X = [[f64; 8]; 2];
     check(
         "conv1d",
-        &xs(18 + 3 + 16),
+        &xs(16 + 18 + 3),
         |p| {
             let p = split(p, &SIZES);
-            flat(&conv1d::<_, 1, 2, _, _, _, _, 10>(
-                &t::<W>(p[0]),
-                &t(p[1]),
-                &t::<X>(p[2]),
+            flat(&conv1d::<_, _, _, _, _, 1, 2, 10>(
+                &t::<X>(p[0]),
+                &t::<W>(p[1]),
+                &t(p[2]),
             ))
         },
         |p, tp| {
             let (p, tp) = (split(p, &SIZES), split(tp, &SIZES));
-            let (y, dy) = conv1d_jvp::<_, 1, 2, _, _, _, _, 10>(
-                &t::<W>(p[0]),
-                &t(p[1]),
-                &t::<X>(p[2]),
+            let (y, dy) = conv1d_jvp::<_, _, _, _, _, 1, 2, 10>(
+                &t::<X>(p[0]),
+                &t::<W>(p[1]),
+                &t(p[2]),
                 &t(tp[0]),
                 &t(tp[1]),
                 &t(tp[2]),
@@ -1034,13 +1034,13 @@ fn conv1d_derivatives() {
         |p, ct| {
             let p = split(p, &SIZES);
             let (y, pb) =
-                conv1d_vjp::<_, 1, 2, _, _, _, _, 10>(&t::<W>(p[0]), &t(p[1]), &t::<X>(p[2]));
-            let (dw, db, dx) = pb(t(ct));
-            (flat(&y), [flat(&dw), flat(&db), flat(&dx)].concat())
+                conv1d_vjp::<_, _, _, _, _, 1, 2, 10>(&t::<X>(p[0]), &t::<W>(p[1]), &t(p[2]));
+            let (dx, dw, db) = pb(t(ct));
+            (flat(&y), [flat(&dx), flat(&dw), flat(&db)].concat())
         },
     );
     let (w, b, x): (Tensor<W>, Vector<f64, 3>, Tensor<X>) = (t(&xs(18)), t(&xs(3)), t(&ctseq(16)));
-    let y = conv1d::<_, 3, 1, _, _, _, _, 3>(&w, &b, &x);
+    let y = conv1d::<_, _, _, _, _, 3, 1, 3>(&x, &w, &b);
     assert_close(
         y.as_flat(),
         &naive_conv1d(w.as_flat(), b.as_flat(), x.as_flat(), (3, 2, 3, 8), 3, 1),
@@ -1055,14 +1055,14 @@ fn conv1d_derivatives() {
 #[test]
 fn locally_connected2d_against_a_direct_loop_and_derivatives() {
     // input (2, 5, 6), O = 3 filters of 2x3 per position, stride 1 -> (3, 4, 4)
-    const SIZES: [usize; 3] = [4 * 4 * 3 * 2 * 2 * 3, 3 * 4 * 4, 2 * 5 * 6];
+    const SIZES: [usize; 3] = [2 * 5 * 6, 4 * 4 * 3 * 2 * 2 * 3, 3 * 4 * 4]; // x, w, b
     type Wt = [[[[[[f64; 3]; 2]; 2]; 3]; 4]; 4];
     type Bt = [[[f64; 4]; 4]; 3];
     type X = [[[f64; 6]; 5]; 2];
     let p = xs(SIZES.iter().sum());
     let parts = split(&p, &SIZES);
-    let (w, b, x): (Tensor<Wt>, Tensor<Bt>, Tensor<X>) = (t(parts[0]), t(parts[1]), t(parts[2]));
-    let y = locally_connected2d::<_, 1, _, _, _, _, _, _, _, _>(&w, &b, &x);
+    let (x, w, b): (Tensor<X>, Tensor<Wt>, Tensor<Bt>) = (t(parts[0]), t(parts[1]), t(parts[2]));
+    let y = locally_connected2d::<_, _, _, _, _, _, _, 1, _, _>(&x, &w, &b);
     for o in 0..3 {
         for i in 0..4 {
             for j in 0..4 {
@@ -1083,18 +1083,18 @@ fn locally_connected2d_against_a_direct_loop_and_derivatives() {
         &p,
         |p| {
             let p = split(p, &SIZES);
-            flat(&locally_connected2d::<_, 1, _, _, _, _, _, _, _, _>(
-                &t::<Wt>(p[0]),
-                &t::<Bt>(p[1]),
-                &t::<X>(p[2]),
+            flat(&locally_connected2d::<_, _, _, _, _, _, _, 1, _, _>(
+                &t::<X>(p[0]),
+                &t::<Wt>(p[1]),
+                &t::<Bt>(p[2]),
             ))
         },
         |p, tp| {
             let (p, tp) = (split(p, &SIZES), split(tp, &SIZES));
-            let (y, dy) = locally_connected2d_jvp::<_, 1, _, _, _, _, _, _, _, _>(
-                &t::<Wt>(p[0]),
-                &t::<Bt>(p[1]),
-                &t::<X>(p[2]),
+            let (y, dy) = locally_connected2d_jvp::<_, _, _, _, _, _, _, 1, _, _>(
+                &t::<X>(p[0]),
+                &t::<Wt>(p[1]),
+                &t::<Bt>(p[2]),
                 &t(tp[0]),
                 &t(tp[1]),
                 &t(tp[2]),
@@ -1103,13 +1103,13 @@ fn locally_connected2d_against_a_direct_loop_and_derivatives() {
         },
         |p, ct| {
             let p = split(p, &SIZES);
-            let (y, pb) = locally_connected2d_vjp::<_, 1, _, _, _, _, _, _, _, _>(
-                &t::<Wt>(p[0]),
-                &t::<Bt>(p[1]),
-                &t::<X>(p[2]),
+            let (y, pb) = locally_connected2d_vjp::<_, _, _, _, _, _, _, 1, _, _>(
+                &t::<X>(p[0]),
+                &t::<Wt>(p[1]),
+                &t::<Bt>(p[2]),
             );
-            let (dw, db, dx) = pb(t(ct));
-            (flat(&y), [flat(&dw), flat(&db), flat(&dx)].concat())
+            let (dx, dw, db) = pb(t(ct));
+            (flat(&y), [flat(&dx), flat(&dw), flat(&db)].concat())
         },
     );
 }
@@ -1123,7 +1123,7 @@ fn locally_connected2d_with_shared_weights_is_a_correlation() {
     let w: LocalWeights<f64, 3, 3, 1, 1, 3, 3> = Tensor::from_flat_fn(|i| k.as_flat()[i % 9]);
     let b: Image<f64, 1, 3, 3> = Image::zeros();
     let xi: Image<f64, 1, 7, 7> = t(x.as_flat());
-    let y = locally_connected2d::<_, 2, _, _, _, _, _, _, _, _>(&w, &b, &xi);
+    let y = locally_connected2d::<_, _, _, _, _, _, _, 2, _, _>(&xi, &w, &b);
     let full: Mat<f64, 5, 5> = correlate2d(&x, &k, Mode::Valid);
     for i in 0..3 {
         for j in 0..3 {
@@ -1572,9 +1572,9 @@ fn layers_run_on_dual_numbers() {
     let tx: Image<f64, 2, 5, 5> = t(&tv);
     let xd: Image<D, 2, 5, 5> = Tensor::from_flat_fn(|i| Dual::new(xv[i], tv[i]));
 
-    let yd = max_pool2d::<_, 2, 1, _, _, _, 4, 4>(&relu(&xd));
+    let yd = max_pool2d::<_, _, _, _, 2, 1, 4, 4>(&relu(&xd));
     let (h, dh) = relu_jvp(&x, &tx);
-    let (y, dy) = max_pool2d_jvp::<_, 2, 1, _, _, _, 4, 4>(&h, &dh);
+    let (y, dy) = max_pool2d_jvp::<_, _, _, _, 2, 1, 4, 4>(&h, &dh);
     for i in 0..32 {
         assert_eq!(yd.as_flat()[i].value(), y.as_flat()[i]);
         assert_eq!(yd.as_flat()[i].tangent(), dy.as_flat()[i]);
@@ -1596,7 +1596,7 @@ fn pullbacks_outlive_their_arguments() {
         relu_vjp(&x).1
     };
     let pb_pool =
-        max_pool2d_vjp::<f64, 2, 2, 1, 2, 2, 1, 1>(&Image::from_flat(&[1.0, 2.0, 3.0, 4.0])).1;
+        max_pool2d_vjp::<f64, 1, 2, 2, 2, 2, 1, 1>(&Image::from_flat(&[1.0, 2.0, 3.0, 4.0])).1;
     let pb_lin = linear_vjp::<f64, 1, 2>(
         &Mat::from_flat(&[1.0, 2.0]),
         &Vector::zeros(),

@@ -24,6 +24,7 @@ mod lstm;
 mod ode;
 mod particle;
 mod saddle;
+mod solver;
 mod util;
 
 /// What a module answers to an `evaluate`: the output and the nanoseconds of each run.

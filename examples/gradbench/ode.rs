@@ -45,6 +45,7 @@ pub fn primal(x: &[f64], s: usize) -> Vec<f64> {
 }
 
 /// The scalar the `gradient` function differentiates: the last component of the final state.
+#[allow(dead_code)]
 #[differentiate(reverse)]
 pub fn last(x: &[f64], s: usize) -> f64 {
     let y = primal(x, s);

@@ -78,8 +78,8 @@ macro_rules! avx2_kernel {
                     }
                 }
             } else if a.cs == 1 {
-                // MR rows of A in place, each contiguous along p.
-                let rows: [*const $elem; MR] =
+                // ROWS rows of A in place, each contiguous along p.
+                let rows: [*const $elem; ROWS] =
                     core::array::from_fn(|i| a.ptr.wrapping_add(i * a.rs));
                 for p in 0..k {
                     // SAFETY: as above.

@@ -42,6 +42,9 @@ thread_local! {
 fn take_scratch<E>(len: usize) -> Vec<CacheLine> {
     const { assert!(align_of::<E>() <= 64) };
     let lines = (len * size_of::<E>()).div_ceil(64);
+    if lines == 0 {
+        return Vec::new();
+    }
     let mut buf = SCRATCH.with(Cell::take);
     if buf.len() < lines {
         buf.resize(lines, CacheLine([0; 64]));
@@ -51,6 +54,9 @@ fn take_scratch<E>(len: usize) -> Vec<CacheLine> {
 
 /// Keeps `buf` for the next product on this thread (the larger of it and what is there).
 fn return_scratch(buf: Vec<CacheLine>) {
+    if buf.capacity() == 0 {
+        return;
+    }
     let _ = SCRATCH.try_with(|cell| {
         let other = cell.take();
         cell.set(if other.len() > buf.len() { other } else { buf });
@@ -86,6 +92,15 @@ unsafe fn pack<E: Scalar>(
                 // constant here, so each copy compiles to a few vector moves).
                 for p in 0..kc {
                     core::ptr::copy_nonoverlapping(src_s.add(p * stride_k), d.add(p * r), r);
+                }
+            } else if width == r && stride_k == 1 {
+                // A full sliver of rows contiguous along k: r loads from r row streams and
+                // one contiguous store of r per step.
+                for p in 0..kc {
+                    let to = d.add(p * r);
+                    for t in 0..r {
+                        *to.add(t) = *src_s.add(t * stride_len + p);
+                    }
                 }
             } else if stride_k == 1 {
                 // Each of the `width` rows is contiguous along k.
@@ -178,10 +193,11 @@ unsafe fn edge_tile<K: GemmKernel>(
 
 /// Whether LOOP 1 reads `A` in place instead of packing it into `A~`: when `A`'s rows are
 /// contiguous along `k`, the kernel broadcasts from `MR` row streams directly, which saves the
-/// transposing copy.
+/// transposing copy. Not for rows 4 KiB apart or more: the `MR` streams would then fall in
+/// one L1 set (8 ways, shared with the `B~` sliver) and evict each other.
 #[inline(always)]
 fn reads_a_in_place<E>(a: RawMat<E>) -> bool {
-    a.cs == 1 && a.rs <= 4096
+    a.cs == 1 && a.rs * size_of::<E>() <= 2048
 }
 
 /// Whether LOOP 2 reads `B` in place instead of packing it into `B~`: when `B`'s rows are
@@ -199,6 +215,8 @@ fn reads_b_in_place<E>(b: RawMat<E>, k: usize) -> bool {
 /// matrices, C does not overlap A or B, and `K::is_available()`.
 #[inline(always)]
 pub(crate) unsafe fn gemm_blocked<K: GemmKernel>(problem: Problem<K::Elem>) {
+    // The packed buffers are sized for whole slivers.
+    const { assert!(K::MC % K::MR == 0 && K::NC % K::NR == 0) };
     let Problem {
         m,
         k,
@@ -227,7 +245,12 @@ pub(crate) unsafe fn gemm_blocked<K: GemmKernel>(problem: Problem<K::Elem>) {
     let a_len = if a_in_place { 0 } else { mc_max * kc_max };
     // Keep B~ on a cache-line boundary.
     let a_len = a_len.div_ceil(64) * 64;
-    let b_len = if b_in_place { nr } else { nc_max } * kc_max;
+    let b_len = match (b_in_place, n % nr) {
+        (false, _) => nc_max * kc_max,
+        // In place, only a partial right sliver is packed.
+        (true, 0) => 0,
+        (true, _) => nr * kc_max,
+    };
 
     // Taken out of the thread-local rather than used in a closure, so that the loops below
     // are compiled with the target features of the caller and the kernel inlines.

@@ -70,9 +70,10 @@ fn broadcast<F: Scalar, const O: usize, const OL: usize>(b: &Vector<F, O>) -> Ma
 /// 1-D convolution layer (cross-correlation, no kernel flip, as PyTorch's `conv1d`):
 /// `y[o][j] = b[o] + Σ_c Σ_k w[o][c][k] x[c][j S + k - P]`, reading zeros outside `0..L`.
 ///
-/// Shapes: filters `(O, C, K)`, bias `(O)`, input `(C, L)`, output `(O, OL)` with
-/// `OL == (L + 2P - K) / S + 1` (checked at compile time). Name the stride and padding and let
-/// the shapes be inferred: `conv1d::<_, S, P, _, _, _, _, _>(&w, &b, &x)`.
+/// Shapes: input `(C, L)`, filters `(O, C, K)`, bias `(O)`, output `(O, OL)` with
+/// `OL == (L + 2P - K) / S + 1` (checked at compile time). The arguments and generic parameters
+/// come in the order of `conv2d`'s (`x, w, b` and `<F, C, L, O, K, S, P, OL>`): name the stride
+/// and padding and let the shapes be inferred: `conv1d::<_, _, _, _, _, S, P, _>(&x, &w, &b)`.
 ///
 /// ```
 /// use conv_kernels::layers::{Filters1d, conv1d};
@@ -80,22 +81,22 @@ fn broadcast<F: Scalar, const O: usize, const OL: usize>(b: &Vector<F, O>) -> Ma
 /// let w: Filters1d<f64, 1, 1, 2> = Filters1d::from_flat(&[1.0, -1.0]);
 /// let b = Vector::from_array([0.5]);
 /// let x: Mat<f64, 1, 4> = Mat::from_flat(&[1.0, 2.0, 4.0, 8.0]);
-/// let y: Mat<f64, 1, 3> = conv1d::<_, 1, 0, _, _, _, _, _>(&w, &b, &x);
+/// let y: Mat<f64, 1, 3> = conv1d::<_, _, _, _, _, 1, 0, _>(&x, &w, &b);
 /// assert_eq!(*y, [[-0.5, -1.5, -3.5]]);
 /// ```
 pub fn conv1d<
     F: Scalar + Real,
+    const C: usize,
+    const L: usize,
+    const O: usize,
+    const K: usize,
     const S: usize,
     const P: usize,
-    const O: usize,
-    const C: usize,
-    const K: usize,
-    const L: usize,
     const OL: usize,
 >(
+    x: &Mat<F, C, L>,
     w: &Filters1d<F, O, C, K>,
     b: &Vector<F, O>,
-    x: &Mat<F, C, L>,
 ) -> Mat<F, O, OL> {
     shape_check!(L, K, S, P, OL);
     let mut y = broadcast(b);
@@ -103,7 +104,8 @@ pub fn conv1d<
     y
 }
 
-/// Forward mode of [`conv1d`]: `dy = dw ⋆ x + w ⋆ dx + db` (bilinear in `(w, x)`).
+/// Forward mode of [`conv1d`]: `dy = w ⋆ dx + dw ⋆ x + db` (bilinear in `(x, w)`), along the
+/// tangents `(tx, tw, tb)`.
 ///
 /// ```
 /// use conv_kernels::layers::{Filters1d, conv1d_jvp};
@@ -113,68 +115,68 @@ pub fn conv1d<
 /// let (b, tb) = (Vector::from_array([0.0]), Vector::from_array([1.0]));
 /// let tw: Filters1d<f64, 1, 1, 1> = Filters1d::from_flat(&[1.0]);
 /// let tx: Mat<f64, 1, 2> = Mat::from_flat(&[0.0, 1.0]);
-/// let (y, dy) = conv1d_jvp::<_, 1, 0, _, _, _, _, 2>(&w, &b, &x, &tw, &tb, &tx);
+/// let (y, dy) = conv1d_jvp::<_, _, _, _, _, 1, 0, 2>(&x, &w, &b, &tx, &tw, &tb);
 /// assert_eq!(*dy, [[1.0 + 1.0, 3.0 + 2.0 + 1.0]]);
 /// ```
 #[allow(clippy::too_many_arguments)]
 pub fn conv1d_jvp<
     F: Scalar + Real,
+    const C: usize,
+    const L: usize,
+    const O: usize,
+    const K: usize,
     const S: usize,
     const P: usize,
-    const O: usize,
-    const C: usize,
-    const K: usize,
-    const L: usize,
     const OL: usize,
 >(
+    x: &Mat<F, C, L>,
     w: &Filters1d<F, O, C, K>,
     b: &Vector<F, O>,
-    x: &Mat<F, C, L>,
+    tx: &Mat<F, C, L>,
     tw: &Filters1d<F, O, C, K>,
     tb: &Vector<F, O>,
-    tx: &Mat<F, C, L>,
 ) -> (Mat<F, O, OL>, Mat<F, O, OL>) {
-    let y = conv1d::<F, S, P, O, C, K, L, OL>(w, b, x);
+    let y = conv1d::<F, C, L, O, K, S, P, OL>(x, w, b);
     let mut dy = broadcast(tb);
     correlate_add::<F, S, P, O, C, K, L, OL>(tw, x, &mut dy);
     correlate_add::<F, S, P, O, C, K, L, OL>(w, tx, &mut dy);
     (y, dy)
 }
 
-/// Reverse mode of [`conv1d`]: the pullback maps `ct` `(O, OL)` to `(dw, db, dx)`:
-/// `dw[o][c][k] = Σ_j ct[o][j] x[c][j S + k - P]`, `db[o] = Σ_j ct[o][j]` and
-/// `dx[c][i] = Σ ct[o][j] w[o][c][k]` over the `(o, j, k)` that read `x[c][i]`. It owns copies
-/// of `w` and `x`.
+/// Reverse mode of [`conv1d`]: the pullback maps `ct` `(O, OL)` to `(dx, dw, db)`:
+/// `dx[c][i] = Σ ct[o][j] w[o][c][k]` over the `(o, j, k)` that read `x[c][i]`,
+/// `dw[o][c][k] = Σ_j ct[o][j] x[c][j S + k - P]` and `db[o] = Σ_j ct[o][j]`. It owns copies
+/// of `x` and `w`.
 ///
 /// ```
 /// use conv_kernels::layers::{Filters1d, conv1d_vjp};
 /// use conv_kernels::tensor::{Mat, Vector};
 /// let w: Filters1d<f64, 1, 1, 1> = Filters1d::from_flat(&[2.0]);
 /// let x: Mat<f64, 1, 2> = Mat::from_flat(&[1.0, 3.0]);
-/// let (y, pullback) = conv1d_vjp::<_, 1, 0, _, _, _, _, 2>(&w, &Vector::from_array([0.0]), &x);
-/// let (dw, db, dx) = pullback(Mat::from_flat(&[1.0, 1.0]));
-/// assert_eq!((*dw, *db, *dx), ([[[4.0]]], [2.0], [[2.0, 2.0]]));
+/// let (y, pullback) = conv1d_vjp::<_, _, _, _, _, 1, 0, 2>(&x, &w, &Vector::from_array([0.0]));
+/// let (dx, dw, db) = pullback(Mat::from_flat(&[1.0, 1.0]));
+/// assert_eq!((*dx, *dw, *db), ([[2.0, 2.0]], [[[4.0]]], [2.0]));
 /// ```
 #[allow(clippy::type_complexity)]
 pub fn conv1d_vjp<
     F: Scalar + Real,
+    const C: usize,
+    const L: usize,
+    const O: usize,
+    const K: usize,
     const S: usize,
     const P: usize,
-    const O: usize,
-    const C: usize,
-    const K: usize,
-    const L: usize,
     const OL: usize,
 >(
+    x: &Mat<F, C, L>,
     w: &Filters1d<F, O, C, K>,
     b: &Vector<F, O>,
-    x: &Mat<F, C, L>,
 ) -> (
     Mat<F, O, OL>,
-    impl FnOnce(Mat<F, O, OL>) -> (Filters1d<F, O, C, K>, Vector<F, O>, Mat<F, C, L>)
-    + use<F, S, P, O, C, K, L, OL>,
+    impl FnOnce(Mat<F, O, OL>) -> (Mat<F, C, L>, Filters1d<F, O, C, K>, Vector<F, O>)
+    + use<F, C, L, O, K, S, P, OL>,
 ) {
-    let y = conv1d::<F, S, P, O, C, K, L, OL>(w, b, x);
+    let y = conv1d::<F, C, L, O, K, S, P, OL>(x, w, b);
     let (w, x) = (w.clone(), x.clone());
     let pullback = move |ct: Mat<F, O, OL>| {
         let mut dw = Filters1d::<F, O, C, K>::zeros();
@@ -192,7 +194,7 @@ pub fn conv1d_vjp<
                 }
             }
         }
-        (dw, db, dx)
+        (dx, dw, db)
     };
     (y, pullback)
 }

@@ -90,9 +90,11 @@ fn local_add<
 /// of `x` at `(i S, j S)`, plus a bias per output unit:
 /// `y[o][i][j] = b[o][i][j] + Σ_{c,p,q} w[i][j][o][c][p][q] x[c][i S + p][j S + q]`.
 ///
-/// Shapes: input `(C, H, W)`, output and bias `(O, OH, OW)` with `OH == (H - KH) / S + 1` and
-/// `OW == (W - KW) / S + 1` (checked at compile time); no padding. The generic parameters start
-/// with the stride, so `locally_connected2d::<_, S, _, _, _, _, _, _, _, _>(&w, &b, &x)`.
+/// Shapes: input `(C, H, W)`, weights `(OH, OW, O, C, KH, KW)`, output and bias `(O, OH, OW)`
+/// with `OH == (H - KH) / S + 1` and `OW == (W - KW) / S + 1` (checked at compile time); no
+/// padding. The arguments and generic parameters come in the order of `conv2d`'s (`x, w, b`
+/// and `<F, C, H, W, O, KH, KW, S, OH, OW>`), so
+/// `locally_connected2d::<_, _, _, _, _, _, _, S, _, _>(&x, &w, &b)` names only the stride.
 ///
 /// ```
 /// use conv_kernels::layers::{LocalWeights, locally_connected2d};
@@ -101,24 +103,24 @@ fn local_add<
 /// let w: LocalWeights<f64, 1, 2, 1, 1, 1, 2> = LocalWeights::from_flat(&[1.0, 1.0, 1.0, -1.0]);
 /// let b: Image<f64, 1, 1, 2> = Image::zeros();
 /// let x: Image<f64, 1, 1, 3> = Image::from_flat(&[1.0, 2.0, 4.0]);
-/// let y = locally_connected2d::<_, 1, _, _, _, _, _, _, _, _>(&w, &b, &x);
+/// let y = locally_connected2d::<_, _, _, _, _, _, _, 1, _, _>(&x, &w, &b);
 /// assert_eq!(*y, [[[3.0, -2.0]]]);
 /// ```
 pub fn locally_connected2d<
     F: Scalar + Real,
-    const S: usize,
     const C: usize,
     const H: usize,
     const W: usize,
     const O: usize,
     const KH: usize,
     const KW: usize,
+    const S: usize,
     const OH: usize,
     const OW: usize,
 >(
+    x: &Image<F, C, H, W>,
     w: &LocalWeights<F, OH, OW, O, C, KH, KW>,
     b: &Image<F, O, OH, OW>,
-    x: &Image<F, C, H, W>,
 ) -> Image<F, O, OH, OW> {
     shape_check!(H, W, KH, KW, S, OH, OW);
     let mut y = b.clone();
@@ -126,7 +128,8 @@ pub fn locally_connected2d<
     y
 }
 
-/// Forward mode of [`locally_connected2d`]: `dy = dw ⋆ x + w ⋆ dx + db` (bilinear in `(w, x)`).
+/// Forward mode of [`locally_connected2d`]: `dy = w ⋆ dx + dw ⋆ x + db` (bilinear in `(x, w)`),
+/// along the tangents `(tx, tw, tb)`.
 ///
 /// ```
 /// use conv_kernels::layers::{LocalWeights, locally_connected2d_jvp};
@@ -134,30 +137,30 @@ pub fn locally_connected2d<
 /// let w: LocalWeights<f64, 1, 1, 1, 1, 1, 1> = LocalWeights::from_flat(&[2.0]);
 /// let b: Image<f64, 1, 1, 1> = Image::from_flat(&[0.0]);
 /// let x: Image<f64, 1, 1, 1> = Image::from_flat(&[3.0]);
-/// let (y, dy) = locally_connected2d_jvp::<_, 1, _, _, _, _, _, _, _, _>(&w, &b, &x, &w, &b, &x);
+/// let (y, dy) = locally_connected2d_jvp::<_, _, _, _, _, _, _, 1, _, _>(&x, &w, &b, &x, &w, &b);
 /// assert_eq!((y[0][0][0], dy[0][0][0]), (6.0, 12.0));
 /// ```
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub fn locally_connected2d_jvp<
     F: Scalar + Real,
-    const S: usize,
     const C: usize,
     const H: usize,
     const W: usize,
     const O: usize,
     const KH: usize,
     const KW: usize,
+    const S: usize,
     const OH: usize,
     const OW: usize,
 >(
+    x: &Image<F, C, H, W>,
     w: &LocalWeights<F, OH, OW, O, C, KH, KW>,
     b: &Image<F, O, OH, OW>,
-    x: &Image<F, C, H, W>,
+    tx: &Image<F, C, H, W>,
     tw: &LocalWeights<F, OH, OW, O, C, KH, KW>,
     tb: &Image<F, O, OH, OW>,
-    tx: &Image<F, C, H, W>,
 ) -> (Image<F, O, OH, OW>, Image<F, O, OH, OW>) {
-    let y = locally_connected2d::<F, S, C, H, W, O, KH, KW, OH, OW>(w, b, x);
+    let y = locally_connected2d::<F, C, H, W, O, KH, KW, S, OH, OW>(x, w, b);
     let mut dy = tb.clone();
     local_add::<F, S, C, H, W, O, KH, KW, OH, OW>(tw, x, &mut dy);
     local_add::<F, S, C, H, W, O, KH, KW, OH, OW>(w, tx, &mut dy);
@@ -165,9 +168,9 @@ pub fn locally_connected2d_jvp<
 }
 
 /// Reverse mode of [`locally_connected2d`]: the pullback maps `ct` `(O, OH, OW)` to
-/// `(dw, db, dx)` with `dw[i][j][o][c][p][q] = ct[o][i][j] x[c][i S + p][j S + q]`, `db = ct`
-/// and `dx` the sum of `ct[o][i][j] w[i][j][o]` over the windows covering each input. It owns
-/// copies of `w` and `x`.
+/// `(dx, dw, db)`: `dx` the sum of `ct[o][i][j] w[i][j][o]` over the windows covering each
+/// input, `dw[i][j][o][c][p][q] = ct[o][i][j] x[c][i S + p][j S + q]` and `db = ct`. It owns
+/// copies of `x` and `w`.
 ///
 /// ```
 /// use conv_kernels::layers::{LocalWeights, locally_connected2d_vjp};
@@ -175,37 +178,37 @@ pub fn locally_connected2d_jvp<
 /// let w: LocalWeights<f64, 1, 1, 1, 1, 1, 1> = LocalWeights::from_flat(&[2.0]);
 /// let b: Image<f64, 1, 1, 1> = Image::from_flat(&[0.0]);
 /// let x: Image<f64, 1, 1, 1> = Image::from_flat(&[3.0]);
-/// let (y, pullback) = locally_connected2d_vjp::<_, 1, _, _, _, _, _, _, _, _>(&w, &b, &x);
-/// let (dw, db, dx) = pullback(Image::from_flat(&[1.0]));
-/// assert_eq!((dw.as_flat(), db.as_flat(), dx.as_flat()), (&[3.0][..], &[1.0][..], &[2.0][..]));
+/// let (y, pullback) = locally_connected2d_vjp::<_, _, _, _, _, _, _, 1, _, _>(&x, &w, &b);
+/// let (dx, dw, db) = pullback(Image::from_flat(&[1.0]));
+/// assert_eq!((dx.as_flat(), dw.as_flat(), db.as_flat()), (&[2.0][..], &[3.0][..], &[1.0][..]));
 /// ```
 #[allow(clippy::type_complexity)]
 pub fn locally_connected2d_vjp<
     F: Scalar + Real,
-    const S: usize,
     const C: usize,
     const H: usize,
     const W: usize,
     const O: usize,
     const KH: usize,
     const KW: usize,
+    const S: usize,
     const OH: usize,
     const OW: usize,
 >(
+    x: &Image<F, C, H, W>,
     w: &LocalWeights<F, OH, OW, O, C, KH, KW>,
     b: &Image<F, O, OH, OW>,
-    x: &Image<F, C, H, W>,
 ) -> (
     Image<F, O, OH, OW>,
     impl FnOnce(
         Image<F, O, OH, OW>,
     ) -> (
+        Image<F, C, H, W>,
         LocalWeights<F, OH, OW, O, C, KH, KW>,
         Image<F, O, OH, OW>,
-        Image<F, C, H, W>,
-    ) + use<F, S, C, H, W, O, KH, KW, OH, OW>,
+    ) + use<F, C, H, W, O, KH, KW, S, OH, OW>,
 ) {
-    let y = locally_connected2d::<F, S, C, H, W, O, KH, KW, OH, OW>(w, b, x);
+    let y = locally_connected2d::<F, C, H, W, O, KH, KW, S, OH, OW>(x, w, b);
     let (w, x) = (w.clone(), x.clone());
     let pullback = move |ct: Image<F, O, OH, OW>| {
         let mut dw = LocalWeights::<F, OH, OW, O, C, KH, KW>::zeros();
@@ -228,7 +231,7 @@ pub fn locally_connected2d_vjp<
                 }
             }
         }
-        (dw, ct, dx)
+        (dx, dw, ct)
     };
     (y, pullback)
 }

@@ -5,9 +5,9 @@ use autodiff_core::Real;
 use crate::Scalar;
 use crate::tensor::{Mat, Tensor, Vector, Zeros};
 
-/// The softmax of a row, computed stably (shifted by its maximum), written into `out`; returns
-/// the row's log-sum-exp.
-fn softmax_row<F: Scalar>(z: &[F], out: &mut [F]) -> F {
+/// The softmax of a row, computed stably (shifted by its maximum `m`), written into `out`;
+/// returns `(m, ln Σ_j exp(z_j - m))`, whose sum is the row's log-sum-exp.
+fn softmax_row<F: Scalar>(z: &[F], out: &mut [F]) -> (F, F) {
     let m = z.iter().copied().fold(F::neg_infinity(), F::max);
     let mut sum = F::zero();
     for (o, &v) in out.iter_mut().zip(z) {
@@ -17,7 +17,13 @@ fn softmax_row<F: Scalar>(z: &[F], out: &mut [F]) -> F {
     for o in out.iter_mut() {
         *o = *o / sum;
     }
-    m + sum.ln()
+    (m, sum.ln())
+}
+
+/// `log Σ_j exp(z_j) - z[label]` from the parts returned by [`softmax_row`], summed so that
+/// nothing cancels when the logits are large: `(m - z[label]) + ln Σ_j exp(z_j - m)`.
+fn nll<F: Scalar>((m, ln_sum): (F, F), z_label: F) -> F {
+    (m - z_label) + ln_sum
 }
 
 /// The label, checked against the number of classes.
@@ -114,7 +120,7 @@ pub fn softmax_cross_entropy<F: Scalar + Real, const N: usize>(
 ) -> F {
     let label = check_label(label, N);
     let mut p = [F::zero(); N];
-    softmax_row(logits.as_slice(), &mut p) - logits[label]
+    nll(softmax_row(logits.as_slice(), &mut p), logits[label])
 }
 
 /// Forward mode of [`softmax_cross_entropy`]: `<softmax(z) - onehot(label), t>`.
@@ -133,7 +139,7 @@ pub fn softmax_cross_entropy_jvp<F: Scalar + Real, const N: usize>(
 ) -> (F, F) {
     let label = check_label(label, N);
     let mut p = [F::zero(); N];
-    let loss = softmax_row(logits.as_slice(), &mut p) - logits[label];
+    let loss = nll(softmax_row(logits.as_slice(), &mut p), logits[label]);
     let d = p
         .iter()
         .zip(t.iter())
@@ -158,7 +164,10 @@ pub fn softmax_cross_entropy_vjp<F: Scalar + Real, const N: usize>(
 ) -> (F, impl FnOnce(F) -> Vector<F, N> + use<F, N>) {
     let label = check_label(label, N);
     let mut p = Vector::<F, N>::zeros();
-    let loss = softmax_row(logits.as_slice(), p.as_mut_slice()) - logits[label];
+    let loss = nll(
+        softmax_row(logits.as_slice(), p.as_mut_slice()),
+        logits[label],
+    );
     let pullback = move |ct: F| {
         p[label] = p[label] - F::one();
         for v in p.iter_mut() {
@@ -189,7 +198,7 @@ pub fn softmax_cross_entropy_batch<F: Scalar + Real, const B: usize, const N: us
     let mut p = [F::zero(); N];
     let total = logits.iter().zip(labels).fold(F::zero(), |acc, (z, &l)| {
         let l = check_label(l, N);
-        acc + softmax_row(z, &mut p) - z[l]
+        acc + nll(softmax_row(z, &mut p), z[l])
     });
     total / F::from(B).expect("batch size as a float")
 }
@@ -212,7 +221,7 @@ pub fn softmax_cross_entropy_batch_jvp<F: Scalar + Real, const B: usize, const N
     let (mut loss, mut d) = (F::zero(), F::zero());
     for ((z, t), &l) in logits.iter().zip(t.iter()).zip(labels) {
         let l = check_label(l, N);
-        loss = loss + softmax_row(z, &mut p) - z[l];
+        loss = loss + nll(softmax_row(z, &mut p), z[l]);
         d = d + p.iter().zip(t).fold(F::zero(), |a, (&p, &t)| a + p * t) - t[l];
     }
     let n = F::from(B).expect("batch size as a float");
@@ -238,7 +247,7 @@ pub fn softmax_cross_entropy_batch_vjp<F: Scalar + Real, const B: usize, const N
     let mut loss = F::zero();
     for ((z, p), &l) in logits.iter().zip(p.iter_mut()).zip(labels) {
         let l = check_label(l, N);
-        loss = loss + softmax_row(z, p) - z[l];
+        loss = loss + nll(softmax_row(z, p), z[l]);
         p[l] = p[l] - F::one();
     }
     let n = F::from(B).expect("batch size as a float");
@@ -329,7 +338,8 @@ pub fn mse_vjp<F: Scalar + Real, T: Zeros<Scalar = F>>(
         for v in r.as_flat_mut() {
             *v = *v * s;
         }
-        let neg = Tensor::<T>::from_flat_fn(|i| -r.as_flat()[i]);
+        let rs = r.as_flat();
+        let neg = Tensor::<T>::from_flat_fn(|i| -rs[i]);
         (r, neg)
     };
     (loss, pullback)

@@ -12,7 +12,14 @@
 //!   tuple in parameter order; the adjoint of a `&Tensor<T>` is a `Tensor<T>`).
 //!
 //! Passive parameters (class labels, modes) get no tangent and no adjoint. Every pullback owns
-//! its residuals (it never borrows the arguments), so it may outlive them.
+//! its residuals (it never borrows the arguments), so it may outlive them: its type is
+//! `impl FnOnce(R) -> A + use<..>` over the generic parameters only.
+//!
+//! Argument order: layers with weights take `(x, w, b)` and generic parameters
+//! `<F, input shape, layer shape, stride/padding, output shape>`, as `conv2d`; the one exception
+//! is [`linear()`], `(w, b, x)` for `y = W x + b`. Const parameters that the arguments fix can be
+//! left to inference with `_`: `max_pool2d::<_, _, _, _, 2, 2, _, _>(&x)` names only the window
+//! and the stride.
 //!
 //! Layout, as in the rest of the crate: a sample is channel-major `(C, H, W)`, a batch puts the
 //! sample index first `(N, C, H, W)`, and every size is a const generic. Sizes that stable Rust
@@ -36,7 +43,7 @@
 //! use conv_kernels::tensor::{Image, Mat, Vector};
 //!
 //! let x: Image<f64, 1, 4, 4> = Image::from_flat_fn(|i| i as f64 - 8.0);
-//! let h: Image<f64, 1, 2, 2> = max_pool2d::<_, 2, 2, _, _, _, _, _>(&relu(&x));
+//! let h: Image<f64, 1, 2, 2> = max_pool2d::<_, _, _, _, 2, 2, _, _>(&relu(&x));
 //! let v: Vector<f64, 4> = flatten(&h);
 //! let w: Mat<f64, 3, 4> = Mat::from_flat_fn(|i| 0.1 * i as f64);
 //! let b: Vector<f64, 3> = Vector::zeros();

@@ -5,8 +5,10 @@
 //! The output size is the const parameter pair `(OH, OW)`, checked at compile time against
 //! `OH == (H - K) / S + 1` and `OW == (W - K) / S + 1`.
 //!
-//! The generic parameters come in the order `<F, K, S, ...shapes...>`, so a call can name the
-//! window and stride and let the shapes be inferred: `max_pool2d::<_, 2, 2, _, _, _, _, _>(&x)`.
+//! The generic parameters come in the order of `conv2d`'s: the scalar, the input shape, the
+//! window `K` and stride `S`, then the output shape (`<F, C, H, W, K, S, OH, OW>`, with `N`
+//! after `F` for a batch), so a call names the window and stride and lets the shapes be
+//! inferred: `max_pool2d::<_, _, _, _, 2, 2, _, _>(&x)`.
 
 use autodiff_core::Real;
 use rayon::prelude::*;
@@ -223,16 +225,16 @@ macro_rules! shape_check {
 /// use conv_kernels::layers::max_pool2d;
 /// use conv_kernels::tensor::Image;
 /// let x: Image<f64, 1, 4, 4> = Image::from_flat_fn(|i| i as f64);
-/// let y: Image<f64, 1, 2, 2> = max_pool2d::<_, 2, 2, _, _, _, _, _>(&x);
+/// let y: Image<f64, 1, 2, 2> = max_pool2d::<_, _, _, _, 2, 2, _, _>(&x);
 /// assert_eq!(*y, [[[5.0, 7.0], [13.0, 15.0]]]);
 /// ```
 pub fn max_pool2d<
     F: Scalar + Real,
-    const K: usize,
-    const S: usize,
     const C: usize,
     const H: usize,
     const W: usize,
+    const K: usize,
+    const S: usize,
     const OH: usize,
     const OW: usize,
 >(
@@ -250,16 +252,16 @@ pub fn max_pool2d<
 /// use conv_kernels::tensor::Image;
 /// let x: Image<f64, 1, 2, 2> = Image::from_flat(&[1.0, 4.0, 4.0, 2.0]);
 /// let t: Image<f64, 1, 2, 2> = Image::from_flat(&[10.0, 20.0, 30.0, 40.0]);
-/// let (y, dy) = max_pool2d_jvp::<_, 2, 2, _, _, _, 1, 1>(&x, &t);
+/// let (y, dy) = max_pool2d_jvp::<_, _, _, _, 2, 2, 1, 1>(&x, &t);
 /// assert_eq!((y[0][0][0], dy[0][0][0]), (4.0, 20.0));
 /// ```
 pub fn max_pool2d_jvp<
     F: Scalar + Real,
-    const K: usize,
-    const S: usize,
     const C: usize,
     const H: usize,
     const W: usize,
+    const K: usize,
+    const S: usize,
     const OH: usize,
     const OW: usize,
 >(
@@ -278,25 +280,25 @@ pub fn max_pool2d_jvp<
 /// use conv_kernels::layers::max_pool2d_vjp;
 /// use conv_kernels::tensor::Image;
 /// let x: Image<f64, 1, 2, 2> = Image::from_flat(&[1.0, 4.0, 4.0, 2.0]);
-/// let (y, pullback) = max_pool2d_vjp::<_, 2, 2, _, _, _, 1, 1>(&x);
+/// let (y, pullback) = max_pool2d_vjp::<_, _, _, _, 2, 2, 1, 1>(&x);
 /// assert_eq!(y[0][0][0], 4.0);
 /// assert_eq!(pullback(Image::from_flat(&[1.0])).as_flat(), &[0.0, 1.0, 0.0, 0.0]);
 /// ```
 #[allow(clippy::type_complexity)]
 pub fn max_pool2d_vjp<
     F: Scalar + Real,
-    const K: usize,
-    const S: usize,
     const C: usize,
     const H: usize,
     const W: usize,
+    const K: usize,
+    const S: usize,
     const OH: usize,
     const OW: usize,
 >(
     x: &Image<F, C, H, W>,
 ) -> (
     Image<F, C, OH, OW>,
-    impl FnOnce(Image<F, C, OH, OW>) -> Image<F, C, H, W> + use<F, K, S, C, H, W, OH, OW>,
+    impl FnOnce(Image<F, C, OH, OW>) -> Image<F, C, H, W> + use<F, C, H, W, K, S, OH, OW>,
 ) {
     shape_check!(1, C, H, W, K, S, OH, OW);
     let arg = argmax::<F, 1, C, H, W, K, S, OH, OW>(x.as_flat());
@@ -313,16 +315,16 @@ pub fn max_pool2d_vjp<
 /// use conv_kernels::layers::avg_pool2d;
 /// use conv_kernels::tensor::Image;
 /// let x: Image<f64, 1, 4, 4> = Image::from_flat_fn(|i| i as f64);
-/// let y: Image<f64, 1, 2, 2> = avg_pool2d::<_, 2, 2, _, _, _, _, _>(&x);
+/// let y: Image<f64, 1, 2, 2> = avg_pool2d::<_, _, _, _, 2, 2, _, _>(&x);
 /// assert_eq!(*y, [[[2.5, 4.5], [10.5, 12.5]]]);
 /// ```
 pub fn avg_pool2d<
     F: Scalar + Real,
-    const K: usize,
-    const S: usize,
     const C: usize,
     const H: usize,
     const W: usize,
+    const K: usize,
+    const S: usize,
     const OH: usize,
     const OW: usize,
 >(
@@ -341,16 +343,16 @@ pub fn avg_pool2d<
 /// use conv_kernels::tensor::Image;
 /// let x: Image<f64, 1, 2, 2> = Image::from_flat(&[1.0, 2.0, 3.0, 4.0]);
 /// let t: Image<f64, 1, 2, 2> = Image::from_flat(&[4.0, 0.0, 0.0, 0.0]);
-/// let (y, dy) = avg_pool2d_jvp::<_, 2, 2, _, _, _, 1, 1>(&x, &t);
+/// let (y, dy) = avg_pool2d_jvp::<_, _, _, _, 2, 2, 1, 1>(&x, &t);
 /// assert_eq!((y[0][0][0], dy[0][0][0]), (2.5, 1.0));
 /// ```
 pub fn avg_pool2d_jvp<
     F: Scalar + Real,
-    const K: usize,
-    const S: usize,
     const C: usize,
     const H: usize,
     const W: usize,
+    const K: usize,
+    const S: usize,
     const OH: usize,
     const OW: usize,
 >(
@@ -358,8 +360,8 @@ pub fn avg_pool2d_jvp<
     t: &Image<F, C, H, W>,
 ) -> (Image<F, C, OH, OW>, Image<F, C, OH, OW>) {
     (
-        avg_pool2d::<F, K, S, C, H, W, OH, OW>(x),
-        avg_pool2d::<F, K, S, C, H, W, OH, OW>(t),
+        avg_pool2d::<F, C, H, W, K, S, OH, OW>(x),
+        avg_pool2d::<F, C, H, W, K, S, OH, OW>(t),
     )
 }
 
@@ -370,26 +372,26 @@ pub fn avg_pool2d_jvp<
 /// use conv_kernels::layers::avg_pool2d_vjp;
 /// use conv_kernels::tensor::Image;
 /// let x: Image<f64, 1, 2, 2> = Image::from_flat(&[1.0, 2.0, 3.0, 4.0]);
-/// let (y, pullback) = avg_pool2d_vjp::<_, 2, 2, _, _, _, 1, 1>(&x);
+/// let (y, pullback) = avg_pool2d_vjp::<_, _, _, _, 2, 2, 1, 1>(&x);
 /// assert_eq!(pullback(Image::from_flat(&[4.0])).as_flat(), &[1.0; 4]);
 /// ```
 #[allow(clippy::type_complexity)]
 pub fn avg_pool2d_vjp<
     F: Scalar + Real,
-    const K: usize,
-    const S: usize,
     const C: usize,
     const H: usize,
     const W: usize,
+    const K: usize,
+    const S: usize,
     const OH: usize,
     const OW: usize,
 >(
     x: &Image<F, C, H, W>,
 ) -> (
     Image<F, C, OH, OW>,
-    impl FnOnce(Image<F, C, OH, OW>) -> Image<F, C, H, W> + use<F, K, S, C, H, W, OH, OW>,
+    impl FnOnce(Image<F, C, OH, OW>) -> Image<F, C, H, W> + use<F, C, H, W, K, S, OH, OW>,
 ) {
-    let y = avg_pool2d::<F, K, S, C, H, W, OH, OW>(x);
+    let y = avg_pool2d::<F, C, H, W, K, S, OH, OW>(x);
     let pullback = |ct: Image<F, C, OH, OW>| {
         let mut dx = Image::zeros();
         avg_backward::<F, 1, C, H, W, K, S, OH, OW>(ct.as_flat(), dx.as_flat_mut());
@@ -405,17 +407,17 @@ pub fn avg_pool2d_vjp<
 /// use conv_kernels::layers::max_pool2d_batch;
 /// use conv_kernels::tensor::Batch;
 /// let x: Batch<f32, 2, 1, 2, 2> = Batch::from_flat(&[1.0, 2.0, 3.0, 4.0, 8.0, 7.0, 6.0, 5.0]);
-/// let y: Batch<f32, 2, 1, 1, 1> = max_pool2d_batch::<_, 2, 2, _, _, _, _, _, _>(&x);
+/// let y: Batch<f32, 2, 1, 1, 1> = max_pool2d_batch::<_, _, _, _, _, 2, 2, _, _>(&x);
 /// assert_eq!(y.as_flat(), &[4.0, 8.0]);
 /// ```
 pub fn max_pool2d_batch<
     F: Scalar + Real,
-    const K: usize,
-    const S: usize,
     const N: usize,
     const C: usize,
     const H: usize,
     const W: usize,
+    const K: usize,
+    const S: usize,
     const OH: usize,
     const OW: usize,
 >(
@@ -433,17 +435,17 @@ pub fn max_pool2d_batch<
 /// use conv_kernels::tensor::Batch;
 /// let x: Batch<f64, 1, 1, 1, 2> = Batch::from_flat(&[1.0, 3.0]);
 /// let t: Batch<f64, 1, 1, 1, 2> = Batch::from_flat(&[10.0, 30.0]);
-/// let (y, dy) = max_pool2d_batch_jvp::<_, 1, 1, _, _, _, _, 1, 2>(&x, &t);
+/// let (y, dy) = max_pool2d_batch_jvp::<_, _, _, _, _, 1, 1, 1, 2>(&x, &t);
 /// assert_eq!((y.as_flat(), dy.as_flat()), (&[1.0, 3.0][..], &[10.0, 30.0][..]));
 /// ```
 pub fn max_pool2d_batch_jvp<
     F: Scalar + Real,
-    const K: usize,
-    const S: usize,
     const N: usize,
     const C: usize,
     const H: usize,
     const W: usize,
+    const K: usize,
+    const S: usize,
     const OH: usize,
     const OW: usize,
 >(
@@ -461,26 +463,26 @@ pub fn max_pool2d_batch_jvp<
 /// use conv_kernels::layers::max_pool2d_batch_vjp;
 /// use conv_kernels::tensor::Batch;
 /// let x: Batch<f64, 2, 1, 1, 2> = Batch::from_flat(&[1.0, 3.0, 5.0, 4.0]);
-/// let (y, pullback) = max_pool2d_batch_vjp::<_, 1, 2, _, _, _, 2, 1, 1>(&x);
+/// let (y, pullback) = max_pool2d_batch_vjp::<_, _, _, _, 2, 1, 2, 1, 1>(&x);
 /// assert_eq!(y.as_flat(), &[1.0, 5.0]);
 /// assert_eq!(pullback(Batch::from_flat(&[1.0, 2.0])).as_flat(), &[1.0, 0.0, 2.0, 0.0]);
 /// ```
 #[allow(clippy::type_complexity)]
 pub fn max_pool2d_batch_vjp<
     F: Scalar + Real,
-    const K: usize,
-    const S: usize,
     const N: usize,
     const C: usize,
     const H: usize,
     const W: usize,
+    const K: usize,
+    const S: usize,
     const OH: usize,
     const OW: usize,
 >(
     x: &Batch<F, N, C, H, W>,
 ) -> (
     Batch<F, N, C, OH, OW>,
-    impl FnOnce(Batch<F, N, C, OH, OW>) -> Batch<F, N, C, H, W> + use<F, K, S, N, C, H, W, OH, OW>,
+    impl FnOnce(Batch<F, N, C, OH, OW>) -> Batch<F, N, C, H, W> + use<F, N, C, H, W, K, S, OH, OW>,
 ) {
     shape_check!(N, C, H, W, K, S, OH, OW);
     let arg = argmax::<F, N, C, H, W, K, S, OH, OW>(x.as_flat());
@@ -496,17 +498,17 @@ pub fn max_pool2d_batch_vjp<
 /// use conv_kernels::layers::avg_pool2d_batch;
 /// use conv_kernels::tensor::Batch;
 /// let x: Batch<f32, 2, 1, 2, 2> = Batch::from_flat(&[1.0, 2.0, 3.0, 4.0, 8.0, 8.0, 6.0, 6.0]);
-/// let y: Batch<f32, 2, 1, 1, 1> = avg_pool2d_batch::<_, 2, 2, _, _, _, _, _, _>(&x);
+/// let y: Batch<f32, 2, 1, 1, 1> = avg_pool2d_batch::<_, _, _, _, _, 2, 2, _, _>(&x);
 /// assert_eq!(y.as_flat(), &[2.5, 7.0]);
 /// ```
 pub fn avg_pool2d_batch<
     F: Scalar + Real,
-    const K: usize,
-    const S: usize,
     const N: usize,
     const C: usize,
     const H: usize,
     const W: usize,
+    const K: usize,
+    const S: usize,
     const OH: usize,
     const OW: usize,
 >(
@@ -524,17 +526,17 @@ pub fn avg_pool2d_batch<
 /// use conv_kernels::layers::avg_pool2d_batch_jvp;
 /// use conv_kernels::tensor::Batch;
 /// let x: Batch<f64, 1, 1, 1, 2> = Batch::from_flat(&[1.0, 3.0]);
-/// let (y, dy) = avg_pool2d_batch_jvp::<_, 1, 1, _, _, _, _, 1, 2>(&x, &x);
+/// let (y, dy) = avg_pool2d_batch_jvp::<_, _, _, _, _, 1, 1, 1, 2>(&x, &x);
 /// assert_eq!(dy.as_flat(), &[1.0, 3.0]);
 /// ```
 pub fn avg_pool2d_batch_jvp<
     F: Scalar + Real,
-    const K: usize,
-    const S: usize,
     const N: usize,
     const C: usize,
     const H: usize,
     const W: usize,
+    const K: usize,
+    const S: usize,
     const OH: usize,
     const OW: usize,
 >(
@@ -542,8 +544,8 @@ pub fn avg_pool2d_batch_jvp<
     t: &Batch<F, N, C, H, W>,
 ) -> (Batch<F, N, C, OH, OW>, Batch<F, N, C, OH, OW>) {
     (
-        avg_pool2d_batch::<F, K, S, N, C, H, W, OH, OW>(x),
-        avg_pool2d_batch::<F, K, S, N, C, H, W, OH, OW>(t),
+        avg_pool2d_batch::<F, N, C, H, W, K, S, OH, OW>(x),
+        avg_pool2d_batch::<F, N, C, H, W, K, S, OH, OW>(t),
     )
 }
 
@@ -553,28 +555,28 @@ pub fn avg_pool2d_batch_jvp<
 /// use conv_kernels::layers::avg_pool2d_batch_vjp;
 /// use conv_kernels::tensor::Batch;
 /// let x: Batch<f64, 2, 1, 1, 2> = Batch::from_flat(&[1.0, 3.0, 5.0, 7.0]);
-/// let (y, pullback) = avg_pool2d_batch_vjp::<_, 1, 2, _, _, _, _, 1, 1>(&x);
+/// let (y, pullback) = avg_pool2d_batch_vjp::<_, _, _, _, _, 1, 2, 1, 1>(&x);
 /// assert_eq!(y.as_flat(), &[1.0, 5.0]);
 /// assert_eq!(pullback(Batch::from_flat(&[1.0, 2.0])).as_flat(), &[1.0, 0.0, 2.0, 0.0]);
 /// ```
 #[allow(clippy::type_complexity)]
 pub fn avg_pool2d_batch_vjp<
     F: Scalar + Real,
-    const K: usize,
-    const S: usize,
     const N: usize,
     const C: usize,
     const H: usize,
     const W: usize,
+    const K: usize,
+    const S: usize,
     const OH: usize,
     const OW: usize,
 >(
     x: &Batch<F, N, C, H, W>,
 ) -> (
     Batch<F, N, C, OH, OW>,
-    impl FnOnce(Batch<F, N, C, OH, OW>) -> Batch<F, N, C, H, W> + use<F, K, S, N, C, H, W, OH, OW>,
+    impl FnOnce(Batch<F, N, C, OH, OW>) -> Batch<F, N, C, H, W> + use<F, N, C, H, W, K, S, OH, OW>,
 ) {
-    let y = avg_pool2d_batch::<F, K, S, N, C, H, W, OH, OW>(x);
+    let y = avg_pool2d_batch::<F, N, C, H, W, K, S, OH, OW>(x);
     let pullback = |ct: Batch<F, N, C, OH, OW>| {
         let mut dx = Batch::zeros();
         avg_backward::<F, N, C, H, W, K, S, OH, OW>(ct.as_flat(), dx.as_flat_mut());

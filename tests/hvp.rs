@@ -1,0 +1,224 @@
+//! Hessian-vector products by forward-over-reverse: the reverse-mode code of a generic
+//! function called on `Dual<f64>` (tangent = v) returns a gradient whose tangent is `H v`,
+//! checked against central finite differences of the gradient (`f_grad::<f64>`) and for the
+//! symmetry `<w, H v> == <v, H w>`.
+
+#![deny(warnings)]
+#![allow(dead_code)]
+
+mod common;
+
+use autodiff::prelude::*;
+use common::{Rng, assert_close_vec, dot};
+
+type D = Dual<f64>;
+
+/// Straight-line, three scalars.
+#[differentiate]
+fn scalars<F: Float>(x: F, y: F, z: F) -> F {
+    let a = x * y.sin() + z.exp() * x;
+    let b = (a * a + F::one()).ln() / (y * y + F::from(2.0).unwrap());
+    b * z + x.atan2(y) + x.powi(3) - y.sqrt() * z.tanh()
+}
+
+/// An array with a loop and branches.
+#[differentiate]
+fn rosen<F: Float>(x: &[F; 5]) -> F {
+    let mut s = F::zero();
+    for i in 0..4 {
+        let a = x[i + 1] - x[i] * x[i];
+        let b = F::one() - x[i];
+        s += F::from(100.0).unwrap() * a * a + b * b;
+    }
+    if s > F::from(10.0).unwrap() {
+        s.sqrt()
+    } else {
+        s * s
+    }
+}
+
+/// A slice, a local buffer, a call to another generic function, a data-dependent loop.
+#[differentiate]
+fn softish<F: Float>(x: &[F]) -> F {
+    let n = x.len();
+    let mut buf = vec![F::zero(); n];
+    for i in 0..n {
+        buf[i] = scalars(x[i], x[(i + 1) % n], F::from(0.5).unwrap());
+    }
+    let mut m = buf[0];
+    for i in 1..n {
+        m = m.max(buf[i]);
+    }
+    let mut s = F::zero();
+    for i in 0..n {
+        s += (buf[i] - m).exp();
+    }
+    let mut k = 0;
+    let mut t = s;
+    while t < F::from(100.0).unwrap() && k < 50 {
+        t = t * F::from(1.7).unwrap() + x[k % n] * x[k % n];
+        k += 1;
+    }
+    m + s.ln() + t.ln()
+}
+
+/// Checks `H v` (tangent of the dual gradient) against finite differences of the gradient,
+/// and the symmetry of H.
+fn check_hvp(
+    name: &str,
+    x: &[f64],
+    grad: &dyn Fn(&[f64]) -> Vec<f64>,
+    hvp: &dyn Fn(&[f64], &[f64]) -> (Vec<f64>, Vec<f64>),
+) {
+    let n = x.len();
+    let mut rng = Rng::new(17 + n as u64);
+    let g0 = grad(x);
+    let vs: Vec<Vec<f64>> = (0..3).map(|_| rng.vec(n)).collect();
+    let mut hvs = Vec::new();
+    for v in &vs {
+        let (g, hv) = hvp(x, v);
+        // The value part of the dual gradient is the gradient.
+        assert_close_vec(
+            &format!("{name}: value of the dual gradient"),
+            &g,
+            &g0,
+            1e-14,
+            1e-14,
+        );
+        let h = 1e-5;
+        let xp: Vec<f64> = x.iter().zip(v).map(|(a, b)| a + h * b).collect();
+        let xm: Vec<f64> = x.iter().zip(v).map(|(a, b)| a - h * b).collect();
+        let fd: Vec<f64> = grad(&xp)
+            .iter()
+            .zip(grad(&xm))
+            .map(|(a, b)| (a - b) / (2.0 * h))
+            .collect();
+        assert_close_vec(
+            &format!("{name}: H v vs finite differences of the gradient"),
+            &hv,
+            &fd,
+            1e-5,
+            1e-6,
+        );
+        hvs.push(hv);
+    }
+    for i in 0..vs.len() {
+        for j in 0..i {
+            let a = dot(&vs[i], &hvs[j]);
+            let b = dot(&vs[j], &hvs[i]);
+            assert!(
+                (a - b).abs() <= 1e-10 * (a.abs() + b.abs() + 1.0),
+                "{name}: H is not symmetric: {a} vs {b}"
+            );
+        }
+    }
+}
+
+fn duals(x: &[f64], v: &[f64]) -> Vec<D> {
+    x.iter().zip(v).map(|(&a, &b)| Dual::new(a, b)).collect()
+}
+
+fn split(g: &[D]) -> (Vec<f64>, Vec<f64>) {
+    (
+        g.iter().map(|d| d.value()).collect(),
+        g.iter().map(|d| d.tangent()).collect(),
+    )
+}
+
+#[test]
+fn hvp_scalars() {
+    for x in [[0.4, 0.9, -0.3], [1.2, 0.3, 0.5]] {
+        check_hvp(
+            "scalars",
+            &x,
+            &|p| {
+                let (_, (a, b, c)) = scalars_grad::<f64>(p[0], p[1], p[2]);
+                vec![a, b, c]
+            },
+            &|p, v| {
+                let d = duals(p, v);
+                let (y, (a, b, c)) = scalars_grad::<D>(d[0], d[1], d[2]);
+                assert_eq!(y.value(), scalars::<f64>(p[0], p[1], p[2]));
+                split(&[a, b, c])
+            },
+        );
+    }
+}
+
+#[test]
+fn hvp_through_vjp_with_a_dual_cotangent() {
+    // The pullback on duals, with a cotangent whose tangent is 0, gives the same H v.
+    let x = [0.4, 0.9, -0.3];
+    let v = [0.3, -0.2, 0.7];
+    let d = duals(&x, &v);
+    let (_, pb) = scalars_vjp::<D>(d[0], d[1], d[2]);
+    let (a, b, c) = pb(Dual::new(1.0, 0.0));
+    let (_, (a2, b2, c2)) = scalars_grad::<D>(d[0], d[1], d[2]);
+    assert_eq!(
+        (a.tangent(), b.tangent(), c.tangent()),
+        (a2.tangent(), b2.tangent(), c2.tangent())
+    );
+}
+
+#[test]
+fn hvp_array_loop_branch() {
+    for x in [[0.4, 0.9, -0.3, 1.1, 0.2], [0.1, 0.2, 0.1, 0.0, 0.1]] {
+        check_hvp(
+            "rosen",
+            &x,
+            &|p| rosen_grad::<f64>(&p.try_into().unwrap()).1.to_vec(),
+            &|p, v| {
+                let d: [D; 5] = duals(p, v).try_into().unwrap();
+                let (_, g) = rosen_grad::<D>(&d);
+                split(&g)
+            },
+        );
+    }
+}
+
+#[test]
+fn hvp_slice_calls_while() {
+    let x = [0.4, 0.9, -0.3, 1.1];
+    check_hvp("softish", &x, &|p| softish_grad::<f64>(p).1, &|p, v| {
+        let d = duals(p, v);
+        let (_, g) = softish_grad::<D>(&d);
+        split(&g)
+    });
+}
+
+/// Forward-over-forward as a cross-check of one entry: the jvp on duals gives a second
+/// directional derivative `v^T H w`.
+#[test]
+fn forward_over_forward_agrees() {
+    let x = [0.4, 0.9, -0.3];
+    let v = [0.3, -0.2, 0.7];
+    let w = [-0.5, 0.1, 0.4];
+    let d = duals(&x, &v);
+    let (_, dd) = scalars_jvp::<D>(
+        d[0],
+        d[1],
+        d[2],
+        Dual::from_f64(w[0]),
+        Dual::from_f64(w[1]),
+        Dual::from_f64(w[2]),
+    );
+    let vhw = dd.tangent();
+    let hv = {
+        let (_, (a, b, c)) = scalars_grad::<D>(d[0], d[1], d[2]);
+        [a.tangent(), b.tangent(), c.tangent()]
+    };
+    let whv = dot(&w, &hv);
+    assert!(
+        (vhw - whv).abs() < 1e-12 * (1.0 + whv.abs()),
+        "{vhw} vs {whv}"
+    );
+}
+
+trait FromF64 {
+    fn from_f64(v: f64) -> Self;
+}
+impl FromF64 for D {
+    fn from_f64(v: f64) -> Self {
+        Dual::new(v, 0.0)
+    }
+}

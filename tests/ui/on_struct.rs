@@ -1,0 +1,8 @@
+use autodiff::prelude::*;
+
+#[differentiate]
+struct S {
+    k: f64,
+}
+
+fn main() {}
