@@ -330,33 +330,35 @@ fn mlp_flat(m: &Mlp) -> Vec<f64> {
 
 #[test]
 fn struct_parameters() {
-    let flat: Vec<f64> = (0..14).map(|i| ((i * 3 % 7) as f64 - 3.0) / 4.0).collect();
-    let target = 0.3;
+    // p (11 leaves), x (3), target (1): all active.
+    let flat: Vec<f64> = (0..15).map(|i| ((i * 3 % 7) as f64 - 3.0) / 4.0).collect();
     check_fn(
         "mlp_loss",
         &flat,
-        &|p| vec![mlp_loss(&mlp_from(p), &[p[11], p[12], p[13]], target)],
+        &|p| vec![mlp_loss(&mlp_from(p), &[p[11], p[12], p[13]], p[14])],
         &|p, t| {
             let (y, d) = mlp_loss_jvp(
                 &mlp_from(p),
                 &[p[11], p[12], p[13]],
-                target,
+                p[14],
                 &mlp_from(t),
                 &[t[11], t[12], t[13]],
+                t[14],
             );
             (vec![y], vec![d])
         },
         &|p, c| {
-            let (y, pb) = mlp_loss_vjp(&mlp_from(p), &[p[11], p[12], p[13]], target);
-            let (gp, gx): (Mlp, [f64; 3]) = pb(c[0]);
+            let (y, pb) = mlp_loss_vjp(&mlp_from(p), &[p[11], p[12], p[13]], p[14]);
+            let (gp, gx, gt): (Mlp, [f64; 3], f64) = pb(c[0]);
             let mut g = mlp_flat(&gp);
             g.extend(gx);
+            g.push(gt);
             (vec![y], g)
         },
     );
     // The adjoint of a struct is the struct, with Vec fields of the right length.
     let m = mlp_from(&flat);
-    let (_, (gm, _)) = mlp_loss_grad(&m, &[0.1, 0.2, 0.3], target);
+    let (_, (gm, _, _)) = mlp_loss_grad(&m, &[0.1, 0.2, 0.3], 0.3);
     assert_eq!(gm.v.len(), 2);
 
     let layer_from = |p: &[f64]| Layer {

@@ -58,26 +58,150 @@ pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool) -> Rev
     let mut assigned = HashSet::new();
     assigned_vars(body, &mut assigned);
     let remat = rematerializable(body, &assigned, &by_name);
+    let regions = save_regions(body, &let_declared, &for_vars, cx.f);
     let mut needed: HashSet<VarId> = HashSet::new();
-    loop {
-        let r = Rev::new(
+    let mut prev_reads: HashMap<usize, HashSet<VarId>> = HashMap::new();
+    let mut single: HashSet<VarId> = HashSet::new();
+    for round in 0.. {
+        let r = Rev {
             cx,
-            &by_name,
-            needed.clone(),
-            &let_declared,
-            &for_vars,
-            &remat,
-            body.id,
+            by_name: &by_name,
+            needed: needed.clone(),
+            reads: RefCell::new(HashSet::new()),
+            tapes: RefCell::new(Vec::new()),
+            tape_ids: RefCell::new(HashMap::new()),
+            let_declared: &let_declared,
+            for_vars: &for_vars,
+            body_id: body.id,
             has_return,
             result_scalar,
-        );
+            remat: &remat,
+            assigned: &assigned,
+            regions: &regions,
+            prev_reads: prev_reads.clone(),
+            stmt_reads: RefCell::new(HashMap::new()),
+            single: single.clone(),
+            contrib: RefCell::new(HashMap::new()),
+            cur_top: std::cell::Cell::new(true),
+        };
         let out = r.run(body, flags);
         let reads = r.reads.into_inner();
+        let stmt_reads = r.stmt_reads.into_inner();
+        let new_single: HashSet<VarId> = r
+            .contrib
+            .into_inner()
+            .into_iter()
+            .filter(|&(v, n)| n == 1 && !assigned.contains(&v) && single_candidate(cx.f, v, body))
+            .map(|(v, _)| v)
+            .collect();
         let grown: HashSet<VarId> = needed.union(&reads).copied().collect();
-        if grown.len() == needed.len() {
+        let stable =
+            grown.len() == needed.len() && stmt_reads == prev_reads && new_single == single;
+        if stable || round >= 12 {
             return out;
         }
         needed = grown;
+        prev_reads = stmt_reads;
+        single = new_single;
+    }
+    unreachable!("the loop returns")
+}
+
+/// A binding of the function's body (not a parameter, not inside a loop or branch): its
+/// adjoint may be declared where its only contribution is made.
+fn single_candidate(f: &Func, v: VarId, body: &Block) -> bool {
+    let var = &f.vars[v];
+    var.param.is_none()
+        && body
+            .stmts
+            .iter()
+            .any(|s| matches!(s, Stmt::Let { var, .. } if *var == v))
+}
+
+/// For every assignment, the statements whose reverse sweep runs after its own and could read
+/// the value it overwrote: the statements of the block declaring the variable, from the
+/// declaration to the one containing the assignment (whole, for the loops around it). If none
+/// of them reads the variable, the old value need not be saved.
+fn save_regions(
+    body: &Block,
+    let_declared: &HashSet<VarId>,
+    for_vars: &HashSet<VarId>,
+    f: &Func,
+) -> HashMap<usize, Vec<usize>> {
+    struct Walk<'f> {
+        f: &'f Func,
+        let_declared: &'f HashSet<VarId>,
+        for_vars: &'f HashSet<VarId>,
+        out: HashMap<usize, Vec<usize>>,
+    }
+    impl Walk<'_> {
+        fn block<'b>(&mut self, b: &'b Block, chain: &mut Vec<(&'b Block, usize)>) {
+            for (k, s) in b.stmts.iter().enumerate() {
+                chain.push((b, k));
+                if let Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } = s {
+                    let v = place.var;
+                    let var = &self.f.vars[v];
+                    let mut region = None;
+                    for (depth, &(blk, kk)) in chain.iter().enumerate().rev() {
+                        let decl = blk
+                            .stmts
+                            .iter()
+                            .position(|s| matches!(s, Stmt::Let { var, .. } if *var == v));
+                        let pattern_here = !self.let_declared.contains(&v)
+                            && !self.for_vars.contains(&v)
+                            && var.scope == Some(blk.id);
+                        let param_here = var.param.is_some() && depth == 0;
+                        if decl.is_some() || pattern_here || param_here {
+                            let from = decl.unwrap_or(0);
+                            region = Some(
+                                blk.stmts[from..=kk]
+                                    .iter()
+                                    .map(|s| s as *const Stmt as usize)
+                                    .collect(),
+                            );
+                            break;
+                        }
+                    }
+                    // Not found (a loop variable assigned in its body): always save.
+                    self.out.insert(
+                        s as *const Stmt as usize,
+                        region.unwrap_or_else(|| vec![usize::MAX]),
+                    );
+                }
+                for_each_child_block(s, &mut |child| self.block(child, chain));
+                chain.pop();
+            }
+        }
+    }
+    let mut w = Walk {
+        f,
+        let_declared,
+        for_vars,
+        out: HashMap::new(),
+    };
+    w.block(body, &mut Vec::new());
+    w.out
+}
+
+/// Calls `f` on the blocks directly inside a statement.
+fn for_each_child_block<'b>(s: &'b Stmt, f: &mut dyn FnMut(&'b Block)) {
+    match s {
+        Stmt::Let { rhs, .. } => match rhs {
+            Rhs::If { then, els, .. } => {
+                f(then);
+                f(els);
+            }
+            Rhs::Match { arms, .. } => arms.iter().for_each(|a| f(&a.body)),
+            Rhs::Block(b) => f(b),
+            _ => {}
+        },
+        Stmt::If { then, els, .. } => {
+            f(then);
+            f(els);
+        }
+        Stmt::Match { arms, .. } => arms.iter().for_each(|a| f(&a.body)),
+        Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop { body, .. } => f(body),
+        _ => {}
     }
 }
 
@@ -96,37 +220,23 @@ struct Rev<'a> {
     /// Scope-local bindings the reverse sweep recomputes instead of storing: cheap arithmetic
     /// on values that are never overwritten.
     remat: &'a HashMap<VarId, Rhs>,
+    /// Variables assigned anywhere.
+    assigned: &'a HashSet<VarId>,
+    /// See [`save_regions`].
+    regions: &'a HashMap<usize, Vec<usize>>,
+    /// What each statement's reverse read, in the previous round.
+    prev_reads: HashMap<usize, HashSet<VarId>>,
+    /// What each statement's reverse reads, in this round.
+    stmt_reads: RefCell<HashMap<usize, HashSet<VarId>>>,
+    /// Bindings whose adjoint is declared at its only contribution (from the previous round).
+    single: HashSet<VarId>,
+    /// Contributions to each binding's adjoint, in this round.
+    contrib: RefCell<HashMap<VarId, usize>>,
+    /// Whether the statement being emitted is directly in the function's body.
+    cur_top: std::cell::Cell<bool>,
 }
 
 impl<'a> Rev<'a> {
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        cx: &'a Ctx<'a>,
-        by_name: &'a HashMap<String, VarId>,
-        needed: HashSet<VarId>,
-        let_declared: &'a HashSet<VarId>,
-        for_vars: &'a HashSet<VarId>,
-        remat: &'a HashMap<VarId, Rhs>,
-        body_id: BlockId,
-        has_return: bool,
-        result_scalar: bool,
-    ) -> Self {
-        Rev {
-            cx,
-            by_name,
-            needed,
-            reads: RefCell::new(HashSet::new()),
-            tapes: RefCell::new(Vec::new()),
-            tape_ids: RefCell::new(HashMap::new()),
-            let_declared,
-            for_vars,
-            body_id,
-            has_return,
-            result_scalar,
-            remat,
-        }
-    }
-
     fn f(&self) -> &Func {
         self.cx.f
     }
@@ -191,7 +301,15 @@ impl<'a> Rev<'a> {
     fn acc(&self, target: &Operand, src: TokenStream, scalar: bool) -> TokenStream {
         match target.active_place(self.f()) {
             Some(p) => {
+                // Sources that can be moved into a fresh adjoint (not an element of an array).
+                let movable = scalar || !src.to_string().contains('[');
+                let whole = p.proj.is_empty() && self.cur_top.get() && movable;
+                *self.contrib.borrow_mut().entry(p.var).or_insert(0) += if whole { 1 } else { 2 };
                 let a = self.adj(p);
+                if whole && self.single.contains(&p.var) {
+                    // The only contribution: the adjoint starts here, with no zero to add to.
+                    return quote!(let mut #a = #src;);
+                }
                 if scalar {
                     // `a = a + s` rather than `+=`: `Float` does not require `AddAssign`.
                     quote!(#a = #a + #src;)
@@ -202,6 +320,65 @@ impl<'a> Rev<'a> {
             }
             None => quote!(),
         }
+    }
+
+    /// Must the old value be saved before this assignment? Only if the variable's value is read
+    /// by the reverse sweep of a statement that runs before the assignment (see
+    /// [`save_regions`]).
+    fn must_save(&self, s: &Stmt, place: &Place) -> bool {
+        if !self.needed.contains(&place.var) {
+            return false;
+        }
+        match self.regions.get(&(s as *const Stmt as usize)) {
+            Some(region) => region.iter().any(|r| {
+                *r == usize::MAX
+                    || self
+                        .prev_reads
+                        .get(r)
+                        .is_some_and(|reads| reads.contains(&place.var))
+            }),
+            None => true,
+        }
+    }
+
+    /// `k += n` on an integer is undone by `k -= n` (exactly), where `n` does not change.
+    fn inverse(&self, s: &Stmt) -> Option<TokenStream> {
+        let Stmt::AddAssign {
+            place,
+            value:
+                Operand::Const {
+                    tokens,
+                    float: false,
+                },
+            sub,
+            ..
+        } = s
+        else {
+            return None;
+        };
+        let v = &self.f().vars[place.var];
+        if v.active || v.float_kind || v.scalar || !self.stable_tokens(tokens) {
+            return None;
+        }
+        self.read_tokens(tokens);
+        self.read_proj(place);
+        let p = self.cx.place(place);
+        Some(if *sub {
+            quote!(#p += #tokens;)
+        } else {
+            quote!(#p -= #tokens;)
+        })
+    }
+
+    fn stable_tokens(&self, t: &TokenStream) -> bool {
+        t.clone().into_iter().all(|tt| match tt {
+            TokenTree::Ident(i) => self
+                .by_name
+                .get(&i.to_string())
+                .is_none_or(|v| !self.assigned.contains(v)),
+            TokenTree::Group(g) => self.stable_tokens(&g.stream()),
+            _ => true,
+        })
     }
 
     /// The bindings a block declares, in order (loop variables excluded).
@@ -367,12 +544,19 @@ impl<'a> Rev<'a> {
     }
 
     fn save(&self, s: &Stmt, place: &Place, depth: usize) -> TokenStream {
-        if !self.needed.contains(&place.var) {
+        if !self.must_save(s, place) || self.inverse_applies(s) {
             return quote!();
         }
         let t = self.tape((s as *const Stmt as usize, 0, "save"), depth);
         let p = self.cx.place(place);
         quote!(#t.push(#p);)
+    }
+
+    fn inverse_applies(&self, s: &Stmt) -> bool {
+        let reads = self.reads.borrow().clone();
+        let r = self.inverse(s).is_some();
+        *self.reads.borrow_mut() = reads;
+        r
     }
 
     fn fwd_stmt(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
@@ -399,7 +583,7 @@ impl<'a> Rev<'a> {
         // value can be moved, so that the pullback need not keep the value for its shape.
         if let (true, Stmt::Let { var, .. }) = (top, s) {
             let v = &self.cx.f.vars[*var];
-            if v.active {
+            if v.active && !self.single.contains(var) {
                 let n = &v.name;
                 let a = names::adjoint(n);
                 let z = self.cx.zero_like(&quote!(#n), v.scalar);
@@ -612,6 +796,13 @@ impl<'a> Rev<'a> {
     /// A block in the reverse sweep: restore its bindings, zero their adjoints, seed the tail's
     /// adjoint, then the statements backwards.
     fn rev_block(&self, b: &Block, seed: Option<(TokenStream, bool)>) -> TokenStream {
+        let was_top = self.cur_top.replace(false);
+        let out = self.rev_block_inner(b, seed);
+        self.cur_top.set(was_top);
+        out
+    }
+
+    fn rev_block_inner(&self, b: &Block, seed: Option<(TokenStream, bool)>) -> TokenStream {
         let cx = self.cx;
         let mut out = TokenStream::new();
         let vars = self.scope_vars(b);
@@ -667,8 +858,11 @@ impl<'a> Rev<'a> {
     }
 
     fn restore(&self, s: &Stmt, place: &Place, depth: usize) -> TokenStream {
-        if !self.needed.contains(&place.var) {
+        if !self.must_save(s, place) {
             return quote!();
+        }
+        if let Some(undo) = self.inverse(s) {
+            return undo;
         }
         self.read_proj(place);
         let t = self.tape((s as *const Stmt as usize, 0, "save"), depth);
@@ -677,7 +871,13 @@ impl<'a> Rev<'a> {
     }
 
     fn rev_stmt(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
+        let outer = self.reads.replace(HashSet::new());
         let out = self.rev_stmt_inner(s, depth, top);
+        let mine = self.reads.replace(outer);
+        self.reads.borrow_mut().extend(mine.iter().copied());
+        self.stmt_reads
+            .borrow_mut()
+            .insert(s as *const Stmt as usize, mine);
         match crate::codegen::stmt_span(s) {
             Some(span)
                 if !matches!(
@@ -797,7 +997,7 @@ impl<'a> Rev<'a> {
                             };
                             out.extend(self.acc(&a.op, src, false));
                         }
-                        quote!({ #out })
+                        out
                     }
                     Rhs::Array(elems) => {
                         let mut out = TokenStream::new();
@@ -860,7 +1060,7 @@ impl<'a> Rev<'a> {
                 if active {
                     out.extend(self.acc(value, quote!(__b), false));
                 }
-                quote!({ #out })
+                out
             }
             Stmt::AddAssign {
                 place, value, sub, ..

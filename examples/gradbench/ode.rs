@@ -77,3 +77,27 @@ mod tests {
         crate::tests::check_fd(|x| super::last(x, 3), &x, &g, 1e-6);
     }
 }
+
+#[cfg(test)]
+mod scaling {
+    /// Prints the gradient's cost per step as the number of steps grows (run with --ignored).
+    #[test]
+    #[ignore]
+    fn gradient_cost_per_step() {
+        let x: Vec<f64> = (0..1000).map(|i| 0.5 + (i % 7) as f64 / 14.0).collect();
+        for s in [10, 20, 40, 80] {
+            let t = std::time::Instant::now();
+            let _ = super::last_grad(&x, s);
+            let g = t.elapsed().as_secs_f64();
+            let t = std::time::Instant::now();
+            let _ = super::primal(&x, s);
+            let p = t.elapsed().as_secs_f64();
+            println!(
+                "s={s} grad {:.3} ms  primal {:.3} ms  ratio {:.1}",
+                g * 1e3,
+                p * 1e3,
+                g / p
+            );
+        }
+    }
+}

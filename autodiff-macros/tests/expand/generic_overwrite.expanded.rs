@@ -28,11 +28,8 @@ where
     let mut s = x * y;
     let mut s__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
     let mut __t0 = s.exp();
-    let mut __t0__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
     let mut __t1 = y + (F::one());
-    let mut __t1__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
     let mut __t2 = __t0 / __t1;
-    let mut __t2__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
     s = __t2;
     let __y = s;
     (
@@ -42,10 +39,10 @@ where
             {
                 let __b = s__bar;
                 s__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
-                ::autodiff_core::rt::acc(&mut __t2__bar, &__b);
+                let mut __t2__bar = __b;
             }
-            __t0__bar = __t0__bar + __t2__bar / __t1;
-            __t1__bar = __t1__bar + -(__t2__bar * __t0) / (__t1 * __t1);
+            let mut __t0__bar = __t2__bar / __t1;
+            let mut __t1__bar = -(__t2__bar * __t0) / (__t1 * __t1);
             y__bar = y__bar + __t1__bar;
             s__bar = s__bar + __t0__bar * ((__t0));
             x__bar = x__bar + s__bar * y;
@@ -79,11 +76,8 @@ where
     let mut s = x * y;
     let mut s__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
     let mut __t0 = s.exp();
-    let mut __t0__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
     let mut __t1 = y + (F::one());
-    let mut __t1__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
     let mut __t2 = __t0 / __t1;
-    let mut __t2__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
     s = __t2;
     let __y = s;
     let mut __pullback = move |ct: F| -> (F, F) {
@@ -91,10 +85,10 @@ where
         {
             let __b = s__bar;
             s__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
-            ::autodiff_core::rt::acc(&mut __t2__bar, &__b);
+            let mut __t2__bar = __b;
         }
-        __t0__bar = __t0__bar + __t2__bar / __t1;
-        __t1__bar = __t1__bar + -(__t2__bar * __t0) / (__t1 * __t1);
+        let mut __t0__bar = __t2__bar / __t1;
+        let mut __t1__bar = -(__t2__bar * __t0) / (__t1 * __t1);
         y__bar = y__bar + __t1__bar;
         s__bar = s__bar + __t0__bar * ((__t0));
         x__bar = x__bar + s__bar * y;

@@ -49,18 +49,15 @@ fn f_vjp(
     let mut x1__bar = 0.0f64;
     let mut x2__bar = 0.0f64;
     let mut __t0 = x1 * x2;
-    let mut __t0__bar = 0.0f64;
     let mut __t1 = x1.sin();
-    let mut __t1__bar = 0.0f64;
     let mut __t2 = __t0 + __t1;
-    let mut __t2__bar = 0.0f64;
     let __y = __t2;
     (
         __y,
         move |ct: f64| -> (f64, f64) {
-            __t2__bar = __t2__bar + ct;
-            __t0__bar = __t0__bar + __t2__bar;
-            __t1__bar = __t1__bar + __t2__bar;
+            let mut __t2__bar = ct;
+            let mut __t0__bar = __t2__bar;
+            let mut __t1__bar = __t2__bar;
             x1__bar = x1__bar + __t1__bar * ((x1).cos());
             x1__bar = x1__bar + __t0__bar * x2;
             x2__bar = x2__bar + __t0__bar * x1;
@@ -88,16 +85,13 @@ fn f_grad(x1: f64, x2: f64) -> (f64, (f64, f64)) {
     let mut x1__bar = 0.0f64;
     let mut x2__bar = 0.0f64;
     let mut __t0 = x1 * x2;
-    let mut __t0__bar = 0.0f64;
     let mut __t1 = x1.sin();
-    let mut __t1__bar = 0.0f64;
     let mut __t2 = __t0 + __t1;
-    let mut __t2__bar = 0.0f64;
     let __y = __t2;
     let mut __pullback = move |ct: f64| -> (f64, f64) {
-        __t2__bar = __t2__bar + ct;
-        __t0__bar = __t0__bar + __t2__bar;
-        __t1__bar = __t1__bar + __t2__bar;
+        let mut __t2__bar = ct;
+        let mut __t0__bar = __t2__bar;
+        let mut __t1__bar = __t2__bar;
         x1__bar = x1__bar + __t1__bar * ((x1).cos());
         x1__bar = x1__bar + __t0__bar * x2;
         x2__bar = x2__bar + __t0__bar * x1;

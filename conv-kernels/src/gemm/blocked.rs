@@ -237,11 +237,72 @@ pub(crate) unsafe fn gemm_blocked<K: GemmKernel>(problem: Problem<K::Elem>) {
         return;
     }
     let (mr, nr) = (K::MR, K::NR);
+    let a_in_place = reads_a_in_place(a);
+    let b_in_place = reads_b_in_place(b, k);
+    if a_in_place && k <= K::KC && m <= K::MC && n <= K::NC {
+        // One block, A read in place: LOOP 2 and 1 only, in a compact loop nest (the full
+        // driver below costs more than the product when the product is small).
+        let b_len = if b_in_place && n % nr == 0 {
+            0
+        } else {
+            n.div_ceil(nr) * nr * k
+        };
+        let mut scratch = take_scratch::<K::Elem>(b_len);
+        let b_pack = scratch.as_mut_ptr().cast::<K::Elem>();
+        if b_len != 0 {
+            // Pack B -> B~ (all of it: k x n, slivers of NR columns, zero-padded).
+            // SAFETY: B is k x n; the scratch holds round_up(n, NR) * k elements.
+            unsafe { pack(nr, k, n, b_pack, b.ptr, b.cs, b.rs) };
+        }
+        for jr in (0..n).step_by(nr) {
+            let nr_here = min(nr, n - jr);
+            let b_sliver = if b_len == 0 {
+                RawMat {
+                    ptr: b.ptr.wrapping_add(jr),
+                    rs: b.rs,
+                    cs: 1,
+                }
+            } else {
+                RawMat {
+                    ptr: b_pack.wrapping_add(jr * k),
+                    rs: nr,
+                    cs: 1,
+                }
+            };
+            for ir in (0..m).step_by(mr) {
+                let mr_here = min(mr, m - ir);
+                let a_sliver = RawMat {
+                    ptr: a.ptr.wrapping_add(ir * a.rs),
+                    rs: a.rs,
+                    cs: 1,
+                };
+                let c_tile = RawMatMut {
+                    ptr: c.ptr.wrapping_add(ir * c.rs + jr * c.cs),
+                    rs: c.rs,
+                    cs: c.cs,
+                };
+                // SAFETY: rows ir..ir + mr_here of A and C exist; the B sliver holds k x NR
+                // (columns of B in place, or packed and zero-padded); the right edge goes
+                // through a scratch tile.
+                unsafe {
+                    if nr_here < nr {
+                        edge_tile::<K>(
+                            mr_here, nr_here, k, alpha, a_sliver, b_sliver, beta, c_tile,
+                        );
+                    } else if mr_here == mr {
+                        K::kernel(k, alpha, a_sliver, b_sliver, beta, c_tile);
+                    } else {
+                        K::kernel_rows(mr_here, k, alpha, a_sliver, b_sliver, beta, c_tile);
+                    }
+                }
+            }
+        }
+        return_scratch(scratch);
+        return;
+    }
     let kc_max = min(k, K::KC);
     let mc_max = min(m.div_ceil(mr) * mr, K::MC);
     let nc_max = min(n.div_ceil(nr) * nr, K::NC);
-    let a_in_place = reads_a_in_place(a);
-    let b_in_place = reads_b_in_place(b, k);
     let a_len = if a_in_place { 0 } else { mc_max * kc_max };
     // Keep B~ on a cache-line boundary.
     let a_len = a_len.div_ceil(64) * 64;

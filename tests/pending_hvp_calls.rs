@@ -1,0 +1,119 @@
+//! PENDING (macro bug, see the report): a Hessian-vector product through a generic function that
+//! calls another generic differentiated function with a passive float argument
+//! `F::from(0.5).unwrap()` and with slice elements `x[i]`. Move into hvp.rs once it compiles.
+
+#![deny(warnings)]
+#![allow(dead_code)]
+
+mod common;
+
+use autodiff::prelude::*;
+use common::{Rng, assert_close_vec, dot};
+
+type D = Dual<f64>;
+
+/// Straight-line, three scalars.
+#[differentiate]
+fn scalars<F: Float>(x: F, y: F, z: F) -> F {
+    let a = x * y.sin() + z.exp() * x;
+    let b = (a * a + F::one()).ln() / (y * y + F::from(2.0).unwrap());
+    b * z + x.atan2(y) + x.powi(3) - y.sqrt() * z.tanh()
+}
+
+/// A slice, a local buffer, a call to another generic function, a data-dependent loop.
+#[differentiate]
+fn softish<F: Float>(x: &[F]) -> F {
+    let n = x.len();
+    let mut buf = vec![F::zero(); n];
+    for i in 0..n {
+        buf[i] = scalars(x[i], x[(i + 1) % n], F::from(0.5).unwrap());
+    }
+    let mut m = buf[0];
+    for i in 1..n {
+        m = m.max(buf[i]);
+    }
+    let mut s = F::zero();
+    for i in 0..n {
+        s = s + (buf[i] - m).exp();
+    }
+    let mut k = 0;
+    let mut t = s;
+    while t < F::from(100.0).unwrap() && k < 50 {
+        t = t * F::from(1.7).unwrap() + x[k % n] * x[k % n];
+        k += 1;
+    }
+    m + s.ln() + t.ln()
+}
+
+/// Checks `H v` (tangent of the dual gradient) against finite differences of the gradient,
+/// and the symmetry of H.
+fn check_hvp(
+    name: &str,
+    x: &[f64],
+    grad: &dyn Fn(&[f64]) -> Vec<f64>,
+    hvp: &dyn Fn(&[f64], &[f64]) -> (Vec<f64>, Vec<f64>),
+) {
+    let n = x.len();
+    let mut rng = Rng::new(17 + n as u64);
+    let g0 = grad(x);
+    let vs: Vec<Vec<f64>> = (0..3).map(|_| rng.vec(n)).collect();
+    let mut hvs = Vec::new();
+    for v in &vs {
+        let (g, hv) = hvp(x, v);
+        // The value part of the dual gradient is the gradient.
+        assert_close_vec(
+            &format!("{name}: value of the dual gradient"),
+            &g,
+            &g0,
+            1e-14,
+            1e-14,
+        );
+        let h = 1e-5;
+        let xp: Vec<f64> = x.iter().zip(v).map(|(a, b)| a + h * b).collect();
+        let xm: Vec<f64> = x.iter().zip(v).map(|(a, b)| a - h * b).collect();
+        let fd: Vec<f64> = grad(&xp)
+            .iter()
+            .zip(grad(&xm))
+            .map(|(a, b)| (a - b) / (2.0 * h))
+            .collect();
+        assert_close_vec(
+            &format!("{name}: H v vs finite differences of the gradient"),
+            &hv,
+            &fd,
+            1e-5,
+            1e-6,
+        );
+        hvs.push(hv);
+    }
+    for i in 0..vs.len() {
+        for j in 0..i {
+            let a = dot(&vs[i], &hvs[j]);
+            let b = dot(&vs[j], &hvs[i]);
+            assert!(
+                (a - b).abs() <= 1e-10 * (a.abs() + b.abs() + 1.0),
+                "{name}: H is not symmetric: {a} vs {b}"
+            );
+        }
+    }
+}
+
+fn duals(x: &[f64], v: &[f64]) -> Vec<D> {
+    x.iter().zip(v).map(|(&a, &b)| Dual::new(a, b)).collect()
+}
+
+fn split(g: &[D]) -> (Vec<f64>, Vec<f64>) {
+    (
+        g.iter().map(|d| d.value()).collect(),
+        g.iter().map(|d| d.tangent()).collect(),
+    )
+}
+
+#[test]
+fn hvp_slice_calls_while() {
+    let x = [0.4, 0.9, -0.3, 1.1];
+    check_hvp("softish", &x, &|p| softish_grad::<f64>(p).1, &|p, v| {
+        let d = duals(p, v);
+        let (_, g) = softish_grad::<D>(&d);
+        split(&g)
+    });
+}
