@@ -113,12 +113,10 @@ fn product_until_vjp(
                 {
                     if __tape2.pop().unwrap() {
                         let mut __t0__bar = 0.0f64;
-                        {
-                            let __b = p__bar;
-                            p__bar = 0.0f64;
-                            p = __tape3.pop().unwrap();
-                            ::autodiff_core::rt::acc(&mut __t0__bar, &__b);
-                        }
+                        let __b = p__bar;
+                        p__bar = 0.0f64;
+                        p = __tape3.pop().unwrap();
+                        ::autodiff_core::rt::acc(&mut __t0__bar, &__b);
                         p__bar = p__bar + __t0__bar * x[i];
                         x__bar[i] = x__bar[i] + __t0__bar * p;
                     } else {}
@@ -231,12 +229,10 @@ fn product_until_grad(x: &[f64; 4], limit: f64) -> (f64, ([f64; 4], f64)) {
             {
                 if __tape2.pop().unwrap() {
                     let mut __t0__bar = 0.0f64;
-                    {
-                        let __b = p__bar;
-                        p__bar = 0.0f64;
-                        p = __tape3.pop().unwrap();
-                        ::autodiff_core::rt::acc(&mut __t0__bar, &__b);
-                    }
+                    let __b = p__bar;
+                    p__bar = 0.0f64;
+                    p = __tape3.pop().unwrap();
+                    ::autodiff_core::rt::acc(&mut __t0__bar, &__b);
                     p__bar = p__bar + __t0__bar * x[i];
                     x__bar[i] = x__bar[i] + __t0__bar * p;
                 } else {}

@@ -36,11 +36,9 @@ where
         __y,
         move |ct: F| -> (F, F) {
             s__bar = s__bar + ct;
-            {
-                let __b = s__bar;
-                s__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
-                let mut __t2__bar = __b;
-            }
+            let __b = s__bar;
+            s__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
+            let mut __t2__bar = __b;
             let mut __t0__bar = __t2__bar / __t1;
             let mut __t1__bar = -(__t2__bar * __t0) / (__t1 * __t1);
             y__bar = y__bar + __t1__bar;
@@ -82,11 +80,9 @@ where
     let __y = s;
     let mut __pullback = move |ct: F| -> (F, F) {
         s__bar = s__bar + ct;
-        {
-            let __b = s__bar;
-            s__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
-            let mut __t2__bar = __b;
-        }
+        let __b = s__bar;
+        s__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
+        let mut __t2__bar = __b;
         let mut __t0__bar = __t2__bar / __t1;
         let mut __t1__bar = -(__t2__bar * __t0) / (__t1 * __t1);
         y__bar = y__bar + __t1__bar;
