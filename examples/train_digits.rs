@@ -16,7 +16,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use autodiff::init::{Rng, he_normal};
+use autodiff::init::{Rng, he_truncated_normal};
 use autodiff::nn::{self, Filters, Image, Mat, Tensor, Vector};
 use autodiff::optim::{Adam, Momentum, Optimizer, Sgd};
 use autodiff::prelude::*;
@@ -116,9 +116,10 @@ fn init(seed: u64) -> Params {
         w3: Tensor::zeros(),
         b3: Tensor::zeros(),
     };
-    he_normal(&mut p.w1, 9, &mut rng);
-    he_normal(&mut p.w2, 72, &mut rng);
-    he_normal(&mut p.w3, 256, &mut rng);
+    // He initialisation, as JAX's `he_normal` (truncated at two standard deviations).
+    he_truncated_normal(&mut p.w1, 9, &mut rng);
+    he_truncated_normal(&mut p.w2, 72, &mut rng);
+    he_truncated_normal(&mut p.w3, 256, &mut rng);
     p
 }
 

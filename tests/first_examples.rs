@@ -76,3 +76,22 @@ fn smoke() {
         assert!((gx[i] - d).abs() < 1e-10, "{i} {gx:?} {d}");
     }
 }
+
+/// A loop body may end in an `if`/`else` without a `;`.
+#[differentiate]
+fn doubling(x: f64) -> f64 {
+    let mut s = x;
+    let mut go = true;
+    while go {
+        if s > 10.0 { go = false } else { s = s * 2.0 }
+    }
+    s
+}
+
+#[test]
+fn loop_body_ending_in_if_else() {
+    let (y, g) = doubling_grad(1.5);
+    assert_eq!(y, 12.0);
+    assert_eq!(g, 8.0);
+    assert_eq!(doubling_jvp(1.5, 1.0), (12.0, 8.0));
+}

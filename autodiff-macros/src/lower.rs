@@ -1065,7 +1065,27 @@ fn is_statement_like(e: &Expr) -> bool {
             | Expr::Break(_)
             | Expr::Continue(_)
     ) || matches!(e, Expr::Binary(b) if matches!(b.op, SynBinOp::AddAssign(_) | SynBinOp::SubAssign(_) | SynBinOp::MulAssign(_) | SynBinOp::DivAssign(_)))
-        || matches!(e, Expr::If(i) if i.else_branch.is_none())
+        || matches!(e, Expr::If(i) if i.else_branch.is_none() || !block_has_value(&i.then_branch))
+        || matches!(e, Expr::Match(m) if m.arms.iter().all(|a| !expr_has_value(&a.body)))
+        || matches!(e, Expr::Block(b) if !block_has_value(&b.block))
+}
+
+/// Does a block end in a value (an expression without `;` that is not itself a statement)?
+fn block_has_value(b: &syn::Block) -> bool {
+    match b.stmts.last() {
+        Some(SynStmt::Expr(e, None)) => expr_has_value(e),
+        _ => false,
+    }
+}
+
+fn expr_has_value(e: &Expr) -> bool {
+    match e {
+        Expr::Block(b) => block_has_value(&b.block),
+        Expr::If(i) => i.else_branch.is_some() && block_has_value(&i.then_branch),
+        Expr::Match(m) => m.arms.iter().any(|a| expr_has_value(&a.body)),
+        Expr::Tuple(t) => !t.elems.is_empty(),
+        e => !is_statement_like(e),
+    }
 }
 
 fn is_range(e: &Expr) -> bool {
