@@ -87,3 +87,25 @@ pub fn acc_slice<T: Differentiable>(dst: &mut [T], src: &[T]) {
 pub fn sub_acc<T: Differentiable>(dst: &mut T, src: &T) {
     dst.axpy(-<T::Scalar as num_traits::One>::one(), src)
 }
+
+/// Passes a tangent to a callee's `_jvp` in the form its signature asks for: by value for a
+/// `Copy` tangent (floats, arrays), by reference otherwise (API.md: a struct passed by value
+/// gets `&tangent`). The target type comes from the callee's parameter type.
+pub trait IntoTangent<Out> {
+    /// The tangent as the callee takes it.
+    fn into_tangent(self) -> Out;
+}
+
+impl<'a, T: ?Sized> IntoTangent<&'a T> for &'a T {
+    #[inline(always)]
+    fn into_tangent(self) -> &'a T {
+        self
+    }
+}
+
+impl<T: Copy> IntoTangent<T> for &T {
+    #[inline(always)]
+    fn into_tangent(self) -> T {
+        *self
+    }
+}

@@ -115,23 +115,8 @@ impl Ctx<'_> {
         }
         if self.is_scalar_op(&arg.op) {
             self.zero_scalar()
-        } else if self.tangent_by_value(&arg.op) {
-            quote!(#c::rt::zero_of(&#v))
         } else {
-            quote!(&#c::rt::zero_of(&#v))
-        }
-    }
-
-    /// Is this operand passed with its tangent by value (floats and arrays), rather than as
-    /// `&tangent` (structs and tensors, as API.md's table says for `S` by value)?
-    pub fn tangent_by_value(&self, op: &Operand) -> bool {
-        match op {
-            Operand::Const { .. } => self.is_scalar_op(op),
-            Operand::Place(p) => {
-                let v = &self.f.vars[p.var];
-                (v.scalar && p.proj.is_empty())
-                    || (v.array && p.proj.iter().all(|pr| matches!(pr, Proj::Index(_))))
-            }
+            quote!(#c::rt::IntoTangent::into_tangent(&#c::rt::zero_of(&#v)))
         }
     }
 

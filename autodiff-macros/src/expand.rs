@@ -123,6 +123,15 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         }
     }
 
+    let type_params: Vec<String> = sig
+        .generics
+        .params
+        .iter()
+        .filter_map(|g| match g {
+            GenericParam::Type(t) => Some(t.ident.to_string()),
+            _ => None,
+        })
+        .collect();
     let mut params = Vec::new();
     for input in &sig.inputs {
         match input {
@@ -135,7 +144,7 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
                         continue;
                     }
                 };
-                match classify(&pt.ty, &float_types) {
+                match classify(&pt.ty, &float_types, &type_params) {
                     Ok((kind, elem, scalar)) => {
                         let differentiable = kind != ParamKind::Passive;
                         params.push(Param { name, ty: (*pt.ty).clone(), pat: (*pt.pat).clone(), kind, elem, scalar, differentiable });
@@ -173,9 +182,8 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
             }
         }
     }
-    if params.iter().all(|p| p.kind == ParamKind::Passive) && !params.is_empty()
-        || params.is_empty()
-    {
+    // (Not reported on top of a parameter error, which is the real problem.)
+    if errors.0.is_none() && params.iter().all(|p| p.kind == ParamKind::Passive) {
         errors.push(syn::Error::new(sig.ident.span(), format!("`{}` has no parameter to differentiate with respect to: give it a float, array, slice or `Differentiable` parameter", sig.ident)));
     }
     errors.finish()?;
@@ -451,7 +459,11 @@ fn type_is_passive(ty: &Type) -> bool {
 }
 
 /// The kind of a parameter, the element type of slices, and whether it is a single float.
-fn classify(ty: &Type, float_types: &[String]) -> syn::Result<(ParamKind, Option<Type>, bool)> {
+fn classify(
+    ty: &Type,
+    float_types: &[String],
+    type_params: &[String],
+) -> syn::Result<(ParamKind, Option<Type>, bool)> {
     if let Type::Reference(r) = ty
         && r.mutability.is_some()
     {
@@ -476,8 +488,8 @@ fn classify(ty: &Type, float_types: &[String]) -> syn::Result<(ParamKind, Option
         if float_types.contains(&s) {
             return Ok((ParamKind::Value, None, true));
         }
-        // A single upper-case letter that is not a float type is a generic parameter: passive.
-        if s.len() == 1 && s.chars().all(|c| c.is_ascii_uppercase()) {
+        // A type parameter that is not a float type: passive.
+        if type_params.contains(&s) {
             return Ok((ParamKind::Passive, None, false));
         }
     }

@@ -240,8 +240,11 @@ fn let_stmt(
                 .iter()
                 .filter(|a| cx.differentiable_arg(a))
                 .map(|a| match tangent(cx, &a.op) {
-                    Some(t) if a.by_ref || !cx.tangent_by_value(&a.op) => quote!(&#t),
-                    Some(t) => t,
+                    Some(t) if a.by_ref => quote!(&#t),
+                    Some(t) => {
+                        let c = &cx.core;
+                        quote!(#c::rt::IntoTangent::into_tangent(&#t))
+                    }
                     None => cx.zero_arg(a),
                 })
                 .collect();

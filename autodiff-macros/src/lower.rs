@@ -131,6 +131,23 @@ impl<'a> Lowerer<'a> {
 
     /// Lowers the function body.
     pub fn lower_body(&mut self, body: &syn::Block) -> Block {
+        // Closures are rejected wherever they are: a call of a local closure would look like a
+        // call of a function without derivative.
+        struct Closures(Vec<Span>);
+        impl<'ast> syn::visit::Visit<'ast> for Closures {
+            fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+                self.0.push(c.span());
+            }
+        }
+        let mut found = Closures(Vec::new());
+        syn::visit::Visit::visit_block(&mut found, body);
+        for span in found.0 {
+            self.error(
+                span,
+                "closures are not supported in a differentiated function: write a named function \
+                 instead (with `#[differentiate]`, or with hand-written `_jvp` and `_vjp`), or a `for` loop",
+            );
+        }
         self.lower_block(body)
     }
 
@@ -223,7 +240,7 @@ impl<'a> Lowerer<'a> {
                     mac: m.mac.clone(),
                 });
                 if self.is_active(&e) {
-                    self.error(m.span(), "a macro cannot compute an active value: write the computation as plain Rust (only `vec![e; n]` is understood)");
+                    self.error(m.span(), "write the computation as plain Rust (of the macros, only `vec![e; n]` is understood)");
                 }
                 out.push(Stmt::Passive(s.to_token_stream()));
             }
@@ -790,6 +807,39 @@ impl<'a> Lowerer<'a> {
             },
             Expr::MethodCall(m) => {
                 let name = m.method.to_string();
+                const ITERATORS: &[&str] = &[
+                    "iter",
+                    "into_iter",
+                    "iter_mut",
+                    "map",
+                    "sum",
+                    "product",
+                    "fold",
+                    "zip",
+                    "enumerate",
+                    "filter",
+                    "collect",
+                    "for_each",
+                    "reduce",
+                    "copied",
+                    "cloned",
+                    "rev",
+                    "skip",
+                    "take",
+                ];
+                if ITERATORS.contains(&name.as_str()) {
+                    self.error(
+                        m.span(),
+                        format!(
+                            "iterator chains (`.{name}()`) are not supported on active values: write a `for` loop over \
+                             indices, e.g. `let mut s = 0.0; for i in 0..x.len() {{ s += x[i] * x[i]; }}`"
+                        ),
+                    );
+                    return Rhs::Operand(Operand::Const {
+                        tokens: e.to_token_stream(),
+                        float: true,
+                    });
+                }
                 let Some(rule) = Rule::find(&name) else {
                     self.error(
                         m.method.span(),
@@ -861,29 +911,33 @@ impl<'a> Lowerer<'a> {
                 let block = self.lower_block(&b.block);
                 Rhs::Block(block)
             }
+            Expr::Closure(_) => Rhs::Operand(Operand::Const {
+                tokens: e.to_token_stream(),
+                float: false,
+            }),
             other => {
                 let what = describe(other);
                 let hint = match other {
                     Expr::Closure(_) => {
-                        "closures are not supported: write a named function (and, if it needs a custom derivative, its `_jvp` and `_vjp`)"
+                        "write a named function instead (with `#[differentiate]`, or with hand-written `_jvp` and `_vjp` for a custom derivative)"
                     }
                     Expr::Unsafe(_) => {
-                        "`unsafe` is not supported: move the unsafe code into a function with hand-written `_jvp` and `_vjp`"
+                        "move the unsafe code into a function with hand-written `_jvp` and `_vjp`"
                     }
                     Expr::Cast(_) => {
-                        "casting an active value is not supported: casts are allowed on integers (constants), and `stop_gradient(x)` gives a passive copy"
+                        "casts are allowed on integers (constants); for a passive copy of a float, use `stop_gradient(x)`; a raw pointer cannot carry a derivative"
                     }
                     Expr::Reference(_) => {
-                        "a reference to an active value is only supported as an argument of a call (`g(&x)`)"
+                        "a reference to an active value can only be passed to a call (`g(&x)`)"
                     }
                     Expr::Macro(_) => {
-                        "a macro cannot compute an active value: write the computation as plain Rust (only `vec![e; n]` is understood)"
+                        "write the computation as plain Rust (of the macros, only `vec![e; n]` is understood)"
                     }
                     _ => {
                         "rewrite it with `let`, arithmetic, float methods, indexing and calls to differentiable functions"
                     }
                 };
-                self.error(other.span(), format!("{what} is not supported on an active value in a differentiated function: {hint}"));
+                self.error(other.span(), format!("{what} on an active value is not supported in a differentiated function: {hint}"));
                 Rhs::Operand(Operand::Const {
                     tokens: e.to_token_stream(),
                     float: false,
@@ -1020,6 +1074,9 @@ impl<'a> Lowerer<'a> {
                 }
                 _ => false,
             },
+            Expr::MethodCall(m) if m.method == "unwrap" || m.method == "expect" => {
+                self.float_kind(&m.receiver)
+            }
             Expr::MethodCall(m) => {
                 !PREDICATES.contains(&m.method.to_string().as_str())
                     && Rule::find(&m.method.to_string()).is_some()

@@ -1,6 +1,5 @@
-//! PENDING (macro bug, see the report): a `Differentiable` struct whose name is a single
-//! upper-case letter (`S`, as API.md's table writes it) is taken for a generic type parameter
-//! when passed by value, and so left passive. Move back into arrays_structs.rs once it passes.
+//! A `Differentiable` struct whose name is a single upper-case letter (`S`, as API.md's table
+//! writes it), by value and by reference: it is not taken for a type parameter.
 
 #![deny(warnings)]
 #![allow(dead_code)]

@@ -1,6 +1,5 @@
-//! PENDING (macro bug, see the report): a Hessian-vector product through a generic function that
-//! calls another generic differentiated function with a passive float argument
-//! `F::from(0.5).unwrap()` and with slice elements `x[i]`. Move into hvp.rs once it compiles.
+//! A Hessian-vector product through a generic function that calls another generic differentiated
+//! function with a passive float argument `F::from(0.5).unwrap()` and with slice elements `x[i]`.
 
 #![deny(warnings)]
 #![allow(dead_code)]
@@ -17,7 +16,7 @@ type D = Dual<f64>;
 fn scalars<F: Float>(x: F, y: F, z: F) -> F {
     let a = x * y.sin() + z.exp() * x;
     let b = (a * a + F::one()).ln() / (y * y + F::from(2.0).unwrap());
-    b * z + x.atan2(y) + x.powi(3) - y.sqrt() * z.tanh()
+    b * z + x.atan2(y) + x.powi(3) - (y * y + F::one()).sqrt() * z.tanh()
 }
 
 /// A slice, a local buffer, a call to another generic function, a data-dependent loop.

@@ -1,8 +1,7 @@
-//! PENDING (macro bugs, see the report): calls to differentiated functions whose arguments are
-//! locals bound from calls or from indexing (`let a = inner(x, y); m::g(a)`, `g(x[0])`), and
-//! passive float arguments that are not literals (`g(x, F::from(0.5).unwrap())`, `g(x, F::one())`,
-//! a float parameter left out of `wrt`, `std::f64::consts::PI`). Moved out of straight_line.rs
-//! so that the rest compiles; move them back once this file compiles and passes.
+//! Calls to differentiated functions whose arguments are locals bound from calls or from
+//! indexing (`let a = inner(x, y); m::g(a)`, `g(x[0])`), and passive float arguments that are not
+//! literals (`g(x, F::from(0.5).unwrap())`, `g(x, F::one())`, a float parameter left out of `wrt`,
+//! `std::f64::consts::PI`).
 
 #![deny(warnings)]
 #![allow(dead_code)]
