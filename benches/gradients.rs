@@ -5,6 +5,19 @@
 //! generated `_grad`, the hand-written gradient, the generated `_jvp` (one direction), the
 //! hand-written tangent and num-dual's `Dual64` running the same objective, and prints the
 //! medians and their ratios. `cargo test --benches` runs the same checks and each benchmark once.
+// Tests write what API.md's table lists (`&Vec<F>`, index loops, tuples of adjoints).
+#![allow(
+    clippy::ptr_arg,
+    clippy::type_complexity,
+    clippy::needless_range_loop,
+    clippy::assign_op_pattern,
+    clippy::excessive_precision,
+    clippy::approx_constant,
+    clippy::manual_range_contains,
+    clippy::needless_return,
+    clippy::collapsible_else_if,
+    clippy::neg_multiply
+)]
 
 mod problems;
 

@@ -35,6 +35,8 @@ struct Params {
 }
 
 type Digit = Image<f32, 1, 8, 8>;
+/// Labelled digits.
+type Set = Vec<(Digit, usize)>;
 
 /// The logits of one digit.
 fn logits(p: &Params, x: &Digit) -> Vector<f32, 10> {
@@ -87,7 +89,7 @@ fn accuracy(p: &Params, set: &[(Digit, usize)]) -> f64 {
 }
 
 /// Reads the embedded digits: 64 grey levels 0..16 (scaled to 0..1) and a label per line.
-fn load() -> (Vec<(Digit, usize)>, Vec<(Digit, usize)>) {
+fn load() -> (Set, Set) {
     let (mut train, mut test) = (Vec::new(), Vec::new());
     for (row, line) in include_str!("data/digits.csv").lines().skip(1).enumerate() {
         let mut fields = line

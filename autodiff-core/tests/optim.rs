@@ -1,4 +1,17 @@
 //! The optimizers of `autodiff_core::optim` and the initialisers of `autodiff_core::init`.
+// Tests write what API.md's table lists (`&Vec<F>`, index loops, tuples of adjoints).
+#![allow(
+    clippy::ptr_arg,
+    clippy::type_complexity,
+    clippy::needless_range_loop,
+    clippy::assign_op_pattern,
+    clippy::excessive_precision,
+    clippy::approx_constant,
+    clippy::manual_range_contains,
+    clippy::needless_return,
+    clippy::collapsible_else_if,
+    clippy::neg_multiply
+)]
 
 use autodiff_core::Differentiable;
 use autodiff_core::init::{Rng, fill_normal, fill_uniform, he_normal, xavier_uniform};

@@ -31,6 +31,11 @@ pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
             return quote!(#err #item);
         }
     };
+    // The subset asks for index loops over slices (iterator chains cannot be differentiated),
+    // which clippy's `needless_range_loop` would flag in the user's function.
+    let mut func = func;
+    func.attrs
+        .push(syn::parse_quote!(#[allow(clippy::needless_range_loop, clippy::manual_memcpy)]));
     match expand(args, &func) {
         Ok(generated) => quote!(#func #generated),
         Err(e) => {

@@ -156,10 +156,10 @@ impl<'a> Lowerer<'a> {
         let mut scalars = Vec::new();
         crate::reverse::visit_stmts(&body, &mut |s| {
             let mut mark = |op: &Operand| {
-                if let Operand::Place(p) = op {
-                    if p.proj.is_empty() {
-                        scalars.push(p.var);
-                    }
+                if let Operand::Place(p) = op
+                    && p.proj.is_empty()
+                {
+                    scalars.push(p.var);
                 }
             };
             match s {

@@ -1,5 +1,18 @@
 //! `conv2d` (written with `#[differentiate]`) against a naive direct convolution, and its
 //! generated derivatives against finite differences and the dot-product test.
+// Tests write what API.md's table lists (`&Vec<F>`, index loops, tuples of adjoints).
+#![allow(
+    clippy::ptr_arg,
+    clippy::type_complexity,
+    clippy::needless_range_loop,
+    clippy::assign_op_pattern,
+    clippy::excessive_precision,
+    clippy::approx_constant,
+    clippy::manual_range_contains,
+    clippy::needless_return,
+    clippy::collapsible_else_if,
+    clippy::neg_multiply
+)]
 
 use autodiff_core::Differentiable;
 use conv_kernels::conv::{conv2d, conv2d_jvp, conv2d_vjp};

@@ -1,4 +1,17 @@
 //! im2col / col2im against a direct implementation, and the adjoint (dot-product) test.
+// Tests write what API.md's table lists (`&Vec<F>`, index loops, tuples of adjoints).
+#![allow(
+    clippy::ptr_arg,
+    clippy::type_complexity,
+    clippy::needless_range_loop,
+    clippy::assign_op_pattern,
+    clippy::excessive_precision,
+    clippy::approx_constant,
+    clippy::manual_range_contains,
+    clippy::needless_return,
+    clippy::collapsible_else_if,
+    clippy::neg_multiply
+)]
 
 use autodiff_core::Differentiable;
 use conv_kernels::im2col::{

@@ -2,6 +2,19 @@
 //! from PyTorch / JAX (pasted beside the snippet that produced them), forward mode against
 //! central finite differences, and every `_jvp` / `_vjp` pair against each other with the
 //! dot-product test `<J t, c> == <t, Jᵀ c>`.
+// Tests write what API.md's table lists (`&Vec<F>`, index loops, tuples of adjoints).
+#![allow(
+    clippy::ptr_arg,
+    clippy::type_complexity,
+    clippy::needless_range_loop,
+    clippy::assign_op_pattern,
+    clippy::excessive_precision,
+    clippy::approx_constant,
+    clippy::manual_range_contains,
+    clippy::needless_return,
+    clippy::collapsible_else_if,
+    clippy::neg_multiply
+)]
 
 use autodiff_core::Dual;
 use conv_kernels::layers::*;

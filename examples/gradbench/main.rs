@@ -7,6 +7,22 @@
 //! Run an eval against it (from a GradBench checkout, outside this project):
 //! `gradbench run --eval "$ python3 python/gradbench/gradbench/evals/lse/run.py"
 //!  --tool "$ cargo run --release --example gradbench"`.
+// Tests write what API.md's table lists (`&Vec<F>`, index loops, tuples of adjoints).
+#![allow(
+    clippy::ptr_arg,
+    clippy::type_complexity,
+    clippy::needless_range_loop,
+    clippy::assign_op_pattern,
+    clippy::excessive_precision,
+    clippy::approx_constant,
+    clippy::manual_range_contains,
+    clippy::needless_return,
+    clippy::collapsible_else_if,
+    clippy::neg_multiply,
+    clippy::unnecessary_cast,
+    clippy::too_many_arguments,
+    clippy::manual_checked_ops
+)]
 
 use serde_json::{Value, json};
 use std::io::{BufRead, Write};

@@ -61,8 +61,8 @@ pub fn check_fn(
     name: &str,
     x: &[f64],
     f: &dyn Fn(&[f64]) -> Vec<f64>,
-    jvp: &dyn Fn(&[f64], &[f64]) -> (Vec<f64>, Vec<f64>),
-    vjp: &dyn Fn(&[f64], &[f64]) -> (Vec<f64>, Vec<f64>),
+    jvp: &dyn Fn(&[f64], &[f64]) -> Pair,
+    vjp: &dyn Fn(&[f64], &[f64]) -> Pair,
 ) {
     check_fn_tol(name, x, f, jvp, vjp, 1e-6, 1e-7)
 }
@@ -71,8 +71,8 @@ pub fn check_fn_tol(
     name: &str,
     x: &[f64],
     f: &dyn Fn(&[f64]) -> Vec<f64>,
-    jvp: &dyn Fn(&[f64], &[f64]) -> (Vec<f64>, Vec<f64>),
-    vjp: &dyn Fn(&[f64], &[f64]) -> (Vec<f64>, Vec<f64>),
+    jvp: &dyn Fn(&[f64], &[f64]) -> Pair,
+    vjp: &dyn Fn(&[f64], &[f64]) -> Pair,
     fd_rel: f64,
     fd_abs: f64,
 ) {
@@ -141,7 +141,7 @@ pub fn check_grad(
     name: &str,
     x: &[f64],
     f: &dyn Fn(&[f64]) -> f64,
-    grad: &dyn Fn(&[f64]) -> (f64, Vec<f64>),
+    grad: &dyn Fn(&[f64]) -> ValueGrad,
 ) {
     let y = f(x);
     let (yg, g) = grad(x);
@@ -160,3 +160,8 @@ pub fn check_grad(
         );
     }
 }
+
+/// Two vectors (a value and a tangent, or a value and adjoints).
+pub type Pair = (Vec<f64>, Vec<f64>);
+/// A value and its gradient.
+pub type ValueGrad = (f64, Vec<f64>);
