@@ -1,3 +1,4 @@
+#[allow(clippy::needless_range_loop, clippy::manual_memcpy)]
 fn product_until(x: &[f64; 4], limit: f64) -> f64 {
     let mut p = 1.0;
     for i in 0..4 {

@@ -1,3 +1,4 @@
+#[allow(clippy::needless_range_loop, clippy::manual_memcpy)]
 fn g<F: Float>(x: F, y: F) -> F {
     let mut s = x * y;
     s = s.exp() / (y + F::one());

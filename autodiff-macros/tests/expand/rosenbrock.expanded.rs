@@ -1,3 +1,4 @@
+#[allow(clippy::needless_range_loop, clippy::manual_memcpy)]
 fn rosenbrock(x: &[f64]) -> f64 {
     let mut s = 0.0;
     for i in 0..x.len() - 1 {
