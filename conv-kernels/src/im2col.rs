@@ -421,7 +421,10 @@ pub fn im2col_vjp<
     const L: usize,
 >(
     x: &Image<F, C, H, W>,
-) -> (Mat<F, K, L>, impl FnOnce(Mat<F, K, L>) -> Image<F, C, H, W>) {
+) -> (
+    Mat<F, K, L>,
+    impl FnOnce(Mat<F, K, L>) -> Image<F, C, H, W> + use<F, C, H, W, KH, KW, S, P, OH, OW, K, L>,
+) {
     let col = im2col::<F, C, H, W, KH, KW, S, P, OH, OW, K, L>(x);
     (col, |dcol: Mat<F, K, L>| {
         col2im::<F, C, H, W, KH, KW, S, P, OH, OW, K, L>(&dcol)
@@ -487,7 +490,7 @@ pub fn col2im_vjp<
     col: &Mat<F, K, L>,
 ) -> (
     Image<F, C, H, W>,
-    impl FnOnce(Image<F, C, H, W>) -> Mat<F, K, L>,
+    impl FnOnce(Image<F, C, H, W>) -> Mat<F, K, L> + use<F, C, H, W, KH, KW, S, P, OH, OW, K, L>,
 ) {
     let x = col2im::<F, C, H, W, KH, KW, S, P, OH, OW, K, L>(col);
     (x, |dx: Image<F, C, H, W>| {

@@ -130,3 +130,31 @@ fn generated_derivatives_pass_the_dot_product_test_and_finite_differences() {
     }
     // `_grad` is emitted only for scalar outputs; conv2d's output is an image.
 }
+
+/// The hand-written pullbacks own their operands, so a differentiated function can call them on
+/// its own temporaries (`gemm(&c, &c)` below) and keep the pullback.
+#[autodiff_macros::differentiate]
+fn gemm_chain(
+    a: &conv_kernels::Mat<f64, 2, 3>,
+    b: &conv_kernels::Mat<f64, 3, 2>,
+) -> conv_kernels::Mat<f64, 2, 2> {
+    let c = conv_kernels::gemm::gemm(a, b);
+    conv_kernels::gemm::gemm(&c, &c)
+}
+
+#[test]
+fn differentiated_gemm_chain_passes_the_dot_product_test() {
+    use conv_kernels::Mat;
+    let (a, b): (Mat<f64, 2, 3>, Mat<f64, 3, 2>) = (fill(11), fill(12));
+    let (ta, tb): (Mat<f64, 2, 3>, Mat<f64, 3, 2>) = (fill(13), fill(14));
+    let c: Mat<f64, 2, 2> = fill(15);
+    let (y, ty) = gemm_chain_jvp(&a, &b, &ta, &tb);
+    let (y2, pullback) = gemm_chain_vjp(&a, &b);
+    assert_eq!(y, y2);
+    let (aa, ab) = pullback(c.clone());
+    let (lhs, rhs) = (ty.dot(&c), aa.dot(&ta) + ab.dot(&tb));
+    assert!(
+        (lhs - rhs).abs() <= 1e-12 * lhs.abs().max(1.0),
+        "{lhs} {rhs}"
+    );
+}

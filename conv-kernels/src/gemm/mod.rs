@@ -703,14 +703,17 @@ pub fn gemm_jvp<F: Scalar, const M: usize, const K: usize, const N: usize>(
 /// assert_eq!((*da, *db), ([[3.0, 4.0]], [[1.0], [2.0]]));
 /// ```
 #[allow(clippy::type_complexity)] // the `_vjp` signature of API.md, spelled out
-pub fn gemm_vjp<'a, F: Scalar, const M: usize, const K: usize, const N: usize>(
-    a: &'a Mat<F, M, K>,
-    b: &'a Mat<F, K, N>,
+pub fn gemm_vjp<F: Scalar, const M: usize, const K: usize, const N: usize>(
+    a: &Mat<F, M, K>,
+    b: &Mat<F, K, N>,
 ) -> (
     Mat<F, M, N>,
-    impl FnOnce(Mat<F, M, N>) -> (Mat<F, M, K>, Mat<F, K, N>) + 'a,
+    impl FnOnce(Mat<F, M, N>) -> (Mat<F, M, K>, Mat<F, K, N>) + use<F, M, K, N>,
 ) {
     let c = gemm(a, b);
-    let pullback = move |dc: Mat<F, M, N>| (gemm_nt(&dc, b), gemm_tn(a, &dc));
+    // The pullback owns copies of its operands, so that differentiated code can call `gemm` on
+    // its own temporaries and keep the pullback (see docs/SUBSET.md).
+    let (a, b) = (a.clone(), b.clone());
+    let pullback = move |dc: Mat<F, M, N>| (gemm_nt(&dc, &b), gemm_tn(&a, &dc));
     (c, pullback)
 }
