@@ -133,6 +133,7 @@ fn generated_derivatives_pass_the_dot_product_test_and_finite_differences() {
 
 /// The hand-written pullbacks own their operands, so a differentiated function can call them on
 /// its own temporaries (`gemm(&c, &c)` below) and keep the pullback.
+#[allow(dead_code)]
 #[autodiff_macros::differentiate]
 fn gemm_chain(
     a: &conv_kernels::Mat<f64, 2, 3>,
