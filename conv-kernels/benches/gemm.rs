@@ -15,39 +15,10 @@ use std::time::{Duration, Instant};
 use conv_kernels::gemm::{MatMut, MatRef, gemm_into};
 use criterion::{BenchmarkId, Criterion, Throughput};
 
-const SIZES: [usize; 6] = [16, 64, 128, 256, 512, 1024];
-const PEAK_ITERS: usize = 100_000;
-/// Independent accumulators of the peak loop: more than FMA latency x FMA ports.
-const PEAK_ACCS: usize = 12;
+mod peak;
+use peak::{PEAK_ACCS, PEAK_ITERS, fma_peak_loop, peak_best};
 
-/// `PEAK_ITERS * PEAK_ACCS` independent-chain FMAs on 8 lanes.
-///
-/// # Safety
-/// The CPU has AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn fma_peak_loop(iters: usize, x: f32) -> f32 {
-    use std::arch::x86_64::*;
-    let mul = _mm256_set1_ps(0.999_999);
-    let add = _mm256_set1_ps(x);
-    let mut acc = [_mm256_setzero_ps(); PEAK_ACCS];
-    for (i, a) in acc.iter_mut().enumerate() {
-        *a = _mm256_set1_ps(i as f32);
-    }
-    for _ in 0..iters {
-        for a in acc.iter_mut() {
-            *a = _mm256_fmadd_ps(*a, mul, add);
-        }
-    }
-    let mut sum = _mm256_setzero_ps();
-    for a in acc {
-        sum = _mm256_add_ps(sum, a);
-    }
-    let mut out = [0.0_f32; 8];
-    // SAFETY: `out` holds 8 floats.
-    unsafe { _mm256_storeu_ps(out.as_mut_ptr(), sum) };
-    out.iter().sum()
-}
+const SIZES: [usize; 6] = [16, 64, 128, 256, 512, 1024];
 
 fn noise(seed: u32, len: usize) -> Vec<f32> {
     let mut s = seed.wrapping_mul(2_654_435_761).max(1);
@@ -238,23 +209,6 @@ fn interleaved_best(n: usize, secs: f64) -> [f64; 3] {
         }
     }
     best
-}
-
-/// The best-of-many rate of the peak loop, in GFLOP/s.
-fn peak_best(secs: f64) -> Option<f64> {
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-        let mut best = f64::INFINITY;
-        let start = Instant::now();
-        while start.elapsed().as_secs_f64() < secs {
-            let t = Instant::now();
-            // SAFETY: AVX2 and FMA were detected just above.
-            black_box(unsafe { fma_peak_loop(black_box(PEAK_ITERS), 1e-3) });
-            best = best.min(t.elapsed().as_secs_f64());
-        }
-        return Some((PEAK_ITERS * PEAK_ACCS * 16) as f64 / best * 1e-9);
-    }
-    None
 }
 
 /// A second table, robust to other processes on the machine: best-of-many times, the three
