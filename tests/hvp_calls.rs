@@ -22,9 +22,7 @@
 mod common;
 
 use autodiff::prelude::*;
-use common::{Rng, assert_close_vec, dot};
-
-type D = Dual<f64>;
+use common::{D, check_hvp, duals, split};
 
 /// Straight-line, three scalars.
 #[differentiate]
@@ -57,69 +55,6 @@ fn softish<F: Float>(x: &[F]) -> F {
         k += 1;
     }
     m + s.ln() + t.ln()
-}
-
-/// Checks `H v` (tangent of the dual gradient) against finite differences of the gradient,
-/// and the symmetry of H.
-fn check_hvp(
-    name: &str,
-    x: &[f64],
-    grad: &dyn Fn(&[f64]) -> Vec<f64>,
-    hvp: &dyn Fn(&[f64], &[f64]) -> common::Pair,
-) {
-    let n = x.len();
-    let mut rng = Rng::new(17 + n as u64);
-    let g0 = grad(x);
-    let vs: Vec<Vec<f64>> = (0..3).map(|_| rng.vec(n)).collect();
-    let mut hvs = Vec::new();
-    for v in &vs {
-        let (g, hv) = hvp(x, v);
-        // The value part of the dual gradient is the gradient.
-        assert_close_vec(
-            &format!("{name}: value of the dual gradient"),
-            &g,
-            &g0,
-            1e-14,
-            1e-14,
-        );
-        let h = 1e-5;
-        let xp: Vec<f64> = x.iter().zip(v).map(|(a, b)| a + h * b).collect();
-        let xm: Vec<f64> = x.iter().zip(v).map(|(a, b)| a - h * b).collect();
-        let fd: Vec<f64> = grad(&xp)
-            .iter()
-            .zip(grad(&xm))
-            .map(|(a, b)| (a - b) / (2.0 * h))
-            .collect();
-        assert_close_vec(
-            &format!("{name}: H v vs finite differences of the gradient"),
-            &hv,
-            &fd,
-            1e-5,
-            1e-6,
-        );
-        hvs.push(hv);
-    }
-    for i in 0..vs.len() {
-        for j in 0..i {
-            let a = dot(&vs[i], &hvs[j]);
-            let b = dot(&vs[j], &hvs[i]);
-            assert!(
-                (a - b).abs() <= 1e-10 * (a.abs() + b.abs() + 1.0),
-                "{name}: H is not symmetric: {a} vs {b}"
-            );
-        }
-    }
-}
-
-fn duals(x: &[f64], v: &[f64]) -> Vec<D> {
-    x.iter().zip(v).map(|(&a, &b)| Dual::new(a, b)).collect()
-}
-
-fn split(g: &[D]) -> (Vec<f64>, Vec<f64>) {
-    (
-        g.iter().map(|d| d.value()).collect(),
-        g.iter().map(|d| d.tangent()).collect(),
-    )
 }
 
 #[test]

@@ -20,59 +20,11 @@
 #![deny(warnings)]
 #![allow(dead_code)]
 
+#[macro_use]
 mod common;
 
 use autodiff::prelude::*;
 use common::{check_fn, check_grad, close};
-
-/// Checks a function of two f64s to a scalar, with its `_jvp`, `_vjp` and `_grad`.
-macro_rules! check2 {
-    ($f:ident, $jvp:path, $vjp:path, $grad:path, $x:expr, $y:expr) => {{
-        let x = [$x, $y];
-        check_fn(
-            stringify!($f),
-            &x,
-            &|p| vec![$f(p[0], p[1])],
-            &|p, t| {
-                let (y, d) = $jvp(p[0], p[1], t[0], t[1]);
-                (vec![y], vec![d])
-            },
-            &|p, c| {
-                let (y, pb) = $vjp(p[0], p[1]);
-                let (a, b) = pb(c[0]);
-                (vec![y], vec![a, b])
-            },
-        );
-        check_grad(stringify!($f), &x, &|p| $f(p[0], p[1]), &|p| {
-            let (y, (a, b)) = $grad(p[0], p[1]);
-            (y, vec![a, b])
-        });
-    }};
-}
-
-/// The same for one f64 to a scalar.
-macro_rules! check1 {
-    ($f:expr, $jvp:expr, $vjp:expr, $grad:expr, $x:expr) => {{
-        let x = [$x];
-        check_fn(
-            stringify!($f),
-            &x,
-            &|p| vec![$f(p[0])],
-            &|p, t| {
-                let (y, d) = $jvp(p[0], t[0]);
-                (vec![y], vec![d])
-            },
-            &|p, c| {
-                let (y, pb) = $vjp(p[0]);
-                (vec![y], vec![pb(c[0])])
-            },
-        );
-        check_grad(stringify!($f), &x, &|p| $f(p[0]), &|p| {
-            let (y, a) = $grad(p[0]);
-            (y, vec![a])
-        });
-    }};
-}
 
 // ---------------------------------------------------------------------------------------------
 // let, shadowing, let mut, assignment, compound assignment

@@ -165,3 +165,120 @@ pub fn check_grad(
 pub type Pair = (Vec<f64>, Vec<f64>);
 /// A value and its gradient.
 pub type ValueGrad = (f64, Vec<f64>);
+
+/// Dual numbers over f64, for forward-over-reverse Hessian-vector products.
+pub type D = autodiff::Dual<f64>;
+
+/// Checks `H v` (tangent of the dual gradient) against finite differences of the gradient,
+/// and the symmetry of H.
+pub fn check_hvp(
+    name: &str,
+    x: &[f64],
+    grad: &dyn Fn(&[f64]) -> Vec<f64>,
+    hvp: &dyn Fn(&[f64], &[f64]) -> Pair,
+) {
+    let n = x.len();
+    let mut rng = Rng::new(17 + n as u64);
+    let g0 = grad(x);
+    let vs: Vec<Vec<f64>> = (0..3).map(|_| rng.vec(n)).collect();
+    let mut hvs = Vec::new();
+    for v in &vs {
+        let (g, hv) = hvp(x, v);
+        // The value part of the dual gradient is the gradient.
+        assert_close_vec(
+            &format!("{name}: value of the dual gradient"),
+            &g,
+            &g0,
+            1e-14,
+            1e-14,
+        );
+        let h = 1e-5;
+        let xp: Vec<f64> = x.iter().zip(v).map(|(a, b)| a + h * b).collect();
+        let xm: Vec<f64> = x.iter().zip(v).map(|(a, b)| a - h * b).collect();
+        let fd: Vec<f64> = grad(&xp)
+            .iter()
+            .zip(grad(&xm))
+            .map(|(a, b)| (a - b) / (2.0 * h))
+            .collect();
+        assert_close_vec(
+            &format!("{name}: H v vs finite differences of the gradient"),
+            &hv,
+            &fd,
+            1e-5,
+            1e-6,
+        );
+        hvs.push(hv);
+    }
+    for i in 0..vs.len() {
+        for j in 0..i {
+            let a = dot(&vs[i], &hvs[j]);
+            let b = dot(&vs[j], &hvs[i]);
+            assert!(
+                (a - b).abs() <= 1e-10 * (a.abs() + b.abs() + 1.0),
+                "{name}: H is not symmetric: {a} vs {b}"
+            );
+        }
+    }
+}
+
+pub fn duals(x: &[f64], v: &[f64]) -> Vec<D> {
+    x.iter().zip(v).map(|(&a, &b)| D::new(a, b)).collect()
+}
+
+pub fn split(g: &[D]) -> (Vec<f64>, Vec<f64>) {
+    (
+        g.iter().map(|d| d.value()).collect(),
+        g.iter().map(|d| d.tangent()).collect(),
+    )
+}
+
+#[allow(unused_macros)]
+/// Checks a function of two f64s to a scalar, with its `_jvp`, `_vjp` and `_grad`.
+macro_rules! check2 {
+    ($f:ident, $jvp:path, $vjp:path, $grad:path, $x:expr, $y:expr) => {{
+        let x = [$x, $y];
+        check_fn(
+            stringify!($f),
+            &x,
+            &|p| vec![$f(p[0], p[1])],
+            &|p, t| {
+                let (y, d) = $jvp(p[0], p[1], t[0], t[1]);
+                (vec![y], vec![d])
+            },
+            &|p, c| {
+                let (y, pb) = $vjp(p[0], p[1]);
+                let (a, b) = pb(c[0]);
+                (vec![y], vec![a, b])
+            },
+        );
+        check_grad(stringify!($f), &x, &|p| $f(p[0], p[1]), &|p| {
+            let (y, (a, b)) = $grad(p[0], p[1]);
+            (y, vec![a, b])
+        });
+    }};
+}
+
+#[allow(unused_macros)]
+/// The same for one f64 to a scalar.
+macro_rules! check1 {
+    ($f:expr, $jvp:expr, $vjp:expr, $grad:expr, $x:expr) => {{
+        let x = [$x];
+        check_fn(
+            stringify!($f),
+            &x,
+            &|p| vec![$f(p[0])],
+            &|p, t| {
+                let (y, d) = $jvp(p[0], t[0]);
+                (vec![y], vec![d])
+            },
+            &|p, c| {
+                let (y, pb) = $vjp(p[0]);
+                (vec![y], vec![pb(c[0])])
+            },
+        );
+        check_grad(stringify!($f), &x, &|p| $f(p[0]), &|p| {
+            let (y, a) = $grad(p[0]);
+            (y, vec![a])
+        });
+    }};
+}
