@@ -159,3 +159,82 @@ fn differentiated_gemm_chain_passes_the_dot_product_test() {
         "{lhs} {rhs}"
     );
 }
+
+/// The batched convolution agrees with the per-image one, and its generated derivatives pass the
+/// dot-product test; so does the batched linear layer.
+#[test]
+fn batched_layers_match_per_image_and_pass_the_dot_product_test() {
+    use conv_kernels::batch::{
+        conv2d_batch, conv2d_batch_jvp, conv2d_batch_vjp, linear_batch_jvp, linear_batch_vjp,
+    };
+    use conv_kernels::{Batch, Mat};
+    type X = Batch<f64, 3, 2, 6, 5>;
+    type Wt = Filters<f64, 3, 2, 3, 3>;
+    type B = Vector<f64, 3>;
+    type Y = Batch<f64, 3, 3, 3, 3>;
+    let (x, w, b): (X, Wt, B) = (fill(21), fill(22), fill(23));
+    let y = conv2d_batch::<f64, 3, 2, 6, 5, 3, 3, 3, 2, 1, 3, 3>(&x, &w, &b);
+    for n in 0..3 {
+        let xn: Image<f64, 2, 6, 5> = Tensor::from_array(x[n]);
+        let yn = conv2d::<f64, 2, 6, 5, 3, 3, 3, 2, 1, 3, 3>(&xn, &w, &b);
+        for (a, e) in y[n].as_flattened().as_flattened().iter().zip(yn.as_flat()) {
+            assert!((a - e).abs() < 1e-12);
+        }
+    }
+    let (tx, tw, tb): (X, Wt, B) = (fill(24), fill(25), fill(26));
+    let c: Y = fill(27);
+    let (_, ty) =
+        conv2d_batch_jvp::<f64, 3, 2, 6, 5, 3, 3, 3, 2, 1, 3, 3>(&x, &w, &b, &tx, &tw, &tb);
+    let (_, pullback) = conv2d_batch_vjp::<f64, 3, 2, 6, 5, 3, 3, 3, 2, 1, 3, 3>(&x, &w, &b);
+    let (ax, aw, ab) = pullback(c.clone());
+    let (lhs, rhs) = (ty.dot(&c), ax.dot(&tx) + aw.dot(&tw) + ab.dot(&tb));
+    assert!(
+        (lhs - rhs).abs() <= 1e-12 * lhs.abs().max(1.0),
+        "{lhs} {rhs}"
+    );
+
+    let (w, b, x): (Mat<f64, 4, 5>, Vector<f64, 4>, Mat<f64, 3, 5>) =
+        (fill(31), fill(32), fill(33));
+    let (tw, tb, tx): (Mat<f64, 4, 5>, Vector<f64, 4>, Mat<f64, 3, 5>) =
+        (fill(34), fill(35), fill(36));
+    let c: Mat<f64, 3, 4> = fill(37);
+    let (_, tz) = linear_batch_jvp(&w, &b, &x, &tw, &tb, &tx);
+    let (_, pullback) = linear_batch_vjp(&w, &b, &x);
+    let (aw, ab, ax) = pullback(c.clone());
+    let (lhs, rhs) = (tz.dot(&c), aw.dot(&tw) + ab.dot(&tb) + ax.dot(&tx));
+    assert!(
+        (lhs - rhs).abs() <= 1e-12 * lhs.abs().max(1.0),
+        "{lhs} {rhs}"
+    );
+}
+
+/// A batch of 256 images of 3x32x32 through conv2d, relu and max_pool2d and back, on a thread
+/// with a 2 MiB stack: every large tensor lives on the heap.
+#[test]
+fn a_batch_of_256_images_runs_on_a_2_mib_stack() {
+    use conv_kernels::batch::conv2d_batch_vjp;
+    use conv_kernels::layers::{max_pool2d_batch_vjp, relu_vjp};
+    use conv_kernels::{Batch, Scalar};
+    fn run<F: Scalar + autodiff_core::Real>() -> F {
+        let x: Box<Batch<F, 256, 3, 32, 32>> = Box::new(Tensor::from_flat_fn(|i| {
+            F::from((i % 13) as f64 / 13.0).unwrap()
+        }));
+        let w: Filters<F, 6, 3, 5, 5> =
+            Tensor::from_flat_fn(|i| F::from((i % 7) as f64 / 70.0).unwrap());
+        let b: Vector<F, 6> = Tensor::zeros();
+        let (h, conv_back) =
+            conv2d_batch_vjp::<F, 256, 3, 32, 32, 6, 5, 5, 1, 0, 28, 28>(&x, &w, &b);
+        let (a, relu_back) = relu_vjp(&h);
+        let (p, pool_back) = max_pool2d_batch_vjp::<F, 256, 6, 28, 28, 2, 2, 14, 14>(&a);
+        let ones = Tensor::from_flat_fn(|_| F::one());
+        let (dx, dw, _) = conv_back(relu_back(pool_back(ones)));
+        p.as_flat()[0] + dx.as_flat()[0] + dw.as_flat()[0]
+    }
+    let out = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(run::<f32>)
+        .expect("a thread")
+        .join()
+        .expect("no stack overflow");
+    assert!(out.is_finite());
+}

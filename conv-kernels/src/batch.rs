@@ -1,0 +1,594 @@
+//! Batched layers `(N, C, H, W)`: one GEMM for a whole batch instead of one per image.
+//!
+//! `conv2d_batch` is, like [`conv2d`](crate::conv::conv2d), a `#[differentiate]` function: the
+//! patches of all `N` images side by side form one `(C·KH·KW) x (N·OH·OW)` matrix, the filters
+//! multiply it in one GEMM (giving the output channel-major, `(O, N, OH, OW)`), a transpose
+//! puts the batch index first, and a loop adds the bias. Its backward pass is derived.
+
+use autodiff_core::Float;
+use autodiff_macros::differentiate;
+
+use crate::gemm::{Transpose, gemm_slices};
+use crate::im2col::{Im2colShape, col2im_slice, im2col_slice};
+use crate::{Batch, Filters, Mat, Scalar, Vector};
+
+/// A flat heap buffer whose shape lives in its type: what a batched layer keeps between its
+/// GEMM and the rest, when the first dimension is small and an element of a nested array would
+/// be too large to build on a stack.
+macro_rules! flat_tensor {
+    ($(#[$doc:meta])* $name:ident < $($c:ident),* > = $len:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct $name<F, $(const $c: usize),*> {
+            data: Vec<F>,
+        }
+
+        impl<F: Scalar, $(const $c: usize),*> $name<F, $($c),*> {
+            /// The number of scalars.
+            pub const LEN: usize = $len;
+            /// All zeros.
+            pub fn zeros() -> Self {
+                Self { data: vec![F::zero(); Self::LEN] }
+            }
+            /// The scalars, in order.
+            pub fn as_flat(&self) -> &[F] {
+                &self.data
+            }
+            /// The scalars, in order, mutably.
+            pub fn as_flat_mut(&mut self) -> &mut [F] {
+                &mut self.data
+            }
+        }
+
+        impl<F: Scalar + autodiff_core::Differentiable<Scalar = F>, $(const $c: usize),*> autodiff_core::Differentiable
+            for $name<F, $($c),*>
+        {
+            type Scalar = F;
+            fn zero_like(&self) -> Self {
+                Self::zeros()
+            }
+            fn accumulate(&mut self, other: &Self) {
+                self.data.accumulate(&other.data)
+            }
+            fn axpy(&mut self, a: F, x: &Self) {
+                self.data.axpy(a, &x.data)
+            }
+            fn dot(&self, other: &Self) -> F {
+                self.data.dot(&other.data)
+            }
+            fn scale(&mut self, a: F) {
+                self.data.scale(a)
+            }
+            fn zip_map(&mut self, other: &Self, f: &mut dyn FnMut(&mut F, F)) {
+                self.data.zip_map(&other.data, f)
+            }
+            fn num_leaves(&self) -> usize {
+                self.data.len()
+            }
+        }
+    };
+}
+
+flat_tensor! {
+    /// The patches of a batch: `(C, KH, KW, N, OH, OW)`, the `(C·KH·KW) x (N·OH·OW)` patch
+    /// matrix of the whole batch.
+    BatchPatches<C, KH, KW, N, OH, OW> = C * KH * KW * N * OH * OW
+}
+
+flat_tensor! {
+    /// A batch with the channel first, `(O, N, OH, OW)`: what the batched GEMM produces.
+    ChannelMajor<O, N, OH, OW> = O * N * OH * OW
+}
+
+const fn geometry<
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>() -> Im2colShape {
+    const {
+        assert!(S > 0, "the stride must be positive");
+        assert!(
+            H + 2 * P >= KH && W + 2 * P >= KW,
+            "the kernel is larger than the padded image"
+        );
+        assert!(
+            OH == (H + 2 * P - KH) / S + 1,
+            "OH must be (H + 2P - KH) / S + 1"
+        );
+        assert!(
+            OW == (W + 2 * P - KW) / S + 1,
+            "OW must be (W + 2P - KW) / S + 1"
+        );
+    };
+    Im2colShape {
+        channels: C,
+        height: H,
+        width: W,
+        kernel_h: KH,
+        kernel_w: KW,
+        stride: S,
+        padding: P,
+    }
+}
+
+/// im2col of every image of the batch, side by side.
+///
+/// ```
+/// use conv_kernels::{Batch, Tensor, batch::batch_patches};
+/// let x: Batch<f64, 2, 1, 3, 3> = Tensor::from_flat_fn(|i| i as f64);
+/// let p = batch_patches::<f64, 2, 1, 3, 3, 2, 2, 1, 0, 2, 2>(&x);
+/// // Row 0 (tap (0, 0)): image 0's four windows, then image 1's.
+/// assert_eq!(&p.as_flat()[..8], &[0.0, 1.0, 3.0, 4.0, 9.0, 10.0, 12.0, 13.0]);
+/// ```
+pub fn batch_patches<
+    F: Scalar,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+) -> BatchPatches<F, C, KH, KW, N, OH, OW> {
+    let shape = geometry::<C, H, W, KH, KW, S, P, OH, OW>();
+    let (k, l) = (C * KH * KW, OH * OW);
+    let mut cols = BatchPatches::zeros();
+    let mut one = vec![F::zero(); k * l];
+    let flat = cols.as_flat_mut();
+    for (n, image) in x.iter().enumerate() {
+        im2col_slice(&shape, image.as_flattened().as_flattened(), &mut one);
+        for (row, src) in one.chunks_exact(l).enumerate() {
+            flat[row * N * l + n * l..][..l].copy_from_slice(src);
+        }
+    }
+    cols
+}
+
+/// Forward mode of [`batch_patches`] (linear).
+#[allow(clippy::type_complexity)]
+pub fn batch_patches_jvp<
+    F: Scalar,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+    t: &Batch<F, N, C, H, W>,
+) -> (
+    BatchPatches<F, C, KH, KW, N, OH, OW>,
+    BatchPatches<F, C, KH, KW, N, OH, OW>,
+) {
+    (
+        batch_patches::<F, N, C, H, W, KH, KW, S, P, OH, OW>(x),
+        batch_patches::<F, N, C, H, W, KH, KW, S, P, OH, OW>(t),
+    )
+}
+
+/// Reverse mode of [`batch_patches`]: col2im of every image's columns.
+#[allow(clippy::type_complexity)]
+pub fn batch_patches_vjp<
+    F: Scalar,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+) -> (
+    BatchPatches<F, C, KH, KW, N, OH, OW>,
+    impl FnOnce(BatchPatches<F, C, KH, KW, N, OH, OW>) -> Batch<F, N, C, H, W>
+    + use<F, N, C, H, W, KH, KW, S, P, OH, OW>,
+) {
+    let shape = geometry::<C, H, W, KH, KW, S, P, OH, OW>();
+    (
+        batch_patches::<F, N, C, H, W, KH, KW, S, P, OH, OW>(x),
+        move |ct: BatchPatches<F, C, KH, KW, N, OH, OW>| {
+            let (k, l) = (C * KH * KW, OH * OW);
+            let mut dx = Batch::zeros();
+            let mut one = vec![F::zero(); k * l];
+            let flat = ct.as_flat();
+            for (n, image) in dx.iter_mut().enumerate() {
+                for (row, dst) in one.chunks_exact_mut(l).enumerate() {
+                    dst.copy_from_slice(&flat[row * N * l + n * l..][..l]);
+                }
+                col2im_slice(&shape, &one, image.as_flattened_mut().as_flattened_mut());
+            }
+            dx
+        },
+    )
+}
+
+/// `y <- W cols + beta y` for a batch: `(O x K) . (K x N·L)`.
+fn product<
+    F: Scalar,
+    const O: usize,
+    const C: usize,
+    const KH: usize,
+    const KW: usize,
+    const N: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    w: &Filters<F, O, C, KH, KW>,
+    cols: &BatchPatches<F, C, KH, KW, N, OH, OW>,
+    y: &mut ChannelMajor<F, O, N, OH, OW>,
+    beta: F,
+) {
+    let (k, nl) = (C * KH * KW, N * OH * OW);
+    // Shapes: y (O x NL) = W (O x K) . cols (K x NL)
+    gemm_slices(
+        Transpose::No,
+        Transpose::No,
+        O,
+        nl,
+        k,
+        F::one(),
+        w.as_flat(),
+        k,
+        cols.as_flat(),
+        nl,
+        beta,
+        y.as_flat_mut(),
+        nl,
+    );
+}
+
+/// The GEMM of a batched convolution; takes the patches by value so that the pullback keeps
+/// them without a copy.
+pub fn filters_times_batch_patches<
+    F: Scalar,
+    const O: usize,
+    const C: usize,
+    const KH: usize,
+    const KW: usize,
+    const N: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    w: &Filters<F, O, C, KH, KW>,
+    cols: BatchPatches<F, C, KH, KW, N, OH, OW>,
+) -> ChannelMajor<F, O, N, OH, OW> {
+    let mut y = ChannelMajor::zeros();
+    product(w, &cols, &mut y, F::zero());
+    y
+}
+
+/// Forward mode of [`filters_times_batch_patches`]: `dW cols + W dcols`.
+#[allow(clippy::type_complexity)]
+pub fn filters_times_batch_patches_jvp<
+    F: Scalar,
+    const O: usize,
+    const C: usize,
+    const KH: usize,
+    const KW: usize,
+    const N: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    w: &Filters<F, O, C, KH, KW>,
+    cols: BatchPatches<F, C, KH, KW, N, OH, OW>,
+    tw: &Filters<F, O, C, KH, KW>,
+    tcols: &BatchPatches<F, C, KH, KW, N, OH, OW>,
+) -> (ChannelMajor<F, O, N, OH, OW>, ChannelMajor<F, O, N, OH, OW>) {
+    let mut t = ChannelMajor::zeros();
+    product(tw, &cols, &mut t, F::zero());
+    product(w, tcols, &mut t, F::one());
+    (filters_times_batch_patches(w, cols), t)
+}
+
+/// Reverse mode of [`filters_times_batch_patches`]: `dW = dY colsᵀ`, `dcols = Wᵀ dY`.
+#[allow(clippy::type_complexity)]
+pub fn filters_times_batch_patches_vjp<
+    F: Scalar,
+    const O: usize,
+    const C: usize,
+    const KH: usize,
+    const KW: usize,
+    const N: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    w: &Filters<F, O, C, KH, KW>,
+    cols: BatchPatches<F, C, KH, KW, N, OH, OW>,
+) -> (
+    ChannelMajor<F, O, N, OH, OW>,
+    impl FnOnce(
+        ChannelMajor<F, O, N, OH, OW>,
+    ) -> (
+        Filters<F, O, C, KH, KW>,
+        BatchPatches<F, C, KH, KW, N, OH, OW>,
+    ) + use<F, O, C, KH, KW, N, OH, OW>,
+) {
+    let mut y = ChannelMajor::zeros();
+    product(w, &cols, &mut y, F::zero());
+    let w = w.clone();
+    (y, move |dy: ChannelMajor<F, O, N, OH, OW>| {
+        let (k, nl) = (C * KH * KW, N * OH * OW);
+        let mut dw = Filters::zeros();
+        // Shapes: dW (O x K) = dY (O x NL) . colsᵀ (NL x K)
+        gemm_slices(
+            Transpose::No,
+            Transpose::Yes,
+            O,
+            k,
+            nl,
+            F::one(),
+            dy.as_flat(),
+            nl,
+            cols.as_flat(),
+            nl,
+            F::zero(),
+            dw.as_flat_mut(),
+            k,
+        );
+        // Shapes: dcols (K x NL) = Wᵀ (K x O) . dY (O x NL); reuse the patches' buffer.
+        let mut dcols = cols;
+        gemm_slices(
+            Transpose::Yes,
+            Transpose::No,
+            k,
+            nl,
+            O,
+            F::one(),
+            w.as_flat(),
+            k,
+            dy.as_flat(),
+            nl,
+            F::zero(),
+            dcols.as_flat_mut(),
+            nl,
+        );
+        (dw, dcols)
+    })
+}
+
+/// `(O, N, OH, OW)` to `(N, O, OH, OW)`.
+pub fn batch_major<F: Scalar, const O: usize, const N: usize, const OH: usize, const OW: usize>(
+    y: &ChannelMajor<F, O, N, OH, OW>,
+) -> Batch<F, N, O, OH, OW> {
+    let l = OH * OW;
+    let mut out: Batch<F, N, O, OH, OW> = Batch::zeros();
+    let flat = out.as_flat_mut();
+    for (o, per_image) in y.as_flat().chunks_exact(N * l).enumerate() {
+        for (n, plane) in per_image.chunks_exact(l).enumerate() {
+            flat[(n * O + o) * l..][..l].copy_from_slice(plane);
+        }
+    }
+    out
+}
+
+/// Forward mode of [`batch_major`] (a permutation, linear).
+#[allow(clippy::type_complexity)]
+pub fn batch_major_jvp<
+    F: Scalar,
+    const O: usize,
+    const N: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    y: &ChannelMajor<F, O, N, OH, OW>,
+    t: &ChannelMajor<F, O, N, OH, OW>,
+) -> (Batch<F, N, O, OH, OW>, Batch<F, N, O, OH, OW>) {
+    (batch_major(y), batch_major(t))
+}
+
+/// Reverse mode of [`batch_major`]: the inverse permutation.
+#[allow(clippy::type_complexity)]
+pub fn batch_major_vjp<
+    F: Scalar,
+    const O: usize,
+    const N: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    y: &ChannelMajor<F, O, N, OH, OW>,
+) -> (
+    Batch<F, N, O, OH, OW>,
+    impl FnOnce(Batch<F, N, O, OH, OW>) -> ChannelMajor<F, O, N, OH, OW> + use<F, O, N, OH, OW>,
+) {
+    (batch_major(y), |ct: Batch<F, N, O, OH, OW>| {
+        let l = OH * OW;
+        let mut out = ChannelMajor::zeros();
+        let flat = out.as_flat_mut();
+        for (n, image) in ct.as_flat().chunks_exact(O * l).enumerate() {
+            for (o, plane) in image.chunks_exact(l).enumerate() {
+                flat[(o * N + n) * l..][..l].copy_from_slice(plane);
+            }
+        }
+        out
+    })
+}
+
+/// [`conv2d`](crate::conv::conv2d) over a batch `(N, C, H, W)` -> `(N, O, OH, OW)`, with one
+/// GEMM for the whole batch. Written with `#[differentiate]`; its derivatives are generated.
+///
+/// ```
+/// use conv_kernels::{Batch, Filters, Tensor, Vector, batch::conv2d_batch, conv::conv2d};
+/// let x: Batch<f64, 3, 2, 5, 5> = Tensor::from_flat_fn(|i| (i % 7) as f64);
+/// let w: Filters<f64, 4, 2, 3, 3> = Tensor::from_flat_fn(|i| (i % 5) as f64 - 2.0);
+/// let b: Vector<f64, 4> = Tensor::from_flat_fn(|o| o as f64);
+/// let y = conv2d_batch::<f64, 3, 2, 5, 5, 4, 3, 3, 1, 0, 3, 3>(&x, &w, &b);
+/// let x1 = Tensor::from_array(x[1]);
+/// assert_eq!(y[1], *conv2d::<f64, 2, 5, 5, 4, 3, 3, 1, 0, 3, 3>(&x1, &w, &b));
+/// ```
+#[differentiate]
+pub fn conv2d_batch<
+    F: Float + Scalar,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const O: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+    w: &Filters<F, O, C, KH, KW>,
+    b: &Vector<F, O>,
+) -> Batch<F, N, O, OH, OW> {
+    let cols = batch_patches::<F, N, C, H, W, KH, KW, S, P, OH, OW>(x);
+    let channel_major = filters_times_batch_patches(w, cols);
+    let mut y = batch_major(&channel_major);
+    for n in 0..N {
+        for o in 0..O {
+            for i in 0..OH {
+                for j in 0..OW {
+                    y[n][o][i][j] = y[n][o][i][j] + b[o];
+                }
+            }
+        }
+    }
+    y
+}
+
+/// A linear layer over a batch: `Z = X Wᵀ + b` for `X` of shape `(B, I)` and `W` of `(O, I)`.
+///
+/// ```
+/// use conv_kernels::{Mat, Tensor, Vector, batch::linear_batch};
+/// let w: Mat<f64, 2, 3> = Mat::from_flat(&[1.0, 0.0, 0.0, 0.0, 1.0, 1.0]);
+/// let b: Vector<f64, 2> = Tensor::from_flat(&[0.5, -0.5]);
+/// let x: Mat<f64, 1, 3> = Mat::from_flat(&[1.0, 2.0, 3.0]);
+/// assert_eq!(linear_batch(&w, &b, &x)[0], [1.5, 4.5]);
+/// ```
+pub fn linear_batch<F: Scalar, const B: usize, const O: usize, const I: usize>(
+    w: &Mat<F, O, I>,
+    b: &Vector<F, O>,
+    x: &Mat<F, B, I>,
+) -> Mat<F, B, O> {
+    let mut z = Mat::zeros();
+    for row in z.iter_mut() {
+        *row = **b;
+    }
+    // Shapes: Z (B x O) += X (B x I) . Wᵀ (I x O)
+    gemm_slices(
+        Transpose::No,
+        Transpose::Yes,
+        B,
+        O,
+        I,
+        F::one(),
+        x.as_flat(),
+        I,
+        w.as_flat(),
+        I,
+        F::one(),
+        z.as_flat_mut(),
+        O,
+    );
+    z
+}
+
+/// Forward mode of [`linear_batch`]: `X dWᵀ + dX Wᵀ + db`.
+#[allow(clippy::type_complexity)]
+pub fn linear_batch_jvp<F: Scalar, const B: usize, const O: usize, const I: usize>(
+    w: &Mat<F, O, I>,
+    b: &Vector<F, O>,
+    x: &Mat<F, B, I>,
+    tw: &Mat<F, O, I>,
+    tb: &Vector<F, O>,
+    tx: &Mat<F, B, I>,
+) -> (Mat<F, B, O>, Mat<F, B, O>) {
+    let mut t = linear_batch(tw, tb, x);
+    gemm_slices(
+        Transpose::No,
+        Transpose::Yes,
+        B,
+        O,
+        I,
+        F::one(),
+        tx.as_flat(),
+        I,
+        w.as_flat(),
+        I,
+        F::one(),
+        t.as_flat_mut(),
+        O,
+    );
+    (linear_batch(w, b, x), t)
+}
+
+/// Reverse mode of [`linear_batch`]: `dW = dZᵀ X`, `db = Σ rows of dZ`, `dX = dZ W`. The
+/// pullback owns copies of `W` and `X`.
+#[allow(clippy::type_complexity)]
+pub fn linear_batch_vjp<F: Scalar, const B: usize, const O: usize, const I: usize>(
+    w: &Mat<F, O, I>,
+    b: &Vector<F, O>,
+    x: &Mat<F, B, I>,
+) -> (
+    Mat<F, B, O>,
+    impl FnOnce(Mat<F, B, O>) -> (Mat<F, O, I>, Vector<F, O>, Mat<F, B, I>) + use<F, B, O, I>,
+) {
+    let z = linear_batch(w, b, x);
+    let (w, x) = (w.clone(), x.clone());
+    (z, move |dz: Mat<F, B, O>| {
+        let mut dw = Mat::zeros();
+        // Shapes: dW (O x I) = dZᵀ (O x B) . X (B x I)
+        gemm_slices(
+            Transpose::Yes,
+            Transpose::No,
+            O,
+            I,
+            B,
+            F::one(),
+            dz.as_flat(),
+            O,
+            x.as_flat(),
+            I,
+            F::zero(),
+            dw.as_flat_mut(),
+            I,
+        );
+        let mut db = Vector::zeros();
+        for row in dz.iter() {
+            for (d, &v) in db.iter_mut().zip(row) {
+                *d = *d + v;
+            }
+        }
+        let mut dx = Mat::zeros();
+        // Shapes: dX (B x I) = dZ (B x O) . W (O x I)
+        gemm_slices(
+            Transpose::No,
+            Transpose::No,
+            B,
+            I,
+            O,
+            F::one(),
+            dz.as_flat(),
+            O,
+            w.as_flat(),
+            I,
+            F::zero(),
+            dx.as_flat_mut(),
+            I,
+        );
+        (dw, db, dx)
+    })
+}
