@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use autodiff::init::{Rng, he_truncated_normal};
-use autodiff::nn::{self, Filters, Image, Mat, Tensor, Vector};
+use autodiff::nn::{self, Batch, Filters, Image, Mat, Tensor, Vector};
 use autodiff::optim::{Adam, Momentum, Optimizer, Sgd};
 use autodiff::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -63,11 +63,41 @@ fn loss(p: &Params, x: &Digit, label: usize) -> f32 {
     nn::softmax_cross_entropy(&z, label)
 }
 
-/// The summed loss and gradient of a slice of samples.
+/// Samples go through the network sixteen at a time: one GEMM per layer for the whole chunk.
+const CHUNK: usize = 16;
+
+/// The summed loss of a chunk of digits, through the batched layers (the same network as
+/// [`loss`]; `softmax_cross_entropy_batch` is the chunk's mean). Only its `_vjp` is called.
+#[allow(dead_code)]
+#[differentiate(reverse, wrt(p))]
+fn chunk_loss(p: &Params, x: &Batch<f32, CHUNK, 1, 8, 8>, labels: &[usize; CHUNK]) -> f32 {
+    let h1 = nn::conv2d_batch::<f32, CHUNK, 1, 8, 8, 8, 3, 3, 1, 0, 6, 6>(x, &p.w1, &p.b1);
+    let a1 = nn::relu(&h1);
+    let h2 = nn::conv2d_batch::<f32, CHUNK, 8, 6, 6, 16, 3, 3, 1, 0, 4, 4>(&a1, &p.w2, &p.b2);
+    let a2 = nn::relu(&h2);
+    let f = nn::flatten_batch::<f32, CHUNK, 16, 4, 4, 256>(&a2);
+    let z = nn::linear_batch(&p.w3, &p.b3, &f);
+    nn::softmax_cross_entropy_batch(&z, labels) * (CHUNK as f32)
+}
+
+/// The summed loss and gradient of a slice of samples: whole chunks through the batched
+/// network, the rest one by one.
 fn loss_and_grad(p: &Params, samples: &[(Digit, usize)]) -> (f32, Params) {
     let mut total = 0.0;
     let mut grad = p.zero_like();
-    for (x, label) in samples {
+    let mut chunks = samples.chunks_exact(CHUNK);
+    for chunk in &mut chunks {
+        let mut x: Batch<f32, CHUNK, 1, 8, 8> = Tensor::zeros();
+        let mut labels = [0; CHUNK];
+        for (k, (digit, label)) in chunk.iter().enumerate() {
+            x[k] = **digit;
+            labels[k] = *label;
+        }
+        let (l, pullback) = chunk_loss_vjp(p, &x, &labels);
+        grad.accumulate(&pullback(1.0));
+        total += l;
+    }
+    for (x, label) in chunks.remainder() {
         let (l, pullback) = loss_vjp(p, x, *label);
         grad.accumulate(&pullback(1.0));
         total += l;
@@ -199,9 +229,12 @@ fn main() {
     let mut rng = Rng::seed(args.seed ^ 0x5EED);
     let mut order: Vec<usize> = (0..train.len()).collect();
     let (mut losses, mut accuracies) = (Vec::new(), Vec::new());
-    // Each thread takes a fixed half of every batch and the halves are summed in order, so the
-    // same seed gives the same numbers whatever the scheduling.
-    let per_thread = args.batch.div_ceil(rayon::current_num_threads().max(1));
+    // Each thread takes a fixed part of every batch (whole chunks where it can) and the parts are
+    // summed in order, so the same seed gives the same numbers whatever the scheduling.
+    let per_thread = args
+        .batch
+        .div_ceil(rayon::current_num_threads().max(1))
+        .next_multiple_of(CHUNK);
     let style = ProgressStyle::with_template("epoch {prefix:>3} [{bar:30}] {pos:>4}/{len} {msg}")
         .expect("a valid template")
         .progress_chars("=> ");
