@@ -143,6 +143,23 @@ pub fn batch_patches<
 ) -> BatchPatches<F, C, KH, KW, N, OH, OW> {
     let shape = geometry::<C, H, W, KH, KW, S, P, OH, OW>();
     let (k, l) = (C * KH * KW, OH * OW);
+    if S == 1 && P == 0 {
+        // Stride 1, no padding: every row of a window is a contiguous run of the image, so the
+        // patch matrix is built by appending runs, with no zero fill and no scratch buffer.
+        let mut data = Vec::with_capacity(BatchPatches::<F, C, KH, KW, N, OH, OW>::LEN);
+        for c in 0..C {
+            for u in 0..KH {
+                for v in 0..KW {
+                    for image in x.iter() {
+                        for i in 0..OH {
+                            data.extend_from_slice(&image[c][i + u][v..v + OW]);
+                        }
+                    }
+                }
+            }
+        }
+        return BatchPatches { data };
+    }
     let mut cols = BatchPatches::zeros();
     let mut one = vec![F::zero(); k * l];
     let flat = cols.as_flat_mut();
@@ -208,7 +225,28 @@ pub fn batch_patches_vjp<
         batch_patches::<F, N, C, H, W, KH, KW, S, P, OH, OW>(x),
         move |ct: BatchPatches<F, C, KH, KW, N, OH, OW>| {
             let (k, l) = (C * KH * KW, OH * OW);
-            let mut dx = Batch::zeros();
+            let mut dx: Batch<F, N, C, H, W> = Batch::zeros();
+            if S == 1 && P == 0 {
+                // The adjoint of the runs above: add each run back where it came from.
+                let mut runs = ct.as_flat().chunks_exact(OW);
+                for c in 0..C {
+                    for u in 0..KH {
+                        for v in 0..KW {
+                            for image in dx.iter_mut() {
+                                for i in 0..OH {
+                                    let run = runs
+                                        .next()
+                                        .expect("the patch matrix has C KH KW N OH runs");
+                                    for (d, &r) in image[c][i + u][v..v + OW].iter_mut().zip(run) {
+                                        *d = *d + r;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                return dx;
+            }
             let mut one = vec![F::zero(); k * l];
             let flat = ct.as_flat();
             for (n, image) in dx.iter_mut().enumerate() {

@@ -238,3 +238,35 @@ fn a_batch_of_256_images_runs_on_a_2_mib_stack() {
         .expect("no stack overflow");
     assert!(out.is_finite());
 }
+
+/// The stride-1, unpadded fast path of the batched patches (and its adjoint) against the
+/// per-image convolution and the dot-product test.
+#[test]
+fn batched_fast_path_matches_and_passes_the_dot_product_test() {
+    use conv_kernels::Batch;
+    use conv_kernels::batch::{conv2d_batch, conv2d_batch_jvp, conv2d_batch_vjp};
+    type X = Batch<f64, 4, 2, 6, 5>;
+    type Wt = Filters<f64, 3, 2, 3, 2>;
+    type B = Vector<f64, 3>;
+    type Y = Batch<f64, 4, 3, 4, 4>;
+    let (x, w, b): (X, Wt, B) = (fill(41), fill(42), fill(43));
+    let y = conv2d_batch::<f64, 4, 2, 6, 5, 3, 3, 2, 1, 0, 4, 4>(&x, &w, &b);
+    for n in 0..4 {
+        let xn: Image<f64, 2, 6, 5> = Tensor::from_array(x[n]);
+        let yn = conv2d::<f64, 2, 6, 5, 3, 3, 2, 1, 0, 4, 4>(&xn, &w, &b);
+        for (a, e) in y[n].as_flattened().as_flattened().iter().zip(yn.as_flat()) {
+            assert!((a - e).abs() < 1e-12);
+        }
+    }
+    let (tx, tw, tb): (X, Wt, B) = (fill(44), fill(45), fill(46));
+    let c: Y = fill(47);
+    let (_, ty) =
+        conv2d_batch_jvp::<f64, 4, 2, 6, 5, 3, 3, 2, 1, 0, 4, 4>(&x, &w, &b, &tx, &tw, &tb);
+    let (_, pullback) = conv2d_batch_vjp::<f64, 4, 2, 6, 5, 3, 3, 2, 1, 0, 4, 4>(&x, &w, &b);
+    let (ax, aw, ab) = pullback(c.clone());
+    let (lhs, rhs) = (ty.dot(&c), ax.dot(&tx) + aw.dot(&tw) + ab.dot(&tb));
+    assert!(
+        (lhs - rhs).abs() <= 1e-12 * lhs.abs().max(1.0),
+        "{lhs} {rhs}"
+    );
+}
