@@ -87,12 +87,7 @@ fn loss_and_grad(p: &Params, samples: &[(Digit, usize)]) -> (f32, Params) {
     let mut grad = p.zero_like();
     let mut chunks = samples.chunks_exact(CHUNK);
     for chunk in &mut chunks {
-        let mut x: Batch<f32, CHUNK, 1, 8, 8> = Tensor::zeros();
-        let mut labels = [0; CHUNK];
-        for (k, (digit, label)) in chunk.iter().enumerate() {
-            x[k] = **digit;
-            labels[k] = *label;
-        }
+        let (x, labels) = gather(chunk);
         let (l, pullback) = chunk_loss_vjp(p, &x, &labels);
         grad.accumulate(&pullback(1.0));
         total += l;
@@ -105,17 +100,51 @@ fn loss_and_grad(p: &Params, samples: &[(Digit, usize)]) -> (f32, Params) {
     (total, grad)
 }
 
-fn predict(p: &Params, x: &Digit) -> usize {
-    let z = logits(p, x);
-    (0..10).fold(0, |best, k| if z[k] > z[best] { k } else { best })
+/// The logits of a chunk of digits, through the batched layers.
+fn chunk_logits(p: &Params, x: &Batch<f32, CHUNK, 1, 8, 8>) -> Mat<f32, CHUNK, 10> {
+    let h1 =
+        nn::relu(&nn::conv2d_batch::<f32, CHUNK, 1, 8, 8, 8, 3, 3, 1, 0, 6, 6>(x, &p.w1, &p.b1));
+    let h2 =
+        nn::relu(&nn::conv2d_batch::<f32, CHUNK, 8, 6, 6, 16, 3, 3, 1, 0, 4, 4>(&h1, &p.w2, &p.b2));
+    nn::linear_batch(
+        &p.w3,
+        &p.b3,
+        &nn::flatten_batch::<f32, CHUNK, 16, 4, 4, 256>(&h2),
+    )
+}
+
+fn argmax(z: &[f32]) -> usize {
+    (0..z.len()).fold(0, |best, k| if z[k] > z[best] { k } else { best })
+}
+
+/// A chunk of samples as a batch and its labels.
+fn gather(chunk: &[(Digit, usize)]) -> (Batch<f32, CHUNK, 1, 8, 8>, [usize; CHUNK]) {
+    let mut x: Batch<f32, CHUNK, 1, 8, 8> = Tensor::zeros();
+    let mut labels = [0; CHUNK];
+    for (k, (digit, label)) in chunk.iter().enumerate() {
+        x[k] = **digit;
+        labels[k] = *label;
+    }
+    (x, labels)
 }
 
 fn accuracy(p: &Params, set: &[(Digit, usize)]) -> f64 {
-    let right = set
+    let chunks = set.chunks_exact(CHUNK);
+    let rest = chunks.remainder();
+    let right: usize = chunks
+        .collect::<Vec<_>>()
         .par_iter()
-        .filter(|(x, label)| predict(p, x) == *label)
+        .map(|chunk| {
+            let (x, labels) = gather(chunk);
+            let z = chunk_logits(p, &x);
+            (0..CHUNK).filter(|&k| argmax(&z[k]) == labels[k]).count()
+        })
+        .sum();
+    let rest_right = rest
+        .iter()
+        .filter(|(x, label)| argmax(&logits(p, x)[..]) == *label)
         .count();
-    right as f64 / set.len() as f64
+    (right + rest_right) as f64 / set.len() as f64
 }
 
 /// Reads the embedded digits: 64 grey levels 0..16 (scaled to 0..1) and a label per line.
