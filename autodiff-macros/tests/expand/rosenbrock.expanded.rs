@@ -46,6 +46,7 @@ fn rosenbrock_vjp(
         __y,
         move |ct: f64| -> ::std::vec::Vec<f64> {
             let x: &[f64] = ::std::borrow::Borrow::borrow(&__own_x);
+            assert_eq!(x.len(), x__bar.len());
             s__bar = s__bar + ct;
             for i in (0..x.len() - 1).rev() {
                 let mut __t0 = x[i] * x[i];
@@ -109,6 +110,7 @@ fn rosenbrock_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
     }
     let __y = s;
     let mut __pullback = move |ct: f64| -> ::std::vec::Vec<f64> {
+        assert_eq!(x.len(), x__bar.len());
         s__bar = s__bar + ct;
         for i in (0..x.len() - 1).rev() {
             let mut __t0 = x[i] * x[i];
