@@ -8,8 +8,9 @@
 use autodiff_core::Float;
 use autodiff_macros::differentiate;
 
+use crate::conv::geometry;
 use crate::gemm::{Transpose, gemm_slices};
-use crate::im2col::{Im2colShape, col2im_slice, im2col_slice};
+use crate::im2col::{col2im_slice, im2col_slice};
 use crate::{Batch, Filters, Mat, Scalar, Vector};
 
 /// A flat heap buffer whose shape lives in its type: what a batched layer keeps between its
@@ -78,43 +79,6 @@ flat_tensor! {
 flat_tensor! {
     /// A batch with the channel first, `(O, N, OH, OW)`: what the batched GEMM produces.
     ChannelMajor<O, N, OH, OW> = O * N * OH * OW
-}
-
-const fn geometry<
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const KH: usize,
-    const KW: usize,
-    const S: usize,
-    const P: usize,
-    const OH: usize,
-    const OW: usize,
->() -> Im2colShape {
-    const {
-        assert!(S > 0, "the stride must be positive");
-        assert!(
-            H + 2 * P >= KH && W + 2 * P >= KW,
-            "the kernel is larger than the padded image"
-        );
-        assert!(
-            OH == (H + 2 * P - KH) / S + 1,
-            "OH must be (H + 2P - KH) / S + 1"
-        );
-        assert!(
-            OW == (W + 2 * P - KW) / S + 1,
-            "OW must be (W + 2P - KW) / S + 1"
-        );
-    };
-    Im2colShape {
-        channels: C,
-        height: H,
-        width: W,
-        kernel_h: KH,
-        kernel_w: KW,
-        stride: S,
-        padding: P,
-    }
 }
 
 /// im2col of every image of the batch, side by side.

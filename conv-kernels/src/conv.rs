@@ -26,7 +26,7 @@ pub type Patches<
 > = Tensor<[[[[[F; OW]; OH]; KW]; KH]; C]>;
 
 /// The im2col geometry, with the output size checked at compile time.
-const fn geometry<
+pub(crate) const fn geometry<
     const C: usize,
     const H: usize,
     const W: usize,
