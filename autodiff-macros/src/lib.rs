@@ -18,6 +18,8 @@ mod forward;
 mod ir;
 mod lower;
 mod names;
+#[cfg(test)]
+mod no_panic;
 mod options;
 mod reverse;
 mod rules;
