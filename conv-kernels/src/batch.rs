@@ -8,7 +8,7 @@
 use autodiff_core::Float;
 use autodiff_macros::differentiate;
 
-use crate::conv::geometry;
+use crate::conv::{filters_product, filters_product_backward, geometry};
 use crate::gemm::{Transpose, gemm_slices};
 use crate::im2col::{col2im_slice, im2col_slice};
 use crate::{Batch, Filters, Mat, Scalar, Vector};
@@ -240,22 +240,12 @@ fn product<
     y: &mut ChannelMajor<F, O, N, OH, OW>,
     beta: F,
 ) {
-    let (k, nl) = (C * KH * KW, N * OH * OW);
-    // Shapes: y (O x NL) = W (O x K) . cols (K x NL)
-    gemm_slices(
-        Transpose::No,
-        Transpose::No,
-        O,
-        nl,
-        k,
-        F::one(),
+    filters_product(
+        (O, C * KH * KW, N * OH * OW),
         w.as_flat(),
-        k,
         cols.as_flat(),
-        nl,
-        beta,
         y.as_flat_mut(),
-        nl,
+        beta,
     );
 }
 
@@ -329,40 +319,14 @@ pub fn filters_times_batch_patches_vjp<
     product(w, &cols, &mut y, F::zero());
     let w = w.clone();
     (y, move |dy: ChannelMajor<F, O, N, OH, OW>| {
-        let (k, nl) = (C * KH * KW, N * OH * OW);
         let mut dw = Filters::zeros();
-        // Shapes: dW (O x K) = dY (O x NL) . colsᵀ (NL x K)
-        gemm_slices(
-            Transpose::No,
-            Transpose::Yes,
-            O,
-            k,
-            nl,
-            F::one(),
-            dy.as_flat(),
-            nl,
-            cols.as_flat(),
-            nl,
-            F::zero(),
-            dw.as_flat_mut(),
-            k,
-        );
-        // Shapes: dcols (K x NL) = Wᵀ (K x O) . dY (O x NL); reuse the patches' buffer.
         let mut dcols = cols;
-        gemm_slices(
-            Transpose::Yes,
-            Transpose::No,
-            k,
-            nl,
-            O,
-            F::one(),
+        filters_product_backward(
+            (O, C * KH * KW, N * OH * OW),
             w.as_flat(),
-            k,
             dy.as_flat(),
-            nl,
-            F::zero(),
             dcols.as_flat_mut(),
-            nl,
+            dw.as_flat_mut(),
         );
         (dw, dcols)
     })

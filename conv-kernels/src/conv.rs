@@ -172,6 +172,76 @@ pub fn filters_times_patches<
     y
 }
 
+/// `y <- W cols + beta y` on flat buffers: the filters `W` as an `O x K` matrix, the patches
+/// as `K x L`, the output as `O x L`. Shared by the single-image and the batched convolution.
+pub(crate) fn filters_product<F: Scalar>(
+    (o, k, l): (usize, usize, usize),
+    w: &[F],
+    cols: &[F],
+    y: &mut [F],
+    beta: F,
+) {
+    // Shapes: y (O x L) = W (O x K) . cols (K x L)
+    gemm_slices(
+        Transpose::No,
+        Transpose::No,
+        o,
+        l,
+        k,
+        F::one(),
+        w,
+        k,
+        cols,
+        l,
+        beta,
+        y,
+        l,
+    );
+}
+
+/// The backward of [`filters_product`] with `beta = 0`: `dW = dY colsᵀ` into `dw`, then
+/// `dcols = Wᵀ dY` written over `cols` (the patches are not needed after `dW`).
+pub(crate) fn filters_product_backward<F: Scalar>(
+    (o, k, l): (usize, usize, usize),
+    w: &[F],
+    dy: &[F],
+    cols: &mut [F],
+    dw: &mut [F],
+) {
+    // Shapes: dW (O x K) = dY (O x L) . colsᵀ (L x K)
+    gemm_slices(
+        Transpose::No,
+        Transpose::Yes,
+        o,
+        k,
+        l,
+        F::one(),
+        dy,
+        l,
+        cols,
+        l,
+        F::zero(),
+        dw,
+        k,
+    );
+    // Shapes: dcols (K x L) = Wᵀ (K x O) . dY (O x L)
+    gemm_slices(
+        Transpose::Yes,
+        Transpose::No,
+        k,
+        l,
+        o,
+        F::one(),
+        w,
+        k,
+        dy,
+        l,
+        F::zero(),
+        cols,
+        l,
+    );
+}
+
 /// `y <- W cols + beta y`, with the shapes of a convolution.
 fn product<
     F: Scalar,
@@ -187,22 +257,12 @@ fn product<
     y: &mut Image<F, O, OH, OW>,
     beta: F,
 ) {
-    let (k, l) = (C * KH * KW, OH * OW);
-    // Shapes: y (O x L) = W (O x K) . cols (K x L)
-    gemm_slices(
-        Transpose::No,
-        Transpose::No,
-        O,
-        l,
-        k,
-        F::one(),
+    filters_product(
+        (O, C * KH * KW, OH * OW),
         w.as_flat(),
-        k,
         cols.as_flat(),
-        l,
-        beta,
         y.as_flat_mut(),
-        l,
+        beta,
     );
 }
 
@@ -251,40 +311,14 @@ pub fn filters_times_patches_vjp<
     product(w, &cols, &mut y, F::zero());
     let w = w.clone();
     (y, move |dy: Image<F, O, OH, OW>| {
-        let (k, l) = (C * KH * KW, OH * OW);
         let mut dw = Filters::zeros();
-        // Shapes: dW (O x K) = dY (O x L) . colsᵀ (L x K)
-        gemm_slices(
-            Transpose::No,
-            Transpose::Yes,
-            O,
-            k,
-            l,
-            F::one(),
-            dy.as_flat(),
-            l,
-            cols.as_flat(),
-            l,
-            F::zero(),
-            dw.as_flat_mut(),
-            k,
-        );
-        // Shapes: dcols (K x L) = Wᵀ (K x O) . dY (O x L); reuse the patches' buffer.
         let mut dcols = cols;
-        gemm_slices(
-            Transpose::Yes,
-            Transpose::No,
-            k,
-            l,
-            O,
-            F::one(),
+        filters_product_backward(
+            (O, C * KH * KW, OH * OW),
             w.as_flat(),
-            k,
             dy.as_flat(),
-            l,
-            F::zero(),
             dcols.as_flat_mut(),
-            l,
+            dw.as_flat_mut(),
         );
         (dw, dcols)
     })
