@@ -21,6 +21,7 @@ mod names;
 #[cfg(test)]
 mod no_panic;
 mod options;
+mod replay;
 mod reverse;
 mod rules;
 #[cfg(test)]

@@ -516,8 +516,12 @@ impl<'a> Rev<'a> {
         if b.id == self.body_id {
             return out;
         }
+        let plan = self.replay_plan(b);
         for v in self.scope_vars(b) {
-            if self.needed.contains(&v) && !self.remat.contains_key(&v) {
+            if self.needed.contains(&v)
+                && !self.remat.contains_key(&v)
+                && !plan.covered.contains(&v)
+            {
                 let t = self.tape((b.id, v, "scope"), self.depth(b));
                 let n = self.cx.name(v);
                 out.extend(quote!(#t.push(#n);));
@@ -806,14 +810,35 @@ impl<'a> Rev<'a> {
         let cx = self.cx;
         let mut out = TokenStream::new();
         let vars = self.scope_vars(b);
+        let plan = self.replay_plan(b);
         for &v in vars.iter().rev() {
-            if self.needed.contains(&v) && !self.remat.contains_key(&v) {
+            if self.needed.contains(&v)
+                && !self.remat.contains_key(&v)
+                && !plan.covered.contains(&v)
+            {
                 let t = self.tape((b.id, v, "scope"), self.depth(b));
                 let n = cx.name(v);
                 out.extend(quote!(let mut #n = #t.pop().unwrap();));
             }
         }
-        for &v in &vars {
+        // Recomputed bindings, in the block's order: cheap arithmetic and re-run statements.
+        let replayed: HashSet<usize> = plan.stmts.iter().copied().collect();
+        for (i, s) in b.stmts.iter().enumerate() {
+            if replayed.contains(&i) {
+                // What the re-run reads of its own bindings is not needed elsewhere.
+                let before = self.reads.borrow().clone();
+                out.extend(self.replay_stmt(s));
+                let mut own = HashSet::new();
+                crate::replay::declared(s, &mut own);
+                self.reads
+                    .borrow_mut()
+                    .retain(|v| before.contains(v) || !own.contains(v));
+                continue;
+            }
+            let Stmt::Let { var: v, .. } = s else {
+                continue;
+            };
+            let v = *v;
             if let (true, Some(rhs)) = (self.needed.contains(&v), self.remat.get(&v)) {
                 let n = cx.name(v);
                 let e = match rhs {
@@ -855,6 +880,94 @@ impl<'a> Rev<'a> {
             out.extend(self.rev_stmt(s, self.depth(b), false));
         }
         quote!({ #out })
+    }
+
+    /// See [`crate::replay`].
+    fn replay_plan(&self, b: &Block) -> crate::replay::Plan {
+        if b.id == self.body_id {
+            return crate::replay::Plan {
+                stmts: Vec::new(),
+                covered: HashSet::new(),
+            };
+        }
+        crate::replay::plan(b, &self.needed, self.remat, self.by_name)
+    }
+
+    /// A statement of the forward sweep run again at the start of its block's reverse: its
+    /// primal only (no saves), recording what it reads.
+    fn replay_stmt(&self, s: &Stmt) -> TokenStream {
+        let cx = self.cx;
+        match s {
+            Stmt::Let { var, ty, rhs, .. } => {
+                let n = cx.name(*var);
+                let ty = ty.as_ref().map(|t| quote!(: #t));
+                let e = match rhs {
+                    Rhs::Operand(a) => self.val(a),
+                    Rhs::Neg(a) => {
+                        let a = self.val(a);
+                        quote!(-#a)
+                    }
+                    Rhs::Bin(op, a, b) => {
+                        let (a, b) = (self.val(a), self.val(b));
+                        match op {
+                            BinOp::Add => quote!(#a + #b),
+                            BinOp::Sub => quote!(#a - #b),
+                            BinOp::Mul => quote!(#a * #b),
+                            BinOp::Div => quote!(#a / #b),
+                        }
+                    }
+                    Rhs::Rule(rule, args) => {
+                        args.iter().for_each(|a| {
+                            let _ = self.val(a);
+                        });
+                        cx.rule_primal(rule, args)
+                    }
+                    Rhs::Array(elems) => {
+                        let vals = elems.iter().map(|e| self.val(e));
+                        quote!([#(#vals),*])
+                    }
+                    Rhs::Tuple(elems) => {
+                        let vals = elems.iter().map(|e| self.val(e));
+                        quote!((#(#vals),*,))
+                    }
+                    Rhs::Repeat { elem, len, vec } => {
+                        let v = self.val(elem);
+                        self.read_tokens(len);
+                        if *vec {
+                            quote!(vec![#v; #len])
+                        } else {
+                            quote!([#v; #len])
+                        }
+                    }
+                    _ => unreachable!("replay::plan re-runs no calls or branches"),
+                };
+                quote!(let mut #n #ty = #e;)
+            }
+            Stmt::Assign { place, value, .. } | Stmt::AddAssign { place, value, .. } => {
+                self.reads.borrow_mut().insert(place.var);
+                self.read_proj(place);
+                let p = cx.place(place);
+                let v = self.val(value);
+                match s {
+                    Stmt::AddAssign { sub: true, .. } => quote!(#p -= #v;),
+                    Stmt::AddAssign { .. } => quote!(#p += #v;),
+                    _ => quote!(#p = #v;),
+                }
+            }
+            Stmt::For {
+                var, iter, body, ..
+            } => {
+                self.read_tokens(&iter.tokens);
+                for &r in &iter.reads {
+                    self.reads.borrow_mut().insert(r);
+                }
+                let v = cx.name(*var);
+                let it = &iter.tokens;
+                let inner = body.stmts.iter().map(|s| self.replay_stmt(s));
+                quote!(for #v in #it { #(#inner)* })
+            }
+            _ => unreachable!("replay::plan re-runs no calls or branches"),
+        }
     }
 
     fn restore(&self, s: &Stmt, place: &Place, depth: usize) -> TokenStream {
