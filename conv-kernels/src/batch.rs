@@ -81,6 +81,13 @@ flat_tensor! {
     ChannelMajor<O, N, OH, OW> = O * N * OH * OW
 }
 
+flat_tensor! {
+    /// The patches of one image, `(C, KH, KW, OH, OW)`: the `(C·KH·KW) x (OH·OW)` patch matrix
+    /// that [`conv2d`](crate::conv::conv2d) multiplies, in one flat heap buffer (cheaper to
+    /// allocate than the nested-array [`Patches`](crate::conv::Patches) of the same shape).
+    ImagePatches<C, KH, KW, OH, OW> = C * KH * KW * OH * OW
+}
+
 /// im2col of every image of the batch, side by side.
 ///
 /// ```

@@ -109,48 +109,6 @@ impl Im2colShape {
             self.width + 2 * self.padding
         );
     }
-
-    /// Calls `f(row, c, i, j, oy, ox_lo, ox_hi, iy, ix_lo)` for every row `(c, i, j)` of the
-    /// column matrix and every output row `oy` whose input row `iy` is inside the image; the
-    /// output pixels `ox_lo..ox_hi` read the input pixels `ix_lo, ix_lo + S, ...` of row `iy`.
-    fn for_each_segment(&self, mut f: impl FnMut(Segment)) {
-        let (oh, ow) = (self.out_h(), self.out_w());
-        let (s, p) = (self.stride, self.padding);
-        for c in 0..self.channels {
-            for i in 0..self.kernel_h {
-                let (oy_lo, oy_hi) = valid_range(oh, self.height, i, s, p);
-                for j in 0..self.kernel_w {
-                    let row = (c * self.kernel_h + i) * self.kernel_w + j;
-                    let (ox_lo, ox_hi) = valid_range(ow, self.width, j, s, p);
-                    if ox_lo == ox_hi {
-                        continue;
-                    }
-                    for oy in oy_lo..oy_hi {
-                        f(Segment {
-                            row,
-                            c,
-                            oy,
-                            ox_lo,
-                            ox_hi,
-                            iy: oy * s + i - p,
-                            ix_lo: ox_lo * s + j - p,
-                        });
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// One run of output pixels that read one input row.
-struct Segment {
-    row: usize,
-    c: usize,
-    oy: usize,
-    ox_lo: usize,
-    ox_hi: usize,
-    iy: usize,
-    ix_lo: usize,
 }
 
 /// `im2col` at run time: writes the `rows() x cols()` row-major column matrix of the image `x`
@@ -170,23 +128,76 @@ struct Segment {
 /// ```
 pub fn im2col_slice<F: Scalar>(shape: &Im2colShape, x: &[F], col: &mut [F]) {
     let (h, w) = (shape.height, shape.width);
-    let (ow, l) = (shape.out_w(), shape.cols());
+    let (oh, ow, l) = (shape.out_h(), shape.out_w(), shape.cols());
     assert_eq!(x.len(), shape.channels * h * w, "im2col: image length");
     assert_eq!(col.len(), shape.rows() * l, "im2col: column matrix length");
-    // Rows of the padding are zero; the segments below overwrite everything else.
-    col.fill(F::zero());
-    let s = shape.stride;
-    shape.for_each_segment(|seg| {
-        let out = &mut col[seg.row * l + seg.oy * ow..][seg.ox_lo..seg.ox_hi];
-        let x_row = &x[(seg.c * h + seg.iy) * w..][..w];
-        if s == 1 {
-            out.copy_from_slice(&x_row[seg.ix_lo..seg.ix_lo + out.len()]);
-        } else {
-            for (o, &v) in out.iter_mut().zip(x_row[seg.ix_lo..].iter().step_by(s)) {
-                *o = v;
+    let (s, p) = (shape.stride, shape.padding);
+    let zero = F::zero();
+    // Every entry is written once: the runs read from the image, and zeros where the window
+    // overhangs the padding (no fill of the whole matrix beforehand).
+    let mut rows = col.chunks_exact_mut(l);
+    for x_c in x.chunks_exact(h * w) {
+        for i in 0..shape.kernel_h {
+            let (oy_lo, oy_hi) = valid_range(oh, h, i, s, p);
+            for j in 0..shape.kernel_w {
+                let (ox_lo, ox_hi) = valid_range(ow, w, j, s, p);
+                let row = rows.next().expect("im2col: C KH KW rows");
+                if ox_lo == ox_hi {
+                    row.fill(zero);
+                    continue;
+                }
+                let ix_lo = ox_lo * s + j - p;
+                let n = ox_hi - ox_lo;
+                row[..oy_lo * ow].fill(zero);
+                row[oy_hi * ow..].fill(zero);
+                for (oy, out) in row.chunks_exact_mut(ow).enumerate().take(oy_hi).skip(oy_lo) {
+                    let iy = oy * s + i - p;
+                    let src = &x_c[iy * w + ix_lo..];
+                    out[..ox_lo].fill(zero);
+                    out[ox_hi..].fill(zero);
+                    let out = &mut out[ox_lo..ox_hi];
+                    if s == 1 {
+                        copy_run(out, &src[..n]);
+                    } else {
+                        for (o, &v) in out.iter_mut().zip(src.iter().step_by(s)) {
+                            *o = v;
+                        }
+                    }
+                }
             }
         }
-    });
+    }
+}
+
+/// `dst <- src` for a short run (one row of one window position, a few dozen elements): an
+/// inline loop of fixed 8-element blocks, cheaper than a call to `memcpy` at these lengths.
+#[inline(always)]
+fn copy_run<F: Copy>(dst: &mut [F], src: &[F]) {
+    let src = &src[..dst.len()];
+    let mut d8 = dst.chunks_exact_mut(8);
+    let mut s8 = src.chunks_exact(8);
+    for (d, s) in (&mut d8).zip(&mut s8) {
+        let block: [F; 8] = core::array::from_fn(|t| s[t]);
+        d.copy_from_slice(&block);
+    }
+    for (d, &s) in d8.into_remainder().iter_mut().zip(s8.remainder()) {
+        *d = s;
+    }
+}
+
+/// `dst <- dst + src` for a short run (see [`copy_run`]).
+#[inline(always)]
+fn add_run<F: Scalar>(dst: &mut [F], src: &[F]) {
+    let src = &src[..dst.len()];
+    let mut d8 = dst.chunks_exact_mut(8);
+    let mut s8 = src.chunks_exact(8);
+    for (d, s) in (&mut d8).zip(&mut s8) {
+        let block: [F; 8] = core::array::from_fn(|t| d[t] + s[t]);
+        d.copy_from_slice(&block);
+    }
+    for (d, &s) in d8.into_remainder().iter_mut().zip(s8.remainder()) {
+        *d = *d + s;
+    }
 }
 
 /// `col2im` at run time, the adjoint of [`im2col_slice`]: **adds** every entry of the
@@ -206,26 +217,37 @@ pub fn im2col_slice<F: Scalar>(shape: &Im2colShape, x: &[F], col: &mut [F]) {
 /// ```
 pub fn col2im_slice<F: Scalar>(shape: &Im2colShape, col: &[F], x: &mut [F]) {
     let (h, w) = (shape.height, shape.width);
-    let (ow, l) = (shape.out_w(), shape.cols());
+    let (oh, ow, l) = (shape.out_h(), shape.out_w(), shape.cols());
     assert_eq!(x.len(), shape.channels * h * w, "col2im: image length");
     assert_eq!(col.len(), shape.rows() * l, "col2im: column matrix length");
-    let s = shape.stride;
-    shape.for_each_segment(|seg| {
-        let from = &col[seg.row * l + seg.oy * ow..][seg.ox_lo..seg.ox_hi];
-        let x_row = &mut x[(seg.c * h + seg.iy) * w..][..w];
-        if s == 1 {
-            for (xi, &v) in x_row[seg.ix_lo..seg.ix_lo + from.len()]
-                .iter_mut()
-                .zip(from)
-            {
-                *xi = *xi + v;
-            }
-        } else {
-            for (xi, &v) in x_row[seg.ix_lo..].iter_mut().step_by(s).zip(from) {
-                *xi = *xi + v;
+    let (s, p) = (shape.stride, shape.padding);
+    let mut rows = col.chunks_exact(l);
+    for x_c in x.chunks_exact_mut(h * w) {
+        for i in 0..shape.kernel_h {
+            let (oy_lo, oy_hi) = valid_range(oh, h, i, s, p);
+            for j in 0..shape.kernel_w {
+                let (ox_lo, ox_hi) = valid_range(ow, w, j, s, p);
+                let row = rows.next().expect("col2im: C KH KW rows");
+                if ox_lo == ox_hi {
+                    continue;
+                }
+                let ix_lo = ox_lo * s + j - p;
+                let n = ox_hi - ox_lo;
+                for (oy, from) in row.chunks_exact(ow).enumerate().take(oy_hi).skip(oy_lo) {
+                    let iy = oy * s + i - p;
+                    let dst = &mut x_c[iy * w + ix_lo..];
+                    let from = &from[ox_lo..ox_hi];
+                    if s == 1 {
+                        add_run(&mut dst[..n], from);
+                    } else {
+                        for (xi, &v) in dst.iter_mut().step_by(s).zip(from) {
+                            *xi = *xi + v;
+                        }
+                    }
+                }
             }
         }
-    });
+    }
 }
 
 /// Compile-time checks of an `im2col` geometry.

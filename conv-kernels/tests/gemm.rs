@@ -150,6 +150,16 @@ fn every_kernel<F: Scalar>(eps: f64, blocking_boundaries: bool) {
             (150, 300, 70),
             (64, 64, 64),
         ]);
+        // The convolution's products: the forward `O x L` product reads B in place (few rows
+        // of C), and `dW = dY colsᵀ` (A and Bᵀ contiguous along a long k) goes to the
+        // dot-product kernel, tails of k included.
+        shapes.extend([
+            (6, 75, 784),
+            (16, 150, 100),
+            (6, 784, 75),
+            (16, 100, 150),
+            (23, 37, 5),
+        ]);
     }
     let scalings = [(1.0, 0.0), (2.5, -0.5), (-1.0, 1.0), (0.0, 2.0), (0.5, 0.0)];
     for &kernel in &kernels {

@@ -290,3 +290,150 @@ impl GemmKernel for Avx2F64 {
         unreachable!("the AVX2 kernel is never selected off x86-64")
     }
 }
+
+/// Depth of one pass of [`dot_nt_f32`]: `MR` rows of `A` of this depth (12 KiB) stay in L1
+/// while the rows of `Bᵀ` stream past them.
+const DOT_KC: usize = 512;
+
+/// Lanes `t < rem` set: the mask of a partial vector of `rem` elements (`1 <= rem <= 8`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn tail_mask(rem: usize) -> __m256i {
+    let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    _mm256_cmpgt_epi32(_mm256_set1_epi32(rem as i32), lanes)
+}
+
+/// The sum of the eight lanes of `v`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn sum_lanes(v: __m256) -> f32 {
+    let quad = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
+    _mm_cvtss_f32(_mm_add_ss(pair, _mm_shuffle_ps::<1>(pair, pair)))
+}
+
+/// One `ROWS x COLS` tile (`ROWS <= 6`, `COLS <= 2`) of [`dot_nt_f32`]: 12 accumulators of
+/// eight lanes along `k`, reduced once at the end.
+///
+/// # Safety
+/// As [`dot_nt_f32`], for the rows and columns of this tile; the CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+unsafe fn dot_tile_f32<const ROWS: usize, const COLS: usize>(
+    k: usize,
+    alpha: f32,
+    a: *const f32,
+    lda: usize,
+    bt: *const f32,
+    ldb: usize,
+    beta: f32,
+    c: RawMatMut<f32>,
+) {
+    let mut acc = [[_mm256_setzero_ps(); COLS]; ROWS];
+    let full = k - k % 8;
+    for p in (0..full).step_by(8) {
+        // SAFETY: p + 8 <= k: inside rows i < ROWS of A and j < COLS of Bᵀ.
+        unsafe {
+            let b: [__m256; COLS] = core::array::from_fn(|j| _mm256_loadu_ps(bt.add(j * ldb + p)));
+            for (i, acc_i) in acc.iter_mut().enumerate() {
+                let a_i = _mm256_loadu_ps(a.add(i * lda + p));
+                for (acc_ij, &b_j) in acc_i.iter_mut().zip(&b) {
+                    *acc_ij = _mm256_fmadd_ps(a_i, b_j, *acc_ij);
+                }
+            }
+        }
+    }
+    if full < k {
+        let mask = tail_mask(k - full);
+        // SAFETY: the masked lanes p < k are inside the rows; the others are not accessed.
+        unsafe {
+            let b: [__m256; COLS] =
+                core::array::from_fn(|j| _mm256_maskload_ps(bt.add(j * ldb + full), mask));
+            for (i, acc_i) in acc.iter_mut().enumerate() {
+                let a_i = _mm256_maskload_ps(a.add(i * lda + full), mask);
+                for (acc_ij, &b_j) in acc_i.iter_mut().zip(&b) {
+                    *acc_ij = _mm256_fmadd_ps(a_i, b_j, *acc_ij);
+                }
+            }
+        }
+    }
+    for (i, acc_i) in acc.iter().enumerate() {
+        for (j, &acc_ij) in acc_i.iter().enumerate() {
+            let dot = alpha * sum_lanes(acc_ij);
+            // SAFETY: i < ROWS, j < COLS: inside the C tile.
+            unsafe {
+                let c_ij = c.ptr.add(i * c.rs + j * c.cs);
+                *c_ij = if beta == 0.0 { dot } else { dot + beta * *c_ij };
+            }
+        }
+    }
+}
+
+/// `C <- alpha A Bᵀ + beta C` for `A` (`m x k`) and `Bᵀ` (`n x k`) whose rows are both
+/// contiguous along `k`, as in the weight gradient of a convolution, `dW = dY colsᵀ`: each
+/// entry of C is a dot product of two contiguous rows, so nothing is packed or transposed.
+/// Tiles of `6 x 2` entries: per eight steps of `k`, eight loads and twelve FMAs. `beta == 0`
+/// never reads C.
+///
+/// # Safety
+/// `a.cs == 1` and `b.rs == 1`; A, B and C are valid for the reads (and writes, for C) of
+/// `m x k`, `k x n` and `m x n` matrices (B given as the `k x n` matrix, element `(p, j)` at
+/// `b.ptr + p + j * b.cs`); C overlaps neither; the CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn dot_nt_f32(
+    (m, k, n): (usize, usize, usize),
+    alpha: f32,
+    a: RawMat<f32>,
+    b: RawMat<f32>,
+    beta: f32,
+    c: RawMatMut<f32>,
+) {
+    const MR: usize = 6;
+    const NR: usize = 2;
+    for pc in (0..k).step_by(DOT_KC) {
+        let kc = DOT_KC.min(k - pc);
+        // Later passes over k accumulate onto the first.
+        let beta_pc = if pc == 0 { beta } else { 1.0 };
+        for ir in (0..m).step_by(MR) {
+            let rows = MR.min(m - ir);
+            let a_tile = a.ptr.wrapping_add(ir * a.rs + pc);
+            for jr in (0..n).step_by(NR) {
+                let cols = NR.min(n - jr);
+                let b_tile = b.ptr.wrapping_add(jr * b.cs + pc);
+                let c_tile = RawMatMut {
+                    ptr: c.ptr.wrapping_add(ir * c.rs + jr * c.cs),
+                    ..c
+                };
+                let (lda, ldb) = (a.rs, b.cs);
+                macro_rules! tile {
+                    ($r:literal, $c:literal) => {
+                        dot_tile_f32::<$r, $c>(kc, alpha, a_tile, lda, b_tile, ldb, beta_pc, c_tile)
+                    };
+                }
+                // SAFETY: rows ir..ir + rows of A and C, columns jr..jr + cols of B and C and
+                // depths pc..pc + kc exist, by the caller's contract.
+                unsafe {
+                    match (rows, cols) {
+                        (6, 2) => tile!(6, 2),
+                        (5, 2) => tile!(5, 2),
+                        (4, 2) => tile!(4, 2),
+                        (3, 2) => tile!(3, 2),
+                        (2, 2) => tile!(2, 2),
+                        (1, 2) => tile!(1, 2),
+                        (6, _) => tile!(6, 1),
+                        (5, _) => tile!(5, 1),
+                        (4, _) => tile!(4, 1),
+                        (3, _) => tile!(3, 1),
+                        (2, _) => tile!(2, 1),
+                        _ => tile!(1, 1),
+                    }
+                }
+            }
+        }
+    }
+}

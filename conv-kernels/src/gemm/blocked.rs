@@ -201,11 +201,13 @@ fn reads_a_in_place<E>(a: RawMat<E>) -> bool {
 }
 
 /// Whether LOOP 2 reads `B` in place instead of packing it into `B~`: when `B`'s rows are
-/// contiguous along `n` and the whole `k x NR` sliver, at its row stride, fits in L1 without
-/// conflicts (small products, where the copy would cost more than it saves).
+/// contiguous along `n` and either the whole `k x NR` sliver, at its row stride, fits in L1
+/// without conflicts, or C has so few rows (at most `3 MR`) that each sliver is read by at most
+/// three microkernel calls: then packing, a full extra pass over `B`, costs more than the
+/// strided reads it saves (the convolution's `O x L` products, `O` = 6 or 16).
 #[inline(always)]
-fn reads_b_in_place<E>(b: RawMat<E>, k: usize) -> bool {
-    b.cs == 1 && k * b.rs * size_of::<E>() <= 32 * 1024
+fn reads_b_in_place<E>(b: RawMat<E>, m: usize, k: usize, mr: usize, kc: usize) -> bool {
+    b.cs == 1 && (k * b.rs * size_of::<E>() <= 32 * 1024 || (m <= 3 * mr && k <= kc))
 }
 
 /// `C <- alpha A B + beta C` by the Goto/BLIS blocking around the microkernel `K`.
@@ -238,25 +240,46 @@ pub(crate) unsafe fn gemm_blocked<K: GemmKernel>(problem: Problem<K::Elem>) {
     }
     let (mr, nr) = (K::MR, K::NR);
     let a_in_place = reads_a_in_place(a);
-    let b_in_place = reads_b_in_place(b, k);
+    let b_in_place = reads_b_in_place(b, m, k, K::MR, K::KC);
     if a_in_place && k <= K::KC && m <= K::MC && n <= K::NC {
         // One block, A read in place: LOOP 2 and 1 only, in a compact loop nest (the full
         // driver below costs more than the product when the product is small).
-        let b_len = if b_in_place && n % nr == 0 {
-            0
-        } else {
-            n.div_ceil(nr) * nr * k
+        // With B in place, only a partial right sliver is packed (zero-padded to NR columns).
+        let full_cols = n - n % nr;
+        let b_len = match (b_in_place, n % nr) {
+            (false, _) => n.div_ceil(nr) * nr * k,
+            (true, 0) => 0,
+            (true, _) => nr * k,
         };
         let mut scratch = take_scratch::<K::Elem>(b_len);
         let b_pack = scratch.as_mut_ptr().cast::<K::Elem>();
-        if b_len != 0 {
+        if !b_in_place {
             // Pack B -> B~ (all of it: k x n, slivers of NR columns, zero-padded).
             // SAFETY: B is k x n; the scratch holds round_up(n, NR) * k elements.
             unsafe { pack(nr, k, n, b_pack, b.ptr, b.cs, b.rs) };
+        } else if b_len != 0 {
+            // SAFETY: columns full_cols .. n of B exist; the scratch holds NR * k elements.
+            unsafe {
+                pack(
+                    nr,
+                    k,
+                    n - full_cols,
+                    b_pack,
+                    b.ptr.add(full_cols),
+                    b.cs,
+                    b.rs,
+                )
+            };
         }
         for jr in (0..n).step_by(nr) {
             let nr_here = min(nr, n - jr);
-            let b_sliver = if b_len == 0 {
+            let b_sliver = if !b_in_place {
+                RawMat {
+                    ptr: b_pack.wrapping_add(jr * k),
+                    rs: nr,
+                    cs: 1,
+                }
+            } else if jr < full_cols {
                 RawMat {
                     ptr: b.ptr.wrapping_add(jr),
                     rs: b.rs,
@@ -264,7 +287,7 @@ pub(crate) unsafe fn gemm_blocked<K: GemmKernel>(problem: Problem<K::Elem>) {
                 }
             } else {
                 RawMat {
-                    ptr: b_pack.wrapping_add(jr * k),
+                    ptr: b_pack,
                     rs: nr,
                     cs: 1,
                 }

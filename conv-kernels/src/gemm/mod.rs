@@ -372,6 +372,15 @@ unsafe fn blocked_avx2_f64(problem: Problem<f64>) {
     unsafe { gemm_blocked::<avx2::Avx2F64>(problem) }
 }
 
+/// Whether a product goes to the dot-product kernel [`avx2::dot_nt_f32`] instead of the
+/// blocked driver: `A` and `Bᵀ` both contiguous along a long `k` and few rows of C, as in a
+/// convolution's weight gradient `dW = dY colsᵀ`. The blocked driver would have to transpose
+/// one operand while packing it, a pass as long as the product.
+#[cfg(target_arch = "x86_64")]
+fn dot_shaped<F: Scalar>(p: &Problem<F>) -> bool {
+    p.a.cs == 1 && p.b.rs == 1 && p.k >= 32 && p.m <= 24 && p.n > 0 && p.alpha != F::zero()
+}
+
 /// Reinterprets a problem over `F` as one over `T`, when `F` is `T`.
 fn cast_problem<F: Scalar, T: Scalar>(p: Problem<F>) -> Problem<T> {
     Problem {
@@ -446,8 +455,15 @@ pub fn gemm_into_with<F: Scalar>(
     // SAFETY (all arms): the views were bounds-checked when they were built, so A, B and C
     // are valid m x k, k x n and m x n matrices; C is borrowed mutably, so it overlaps
     // neither A nor B; `resolve` checked that the kernel runs on this CPU; and the casts
-    // between `F` and `f32`/`f64` happen only when `F` is that type (same `TypeId`).
+    // between `F` and `f32`/`f64` happen only when `F` is that type (same `TypeId`); the
+    // dot-product kernel gets only the strides it needs (`dot_shaped`: A's and Bᵀ's rows
+    // contiguous).
     match kernel.resolve::<F>() {
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2Fma if is_f32::<F>() && dot_shaped(&problem) => unsafe {
+            let p = cast_problem::<F, f32>(problem);
+            avx2::dot_nt_f32((p.m, p.k, p.n), p.alpha, p.a, p.b, p.beta, p.c)
+        },
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2Fma if is_f32::<F>() => unsafe { blocked_avx2_f32(cast_problem(problem)) },
         #[cfg(target_arch = "x86_64")]
