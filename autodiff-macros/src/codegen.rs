@@ -75,6 +75,18 @@ impl Ctx<'_> {
         quote!(<#s as #c::num_traits::Zero>::zero())
     }
 
+    /// The float `-0.0`, which the optimiser may drop from `-0.0 + x` (unlike `0.0`): the start
+    /// of an adjoint that is only added to.
+    pub fn neg_zero_scalar(&self) -> TokenStream {
+        match self.scalar.to_string().as_str() {
+            "f64" => return quote!(-0.0f64),
+            "f32" => return quote!(-0.0f32),
+            _ => {}
+        }
+        let (s, c) = (&self.scalar, &self.core);
+        quote!(-<#s as #c::num_traits::Zero>::zero())
+    }
+
     /// The float one.
     pub fn one_scalar(&self) -> TokenStream {
         match self.scalar.to_string().as_str() {

@@ -359,7 +359,7 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
             core: core.clone(),
             scalar: scalar.clone(),
         };
-        let r = reverse::emit(&cx, &ir.body, &flags, result_scalar);
+        let r = reverse::emit(&cx, &ir.body, &flags, result_scalar, false);
         let (fwd, inits, pullback) = (&r.forward, &r.adjoint_inits, &r.pullback);
         // `vjp`: the pullback owns copies of the borrowed parameters it reads.
         let mut own = TokenStream::new();
@@ -403,6 +403,9 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
             }
         });
         if result_scalar {
+            // `grad` knows its cotangent up front: reduction loops run in one pass.
+            let g = reverse::emit(&cx, &ir.body, &flags, result_scalar, true);
+            let (fwd, inits, pullback) = (&g.forward, &g.adjoint_inits, &g.pullback);
             let grad = format_ident!("{}_grad", name);
             let one = cx.one_scalar();
             let doc = format!(
@@ -414,8 +417,9 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
                 #[inline]
                 #vis fn #grad #gen_decl (#(#user_params),*) -> (#ret_ty, #adj_ty) #where_tokens {
                     #inits
+                    #(#adjoint_lengths)*
                     #fwd
-                    let mut __pullback = move |ct: #ret_ty| -> #adj_ty { #(#adjoint_lengths)* #pullback };
+                    let mut __pullback = move |ct: #ret_ty| -> #adj_ty { #pullback };
                     (__y, __pullback(#one))
                 }
             });

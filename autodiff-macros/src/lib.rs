@@ -15,6 +15,7 @@ mod core_path;
 mod derive;
 mod expand;
 mod forward;
+mod fuse;
 mod ir;
 mod lower;
 mod names;

@@ -44,7 +44,8 @@ pub struct Reverse {
     pub pullback: TokenStream,
 }
 
-pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool) -> Reverse {
+/// `fuse`: for `NAME_grad`, whose cotangent is known before it starts (see [`crate::fuse`]).
+pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool, fuse: bool) -> Reverse {
     let has_return = contains_return(body);
     let mut let_declared = HashSet::new();
     let mut for_vars = HashSet::new();
@@ -59,6 +60,12 @@ pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool) -> Rev
     assigned_vars(body, &mut assigned);
     let remat = rematerializable(body, &assigned, &by_name);
     let regions = save_regions(body, &let_declared, &for_vars, cx.f);
+    let fused = if fuse && result_scalar {
+        crate::fuse::plan(cx.f, body, &by_name, &cx.one_scalar(), has_return)
+    } else {
+        crate::fuse::Fused::new()
+    };
+    let fused_accs: HashSet<VarId> = fused.values().flatten().map(|(v, _)| *v).collect();
     let mut needed: HashSet<VarId> = HashSet::new();
     let mut prev_reads: HashMap<usize, HashSet<VarId>> = HashMap::new();
     let mut single: HashSet<VarId> = HashSet::new();
@@ -83,6 +90,9 @@ pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool) -> Rev
             single: single.clone(),
             contrib: RefCell::new(HashMap::new()),
             cur_top: std::cell::Cell::new(true),
+            fused: &fused,
+            fused_accs: &fused_accs,
+            in_fused: std::cell::Cell::new(false),
         };
         let out = r.run(body, flags);
         let reads = r.reads.into_inner();
@@ -234,6 +244,12 @@ struct Rev<'a> {
     contrib: RefCell<HashMap<VarId, usize>>,
     /// Whether the statement being emitted is directly in the function's body.
     cur_top: std::cell::Cell<bool>,
+    /// Loops of the body run forward and reverse in one pass (`_grad` only).
+    fused: &'a crate::fuse::Fused,
+    /// Their accumulators, never saved (nothing reads their earlier values).
+    fused_accs: &'a HashSet<VarId>,
+    /// Whether a fused loop is being emitted.
+    in_fused: std::cell::Cell<bool>,
 }
 
 impl<'a> Rev<'a> {
@@ -327,6 +343,9 @@ impl<'a> Rev<'a> {
     /// [`save_regions`]).
     fn must_save(&self, s: &Stmt, place: &Place) -> bool {
         if !self.needed.contains(&place.var) {
+            return false;
+        }
+        if self.in_fused.get() && place.proj.is_empty() && self.fused_accs.contains(&place.var) {
             return false;
         }
         match self.regions.get(&(s as *const Stmt as usize)) {
@@ -451,8 +470,10 @@ impl<'a> Rev<'a> {
         {
             rev.extend(self.acc(t, quote!(ct), self.result_scalar));
         }
-        for s in body.stmts.iter().rev() {
-            rev.extend(self.rev_stmt(s, self.depth(body), true));
+        for (i, s) in body.stmts.iter().enumerate().rev() {
+            if !self.fused.contains_key(&i) {
+                rev.extend(self.rev_stmt(s, self.depth(body), true));
+            }
         }
         let adjoints: Vec<TokenStream> =
             cx.f.params
@@ -505,10 +526,61 @@ impl<'a> Rev<'a> {
         let depth = self.depth(b);
         let top = b.id == self.body_id;
         let mut out = TokenStream::new();
-        for s in &b.stmts {
-            out.extend(self.fwd_stmt(s, depth, top));
+        for (i, s) in b.stmts.iter().enumerate() {
+            match self.fused.get(&i) {
+                Some(accs) if top => out.extend(self.fused_loop(s, accs)),
+                _ => out.extend(self.fwd_stmt(s, depth, top)),
+            }
         }
         out
+    }
+
+    /// A loop of the body whose reverse runs iteration by iteration right after it (see
+    /// [`crate::fuse`]): the accumulators' adjoints are constants, shadowed inside.
+    fn fused_loop(&self, s: &Stmt, accs: &[(VarId, TokenStream)]) -> TokenStream {
+        let Stmt::For {
+            var,
+            iter,
+            body,
+            label,
+            ..
+        } = s
+        else {
+            return self.fwd_stmt(s, 0, true);
+        };
+        let was = self.in_fused.replace(true);
+        let v = self.cx.name(*var);
+        let it = &iter.tokens;
+        let l = label.as_ref().map(|l| quote!(#l:));
+        let stmts = self.fwd_stmts(body);
+        let was_top = self.cur_top.replace(false);
+        let mut rev = TokenStream::new();
+        for v in self.scope_vars(body) {
+            let var = &self.cx.f.vars[v];
+            if var.active {
+                let n = &var.name;
+                let a = names::adjoint(n);
+                if !var.scalar {
+                    self.reads.borrow_mut().insert(v);
+                }
+                let z = if var.scalar {
+                    self.cx.neg_zero_scalar()
+                } else {
+                    self.cx.zero_like(&quote!(#n), false)
+                };
+                rev.extend(quote!(let mut #a = #z;));
+            }
+        }
+        for s in body.stmts.iter().rev() {
+            rev.extend(self.rev_stmt(s, self.depth(body), false));
+        }
+        self.cur_top.set(was_top);
+        self.in_fused.set(was);
+        let shadows = accs.iter().map(|(a, coef)| {
+            let n = names::adjoint(self.cx.name(*a));
+            quote!(let #n = #coef;)
+        });
+        quote!({ #(#shadows)* #l for #v in #it { #stmts { #rev } } })
     }
 
     fn scope_saves(&self, b: &Block) -> TokenStream {
@@ -869,7 +941,11 @@ impl<'a> Rev<'a> {
                 if !var.scalar {
                     self.reads.borrow_mut().insert(v);
                 }
-                let z = cx.zero_like(&quote!(#n), var.scalar);
+                let z = if var.scalar {
+                    cx.neg_zero_scalar()
+                } else {
+                    cx.zero_like(&quote!(#n), false)
+                };
                 out.extend(quote!(let mut #a = #z;));
             }
         }

@@ -113,7 +113,7 @@ fn product_until_vjp(
                 let i = __tape5.pop().unwrap();
                 {
                     if __tape2.pop().unwrap() {
-                        let mut __t0__bar = 0.0f64;
+                        let mut __t0__bar = -0.0f64;
                         let __b = p__bar;
                         p__bar = 0.0f64;
                         p = __tape3.pop().unwrap();
@@ -229,7 +229,7 @@ fn product_until_grad(x: &[f64; 4], limit: f64) -> (f64, ([f64; 4], f64)) {
             let i = __tape5.pop().unwrap();
             {
                 if __tape2.pop().unwrap() {
-                    let mut __t0__bar = 0.0f64;
+                    let mut __t0__bar = -0.0f64;
                     let __b = p__bar;
                     p__bar = 0.0f64;
                     p = __tape3.pop().unwrap();

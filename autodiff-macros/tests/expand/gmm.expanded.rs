@@ -462,17 +462,17 @@ pub fn gmm_objective_vjp(
             let mut lse_alphas__bar = __t24__bar * ((n as f64));
             slse__bar = slse__bar + __t23__bar;
             for k__4 in (0..K).rev() {
-                let mut fro__bar = 0.0f64;
-                let mut __t20__bar = 0.0f64;
-                let mut __t21__bar = 0.0f64;
-                let mut __t22__bar = 0.0f64;
+                let mut fro__bar = -0.0f64;
+                let mut __t20__bar = -0.0f64;
+                let mut __t21__bar = -0.0f64;
+                let mut __t22__bar = -0.0f64;
                 __t22__bar = __t22__bar + prior__bar;
                 __t20__bar = __t20__bar + __t22__bar;
                 __t21__bar = __t21__bar + -__t22__bar;
                 sum_qs__bar[k__4] = sum_qs__bar[k__4] + __t21__bar * (wishart_m);
                 fro__bar = fro__bar + __t20__bar * (0.5 * wishart_gamma * wishart_gamma);
                 for j__5 in (D..ICF).rev() {
-                    let mut __t19__bar = 0.0f64;
+                    let mut __t19__bar = -0.0f64;
                     __t19__bar = __t19__bar + fro__bar;
                     icf__bar[k__4][j__5] = icf__bar[k__4][j__5]
                         + __t19__bar * icf[k__4][j__5];
@@ -481,8 +481,8 @@ pub fn gmm_objective_vjp(
                 }
                 for j__4 in (0..D).rev() {
                     let mut q = qdiags[k__4][j__4];
-                    let mut q__bar = 0.0f64;
-                    let mut __t18__bar = 0.0f64;
+                    let mut q__bar = -0.0f64;
+                    let mut __t18__bar = -0.0f64;
                     __t18__bar = __t18__bar + fro__bar;
                     q__bar = q__bar + __t18__bar * q;
                     q__bar = q__bar + __t18__bar * q;
@@ -494,8 +494,8 @@ pub fn gmm_objective_vjp(
             asum__bar = asum__bar + __t17__bar * ((asum).recip());
             for k__3 in (0..K).rev() {
                 let mut __t16 = __tape10.pop().unwrap();
-                let mut __t15__bar = 0.0f64;
-                let mut __t16__bar = 0.0f64;
+                let mut __t15__bar = -0.0f64;
+                let mut __t16__bar = -0.0f64;
                 __t16__bar = __t16__bar + asum__bar;
                 __t15__bar = __t15__bar + __t16__bar * ((__t16));
                 alphas__bar[k__3] = alphas__bar[k__3] + __t15__bar;
@@ -511,10 +511,10 @@ pub fn gmm_objective_vjp(
             alphas__bar[0] = alphas__bar[0] + amax__bar;
             for i in (0..n).rev() {
                 let mut se = __tape8.pop().unwrap();
-                let mut mx__bar = 0.0f64;
-                let mut se__bar = 0.0f64;
-                let mut __t13__bar = 0.0f64;
-                let mut __t14__bar = 0.0f64;
+                let mut mx__bar = -0.0f64;
+                let mut se__bar = -0.0f64;
+                let mut __t13__bar = -0.0f64;
+                let mut __t14__bar = -0.0f64;
                 __t14__bar = __t14__bar + slse__bar;
                 mx__bar = mx__bar + __t14__bar;
                 __t13__bar = __t13__bar + __t14__bar;
@@ -540,10 +540,10 @@ pub fn gmm_objective_vjp(
                     }
                     let mut xc__bar = ::autodiff_core::rt::zero_of(&xc);
                     let mut qxc__bar = ::autodiff_core::rt::zero_of(&qxc);
-                    let mut sq__bar = 0.0f64;
-                    let mut __t5__bar = 0.0f64;
-                    let mut __t6__bar = 0.0f64;
-                    let mut v__bar = 0.0f64;
+                    let mut sq__bar = -0.0f64;
+                    let mut __t5__bar = -0.0f64;
+                    let mut __t6__bar = -0.0f64;
+                    let mut v__bar = -0.0f64;
                     if __tape1.pop().unwrap() {
                         let __b = se__bar;
                         se__bar = 0.0f64;
@@ -554,10 +554,10 @@ pub fn gmm_objective_vjp(
                     } else {
                         if __tape3.pop().unwrap() {
                             let mut __t8 = __tape5.pop().unwrap();
-                            let mut __t7__bar = 0.0f64;
-                            let mut __t8__bar = 0.0f64;
-                            let mut __t9__bar = 0.0f64;
-                            let mut __t10__bar = 0.0f64;
+                            let mut __t7__bar = -0.0f64;
+                            let mut __t8__bar = -0.0f64;
+                            let mut __t9__bar = -0.0f64;
+                            let mut __t10__bar = -0.0f64;
                             let __b = mx__bar;
                             mx__bar = 0.0f64;
                             ::autodiff_core::rt::acc(&mut v__bar, &__b);
@@ -573,8 +573,8 @@ pub fn gmm_objective_vjp(
                             v__bar = v__bar + -__t7__bar;
                         } else {
                             let mut __t12 = __tape7.pop().unwrap();
-                            let mut __t11__bar = 0.0f64;
-                            let mut __t12__bar = 0.0f64;
+                            let mut __t11__bar = -0.0f64;
+                            let mut __t12__bar = -0.0f64;
                             __t12__bar = __t12__bar + se__bar;
                             se = __tape6.pop().unwrap();
                             __t11__bar = __t11__bar + __t12__bar * ((__t12));
@@ -588,14 +588,14 @@ pub fn gmm_objective_vjp(
                     alphas__bar[k__1] = alphas__bar[k__1] + __t5__bar;
                     sum_qs__bar[k__1] = sum_qs__bar[k__1] + __t5__bar;
                     for j__3 in (0..D).rev() {
-                        let mut __t4__bar = 0.0f64;
+                        let mut __t4__bar = -0.0f64;
                         __t4__bar = __t4__bar + sq__bar;
                         qxc__bar[j__3] = qxc__bar[j__3] + __t4__bar * qxc[j__3];
                         qxc__bar[j__3] = qxc__bar[j__3] + __t4__bar * qxc[j__3];
                     }
                     for c in (0..D).rev() {
                         for r in (c + 1..D).rev() {
-                            let mut __t3__bar = 0.0f64;
+                            let mut __t3__bar = -0.0f64;
                             li -= 1;
                             __t3__bar = __t3__bar + qxc__bar[r];
                             icf__bar[k__1][li] = icf__bar[k__1][li] + __t3__bar * xc[c];
@@ -603,7 +603,7 @@ pub fn gmm_objective_vjp(
                         }
                     }
                     for j__2 in (0..D).rev() {
-                        let mut __t2__bar = 0.0f64;
+                        let mut __t2__bar = -0.0f64;
                         let __b = qxc__bar[j__2];
                         qxc__bar[j__2] = 0.0f64;
                         ::autodiff_core::rt::acc(&mut __t2__bar, &__b);
@@ -612,7 +612,7 @@ pub fn gmm_objective_vjp(
                         xc__bar[j__2] = xc__bar[j__2] + __t2__bar * qdiags[k__1][j__2];
                     }
                     for j__1 in (0..D).rev() {
-                        let mut __t1__bar = 0.0f64;
+                        let mut __t1__bar = -0.0f64;
                         let __b = xc__bar[j__1];
                         xc__bar[j__1] = 0.0f64;
                         ::autodiff_core::rt::acc(&mut __t1__bar, &__b);
@@ -621,13 +621,13 @@ pub fn gmm_objective_vjp(
                 }
             }
             for k in (0..K).rev() {
-                let mut s__bar = 0.0f64;
+                let mut s__bar = -0.0f64;
                 let __b = sum_qs__bar[k];
                 sum_qs__bar[k] = 0.0f64;
                 ::autodiff_core::rt::acc(&mut s__bar, &__b);
                 for j in (0..D).rev() {
                     let mut __t0 = __tape0.pop().unwrap();
-                    let mut __t0__bar = 0.0f64;
+                    let mut __t0__bar = -0.0f64;
                     let __b = qdiags__bar[k][j];
                     qdiags__bar[k][j] = 0.0f64;
                     ::autodiff_core::rt::acc(&mut __t0__bar, &__b);
@@ -676,7 +676,6 @@ pub fn gmm_objective_grad(
     let mut __tape7 = ::std::vec::Vec::new();
     let mut __tape8 = ::std::vec::Vec::new();
     let mut __tape9 = ::std::vec::Vec::new();
-    let mut __tape10 = ::std::vec::Vec::new();
     let mut n = (x.len() / D);
     let mut sum_qs = ([0.0; K]);
     let mut sum_qs__bar = ::autodiff_core::rt::zero_of(&sum_qs);
@@ -694,184 +693,12 @@ pub fn gmm_objective_grad(
     }
     let mut slse = (0.0);
     let mut slse__bar = 0.0f64;
-    for i in 0..n {
-        let mut mx = (0.0);
-        let mut se = (0.0);
-        for k__1 in 0..K {
-            let mut xc = ([0.0; D]);
-            for j__1 in 0..D {
-                let mut __t1 = (x[i * D + j__1]) - means[k__1][j__1];
-                xc[j__1] = __t1;
-            }
-            let mut qxc = ([0.0; D]);
-            for j__2 in 0..D {
-                let mut __t2 = qdiags[k__1][j__2] * xc[j__2];
-                qxc[j__2] = __t2;
-            }
-            let mut li = (D);
-            for c in 0..D {
-                for r in c + 1..D {
-                    let mut __t3 = icf[k__1][li] * xc[c];
-                    qxc[r] += __t3;
-                    li += (1);
-                }
-            }
-            let mut sq = (0.0);
-            for j__3 in 0..D {
-                let mut __t4 = qxc[j__3] * qxc[j__3];
-                sq += __t4;
-            }
-            let mut __t5 = alphas[k__1] + sum_qs[k__1];
-            let mut __t6 = (0.5) * sq;
-            let mut v = __t5 - __t6;
-            {
-                let __c = k__1 == 0;
-                __tape1.push(__c);
-                if __c {
-                    mx = v;
-                    __tape2.push(se);
-                    se = (1.0);
-                } else {
-                    {
-                        let __c = v > mx;
-                        __tape3.push(__c);
-                        if __c {
-                            let mut __t7 = mx - v;
-                            let mut __t8 = __t7.exp();
-                            let mut __t9 = se * __t8;
-                            let mut __t10 = __t9 + (1.0);
-                            __tape4.push(se);
-                            se = __t10;
-                            mx = v;
-                            __tape5.push(__t8);
-                        } else {
-                            let mut __t11 = v - mx;
-                            let mut __t12 = __t11.exp();
-                            __tape6.push(se);
-                            se += __t12;
-                            __tape7.push(__t12);
-                        }
-                    }
-                }
-            }
-        }
-        let mut __t13 = se.ln();
-        let mut __t14 = mx + __t13;
-        slse += __t14;
-        __tape8.push(se);
-    }
-    let mut amax = alphas[0];
-    let mut amax__bar = 0.0f64;
-    for k__2 in 1..K {
-        {
-            let __c = alphas[k__2] > amax;
-            __tape9.push(__c);
-            if __c {
-                amax = alphas[k__2];
-            } else {}
-        }
-    }
-    let mut asum = (0.0);
-    let mut asum__bar = 0.0f64;
-    for k__3 in 0..K {
-        let mut __t15 = alphas[k__3] - amax;
-        let mut __t16 = __t15.exp();
-        asum += __t16;
-        __tape10.push(__t16);
-    }
-    let mut __t17 = asum.ln();
-    let mut lse_alphas = amax + __t17;
-    let mut prior = (0.0);
-    let mut prior__bar = 0.0f64;
-    for k__4 in 0..K {
-        let mut fro = (0.0);
-        for j__4 in 0..D {
-            let mut q = qdiags[k__4][j__4];
-            let mut __t18 = q * q;
-            fro += __t18;
-        }
-        for j__5 in D..ICF {
-            let mut __t19 = icf[k__4][j__5] * icf[k__4][j__5];
-            fro += __t19;
-        }
-        let mut __t20 = (0.5 * wishart_gamma * wishart_gamma) * fro;
-        let mut __t21 = (wishart_m) * sum_qs[k__4];
-        let mut __t22 = __t20 - __t21;
-        prior += __t22;
-    }
-    let mut cst = (-(n as f64) * (D as f64) * 0.5 * (2.0 * std::f64::consts::PI).ln());
-    let mut __t23 = (cst) + slse;
-    let mut __t24 = ((n as f64)) * lse_alphas;
-    let mut __t25 = __t23 - __t24;
-    let mut __t26 = __t25 + prior;
-    let __y = __t26;
-    let mut __pullback = move |ct: f64| -> ([f64; K], [[f64; D]; K], [[f64; ICF]; K]) {
-        let mut __t26__bar = ct;
-        let mut __t25__bar = __t26__bar;
-        prior__bar = prior__bar + __t26__bar;
-        let mut __t23__bar = __t25__bar;
-        let mut __t24__bar = -__t25__bar;
-        let mut lse_alphas__bar = __t24__bar * ((n as f64));
-        slse__bar = slse__bar + __t23__bar;
-        for k__4 in (0..K).rev() {
-            let mut fro__bar = 0.0f64;
-            let mut __t20__bar = 0.0f64;
-            let mut __t21__bar = 0.0f64;
-            let mut __t22__bar = 0.0f64;
-            __t22__bar = __t22__bar + prior__bar;
-            __t20__bar = __t20__bar + __t22__bar;
-            __t21__bar = __t21__bar + -__t22__bar;
-            sum_qs__bar[k__4] = sum_qs__bar[k__4] + __t21__bar * (wishart_m);
-            fro__bar = fro__bar + __t20__bar * (0.5 * wishart_gamma * wishart_gamma);
-            for j__5 in (D..ICF).rev() {
-                let mut __t19__bar = 0.0f64;
-                __t19__bar = __t19__bar + fro__bar;
-                icf__bar[k__4][j__5] = icf__bar[k__4][j__5]
-                    + __t19__bar * icf[k__4][j__5];
-                icf__bar[k__4][j__5] = icf__bar[k__4][j__5]
-                    + __t19__bar * icf[k__4][j__5];
-            }
-            for j__4 in (0..D).rev() {
-                let mut q = qdiags[k__4][j__4];
-                let mut q__bar = 0.0f64;
-                let mut __t18__bar = 0.0f64;
-                __t18__bar = __t18__bar + fro__bar;
-                q__bar = q__bar + __t18__bar * q;
-                q__bar = q__bar + __t18__bar * q;
-                qdiags__bar[k__4][j__4] = qdiags__bar[k__4][j__4] + q__bar;
-            }
-        }
-        amax__bar = amax__bar + lse_alphas__bar;
-        let mut __t17__bar = lse_alphas__bar;
-        asum__bar = asum__bar + __t17__bar * ((asum).recip());
-        for k__3 in (0..K).rev() {
-            let mut __t16 = __tape10.pop().unwrap();
-            let mut __t15__bar = 0.0f64;
-            let mut __t16__bar = 0.0f64;
-            __t16__bar = __t16__bar + asum__bar;
-            __t15__bar = __t15__bar + __t16__bar * ((__t16));
-            alphas__bar[k__3] = alphas__bar[k__3] + __t15__bar;
-            amax__bar = amax__bar + -__t15__bar;
-        }
-        for k__2 in (1..K).rev() {
-            if __tape9.pop().unwrap() {
-                let __b = amax__bar;
-                amax__bar = 0.0f64;
-                ::autodiff_core::rt::acc(&mut alphas__bar[k__2], &__b);
-            } else {}
-        }
-        alphas__bar[0] = alphas__bar[0] + amax__bar;
-        for i in (0..n).rev() {
-            let mut se = __tape8.pop().unwrap();
-            let mut mx__bar = 0.0f64;
-            let mut se__bar = 0.0f64;
-            let mut __t13__bar = 0.0f64;
-            let mut __t14__bar = 0.0f64;
-            __t14__bar = __t14__bar + slse__bar;
-            mx__bar = mx__bar + __t14__bar;
-            __t13__bar = __t13__bar + __t14__bar;
-            se__bar = se__bar + __t13__bar * ((se).recip());
-            for k__1 in (0..K).rev() {
+    {
+        let slse__bar = 1.0f64;
+        for i in 0..n {
+            let mut mx = (0.0);
+            let mut se = (0.0);
+            for k__1 in 0..K {
                 let mut xc = ([0.0; D]);
                 for j__1 in 0..D {
                     let mut __t1 = (x[i * D + j__1]) - means[k__1][j__1];
@@ -890,96 +717,272 @@ pub fn gmm_objective_grad(
                         li += (1);
                     }
                 }
-                let mut xc__bar = ::autodiff_core::rt::zero_of(&xc);
-                let mut qxc__bar = ::autodiff_core::rt::zero_of(&qxc);
-                let mut sq__bar = 0.0f64;
-                let mut __t5__bar = 0.0f64;
-                let mut __t6__bar = 0.0f64;
-                let mut v__bar = 0.0f64;
-                if __tape1.pop().unwrap() {
-                    let __b = se__bar;
-                    se__bar = 0.0f64;
-                    se = __tape2.pop().unwrap();
-                    let __b = mx__bar;
-                    mx__bar = 0.0f64;
-                    ::autodiff_core::rt::acc(&mut v__bar, &__b);
-                } else {
-                    if __tape3.pop().unwrap() {
-                        let mut __t8 = __tape5.pop().unwrap();
-                        let mut __t7__bar = 0.0f64;
-                        let mut __t8__bar = 0.0f64;
-                        let mut __t9__bar = 0.0f64;
-                        let mut __t10__bar = 0.0f64;
+                let mut sq = (0.0);
+                for j__3 in 0..D {
+                    let mut __t4 = qxc[j__3] * qxc[j__3];
+                    sq += __t4;
+                }
+                let mut __t5 = alphas[k__1] + sum_qs[k__1];
+                let mut __t6 = (0.5) * sq;
+                let mut v = __t5 - __t6;
+                {
+                    let __c = k__1 == 0;
+                    __tape1.push(__c);
+                    if __c {
+                        mx = v;
+                        __tape2.push(se);
+                        se = (1.0);
+                    } else {
+                        {
+                            let __c = v > mx;
+                            __tape3.push(__c);
+                            if __c {
+                                let mut __t7 = mx - v;
+                                let mut __t8 = __t7.exp();
+                                let mut __t9 = se * __t8;
+                                let mut __t10 = __t9 + (1.0);
+                                __tape4.push(se);
+                                se = __t10;
+                                mx = v;
+                                __tape5.push(__t8);
+                            } else {
+                                let mut __t11 = v - mx;
+                                let mut __t12 = __t11.exp();
+                                __tape6.push(se);
+                                se += __t12;
+                                __tape7.push(__t12);
+                            }
+                        }
+                    }
+                }
+            }
+            let mut __t13 = se.ln();
+            let mut __t14 = mx + __t13;
+            slse += __t14;
+            {
+                let mut mx__bar = -0.0f64;
+                let mut se__bar = -0.0f64;
+                let mut __t13__bar = -0.0f64;
+                let mut __t14__bar = -0.0f64;
+                __t14__bar = __t14__bar + slse__bar;
+                mx__bar = mx__bar + __t14__bar;
+                __t13__bar = __t13__bar + __t14__bar;
+                se__bar = se__bar + __t13__bar * ((se).recip());
+                for k__1 in (0..K).rev() {
+                    let mut xc = ([0.0; D]);
+                    for j__1 in 0..D {
+                        let mut __t1 = (x[i * D + j__1]) - means[k__1][j__1];
+                        xc[j__1] = __t1;
+                    }
+                    let mut qxc = ([0.0; D]);
+                    for j__2 in 0..D {
+                        let mut __t2 = qdiags[k__1][j__2] * xc[j__2];
+                        qxc[j__2] = __t2;
+                    }
+                    let mut li = (D);
+                    for c in 0..D {
+                        for r in c + 1..D {
+                            let mut __t3 = icf[k__1][li] * xc[c];
+                            qxc[r] += __t3;
+                            li += (1);
+                        }
+                    }
+                    let mut xc__bar = ::autodiff_core::rt::zero_of(&xc);
+                    let mut qxc__bar = ::autodiff_core::rt::zero_of(&qxc);
+                    let mut sq__bar = -0.0f64;
+                    let mut __t5__bar = -0.0f64;
+                    let mut __t6__bar = -0.0f64;
+                    let mut v__bar = -0.0f64;
+                    if __tape1.pop().unwrap() {
+                        let __b = se__bar;
+                        se__bar = 0.0f64;
+                        se = __tape2.pop().unwrap();
                         let __b = mx__bar;
                         mx__bar = 0.0f64;
                         ::autodiff_core::rt::acc(&mut v__bar, &__b);
-                        let __b = se__bar;
-                        se__bar = 0.0f64;
-                        se = __tape4.pop().unwrap();
-                        ::autodiff_core::rt::acc(&mut __t10__bar, &__b);
-                        __t9__bar = __t9__bar + __t10__bar;
-                        se__bar = se__bar + __t9__bar * __t8;
-                        __t8__bar = __t8__bar + __t9__bar * se;
-                        __t7__bar = __t7__bar + __t8__bar * ((__t8));
-                        mx__bar = mx__bar + __t7__bar;
-                        v__bar = v__bar + -__t7__bar;
                     } else {
-                        let mut __t12 = __tape7.pop().unwrap();
-                        let mut __t11__bar = 0.0f64;
-                        let mut __t12__bar = 0.0f64;
-                        __t12__bar = __t12__bar + se__bar;
-                        se = __tape6.pop().unwrap();
-                        __t11__bar = __t11__bar + __t12__bar * ((__t12));
-                        v__bar = v__bar + __t11__bar;
-                        mx__bar = mx__bar + -__t11__bar;
+                        if __tape3.pop().unwrap() {
+                            let mut __t8 = __tape5.pop().unwrap();
+                            let mut __t7__bar = -0.0f64;
+                            let mut __t8__bar = -0.0f64;
+                            let mut __t9__bar = -0.0f64;
+                            let mut __t10__bar = -0.0f64;
+                            let __b = mx__bar;
+                            mx__bar = 0.0f64;
+                            ::autodiff_core::rt::acc(&mut v__bar, &__b);
+                            let __b = se__bar;
+                            se__bar = 0.0f64;
+                            se = __tape4.pop().unwrap();
+                            ::autodiff_core::rt::acc(&mut __t10__bar, &__b);
+                            __t9__bar = __t9__bar + __t10__bar;
+                            se__bar = se__bar + __t9__bar * __t8;
+                            __t8__bar = __t8__bar + __t9__bar * se;
+                            __t7__bar = __t7__bar + __t8__bar * ((__t8));
+                            mx__bar = mx__bar + __t7__bar;
+                            v__bar = v__bar + -__t7__bar;
+                        } else {
+                            let mut __t12 = __tape7.pop().unwrap();
+                            let mut __t11__bar = -0.0f64;
+                            let mut __t12__bar = -0.0f64;
+                            __t12__bar = __t12__bar + se__bar;
+                            se = __tape6.pop().unwrap();
+                            __t11__bar = __t11__bar + __t12__bar * ((__t12));
+                            v__bar = v__bar + __t11__bar;
+                            mx__bar = mx__bar + -__t11__bar;
+                        }
                     }
-                }
-                __t5__bar = __t5__bar + v__bar;
-                __t6__bar = __t6__bar + -v__bar;
-                sq__bar = sq__bar + __t6__bar * (0.5);
-                alphas__bar[k__1] = alphas__bar[k__1] + __t5__bar;
-                sum_qs__bar[k__1] = sum_qs__bar[k__1] + __t5__bar;
-                for j__3 in (0..D).rev() {
-                    let mut __t4__bar = 0.0f64;
-                    __t4__bar = __t4__bar + sq__bar;
-                    qxc__bar[j__3] = qxc__bar[j__3] + __t4__bar * qxc[j__3];
-                    qxc__bar[j__3] = qxc__bar[j__3] + __t4__bar * qxc[j__3];
-                }
-                for c in (0..D).rev() {
-                    for r in (c + 1..D).rev() {
-                        let mut __t3__bar = 0.0f64;
-                        li -= 1;
-                        __t3__bar = __t3__bar + qxc__bar[r];
-                        icf__bar[k__1][li] = icf__bar[k__1][li] + __t3__bar * xc[c];
-                        xc__bar[c] = xc__bar[c] + __t3__bar * icf[k__1][li];
+                    __t5__bar = __t5__bar + v__bar;
+                    __t6__bar = __t6__bar + -v__bar;
+                    sq__bar = sq__bar + __t6__bar * (0.5);
+                    alphas__bar[k__1] = alphas__bar[k__1] + __t5__bar;
+                    sum_qs__bar[k__1] = sum_qs__bar[k__1] + __t5__bar;
+                    for j__3 in (0..D).rev() {
+                        let mut __t4__bar = -0.0f64;
+                        __t4__bar = __t4__bar + sq__bar;
+                        qxc__bar[j__3] = qxc__bar[j__3] + __t4__bar * qxc[j__3];
+                        qxc__bar[j__3] = qxc__bar[j__3] + __t4__bar * qxc[j__3];
                     }
-                }
-                for j__2 in (0..D).rev() {
-                    let mut __t2__bar = 0.0f64;
-                    let __b = qxc__bar[j__2];
-                    qxc__bar[j__2] = 0.0f64;
-                    ::autodiff_core::rt::acc(&mut __t2__bar, &__b);
-                    qdiags__bar[k__1][j__2] = qdiags__bar[k__1][j__2]
-                        + __t2__bar * xc[j__2];
-                    xc__bar[j__2] = xc__bar[j__2] + __t2__bar * qdiags[k__1][j__2];
-                }
-                for j__1 in (0..D).rev() {
-                    let mut __t1__bar = 0.0f64;
-                    let __b = xc__bar[j__1];
-                    xc__bar[j__1] = 0.0f64;
-                    ::autodiff_core::rt::acc(&mut __t1__bar, &__b);
-                    means__bar[k__1][j__1] = means__bar[k__1][j__1] + -__t1__bar;
+                    for c in (0..D).rev() {
+                        for r in (c + 1..D).rev() {
+                            let mut __t3__bar = -0.0f64;
+                            li -= 1;
+                            __t3__bar = __t3__bar + qxc__bar[r];
+                            icf__bar[k__1][li] = icf__bar[k__1][li] + __t3__bar * xc[c];
+                            xc__bar[c] = xc__bar[c] + __t3__bar * icf[k__1][li];
+                        }
+                    }
+                    for j__2 in (0..D).rev() {
+                        let mut __t2__bar = -0.0f64;
+                        let __b = qxc__bar[j__2];
+                        qxc__bar[j__2] = 0.0f64;
+                        ::autodiff_core::rt::acc(&mut __t2__bar, &__b);
+                        qdiags__bar[k__1][j__2] = qdiags__bar[k__1][j__2]
+                            + __t2__bar * xc[j__2];
+                        xc__bar[j__2] = xc__bar[j__2] + __t2__bar * qdiags[k__1][j__2];
+                    }
+                    for j__1 in (0..D).rev() {
+                        let mut __t1__bar = -0.0f64;
+                        let __b = xc__bar[j__1];
+                        xc__bar[j__1] = 0.0f64;
+                        ::autodiff_core::rt::acc(&mut __t1__bar, &__b);
+                        means__bar[k__1][j__1] = means__bar[k__1][j__1] + -__t1__bar;
+                    }
                 }
             }
         }
+    }
+    let mut amax = alphas[0];
+    let mut amax__bar = 0.0f64;
+    for k__2 in 1..K {
+        {
+            let __c = alphas[k__2] > amax;
+            __tape8.push(__c);
+            if __c {
+                amax = alphas[k__2];
+            } else {}
+        }
+    }
+    let mut asum = (0.0);
+    let mut asum__bar = 0.0f64;
+    for k__3 in 0..K {
+        let mut __t15 = alphas[k__3] - amax;
+        let mut __t16 = __t15.exp();
+        asum += __t16;
+        __tape9.push(__t16);
+    }
+    let mut __t17 = asum.ln();
+    let mut lse_alphas = amax + __t17;
+    let mut prior = (0.0);
+    let mut prior__bar = 0.0f64;
+    {
+        let prior__bar = 1.0f64;
+        for k__4 in 0..K {
+            let mut fro = (0.0);
+            for j__4 in 0..D {
+                let mut q = qdiags[k__4][j__4];
+                let mut __t18 = q * q;
+                fro += __t18;
+            }
+            for j__5 in D..ICF {
+                let mut __t19 = icf[k__4][j__5] * icf[k__4][j__5];
+                fro += __t19;
+            }
+            let mut __t20 = (0.5 * wishart_gamma * wishart_gamma) * fro;
+            let mut __t21 = (wishart_m) * sum_qs[k__4];
+            let mut __t22 = __t20 - __t21;
+            prior += __t22;
+            {
+                let mut fro__bar = -0.0f64;
+                let mut __t20__bar = -0.0f64;
+                let mut __t21__bar = -0.0f64;
+                let mut __t22__bar = -0.0f64;
+                __t22__bar = __t22__bar + prior__bar;
+                __t20__bar = __t20__bar + __t22__bar;
+                __t21__bar = __t21__bar + -__t22__bar;
+                sum_qs__bar[k__4] = sum_qs__bar[k__4] + __t21__bar * (wishart_m);
+                fro__bar = fro__bar + __t20__bar * (0.5 * wishart_gamma * wishart_gamma);
+                for j__5 in (D..ICF).rev() {
+                    let mut __t19__bar = -0.0f64;
+                    __t19__bar = __t19__bar + fro__bar;
+                    icf__bar[k__4][j__5] = icf__bar[k__4][j__5]
+                        + __t19__bar * icf[k__4][j__5];
+                    icf__bar[k__4][j__5] = icf__bar[k__4][j__5]
+                        + __t19__bar * icf[k__4][j__5];
+                }
+                for j__4 in (0..D).rev() {
+                    let mut q = qdiags[k__4][j__4];
+                    let mut q__bar = -0.0f64;
+                    let mut __t18__bar = -0.0f64;
+                    __t18__bar = __t18__bar + fro__bar;
+                    q__bar = q__bar + __t18__bar * q;
+                    q__bar = q__bar + __t18__bar * q;
+                    qdiags__bar[k__4][j__4] = qdiags__bar[k__4][j__4] + q__bar;
+                }
+            }
+        }
+    }
+    let mut cst = (-(n as f64) * (D as f64) * 0.5 * (2.0 * std::f64::consts::PI).ln());
+    let mut __t23 = (cst) + slse;
+    let mut __t24 = ((n as f64)) * lse_alphas;
+    let mut __t25 = __t23 - __t24;
+    let mut __t26 = __t25 + prior;
+    let __y = __t26;
+    let mut __pullback = move |ct: f64| -> ([f64; K], [[f64; D]; K], [[f64; ICF]; K]) {
+        let mut __t26__bar = ct;
+        let mut __t25__bar = __t26__bar;
+        prior__bar = prior__bar + __t26__bar;
+        let mut __t23__bar = __t25__bar;
+        let mut __t24__bar = -__t25__bar;
+        let mut lse_alphas__bar = __t24__bar * ((n as f64));
+        slse__bar = slse__bar + __t23__bar;
+        amax__bar = amax__bar + lse_alphas__bar;
+        let mut __t17__bar = lse_alphas__bar;
+        asum__bar = asum__bar + __t17__bar * ((asum).recip());
+        for k__3 in (0..K).rev() {
+            let mut __t16 = __tape9.pop().unwrap();
+            let mut __t15__bar = -0.0f64;
+            let mut __t16__bar = -0.0f64;
+            __t16__bar = __t16__bar + asum__bar;
+            __t15__bar = __t15__bar + __t16__bar * ((__t16));
+            alphas__bar[k__3] = alphas__bar[k__3] + __t15__bar;
+            amax__bar = amax__bar + -__t15__bar;
+        }
+        for k__2 in (1..K).rev() {
+            if __tape8.pop().unwrap() {
+                let __b = amax__bar;
+                amax__bar = 0.0f64;
+                ::autodiff_core::rt::acc(&mut alphas__bar[k__2], &__b);
+            } else {}
+        }
+        alphas__bar[0] = alphas__bar[0] + amax__bar;
         for k in (0..K).rev() {
-            let mut s__bar = 0.0f64;
+            let mut s__bar = -0.0f64;
             let __b = sum_qs__bar[k];
             sum_qs__bar[k] = 0.0f64;
             ::autodiff_core::rt::acc(&mut s__bar, &__b);
             for j in (0..D).rev() {
                 let mut __t0 = __tape0.pop().unwrap();
-                let mut __t0__bar = 0.0f64;
+                let mut __t0__bar = -0.0f64;
                 let __b = qdiags__bar[k][j];
                 qdiags__bar[k][j] = 0.0f64;
                 ::autodiff_core::rt::acc(&mut __t0__bar, &__b);

@@ -53,13 +53,13 @@ fn rosenbrock_vjp(
                 let mut a = x[i + 1] - __t0;
                 let mut b = (1.0) - x[i];
                 let mut __t1 = (100.0) * a;
-                let mut __t0__bar = 0.0f64;
-                let mut a__bar = 0.0f64;
-                let mut b__bar = 0.0f64;
-                let mut __t1__bar = 0.0f64;
-                let mut __t2__bar = 0.0f64;
-                let mut __t3__bar = 0.0f64;
-                let mut __t4__bar = 0.0f64;
+                let mut __t0__bar = -0.0f64;
+                let mut a__bar = -0.0f64;
+                let mut b__bar = -0.0f64;
+                let mut __t1__bar = -0.0f64;
+                let mut __t2__bar = -0.0f64;
+                let mut __t3__bar = -0.0f64;
+                let mut __t4__bar = -0.0f64;
                 __t4__bar = __t4__bar + s__bar;
                 __t2__bar = __t2__bar + __t4__bar;
                 __t3__bar = __t3__bar + __t4__bar;
@@ -96,6 +96,7 @@ fn rosenbrock_vjp(
 #[inline]
 fn rosenbrock_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
     let mut x__bar = ::autodiff_core::rt::zero_owned(x);
+    assert_eq!(x.len(), x__bar.len());
     let mut s = (0.0);
     let mut s__bar = 0.0f64;
     for i in 0..x.len() - 1 {
@@ -110,20 +111,19 @@ fn rosenbrock_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
     }
     let __y = s;
     let mut __pullback = move |ct: f64| -> ::std::vec::Vec<f64> {
-        assert_eq!(x.len(), x__bar.len());
         s__bar = s__bar + ct;
         for i in (0..x.len() - 1).rev() {
             let mut __t0 = x[i] * x[i];
             let mut a = x[i + 1] - __t0;
             let mut b = (1.0) - x[i];
             let mut __t1 = (100.0) * a;
-            let mut __t0__bar = 0.0f64;
-            let mut a__bar = 0.0f64;
-            let mut b__bar = 0.0f64;
-            let mut __t1__bar = 0.0f64;
-            let mut __t2__bar = 0.0f64;
-            let mut __t3__bar = 0.0f64;
-            let mut __t4__bar = 0.0f64;
+            let mut __t0__bar = -0.0f64;
+            let mut a__bar = -0.0f64;
+            let mut b__bar = -0.0f64;
+            let mut __t1__bar = -0.0f64;
+            let mut __t2__bar = -0.0f64;
+            let mut __t3__bar = -0.0f64;
+            let mut __t4__bar = -0.0f64;
             __t4__bar = __t4__bar + s__bar;
             __t2__bar = __t2__bar + __t4__bar;
             __t3__bar = __t3__bar + __t4__bar;

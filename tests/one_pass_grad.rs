@@ -1,0 +1,238 @@
+//! `NAME_grad` runs top-level reduction loops whose bodies contain loops in one pass (forward and
+//! reverse of each iteration together; see docs/SUBSET.md and autodiff-macros/src/fuse.rs), and
+//! `NAME_vjp` keeps the two sweeps. Each function here is checked three ways: `_grad` against
+//! `_vjp(..)(1.0)`, both against central finite differences, and `_grad`'s value against the
+//! primal. The cases cover what must be done in one pass and what must not be.
+#![allow(clippy::needless_range_loop)]
+
+mod common;
+
+use autodiff::prelude::*;
+use common::{Rng, assert_close_vec, close};
+
+const N: usize = 7;
+const D: usize = 4;
+
+fn fd_grad(f: &dyn Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
+    let h = 1e-6;
+    (0..x.len())
+        .map(|i| {
+            let mut p = x.to_vec();
+            let mut m = x.to_vec();
+            p[i] += h;
+            m[i] -= h;
+            (f(&p) - f(&m)) / (2.0 * h)
+        })
+        .collect()
+}
+
+fn check(
+    name: &str,
+    f: &dyn Fn(&[f64]) -> f64,
+    grad: &dyn Fn(&[f64]) -> (f64, Vec<f64>),
+    vjp: &dyn Fn(&[f64]) -> (f64, Vec<f64>),
+    x: &[f64],
+) {
+    let (yg, g) = grad(x);
+    let (yv, v) = vjp(x);
+    let y = f(x);
+    assert!(close(yg, y, 1e-14, 1e-14), "{name}: _grad value {yg} != {y}");
+    assert!(close(yv, y, 1e-14, 1e-14), "{name}: _vjp value {yv} != {y}");
+    assert_close_vec(&format!("{name}: _grad vs _vjp"), &g, &v, 1e-12, 1e-12);
+    assert_close_vec(&format!("{name}: _grad vs FD"), &g, &fd_grad(f, x), 1e-6, 1e-7);
+}
+
+/// One pass: a nested-loop reduction used linearly after the loop.
+#[differentiate]
+fn nested_sum(w: &[f64; D], x: &[[f64; D]; N]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..N {
+        let mut h = [0.0; D];
+        for j in 0..D {
+            h[j] = (w[j] * x[i][j]).tanh();
+        }
+        let mut q = 0.0;
+        for j in 0..D {
+            q += h[j] * h[j];
+        }
+        s += q.sqrt() + 0.5 * x[i][0] * w[0];
+    }
+    0.5 * s + 1.0
+}
+
+/// One pass, two accumulators combined linearly, a divisor known before the loop.
+#[differentiate]
+fn two_accumulators(w: &[f64; D], x: &[[f64; D]; N]) -> f64 {
+    let n = N as f64;
+    let mut a = 0.0;
+    let mut b = 0.0;
+    for i in 0..N {
+        let mut d = 0.0;
+        for j in 0..D {
+            d += (x[i][j] - w[j]) * (x[i][j] - w[j]);
+        }
+        a += d;
+        b += d.exp();
+    }
+    let t = a - 2.0 * b;
+    t / n
+}
+
+/// Not one pass: the accumulator is used nonlinearly after the loop.
+#[differentiate]
+fn log_of_sum(w: &[f64; D], x: &[[f64; D]; N]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..N {
+        for j in 0..D {
+            s += (w[j] * x[i][j]).exp();
+        }
+    }
+    s.ln()
+}
+
+/// Not one pass: a value the loop reads is overwritten after it (its adjoint must not collect
+/// the loop's contributions before the overwrite's reverse).
+#[differentiate]
+fn overwritten_after(w: &[f64; D], x: &[[f64; D]; N]) -> f64 {
+    let mut v = [0.0; D];
+    for j in 0..D {
+        v[j] = w[j] * 2.0;
+    }
+    let mut s = 0.0;
+    for i in 0..N {
+        for j in 0..D {
+            s += v[j] * x[i][j];
+        }
+    }
+    v[0] = s * v[1];
+    s + v[0] * v[0]
+}
+
+/// One pass with a branch and a running maximum inside (a log-sum-exp per row).
+#[differentiate]
+fn row_logsumexp(w: &[f64; D], x: &[[f64; D]; N]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..N {
+        let mut mx = 0.0;
+        let mut se = 0.0;
+        for j in 0..D {
+            let z = w[j] * x[i][j];
+            if j == 0 {
+                mx = z;
+                se = 1.0;
+            } else if z > mx {
+                se = se * (mx - z).exp() + 1.0;
+                mx = z;
+            } else {
+                se += (z - mx).exp();
+            }
+        }
+        total += mx + se.ln();
+    }
+    total
+}
+
+/// One pass over a slice with a per-row inner loop, returned as it is.
+#[differentiate]
+fn slice_rows(x: &[f64]) -> f64 {
+    let rows = x.len() / D;
+    let mut s = 0.0;
+    for r in 0..rows {
+        let mut p = 1.0;
+        for j in 0..D {
+            p *= x[r * D + j].sin() + 2.0;
+        }
+        s += p;
+    }
+    s
+}
+
+type Pair = ([f64; D], [[f64; D]; N]);
+
+fn unflat(v: &[f64]) -> Pair {
+    let mut w = [0.0; D];
+    let mut x = [[0.0; D]; N];
+    w.copy_from_slice(&v[..D]);
+    for i in 0..N {
+        x[i].copy_from_slice(&v[D + i * D..D + (i + 1) * D]);
+    }
+    (w, x)
+}
+
+fn flat(gw: &[f64; D], gx: &[[f64; D]; N]) -> Vec<f64> {
+    let mut v = gw.to_vec();
+    for r in gx {
+        v.extend_from_slice(r);
+    }
+    v
+}
+
+macro_rules! pair_case {
+    ($test:ident, $f:ident, $grad:ident, $vjp:ident) => {
+        #[test]
+        fn $test() {
+            let mut rng = Rng::new(stringify!($f).len() as u64);
+            for _ in 0..5 {
+                let v: Vec<f64> = rng.vec(D + N * D).iter().map(|a| 0.8 * a).collect();
+                check(
+                    stringify!($f),
+                    &|v| {
+                        let (w, x) = unflat(v);
+                        $f(&w, &x)
+                    },
+                    &|v| {
+                        let (w, x) = unflat(v);
+                        let (y, (gw, gx)) = $grad(&w, &x);
+                        (y, flat(&gw, &gx))
+                    },
+                    &|v| {
+                        let (w, x) = unflat(v);
+                        let (y, pb) = $vjp(&w, &x);
+                        let (gw, gx) = pb(1.0);
+                        (y, flat(&gw, &gx))
+                    },
+                    &v,
+                );
+            }
+        }
+    };
+}
+
+pair_case!(nested_sum_in_one_pass, nested_sum, nested_sum_grad, nested_sum_vjp);
+pair_case!(
+    two_accumulators_in_one_pass,
+    two_accumulators,
+    two_accumulators_grad,
+    two_accumulators_vjp
+);
+pair_case!(log_of_sum_keeps_two_sweeps, log_of_sum, log_of_sum_grad, log_of_sum_vjp);
+pair_case!(
+    overwrite_after_keeps_two_sweeps,
+    overwritten_after,
+    overwritten_after_grad,
+    overwritten_after_vjp
+);
+pair_case!(
+    branchy_rows_in_one_pass,
+    row_logsumexp,
+    row_logsumexp_grad,
+    row_logsumexp_vjp
+);
+
+#[test]
+fn slice_rows_in_one_pass() {
+    let mut rng = Rng::new(11);
+    for rows in [0usize, 1, 3, 6] {
+        let x = rng.vec(rows * D);
+        check(
+            "slice_rows",
+            &|x| slice_rows(x),
+            &|x| slice_rows_grad(x),
+            &|x| {
+                let (y, pb) = slice_rows_vjp(x);
+                (y, pb(1.0))
+            },
+            &x,
+        );
+    }
+}
