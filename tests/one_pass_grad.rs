@@ -36,10 +36,19 @@ fn check(
     let (yg, g) = grad(x);
     let (yv, v) = vjp(x);
     let y = f(x);
-    assert!(close(yg, y, 1e-14, 1e-14), "{name}: _grad value {yg} != {y}");
+    assert!(
+        close(yg, y, 1e-14, 1e-14),
+        "{name}: _grad value {yg} != {y}"
+    );
     assert!(close(yv, y, 1e-14, 1e-14), "{name}: _vjp value {yv} != {y}");
     assert_close_vec(&format!("{name}: _grad vs _vjp"), &g, &v, 1e-12, 1e-12);
-    assert_close_vec(&format!("{name}: _grad vs FD"), &g, &fd_grad(f, x), 1e-6, 1e-7);
+    assert_close_vec(
+        &format!("{name}: _grad vs FD"),
+        &g,
+        &fd_grad(f, x),
+        1e-6,
+        1e-7,
+    );
 }
 
 /// One pass: a nested-loop reduction used linearly after the loop.
@@ -198,14 +207,24 @@ macro_rules! pair_case {
     };
 }
 
-pair_case!(nested_sum_in_one_pass, nested_sum, nested_sum_grad, nested_sum_vjp);
+pair_case!(
+    nested_sum_in_one_pass,
+    nested_sum,
+    nested_sum_grad,
+    nested_sum_vjp
+);
 pair_case!(
     two_accumulators_in_one_pass,
     two_accumulators,
     two_accumulators_grad,
     two_accumulators_vjp
 );
-pair_case!(log_of_sum_keeps_two_sweeps, log_of_sum, log_of_sum_grad, log_of_sum_vjp);
+pair_case!(
+    log_of_sum_keeps_two_sweeps,
+    log_of_sum,
+    log_of_sum_grad,
+    log_of_sum_vjp
+);
 pair_case!(
     overwrite_after_keeps_two_sweeps,
     overwritten_after,
