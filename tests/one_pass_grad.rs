@@ -26,13 +26,10 @@ fn fd_grad(f: &dyn Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-fn check(
-    name: &str,
-    f: &dyn Fn(&[f64]) -> f64,
-    grad: &dyn Fn(&[f64]) -> (f64, Vec<f64>),
-    vjp: &dyn Fn(&[f64]) -> (f64, Vec<f64>),
-    x: &[f64],
-) {
+/// A function returning its value and its gradient.
+type WithGrad<'a> = &'a dyn Fn(&[f64]) -> (f64, Vec<f64>);
+
+fn check(name: &str, f: &dyn Fn(&[f64]) -> f64, grad: WithGrad, vjp: WithGrad, x: &[f64]) {
     let (yg, g) = grad(x);
     let (yv, v) = vjp(x);
     let y = f(x);
