@@ -252,3 +252,59 @@ fn slice_rows_in_one_pass() {
         );
     }
 }
+
+/// One pass with window registers: a second difference reads `x[i]`, `x[i + 1]`, `x[i + 2]`,
+/// and each element's adjoint is written once.
+#[differentiate]
+fn second_difference(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 2 {
+        let d = x[i + 2] - 2.0 * x[i + 1] + x[i];
+        s += d * d + x[i + 1].sin();
+    }
+    s
+}
+
+/// One pass where the loop runs past the end of `x` and a branch keeps it in bounds: the
+/// window's flush must not touch the adjoint past the end.
+#[differentiate]
+fn guarded(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() + 3 {
+        if i < x.len() {
+            s += x[i] * x[i];
+        }
+    }
+    2.0 * s
+}
+
+#[test]
+fn windows_in_one_pass() {
+    let mut rng = Rng::new(5);
+    for n in [3usize, 4, 9] {
+        let x = rng.vec(n);
+        check(
+            "second_difference",
+            &|x| second_difference(x),
+            &|x| second_difference_grad(x),
+            &|x| {
+                let (y, pb) = second_difference_vjp(x);
+                (y, pb(1.0))
+            },
+            &x,
+        );
+    }
+    for n in [0usize, 1, 5] {
+        let x = rng.vec(n);
+        check(
+            "guarded",
+            &|x| guarded(x),
+            &|x| guarded_grad(x),
+            &|x| {
+                let (y, pb) = guarded_vjp(x);
+                (y, pb(1.0))
+            },
+            &x,
+        );
+    }
+}

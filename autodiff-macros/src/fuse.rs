@@ -22,9 +22,21 @@ use quote::quote;
 use crate::ir::*;
 use crate::reverse::visit_stmts;
 
-/// The loops of the function's body to run in one pass (by index into the body's statements),
-/// each with its active accumulators and their adjoints, as expressions valid before the loop.
-pub type Fused = HashMap<usize, Vec<(VarId, TokenStream)>>;
+/// A loop run in one pass.
+pub struct OnePass {
+    /// Its active accumulators and their adjoints, as expressions valid before the loop.
+    pub accs: Vec<(VarId, TokenStream)>,
+    /// Arrays whose adjoints the loop adds to only at `[i + k]` (`i` the loop variable, `k` a
+    /// literal), with the largest `k`: their pending adjoints ride along in `k + 1` registers
+    /// (`x__bar[i + 1]` of one iteration is `x__bar[i]` of the next) and each element is
+    /// written once, as a hand-written gradient carries its neighbour.
+    pub windows: Vec<(VarId, usize)>,
+    /// The loop's `a..b`, when windows with `k > 0` need its end.
+    pub range: Option<(TokenStream, TokenStream)>,
+}
+
+/// The loops of the function's body to run in one pass, by index into the body's statements.
+pub type Fused = HashMap<usize, OnePass>;
 
 pub fn plan(
     f: &Func,
@@ -47,6 +59,8 @@ pub fn plan(
     });
     for (li, s) in body.stmts.iter().enumerate() {
         let Stmt::For {
+            var,
+            iter,
             body: lb,
             exit: None,
             ..
@@ -54,25 +68,43 @@ pub fn plan(
         else {
             continue;
         };
-        // Only loops whose iterations are loops themselves: a straight-line body is cheap to
-        // sweep twice, and backwards the optimiser keeps the neighbouring adjoint elements
-        // (`x__bar[i + 1]`) in registers, which it does not forwards when bounds checks remain.
-        if !lb.stmts.iter().any(|s| {
-            let mut inner = false;
-            let b = Block {
-                id: usize::MAX,
-                stmts: vec![s.clone()],
-                tail: None,
-            };
-            visit_stmts(&b, &mut |s| {
-                inner |= matches!(s, Stmt::For { .. } | Stmt::While { .. } | Stmt::Loop { .. })
-            });
-            inner
-        }) {
+        let (found, all_windowed) = windows(f, lb, s, *var, by_name);
+        let range = range_ends(&iter.tokens);
+        let windows: Vec<(VarId, usize)> = found
+            .iter()
+            .copied()
+            .filter(|&(_, k)| k == 0 || range.is_some())
+            .collect();
+        // A straight-line body is cheap to sweep twice, and backwards the optimiser keeps the
+        // neighbouring adjoint elements (`x__bar[i + 1]`) in registers, which forwards it does
+        // not when bounds checks remain: such loops run in one pass only when every array
+        // adjoint they touch rides in window registers.
+        let windowed = all_windowed && windows.len() == found.len();
+        if !windowed
+            && !lb.stmts.iter().any(|s| {
+                let mut inner = false;
+                let b = Block {
+                    id: usize::MAX,
+                    stmts: vec![s.clone()],
+                    tail: None,
+                };
+                visit_stmts(&b, &mut |s| {
+                    inner |= matches!(s, Stmt::For { .. } | Stmt::While { .. } | Stmt::Loop { .. })
+                });
+                inner
+            })
+        {
             continue;
         }
         if let Some(accs) = candidate(f, body, li, lb, s, by_name, one, &assigned_anywhere) {
-            out.insert(li, accs);
+            out.insert(
+                li,
+                OnePass {
+                    accs,
+                    windows,
+                    range,
+                },
+            );
         }
     }
     out
@@ -207,6 +239,110 @@ fn candidate(
 enum Coef {
     Known(TokenStream),
     Unknown,
+}
+
+/// The outer active arrays the loop body reads only as `a[i]` or `a[i + k]`, with their largest
+/// `k`; and whether every outer active array it reads is so.
+fn windows(
+    f: &Func,
+    lb: &Block,
+    l: &Stmt,
+    var: VarId,
+    by_name: &HashMap<String, VarId>,
+) -> (Vec<(VarId, usize)>, bool) {
+    let mut own = HashSet::new();
+    crate::replay::declared(l, &mut own);
+    let name = f.vars[var].name.to_string();
+    let mut good: HashMap<VarId, usize> = HashMap::new();
+    let mut bad: HashSet<VarId> = HashSet::new();
+    let mut see = |op: &Operand, as_arg: bool| {
+        let Operand::Place(p) = op else { return };
+        if own.contains(&p.var) || !f.vars[p.var].active || p.proj.is_empty() {
+            return;
+        }
+        let k = match (as_arg, p.proj.as_slice()) {
+            (false, [Proj::Index(t)]) => offset(t, &name),
+            _ => None,
+        };
+        match k {
+            Some(k) => {
+                let e = good.entry(p.var).or_insert(0);
+                *e = (*e).max(k);
+            }
+            None => {
+                bad.insert(p.var);
+            }
+        }
+    };
+    visit_stmts(lb, &mut |s| match s {
+        Stmt::Let { rhs, .. } => match rhs {
+            Rhs::Operand(a) | Rhs::Neg(a) => see(a, false),
+            Rhs::Bin(_, a, b) => {
+                see(a, false);
+                see(b, false);
+            }
+            Rhs::Rule(_, args) => args.iter().for_each(|a| see(a, false)),
+            Rhs::Array(args) | Rhs::Tuple(args) => args.iter().for_each(|a| see(a, true)),
+            Rhs::Repeat { elem, .. } => see(elem, true),
+            Rhs::Call { args, .. } => args.iter().for_each(|a| see(&a.op, true)),
+            Rhs::If { then, els, .. } => {
+                for b in [then, els] {
+                    if let Some(t) = &b.tail {
+                        see(t, true);
+                    }
+                }
+            }
+            Rhs::Match { arms, .. } => {
+                for a in arms {
+                    if let Some(t) = &a.body.tail {
+                        see(t, true);
+                    }
+                }
+            }
+            Rhs::Block(b) => {
+                if let Some(t) = &b.tail {
+                    see(t, true);
+                }
+            }
+        },
+        Stmt::Assign { value, .. } | Stmt::AddAssign { value, .. } => see(value, true),
+        Stmt::Return { value, .. } => see(value, true),
+        _ => {}
+    });
+    let _ = by_name;
+    let all = bad.is_empty();
+    let mut out: Vec<(VarId, usize)> = good.into_iter().filter(|(v, _)| !bad.contains(v)).collect();
+    out.sort_unstable();
+    (out, all)
+}
+
+/// `i` -> 0, `i + 3` -> 3 (the loop variable plus a small literal).
+pub fn offset(t: &TokenStream, var: &str) -> Option<usize> {
+    let tts: Vec<TokenTree> = t.clone().into_iter().collect();
+    match tts.as_slice() {
+        [TokenTree::Ident(i)] if *i == var => Some(0),
+        [
+            TokenTree::Ident(i),
+            TokenTree::Punct(p),
+            TokenTree::Literal(l),
+        ] if *i == var && p.as_char() == '+' => l
+            .to_string()
+            .trim_end_matches("usize")
+            .parse::<usize>()
+            .ok()
+            .filter(|k| *k <= 4),
+        _ => None,
+    }
+}
+
+/// `a..b` -> (`a`, `b`).
+fn range_ends(t: &TokenStream) -> Option<(TokenStream, TokenStream)> {
+    let r: syn::ExprRange = syn::parse2(t.clone()).ok()?;
+    if !matches!(r.limits, syn::RangeLimits::HalfOpen(_)) {
+        return None;
+    }
+    let (a, b) = (r.start?, r.end?);
+    Some((quote!(#a), quote!(#b)))
 }
 
 /// d(result)/d(v) for the values the statements after `li` combine linearly into the result.

@@ -65,7 +65,10 @@ pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool, fuse: 
     } else {
         crate::fuse::Fused::new()
     };
-    let fused_accs: HashSet<VarId> = fused.values().flatten().map(|(v, _)| *v).collect();
+    let fused_accs: HashSet<VarId> = fused
+        .values()
+        .flat_map(|o| o.accs.iter().map(|(v, _)| *v))
+        .collect();
     let mut needed: HashSet<VarId> = HashSet::new();
     let mut prev_reads: HashMap<usize, HashSet<VarId>> = HashMap::new();
     let mut single: HashSet<VarId> = HashSet::new();
@@ -93,6 +96,7 @@ pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool, fuse: 
             fused: &fused,
             fused_accs: &fused_accs,
             in_fused: std::cell::Cell::new(false),
+            window: RefCell::new(None),
         };
         let out = r.run(body, flags);
         let reads = r.reads.into_inner();
@@ -250,6 +254,8 @@ struct Rev<'a> {
     fused_accs: &'a HashSet<VarId>,
     /// Whether a fused loop is being emitted.
     in_fused: std::cell::Cell<bool>,
+    /// In a fused loop: its variable's name and the arrays whose adjoints ride in registers.
+    window: RefCell<Option<(String, HashMap<VarId, usize>)>>,
 }
 
 impl<'a> Rev<'a> {
@@ -313,6 +319,18 @@ impl<'a> Rev<'a> {
         self.cx.shadow(p, true)
     }
 
+    /// The register holding the pending adjoint of `p` in a fused loop's window, if any.
+    fn window_reg(&self, p: &Place) -> Option<Ident> {
+        let w = self.window.borrow();
+        let (name, arrays) = w.as_ref()?;
+        arrays.get(&p.var)?;
+        let [Proj::Index(t)] = p.proj.as_slice() else {
+            return None;
+        };
+        let k = crate::fuse::offset(t, name)?;
+        Some(format_ident!("__w_{}_{}", self.cx.name(p.var), k))
+    }
+
     /// `adjoint(target) += src`.
     fn acc(&self, target: &Operand, src: TokenStream, scalar: bool) -> TokenStream {
         match target.active_place(self.f()) {
@@ -321,6 +339,15 @@ impl<'a> Rev<'a> {
                 let movable = scalar || !src.to_string().contains('[');
                 let whole = p.proj.is_empty() && self.cur_top.get() && movable;
                 *self.contrib.borrow_mut().entry(p.var).or_insert(0) += if whole { 1 } else { 2 };
+                if let Some(w) = self.window_reg(p) {
+                    self.read_proj(p);
+                    return if scalar {
+                        quote!(#w = #w + #src;)
+                    } else {
+                        let c = self.core();
+                        quote!(#c::rt::acc(&mut #w, &#src);)
+                    };
+                }
                 let a = self.adj(p);
                 if whole && self.single.contains(&p.var) {
                     // The only contribution: the adjoint starts here, with no zero to add to.
@@ -528,7 +555,7 @@ impl<'a> Rev<'a> {
         let mut out = TokenStream::new();
         for (i, s) in b.stmts.iter().enumerate() {
             match self.fused.get(&i) {
-                Some(accs) if top => out.extend(self.fused_loop(s, accs)),
+                Some(one) if top => out.extend(self.fused_loop(s, one)),
                 _ => out.extend(self.fwd_stmt(s, depth, top)),
             }
         }
@@ -537,7 +564,7 @@ impl<'a> Rev<'a> {
 
     /// A loop of the body whose reverse runs iteration by iteration right after it (see
     /// [`crate::fuse`]): the accumulators' adjoints are constants, shadowed inside.
-    fn fused_loop(&self, s: &Stmt, accs: &[(VarId, TokenStream)]) -> TokenStream {
+    fn fused_loop(&self, s: &Stmt, one: &crate::fuse::OnePass) -> TokenStream {
         let Stmt::For {
             var,
             iter,
@@ -550,7 +577,49 @@ impl<'a> Rev<'a> {
         };
         let was = self.in_fused.replace(true);
         let v = self.cx.name(*var);
-        let it = &iter.tokens;
+        let arrays: HashMap<VarId, usize> = one.windows.iter().copied().collect();
+        *self.window.borrow_mut() = Some((v.to_string(), arrays));
+        let reg = |x: VarId, k: usize| format_ident!("__w_{}_{}", self.cx.name(x), k);
+        let nz = self.cx.neg_zero_scalar();
+        let mut regs = TokenStream::new();
+        let mut shift = TokenStream::new();
+        let mut flush_end = TokenStream::new();
+        for &(x, kmax) in &one.windows {
+            let xb = names::adjoint(self.cx.name(x));
+            for k in 0..=kmax {
+                let r = reg(x, k);
+                regs.extend(quote!(let mut #r = #nz;));
+            }
+            let r0 = reg(x, 0);
+            // `get_mut`: an iteration need not have touched `x[i]` (a branch), so `i` may be
+            // past the end; nothing is pending then.
+            shift.extend(quote!(
+                if let ::core::option::Option::Some(__e) = #xb.get_mut(#v) {
+                    *__e = *__e + #r0;
+                }
+            ));
+            for k in 0..kmax {
+                let (a, b) = (reg(x, k), reg(x, k + 1));
+                shift.extend(quote!(#a = #b;));
+                flush_end.extend(quote!(
+                    if let ::core::option::Option::Some(__e) = #xb.get_mut(__hi + #k) {
+                        *__e = *__e + #a;
+                    }
+                ));
+            }
+            let last = reg(x, kmax);
+            shift.extend(quote!(#last = #nz;));
+        }
+        let ranged = one.windows.iter().any(|&(_, k)| k > 0);
+        let (it, ends) = match (&one.range, ranged) {
+            (Some((a, b)), true) => (quote!(__lo..__hi), quote!(let __lo = #a; let __hi = #b;)),
+            _ => (iter.tokens.clone(), quote!()),
+        };
+        let after = if ranged {
+            quote!(if __lo < __hi { #flush_end })
+        } else {
+            quote!()
+        };
         let l = label.as_ref().map(|l| quote!(#l:));
         let stmts = self.fwd_stmts(body);
         let was_top = self.cur_top.replace(false);
@@ -576,11 +645,12 @@ impl<'a> Rev<'a> {
         }
         self.cur_top.set(was_top);
         self.in_fused.set(was);
-        let shadows = accs.iter().map(|(a, coef)| {
+        *self.window.borrow_mut() = None;
+        let shadows = one.accs.iter().map(|(a, coef)| {
             let n = names::adjoint(self.cx.name(*a));
             quote!(let #n = #coef;)
         });
-        quote!({ #(#shadows)* #l for #v in #it { #stmts { #rev } } })
+        quote!({ #(#shadows)* #regs #ends #l for #v in #it { #stmts { #rev } #shift } #after })
     }
 
     fn scope_saves(&self, b: &Block) -> TokenStream {

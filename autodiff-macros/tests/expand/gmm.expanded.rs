@@ -896,6 +896,7 @@ pub fn gmm_objective_grad(
     let mut prior__bar = 0.0f64;
     {
         let prior__bar = 1.0f64;
+        let mut __w_sum_qs_0 = -0.0f64;
         for k__4 in 0..K {
             let mut fro = (0.0);
             for j__4 in 0..D {
@@ -919,7 +920,7 @@ pub fn gmm_objective_grad(
                 __t22__bar = __t22__bar + prior__bar;
                 __t20__bar = __t20__bar + __t22__bar;
                 __t21__bar = __t21__bar + -__t22__bar;
-                sum_qs__bar[k__4] = sum_qs__bar[k__4] + __t21__bar * (wishart_m);
+                __w_sum_qs_0 = __w_sum_qs_0 + __t21__bar * (wishart_m);
                 fro__bar = fro__bar + __t20__bar * (0.5 * wishart_gamma * wishart_gamma);
                 for j__5 in (D..ICF).rev() {
                     let mut __t19__bar = -0.0f64;
@@ -939,6 +940,10 @@ pub fn gmm_objective_grad(
                     qdiags__bar[k__4][j__4] = qdiags__bar[k__4][j__4] + q__bar;
                 }
             }
+            if let ::core::option::Option::Some(__e) = sum_qs__bar.get_mut(k__4) {
+                *__e = *__e + __w_sum_qs_0;
+            }
+            __w_sum_qs_0 = -0.0f64;
         }
     }
     let mut cst = (-(n as f64) * (D as f64) * 0.5 * (2.0 * std::f64::consts::PI).ln());

@@ -99,45 +99,58 @@ fn rosenbrock_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
     assert_eq!(x.len(), x__bar.len());
     let mut s = (0.0);
     let mut s__bar = 0.0f64;
-    for i in 0..x.len() - 1 {
-        let mut __t0 = x[i] * x[i];
-        let mut a = x[i + 1] - __t0;
-        let mut b = (1.0) - x[i];
-        let mut __t1 = (100.0) * a;
-        let mut __t2 = __t1 * a;
-        let mut __t3 = b * b;
-        let mut __t4 = __t2 + __t3;
-        s += __t4;
-    }
-    let __y = s;
-    let mut __pullback = move |ct: f64| -> ::std::vec::Vec<f64> {
-        s__bar = s__bar + ct;
-        for i in (0..x.len() - 1).rev() {
+    {
+        let s__bar = 1.0f64;
+        let mut __w_x_0 = -0.0f64;
+        let mut __w_x_1 = -0.0f64;
+        let __lo = 0;
+        let __hi = x.len() - 1;
+        for i in __lo..__hi {
             let mut __t0 = x[i] * x[i];
             let mut a = x[i + 1] - __t0;
             let mut b = (1.0) - x[i];
             let mut __t1 = (100.0) * a;
-            let mut __t0__bar = -0.0f64;
-            let mut a__bar = -0.0f64;
-            let mut b__bar = -0.0f64;
-            let mut __t1__bar = -0.0f64;
-            let mut __t2__bar = -0.0f64;
-            let mut __t3__bar = -0.0f64;
-            let mut __t4__bar = -0.0f64;
-            __t4__bar = __t4__bar + s__bar;
-            __t2__bar = __t2__bar + __t4__bar;
-            __t3__bar = __t3__bar + __t4__bar;
-            b__bar = b__bar + __t3__bar * b;
-            b__bar = b__bar + __t3__bar * b;
-            __t1__bar = __t1__bar + __t2__bar * a;
-            a__bar = a__bar + __t2__bar * __t1;
-            a__bar = a__bar + __t1__bar * (100.0);
-            x__bar[i] = x__bar[i] + -b__bar;
-            x__bar[i + 1] = x__bar[i + 1] + a__bar;
-            __t0__bar = __t0__bar + -a__bar;
-            x__bar[i] = x__bar[i] + __t0__bar * x[i];
-            x__bar[i] = x__bar[i] + __t0__bar * x[i];
+            let mut __t2 = __t1 * a;
+            let mut __t3 = b * b;
+            let mut __t4 = __t2 + __t3;
+            s += __t4;
+            {
+                let mut __t0__bar = -0.0f64;
+                let mut a__bar = -0.0f64;
+                let mut b__bar = -0.0f64;
+                let mut __t1__bar = -0.0f64;
+                let mut __t2__bar = -0.0f64;
+                let mut __t3__bar = -0.0f64;
+                let mut __t4__bar = -0.0f64;
+                __t4__bar = __t4__bar + s__bar;
+                __t2__bar = __t2__bar + __t4__bar;
+                __t3__bar = __t3__bar + __t4__bar;
+                b__bar = b__bar + __t3__bar * b;
+                b__bar = b__bar + __t3__bar * b;
+                __t1__bar = __t1__bar + __t2__bar * a;
+                a__bar = a__bar + __t2__bar * __t1;
+                a__bar = a__bar + __t1__bar * (100.0);
+                __w_x_0 = __w_x_0 + -b__bar;
+                __w_x_1 = __w_x_1 + a__bar;
+                __t0__bar = __t0__bar + -a__bar;
+                __w_x_0 = __w_x_0 + __t0__bar * x[i];
+                __w_x_0 = __w_x_0 + __t0__bar * x[i];
+            }
+            if let ::core::option::Option::Some(__e) = x__bar.get_mut(i) {
+                *__e = *__e + __w_x_0;
+            }
+            __w_x_0 = __w_x_1;
+            __w_x_1 = -0.0f64;
         }
+        if __lo < __hi {
+            if let ::core::option::Option::Some(__e) = x__bar.get_mut(__hi + 0usize) {
+                *__e = *__e + __w_x_0;
+            }
+        }
+    }
+    let __y = s;
+    let mut __pullback = move |ct: f64| -> ::std::vec::Vec<f64> {
+        s__bar = s__bar + ct;
         x__bar
     };
     (__y, __pullback(1.0f64))
