@@ -341,182 +341,329 @@ const ROWS: [&str; 6] = [
     "jvp_num_dual",
 ];
 
+/// One timed function: its row name and a call with black-boxed inputs.
+type Timed<'a> = (&'static str, Box<dyn Fn() + 'a>);
+
+/// The four problems' six functions each, in `ROWS` order, shared by criterion and the
+/// interleaved pass.
+fn problems(inp: &Inputs) -> Vec<(&'static str, Vec<Timed<'_>>)> {
+    let (x, t, nd) = (&inp.rb_x[..], &inp.rb_t[..], &inp.rb_nd[..]);
+    let rosenbrock: Vec<Timed> = vec![
+        (
+            "primal",
+            Box::new(move || {
+                let _ = black_box(rb::rosenbrock(black_box(x)));
+            }),
+        ),
+        (
+            "grad_generated",
+            Box::new(move || {
+                let _ = black_box(rb::rosenbrock_grad(black_box(x)));
+            }),
+        ),
+        (
+            "grad_hand",
+            Box::new(move || {
+                let _ = black_box(rb::rosenbrock_grad_hand(black_box(x)));
+            }),
+        ),
+        (
+            "jvp_generated",
+            Box::new(move || {
+                let _ = black_box(rb::rosenbrock_jvp(black_box(x), black_box(t)).1);
+            }),
+        ),
+        (
+            "tangent_hand",
+            Box::new(move || {
+                let _ = black_box(rb::rosenbrock_tangent_hand(black_box(x), black_box(t)).1);
+            }),
+        ),
+        (
+            "jvp_num_dual",
+            Box::new(move || {
+                let _ = black_box(rb::rosenbrock_nd(black_box(nd)).eps);
+            }),
+        ),
+    ];
+    let (p, mt, mx, my, mnd) = (&inp.mlp_p, &inp.mlp_t, &inp.mlp_x, &inp.mlp_y, &inp.mlp_nd);
+    let mlp: Vec<Timed> = vec![
+        (
+            "primal",
+            Box::new(move || {
+                let _ = black_box(mlp::mlp_loss(black_box(p), black_box(mx), black_box(my)));
+            }),
+        ),
+        (
+            "grad_generated",
+            Box::new(move || {
+                let _ = black_box(mlp::mlp_loss_grad(
+                    black_box(p),
+                    black_box(mx),
+                    black_box(my),
+                ));
+            }),
+        ),
+        (
+            "grad_hand",
+            Box::new(move || {
+                let _ = black_box(mlp::mlp_loss_grad_hand(
+                    black_box(p),
+                    black_box(mx),
+                    black_box(my),
+                ));
+            }),
+        ),
+        (
+            "jvp_generated",
+            Box::new(move || {
+                let _ = black_box(
+                    mlp::mlp_loss_jvp(black_box(p), black_box(mx), black_box(my), black_box(mt)).1,
+                );
+            }),
+        ),
+        (
+            "tangent_hand",
+            Box::new(move || {
+                let _ = black_box(
+                    mlp::mlp_loss_tangent_hand(
+                        black_box(p),
+                        black_box(mx),
+                        black_box(my),
+                        black_box(mt),
+                    )
+                    .1,
+                );
+            }),
+        ),
+        (
+            "jvp_num_dual",
+            Box::new(move || {
+                let _ =
+                    black_box(mlp::mlp_loss_nd(black_box(mnd), black_box(mx), black_box(my)).eps);
+            }),
+        ),
+    ];
+    let d = &inp.gmm;
+    let (a, m, q, gx) = (&d.alphas, &d.means, &d.icf, &d.x[..]);
+    let (ga, gm) = (d.gamma, d.m);
+    let (ta, tm, tq) = (&inp.gmm_ta, &inp.gmm_tm, &inp.gmm_tq);
+    let (na, nm, nq) = &inp.gmm_nd;
+    let gmm: Vec<Timed> = vec![
+        (
+            "primal",
+            Box::new(move || {
+                let _ = black_box(gmm::gmm_objective(
+                    black_box(a),
+                    black_box(m),
+                    black_box(q),
+                    black_box(gx),
+                    ga,
+                    gm,
+                ));
+            }),
+        ),
+        (
+            "grad_generated",
+            Box::new(move || {
+                let _ = black_box(gmm::gmm_objective_grad(
+                    black_box(a),
+                    black_box(m),
+                    black_box(q),
+                    black_box(gx),
+                    ga,
+                    gm,
+                ));
+            }),
+        ),
+        (
+            "grad_hand",
+            Box::new(move || {
+                let _ = black_box(gmm::gmm_grad_hand(
+                    black_box(a),
+                    black_box(m),
+                    black_box(q),
+                    black_box(gx),
+                    ga,
+                    gm,
+                ));
+            }),
+        ),
+        (
+            "jvp_generated",
+            Box::new(move || {
+                let _ = black_box(
+                    gmm::gmm_objective_jvp(
+                        black_box(a),
+                        black_box(m),
+                        black_box(q),
+                        black_box(gx),
+                        ga,
+                        gm,
+                        black_box(ta),
+                        black_box(tm),
+                        black_box(tq),
+                    )
+                    .1,
+                );
+            }),
+        ),
+        (
+            "tangent_hand",
+            Box::new(move || {
+                let _ = black_box(
+                    gmm::gmm_tangent_hand(
+                        black_box(a),
+                        black_box(m),
+                        black_box(q),
+                        black_box(gx),
+                        ga,
+                        gm,
+                        black_box(ta),
+                        black_box(tm),
+                        black_box(tq),
+                    )
+                    .1,
+                );
+            }),
+        ),
+        (
+            "jvp_num_dual",
+            Box::new(move || {
+                let _ = black_box(
+                    gmm::gmm_objective_nd(
+                        black_box(na),
+                        black_box(nm),
+                        black_box(nq),
+                        black_box(gx),
+                        ga,
+                        gm,
+                    )
+                    .eps,
+                );
+            }),
+        ),
+    ];
+    let (op, s0, tp, ts0) = (&inp.ode_p, &inp.ode_s0, &inp.ode_tp, &inp.ode_ts0);
+    let (np, ns) = &inp.ode_nd;
+    let dt = ode::DT;
+    let ode: Vec<Timed> = vec![
+        (
+            "primal",
+            Box::new(move || {
+                let _ = black_box(ode::lv_loss(black_box(op), black_box(s0), dt));
+            }),
+        ),
+        (
+            "grad_generated",
+            Box::new(move || {
+                let _ = black_box(ode::lv_loss_grad(black_box(op), black_box(s0), dt));
+            }),
+        ),
+        (
+            "grad_hand",
+            Box::new(move || {
+                let _ = black_box(ode::lv_loss_grad_hand(black_box(op), black_box(s0), dt));
+            }),
+        ),
+        (
+            "jvp_generated",
+            Box::new(move || {
+                let _ = black_box(
+                    ode::lv_loss_jvp(
+                        black_box(op),
+                        black_box(s0),
+                        dt,
+                        black_box(tp),
+                        black_box(ts0),
+                    )
+                    .1,
+                );
+            }),
+        ),
+        (
+            "tangent_hand",
+            Box::new(move || {
+                let _ = black_box(
+                    ode::lv_loss_tangent_hand(
+                        black_box(op),
+                        black_box(s0),
+                        dt,
+                        black_box(tp),
+                        black_box(ts0),
+                    )
+                    .1,
+                );
+            }),
+        ),
+        (
+            "jvp_num_dual",
+            Box::new(move || {
+                let _ = black_box(ode::lv_loss_nd(black_box(np), black_box(ns), dt).eps);
+            }),
+        ),
+    ];
+    vec![
+        ("rosenbrock", rosenbrock),
+        ("mlp", mlp),
+        ("gmm", gmm),
+        ("ode", ode),
+    ]
+}
+
 fn bench_all(c: &mut Criterion, inp: &Inputs) {
-    {
-        let mut g = c.benchmark_group("rosenbrock");
-        let (x, t) = (&inp.rb_x[..], &inp.rb_t[..]);
-        g.bench_function("primal", |b| b.iter(|| rb::rosenbrock(black_box(x))));
-        g.bench_function("grad_generated", |b| {
-            b.iter(|| rb::rosenbrock_grad(black_box(x)))
-        });
-        g.bench_function("grad_hand", |b| {
-            b.iter(|| rb::rosenbrock_grad_hand(black_box(x)))
-        });
-        g.bench_function("jvp_generated", |b| {
-            b.iter(|| rb::rosenbrock_jvp(black_box(x), black_box(t)))
-        });
-        g.bench_function("tangent_hand", |b| {
-            b.iter(|| rb::rosenbrock_tangent_hand(black_box(x), black_box(t)))
-        });
-        let nd = &inp.rb_nd[..];
-        g.bench_function("jvp_num_dual", |b| {
-            b.iter(|| rb::rosenbrock_nd(black_box(nd)))
-        });
+    for (group, fns) in problems(inp) {
+        let mut g = c.benchmark_group(group);
+        for (name, f) in &fns {
+            g.bench_function(*name, |b| b.iter(f));
+        }
         g.finish();
     }
-    {
-        let mut g = c.benchmark_group("mlp");
-        let (p, t, x, y) = (&inp.mlp_p, &inp.mlp_t, &inp.mlp_x, &inp.mlp_y);
-        g.bench_function("primal", |b| {
-            b.iter(|| mlp::mlp_loss(black_box(p), black_box(x), black_box(y)))
-        });
-        g.bench_function("grad_generated", |b| {
-            b.iter(|| mlp::mlp_loss_grad(black_box(p), black_box(x), black_box(y)))
-        });
-        g.bench_function("grad_hand", |b| {
-            b.iter(|| mlp::mlp_loss_grad_hand(black_box(p), black_box(x), black_box(y)))
-        });
-        g.bench_function("jvp_generated", |b| {
-            b.iter(|| mlp::mlp_loss_jvp(black_box(p), black_box(x), black_box(y), black_box(t)))
-        });
-        g.bench_function("tangent_hand", |b| {
-            b.iter(|| {
-                mlp::mlp_loss_tangent_hand(black_box(p), black_box(x), black_box(y), black_box(t))
+}
+
+/// Best-of timings with the six functions of a problem interleaved round by round, so that
+/// load from other processes falls on all of them alike (the machine is shared): per function
+/// the fastest of `rounds` rounds, each round a batch of calls of about a millisecond.
+fn interleaved(inp: &Inputs, rounds: usize) {
+    println!("\n## interleaved best-of ({rounds} rounds)\n");
+    println!(
+        "| problem | grad gen / hand | grad gen / primal | grad hand / primal | jvp gen / hand tangent | jvp gen / num-dual | primal | grad gen | grad hand |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (group, fns) in problems(inp) {
+        // Calls per batch, from one timed call each.
+        let reps: Vec<u32> = fns
+            .iter()
+            .map(|(_, f)| {
+                let t = std::time::Instant::now();
+                f();
+                let ns = t.elapsed().as_nanos().max(1) as f64;
+                (1e6 / ns).clamp(1.0, 10_000.0) as u32
             })
-        });
-        let nd = &inp.mlp_nd;
-        g.bench_function("jvp_num_dual", |b| {
-            b.iter(|| mlp::mlp_loss_nd(black_box(nd), black_box(x), black_box(y)))
-        });
-        g.finish();
-    }
-    {
-        let mut g = c.benchmark_group("gmm");
-        let d = &inp.gmm;
-        let (a, m, q, x) = (&d.alphas, &d.means, &d.icf, &d.x[..]);
-        let (ga, gm) = (d.gamma, d.m);
-        let (ta, tm, tq) = (&inp.gmm_ta, &inp.gmm_tm, &inp.gmm_tq);
-        g.bench_function("primal", |b| {
-            b.iter(|| {
-                gmm::gmm_objective(
-                    black_box(a),
-                    black_box(m),
-                    black_box(q),
-                    black_box(x),
-                    ga,
-                    gm,
-                )
-            })
-        });
-        g.bench_function("grad_generated", |b| {
-            b.iter(|| {
-                gmm::gmm_objective_grad(
-                    black_box(a),
-                    black_box(m),
-                    black_box(q),
-                    black_box(x),
-                    ga,
-                    gm,
-                )
-            })
-        });
-        g.bench_function("grad_hand", |b| {
-            b.iter(|| {
-                gmm::gmm_grad_hand(
-                    black_box(a),
-                    black_box(m),
-                    black_box(q),
-                    black_box(x),
-                    ga,
-                    gm,
-                )
-            })
-        });
-        g.bench_function("jvp_generated", |b| {
-            b.iter(|| {
-                gmm::gmm_objective_jvp(
-                    black_box(a),
-                    black_box(m),
-                    black_box(q),
-                    black_box(x),
-                    ga,
-                    gm,
-                    black_box(ta),
-                    black_box(tm),
-                    black_box(tq),
-                )
-            })
-        });
-        g.bench_function("tangent_hand", |b| {
-            b.iter(|| {
-                gmm::gmm_tangent_hand(
-                    black_box(a),
-                    black_box(m),
-                    black_box(q),
-                    black_box(x),
-                    ga,
-                    gm,
-                    black_box(ta),
-                    black_box(tm),
-                    black_box(tq),
-                )
-            })
-        });
-        let (na, nm, nq) = &inp.gmm_nd;
-        g.bench_function("jvp_num_dual", |b| {
-            b.iter(|| {
-                gmm::gmm_objective_nd(
-                    black_box(na),
-                    black_box(nm),
-                    black_box(nq),
-                    black_box(x),
-                    ga,
-                    gm,
-                )
-            })
-        });
-        g.finish();
-    }
-    {
-        let mut g = c.benchmark_group("ode");
-        let (p, s0, tp, ts0) = (&inp.ode_p, &inp.ode_s0, &inp.ode_tp, &inp.ode_ts0);
-        let dt = ode::DT;
-        g.bench_function("primal", |b| {
-            b.iter(|| ode::lv_loss(black_box(p), black_box(s0), dt))
-        });
-        g.bench_function("grad_generated", |b| {
-            b.iter(|| ode::lv_loss_grad(black_box(p), black_box(s0), dt))
-        });
-        g.bench_function("grad_hand", |b| {
-            b.iter(|| ode::lv_loss_grad_hand(black_box(p), black_box(s0), dt))
-        });
-        g.bench_function("jvp_generated", |b| {
-            b.iter(|| {
-                ode::lv_loss_jvp(
-                    black_box(p),
-                    black_box(s0),
-                    dt,
-                    black_box(tp),
-                    black_box(ts0),
-                )
-            })
-        });
-        g.bench_function("tangent_hand", |b| {
-            b.iter(|| {
-                ode::lv_loss_tangent_hand(
-                    black_box(p),
-                    black_box(s0),
-                    dt,
-                    black_box(tp),
-                    black_box(ts0),
-                )
-            })
-        });
-        let (np, ns) = &inp.ode_nd;
-        g.bench_function("jvp_num_dual", |b| {
-            b.iter(|| ode::lv_loss_nd(black_box(np), black_box(ns), dt))
-        });
-        g.finish();
+            .collect();
+        let mut best = vec![f64::INFINITY; fns.len()];
+        for _ in 0..rounds {
+            for (k, (_, f)) in fns.iter().enumerate() {
+                let t = std::time::Instant::now();
+                for _ in 0..reps[k] {
+                    f();
+                }
+                let ns = t.elapsed().as_nanos() as f64 / reps[k] as f64;
+                best[k] = best[k].min(ns);
+            }
+        }
+        let r = |a: usize, b: usize| format!("{:.2}", best[a] / best[b]);
+        println!(
+            "| {group} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r(1, 2),
+            r(1, 0),
+            r(2, 0),
+            r(3, 4),
+            r(3, 5),
+            fmt_ns(best[0]),
+            fmt_ns(best[1]),
+            fmt_ns(best[2]),
+        );
     }
 }
 
@@ -601,5 +748,6 @@ fn main() {
     c.final_summary();
     if std::env::args().any(|a| a == "--bench") && !std::env::args().any(|a| a == "--test") {
         summary(&dir);
+        interleaved(&inp, 200);
     }
 }

@@ -658,18 +658,31 @@ impl<'a> Rev<'a> {
         if b.id == self.body_id {
             return out;
         }
-        let plan = self.replay_plan(b);
-        for v in self.scope_vars(b) {
-            if self.needed.contains(&v)
-                && !self.remat.contains_key(&v)
-                && !plan.covered.contains(&v)
-            {
-                let t = self.tape((b.id, v, "scope"), self.depth(b));
-                let n = self.cx.name(v);
-                out.extend(quote!(#t.push(#n);));
-            }
+        let kept = self.kept_scope_vars(b);
+        if kept.is_empty() {
+            return out;
+        }
+        // One push per iteration: the block's kept bindings together.
+        let t = self.tape((b.id, usize::MAX, "scope"), self.depth(b));
+        let names = kept.iter().map(|&v| self.cx.name(v));
+        if kept.len() == 1 {
+            out.extend(quote!(#t.push(#(#names)*);));
+        } else {
+            out.extend(quote!(#t.push((#(#names),*));));
         }
         out
+    }
+
+    /// The block's bindings the reverse sweep reads and can neither recompute nor rebuild:
+    /// stored at the end of the block, in this order.
+    fn kept_scope_vars(&self, b: &Block) -> Vec<VarId> {
+        let plan = self.replay_plan(b);
+        self.scope_vars(b)
+            .into_iter()
+            .filter(|v| {
+                self.needed.contains(v) && !self.remat.contains_key(v) && !plan.covered.contains(v)
+            })
+            .collect()
     }
 
     /// A block in the forward sweep: `{ stmts; saves }` or `{ stmts; let v = tail; saves; v }`.
@@ -865,7 +878,17 @@ impl<'a> Rev<'a> {
                 let b = self.fwd_block(body);
                 let l = label.as_ref().map(|l| quote!(#l:));
                 if self.reversible(iter, body, exit) {
-                    quote!(#l for #v in #it #b)
+                    // The stacks pushed once per iteration are sized for the trip count.
+                    let once = self.per_iteration_tapes(body);
+                    if once.is_empty() {
+                        quote!(#l for #v in #it #b)
+                    } else {
+                        quote!({
+                            let __trips = ::core::iter::Iterator::size_hint(&(#it)).0;
+                            #(#once.reserve(__trips);)*
+                            #l for #v in #it #b
+                        })
+                    }
                 } else {
                     let count = self.tape((key, 0, "count"), depth);
                     let push_i = if self.needed.contains(var) {
@@ -953,14 +976,14 @@ impl<'a> Rev<'a> {
         let mut out = TokenStream::new();
         let vars = self.scope_vars(b);
         let plan = self.replay_plan(b);
-        for &v in vars.iter().rev() {
-            if self.needed.contains(&v)
-                && !self.remat.contains_key(&v)
-                && !plan.covered.contains(&v)
-            {
-                let t = self.tape((b.id, v, "scope"), self.depth(b));
-                let n = cx.name(v);
-                out.extend(quote!(let mut #n = #t.pop().unwrap();));
+        let kept = self.kept_scope_vars(b);
+        if !kept.is_empty() {
+            let t = self.tape((b.id, usize::MAX, "scope"), self.depth(b));
+            let names = kept.iter().map(|&v| cx.name(v));
+            if kept.len() == 1 {
+                out.extend(quote!(let mut #(#names)* = #t.pop().unwrap();));
+            } else {
+                out.extend(quote!(let (#(mut #names),*) = #t.pop().unwrap();));
             }
         }
         // Recomputed bindings, in the block's order: cheap arithmetic and re-run statements.
@@ -1026,6 +1049,37 @@ impl<'a> Rev<'a> {
             out.extend(self.rev_stmt(s, self.depth(b), false));
         }
         quote!({ #out })
+    }
+
+    /// The stacks (already made) that every iteration of a loop with this body pushes exactly
+    /// once: its scope saves and the saves, branch decisions, pullbacks and trip counts of the
+    /// statements directly in it.
+    fn per_iteration_tapes(&self, body: &Block) -> Vec<Ident> {
+        let direct: HashSet<usize> = body
+            .stmts
+            .iter()
+            .map(|s| s as *const Stmt as usize)
+            .collect();
+        let ids = self.tape_ids.borrow();
+        let vecs: HashSet<String> = self
+            .tapes
+            .borrow()
+            .iter()
+            .filter(|(_, v)| *v)
+            .map(|(id, _)| id.to_string())
+            .collect();
+        let mut out: Vec<Ident> = ids
+            .iter()
+            .filter(|((a, _, kind), _)| match *kind {
+                "scope" => *a == body.id,
+                "save" | "branch" | "arm" | "pullback" | "count" => direct.contains(a),
+                _ => false,
+            })
+            .map(|(_, id)| id.clone())
+            .filter(|id| vecs.contains(&id.to_string()))
+            .collect();
+        out.sort_by_key(|a| a.to_string());
+        out
     }
 
     /// See [`crate::replay`].

@@ -7,51 +7,45 @@ use crate::util::{field, usize_of, vec_of};
 use autodiff::prelude::*;
 use serde_json::{Value, json};
 
-/// The determinant of the minor of the `n × n` matrix `a` of size `m` whose rows and columns
-/// are given by the linked lists `r` and `c` (heads at index `n`), as in cmpad's
-/// `det_of_minor`; the lists are passed by value instead of being modified and restored.
+/// The determinant of the minor of the `n × n` matrix `a` of size `m` left once the rows and
+/// columns whose bits are set in `rows` and `cols` are removed, expanded along its first row:
+/// cmpad's `det_of_minor`, with the same operations in the same order, the linked lists of the
+/// remaining rows and columns replaced by bit sets (passive integers, so the recursion allocates
+/// nothing; `n` is at most 64).
 #[differentiate(forward)]
-pub fn det_of_minor(a: &[f64], n: usize, m: usize, r: Vec<usize>, c: Vec<usize>) -> f64 {
-    let r0 = r[n];
-    let mut cj = c[n];
+pub fn det_of_minor(a: &[f64], n: usize, m: usize, rows: u64, cols: u64) -> f64 {
+    let r0 = (!rows).trailing_zeros() as usize;
     if m == 1 {
-        return a[r0 * n + cj];
+        let c0 = (!cols).trailing_zeros() as usize;
+        return a[r0 * n + c0];
     }
-    let mut r = r;
-    let mut c = c;
     let mut det_m = 0.0;
     let mut sign = 1;
-    r[n] = r[r0];
-    let mut cj1 = n;
-    for _j in 0..m {
-        let m0j = a[r0 * n + cj];
-        c[cj1] = c[cj];
-        let det_s = det_of_minor(a, n, m - 1, r.clone(), c.clone());
-        c[cj1] = cj;
-        if sign > 0 {
-            det_m = det_m + m0j * det_s;
-        } else {
-            det_m = det_m - m0j * det_s;
+    for j in 0..n {
+        if cols & (1 << j) == 0 {
+            let m0j = a[r0 * n + j];
+            let det_s = det_of_minor(a, n, m - 1, rows | (1 << r0), cols | (1 << j));
+            if sign > 0 {
+                det_m = det_m + m0j * det_s;
+            } else {
+                det_m = det_m - m0j * det_s;
+            }
+            sign = -sign;
         }
-        cj1 = cj;
-        cj = c[cj];
-        sign = -sign;
     }
     det_m
 }
 
 pub fn det(a: &[f64], ell: usize) -> f64 {
-    let head: Vec<usize> = (0..=ell).map(|i| (i + 1) % (ell + 1)).collect();
-    det_of_minor(a, ell, ell, head.clone(), head)
+    det_of_minor(a, ell, ell, 0, 0)
 }
 
 pub fn gradient(a: &[f64], ell: usize) -> Vec<f64> {
-    let head: Vec<usize> = (0..=ell).map(|i| (i + 1) % (ell + 1)).collect();
     let mut t = vec![0.0; a.len()];
     (0..a.len())
         .map(|k| {
             t[k] = 1.0;
-            let d = det_of_minor_jvp(a, ell, ell, head.clone(), head.clone(), &t).1;
+            let d = det_of_minor_jvp(a, ell, ell, 0, 0, &t).1;
             t[k] = 0.0;
             d
         })
@@ -61,6 +55,11 @@ pub fn gradient(a: &[f64], ell: usize) -> Vec<f64> {
 pub fn evaluate(function: &str, input: &Value) -> crate::Answer {
     let a = vec_of(field(input, "A")?)?;
     let ell = usize_of(field(input, "ell")?)?;
+    if ell == 0 || ell > 64 || a.len() != ell * ell {
+        return Err(format!(
+            "A must be ell × ell with 1 <= ell <= 64, ell = {ell}"
+        ));
+    }
     match function {
         "primal" => {
             let (y, t) = crate::runs(input, || det(&a, ell));

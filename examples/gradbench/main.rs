@@ -32,6 +32,7 @@ mod ba;
 mod det;
 mod gmm;
 mod hello;
+mod ht;
 mod kmeans;
 mod llsq;
 mod lse;
@@ -45,8 +46,8 @@ mod util;
 /// What a module answers to an `evaluate`: the output and the nanoseconds of each run.
 type Answer = Result<(Value, Vec<u128>), String>;
 
-/// The modules this tool implements, with their `evaluate` entry points. `ht` (hand tracking)
-/// is not implemented yet: `define` answers `success: false` for it.
+/// The modules this tool implements, with their `evaluate` entry points; `define` answers
+/// `success: false` for any other.
 fn module(name: &str) -> Option<fn(&str, &Value) -> Answer> {
     Some(match name {
         "hello" => hello::evaluate,
@@ -58,6 +59,7 @@ fn module(name: &str) -> Option<fn(&str, &Value) -> Answer> {
         "gmm" => gmm::evaluate,
         "lstm" => lstm::evaluate,
         "ba" => ba::evaluate,
+        "ht" => ht::evaluate,
         "particle" => particle::evaluate,
         "saddle" => saddle::evaluate,
         _ => return None,

@@ -5,40 +5,34 @@ use crate::util::{field, usize_of, vec_of};
 use autodiff::prelude::*;
 use serde_json::{Value, json};
 
-#[differentiate(reverse)]
-pub fn ode_fun(x: &[f64], y: &[f64]) -> Vec<f64> {
-    let n = x.len();
-    let mut z = vec![0.0; n];
-    z[0] = x[0];
-    for i in 1..n {
-        z[i] = x[i] * y[i - 1];
-    }
-    z
-}
-
+/// The reference's `runge_kutta` on the reference's `ode_fun` (`z0 = x0`, `zi = xi * y(i-1)`),
+/// with the same operations in the same order. Component `i` of every stage reads only component
+/// `i - 1` of the stage before, so one pass per step computes the four stages and the update
+/// together, carrying component `i - 1` along: no stage vectors, no calls, and a reverse sweep that
+/// keeps four numbers per component and step.
 #[differentiate(reverse)]
 pub fn primal(x: &[f64], s: usize) -> Vec<f64> {
     let n = x.len();
     let tf = 2.0;
     let h = tf / (s as f64);
     let mut yf = vec![0.0; n];
-    let mut y_tmp = vec![0.0; n];
     for _step in 0..s {
-        let k1 = ode_fun(x, &yf);
-        for i in 0..n {
-            y_tmp[i] = yf[i] + h * k1[i] / 2.0;
-        }
-        let k2 = ode_fun(x, &y_tmp);
-        for i in 0..n {
-            y_tmp[i] = yf[i] + h * k2[i] / 2.0;
-        }
-        let k3 = ode_fun(x, &y_tmp);
-        for i in 0..n {
-            y_tmp[i] = yf[i] + h * k3[i];
-        }
-        let k4 = ode_fun(x, &y_tmp);
-        for i in 0..n {
-            yf[i] += h * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]) / 6.0;
+        // component i - 1 of the state and of the stages k1, k2, k3 (component 0: all x0)
+        let mut yp = yf[0];
+        let mut k1p = x[0];
+        let mut k2p = x[0];
+        let mut k3p = x[0];
+        yf[0] += h * (x[0] + 2.0 * x[0] + 2.0 * x[0] + x[0]) / 6.0;
+        for i in 1..n {
+            let k1 = x[i] * yp;
+            let k2 = x[i] * (yp + h * k1p / 2.0);
+            let k3 = x[i] * (yp + h * k2p / 2.0);
+            let k4 = x[i] * (yp + h * k3p);
+            yp = yf[i];
+            yf[i] += h * (k1 + 2.0 * k2 + 2.0 * k3 + k4) / 6.0;
+            k1p = k1;
+            k2p = k2;
+            k3p = k3;
         }
     }
     yf

@@ -324,100 +324,120 @@ pub fn gmm_objective_vjp(
     let mut qdiags__bar = ::autodiff_core::rt::zero_of(&qdiags);
     for k in 0..K {
         let mut s = (0.0);
-        for j in 0..D {
-            s += icf[k][j];
-            let mut __t0 = icf[k][j].exp();
-            qdiags[k][j] = __t0;
-            __tape0.push(__t0);
+        {
+            let __trips = ::core::iter::Iterator::size_hint(&(0..D)).0;
+            __tape0.reserve(__trips);
+            for j in 0..D {
+                s += icf[k][j];
+                let mut __t0 = icf[k][j].exp();
+                qdiags[k][j] = __t0;
+                __tape0.push(__t0);
+            }
         }
         sum_qs[k] = s;
     }
     let mut slse = (0.0);
     let mut slse__bar = 0.0f64;
-    for i in 0..n {
-        let mut mx = (0.0);
-        let mut se = (0.0);
-        for k__1 in 0..K {
-            let mut xc = ([0.0; D]);
-            for j__1 in 0..D {
-                let mut __t1 = (x[i * D + j__1]) - means[k__1][j__1];
-                xc[j__1] = __t1;
-            }
-            let mut qxc = ([0.0; D]);
-            for j__2 in 0..D {
-                let mut __t2 = qdiags[k__1][j__2] * xc[j__2];
-                qxc[j__2] = __t2;
-            }
-            let mut li = (D);
-            for c in 0..D {
-                for r in c + 1..D {
-                    let mut __t3 = icf[k__1][li] * xc[c];
-                    qxc[r] += __t3;
-                    li += (1);
-                }
-            }
-            let mut sq = (0.0);
-            for j__3 in 0..D {
-                let mut __t4 = qxc[j__3] * qxc[j__3];
-                sq += __t4;
-            }
-            let mut __t5 = alphas[k__1] + sum_qs[k__1];
-            let mut __t6 = (0.5) * sq;
-            let mut v = __t5 - __t6;
+    {
+        let __trips = ::core::iter::Iterator::size_hint(&(0..n)).0;
+        __tape8.reserve(__trips);
+        for i in 0..n {
+            let mut mx = (0.0);
+            let mut se = (0.0);
             {
-                let __c = k__1 == 0;
-                __tape1.push(__c);
-                if __c {
-                    mx = v;
-                    __tape2.push(se);
-                    se = (1.0);
-                } else {
+                let __trips = ::core::iter::Iterator::size_hint(&(0..K)).0;
+                __tape1.reserve(__trips);
+                for k__1 in 0..K {
+                    let mut xc = ([0.0; D]);
+                    for j__1 in 0..D {
+                        let mut __t1 = (x[i * D + j__1]) - means[k__1][j__1];
+                        xc[j__1] = __t1;
+                    }
+                    let mut qxc = ([0.0; D]);
+                    for j__2 in 0..D {
+                        let mut __t2 = qdiags[k__1][j__2] * xc[j__2];
+                        qxc[j__2] = __t2;
+                    }
+                    let mut li = (D);
+                    for c in 0..D {
+                        for r in c + 1..D {
+                            let mut __t3 = icf[k__1][li] * xc[c];
+                            qxc[r] += __t3;
+                            li += (1);
+                        }
+                    }
+                    let mut sq = (0.0);
+                    for j__3 in 0..D {
+                        let mut __t4 = qxc[j__3] * qxc[j__3];
+                        sq += __t4;
+                    }
+                    let mut __t5 = alphas[k__1] + sum_qs[k__1];
+                    let mut __t6 = (0.5) * sq;
+                    let mut v = __t5 - __t6;
                     {
-                        let __c = v > mx;
-                        __tape3.push(__c);
+                        let __c = k__1 == 0;
+                        __tape1.push(__c);
                         if __c {
-                            let mut __t7 = mx - v;
-                            let mut __t8 = __t7.exp();
-                            let mut __t9 = se * __t8;
-                            let mut __t10 = __t9 + (1.0);
-                            __tape4.push(se);
-                            se = __t10;
                             mx = v;
-                            __tape5.push(__t8);
+                            __tape2.push(se);
+                            se = (1.0);
                         } else {
-                            let mut __t11 = v - mx;
-                            let mut __t12 = __t11.exp();
-                            __tape6.push(se);
-                            se += __t12;
-                            __tape7.push(__t12);
+                            {
+                                let __c = v > mx;
+                                __tape3.push(__c);
+                                if __c {
+                                    let mut __t7 = mx - v;
+                                    let mut __t8 = __t7.exp();
+                                    let mut __t9 = se * __t8;
+                                    let mut __t10 = __t9 + (1.0);
+                                    __tape4.push(se);
+                                    se = __t10;
+                                    mx = v;
+                                    __tape5.push(__t8);
+                                } else {
+                                    let mut __t11 = v - mx;
+                                    let mut __t12 = __t11.exp();
+                                    __tape6.push(se);
+                                    se += __t12;
+                                    __tape7.push(__t12);
+                                }
+                            }
                         }
                     }
                 }
             }
+            let mut __t13 = se.ln();
+            let mut __t14 = mx + __t13;
+            slse += __t14;
+            __tape8.push(se);
         }
-        let mut __t13 = se.ln();
-        let mut __t14 = mx + __t13;
-        slse += __t14;
-        __tape8.push(se);
     }
     let mut amax = alphas[0];
     let mut amax__bar = 0.0f64;
-    for k__2 in 1..K {
-        {
-            let __c = alphas[k__2] > amax;
-            __tape9.push(__c);
-            if __c {
-                amax = alphas[k__2];
-            } else {}
+    {
+        let __trips = ::core::iter::Iterator::size_hint(&(1..K)).0;
+        __tape9.reserve(__trips);
+        for k__2 in 1..K {
+            {
+                let __c = alphas[k__2] > amax;
+                __tape9.push(__c);
+                if __c {
+                    amax = alphas[k__2];
+                } else {}
+            }
         }
     }
     let mut asum = (0.0);
     let mut asum__bar = 0.0f64;
-    for k__3 in 0..K {
-        let mut __t15 = alphas[k__3] - amax;
-        let mut __t16 = __t15.exp();
-        asum += __t16;
-        __tape10.push(__t16);
+    {
+        let __trips = ::core::iter::Iterator::size_hint(&(0..K)).0;
+        __tape10.reserve(__trips);
+        for k__3 in 0..K {
+            let mut __t15 = alphas[k__3] - amax;
+            let mut __t16 = __t15.exp();
+            asum += __t16;
+            __tape10.push(__t16);
+        }
     }
     let mut __t17 = asum.ln();
     let mut lse_alphas = amax + __t17;
@@ -683,11 +703,15 @@ pub fn gmm_objective_grad(
     let mut qdiags__bar = ::autodiff_core::rt::zero_of(&qdiags);
     for k in 0..K {
         let mut s = (0.0);
-        for j in 0..D {
-            s += icf[k][j];
-            let mut __t0 = icf[k][j].exp();
-            qdiags[k][j] = __t0;
-            __tape0.push(__t0);
+        {
+            let __trips = ::core::iter::Iterator::size_hint(&(0..D)).0;
+            __tape0.reserve(__trips);
+            for j in 0..D {
+                s += icf[k][j];
+                let mut __t0 = icf[k][j].exp();
+                qdiags[k][j] = __t0;
+                __tape0.push(__t0);
+            }
         }
         sum_qs[k] = s;
     }
@@ -698,59 +722,63 @@ pub fn gmm_objective_grad(
         for i in 0..n {
             let mut mx = (0.0);
             let mut se = (0.0);
-            for k__1 in 0..K {
-                let mut xc = ([0.0; D]);
-                for j__1 in 0..D {
-                    let mut __t1 = (x[i * D + j__1]) - means[k__1][j__1];
-                    xc[j__1] = __t1;
-                }
-                let mut qxc = ([0.0; D]);
-                for j__2 in 0..D {
-                    let mut __t2 = qdiags[k__1][j__2] * xc[j__2];
-                    qxc[j__2] = __t2;
-                }
-                let mut li = (D);
-                for c in 0..D {
-                    for r in c + 1..D {
-                        let mut __t3 = icf[k__1][li] * xc[c];
-                        qxc[r] += __t3;
-                        li += (1);
+            {
+                let __trips = ::core::iter::Iterator::size_hint(&(0..K)).0;
+                __tape1.reserve(__trips);
+                for k__1 in 0..K {
+                    let mut xc = ([0.0; D]);
+                    for j__1 in 0..D {
+                        let mut __t1 = (x[i * D + j__1]) - means[k__1][j__1];
+                        xc[j__1] = __t1;
                     }
-                }
-                let mut sq = (0.0);
-                for j__3 in 0..D {
-                    let mut __t4 = qxc[j__3] * qxc[j__3];
-                    sq += __t4;
-                }
-                let mut __t5 = alphas[k__1] + sum_qs[k__1];
-                let mut __t6 = (0.5) * sq;
-                let mut v = __t5 - __t6;
-                {
-                    let __c = k__1 == 0;
-                    __tape1.push(__c);
-                    if __c {
-                        mx = v;
-                        __tape2.push(se);
-                        se = (1.0);
-                    } else {
-                        {
-                            let __c = v > mx;
-                            __tape3.push(__c);
-                            if __c {
-                                let mut __t7 = mx - v;
-                                let mut __t8 = __t7.exp();
-                                let mut __t9 = se * __t8;
-                                let mut __t10 = __t9 + (1.0);
-                                __tape4.push(se);
-                                se = __t10;
-                                mx = v;
-                                __tape5.push(__t8);
-                            } else {
-                                let mut __t11 = v - mx;
-                                let mut __t12 = __t11.exp();
-                                __tape6.push(se);
-                                se += __t12;
-                                __tape7.push(__t12);
+                    let mut qxc = ([0.0; D]);
+                    for j__2 in 0..D {
+                        let mut __t2 = qdiags[k__1][j__2] * xc[j__2];
+                        qxc[j__2] = __t2;
+                    }
+                    let mut li = (D);
+                    for c in 0..D {
+                        for r in c + 1..D {
+                            let mut __t3 = icf[k__1][li] * xc[c];
+                            qxc[r] += __t3;
+                            li += (1);
+                        }
+                    }
+                    let mut sq = (0.0);
+                    for j__3 in 0..D {
+                        let mut __t4 = qxc[j__3] * qxc[j__3];
+                        sq += __t4;
+                    }
+                    let mut __t5 = alphas[k__1] + sum_qs[k__1];
+                    let mut __t6 = (0.5) * sq;
+                    let mut v = __t5 - __t6;
+                    {
+                        let __c = k__1 == 0;
+                        __tape1.push(__c);
+                        if __c {
+                            mx = v;
+                            __tape2.push(se);
+                            se = (1.0);
+                        } else {
+                            {
+                                let __c = v > mx;
+                                __tape3.push(__c);
+                                if __c {
+                                    let mut __t7 = mx - v;
+                                    let mut __t8 = __t7.exp();
+                                    let mut __t9 = se * __t8;
+                                    let mut __t10 = __t9 + (1.0);
+                                    __tape4.push(se);
+                                    se = __t10;
+                                    mx = v;
+                                    __tape5.push(__t8);
+                                } else {
+                                    let mut __t11 = v - mx;
+                                    let mut __t12 = __t11.exp();
+                                    __tape6.push(se);
+                                    se += __t12;
+                                    __tape7.push(__t12);
+                                }
                             }
                         }
                     }
@@ -873,22 +901,30 @@ pub fn gmm_objective_grad(
     }
     let mut amax = alphas[0];
     let mut amax__bar = 0.0f64;
-    for k__2 in 1..K {
-        {
-            let __c = alphas[k__2] > amax;
-            __tape8.push(__c);
-            if __c {
-                amax = alphas[k__2];
-            } else {}
+    {
+        let __trips = ::core::iter::Iterator::size_hint(&(1..K)).0;
+        __tape8.reserve(__trips);
+        for k__2 in 1..K {
+            {
+                let __c = alphas[k__2] > amax;
+                __tape8.push(__c);
+                if __c {
+                    amax = alphas[k__2];
+                } else {}
+            }
         }
     }
     let mut asum = (0.0);
     let mut asum__bar = 0.0f64;
-    for k__3 in 0..K {
-        let mut __t15 = alphas[k__3] - amax;
-        let mut __t16 = __t15.exp();
-        asum += __t16;
-        __tape9.push(__t16);
+    {
+        let __trips = ::core::iter::Iterator::size_hint(&(0..K)).0;
+        __tape9.reserve(__trips);
+        for k__3 in 0..K {
+            let mut __t15 = alphas[k__3] - amax;
+            let mut __t16 = __t15.exp();
+            asum += __t16;
+            __tape9.push(__t16);
+        }
     }
     let mut __t17 = asum.ln();
     let mut lse_alphas = amax + __t17;

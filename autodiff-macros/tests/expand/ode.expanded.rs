@@ -108,28 +108,30 @@ pub fn lv_loss_vjp(
     let mut p__bar = ::autodiff_core::rt::zero_of(p);
     let mut s0__bar = ::autodiff_core::rt::zero_of(s0);
     let mut __tape0 = ::std::vec::Vec::new();
-    let mut __tape1 = ::std::vec::Vec::new();
     let mut s = [s0[0], s0[1]];
     let mut s__bar = ::autodiff_core::rt::zero_of(&s);
-    for _step in 0..1000 {
-        let mut u = s[0];
-        let mut v = s[1];
-        let mut __t0 = p[0] * u;
-        let mut __t1 = p[1] * u;
-        let mut __t2 = __t1 * v;
-        let mut du = __t0 - __t2;
-        let mut __t3 = p[2] * u;
-        let mut __t4 = __t3 * v;
-        let mut __t5 = p[3] * v;
-        let mut dv = __t4 - __t5;
-        let mut __t6 = (dt) * du;
-        let mut __t7 = u + __t6;
-        s[0] = __t7;
-        let mut __t8 = (dt) * dv;
-        let mut __t9 = v + __t8;
-        s[1] = __t9;
-        __tape0.push(u);
-        __tape1.push(v);
+    {
+        let __trips = ::core::iter::Iterator::size_hint(&(0..1000)).0;
+        __tape0.reserve(__trips);
+        for _step in 0..1000 {
+            let mut u = s[0];
+            let mut v = s[1];
+            let mut __t0 = p[0] * u;
+            let mut __t1 = p[1] * u;
+            let mut __t2 = __t1 * v;
+            let mut du = __t0 - __t2;
+            let mut __t3 = p[2] * u;
+            let mut __t4 = __t3 * v;
+            let mut __t5 = p[3] * v;
+            let mut dv = __t4 - __t5;
+            let mut __t6 = (dt) * du;
+            let mut __t7 = u + __t6;
+            s[0] = __t7;
+            let mut __t8 = (dt) * dv;
+            let mut __t9 = v + __t8;
+            s[1] = __t9;
+            __tape0.push((u, v));
+        }
     }
     let mut a = s[0] - (1.0);
     let mut a__bar = 0.0f64;
@@ -154,8 +156,7 @@ pub fn lv_loss_vjp(
             s__bar[1] = s__bar[1] + b__bar;
             s__bar[0] = s__bar[0] + a__bar;
             for _step in (0..1000).rev() {
-                let mut v = __tape1.pop().unwrap();
-                let mut u = __tape0.pop().unwrap();
+                let (mut u, mut v) = __tape0.pop().unwrap();
                 let mut __t1 = p[1] * u;
                 let mut __t3 = p[2] * u;
                 let mut u__bar = -0.0f64;
@@ -233,28 +234,30 @@ pub fn lv_loss_grad(
     let mut p__bar = ::autodiff_core::rt::zero_of(p);
     let mut s0__bar = ::autodiff_core::rt::zero_of(s0);
     let mut __tape0 = ::std::vec::Vec::new();
-    let mut __tape1 = ::std::vec::Vec::new();
     let mut s = [s0[0], s0[1]];
     let mut s__bar = ::autodiff_core::rt::zero_of(&s);
-    for _step in 0..1000 {
-        let mut u = s[0];
-        let mut v = s[1];
-        let mut __t0 = p[0] * u;
-        let mut __t1 = p[1] * u;
-        let mut __t2 = __t1 * v;
-        let mut du = __t0 - __t2;
-        let mut __t3 = p[2] * u;
-        let mut __t4 = __t3 * v;
-        let mut __t5 = p[3] * v;
-        let mut dv = __t4 - __t5;
-        let mut __t6 = (dt) * du;
-        let mut __t7 = u + __t6;
-        s[0] = __t7;
-        let mut __t8 = (dt) * dv;
-        let mut __t9 = v + __t8;
-        s[1] = __t9;
-        __tape0.push(u);
-        __tape1.push(v);
+    {
+        let __trips = ::core::iter::Iterator::size_hint(&(0..1000)).0;
+        __tape0.reserve(__trips);
+        for _step in 0..1000 {
+            let mut u = s[0];
+            let mut v = s[1];
+            let mut __t0 = p[0] * u;
+            let mut __t1 = p[1] * u;
+            let mut __t2 = __t1 * v;
+            let mut du = __t0 - __t2;
+            let mut __t3 = p[2] * u;
+            let mut __t4 = __t3 * v;
+            let mut __t5 = p[3] * v;
+            let mut dv = __t4 - __t5;
+            let mut __t6 = (dt) * du;
+            let mut __t7 = u + __t6;
+            s[0] = __t7;
+            let mut __t8 = (dt) * dv;
+            let mut __t9 = v + __t8;
+            s[1] = __t9;
+            __tape0.push((u, v));
+        }
     }
     let mut a = s[0] - (1.0);
     let mut a__bar = 0.0f64;
@@ -275,8 +278,7 @@ pub fn lv_loss_grad(
         s__bar[1] = s__bar[1] + b__bar;
         s__bar[0] = s__bar[0] + a__bar;
         for _step in (0..1000).rev() {
-            let mut v = __tape1.pop().unwrap();
-            let mut u = __tape0.pop().unwrap();
+            let (mut u, mut v) = __tape0.pop().unwrap();
             let mut __t1 = p[1] * u;
             let mut __t3 = p[2] * u;
             let mut u__bar = -0.0f64;
