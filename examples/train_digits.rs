@@ -16,7 +16,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use autodiff::init::{Rng, he_truncated_normal};
+use autodiff::init::{Rng, he_normal};
 use autodiff::nn::{self, Batch, Filters, Image, Mat, Tensor, Vector};
 use autodiff::optim::{Adam, Momentum, Optimizer, Sgd};
 use autodiff::prelude::*;
@@ -80,24 +80,29 @@ fn chunk_loss(p: &Params, x: &Batch<f32, CHUNK, 1, 8, 8>, labels: &[usize; CHUNK
     nn::softmax_cross_entropy_batch(&z, labels) * (CHUNK as f32)
 }
 
-/// The summed loss and gradient of a slice of samples: whole chunks through the batched
-/// network, the rest one by one.
-fn loss_and_grad(p: &Params, samples: &[(Digit, usize)]) -> (f32, Params) {
+/// The summed loss and gradient of the samples `set[i]` for `i` in `indices`: whole chunks
+/// through the batched network, the rest one by one.
+fn loss_and_grad(p: &Params, set: &[(Digit, usize)], indices: &[usize]) -> (f32, Params) {
     let mut total = 0.0;
-    let mut grad = p.zero_like();
-    let mut chunks = samples.chunks_exact(CHUNK);
+    let mut grad: Option<Params> = None;
+    let mut add = |g: Params| match &mut grad {
+        Some(sum) => sum.accumulate(&g),
+        None => grad = Some(g),
+    };
+    let mut chunks = indices.chunks_exact(CHUNK);
     for chunk in &mut chunks {
-        let (x, labels) = gather(chunk);
+        let (x, labels) = gather(chunk.iter().map(|&i| &set[i]));
         let (l, pullback) = chunk_loss_vjp(p, &x, &labels);
-        grad.accumulate(&pullback(1.0));
+        add(pullback(1.0));
         total += l;
     }
-    for (x, label) in chunks.remainder() {
+    for &i in chunks.remainder() {
+        let (x, label) = &set[i];
         let (l, pullback) = loss_vjp(p, x, *label);
-        grad.accumulate(&pullback(1.0));
+        add(pullback(1.0));
         total += l;
     }
-    (total, grad)
+    (total, grad.unwrap_or_else(|| p.zero_like()))
 }
 
 /// The logits of a chunk of digits, through the batched layers.
@@ -118,10 +123,12 @@ fn argmax(z: &[f32]) -> usize {
 }
 
 /// A chunk of samples as a batch and its labels.
-fn gather(chunk: &[(Digit, usize)]) -> (Batch<f32, CHUNK, 1, 8, 8>, [usize; CHUNK]) {
+fn gather<'a>(
+    chunk: impl Iterator<Item = &'a (Digit, usize)>,
+) -> (Batch<f32, CHUNK, 1, 8, 8>, [usize; CHUNK]) {
     let mut x: Batch<f32, CHUNK, 1, 8, 8> = Tensor::zeros();
     let mut labels = [0; CHUNK];
-    for (k, (digit, label)) in chunk.iter().enumerate() {
+    for (k, (digit, label)) in chunk.enumerate() {
         x[k] = **digit;
         labels[k] = *label;
     }
@@ -135,7 +142,7 @@ fn accuracy(p: &Params, set: &[(Digit, usize)]) -> f64 {
         .collect::<Vec<_>>()
         .par_iter()
         .map(|chunk| {
-            let (x, labels) = gather(chunk);
+            let (x, labels) = gather(chunk.iter());
             let z = chunk_logits(p, &x);
             (0..CHUNK).filter(|&k| argmax(&z[k]) == labels[k]).count()
         })
@@ -177,10 +184,12 @@ fn init(seed: u64) -> Params {
         w3: Tensor::zeros(),
         b3: Tensor::zeros(),
     };
-    // He initialisation, as JAX's `he_normal` (truncated at two standard deviations).
-    he_truncated_normal(&mut p.w1, 9, &mut rng);
-    he_truncated_normal(&mut p.w2, 72, &mut rng);
-    he_truncated_normal(&mut p.w3, 256, &mut rng);
+    // He initialisation as in the reference scripts (`benches/reference/`): normal deviates of
+    // standard deviation sqrt(2 / fan_in), not truncated (`jax.random.normal(..) * sqrt(2 /
+    // fan_in)` in JAX, `kaiming_normal_` in PyTorch); the biases stay zero.
+    he_normal(&mut p.w1, 9, &mut rng);
+    he_normal(&mut p.w2, 72, &mut rng);
+    he_normal(&mut p.w3, 256, &mut rng);
     p
 }
 
@@ -240,7 +249,7 @@ fn main() {
     let args = args();
     let (train, test) = load();
     let mut params = init(args.seed);
-    let mut opt: Box<dyn Optimizer<Params>> = match args.optimizer.as_str() {
+    let mut opt: Box<dyn Optimizer<Params> + Send> = match args.optimizer.as_str() {
         "sgd" => Box::new(Sgd::new(args.lr)),
         "adam" => Box::new(Adam::new(args.lr)),
         _ => Box::new(Momentum::new(args.lr, 0.9)),
@@ -258,47 +267,52 @@ fn main() {
     let mut rng = Rng::seed(args.seed ^ 0x5EED);
     let mut order: Vec<usize> = (0..train.len()).collect();
     let (mut losses, mut accuracies) = (Vec::new(), Vec::new());
-    // Each thread takes a fixed part of every batch (whole chunks where it can) and the parts are
-    // summed in order, so the same seed gives the same numbers whatever the scheduling.
-    let per_thread = args
-        .batch
-        .div_ceil(rayon::current_num_threads().max(1))
-        .next_multiple_of(CHUNK);
+    // The training loop runs inside the pool, so that the calling thread does its share of
+    // each batch instead of waiting for the pool's threads to wake up, take and return the work.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .build()
+        .expect("a thread pool");
     let style = ProgressStyle::with_template("epoch {prefix:>3} [{bar:30}] {pos:>4}/{len} {msg}")
         .expect("a valid template")
         .progress_chars("=> ");
     let start = Instant::now();
-    for epoch in 1..=args.epochs {
-        rng.shuffle(&mut order);
-        let bar = ProgressBar::new(train.len() as u64)
-            .with_style(style.clone())
-            .with_prefix(epoch.to_string());
-        let mut epoch_loss = 0.0f64;
-        for batch in order.chunks(args.batch) {
-            let samples: Vec<(Digit, usize)> = batch.iter().map(|&i| train[i].clone()).collect();
-            let parts: Vec<(f32, Params)> = samples
-                .par_chunks(per_thread)
-                .map(|s| loss_and_grad(&params, s))
-                .collect();
-            let mut grad = params.zero_like();
-            for (l, g) in &parts {
-                epoch_loss += f64::from(*l);
-                grad.accumulate(g);
+    pool.install(|| {
+        for epoch in 1..=args.epochs {
+            rng.shuffle(&mut order);
+            let bar = ProgressBar::new(train.len() as u64)
+                .with_style(style.clone())
+                .with_prefix(epoch.to_string());
+            let mut epoch_loss = 0.0f64;
+            for batch in order.chunks(args.batch) {
+                // The batch is cut into chunks (the same cut whatever the number of threads),
+                // the threads share them out, and their parts are summed in order: the same
+                // seed gives the same numbers on every run and every machine.
+                let parts: Vec<(f32, Params)> = batch
+                    .par_chunks(CHUNK)
+                    .map(|indices| loss_and_grad(&params, &train, indices))
+                    .collect();
+                let mut parts = parts.into_iter();
+                let (l, mut grad) = parts.next().expect("a batch is not empty");
+                epoch_loss += f64::from(l);
+                for (l, g) in parts {
+                    epoch_loss += f64::from(l);
+                    grad.accumulate(&g);
+                }
+                grad.scale(1.0 / batch.len() as f32);
+                opt.step(&mut params, &grad);
+                bar.inc(batch.len() as u64);
+                bar.set_message(format!("loss {:.4}", epoch_loss / bar.position() as f64));
             }
-            grad.scale(1.0 / batch.len() as f32);
-            opt.step(&mut params, &grad);
-            bar.inc(batch.len() as u64);
-            bar.set_message(format!("loss {:.4}", epoch_loss / bar.position() as f64));
+            let acc = accuracy(&params, &test);
+            losses.push(epoch_loss / train.len() as f64);
+            accuracies.push(acc);
+            bar.finish_with_message(format!(
+                "loss {:.4}  test accuracy {:.1}%",
+                losses[epoch - 1],
+                100.0 * acc
+            ));
         }
-        let acc = accuracy(&params, &test);
-        losses.push(epoch_loss / train.len() as f64);
-        accuracies.push(acc);
-        bar.finish_with_message(format!(
-            "loss {:.4}  test accuracy {:.1}%",
-            losses[epoch - 1],
-            100.0 * acc
-        ));
-    }
+    });
     let seconds = start.elapsed().as_secs_f64();
     let acc = accuracies.last().copied().unwrap_or(0.0);
     let test_loss = test

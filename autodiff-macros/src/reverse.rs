@@ -1084,7 +1084,9 @@ impl<'a> Rev<'a> {
 
     /// See [`crate::replay`].
     fn replay_plan(&self, b: &Block) -> crate::replay::Plan {
-        if b.id == self.body_id {
+        // Inside a one-pass loop the stacks hold one iteration at a time and stay in cache:
+        // storing is cheaper there than computing again.
+        if b.id == self.body_id || self.in_fused.get() {
             return crate::replay::Plan {
                 stmts: Vec::new(),
                 covered: HashSet::new(),

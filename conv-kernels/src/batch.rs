@@ -2,8 +2,8 @@
 //!
 //! `conv2d_batch` is, like [`conv2d`](crate::conv::conv2d), a `#[differentiate]` function: the
 //! patches of all `N` images side by side form one `(C·KH·KW) x (N·OH·OW)` matrix, the filters
-//! multiply it in one GEMM (giving the output channel-major, `(O, N, OH, OW)`), a transpose
-//! puts the batch index first, and a loop adds the bias. Its backward pass is derived.
+//! multiply it in one GEMM (giving the output channel-major, `(O, N, OH, OW)`), and one pass
+//! puts the batch index first and adds the bias. Its backward pass is derived.
 
 use autodiff_core::Float;
 use autodiff_macros::differentiate;
@@ -115,21 +115,24 @@ pub fn batch_patches<
     let shape = geometry::<C, H, W, KH, KW, S, P, OH, OW>();
     let (k, l) = (C * KH * KW, OH * OW);
     if S == 1 && P == 0 {
-        // Stride 1, no padding: every row of a window is a contiguous run of the image, so the
-        // patch matrix is built by appending runs, with no zero fill and no scratch buffer.
-        let mut data = Vec::with_capacity(BatchPatches::<F, C, KH, KW, N, OH, OW>::LEN);
+        // Stride 1, no padding: every row of a window is a contiguous run of the image, so row
+        // `(c, u, v)` of the patch matrix is, image after image, the `OH x OW` window at
+        // `(u, v)` of channel `c`, copied run by run (`OW` is a constant: no `memcpy` calls).
+        let mut cols = BatchPatches::zeros();
+        let mut blocks = cols.as_flat_mut().chunks_exact_mut(l);
         for c in 0..C {
             for u in 0..KH {
                 for v in 0..KW {
-                    for image in x.iter() {
-                        for i in 0..OH {
-                            data.extend_from_slice(&image[c][i + u][v..v + OW]);
+                    for (image, block) in x.iter().zip(&mut blocks) {
+                        let plane = &image[c][u..u + OH];
+                        for (dst, row) in block.chunks_exact_mut(OW).zip(plane) {
+                            dst.copy_from_slice(&row[v..v + OW]);
                         }
                     }
                 }
             }
         }
-        return BatchPatches { data };
+        return cols;
     }
     let mut cols = BatchPatches::zeros();
     let mut one = vec![F::zero(); k * l];
@@ -198,21 +201,26 @@ pub fn batch_patches_vjp<
             let (k, l) = (C * KH * KW, OH * OW);
             let mut dx: Batch<F, N, C, H, W> = Batch::zeros();
             if S == 1 && P == 0 {
-                // The adjoint of the runs above: add each run back where it came from.
-                let mut runs = ct.as_flat().chunks_exact(OW);
-                for c in 0..C {
-                    for u in 0..KH {
-                        for v in 0..KW {
-                            for image in dx.iter_mut() {
-                                for i in 0..OH {
-                                    let run = runs
-                                        .next()
-                                        .expect("the patch matrix has C KH KW N OH runs");
-                                    for (d, &r) in image[c][i + u][v..v + OW].iter_mut().zip(run) {
+                // The adjoint of the copies above: row `y` of channel `c` of image `n` gathers
+                // the runs `ct[(c, u, v), n, y - u, ..]`, each shifted right by `v`. They are
+                // summed in a one-row buffer and stored once: adding the runs in place, one
+                // after the other, would re-read each element just after an overlapping store.
+                let ct = ct.as_flat();
+                let tap = |c: usize, u: usize, v: usize| ((c * KH + u) * KW + v) * N * l;
+                for (n, image) in dx.iter_mut().enumerate() {
+                    for (c, plane) in image.iter_mut().enumerate() {
+                        for (y, out) in plane.iter_mut().enumerate() {
+                            let mut row = [F::zero(); W];
+                            for u in y.saturating_sub(OH - 1)..=y.min(KH - 1) {
+                                let i = y - u;
+                                for v in 0..KW {
+                                    let run = &ct[tap(c, u, v) + n * l + i * OW..][..OW];
+                                    for (d, &r) in row[v..v + OW].iter_mut().zip(run) {
                                         *d = *d + r;
                                     }
                                 }
                             }
+                            *out = row;
                         }
                     }
                 }
@@ -396,6 +404,102 @@ pub fn batch_major_vjp<
     })
 }
 
+/// [`batch_major`] and the bias of a convolution in one pass:
+/// `out[n][o][i][j] = y[o][n][i][j] + b[o]`.
+///
+/// ```
+/// use conv_kernels::{Tensor, Vector, batch::{ChannelMajor, batch_major_add_bias}};
+/// let mut y: ChannelMajor<f64, 2, 2, 1, 1> = ChannelMajor::zeros();
+/// y.as_flat_mut().copy_from_slice(&[1.0, 2.0, 3.0, 4.0]); // (o, n) = (0, 0), (0, 1), (1, 0), (1, 1)
+/// let b: Vector<f64, 2> = Tensor::from_flat(&[10.0, 20.0]);
+/// assert_eq!(batch_major_add_bias(&y, &b).as_flat(), &[11.0, 23.0, 12.0, 24.0]);
+/// ```
+pub fn batch_major_add_bias<
+    F: Scalar,
+    const O: usize,
+    const N: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    y: &ChannelMajor<F, O, N, OH, OW>,
+    b: &Vector<F, O>,
+) -> Batch<F, N, O, OH, OW> {
+    let l = OH * OW;
+    let mut out: Batch<F, N, O, OH, OW> = Batch::zeros();
+    let flat = out.as_flat_mut();
+    for ((o, per_image), &b_o) in y.as_flat().chunks_exact(N * l).enumerate().zip(b.iter()) {
+        for (n, plane) in per_image.chunks_exact(l).enumerate() {
+            for (d, &v) in flat[(n * O + o) * l..][..l].iter_mut().zip(plane) {
+                *d = v + b_o;
+            }
+        }
+    }
+    out
+}
+
+/// Forward mode of [`batch_major_add_bias`] (affine: the tangent is the same permutation of
+/// `ty` plus `tb`).
+#[allow(clippy::type_complexity)]
+pub fn batch_major_add_bias_jvp<
+    F: Scalar,
+    const O: usize,
+    const N: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    y: &ChannelMajor<F, O, N, OH, OW>,
+    b: &Vector<F, O>,
+    ty: &ChannelMajor<F, O, N, OH, OW>,
+    tb: &Vector<F, O>,
+) -> (Batch<F, N, O, OH, OW>, Batch<F, N, O, OH, OW>) {
+    (batch_major_add_bias(y, b), batch_major_add_bias(ty, tb))
+}
+
+/// Reverse mode of [`batch_major_add_bias`]: `y`'s adjoint is the inverse permutation of the
+/// cotangent, `b`'s the sum of each output channel over the batch and the plane.
+#[allow(clippy::type_complexity)]
+pub fn batch_major_add_bias_vjp<
+    F: Scalar,
+    const O: usize,
+    const N: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    y: &ChannelMajor<F, O, N, OH, OW>,
+    b: &Vector<F, O>,
+) -> (
+    Batch<F, N, O, OH, OW>,
+    impl FnOnce(Batch<F, N, O, OH, OW>) -> (ChannelMajor<F, O, N, OH, OW>, Vector<F, O>)
+    + use<F, O, N, OH, OW>,
+) {
+    (batch_major_add_bias(y, b), |ct: Batch<F, N, O, OH, OW>| {
+        let l = OH * OW;
+        let mut dy = ChannelMajor::zeros();
+        let mut db: Vector<F, O> = Vector::zeros();
+        let flat = dy.as_flat_mut();
+        for (n, image) in ct.as_flat().chunks_exact(O * l).enumerate() {
+            for ((o, plane), d) in image.chunks_exact(l).enumerate().zip(db.iter_mut()) {
+                flat[(o * N + n) * l..][..l].copy_from_slice(plane);
+                *d = *d + plane_sum(plane);
+            }
+        }
+        (dy, db)
+    })
+}
+
+/// The sum of a slice, with eight partial sums so that the adds do not wait on each other.
+fn plane_sum<F: Scalar>(plane: &[F]) -> F {
+    let mut partial = [F::zero(); 8];
+    let mut blocks = plane.chunks_exact(8);
+    for block in &mut blocks {
+        for (p, &v) in partial.iter_mut().zip(block) {
+            *p = *p + v;
+        }
+    }
+    let tail = blocks.remainder().iter().fold(F::zero(), |acc, &v| acc + v);
+    partial.iter().fold(tail, |acc, &p| acc + p)
+}
+
 /// [`conv2d`](crate::conv::conv2d) over a batch `(N, C, H, W)` -> `(N, O, OH, OW)`, with one
 /// GEMM for the whole batch. Written with `#[differentiate]`; its derivatives are generated.
 ///
@@ -429,17 +533,7 @@ pub fn conv2d_batch<
 ) -> Batch<F, N, O, OH, OW> {
     let cols = batch_patches::<F, N, C, H, W, KH, KW, S, P, OH, OW>(x);
     let channel_major = filters_times_batch_patches(w, cols);
-    let mut y = batch_major(&channel_major);
-    for n in 0..N {
-        for o in 0..O {
-            for i in 0..OH {
-                for j in 0..OW {
-                    y[n][o][i][j] = y[n][o][i][j] + b[o];
-                }
-            }
-        }
-    }
-    y
+    batch_major_add_bias(&channel_major, b)
 }
 
 /// A linear layer over a batch: `Z = X Wᵀ + b` for `X` of shape `(B, I)` and `W` of `(O, I)`.

@@ -696,6 +696,8 @@ pub fn gmm_objective_grad(
     let mut __tape7 = ::std::vec::Vec::new();
     let mut __tape8 = ::std::vec::Vec::new();
     let mut __tape9 = ::std::vec::Vec::new();
+    let mut __tape10 = ::std::vec::Vec::new();
+    let mut __tape11 = ::std::vec::Vec::new();
     let mut n = (x.len() / D);
     let mut sum_qs = ([0.0; K]);
     let mut sum_qs__bar = ::autodiff_core::rt::zero_of(&sum_qs);
@@ -725,6 +727,7 @@ pub fn gmm_objective_grad(
             {
                 let __trips = ::core::iter::Iterator::size_hint(&(0..K)).0;
                 __tape1.reserve(__trips);
+                __tape8.reserve(__trips);
                 for k__1 in 0..K {
                     let mut xc = ([0.0; D]);
                     for j__1 in 0..D {
@@ -782,6 +785,7 @@ pub fn gmm_objective_grad(
                             }
                         }
                     }
+                    __tape8.push((xc, qxc, li));
                 }
             }
             let mut __t13 = se.ln();
@@ -797,24 +801,7 @@ pub fn gmm_objective_grad(
                 __t13__bar = __t13__bar + __t14__bar;
                 se__bar = se__bar + __t13__bar * ((se).recip());
                 for k__1 in (0..K).rev() {
-                    let mut xc = ([0.0; D]);
-                    for j__1 in 0..D {
-                        let mut __t1 = (x[i * D + j__1]) - means[k__1][j__1];
-                        xc[j__1] = __t1;
-                    }
-                    let mut qxc = ([0.0; D]);
-                    for j__2 in 0..D {
-                        let mut __t2 = qdiags[k__1][j__2] * xc[j__2];
-                        qxc[j__2] = __t2;
-                    }
-                    let mut li = (D);
-                    for c in 0..D {
-                        for r in c + 1..D {
-                            let mut __t3 = icf[k__1][li] * xc[c];
-                            qxc[r] += __t3;
-                            li += (1);
-                        }
-                    }
+                    let (mut xc, mut qxc, mut li) = __tape8.pop().unwrap();
                     let mut xc__bar = ::autodiff_core::rt::zero_of(&xc);
                     let mut qxc__bar = ::autodiff_core::rt::zero_of(&qxc);
                     let mut sq__bar = -0.0f64;
@@ -903,11 +890,11 @@ pub fn gmm_objective_grad(
     let mut amax__bar = 0.0f64;
     {
         let __trips = ::core::iter::Iterator::size_hint(&(1..K)).0;
-        __tape8.reserve(__trips);
+        __tape9.reserve(__trips);
         for k__2 in 1..K {
             {
                 let __c = alphas[k__2] > amax;
-                __tape8.push(__c);
+                __tape9.push(__c);
                 if __c {
                     amax = alphas[k__2];
                 } else {}
@@ -918,12 +905,12 @@ pub fn gmm_objective_grad(
     let mut asum__bar = 0.0f64;
     {
         let __trips = ::core::iter::Iterator::size_hint(&(0..K)).0;
-        __tape9.reserve(__trips);
+        __tape10.reserve(__trips);
         for k__3 in 0..K {
             let mut __t15 = alphas[k__3] - amax;
             let mut __t16 = __t15.exp();
             asum += __t16;
-            __tape9.push(__t16);
+            __tape10.push(__t16);
         }
     }
     let mut __t17 = asum.ln();
@@ -935,10 +922,15 @@ pub fn gmm_objective_grad(
         let mut __w_sum_qs_0 = -0.0f64;
         for k__4 in 0..K {
             let mut fro = (0.0);
-            for j__4 in 0..D {
-                let mut q = qdiags[k__4][j__4];
-                let mut __t18 = q * q;
-                fro += __t18;
+            {
+                let __trips = ::core::iter::Iterator::size_hint(&(0..D)).0;
+                __tape11.reserve(__trips);
+                for j__4 in 0..D {
+                    let mut q = qdiags[k__4][j__4];
+                    let mut __t18 = q * q;
+                    fro += __t18;
+                    __tape11.push(q);
+                }
             }
             for j__5 in D..ICF {
                 let mut __t19 = icf[k__4][j__5] * icf[k__4][j__5];
@@ -967,7 +959,7 @@ pub fn gmm_objective_grad(
                         + __t19__bar * icf[k__4][j__5];
                 }
                 for j__4 in (0..D).rev() {
-                    let mut q = qdiags[k__4][j__4];
+                    let mut q = __tape11.pop().unwrap();
                     let mut q__bar = -0.0f64;
                     let mut __t18__bar = -0.0f64;
                     __t18__bar = __t18__bar + fro__bar;
@@ -1000,7 +992,7 @@ pub fn gmm_objective_grad(
         let mut __t17__bar = lse_alphas__bar;
         asum__bar = asum__bar + __t17__bar * ((asum).recip());
         for k__3 in (0..K).rev() {
-            let mut __t16 = __tape9.pop().unwrap();
+            let mut __t16 = __tape10.pop().unwrap();
             let mut __t15__bar = -0.0f64;
             let mut __t16__bar = -0.0f64;
             __t16__bar = __t16__bar + asum__bar;
@@ -1009,7 +1001,7 @@ pub fn gmm_objective_grad(
             amax__bar = amax__bar + -__t15__bar;
         }
         for k__2 in (1..K).rev() {
-            if __tape8.pop().unwrap() {
+            if __tape9.pop().unwrap() {
                 let __b = amax__bar;
                 amax__bar = 0.0f64;
                 ::autodiff_core::rt::acc(&mut alphas__bar[k__2], &__b);

@@ -17,8 +17,12 @@ use crate::tensor::{Tensor, Zeros};
 /// assert_eq!(*y, [0.0, 0.0, 2.5]);
 /// ```
 pub fn relu<F: Scalar + Real, T: Zeros<Scalar = F>>(x: &Tensor<T>) -> Tensor<T> {
-    let xs = x.as_flat();
-    Tensor::from_flat_fn(|i| if xs[i] > F::zero() { xs[i] } else { F::zero() })
+    // A copy, then a branch-free select over the flat leaves (vectorised).
+    let mut y = x.clone();
+    for v in y.as_flat_mut() {
+        *v = if *v > F::zero() { *v } else { F::zero() };
+    }
+    y
 }
 
 /// Forward mode of [`relu`]: `(relu(x), t * [x > 0])` (derivative `0` at `0`).
@@ -33,9 +37,11 @@ pub fn relu_jvp<F: Scalar + Real, T: Zeros<Scalar = F>>(
     x: &Tensor<T>,
     t: &Tensor<T>,
 ) -> (Tensor<T>, Tensor<T>) {
-    let (xs, ts) = (x.as_flat(), t.as_flat());
     let y = relu(x);
-    let dy = Tensor::from_flat_fn(|i| if xs[i] > F::zero() { ts[i] } else { F::zero() });
+    let mut dy = t.clone();
+    for (d, &v) in dy.as_flat_mut().iter_mut().zip(x.as_flat()) {
+        *d = if v > F::zero() { *d } else { F::zero() };
+    }
     (y, dy)
 }
 
@@ -53,12 +59,11 @@ pub fn relu_vjp<F: Scalar + Real, T: Zeros<Scalar = F>>(
     x: &Tensor<T>,
 ) -> (Tensor<T>, impl FnOnce(Tensor<T>) -> Tensor<T> + use<F, T>) {
     let y = relu(x);
+    // Both loops are branch-free (vectorised): a compare into a byte mask, then a select.
     let mask: Vec<bool> = x.as_flat().iter().map(|&v| v > F::zero()).collect();
     let pullback = move |mut ct: Tensor<T>| {
         for (c, &m) in ct.as_flat_mut().iter_mut().zip(&mask) {
-            if !m {
-                *c = F::zero();
-            }
+            *c = if m { *c } else { F::zero() };
         }
         ct
     };
