@@ -3,7 +3,10 @@
 //! 5x5 filters -> 16x10x10), as fractions of one core's FMA peak `P` measured in the same run.
 //!
 //! - forward: one image, im2col included;
-//! - backward: the pullback of `conv2d_vjp` (dW = dY colᵀ, dcols = Wᵀ dY and col2im);
+//! - backward: the pullback of `conv2d_vjp` (dW = dY colᵀ, dX = col2im(Wᵀ dY), db);
+//! - the same two through the unfused pieces (`image_patches`, then
+//!   `filters_times_image_patches`: the whole patch matrix stored), the previous `conv2d`,
+//!   kept here as a differentiated function so that both are measured in one run;
 //! - a batch of 64 images forward and backward on one thread and on two (rayon).
 //!
 //! Run with `cargo bench -p conv-kernels --bench conv`.
@@ -11,8 +14,13 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use conv_kernels::conv::{conv2d, conv2d_vjp};
-use conv_kernels::{Filters, Image, Tensor, Vector};
+use autodiff_core::Float;
+use autodiff_macros::differentiate;
+use conv_kernels::conv::{
+    add_bias, add_bias_vjp, conv2d, conv2d_vjp, filters_times_image_patches,
+    filters_times_image_patches_vjp, image_patches, image_patches_vjp,
+};
+use conv_kernels::{Filters, Image, Scalar, Tensor, Vector};
 use criterion::Criterion;
 use rayon::prelude::*;
 
@@ -28,6 +36,31 @@ fn fill<T: conv_kernels::Zeros<Scalar = f32>>(seed: u32) -> Tensor<T> {
     })
 }
 
+/// `conv2d` as it was before `im2col_gemm`: the patch matrix stored whole between im2col and
+/// the GEMM. Its backward is generated from the unfused rules.
+#[differentiate(reverse)]
+fn conv2d_unfused<
+    F: Float + Scalar,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const O: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Image<F, C, H, W>,
+    w: &Filters<F, O, C, KH, KW>,
+    b: &Vector<F, O>,
+) -> Image<F, O, OH, OW> {
+    let cols = image_patches::<F, C, H, W, KH, KW, S, P, OH, OW>(x);
+    let y = filters_times_image_patches(w, cols);
+    add_bias(y, b)
+}
+
 /// Best-of time of `f` over `secs` seconds.
 fn best(secs: f64, mut f: impl FnMut()) -> f64 {
     let mut best = f64::INFINITY;
@@ -40,9 +73,21 @@ fn best(secs: f64, mut f: impl FnMut()) -> f64 {
     best
 }
 
-/// One row: the layer's name, GEMM FLOPs per image, forward and forward+backward times of one
-/// image, and the times of a batch of 64 on one and two threads.
-type Row = (String, f64, f64, f64, f64, f64);
+/// One row of the report.
+struct Row {
+    name: String,
+    /// GEMM FLOPs per image, forward.
+    flops: f64,
+    /// Best-of forward and forward+backward times of one image, fused (`conv2d`).
+    fwd: f64,
+    fwd_bwd: f64,
+    /// The same through the unfused pieces.
+    fwd_unfused: f64,
+    fwd_bwd_unfused: f64,
+    /// A batch of 64 images forward+backward, one and two threads.
+    batch_one: f64,
+    batch_two: f64,
+}
 
 macro_rules! layer {
     ($criterion:expr, $id:literal, $name:literal, $c:literal, $h:literal, $w:literal, $o:literal, $k:literal, $oh:literal) => {{
@@ -62,6 +107,24 @@ macro_rules! layer {
         let fwd_bwd = || {
             let (y, pullback) =
                 conv2d_vjp::<f32, $c, $h, $w, $o, $k, $k, 1, 0, $oh, $oh>(black_box(&x), &w, &b);
+            black_box(y);
+            black_box(pullback(dy.clone()));
+        };
+        let fwd_unfused = || {
+            black_box(
+                conv2d_unfused::<f32, $c, $h, $w, $o, $k, $k, 1, 0, $oh, $oh>(
+                    black_box(&x),
+                    &w,
+                    &b,
+                ),
+            );
+        };
+        let fwd_bwd_unfused = || {
+            let (y, pullback) = conv2d_unfused_vjp::<f32, $c, $h, $w, $o, $k, $k, 1, 0, $oh, $oh>(
+                black_box(&x),
+                &w,
+                &b,
+            );
             black_box(y);
             black_box(pullback(dy.clone()));
         };
@@ -87,15 +150,24 @@ macro_rules! layer {
         };
         // FLOPs of the GEMM: forward 2 O K L; the backward makes two GEMMs of the same size.
         let flops = 2.0 * ($o * $c * $k * $k * $oh * $oh) as f64;
-        let row: Row = (
-            String::from($name),
+        // Interleaved, so that a burst of load from other processes hits both alike.
+        let (mut t, mut t_u) = ([f64::INFINITY; 2], [f64::INFINITY; 2]);
+        for _ in 0..4 {
+            t[0] = t[0].min(best(0.25, fwd));
+            t_u[0] = t_u[0].min(best(0.25, fwd_unfused));
+            t[1] = t[1].min(best(0.25, fwd_bwd));
+            t_u[1] = t_u[1].min(best(0.25, fwd_bwd_unfused));
+        }
+        Row {
+            name: String::from($name),
             flops,
-            best(1.0, fwd),
-            best(1.0, fwd_bwd),
-            batch_time(1),
-            batch_time(2),
-        );
-        row
+            fwd: t[0],
+            fwd_bwd: t[1],
+            fwd_unfused: t_u[0],
+            fwd_bwd_unfused: t_u[1],
+            batch_one: batch_time(1),
+            batch_two: batch_time(2),
+        }
     }};
 }
 
@@ -135,20 +207,33 @@ fn main() {
         "\nBest-of timings, one image unless noted; P = {p:.1} GFLOP/s (the FMA loop, same run)\n"
     );
     println!(
-        "| layer | forward GFLOP/s | forward %P | backward GFLOP/s | backward %P | batch 64 fwd+bwd, 2 threads / 1 thread |"
+        "| layer | forward GFLOP/s | forward %P | backward GFLOP/s | backward %P | unfused forward %P | unfused backward %P | batch 64 fwd+bwd, 2 threads / 1 thread |"
     );
-    println!("|---|---|---|---|---|---|");
-    for (name, flops, fwd, fwd_bwd, one, two) in rows {
-        let f = flops / fwd * 1e-9;
-        let back = fwd_bwd - fwd;
-        let bk = 2.0 * flops / back * 1e-9;
+    println!("|---|---|---|---|---|---|---|---|");
+    for row in rows {
+        let rate = |flops: f64, secs: f64| flops / secs * 1e-9;
+        let f = rate(row.flops, row.fwd);
+        let bk = rate(2.0 * row.flops, row.fwd_bwd - row.fwd);
+        let f_u = rate(row.flops, row.fwd_unfused);
+        let bk_u = rate(2.0 * row.flops, row.fwd_bwd_unfused - row.fwd_unfused);
+        let batch_flops = 64.0 * 3.0 * row.flops;
         println!(
-            "| {name} | {f:.1} | {:.0}% | {bk:.1} | {:.0}% | {:.2}x ({:.1} / {:.1} GFLOP/s) |",
+            "| {} | {f:.1} | {:.0}% | {bk:.1} | {:.0}% | {:.0}% | {:.0}% | {:.2}x ({:.1} / {:.1} GFLOP/s) |",
+            row.name,
             100.0 * f / p,
             100.0 * bk / p,
-            one / two,
-            64.0 * 3.0 * flops / two * 1e-9,
-            64.0 * 3.0 * flops / one * 1e-9,
+            100.0 * f_u / p,
+            100.0 * bk_u / p,
+            row.batch_one / row.batch_two,
+            rate(batch_flops, row.batch_two),
+            rate(batch_flops, row.batch_one),
+        );
+        println!(
+            "|   times (us) | fwd {:.2} | fwd+bwd {:.2} | unfused fwd {:.2} | unfused fwd+bwd {:.2} | | | |",
+            row.fwd * 1e6,
+            row.fwd_bwd * 1e6,
+            row.fwd_unfused * 1e6,
+            row.fwd_bwd_unfused * 1e6
         );
     }
 }

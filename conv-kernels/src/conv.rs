@@ -1,6 +1,7 @@
 //! `conv2d`: a convolutional layer written as an ordinary `#[differentiate]` function over
-//! im2col, a GEMM and a bias, so that its backward pass (`dW = dY colᵀ`, `dX = col2im(Wᵀ dY)`,
-//! `db = Σ dY`) is derived by the macro, not written by hand.
+//! im2col fused with its GEMM ([`im2col_gemm`]) and a bias, so that its backward pass
+//! (`dW = dY colᵀ`, `dX = col2im(Wᵀ dY)`, `db = Σ dY`) is derived by the macro from the rules
+//! of those two pieces, not written by hand.
 //!
 //! The patch matrix of one image is kept in a tensor shaped `(C, KH, KW, OH, OW)`: in memory it
 //! is exactly the `(C·KH·KW) x (OH·OW)` matrix of the course's im2col, and the filters
@@ -13,9 +14,10 @@ use autodiff_core::Float;
 use autodiff_macros::differentiate;
 
 use crate::batch::ImagePatches;
+use crate::gemm::implicit::ConvPlan;
 use crate::gemm::{Transpose, gemm_slices};
 use crate::im2col::{Im2colShape, col2im_slice, im2col_slice};
-use crate::{Filters, Image, Scalar, Tensor, Vector};
+use crate::{Batch, Filters, Image, Scalar, Tensor, Vector};
 
 /// The im2col patches of one `(C, H, W)` image for a `KH x KW` kernel: shaped
 /// `(C, KH, KW, OH, OW)`, in memory the `(C·KH·KW) x (OH·OW)` patch matrix.
@@ -523,6 +525,362 @@ pub fn filters_times_image_patches_vjp<
     })
 }
 
+/// The plan and padded image of an [`im2col_gemm`].
+fn plan_and_pad<
+    F: Scalar,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const O: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Image<F, C, H, W>,
+) -> (ConvPlan, Vec<F>) {
+    let plan = ConvPlan::new(&geometry::<C, H, W, KH, KW, S, P, OH, OW>(), O);
+    let padded = plan.pad(x.as_flat());
+    (plan, padded)
+}
+
+/// The filters times the patches of the image, `W (O x C·KH·KW) . im2col(x)`, without the
+/// patch matrix ever being stored whole: the convolution without its bias, as one fused
+/// differentiable rule. For stride 1 (`f32` with AVX2) the GEMM kernel reads the zero-padded
+/// image in place; otherwise the patch matrix is gathered one L2-sized block at a time.
+/// The result equals `filters_times_image_patches(w, image_patches(x))`.
+///
+/// ```
+/// use conv_kernels::{Filters, Image, Tensor, conv::im2col_gemm};
+/// let x: Image<f64, 1, 2, 3> = Tensor::from_flat(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+/// let w: Filters<f64, 1, 1, 2, 2> = Tensor::from_flat(&[1.0, 0.0, 0.0, 1.0]);
+/// // Each output is x[i][j] + x[i + 1][j + 1].
+/// let y = im2col_gemm::<f64, 1, 2, 3, 1, 2, 2, 1, 0, 1, 2>(&x, &w);
+/// assert_eq!(y[0][0], [6.0, 8.0]);
+/// ```
+pub fn im2col_gemm<
+    F: Scalar,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const O: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Image<F, C, H, W>,
+    w: &Filters<F, O, C, KH, KW>,
+) -> Image<F, O, OH, OW> {
+    let (plan, padded) = plan_and_pad::<F, C, H, W, O, KH, KW, S, P, OH, OW>(x);
+    let mut y = Image::zeros();
+    plan.forward(w.as_flat(), &padded, y.as_flat_mut());
+    y
+}
+
+/// Forward mode of [`im2col_gemm`], bilinear in `(x, w)`: the tangent is
+/// `im2col_gemm(tx, w) + im2col_gemm(x, tw)`.
+#[allow(clippy::type_complexity)]
+pub fn im2col_gemm_jvp<
+    F: Scalar,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const O: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Image<F, C, H, W>,
+    w: &Filters<F, O, C, KH, KW>,
+    tx: &Image<F, C, H, W>,
+    tw: &Filters<F, O, C, KH, KW>,
+) -> (Image<F, O, OH, OW>, Image<F, O, OH, OW>) {
+    let (plan, padded) = plan_and_pad::<F, C, H, W, O, KH, KW, S, P, OH, OW>(x);
+    let mut y = Image::zeros();
+    plan.forward(w.as_flat(), &padded, y.as_flat_mut());
+    let mut t = Image::zeros();
+    plan.forward(tw.as_flat(), &padded, t.as_flat_mut());
+    let mut t_x: Image<F, O, OH, OW> = Image::zeros();
+    plan.forward(w.as_flat(), &plan.pad(tx.as_flat()), t_x.as_flat_mut());
+    for (t, &d) in t.as_flat_mut().iter_mut().zip(t_x.as_flat()) {
+        *t = *t + d;
+    }
+    (y, t)
+}
+
+/// Reverse mode of [`im2col_gemm`]: the pullback maps `dY` to `(dx, dW)` with
+/// `dW = dY colsᵀ` (the patches regenerated from the padded image, never stored whole) and
+/// `dx = col2im(Wᵀ dY)` (accumulated block by block into the padded gradient). The pullback
+/// owns the padded image and a copy of the filters.
+#[allow(clippy::type_complexity)]
+pub fn im2col_gemm_vjp<
+    F: Scalar,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const O: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Image<F, C, H, W>,
+    w: &Filters<F, O, C, KH, KW>,
+) -> (
+    Image<F, O, OH, OW>,
+    impl FnOnce(Image<F, O, OH, OW>) -> (Image<F, C, H, W>, Filters<F, O, C, KH, KW>)
+    + use<F, C, H, W, O, KH, KW, S, P, OH, OW>,
+) {
+    let (plan, padded) = plan_and_pad::<F, C, H, W, O, KH, KW, S, P, OH, OW>(x);
+    let mut y = Image::zeros();
+    plan.forward(w.as_flat(), &padded, y.as_flat_mut());
+    let w = w.clone();
+    (y, move |dy: Image<F, O, OH, OW>| {
+        let mut dx = Image::zeros();
+        let mut dw = Filters::zeros();
+        plan.backward(
+            w.as_flat(),
+            &padded,
+            dy.as_flat(),
+            dw.as_flat_mut(),
+            dx.as_flat_mut(),
+        );
+        (dx, dw)
+    })
+}
+
+/// [`im2col_gemm`] over a batch `(N, C, H, W)` -> `(N, O, OH, OW)`: the same fused kernels
+/// image after image, so that no buffer grows with the batch beyond the input and output
+/// themselves (the batch's patch matrix is never formed). With [`add_bias_batch`] it makes the
+/// batched convolution.
+///
+/// ```
+/// use conv_kernels::{Batch, Filters, Image, Tensor, conv::{im2col_gemm, im2col_gemm_batch}};
+/// let x: Batch<f64, 2, 1, 3, 3> = Tensor::from_flat_fn(|i| i as f64);
+/// let w: Filters<f64, 2, 1, 2, 2> = Tensor::from_flat_fn(|i| i as f64 - 1.0);
+/// let y = im2col_gemm_batch::<f64, 2, 1, 3, 3, 2, 2, 2, 1, 0, 2, 2>(&x, &w);
+/// let x1: Image<f64, 1, 3, 3> = Tensor::from_array(x[1]);
+/// assert_eq!(y[1], *im2col_gemm::<f64, 1, 3, 3, 2, 2, 2, 1, 0, 2, 2>(&x1, &w));
+/// ```
+pub fn im2col_gemm_batch<
+    F: Scalar,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const O: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+    w: &Filters<F, O, C, KH, KW>,
+) -> Batch<F, N, O, OH, OW> {
+    let plan = ConvPlan::new(&geometry::<C, H, W, KH, KW, S, P, OH, OW>(), O);
+    let mut y = Batch::zeros();
+    for (x_n, y_n) in x
+        .as_flat()
+        .chunks_exact(C * H * W)
+        .zip(y.as_flat_mut().chunks_exact_mut(O * OH * OW))
+    {
+        plan.forward(w.as_flat(), &plan.pad(x_n), y_n);
+    }
+    y
+}
+
+/// Forward mode of [`im2col_gemm_batch`]: `im2col_gemm_batch(tx, w) + im2col_gemm_batch(x, tw)`.
+#[allow(clippy::type_complexity)]
+pub fn im2col_gemm_batch_jvp<
+    F: Scalar,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const O: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+    w: &Filters<F, O, C, KH, KW>,
+    tx: &Batch<F, N, C, H, W>,
+    tw: &Filters<F, O, C, KH, KW>,
+) -> (Batch<F, N, O, OH, OW>, Batch<F, N, O, OH, OW>) {
+    let plan = ConvPlan::new(&geometry::<C, H, W, KH, KW, S, P, OH, OW>(), O);
+    let (mut y, mut t): (Batch<F, N, O, OH, OW>, Batch<F, N, O, OH, OW>) =
+        (Batch::zeros(), Batch::zeros());
+    let mut t_x = vec![F::zero(); O * OH * OW];
+    let images = x.as_flat().chunks_exact(C * H * W);
+    let tangents = tx.as_flat().chunks_exact(C * H * W);
+    let outputs = y.as_flat_mut().chunks_exact_mut(O * OH * OW);
+    let out_tangents = t.as_flat_mut().chunks_exact_mut(O * OH * OW);
+    for (((x_n, tx_n), y_n), t_n) in images.zip(tangents).zip(outputs).zip(out_tangents) {
+        let padded = plan.pad(x_n);
+        plan.forward(w.as_flat(), &padded, y_n);
+        plan.forward(tw.as_flat(), &padded, t_n);
+        plan.forward(w.as_flat(), &plan.pad(tx_n), &mut t_x);
+        for (t, &d) in t_n.iter_mut().zip(&t_x) {
+            *t = *t + d;
+        }
+    }
+    (y, t)
+}
+
+/// Reverse mode of [`im2col_gemm_batch`]: per image, `dW_n = dY_n colsᵀ` and
+/// `dx_n = col2im(Wᵀ dY_n)` as in [`im2col_gemm_vjp`]; `dW` is their sum. The pullback owns
+/// the padded images and a copy of the filters.
+#[allow(clippy::type_complexity)]
+pub fn im2col_gemm_batch_vjp<
+    F: Scalar,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const O: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+    w: &Filters<F, O, C, KH, KW>,
+) -> (
+    Batch<F, N, O, OH, OW>,
+    impl FnOnce(Batch<F, N, O, OH, OW>) -> (Batch<F, N, C, H, W>, Filters<F, O, C, KH, KW>)
+    + use<F, N, C, H, W, O, KH, KW, S, P, OH, OW>,
+) {
+    let plan = ConvPlan::new(&geometry::<C, H, W, KH, KW, S, P, OH, OW>(), O);
+    let padded: Vec<Vec<F>> = x
+        .as_flat()
+        .chunks_exact(C * H * W)
+        .map(|x_n| plan.pad(x_n))
+        .collect();
+    let mut y: Batch<F, N, O, OH, OW> = Batch::zeros();
+    for (p_n, y_n) in padded
+        .iter()
+        .zip(y.as_flat_mut().chunks_exact_mut(O * OH * OW))
+    {
+        plan.forward(w.as_flat(), p_n, y_n);
+    }
+    let w = w.clone();
+    (y, move |dy: Batch<F, N, O, OH, OW>| {
+        let mut dx: Batch<F, N, C, H, W> = Batch::zeros();
+        let mut dw: Filters<F, O, C, KH, KW> = Filters::zeros();
+        let mut dw_n = vec![F::zero(); O * C * KH * KW];
+        let cotangents = dy.as_flat().chunks_exact(O * OH * OW);
+        let adjoints = dx.as_flat_mut().chunks_exact_mut(C * H * W);
+        for ((p_n, dy_n), dx_n) in padded.iter().zip(cotangents).zip(adjoints) {
+            plan.backward(w.as_flat(), p_n, dy_n, &mut dw_n, dx_n);
+            for (d, &v) in dw.as_flat_mut().iter_mut().zip(&dw_n) {
+                *d = *d + v;
+            }
+        }
+        (dx, dw)
+    })
+}
+
+/// [`add_bias`] over a batch: `y[n][o][i][j] + b[o]`, in place on the batch it takes.
+///
+/// ```
+/// use conv_kernels::{Batch, Tensor, Vector, conv::add_bias_batch};
+/// let y: Batch<f64, 2, 2, 1, 1> = Tensor::from_flat(&[1.0, 2.0, 3.0, 4.0]);
+/// let b: Vector<f64, 2> = Tensor::from_flat(&[10.0, 20.0]);
+/// assert_eq!(add_bias_batch(y, &b).as_flat(), &[11.0, 22.0, 13.0, 24.0]);
+/// ```
+pub fn add_bias_batch<
+    F: Scalar,
+    const N: usize,
+    const O: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    mut y: Batch<F, N, O, OH, OW>,
+    b: &Vector<F, O>,
+) -> Batch<F, N, O, OH, OW> {
+    for image in y.as_flat_mut().chunks_exact_mut(O * OH * OW) {
+        for (plane, &b_o) in image.chunks_exact_mut(OH * OW).zip(b.as_flat()) {
+            for v in plane {
+                *v = *v + b_o;
+            }
+        }
+    }
+    y
+}
+
+/// Forward mode of [`add_bias_batch`]: the tangent is `ty + tb` broadcast the same way.
+pub fn add_bias_batch_jvp<
+    F: Scalar,
+    const N: usize,
+    const O: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    y: Batch<F, N, O, OH, OW>,
+    b: &Vector<F, O>,
+    ty: &Batch<F, N, O, OH, OW>,
+    tb: &Vector<F, O>,
+) -> (Batch<F, N, O, OH, OW>, Batch<F, N, O, OH, OW>) {
+    (add_bias_batch(y, b), add_bias_batch(ty.clone(), tb))
+}
+
+/// Reverse mode of [`add_bias_batch`]: the cotangent passes through to `y` (moved), and `b`'s
+/// adjoint is the sum of each output channel over the batch and the plane.
+#[allow(clippy::type_complexity)]
+pub fn add_bias_batch_vjp<
+    F: Scalar,
+    const N: usize,
+    const O: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    y: Batch<F, N, O, OH, OW>,
+    b: &Vector<F, O>,
+) -> (
+    Batch<F, N, O, OH, OW>,
+    impl FnOnce(Batch<F, N, O, OH, OW>) -> (Batch<F, N, O, OH, OW>, Vector<F, O>) + use<F, N, O, OH, OW>,
+) {
+    (add_bias_batch(y, b), |ct: Batch<F, N, O, OH, OW>| {
+        let mut db = Vector::zeros();
+        for image in ct.as_flat().chunks_exact(O * OH * OW) {
+            for (d, plane) in db.as_flat_mut().iter_mut().zip(image.chunks_exact(OH * OW)) {
+                *d = *d + plane_sum(plane);
+            }
+        }
+        (ct, db)
+    })
+}
+
+/// The sum of a slice, with eight partial sums so that the adds do not wait on each other.
+fn plane_sum<F: Scalar>(plane: &[F]) -> F {
+    let mut partial = [F::zero(); 8];
+    let mut blocks = plane.chunks_exact(8);
+    for block in &mut blocks {
+        for (p, &v) in partial.iter_mut().zip(block) {
+            *p = *p + v;
+        }
+    }
+    let tail = blocks.remainder().iter().fold(F::zero(), |acc, &v| acc + v);
+    partial.iter().fold(tail, |acc, &p| acc + p)
+}
+
 /// `y[o][i][j] + b[o]`: the bias of a convolution, added in place to the image it takes.
 ///
 /// ```
@@ -570,16 +928,7 @@ pub fn add_bias_vjp<F: Scalar, const O: usize, const OH: usize, const OW: usize>
             .iter_mut()
             .zip(ct.as_flat().chunks_exact(OH * OW))
         {
-            // Eight partial sums, so that the adds do not wait on each other.
-            let mut partial = [F::zero(); 8];
-            let mut blocks = plane.chunks_exact(8);
-            for block in &mut blocks {
-                for (p, &v) in partial.iter_mut().zip(block) {
-                    *p = *p + v;
-                }
-            }
-            let tail = blocks.remainder().iter().fold(F::zero(), |acc, &v| acc + v);
-            *d = partial.iter().fold(tail, |acc, &p| acc + p);
+            *d = plane_sum(plane);
         }
         (ct, db)
     })
@@ -589,10 +938,11 @@ pub fn add_bias_vjp<F: Scalar, const O: usize, const OH: usize, const OW: usize>
 /// filters `(O, C, KH, KW)`, bias `(O)`, stride `S`, zero padding `P`, output `(O, OH, OW)` with
 /// `OH = (H + 2P - KH) / S + 1` (checked at compile time).
 ///
-/// Written with `#[differentiate]` over [`image_patches`] (im2col),
-/// [`filters_times_image_patches`] (the GEMM) and [`add_bias`], each with its own derivative
-/// rule: `conv2d_jvp`, `conv2d_vjp` and `conv2d_grad`'s backward pass are generated by the
-/// macro, which chains those rules.
+/// Written with `#[differentiate]` over [`im2col_gemm`] (im2col fused into the GEMM: the
+/// patch matrix is never stored whole) and [`add_bias`], each with its own derivative rule:
+/// `conv2d_jvp` and `conv2d_vjp`'s backward pass are generated by the macro, which chains
+/// those rules. The unfused pieces, [`image_patches`] and [`filters_times_image_patches`],
+/// compute the same product through the full patch matrix.
 ///
 /// ```
 /// use conv_kernels::{Filters, Image, Vector, Tensor, conv::conv2d};
@@ -621,7 +971,6 @@ pub fn conv2d<
     w: &Filters<F, O, C, KH, KW>,
     b: &Vector<F, O>,
 ) -> Image<F, O, OH, OW> {
-    let cols = image_patches::<F, C, H, W, KH, KW, S, P, OH, OW>(x);
-    let y = filters_times_image_patches(w, cols);
+    let y = im2col_gemm::<F, C, H, W, O, KH, KW, S, P, OH, OW>(x, w);
     add_bias(y, b)
 }

@@ -12,6 +12,10 @@
 //! time, and a portable kernel for every other [`Scalar`] (such as `Dual<f64>`) and for CPUs
 //! without AVX2. `beta == 0` never reads C.
 //!
+//! `implicit` (crate-private) runs a convolution's product without storing its patch matrix:
+//! the image is read in place (stride 1, `f32` with AVX2) or gathered one L2-sized block of
+//! the patch matrix at a time; [`crate::conv::im2col_gemm`] is its differentiable face.
+//!
 //! ```
 //! use conv_kernels::gemm::gemm;
 //! use conv_kernels::Mat;
@@ -23,6 +27,7 @@
 
 pub mod avx2;
 pub mod blocked;
+pub(crate) mod implicit;
 pub mod kernel;
 pub mod params;
 pub mod portable;

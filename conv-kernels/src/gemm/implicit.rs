@@ -1,0 +1,590 @@
+//! A convolution's GEMM with its patch matrix never stored whole ("implicit im2col").
+//!
+//! The image is copied once into a zero-padded buffer `(C, Hp, Wp)` (`Hp = H + 2P`,
+//! `Wp = W + 2P`, with a little slack at the end), so that every tap of every window reads
+//! inside it without a bounds test: entry `(p, l)` of the patch matrix, for the tap
+//! `p = (c, u, v)` and the output pixel `l = (oy, ox)`, is `padded[taps[p] + bases[l]]` with
+//! `taps[p] = (c Hp + u) Wp + v` and `bases[l] = oy S Wp + ox S`.
+//!
+//! Three ways to run the products, chosen per shape ([`Strategy`]):
+//!
+//! - **Wide rows** (stride 1): with the output rows laid out `Wp` wide instead of `OW` (the
+//!   last `KW - 1` columns of each row are wasted work, cropped afterwards), `bases[l]` is `l`
+//!   itself, so row `p` of the patch matrix is the padded image read from `taps[p]` on. The
+//!   `f32` AVX2 kernels read it in place: the forward product ([`avx2::conv_taps_f32`], a
+//!   `6 x 16` tile of output channels by pixels), the weight gradient (dot products,
+//!   [`avx2::conv_weight_grad_taps_f32`]) and the input gradient, whose tiles of `Wᵀ dY` are
+//!   added straight into the padded gradient ([`avx2::conv_input_grad_taps_f32`]: col2im fused
+//!   into the product). Best when the output rows are long.
+//! - **Pixel rows** (`f32` with AVX2, any stride): the register tile turned around, six pixels
+//!   by sixteen output channels, so that the channels fill the lanes and the patch-matrix
+//!   entries are broadcast from the padded image ([`avx2::conv_gather_f32`]); the weight
+//!   gradient is the same kernel with the roles of pixels and taps swapped. Best when the
+//!   output rows are short and there are 16 or more channels (LeNet's second layer).
+//! - **Gathered blocks** (every other scalar, and the input gradient at strides above 1): the
+//!   patch matrix is gathered `K x NB` at a time (at most [`BLOCK_BYTES`]) and each block goes
+//!   through the blocked GEMM; in the backward pass a block of `Wᵀ dY` is scattered back
+//!   (col2im).
+//!
+//! No buffer is larger than the padded image, the output, or one block.
+
+use super::avx2;
+use super::kernel::{RawMat, RawMatMut};
+use super::{MatMut, MatRef, gemm_into, is_f32};
+use crate::Scalar;
+use crate::im2col::Im2colShape;
+
+/// The largest block of the patch matrix (or of `Wᵀ dY`) held at once: a quarter of this
+/// machine's 512 KiB L2, so that the block, the filters and the image stay in L2 together.
+pub(crate) const BLOCK_BYTES: usize = 128 * 1024;
+
+/// Output columns per block of `Wᵀ dY` in the wide-row input gradient without the `f32`
+/// kernels: `K x 128` (38 KiB for the course's `K = 75`) are written and then added to the
+/// gradient while still in L1 / L2.
+const GRAD_BLOCK_COLS: usize = 128;
+
+/// How a [`ConvPlan`] runs its products (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Strategy {
+    WideRows,
+    PixelRows,
+    GatheredBlocks,
+}
+
+/// The geometry of a convolution over the zero-padded image, and the offset of every tap.
+#[derive(Debug, Clone)]
+pub(crate) struct ConvPlan {
+    shape: Im2colShape,
+    out_channels: usize,
+    out_h: usize,
+    out_w: usize,
+    padded_h: usize,
+    padded_w: usize,
+    /// `taps[p] = (c Hp + u) Wp + v` for the tap `p = (c, u, v)`, increasing in `p`.
+    taps: Vec<usize>,
+}
+
+impl ConvPlan {
+    /// The plan of a convolution of `out_channels` filters over images of `shape`.
+    pub(crate) fn new(shape: &Im2colShape, out_channels: usize) -> Self {
+        let (out_h, out_w) = (shape.out_h(), shape.out_w());
+        let padded_h = shape.height + 2 * shape.padding;
+        let padded_w = shape.width + 2 * shape.padding;
+        let mut taps = Vec::with_capacity(shape.rows());
+        for c in 0..shape.channels {
+            for u in 0..shape.kernel_h {
+                for v in 0..shape.kernel_w {
+                    taps.push((c * padded_h + u) * padded_w + v);
+                }
+            }
+        }
+        ConvPlan {
+            shape: *shape,
+            out_channels,
+            out_h,
+            out_w,
+            padded_h,
+            padded_w,
+            taps,
+        }
+    }
+
+    /// `K = C KH KW`, the rows of the patch matrix.
+    fn k(&self) -> usize {
+        self.taps.len()
+    }
+
+    /// `L = OH OW`, the output pixels.
+    fn l(&self) -> usize {
+        self.out_h * self.out_w
+    }
+
+    /// Output columns of the wide-row layout, `OH` rows `Wp` wide.
+    fn wide_l(&self) -> usize {
+        self.out_h * self.padded_w
+    }
+
+    /// The length of a padded image buffer: the image and a slack of zeros, so that the
+    /// wide-row kernels may read (and add to) whole 16-wide tiles past the last output column.
+    fn padded_len(&self) -> usize {
+        self.shape.channels * self.padded_h * self.padded_w + self.shape.kernel_w + 16
+    }
+
+    /// Whether the `f32` AVX2 kernels run the products of `F`.
+    fn avx2_f32<F: Scalar>(&self) -> bool {
+        is_f32::<F>() && avx2::avx2_fma_available()
+    }
+
+    /// The strategy of the forward product and the weight gradient: the register tile that
+    /// wastes fewer lanes and rows (wide rows: `6 x 16` channels by wide-row pixels; pixel
+    /// rows: `6 x 16` pixels by channels).
+    fn strategy<F: Scalar>(&self) -> Strategy {
+        if !self.avx2_f32::<F>() {
+            return Strategy::GatheredBlocks;
+        }
+        if self.shape.stride != 1 {
+            return Strategy::PixelRows;
+        }
+        let (o, l) = (self.out_channels as f64, self.l() as f64);
+        let used = |n: f64, tile: f64| n / (tile * (n / tile).ceil());
+        let wide_tiles = 16.0 * (self.wide_l() as f64 / 16.0).ceil();
+        let wide = used(o, 6.0) * l / wide_tiles;
+        let pixel = used(o, 16.0) * used(l, 6.0);
+        if pixel > wide {
+            Strategy::PixelRows
+        } else {
+            Strategy::WideRows
+        }
+    }
+
+    /// The image `x` (`(C, H, W)`) copied into a zero-padded buffer `(C, Hp, Wp)` (with slack).
+    pub(crate) fn pad<F: Scalar>(&self, x: &[F]) -> Vec<F> {
+        let Im2colShape {
+            channels,
+            height,
+            width,
+            padding,
+            ..
+        } = self.shape;
+        assert_eq!(x.len(), channels * height * width, "conv: image length");
+        let (hp, wp) = (self.padded_h, self.padded_w);
+        let mut padded = vec![F::zero(); self.padded_len()];
+        for (plane, src) in padded
+            .chunks_exact_mut(hp * wp)
+            .zip(x.chunks_exact(height * width))
+        {
+            for (row, src_row) in plane[padding * wp..]
+                .chunks_exact_mut(wp)
+                .zip(src.chunks_exact(width))
+            {
+                copy_run(&mut row[padding..padding + width], src_row);
+            }
+        }
+        padded
+    }
+
+    /// The image `(C, H, W)` inside a padded buffer (the adjoint of [`ConvPlan::pad`]: the
+    /// padding is dropped).
+    fn crop<F: Scalar>(&self, padded: &[F], x: &mut [F]) {
+        let Im2colShape {
+            height,
+            width,
+            padding,
+            ..
+        } = self.shape;
+        let (hp, wp) = (self.padded_h, self.padded_w);
+        for (plane, dst) in padded
+            .chunks_exact(hp * wp)
+            .zip(x.chunks_exact_mut(height * width))
+        {
+            for (row, dst_row) in plane[padding * wp..]
+                .chunks_exact(wp)
+                .zip(dst.chunks_exact_mut(width))
+            {
+                copy_run(dst_row, &row[padding..padding + width]);
+            }
+        }
+    }
+
+    /// The taps `p = (c, u, v)` ordered by `v`, then `u`, then `c`: neighbours in this order
+    /// are a whole image row or plane apart.
+    fn taps_by_column(&self) -> Vec<usize> {
+        let Im2colShape {
+            channels,
+            kernel_h,
+            kernel_w,
+            ..
+        } = self.shape;
+        let mut order = Vec::with_capacity(self.k());
+        for v in 0..kernel_w {
+            for u in 0..kernel_h {
+                for c in 0..channels {
+                    order.push((c * kernel_h + u) * kernel_w + v);
+                }
+            }
+        }
+        order
+    }
+
+    /// The offset of every output pixel's window in the padded image, `oy S Wp + ox S`.
+    fn bases(&self) -> Vec<usize> {
+        let (s, wp) = (self.shape.stride, self.padded_w);
+        (0..self.out_h)
+            .flat_map(|oy| (0..self.out_w).map(move |ox| oy * s * wp + ox * s))
+            .collect()
+    }
+
+    /// Columns per block of the gathered patch matrix: as many as fit in [`BLOCK_BYTES`], a
+    /// multiple of 16 (the widest microkernel tile), at least 16.
+    fn block_cols<F>(&self) -> usize {
+        let per_col = self.k() * size_of::<F>();
+        let cols = (BLOCK_BYTES / per_col.max(1)) / 16 * 16;
+        cols.clamp(16, self.l().max(16))
+    }
+
+    /// `y <- W cols` (`y`: `O x L`, overwritten) for the filters `w` (`O x K`) and the image
+    /// padded by [`ConvPlan::pad`].
+    pub(crate) fn forward<F: Scalar>(&self, w: &[F], padded: &[F], y: &mut [F]) {
+        let (o, k, l) = (self.out_channels, self.k(), self.l());
+        assert_eq!(w.len(), o * k, "conv: filters length");
+        assert_eq!(padded.len(), self.padded_len(), "conv: padded image length");
+        assert_eq!(y.len(), o * l, "conv: output length");
+        match self.strategy::<F>() {
+            Strategy::WideRows => {
+                let tiles = self.wide_l().div_ceil(16);
+                let ld = tiles * 16;
+                assert!(self.taps[k - 1] + ld <= padded.len());
+                let mut y_wide = vec![F::zero(); o * ld];
+                // SAFETY: `F` is `f32` and AVX2 and FMA were detected (`strategy`); the
+                // filters are `o x k` contiguous; the last tap's read of `ld = 16 tiles`
+                // floats ends inside the padded image (asserted above); `y_wide` holds `o`
+                // rows of `ld`.
+                #[cfg(target_arch = "x86_64")]
+                unsafe {
+                    avx2::conv_taps_f32(
+                        (o, k, tiles),
+                        RawMat {
+                            ptr: w.as_ptr().cast::<f32>(),
+                            rs: k,
+                            cs: 1,
+                        },
+                        padded.as_ptr().cast::<f32>(),
+                        &self.taps,
+                        RawMatMut {
+                            ptr: y_wide.as_mut_ptr().cast::<f32>(),
+                            rs: ld,
+                            cs: 1,
+                        },
+                    );
+                }
+                self.crop_wide(&y_wide, ld, y);
+            }
+            Strategy::PixelRows => {
+                // Shapes: y (O x L) = W (O x K) . cols (K x L), computed by tiles of six
+                // pixels (columns of y) by sixteen channels: cols broadcast from the image,
+                // W packed by blocks of 16 channels.
+                let bases = self.bases();
+                let wt = pack_rows_by_16(w, o, k);
+                self.pixel_rows((o, k, l), padded, &bases, &self.taps, &wt, y);
+            }
+            Strategy::GatheredBlocks => {
+                let bases = self.bases();
+                let nb = self.block_cols::<F>();
+                let mut block = vec![F::zero(); k * nb.min(l)];
+                let w = MatRef::row_major(w, o, k);
+                for l0 in (0..l).step_by(nb) {
+                    let n = nb.min(l - l0);
+                    let block = &mut block[..k * n];
+                    self.gather(padded, &bases[l0..l0 + n], block);
+                    // Shapes: y[:, l0..l0 + n] (O x n) = W (O x K) . cols[:, l0..l0 + n] (K x n)
+                    gemm_into(
+                        F::one(),
+                        w,
+                        MatRef::row_major(block, k, n),
+                        F::zero(),
+                        MatMut::new(&mut y[l0..], o, n, l, 1),
+                    );
+                }
+            }
+        }
+    }
+
+    /// [`avx2::conv_gather_f32`] on slices: `C[r][j] <- Σ_s padded[columns[j] + steps[s]] b[r][s]`
+    /// for the `m x n` matrix C, with `b` packed by [`pack_rows_by_16`].
+    fn pixel_rows<F: Scalar>(
+        &self,
+        (m, n_steps, n): (usize, usize, usize),
+        padded: &[F],
+        columns: &[usize],
+        steps: &[usize],
+        b_packed: &[F],
+        c: &mut [F],
+    ) {
+        assert!(self.avx2_f32::<F>());
+        assert!(columns.len() == n && steps.len() == n_steps && c.len() == m * n);
+        assert_eq!(b_packed.len(), m.div_ceil(16) * 16 * n_steps);
+        let last =
+            columns.iter().max().copied().unwrap_or(0) + steps.iter().max().copied().unwrap_or(0);
+        assert!(n == 0 || n_steps == 0 || last < padded.len());
+        // SAFETY: `F` is `f32` and AVX2 and FMA were detected (asserted); every read
+        // `padded[columns[j] + steps[s]]` is inside the buffer (asserted: the largest of them);
+        // `b_packed` holds `16 n_steps ⌈m / 16⌉` floats and `c` is `m x n` (asserted).
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            avx2::conv_gather_f32(
+                (m, n_steps, n),
+                padded.as_ptr().cast::<f32>(),
+                columns,
+                steps,
+                b_packed.as_ptr().cast::<f32>(),
+                RawMatMut {
+                    ptr: c.as_mut_ptr().cast::<f32>(),
+                    rs: n,
+                    cs: 1,
+                },
+            );
+        }
+    }
+
+    /// The `O x L` output from its stride-1 layout (`O` rows of `ld`, each `OH` rows of `Wp`).
+    fn crop_wide<F: Scalar>(&self, wide: &[F], ld: usize, y: &mut [F]) {
+        let (l, ow, wp) = (self.l(), self.out_w, self.padded_w);
+        for (src, dst) in wide.chunks_exact(ld).zip(y.chunks_exact_mut(l)) {
+            for (row, dst_row) in src.chunks(wp).zip(dst.chunks_exact_mut(ow)) {
+                copy_run(dst_row, &row[..ow]);
+            }
+        }
+    }
+
+    /// Columns `bases` of the patch matrix (`K x n`, row-major) from the padded image.
+    fn gather<F: Scalar>(&self, padded: &[F], bases: &[usize], block: &mut [F]) {
+        for (row, &tap) in block.chunks_exact_mut(bases.len()).zip(&self.taps) {
+            let src = &padded[tap..];
+            for (d, &b) in row.iter_mut().zip(bases) {
+                *d = src[b];
+            }
+        }
+    }
+
+    /// The adjoint of [`ConvPlan::gather`]: adds the block back onto the padded gradient.
+    fn scatter_add<F: Scalar>(&self, block: &[F], bases: &[usize], padded: &mut [F]) {
+        for (row, &tap) in block.chunks_exact(bases.len()).zip(&self.taps) {
+            let dst = &mut padded[tap..];
+            for (&v, &b) in row.iter().zip(bases) {
+                dst[b] = dst[b] + v;
+            }
+        }
+    }
+
+    /// The backward pass of [`ConvPlan::forward`] for the output cotangent `dy` (`O x L`):
+    /// `dw <- dY colsᵀ` (`O x K`) and `dx <- col2im(Wᵀ dY)` (`(C, H, W)`), both overwritten.
+    pub(crate) fn backward<F: Scalar>(
+        &self,
+        w: &[F],
+        padded: &[F],
+        dy: &[F],
+        dw: &mut [F],
+        dx: &mut [F],
+    ) {
+        let (o, k, l) = (self.out_channels, self.k(), self.l());
+        assert_eq!(w.len(), o * k, "conv: filters length");
+        assert_eq!(padded.len(), self.padded_len(), "conv: padded image length");
+        assert_eq!(dy.len(), o * l, "conv: output cotangent length");
+        assert_eq!(dw.len(), o * k, "conv: filters adjoint length");
+        let strategy = self.strategy::<F>();
+        let mut dx_padded = vec![F::zero(); self.padded_len()];
+        if self.shape.stride == 1 {
+            // dY in the wide-row layout, zero in the `KW - 1` wasted columns of each row and
+            // past the last row up to a whole tile, so that those columns add nothing to
+            // either gradient.
+            let (ow, wp) = (self.out_w, self.padded_w);
+            let tiles = self.wide_l().div_ceil(16);
+            let ld = tiles * 16;
+            let mut dy_wide = vec![F::zero(); o * ld];
+            for (src, dst) in dy.chunks_exact(l).zip(dy_wide.chunks_exact_mut(ld)) {
+                for (row, dst_row) in src.chunks_exact(ow).zip(dst.chunks_mut(wp)) {
+                    copy_run(&mut dst_row[..ow], row);
+                }
+            }
+            assert!(self.taps[k - 1] + ld <= padded.len());
+            match strategy {
+                Strategy::WideRows => {
+                    // SAFETY: `F` is `f32` and AVX2 and FMA were detected (`strategy`);
+                    // `dy_wide` is `o x ld`; the taps increase and the last one's read of `ld`
+                    // floats ends inside the padded image (asserted above); `dw` is `o x k`.
+                    #[cfg(target_arch = "x86_64")]
+                    unsafe {
+                        avx2::conv_weight_grad_taps_f32(
+                            (o, ld, k),
+                            RawMat {
+                                ptr: dy_wide.as_ptr().cast::<f32>(),
+                                rs: ld,
+                                cs: 1,
+                            },
+                            padded.as_ptr().cast::<f32>(),
+                            &self.taps,
+                            RawMatMut {
+                                ptr: dw.as_mut_ptr().cast::<f32>(),
+                                rs: k,
+                                cs: 1,
+                            },
+                        );
+                    }
+                }
+                Strategy::PixelRows => self.weight_grad_pixel_rows(padded, dy, dw),
+                Strategy::GatheredBlocks => self.weight_grad_wide(&dy_wide, ld, padded, dw),
+            }
+            if self.avx2_f32::<F>() {
+                // Six taps per register tile, ordered by (v, u, c) so that the six rows of a
+                // tile are whole image rows or planes apart in the gradient.
+                let order = self.taps_by_column();
+                // SAFETY: `F` is `f32` and AVX2 and FMA were detected; `w` is `o x k` and
+                // `order` a permutation of `0..k`; `dy_wide` is `o x ld` with `ld = 16 tiles`;
+                // every tap plus `ld` ends inside the padded gradient (asserted above, the
+                // same length as the padded image); the gradient is a buffer of its own.
+                #[cfg(target_arch = "x86_64")]
+                unsafe {
+                    avx2::conv_input_grad_taps_f32(
+                        (o, tiles),
+                        (w.as_ptr().cast::<f32>(), k),
+                        &order,
+                        &self.taps,
+                        dy_wide.as_ptr().cast::<f32>(),
+                        ld,
+                        dx_padded.as_mut_ptr().cast::<f32>(),
+                    );
+                }
+            } else {
+                let wt = MatRef::row_major(w, o, k).t();
+                let nb = GRAD_BLOCK_COLS;
+                let mut block = vec![F::zero(); k * nb.min(ld)];
+                for l0 in (0..ld).step_by(nb) {
+                    let n = nb.min(ld - l0);
+                    let block = &mut block[..k * n];
+                    // Shapes: dcols[:, l0..l0 + n] (K x n) = Wᵀ (K x O) . dY[:, l0..l0 + n] (O x n)
+                    gemm_into(
+                        F::one(),
+                        wt,
+                        MatRef::new(&dy_wide[l0..], o, n, ld, 1),
+                        F::zero(),
+                        MatMut::row_major(block, k, n),
+                    );
+                    // col2im: row p of the block is a run of the padded gradient from
+                    // taps[p] + l0.
+                    for (row, &tap) in block.chunks_exact(n).zip(&self.taps) {
+                        add_run(&mut dx_padded[tap + l0..tap + l0 + n], row);
+                    }
+                }
+            }
+        } else {
+            let bases = self.bases();
+            let nb = self.block_cols::<F>();
+            let mut block = vec![F::zero(); k * nb.min(l)];
+            let wt = MatRef::row_major(w, o, k).t();
+            if strategy == Strategy::PixelRows {
+                self.weight_grad_pixel_rows(padded, dy, dw);
+            }
+            for l0 in (0..l).step_by(nb) {
+                let n = nb.min(l - l0);
+                let block = &mut block[..k * n];
+                let dy_block = MatRef::new(&dy[l0..], o, n, l, 1);
+                if strategy == Strategy::GatheredBlocks {
+                    self.gather(padded, &bases[l0..l0 + n], block);
+                    // Shapes: dW (O x K) += dY[:, block] (O x n) . cols[:, block]ᵀ (n x K)
+                    let beta = if l0 == 0 { F::zero() } else { F::one() };
+                    gemm_into(
+                        F::one(),
+                        dy_block,
+                        MatRef::row_major(block, k, n).t(),
+                        beta,
+                        MatMut::new(dw, o, k, k, 1),
+                    );
+                }
+                // Shapes: dcols[:, block] (K x n) = Wᵀ (K x O) . dY[:, block] (O x n)
+                gemm_into(
+                    F::one(),
+                    wt,
+                    dy_block,
+                    F::zero(),
+                    MatMut::row_major(block, k, n),
+                );
+                self.scatter_add(block, &bases[l0..l0 + n], &mut dx_padded);
+            }
+        }
+        self.crop(&dx_padded, dx);
+    }
+
+    /// `dw <- dY colsᵀ` by pixel rows: the tile is six taps by sixteen output channels, the
+    /// patch-matrix entries broadcast from the image, `dYᵀ` packed.
+    fn weight_grad_pixel_rows<F: Scalar>(&self, padded: &[F], dy: &[F], dw: &mut [F]) {
+        let (o, k, l) = (self.out_channels, self.k(), self.l());
+        let bases = self.bases();
+        let dyt = pack_rows_by_16(dy, o, l);
+        // Shapes: dW (O x K) = dY (O x L) . colsᵀ (L x K): columns of dW are taps, steps pixels.
+        self.pixel_rows((o, l, k), padded, &self.taps, &bases, &dyt, dw);
+    }
+
+    /// `dw <- dY colsᵀ` in the wide-row layout, by the blocked GEMM on blocks of the patch
+    /// matrix copied from the padded image (the scalars without the `f32` kernels).
+    fn weight_grad_wide<F: Scalar>(&self, dy_wide: &[F], ld: usize, padded: &[F], dw: &mut [F]) {
+        let (o, k) = (self.out_channels, self.k());
+        let nb = self.block_cols::<F>();
+        let mut block = vec![F::zero(); k * nb.min(ld)];
+        for l0 in (0..ld).step_by(nb) {
+            let n = nb.min(ld - l0);
+            let block = &mut block[..k * n];
+            for (row, &tap) in block.chunks_exact_mut(n).zip(&self.taps) {
+                row.copy_from_slice(&padded[tap + l0..tap + l0 + n]);
+            }
+            let beta = if l0 == 0 { F::zero() } else { F::one() };
+            // Shapes: dW (O x K) += dY[:, block] (O x n) . cols[:, block]ᵀ (n x K)
+            gemm_into(
+                F::one(),
+                MatRef::new(&dy_wide[l0..], o, n, ld, 1),
+                MatRef::row_major(block, k, n).t(),
+                beta,
+                MatMut::new(dw, o, k, k, 1),
+            );
+        }
+    }
+}
+
+/// The `m x n` row-major matrix `a` transposed into blocks of 16 of its rows: block `b` holds,
+/// for each column `s < n`, the 16 entries `a[16 b + j][s]` (zero past `m`). The `B` operand
+/// of [`avx2::conv_gather_f32`].
+fn pack_rows_by_16<F: Scalar>(a: &[F], m: usize, n: usize) -> Vec<F> {
+    assert_eq!(a.len(), m * n);
+    let mut packed = vec![F::zero(); m.div_ceil(16) * 16 * n];
+    if is_f32::<F>() && avx2::avx2_fma_available() {
+        // SAFETY: `F` is `f32` and AVX2 and FMA were detected; `a` holds `m n` floats
+        // (asserted) and `packed` `16 n ⌈m / 16⌉`.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            avx2::pack_rows_by_16_f32(
+                a.as_ptr().cast::<f32>(),
+                m,
+                n,
+                packed.as_mut_ptr().cast::<f32>(),
+            );
+        }
+        return packed;
+    }
+    for (r, row) in a.chunks_exact(n).enumerate() {
+        let block = &mut packed[(r / 16) * 16 * n..];
+        for (s, &v) in row.iter().enumerate() {
+            block[s * 16 + r % 16] = v;
+        }
+    }
+    packed
+}
+
+/// `dst <- src` for a short run (one image or output row, a few dozen elements): fixed blocks
+/// of eight, cheaper than a call to `memcpy` at these lengths.
+#[inline(always)]
+fn copy_run<F: Copy>(dst: &mut [F], src: &[F]) {
+    let src = &src[..dst.len()];
+    let mut d8 = dst.chunks_exact_mut(8);
+    let mut s8 = src.chunks_exact(8);
+    for (d, s) in (&mut d8).zip(&mut s8) {
+        let block: [F; 8] = core::array::from_fn(|t| s[t]);
+        d.copy_from_slice(&block);
+    }
+    for (d, &s) in d8.into_remainder().iter_mut().zip(s8.remainder()) {
+        *d = s;
+    }
+}
+
+/// `dst <- dst + src` elementwise, in fixed blocks of eight so that it vectorises.
+#[inline(always)]
+fn add_run<F: Scalar>(dst: &mut [F], src: &[F]) {
+    let src = &src[..dst.len()];
+    let mut d8 = dst.chunks_exact_mut(8);
+    let mut s8 = src.chunks_exact(8);
+    for (d, s) in (&mut d8).zip(&mut s8) {
+        let block: [F; 8] = core::array::from_fn(|t| d[t] + s[t]);
+        d.copy_from_slice(&block);
+    }
+    for (d, &s) in d8.into_remainder().iter_mut().zip(s8.remainder()) {
+        *d = *d + s;
+    }
+}
