@@ -70,6 +70,22 @@ fn overwritten_scalar() {
     }
 }
 
+/// `[a; n]` of a binding whose only use is the repeat: its adjoint is a sum over the elements,
+/// made inside a loop (once a compile error: the adjoint was declared inside that loop).
+#[differentiate]
+fn repeated(x: f64) -> f64 {
+    let a = x * 2.0;
+    let v = [a; 3];
+    v[0] + v[1] * v[2]
+}
+
+#[test]
+fn repeated_binding() {
+    for &x in &[0.3, -0.8, 1.5] {
+        check1!(repeated, repeated_jvp, repeated_vjp, repeated_grad, x);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // tuples
 

@@ -1325,7 +1325,10 @@ impl<'a> Rev<'a> {
                         if elem.active_place(self.f()).is_none() {
                             return quote!();
                         }
+                        // Inside the emitted loop: never the binding's only, whole contribution.
+                        let was_top = self.cur_top.replace(false);
                         let body = self.acc(elem, quote!(*__e), false);
+                        self.cur_top.set(was_top);
                         quote!(for __e in #vb.iter() { #body })
                     }
                     Rhs::Tuple(elems) => {
