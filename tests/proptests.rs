@@ -125,8 +125,11 @@ fn check_all(
             m[j] -= h;
             (f(&p) - f(&m)) / (2.0 * h)
         };
+        // Finite differences are trusted only where the two steps agree well inside the
+        // tolerance below: near a kink or a singular derivative (`sqrt` at a tiny positive
+        // argument) their truncation error alone exceeds it.
         let (f1, f2) = (fd(1e-6), fd(1e-7));
-        if (f1 - f2).abs() <= 1e-4 * (1.0 + f1.abs()) {
+        if (f1 - f2).abs() <= 1e-6 * (1.0 + f1.abs()) {
             prop_assert!(
                 (g[j] - f1).abs() <= 1e-5 * (1.0 + f1.abs()),
                 "{}: grad[{}] = {} but finite differences give {} at {:?}",
