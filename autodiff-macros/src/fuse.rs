@@ -20,7 +20,8 @@ use proc_macro2::{TokenStream, TokenTree};
 use quote::quote;
 
 use crate::ir::*;
-use crate::reverse::visit_stmts;
+use crate::replay::mentions_tokens;
+use crate::reverse::{visit_stmt, visit_stmts};
 
 /// A loop run in one pass.
 pub struct OnePass {
@@ -68,7 +69,7 @@ pub fn plan(
         else {
             continue;
         };
-        let (found, all_windowed) = windows(f, lb, s, *var, by_name);
+        let (found, all_windowed) = windows(f, lb, s, *var);
         let range = range_ends(&iter.tokens);
         let windows: Vec<(VarId, usize)> = found
             .iter()
@@ -80,20 +81,11 @@ pub fn plan(
         // not when bounds checks remain: such loops run in one pass only when every array
         // adjoint they touch rides in window registers.
         let windowed = all_windowed && windows.len() == found.len();
-        if !windowed
-            && !lb.stmts.iter().any(|s| {
-                let mut inner = false;
-                let b = Block {
-                    id: usize::MAX,
-                    stmts: vec![s.clone()],
-                    tail: None,
-                };
-                visit_stmts(&b, &mut |s| {
-                    inner |= matches!(s, Stmt::For { .. } | Stmt::While { .. } | Stmt::Loop { .. })
-                });
-                inner
-            })
-        {
+        let mut inner_loop = false;
+        visit_stmts(lb, &mut |s| {
+            inner_loop |= matches!(s, Stmt::For { .. } | Stmt::While { .. } | Stmt::Loop { .. })
+        });
+        if !windowed && !inner_loop {
             continue;
         }
         if let Some(accs) = candidate(f, body, li, lb, s, by_name, one, &assigned_anywhere) {
@@ -166,12 +158,7 @@ fn candidate(
     for s in &body.stmts[..li] {
         let mut m = HashSet::new();
         let mut dummy = HashMap::new();
-        let b = Block {
-            id: usize::MAX,
-            stmts: vec![s.clone()],
-            tail: None,
-        };
-        visit_stmts(&b, &mut |s| stmt_mentions(s, by_name, &mut m, &mut dummy));
+        visit_stmt(s, &mut |s| stmt_mentions(s, by_name, &mut m, &mut dummy));
         let decl = match s {
             Stmt::Let { var, rhs, .. } => {
                 // `let s = <value not naming s>`: its own declaration.
@@ -189,12 +176,7 @@ fn candidate(
     // the loop may write them (that would zero or pass on an adjoint the loop already added to).
     let mut later_assigned = HashSet::new();
     for s in &body.stmts[li + 1..] {
-        let b = Block {
-            id: usize::MAX,
-            stmts: vec![s.clone()],
-            tail: None,
-        };
-        visit_stmts(&b, &mut |s| match s {
+        visit_stmt(s, &mut |s| match s {
             Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } => {
                 later_assigned.insert(place.var);
             }
@@ -243,13 +225,7 @@ enum Coef {
 
 /// The outer active arrays the loop body reads only as `a[i]` or `a[i + k]`, with their largest
 /// `k`; and whether every outer active array it reads is so.
-fn windows(
-    f: &Func,
-    lb: &Block,
-    l: &Stmt,
-    var: VarId,
-    by_name: &HashMap<String, VarId>,
-) -> (Vec<(VarId, usize)>, bool) {
+fn windows(f: &Func, lb: &Block, l: &Stmt, var: VarId) -> (Vec<(VarId, usize)>, bool) {
     let mut own = HashSet::new();
     crate::replay::declared(l, &mut own);
     let name = f.vars[var].name.to_string();
@@ -309,7 +285,6 @@ fn windows(
         Stmt::Return { value, .. } => see(value, true),
         _ => {}
     });
-    let _ = by_name;
     let all = bad.is_empty();
     let mut out: Vec<(VarId, usize)> = good.into_iter().filter(|(v, _)| !bad.contains(v)).collect();
     out.sort_unstable();
@@ -456,14 +431,11 @@ fn coefficients(
             }
             other => {
                 // Loops, branches, assignments: whatever they name may take any adjoint.
-                let b = Block {
-                    id: usize::MAX,
-                    stmts: vec![other.clone()],
-                    tail: None,
-                };
                 let mut m = HashSet::new();
                 let mut dummy = HashMap::new();
-                visit_stmts(&b, &mut |s| stmt_mentions(s, by_name, &mut m, &mut dummy));
+                visit_stmt(other, &mut |s| {
+                    stmt_mentions(s, by_name, &mut m, &mut dummy)
+                });
                 unknown(&mut c, &m);
             }
         }
@@ -590,10 +562,4 @@ fn tokens_vec(t: &TokenStream, by_name: &HashMap<String, VarId>, m: &mut Vec<Var
             _ => {}
         }
     }
-}
-
-fn mentions_tokens(t: &TokenStream, by_name: &HashMap<String, VarId>, out: &mut HashSet<VarId>) {
-    let mut m = Vec::new();
-    tokens_vec(t, by_name, &mut m);
-    out.extend(m);
 }

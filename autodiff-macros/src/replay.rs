@@ -250,12 +250,7 @@ const CHEAP_RULES: &[&str] = &[
 
 /// Every variable `s` assigns or declares, nested statements included.
 fn all_writes(s: &Stmt, out: &mut HashSet<VarId>) {
-    let b = Block {
-        id: usize::MAX,
-        stmts: vec![s.clone()],
-        tail: None,
-    };
-    crate::reverse::visit_stmts(&b, &mut |s| match s {
+    crate::reverse::visit_stmt(s, &mut |s| match s {
         Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } => {
             out.insert(place.var);
         }
@@ -268,12 +263,7 @@ fn all_writes(s: &Stmt, out: &mut HashSet<VarId>) {
 
 /// The variables `s` declares (its own `let`, inner loops' variables and bindings).
 pub fn declared(s: &Stmt, out: &mut HashSet<VarId>) {
-    let b = Block {
-        id: usize::MAX,
-        stmts: vec![s.clone()],
-        tail: None,
-    };
-    crate::reverse::visit_stmts(&b, &mut |s| match s {
+    crate::reverse::visit_stmt(s, &mut |s| match s {
         Stmt::Let { var, .. } | Stmt::For { var, .. } => {
             out.insert(*var);
         }
@@ -299,7 +289,11 @@ fn proj(p: &Place, by_name: &HashMap<String, VarId>, out: &mut HashSet<VarId>) {
     }
 }
 
-fn mentions_tokens(t: &TokenStream, by_name: &HashMap<String, VarId>, out: &mut HashSet<VarId>) {
+pub fn mentions_tokens(
+    t: &TokenStream,
+    by_name: &HashMap<String, VarId>,
+    out: &mut HashSet<VarId>,
+) {
     for tt in t.clone() {
         match tt {
             TokenTree::Ident(i) => {

@@ -280,17 +280,7 @@ impl<'a> Rev<'a> {
     }
 
     fn read_tokens(&self, t: &TokenStream) {
-        for tt in t.clone() {
-            match tt {
-                TokenTree::Ident(i) => {
-                    if let Some(&v) = self.by_name.get(&i.to_string()) {
-                        self.reads.borrow_mut().insert(v);
-                    }
-                }
-                TokenTree::Group(g) => self.read_tokens(&g.stream()),
-                _ => {}
-            }
-        }
+        crate::replay::mentions_tokens(t, self.by_name, &mut self.reads.borrow_mut());
     }
 
     fn read_proj(&self, p: &Place) {
@@ -623,23 +613,7 @@ impl<'a> Rev<'a> {
         let l = label.as_ref().map(|l| quote!(#l:));
         let stmts = self.fwd_stmts(body);
         let was_top = self.cur_top.replace(false);
-        let mut rev = TokenStream::new();
-        for v in self.scope_vars(body) {
-            let var = &self.cx.f.vars[v];
-            if var.active {
-                let n = &var.name;
-                let a = names::adjoint(n);
-                if !var.scalar {
-                    self.reads.borrow_mut().insert(v);
-                }
-                let z = if var.scalar {
-                    self.cx.neg_zero_scalar()
-                } else {
-                    self.cx.zero_like(&quote!(#n), false)
-                };
-                rev.extend(quote!(let mut #a = #z;));
-            }
-        }
+        let mut rev = self.adjoint_inits(&self.scope_vars(body));
         for s in body.stmts.iter().rev() {
             rev.extend(self.rev_stmt(s, self.depth(body), false));
         }
@@ -1026,22 +1000,7 @@ impl<'a> Rev<'a> {
                 out.extend(quote!(let mut #n = #e;));
             }
         }
-        for &v in &vars {
-            let var = &cx.f.vars[v];
-            if var.active {
-                let n = &var.name;
-                let a = names::adjoint(n);
-                if !var.scalar {
-                    self.reads.borrow_mut().insert(v);
-                }
-                let z = if var.scalar {
-                    cx.neg_zero_scalar()
-                } else {
-                    cx.zero_like(&quote!(#n), false)
-                };
-                out.extend(quote!(let mut #a = #z;));
-            }
-        }
+        out.extend(self.adjoint_inits(&vars));
         if let (Some((src, scalar)), Some(t)) = (seed, &b.tail) {
             out.extend(self.acc(t, src, scalar));
         }
@@ -1170,6 +1129,29 @@ impl<'a> Rev<'a> {
             }
             _ => unreachable!("replay::plan re-runs no calls or branches"),
         }
+    }
+
+    /// Zero adjoints for a block's active bindings, at the start of its reverse (`-0.0` for
+    /// scalars; an array's zero is shaped like its value, which is therefore read).
+    fn adjoint_inits(&self, vars: &[VarId]) -> TokenStream {
+        let mut out = TokenStream::new();
+        for &v in vars {
+            let var = &self.cx.f.vars[v];
+            if var.active {
+                let n = &var.name;
+                let a = names::adjoint(n);
+                if !var.scalar {
+                    self.reads.borrow_mut().insert(v);
+                }
+                let z = if var.scalar {
+                    self.cx.neg_zero_scalar()
+                } else {
+                    self.cx.zero_like(&quote!(#n), false)
+                };
+                out.extend(quote!(let mut #a = #z;));
+            }
+        }
+        out
     }
 
     fn restore(&self, s: &Stmt, place: &Place, depth: usize) -> TokenStream {
@@ -1548,27 +1530,32 @@ fn contains_return(b: &Block) -> bool {
 /// Calls `f` on every statement, nested ones included.
 pub fn visit_stmts(b: &Block, f: &mut dyn FnMut(&Stmt)) {
     for s in &b.stmts {
-        f(s);
-        match s {
-            Stmt::Let { rhs, .. } => match rhs {
-                Rhs::If { then, els, .. } => {
-                    visit_stmts(then, f);
-                    visit_stmts(els, f);
-                }
-                Rhs::Match { arms, .. } => arms.iter().for_each(|a| visit_stmts(&a.body, f)),
-                Rhs::Block(b) => visit_stmts(b, f),
-                _ => {}
-            },
-            Stmt::If { then, els, .. } => {
+        visit_stmt(s, f);
+    }
+}
+
+/// Calls `f` on `s` and on every statement nested in it.
+pub fn visit_stmt(s: &Stmt, f: &mut dyn FnMut(&Stmt)) {
+    f(s);
+    match s {
+        Stmt::Let { rhs, .. } => match rhs {
+            Rhs::If { then, els, .. } => {
                 visit_stmts(then, f);
                 visit_stmts(els, f);
             }
-            Stmt::Match { arms, .. } => arms.iter().for_each(|a| visit_stmts(&a.body, f)),
-            Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop { body, .. } => {
-                visit_stmts(body, f)
-            }
+            Rhs::Match { arms, .. } => arms.iter().for_each(|a| visit_stmts(&a.body, f)),
+            Rhs::Block(b) => visit_stmts(b, f),
             _ => {}
+        },
+        Stmt::If { then, els, .. } => {
+            visit_stmts(then, f);
+            visit_stmts(els, f);
         }
+        Stmt::Match { arms, .. } => arms.iter().for_each(|a| visit_stmts(&a.body, f)),
+        Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop { body, .. } => {
+            visit_stmts(body, f)
+        }
+        _ => {}
     }
 }
 
