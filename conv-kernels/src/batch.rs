@@ -8,7 +8,7 @@
 use autodiff_core::Float;
 use autodiff_macros::differentiate;
 
-use crate::conv::{filters_product, filters_product_backward, geometry};
+use crate::conv::{filters_product, filters_product_backward, geometry, plane_sum};
 use crate::gemm::{Transpose, gemm_slices};
 use crate::im2col::{col2im_slice, im2col_slice};
 use crate::{Batch, Filters, Mat, Scalar, Vector};
@@ -485,19 +485,6 @@ pub fn batch_major_add_bias_vjp<
         }
         (dy, db)
     })
-}
-
-/// The sum of a slice, with eight partial sums so that the adds do not wait on each other.
-fn plane_sum<F: Scalar>(plane: &[F]) -> F {
-    let mut partial = [F::zero(); 8];
-    let mut blocks = plane.chunks_exact(8);
-    for block in &mut blocks {
-        for (p, &v) in partial.iter_mut().zip(block) {
-            *p = *p + v;
-        }
-    }
-    let tail = blocks.remainder().iter().fold(F::zero(), |acc, &v| acc + v);
-    partial.iter().fold(tail, |acc, &p| acc + p)
 }
 
 /// [`conv2d`](crate::conv::conv2d) over a batch `(N, C, H, W)` -> `(N, O, OH, OW)`, with one

@@ -869,7 +869,7 @@ pub fn add_bias_batch_vjp<
 }
 
 /// The sum of a slice, with eight partial sums so that the adds do not wait on each other.
-fn plane_sum<F: Scalar>(plane: &[F]) -> F {
+pub(crate) fn plane_sum<F: Scalar>(plane: &[F]) -> F {
     let mut partial = [F::zero(); 8];
     let mut blocks = plane.chunks_exact(8);
     for block in &mut blocks {
