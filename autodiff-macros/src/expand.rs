@@ -419,8 +419,13 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
                     #inits
                     #(#adjoint_lengths)*
                     #fwd
-                    let mut __pullback = move |ct: #ret_ty| -> #adj_ty { #pullback };
-                    (__y, __pullback(#one))
+                    // The pullback runs in place (no closure): its adjoints are built in the
+                    // caller's return slot instead of being moved into and out of a closure.
+                    let __adj: #adj_ty = {
+                        let ct: #ret_ty = #one;
+                        #pullback
+                    };
+                    (__y, __adj)
                 }
             });
         }

@@ -21,6 +21,7 @@ mod lower;
 mod names;
 #[cfg(test)]
 mod no_panic;
+mod once;
 mod options;
 mod replay;
 mod reverse;

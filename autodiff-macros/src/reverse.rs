@@ -58,7 +58,13 @@ pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool, fuse: 
             .collect();
     let mut assigned = HashSet::new();
     assigned_vars(body, &mut assigned);
-    let remat = rematerializable(body, &assigned, &by_name);
+    let analysis = crate::once::analyse(cx.f, body, &by_name);
+    let mut remat = rematerializable(body, &assigned, &by_name);
+    for (t, p) in &analysis.aliases {
+        remat
+            .entry(*t)
+            .or_insert_with(|| Rhs::Operand(Operand::Place(p.clone())));
+    }
     let regions = save_regions(body, &let_declared, &for_vars, cx.f);
     let fused = if fuse && result_scalar {
         crate::fuse::plan(cx.f, body, &by_name, &cx.one_scalar(), has_return)
@@ -97,6 +103,8 @@ pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool, fuse: 
             fused_accs: &fused_accs,
             in_fused: std::cell::Cell::new(false),
             window: RefCell::new(None),
+            once: &analysis.once,
+            aliases: &analysis.aliases,
         };
         let out = r.run(body, flags);
         let reads = r.reads.into_inner();
@@ -256,6 +264,12 @@ struct Rev<'a> {
     in_fused: std::cell::Cell<bool>,
     /// In a fused loop: its variable's name and the arrays whose adjoints ride in registers.
     window: RefCell<Option<(String, HashMap<VarId, usize>)>>,
+    /// Parameter elements whose adjoint gets one contribution: stored, not added (see
+    /// [`crate::once`]).
+    once: &'a HashSet<(VarId, String)>,
+    /// Loop bindings read back from the array element they were stored into (see
+    /// [`crate::once`]); reading them does not make the array's old values needed.
+    aliases: &'a HashMap<VarId, Place>,
 }
 
 impl<'a> Rev<'a> {
@@ -342,6 +356,10 @@ impl<'a> Rev<'a> {
                 if whole && self.single.contains(&p.var) {
                     // The only contribution: the adjoint starts here, with no zero to add to.
                     return quote!(let mut #a = #src;);
+                }
+                if scalar && self.once.contains(&(p.var, crate::once::key(p))) {
+                    // Still zero: this is the element's only contribution.
+                    return quote!(#a = #src;);
                 }
                 if scalar {
                     // `a = a + s` rather than `+=`: `Float` does not require `AddAssign`.
@@ -981,6 +999,11 @@ impl<'a> Rev<'a> {
             if let (true, Some(rhs)) = (self.needed.contains(&v), self.remat.get(&v)) {
                 let n = cx.name(v);
                 let e = match rhs {
+                    _ if self.aliases.contains_key(&v) => {
+                        let p = &self.aliases[&v];
+                        self.read_proj(p);
+                        cx.value(&Operand::Place(p.clone()))
+                    }
                     Rhs::Operand(a) => self.val(a),
                     Rhs::Neg(a) => {
                         let a = self.val(a);

@@ -119,7 +119,7 @@ fn product_until_vjp(
                         p = __tape3.pop().unwrap();
                         ::autodiff_core::rt::acc(&mut __t0__bar, &__b);
                         p__bar = p__bar + __t0__bar * x[i];
-                        x__bar[i] = x__bar[i] + __t0__bar * p;
+                        x__bar[i] = __t0__bar * p;
                     } else {}
                     if __tape0.pop().unwrap() {
                         if __tape1.pop().unwrap() {
@@ -219,7 +219,8 @@ fn product_until_grad(x: &[f64; 4], limit: f64) -> (f64, ([f64; 4], f64)) {
             unreachable!("every path of a differentiated function returns")
         }
     };
-    let mut __pullback = move |ct: f64| -> ([f64; 4], f64) {
+    let __adj: ([f64; 4], f64) = {
+        let ct: f64 = 1.0f64;
         if __tape6.pop().unwrap() {
             if __tape7.pop().unwrap() {
                 p__bar = p__bar + ct;
@@ -235,7 +236,7 @@ fn product_until_grad(x: &[f64; 4], limit: f64) -> (f64, ([f64; 4], f64)) {
                     p = __tape3.pop().unwrap();
                     ::autodiff_core::rt::acc(&mut __t0__bar, &__b);
                     p__bar = p__bar + __t0__bar * x[i];
-                    x__bar[i] = x__bar[i] + __t0__bar * p;
+                    x__bar[i] = __t0__bar * p;
                 } else {}
                 if __tape0.pop().unwrap() {
                     if __tape1.pop().unwrap() {
@@ -246,5 +247,5 @@ fn product_until_grad(x: &[f64; 4], limit: f64) -> (f64, ([f64; 4], f64)) {
         }
         (x__bar, limit__bar)
     };
-    (__y, __pullback(1.0f64))
+    (__y, __adj)
 }

@@ -79,7 +79,8 @@ where
     let mut __t2 = __t0 / __t1;
     s = __t2;
     let __y = s;
-    let mut __pullback = move |ct: F| -> (F, F) {
+    let __adj: (F, F) = {
+        let ct: F = <F as ::autodiff_core::num_traits::One>::one();
         s__bar = s__bar + ct;
         let __b = s__bar;
         s__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
@@ -92,5 +93,5 @@ where
         y__bar = y__bar + s__bar * x;
         (x__bar, y__bar)
     };
-    (__y, __pullback(<F as ::autodiff_core::num_traits::One>::one()))
+    (__y, __adj)
 }

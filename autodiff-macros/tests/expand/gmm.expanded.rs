@@ -316,7 +316,6 @@ pub fn gmm_objective_vjp(
     let mut __tape7 = ::std::vec::Vec::new();
     let mut __tape8 = ::std::vec::Vec::new();
     let mut __tape9 = ::std::vec::Vec::new();
-    let mut __tape10 = ::std::vec::Vec::new();
     let mut n = (x.len() / D);
     let mut sum_qs = ([0.0; K]);
     let mut sum_qs__bar = ::autodiff_core::rt::zero_of(&sum_qs);
@@ -324,15 +323,10 @@ pub fn gmm_objective_vjp(
     let mut qdiags__bar = ::autodiff_core::rt::zero_of(&qdiags);
     for k in 0..K {
         let mut s = (0.0);
-        {
-            let __trips = ::core::iter::Iterator::size_hint(&(0..D)).0;
-            __tape0.reserve(__trips);
-            for j in 0..D {
-                s += icf[k][j];
-                let mut __t0 = icf[k][j].exp();
-                qdiags[k][j] = __t0;
-                __tape0.push(__t0);
-            }
+        for j in 0..D {
+            s += icf[k][j];
+            let mut __t0 = icf[k][j].exp();
+            qdiags[k][j] = __t0;
         }
         sum_qs[k] = s;
     }
@@ -340,13 +334,13 @@ pub fn gmm_objective_vjp(
     let mut slse__bar = 0.0f64;
     {
         let __trips = ::core::iter::Iterator::size_hint(&(0..n)).0;
-        __tape8.reserve(__trips);
+        __tape7.reserve(__trips);
         for i in 0..n {
             let mut mx = (0.0);
             let mut se = (0.0);
             {
                 let __trips = ::core::iter::Iterator::size_hint(&(0..K)).0;
-                __tape1.reserve(__trips);
+                __tape0.reserve(__trips);
                 for k__1 in 0..K {
                     let mut xc = ([0.0; D]);
                     for j__1 in 0..D {
@@ -376,30 +370,30 @@ pub fn gmm_objective_vjp(
                     let mut v = __t5 - __t6;
                     {
                         let __c = k__1 == 0;
-                        __tape1.push(__c);
+                        __tape0.push(__c);
                         if __c {
                             mx = v;
-                            __tape2.push(se);
+                            __tape1.push(se);
                             se = (1.0);
                         } else {
                             {
                                 let __c = v > mx;
-                                __tape3.push(__c);
+                                __tape2.push(__c);
                                 if __c {
                                     let mut __t7 = mx - v;
                                     let mut __t8 = __t7.exp();
                                     let mut __t9 = se * __t8;
                                     let mut __t10 = __t9 + (1.0);
-                                    __tape4.push(se);
+                                    __tape3.push(se);
                                     se = __t10;
                                     mx = v;
-                                    __tape5.push(__t8);
+                                    __tape4.push(__t8);
                                 } else {
                                     let mut __t11 = v - mx;
                                     let mut __t12 = __t11.exp();
-                                    __tape6.push(se);
+                                    __tape5.push(se);
                                     se += __t12;
-                                    __tape7.push(__t12);
+                                    __tape6.push(__t12);
                                 }
                             }
                         }
@@ -409,18 +403,18 @@ pub fn gmm_objective_vjp(
             let mut __t13 = se.ln();
             let mut __t14 = mx + __t13;
             slse += __t14;
-            __tape8.push(se);
+            __tape7.push(se);
         }
     }
     let mut amax = alphas[0];
     let mut amax__bar = 0.0f64;
     {
         let __trips = ::core::iter::Iterator::size_hint(&(1..K)).0;
-        __tape9.reserve(__trips);
+        __tape8.reserve(__trips);
         for k__2 in 1..K {
             {
                 let __c = alphas[k__2] > amax;
-                __tape9.push(__c);
+                __tape8.push(__c);
                 if __c {
                     amax = alphas[k__2];
                 } else {}
@@ -431,12 +425,12 @@ pub fn gmm_objective_vjp(
     let mut asum__bar = 0.0f64;
     {
         let __trips = ::core::iter::Iterator::size_hint(&(0..K)).0;
-        __tape10.reserve(__trips);
+        __tape9.reserve(__trips);
         for k__3 in 0..K {
             let mut __t15 = alphas[k__3] - amax;
             let mut __t16 = __t15.exp();
             asum += __t16;
-            __tape10.push(__t16);
+            __tape9.push(__t16);
         }
     }
     let mut __t17 = asum.ln();
@@ -513,7 +507,7 @@ pub fn gmm_objective_vjp(
             let mut __t17__bar = lse_alphas__bar;
             asum__bar = asum__bar + __t17__bar * ((asum).recip());
             for k__3 in (0..K).rev() {
-                let mut __t16 = __tape10.pop().unwrap();
+                let mut __t16 = __tape9.pop().unwrap();
                 let mut __t15__bar = -0.0f64;
                 let mut __t16__bar = -0.0f64;
                 __t16__bar = __t16__bar + asum__bar;
@@ -522,7 +516,7 @@ pub fn gmm_objective_vjp(
                 amax__bar = amax__bar + -__t15__bar;
             }
             for k__2 in (1..K).rev() {
-                if __tape9.pop().unwrap() {
+                if __tape8.pop().unwrap() {
                     let __b = amax__bar;
                     amax__bar = 0.0f64;
                     ::autodiff_core::rt::acc(&mut alphas__bar[k__2], &__b);
@@ -530,7 +524,7 @@ pub fn gmm_objective_vjp(
             }
             alphas__bar[0] = alphas__bar[0] + amax__bar;
             for i in (0..n).rev() {
-                let mut se = __tape8.pop().unwrap();
+                let mut se = __tape7.pop().unwrap();
                 let mut mx__bar = -0.0f64;
                 let mut se__bar = -0.0f64;
                 let mut __t13__bar = -0.0f64;
@@ -564,16 +558,16 @@ pub fn gmm_objective_vjp(
                     let mut __t5__bar = -0.0f64;
                     let mut __t6__bar = -0.0f64;
                     let mut v__bar = -0.0f64;
-                    if __tape1.pop().unwrap() {
+                    if __tape0.pop().unwrap() {
                         let __b = se__bar;
                         se__bar = 0.0f64;
-                        se = __tape2.pop().unwrap();
+                        se = __tape1.pop().unwrap();
                         let __b = mx__bar;
                         mx__bar = 0.0f64;
                         ::autodiff_core::rt::acc(&mut v__bar, &__b);
                     } else {
-                        if __tape3.pop().unwrap() {
-                            let mut __t8 = __tape5.pop().unwrap();
+                        if __tape2.pop().unwrap() {
+                            let mut __t8 = __tape4.pop().unwrap();
                             let mut __t7__bar = -0.0f64;
                             let mut __t8__bar = -0.0f64;
                             let mut __t9__bar = -0.0f64;
@@ -583,7 +577,7 @@ pub fn gmm_objective_vjp(
                             ::autodiff_core::rt::acc(&mut v__bar, &__b);
                             let __b = se__bar;
                             se__bar = 0.0f64;
-                            se = __tape4.pop().unwrap();
+                            se = __tape3.pop().unwrap();
                             ::autodiff_core::rt::acc(&mut __t10__bar, &__b);
                             __t9__bar = __t9__bar + __t10__bar;
                             se__bar = se__bar + __t9__bar * __t8;
@@ -592,11 +586,11 @@ pub fn gmm_objective_vjp(
                             mx__bar = mx__bar + __t7__bar;
                             v__bar = v__bar + -__t7__bar;
                         } else {
-                            let mut __t12 = __tape7.pop().unwrap();
+                            let mut __t12 = __tape6.pop().unwrap();
                             let mut __t11__bar = -0.0f64;
                             let mut __t12__bar = -0.0f64;
                             __t12__bar = __t12__bar + se__bar;
-                            se = __tape6.pop().unwrap();
+                            se = __tape5.pop().unwrap();
                             __t11__bar = __t11__bar + __t12__bar * ((__t12));
                             v__bar = v__bar + __t11__bar;
                             mx__bar = mx__bar + -__t11__bar;
@@ -646,7 +640,7 @@ pub fn gmm_objective_vjp(
                 sum_qs__bar[k] = 0.0f64;
                 ::autodiff_core::rt::acc(&mut s__bar, &__b);
                 for j in (0..D).rev() {
-                    let mut __t0 = __tape0.pop().unwrap();
+                    let mut __t0 = qdiags[k][j];
                     let mut __t0__bar = -0.0f64;
                     let __b = qdiags__bar[k][j];
                     qdiags__bar[k][j] = 0.0f64;
@@ -697,7 +691,6 @@ pub fn gmm_objective_grad(
     let mut __tape8 = ::std::vec::Vec::new();
     let mut __tape9 = ::std::vec::Vec::new();
     let mut __tape10 = ::std::vec::Vec::new();
-    let mut __tape11 = ::std::vec::Vec::new();
     let mut n = (x.len() / D);
     let mut sum_qs = ([0.0; K]);
     let mut sum_qs__bar = ::autodiff_core::rt::zero_of(&sum_qs);
@@ -705,15 +698,10 @@ pub fn gmm_objective_grad(
     let mut qdiags__bar = ::autodiff_core::rt::zero_of(&qdiags);
     for k in 0..K {
         let mut s = (0.0);
-        {
-            let __trips = ::core::iter::Iterator::size_hint(&(0..D)).0;
-            __tape0.reserve(__trips);
-            for j in 0..D {
-                s += icf[k][j];
-                let mut __t0 = icf[k][j].exp();
-                qdiags[k][j] = __t0;
-                __tape0.push(__t0);
-            }
+        for j in 0..D {
+            s += icf[k][j];
+            let mut __t0 = icf[k][j].exp();
+            qdiags[k][j] = __t0;
         }
         sum_qs[k] = s;
     }
@@ -726,8 +714,8 @@ pub fn gmm_objective_grad(
             let mut se = (0.0);
             {
                 let __trips = ::core::iter::Iterator::size_hint(&(0..K)).0;
-                __tape1.reserve(__trips);
-                __tape8.reserve(__trips);
+                __tape0.reserve(__trips);
+                __tape7.reserve(__trips);
                 for k__1 in 0..K {
                     let mut xc = ([0.0; D]);
                     for j__1 in 0..D {
@@ -757,35 +745,35 @@ pub fn gmm_objective_grad(
                     let mut v = __t5 - __t6;
                     {
                         let __c = k__1 == 0;
-                        __tape1.push(__c);
+                        __tape0.push(__c);
                         if __c {
                             mx = v;
-                            __tape2.push(se);
+                            __tape1.push(se);
                             se = (1.0);
                         } else {
                             {
                                 let __c = v > mx;
-                                __tape3.push(__c);
+                                __tape2.push(__c);
                                 if __c {
                                     let mut __t7 = mx - v;
                                     let mut __t8 = __t7.exp();
                                     let mut __t9 = se * __t8;
                                     let mut __t10 = __t9 + (1.0);
-                                    __tape4.push(se);
+                                    __tape3.push(se);
                                     se = __t10;
                                     mx = v;
-                                    __tape5.push(__t8);
+                                    __tape4.push(__t8);
                                 } else {
                                     let mut __t11 = v - mx;
                                     let mut __t12 = __t11.exp();
-                                    __tape6.push(se);
+                                    __tape5.push(se);
                                     se += __t12;
-                                    __tape7.push(__t12);
+                                    __tape6.push(__t12);
                                 }
                             }
                         }
                     }
-                    __tape8.push((xc, qxc, li));
+                    __tape7.push((xc, qxc, li));
                 }
             }
             let mut __t13 = se.ln();
@@ -801,23 +789,23 @@ pub fn gmm_objective_grad(
                 __t13__bar = __t13__bar + __t14__bar;
                 se__bar = se__bar + __t13__bar * ((se).recip());
                 for k__1 in (0..K).rev() {
-                    let (mut xc, mut qxc, mut li) = __tape8.pop().unwrap();
+                    let (mut xc, mut qxc, mut li) = __tape7.pop().unwrap();
                     let mut xc__bar = ::autodiff_core::rt::zero_of(&xc);
                     let mut qxc__bar = ::autodiff_core::rt::zero_of(&qxc);
                     let mut sq__bar = -0.0f64;
                     let mut __t5__bar = -0.0f64;
                     let mut __t6__bar = -0.0f64;
                     let mut v__bar = -0.0f64;
-                    if __tape1.pop().unwrap() {
+                    if __tape0.pop().unwrap() {
                         let __b = se__bar;
                         se__bar = 0.0f64;
-                        se = __tape2.pop().unwrap();
+                        se = __tape1.pop().unwrap();
                         let __b = mx__bar;
                         mx__bar = 0.0f64;
                         ::autodiff_core::rt::acc(&mut v__bar, &__b);
                     } else {
-                        if __tape3.pop().unwrap() {
-                            let mut __t8 = __tape5.pop().unwrap();
+                        if __tape2.pop().unwrap() {
+                            let mut __t8 = __tape4.pop().unwrap();
                             let mut __t7__bar = -0.0f64;
                             let mut __t8__bar = -0.0f64;
                             let mut __t9__bar = -0.0f64;
@@ -827,7 +815,7 @@ pub fn gmm_objective_grad(
                             ::autodiff_core::rt::acc(&mut v__bar, &__b);
                             let __b = se__bar;
                             se__bar = 0.0f64;
-                            se = __tape4.pop().unwrap();
+                            se = __tape3.pop().unwrap();
                             ::autodiff_core::rt::acc(&mut __t10__bar, &__b);
                             __t9__bar = __t9__bar + __t10__bar;
                             se__bar = se__bar + __t9__bar * __t8;
@@ -836,11 +824,11 @@ pub fn gmm_objective_grad(
                             mx__bar = mx__bar + __t7__bar;
                             v__bar = v__bar + -__t7__bar;
                         } else {
-                            let mut __t12 = __tape7.pop().unwrap();
+                            let mut __t12 = __tape6.pop().unwrap();
                             let mut __t11__bar = -0.0f64;
                             let mut __t12__bar = -0.0f64;
                             __t12__bar = __t12__bar + se__bar;
-                            se = __tape6.pop().unwrap();
+                            se = __tape5.pop().unwrap();
                             __t11__bar = __t11__bar + __t12__bar * ((__t12));
                             v__bar = v__bar + __t11__bar;
                             mx__bar = mx__bar + -__t11__bar;
@@ -890,11 +878,11 @@ pub fn gmm_objective_grad(
     let mut amax__bar = 0.0f64;
     {
         let __trips = ::core::iter::Iterator::size_hint(&(1..K)).0;
-        __tape9.reserve(__trips);
+        __tape8.reserve(__trips);
         for k__2 in 1..K {
             {
                 let __c = alphas[k__2] > amax;
-                __tape9.push(__c);
+                __tape8.push(__c);
                 if __c {
                     amax = alphas[k__2];
                 } else {}
@@ -905,12 +893,12 @@ pub fn gmm_objective_grad(
     let mut asum__bar = 0.0f64;
     {
         let __trips = ::core::iter::Iterator::size_hint(&(0..K)).0;
-        __tape10.reserve(__trips);
+        __tape9.reserve(__trips);
         for k__3 in 0..K {
             let mut __t15 = alphas[k__3] - amax;
             let mut __t16 = __t15.exp();
             asum += __t16;
-            __tape10.push(__t16);
+            __tape9.push(__t16);
         }
     }
     let mut __t17 = asum.ln();
@@ -924,12 +912,12 @@ pub fn gmm_objective_grad(
             let mut fro = (0.0);
             {
                 let __trips = ::core::iter::Iterator::size_hint(&(0..D)).0;
-                __tape11.reserve(__trips);
+                __tape10.reserve(__trips);
                 for j__4 in 0..D {
                     let mut q = qdiags[k__4][j__4];
                     let mut __t18 = q * q;
                     fro += __t18;
-                    __tape11.push(q);
+                    __tape10.push(q);
                 }
             }
             for j__5 in D..ICF {
@@ -959,7 +947,7 @@ pub fn gmm_objective_grad(
                         + __t19__bar * icf[k__4][j__5];
                 }
                 for j__4 in (0..D).rev() {
-                    let mut q = __tape11.pop().unwrap();
+                    let mut q = __tape10.pop().unwrap();
                     let mut q__bar = -0.0f64;
                     let mut __t18__bar = -0.0f64;
                     __t18__bar = __t18__bar + fro__bar;
@@ -980,7 +968,8 @@ pub fn gmm_objective_grad(
     let mut __t25 = __t23 - __t24;
     let mut __t26 = __t25 + prior;
     let __y = __t26;
-    let mut __pullback = move |ct: f64| -> ([f64; K], [[f64; D]; K], [[f64; ICF]; K]) {
+    let __adj: ([f64; K], [[f64; D]; K], [[f64; ICF]; K]) = {
+        let ct: f64 = 1.0f64;
         let mut __t26__bar = ct;
         let mut __t25__bar = __t26__bar;
         prior__bar = prior__bar + __t26__bar;
@@ -992,7 +981,7 @@ pub fn gmm_objective_grad(
         let mut __t17__bar = lse_alphas__bar;
         asum__bar = asum__bar + __t17__bar * ((asum).recip());
         for k__3 in (0..K).rev() {
-            let mut __t16 = __tape10.pop().unwrap();
+            let mut __t16 = __tape9.pop().unwrap();
             let mut __t15__bar = -0.0f64;
             let mut __t16__bar = -0.0f64;
             __t16__bar = __t16__bar + asum__bar;
@@ -1001,7 +990,7 @@ pub fn gmm_objective_grad(
             amax__bar = amax__bar + -__t15__bar;
         }
         for k__2 in (1..K).rev() {
-            if __tape9.pop().unwrap() {
+            if __tape8.pop().unwrap() {
                 let __b = amax__bar;
                 amax__bar = 0.0f64;
                 ::autodiff_core::rt::acc(&mut alphas__bar[k__2], &__b);
@@ -1014,7 +1003,7 @@ pub fn gmm_objective_grad(
             sum_qs__bar[k] = 0.0f64;
             ::autodiff_core::rt::acc(&mut s__bar, &__b);
             for j in (0..D).rev() {
-                let mut __t0 = __tape0.pop().unwrap();
+                let mut __t0 = qdiags[k][j];
                 let mut __t0__bar = -0.0f64;
                 let __b = qdiags__bar[k][j];
                 qdiags__bar[k][j] = 0.0f64;
@@ -1025,5 +1014,5 @@ pub fn gmm_objective_grad(
         }
         (alphas__bar, means__bar, icf__bar)
     };
-    (__y, __pullback(1.0f64))
+    (__y, __adj)
 }

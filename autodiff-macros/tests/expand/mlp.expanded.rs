@@ -103,22 +103,16 @@ pub fn mlp_loss_vjp(
     y: &[f64; NO],
 ) -> (f64, impl ::core::ops::FnOnce(f64) -> Mlp + use<>) {
     let mut p__bar = ::autodiff_core::rt::zero_of(p);
-    let mut __tape0 = ::std::vec::Vec::new();
     let mut h = ([0.0; NH]);
     let mut h__bar = ::autodiff_core::rt::zero_of(&h);
-    {
-        let __trips = ::core::iter::Iterator::size_hint(&(0..NH)).0;
-        __tape0.reserve(__trips);
-        for i in 0..NH {
-            let mut s = p.b1[i];
-            for j in 0..NI {
-                let mut __t0 = p.w1[i][j] * (x[j]);
-                s += __t0;
-            }
-            let mut __t1 = s.tanh();
-            h[i] = __t1;
-            __tape0.push(__t1);
+    for i in 0..NH {
+        let mut s = p.b1[i];
+        for j in 0..NI {
+            let mut __t0 = p.w1[i][j] * (x[j]);
+            s += __t0;
         }
+        let mut __t1 = s.tanh();
+        h[i] = __t1;
     }
     let mut loss = (0.0);
     let mut loss__bar = 0.0f64;
@@ -162,13 +156,13 @@ pub fn mlp_loss_vjp(
                 for i__1 in (0..NH).rev() {
                     let mut __t2__bar = -0.0f64;
                     __t2__bar = __t2__bar + s__1__bar;
-                    p__bar.w2[o][i__1] = p__bar.w2[o][i__1] + __t2__bar * h[i__1];
+                    p__bar.w2[o][i__1] = __t2__bar * h[i__1];
                     h__bar[i__1] = h__bar[i__1] + __t2__bar * p.w2[o][i__1];
                 }
-                p__bar.b2[o] = p__bar.b2[o] + s__1__bar;
+                p__bar.b2[o] = s__1__bar;
             }
             for i in (0..NH).rev() {
-                let mut __t1 = __tape0.pop().unwrap();
+                let mut __t1 = h[i];
                 let mut s__bar = -0.0f64;
                 let mut __t1__bar = -0.0f64;
                 let __b = h__bar[i];
@@ -181,9 +175,9 @@ pub fn mlp_loss_vjp(
                 for j in (0..NI).rev() {
                     let mut __t0__bar = -0.0f64;
                     __t0__bar = __t0__bar + s__bar;
-                    p__bar.w1[i][j] = p__bar.w1[i][j] + __t0__bar * (x[j]);
+                    p__bar.w1[i][j] = __t0__bar * (x[j]);
                 }
-                p__bar.b1[i] = p__bar.b1[i] + s__bar;
+                p__bar.b1[i] = s__bar;
             }
             p__bar
         },
@@ -207,22 +201,16 @@ pub fn mlp_loss_vjp(
 #[inline]
 pub fn mlp_loss_grad(p: &Mlp, x: &[f64; NI], y: &[f64; NO]) -> (f64, Mlp) {
     let mut p__bar = ::autodiff_core::rt::zero_of(p);
-    let mut __tape0 = ::std::vec::Vec::new();
     let mut h = ([0.0; NH]);
     let mut h__bar = ::autodiff_core::rt::zero_of(&h);
-    {
-        let __trips = ::core::iter::Iterator::size_hint(&(0..NH)).0;
-        __tape0.reserve(__trips);
-        for i in 0..NH {
-            let mut s = p.b1[i];
-            for j in 0..NI {
-                let mut __t0 = p.w1[i][j] * (x[j]);
-                s += __t0;
-            }
-            let mut __t1 = s.tanh();
-            h[i] = __t1;
-            __tape0.push(__t1);
+    for i in 0..NH {
+        let mut s = p.b1[i];
+        for j in 0..NI {
+            let mut __t0 = p.w1[i][j] * (x[j]);
+            s += __t0;
         }
+        let mut __t1 = s.tanh();
+        h[i] = __t1;
     }
     let mut loss = (0.0);
     let mut loss__bar = 0.0f64;
@@ -248,20 +236,21 @@ pub fn mlp_loss_grad(p: &Mlp, x: &[f64; NI], y: &[f64; NO]) -> (f64, Mlp) {
                 for i__1 in (0..NH).rev() {
                     let mut __t2__bar = -0.0f64;
                     __t2__bar = __t2__bar + s__1__bar;
-                    p__bar.w2[o][i__1] = p__bar.w2[o][i__1] + __t2__bar * h[i__1];
+                    p__bar.w2[o][i__1] = __t2__bar * h[i__1];
                     h__bar[i__1] = h__bar[i__1] + __t2__bar * p.w2[o][i__1];
                 }
-                p__bar.b2[o] = p__bar.b2[o] + s__1__bar;
+                p__bar.b2[o] = s__1__bar;
             }
         }
     }
     let mut __t4 = (0.5) * loss;
     let __y = __t4;
-    let mut __pullback = move |ct: f64| -> Mlp {
+    let __adj: Mlp = {
+        let ct: f64 = 1.0f64;
         let mut __t4__bar = ct;
         loss__bar = loss__bar + __t4__bar * (0.5);
         for i in (0..NH).rev() {
-            let mut __t1 = __tape0.pop().unwrap();
+            let mut __t1 = h[i];
             let mut s__bar = -0.0f64;
             let mut __t1__bar = -0.0f64;
             let __b = h__bar[i];
@@ -274,11 +263,11 @@ pub fn mlp_loss_grad(p: &Mlp, x: &[f64; NI], y: &[f64; NO]) -> (f64, Mlp) {
             for j in (0..NI).rev() {
                 let mut __t0__bar = -0.0f64;
                 __t0__bar = __t0__bar + s__bar;
-                p__bar.w1[i][j] = p__bar.w1[i][j] + __t0__bar * (x[j]);
+                p__bar.w1[i][j] = __t0__bar * (x[j]);
             }
-            p__bar.b1[i] = p__bar.b1[i] + s__bar;
+            p__bar.b1[i] = s__bar;
         }
         p__bar
     };
-    (__y, __pullback(1.0f64))
+    (__y, __adj)
 }

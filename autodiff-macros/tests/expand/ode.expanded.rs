@@ -267,7 +267,8 @@ pub fn lv_loss_grad(
     let mut __t11 = b * b;
     let mut __t12 = __t10 + __t11;
     let __y = __t12;
-    let mut __pullback = move |ct: f64| -> ([f64; 4], [f64; 2]) {
+    let __adj: ([f64; 4], [f64; 2]) = {
+        let ct: f64 = 1.0f64;
         let mut __t12__bar = ct;
         let mut __t10__bar = __t12__bar;
         let mut __t11__bar = __t12__bar;
@@ -330,5 +331,5 @@ pub fn lv_loss_grad(
         ::autodiff_core::rt::acc(&mut s0__bar[1], &s__bar[1usize]);
         (p__bar, s0__bar)
     };
-    (__y, __pullback(1.0f64))
+    (__y, __adj)
 }

@@ -149,9 +149,10 @@ fn rosenbrock_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
         }
     }
     let __y = s;
-    let mut __pullback = move |ct: f64| -> ::std::vec::Vec<f64> {
+    let __adj: ::std::vec::Vec<f64> = {
+        let ct: f64 = 1.0f64;
         s__bar = s__bar + ct;
         x__bar
     };
-    (__y, __pullback(1.0f64))
+    (__y, __adj)
 }

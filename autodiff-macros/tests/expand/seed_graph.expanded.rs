@@ -89,7 +89,8 @@ fn f_grad(x1: f64, x2: f64) -> (f64, (f64, f64)) {
     let mut __t1 = x1.sin();
     let mut __t2 = __t0 + __t1;
     let __y = __t2;
-    let mut __pullback = move |ct: f64| -> (f64, f64) {
+    let __adj: (f64, f64) = {
+        let ct: f64 = 1.0f64;
         let mut __t2__bar = ct;
         let mut __t0__bar = __t2__bar;
         let mut __t1__bar = __t2__bar;
@@ -98,5 +99,5 @@ fn f_grad(x1: f64, x2: f64) -> (f64, (f64, f64)) {
         x2__bar = x2__bar + __t0__bar * x1;
         (x1__bar, x2__bar)
     };
-    (__y, __pullback(1.0f64))
+    (__y, __adj)
 }
