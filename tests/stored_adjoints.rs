@@ -355,3 +355,90 @@ fn read_back_from_memory_only_where_it_still_holds_the_value() {
     );
     check_array!(alias_nested, alias_nested_grad, alias_nested_vjp, 5);
 }
+
+// ------------------------------------------------------------ one-pass windows
+
+/// Stored: a one-pass loop's windows are the only reads of `x`.
+#[differentiate]
+fn window_only(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        let a = x[i + 1] - x[i] * x[i];
+        s += a * a + (1.0 - x[i]).powi(2);
+    }
+    s
+}
+
+/// Added: `x` is also read after the loop.
+#[differentiate]
+fn window_and_after(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        let a = x[i + 1] - x[i] * x[i];
+        s += a * a;
+    }
+    s + x[0] * x[1]
+}
+
+/// Added: two one-pass loops read `x` (the second must not overwrite the first's adjoints).
+#[differentiate]
+fn two_window_loops(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        let a = x[i + 1] - x[i] * x[i];
+        s += a * a;
+    }
+    let mut t = 0.0;
+    for i in 0..x.len() - 1 {
+        t += (x[i] * x[i + 1]).sin();
+    }
+    s + 2.0 * t
+}
+
+#[test]
+fn window_flushes_store_only_where_nothing_else_reads() {
+    let fs: [Case; 3] = [
+        (
+            "window_only",
+            window_only,
+            window_only_grad,
+            window_only_vjp_fn,
+        ),
+        (
+            "window_and_after",
+            window_and_after,
+            window_and_after_grad,
+            window_and_after_vjp_fn,
+        ),
+        (
+            "two_window_loops",
+            two_window_loops,
+            two_window_loops_grad,
+            two_window_loops_vjp_fn,
+        ),
+    ];
+    let mut rng = Rng::new(3);
+    for n in [2usize, 3, 8] {
+        let x = rng.vec(n);
+        for (name, f, grad, vjp) in fs {
+            check(name, &f, &grad, &vjp, &x);
+        }
+    }
+}
+
+type ValueAndGrad = fn(&[f64]) -> (f64, Vec<f64>);
+/// A function with its `_grad` and its `_vjp` applied to 1.
+type Case = (&'static str, fn(&[f64]) -> f64, ValueAndGrad, ValueAndGrad);
+
+fn window_only_vjp_fn(x: &[f64]) -> (f64, Vec<f64>) {
+    let (y, pb) = window_only_vjp(x);
+    (y, pb(1.0))
+}
+fn window_and_after_vjp_fn(x: &[f64]) -> (f64, Vec<f64>) {
+    let (y, pb) = window_and_after_vjp(x);
+    (y, pb(1.0))
+}
+fn two_window_loops_vjp_fn(x: &[f64]) -> (f64, Vec<f64>) {
+    let (y, pb) = two_window_loops_vjp(x);
+    (y, pb(1.0))
+}

@@ -52,6 +52,10 @@ pub struct Analysis {
     /// Bindings whose value the reverse sweep reads back from the array element they were
     /// stored into.
     pub aliases: HashMap<VarId, Place>,
+    /// How many places read each active parameter.
+    pub param_reads: HashMap<VarId, usize>,
+    /// Variables assigned (whole or in part) anywhere.
+    pub written: HashSet<VarId>,
 }
 
 pub fn analyse(f: &Func, body: &Block, by_name: &HashMap<String, VarId>) -> Analysis {
@@ -92,7 +96,30 @@ pub fn analyse(f: &Func, body: &Block, by_name: &HashMap<String, VarId>) -> Anal
                 && f.var(*t).scalar
         })
         .collect();
-    Analysis { once, aliases }
+    let param_reads = w.reads.iter().map(|(v, r)| (*v, r.len())).collect();
+    Analysis {
+        once,
+        aliases,
+        param_reads,
+        written: w.written,
+    }
+}
+
+/// How many places in `b` read each active parameter.
+pub fn param_reads(f: &Func, b: &Block, by_name: &HashMap<String, VarId>) -> HashMap<VarId, usize> {
+    let mut w = Walk {
+        f,
+        by_name,
+        body_id: usize::MAX,
+        loops: Vec::new(),
+        reads: HashMap::new(),
+        written: HashSet::new(),
+        writes: HashMap::new(),
+        passive: HashSet::new(),
+        stores: Vec::new(),
+    };
+    w.block(b);
+    w.reads.iter().map(|(v, r)| (*v, r.len())).collect()
 }
 
 /// Two reads may touch the same element unless their leading field paths diverge
@@ -261,7 +288,7 @@ impl Walk<'_> {
 
 /// `a..b`, `a..=b`, possibly in parentheses, followed by `.rev()` or `.step_by(k)`: an
 /// iterator that yields each value at most once.
-fn is_range(t: &proc_macro2::TokenStream) -> bool {
+pub fn is_range(t: &proc_macro2::TokenStream) -> bool {
     let Ok(mut e) = syn::parse2::<syn::Expr>(t.clone()) else {
         return false;
     };

@@ -103,8 +103,7 @@ pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool, fuse: 
             fused_accs: &fused_accs,
             in_fused: std::cell::Cell::new(false),
             window: RefCell::new(None),
-            once: &analysis.once,
-            aliases: &analysis.aliases,
+            analysis: &analysis,
         };
         let out = r.run(body, flags);
         let reads = r.reads.into_inner();
@@ -264,12 +263,10 @@ struct Rev<'a> {
     in_fused: std::cell::Cell<bool>,
     /// In a fused loop: its variable's name and the arrays whose adjoints ride in registers.
     window: RefCell<Option<(String, HashMap<VarId, usize>)>>,
-    /// Parameter elements whose adjoint gets one contribution: stored, not added (see
-    /// [`crate::once`]).
-    once: &'a HashSet<(VarId, String)>,
-    /// Loop bindings read back from the array element they were stored into (see
-    /// [`crate::once`]); reading them does not make the array's old values needed.
-    aliases: &'a HashMap<VarId, Place>,
+    /// Parameter elements whose adjoint gets one contribution (stored, not added), loop
+    /// bindings read back from memory (reading them does not make the array's old values
+    /// needed), parameters' read counts: see [`crate::once`].
+    analysis: &'a crate::once::Analysis,
 }
 
 impl<'a> Rev<'a> {
@@ -357,7 +354,7 @@ impl<'a> Rev<'a> {
                     // The only contribution: the adjoint starts here, with no zero to add to.
                     return quote!(let mut #a = #src;);
                 }
-                if scalar && self.once.contains(&(p.var, crate::once::key(p))) {
+                if scalar && self.analysis.once.contains(&(p.var, crate::once::key(p))) {
                     // Still zero: this is the element's only contribution.
                     return quote!(#a = #src;);
                 }
@@ -592,26 +589,44 @@ impl<'a> Rev<'a> {
         let mut regs = TokenStream::new();
         let mut shift = TokenStream::new();
         let mut flush_end = TokenStream::new();
+        // A parameter read nowhere else and never written gets each element's adjoint once,
+        // from its window: stored, not added (see `crate::once`).
+        let inner = crate::once::param_reads(self.f(), body, self.by_name);
+        let range = crate::once::is_range(&iter.tokens);
         for &(x, kmax) in &one.windows {
             let xb = names::adjoint(self.cx.name(x));
+            let only_here = range
+                && !self.analysis.written.contains(&x)
+                && inner
+                    .get(&x)
+                    .is_some_and(|n| self.analysis.param_reads.get(&x) == Some(n));
+            let add = |r: &Ident| {
+                if only_here {
+                    quote!(#r)
+                } else {
+                    quote!(*__e + #r)
+                }
+            };
             for k in 0..=kmax {
                 let r = reg(x, k);
                 regs.extend(quote!(let mut #r = #nz;));
             }
             let r0 = reg(x, 0);
+            let flush0 = add(&r0);
             // `get_mut`: an iteration need not have touched `x[i]` (a branch), so `i` may be
             // past the end; nothing is pending then.
             shift.extend(quote!(
                 if let ::core::option::Option::Some(__e) = #xb.get_mut(#v) {
-                    *__e = *__e + #r0;
+                    *__e = #flush0;
                 }
             ));
             for k in 0..kmax {
                 let (a, b) = (reg(x, k), reg(x, k + 1));
                 shift.extend(quote!(#a = #b;));
+                let flush = add(&a);
                 flush_end.extend(quote!(
                     if let ::core::option::Option::Some(__e) = #xb.get_mut(__hi + #k) {
-                        *__e = *__e + #a;
+                        *__e = #flush;
                     }
                 ));
             }
@@ -999,8 +1014,8 @@ impl<'a> Rev<'a> {
             if let (true, Some(rhs)) = (self.needed.contains(&v), self.remat.get(&v)) {
                 let n = cx.name(v);
                 let e = match rhs {
-                    _ if self.aliases.contains_key(&v) => {
-                        let p = &self.aliases[&v];
+                    _ if self.analysis.aliases.contains_key(&v) => {
+                        let p = &self.analysis.aliases[&v];
                         self.read_proj(p);
                         cx.value(&Operand::Place(p.clone()))
                     }

@@ -137,14 +137,14 @@ fn rosenbrock_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
                 __w_x_0 = __w_x_0 + __t0__bar * x[i];
             }
             if let ::core::option::Option::Some(__e) = x__bar.get_mut(i) {
-                *__e = *__e + __w_x_0;
+                *__e = __w_x_0;
             }
             __w_x_0 = __w_x_1;
             __w_x_1 = -0.0f64;
         }
         if __lo < __hi {
             if let ::core::option::Option::Some(__e) = x__bar.get_mut(__hi + 0usize) {
-                *__e = *__e + __w_x_0;
+                *__e = __w_x_0;
             }
         }
     }
