@@ -6,7 +6,13 @@
 //! ratios of our rate to the other crates'; a second table repeats the comparison with
 //! best-of-many times taken round-robin, which other processes on the machine disturb less.
 //!
-//! Run with `cargo bench -p conv-kernels --bench gemm`.
+//! Run with `cargo bench -p conv-kernels --bench gemm`. With `GEMM_BEST_ONLY=1` in the
+//! environment only the interleaved best-of table runs (criterion is skipped); `GEMM_SECS`
+//! sets the seconds per size of that table (default 1.5) and `GEMM_SIZES` (comma-separated)
+//! its sizes, and `GEMM_CPU_TIME=1` times it (and `P`) by this thread's CPU time (Linux
+//! `CLOCK_THREAD_CPUTIME_ID`) instead of wall time, so that time spent preempted by
+//! other processes is not counted: on a loaded machine, a 50 ms product rarely runs a whole
+//! time slice undisturbed.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -190,9 +196,78 @@ fn summary(root: &Path) {
     }
 }
 
+/// A clock in seconds: wall time, or this thread's CPU time with `GEMM_CPU_TIME` set.
+#[derive(Clone, Copy)]
+struct Clock {
+    cpu: bool,
+    origin: Instant,
+}
+
+impl Clock {
+    fn from_env() -> Self {
+        let cpu = std::env::var("GEMM_CPU_TIME").is_ok_and(|v| v == "1")
+            && Self::thread_cpu_ns().is_some();
+        Clock {
+            cpu,
+            origin: Instant::now(),
+        }
+    }
+
+    /// Nanoseconds this thread has run on a CPU.
+    #[cfg(target_os = "linux")]
+    fn thread_cpu_ns() -> Option<u64> {
+        #[repr(C)]
+        struct Timespec {
+            sec: i64,
+            nsec: i64,
+        }
+        unsafe extern "C" {
+            fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+        }
+        const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+        let mut ts = Timespec { sec: 0, nsec: 0 };
+        // SAFETY: `clock_gettime` of the C library (x86-64 Linux `timespec` layout) writes
+        // one `timespec` to the valid pointer it is given.
+        let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        (rc == 0).then(|| ts.sec as u64 * 1_000_000_000 + ts.nsec as u64)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn thread_cpu_ns() -> Option<u64> {
+        None
+    }
+
+    fn now(&self) -> f64 {
+        match self.cpu {
+            true => Self::thread_cpu_ns().map_or(0.0, |ns| ns as f64 * 1e-9),
+            false => self.origin.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+/// The best-of rate of the peak loop in GFLOP/s, timed by `clock`.
+fn peak_with(clock: Clock, secs: f64) -> Option<f64> {
+    if !clock.cpu {
+        return peak_best(secs);
+    }
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        let mut best = f64::INFINITY;
+        let start = Instant::now();
+        while start.elapsed().as_secs_f64() < secs {
+            let t = clock.now();
+            // SAFETY: AVX2 and FMA were detected just above.
+            black_box(unsafe { fma_peak_loop(black_box(PEAK_ITERS), 1e-3) });
+            best = best.min(clock.now() - t);
+        }
+        return Some((PEAK_ITERS * PEAK_ACCS * 16) as f64 / best * 1e-9);
+    }
+    None
+}
+
 /// The shortest time of one call of each implementation, measured round-robin for `secs`
 /// seconds so that all three see the same machine load; and of the peak loop.
-fn interleaved_best(n: usize, secs: f64) -> [f64; 3] {
+fn interleaved_best(clock: Clock, n: usize, secs: f64) -> [f64; 3] {
     let a = noise(1, n * n);
     let b = noise(2, n * n);
     let mut out = vec![0.0_f32; n * n];
@@ -201,11 +276,11 @@ fn interleaved_best(n: usize, secs: f64) -> [f64; 3] {
     let start = Instant::now();
     while start.elapsed().as_secs_f64() < secs {
         for (slot, (_, run)) in best.iter_mut().zip(IMPLS) {
-            let t = Instant::now();
+            let t = clock.now();
             for _ in 0..reps {
                 run(n, black_box(&a), black_box(&b), &mut out);
             }
-            *slot = slot.min(t.elapsed().as_secs_f64() / reps as f64);
+            *slot = slot.min((clock.now() - t) / reps as f64);
         }
     }
     best
@@ -214,18 +289,32 @@ fn interleaved_best(n: usize, secs: f64) -> [f64; 3] {
 /// A second table, robust to other processes on the machine: best-of-many times, the three
 /// implementations interleaved.
 fn interleaved_summary() {
-    let Some(p) = peak_best(1.0) else {
+    let clock = Clock::from_env();
+    let Some(p) = peak_with(clock, 1.0) else {
         return;
     };
-    println!("\nInterleaved best-of timings (robust to load from other processes):");
+    let secs = std::env::var("GEMM_SECS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap_or(1.5);
+    let what = if clock.cpu {
+        "thread CPU time"
+    } else {
+        "wall time"
+    };
+    println!("\nInterleaved best-of timings ({what}; robust to load from other processes):");
     println!("P = {p:.1} GFLOP/s (best of the FMA loop)\n");
     println!(
         "| n | ours GFLOP/s | ours %P | matrixmultiply GFLOP/s | gemm GFLOP/s | ours / matrixmultiply | ours / gemm |"
     );
     println!("|---|---|---|---|---|---|---|");
-    for n in SIZES {
+    let sizes: Vec<usize> = std::env::var("GEMM_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| SIZES.to_vec());
+    for n in sizes {
         let flops = 2.0 * (n * n * n) as f64;
-        let [ours, mm, gm] = interleaved_best(n, 1.5).map(|t| flops / t * 1e-9);
+        let [ours, mm, gm] = interleaved_best(clock, n, secs).map(|t| flops / t * 1e-9);
         println!(
             "| {n} | {ours:.1} | {:.0}% | {mm:.1} | {gm:.1} | {:.2}x | {:.2}x |",
             100.0 * ours / p,
@@ -236,6 +325,10 @@ fn interleaved_summary() {
 }
 
 fn main() {
+    if std::env::var_os("GEMM_BEST_ONLY").is_some() {
+        interleaved_summary();
+        return;
+    }
     let root = criterion_dir();
     let mut criterion = Criterion::default()
         .warm_up_time(Duration::from_secs(1))

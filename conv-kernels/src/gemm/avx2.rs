@@ -29,6 +29,22 @@ pub fn avx2_fma_available() -> bool {
     }
 }
 
+/// `step(p)` for every `p < k`, four steps per loop iteration (less loop overhead among the
+/// FMAs of the microkernels' k loops).
+#[inline(always)]
+fn steps_by_4(k: usize, mut step: impl FnMut(usize)) {
+    let k4 = k - k % 4;
+    for p in (0..k4).step_by(4) {
+        step(p);
+        step(p + 1);
+        step(p + 2);
+        step(p + 3);
+    }
+    for p in k4..k {
+        step(p);
+    }
+}
+
 /// Defines the body of one AVX2 kernel for one element type.
 macro_rules! avx2_kernel {
     (
@@ -51,7 +67,6 @@ macro_rules! avx2_kernel {
             beta: $elem,
             c: RawMatMut<$elem>,
         ) {
-            const MR: usize = 6;
             const L: usize = $lanes;
             // Fetch the C tile early: it is needed only after the k loop.
             for i in 0..ROWS {
@@ -62,21 +77,22 @@ macro_rules! avx2_kernel {
             let mut acc = [[$setzero(); 2]; ROWS];
             // Separate loops per layout of A, so that every address in the loop is a fixed
             // base plus a scaled index (no chain of dependent pointer updates).
-            if a.rs == 1 && a.cs == MR {
-                // Packed sliver A~: the MR elements of step p are contiguous.
-                for p in 0..k {
+            if a.rs == 1 {
+                // Packed sliver A~: the elements of step p are contiguous (`a.cs` apart: MR, or
+                // less for the short slivers at the bottom of a block).
+                steps_by_4(k, |p| {
                     // SAFETY: p < k, i < ROWS, j < 2L: in bounds by the caller's contract.
                     unsafe {
                         let pb = b.ptr.add(p * b.rs);
                         let (b0, b1) = ($loadu(pb), $loadu(pb.add(L)));
-                        let pa = a.ptr.add(p * MR);
+                        let pa = a.ptr.add(p * a.cs);
                         for (i, acc_i) in acc.iter_mut().enumerate() {
                             let a_ip = $set1(*pa.add(i));
                             acc_i[0] = $fmadd(a_ip, b0, acc_i[0]);
                             acc_i[1] = $fmadd(a_ip, b1, acc_i[1]);
                         }
                     }
-                }
+                });
             } else if a.cs == 1 {
                 // ROWS rows of A in place, each contiguous along p.
                 let rows: [*const $elem; ROWS] =

@@ -81,19 +81,36 @@ unsafe fn pack<E: Scalar>(
     stride_k: usize,
 ) {
     let zero = E::zero();
-    for s in (0..len).step_by(r) {
+    let mut first = 0;
+    if stride_len == 1 {
+        // The r elements of each step of a full sliver are contiguous in the source: copy the
+        // full slivers a few steps at a time across all of them, so that the source is read
+        // as a few contiguous row streams (one sliver after the other, each step would be a
+        // new line from a new row, strided, which the hardware prefetchers follow poorly).
+        const STEPS: usize = 8;
+        first = len - len % r;
+        for p0 in (0..kc).step_by(STEPS) {
+            let p1 = min(kc, p0 + STEPS);
+            for s in (0..first).step_by(r) {
+                // SAFETY: steps p0..p1 of the full sliver at s are inside the panel, and
+                // their writes inside the `s`-th sliver (`r` is a constant here, so each
+                // copy compiles to a few vector moves).
+                unsafe {
+                    let d = dst.add(s * kc);
+                    for p in p0..p1 {
+                        core::ptr::copy_nonoverlapping(src.add(s + p * stride_k), d.add(p * r), r);
+                    }
+                }
+            }
+        }
+    }
+    for s in (first..len).step_by(r) {
         let width = min(r, len - s);
         // SAFETY: every read is inside the panel and every write inside the `s`-th sliver.
         unsafe {
             let d = dst.add(s * kc);
             let src_s = src.add(s * stride_len);
-            if width == r && stride_len == 1 {
-                // The r elements of each step are contiguous: a straight copy (`r` is a
-                // constant here, so each copy compiles to a few vector moves).
-                for p in 0..kc {
-                    core::ptr::copy_nonoverlapping(src_s.add(p * stride_k), d.add(p * r), r);
-                }
-            } else if width == r && stride_k == 1 {
+            if width == r && stride_k == 1 {
                 // A full sliver of rows contiguous along k: r loads from r row streams and
                 // one contiguous store of r per step.
                 for p in 0..kc {
@@ -188,6 +205,50 @@ unsafe fn edge_tile<K: GemmKernel>(
                 *c_ij = if beta == zero { t } else { t + beta * *c_ij };
             }
         }
+    }
+}
+
+/// How LOOP 1 cuts a block of rows into register tiles: the first `plain` rows into tiles of
+/// `MR`, the rest into tiles of `tail` rows (the last one possibly shorter), each an `A~`
+/// sliver of its own height.
+///
+/// A block of `mc = q MR + rem` rows with a small remainder (`0 < rem <= MR / 2`) ends with
+/// two tiles of about `(MR + rem) / 2` rows instead of one of `MR` and one of `rem`: a tile of
+/// few rows has too few independent accumulators to hide the FMA latency (with `6 x 16` on
+/// Zen 3, a 2-row tile runs at about half the rate of a 4-row one, a 3-row tile at three
+/// quarters), so rows `8 = 4 + 4` and `9 = 5 + 4` beat `6 + 2` and `6 + 3`.
+#[derive(Clone, Copy)]
+struct RowSplit {
+    plain: usize,
+    tail: usize,
+}
+
+impl RowSplit {
+    #[inline(always)]
+    fn new(mc: usize, mr: usize) -> Self {
+        let (full, rem) = (mc / mr, mc % mr);
+        if rem > 0 && 2 * rem <= mr && full >= 1 {
+            RowSplit {
+                plain: (full - 1) * mr,
+                tail: (mr + rem).div_ceil(2),
+            }
+        } else {
+            RowSplit {
+                plain: full * mr,
+                tail: mr,
+            }
+        }
+    }
+
+    /// The tiles of a block of `mc` rows: `(first row, rows, height of its A~ sliver)`.
+    #[inline(always)]
+    fn tiles(self, mc: usize, mr: usize) -> impl Iterator<Item = (usize, usize, usize)> {
+        let RowSplit { plain, tail } = self;
+        (0..plain).step_by(mr).map(move |ir| (ir, mr, mr)).chain(
+            (plain..mc)
+                .step_by(tail)
+                .map(move |ir| (ir, min(tail, mc - ir), tail)),
+        )
     }
 }
 
@@ -292,8 +353,7 @@ pub(crate) unsafe fn gemm_blocked<K: GemmKernel>(problem: Problem<K::Elem>) {
                     cs: 1,
                 }
             };
-            for ir in (0..m).step_by(mr) {
-                let mr_here = min(mr, m - ir);
+            for (ir, mr_here, _) in RowSplit::new(m, mr).tiles(m, mr) {
                 let a_sliver = RawMat {
                     ptr: a.ptr.wrapping_add(ir * a.rs),
                     rs: a.rs,
@@ -371,10 +431,21 @@ pub(crate) unsafe fn gemm_blocked<K: GemmKernel>(problem: Problem<K::Elem>) {
                     let mc = min(m - ic, K::MC);
                     // SAFETY: (ic, pc) is inside A.
                     let a_block = unsafe { a.ptr.add(ic * a.rs + pc * a.cs) };
+                    let split = RowSplit::new(mc, mr);
                     if !a_in_place {
-                        // Pack A -> A~ (MC x KC, slivers of MR rows).
-                        // SAFETY: the block of A is mc x kc; A~ holds mc_max * kc_max.
-                        unsafe { pack(mr, kc, mc, a_pack, a_block, a.rs, a.cs) };
+                        // Pack A -> A~ (MC x KC, slivers of MR rows, then of `split.tail`).
+                        // SAFETY: the block of A is mc x kc; A~ holds mc_max * kc_max >=
+                        // (plain + round_up(mc - plain, tail)) * kc: the tail is
+                        // `MR + rem <= 2 MR - 1` rows, padded to at most `2 MR`.
+                        unsafe {
+                            let plain = split.plain;
+                            pack(mr, kc, plain, a_pack, a_block, a.rs, a.cs);
+                            if plain < mc {
+                                let (dst, src) =
+                                    (a_pack.add(plain * kc), a_block.add(plain * a.rs));
+                                pack(split.tail, kc, mc - plain, dst, src, a.rs, a.cs);
+                            }
+                        }
                     }
                     // LOOP 2: NR-wide slivers of B~ (one sliver in L1).
                     for jr in (0..nc).step_by(nr) {
@@ -399,8 +470,7 @@ pub(crate) unsafe fn gemm_blocked<K: GemmKernel>(problem: Problem<K::Elem>) {
                             }
                         };
                         // LOOP 1: MR-tall slivers of A~ (or of A in place).
-                        for ir in (0..mc).step_by(mr) {
-                            let mr_here = min(mr, mc - ir);
+                        for (ir, mr_here, height) in split.tiles(mc, mr) {
                             let a_sliver = if a_in_place {
                                 RawMat {
                                     ptr: a_block.wrapping_add(ir * a.rs),
@@ -411,7 +481,7 @@ pub(crate) unsafe fn gemm_blocked<K: GemmKernel>(problem: Problem<K::Elem>) {
                                 RawMat {
                                     ptr: a_pack.wrapping_add(ir * kc),
                                     rs: 1,
-                                    cs: mr,
+                                    cs: height,
                                 }
                             };
                             let c_tile = RawMatMut {

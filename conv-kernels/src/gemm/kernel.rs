@@ -53,7 +53,8 @@ impl<E> Copy for RawMatMut<E> {}
 /// ```
 ///
 /// where `A[i, p] = *a.ptr.add(i * a.rs + p * a.cs)` (any strides: the driver passes a packed
-/// sliver `A~` with `rs = 1, cs = MR`, or an unpacked row-major sliver of `A` with
+/// sliver `A~` with `rs = 1, cs = MR` (or `cs` = the height of a shorter sliver at the bottom
+/// of a block, with `kernel_rows`), or an unpacked row-major sliver of `A` with
 /// `rs = lda, cs = 1`), `B[p, j] = *b.ptr.add(p * b.rs + j)` (columns contiguous: `b.cs` must
 /// be 1; the driver passes a packed sliver `B~` with `rs = NR`), and
 /// `C[i, j] = *c.ptr.add(i * c.rs + j * c.cs)`.
