@@ -44,6 +44,48 @@ pub fn acc<T: Differentiable>(dst: &mut T, src: &T) {
     dst.accumulate(src)
 }
 
+/// A stack of saved values: a [`Vec`] for a save site that runs many times, a [`Slot`] for one
+/// that runs at most once.
+pub trait Tape<T> {
+    /// Saves `x` on top.
+    fn push_value(&mut self, x: T);
+}
+
+impl<T> Tape<T> for Slot<T> {
+    #[inline(always)]
+    fn push_value(&mut self, x: T) {
+        self.push(x)
+    }
+}
+
+/// The common case (room reserved: the reverse emitter reserves each loop's trip count) stays
+/// inline and the growth is a cold call of its own, so that a loop pushing every iteration
+/// keeps its values and the tape's length in registers. With `Vec::push` inline, the possible
+/// growth call made the loop keep them in memory: 1.3x the time of a hand-written ODE adjoint,
+/// against 1.07x this way.
+impl<T> Tape<T> for Vec<T> {
+    #[inline(always)]
+    fn push_value(&mut self, x: T) {
+        if self.len() < self.capacity() {
+            self.push(x)
+        } else {
+            push_grow(self, x)
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn push_grow<T>(tape: &mut Vec<T>, x: T) {
+    tape.push(x)
+}
+
+/// Pushes `x` onto a tape (see [`Tape`]).
+#[inline(always)]
+pub fn push<T>(tape: &mut impl Tape<T>, x: T) {
+    tape.push_value(x)
+}
+
 /// The owned zero tangent or adjoint of a borrowed parameter: `&[F; N]` gives `[F; N]`,
 /// `&[F]` and `&Vec<F>` give `Vec<F>`, `&S` gives `S`.
 pub trait ZeroOwned {

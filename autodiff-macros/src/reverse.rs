@@ -290,6 +290,12 @@ impl<'a> Rev<'a> {
         id
     }
 
+    /// `rt::push`: a tape push whose growth is out of line (see there).
+    fn push(&self) -> TokenStream {
+        let c = self.core();
+        quote!(#c::rt::push)
+    }
+
     fn read_tokens(&self, t: &TokenStream) {
         crate::replay::mentions_tokens(t, self.by_name, &mut self.reads.borrow_mut());
     }
@@ -661,6 +667,7 @@ impl<'a> Rev<'a> {
     }
 
     fn scope_saves(&self, b: &Block) -> TokenStream {
+        let push = self.push();
         let mut out = TokenStream::new();
         if b.id == self.body_id {
             return out;
@@ -673,9 +680,9 @@ impl<'a> Rev<'a> {
         let t = self.tape((b.id, usize::MAX, "scope"), self.depth(b));
         let names = kept.iter().map(|&v| self.cx.name(v));
         if kept.len() == 1 {
-            out.extend(quote!(#t.push(#(#names)*);));
+            out.extend(quote!(#push(&mut #t, #(#names)*);));
         } else {
-            out.extend(quote!(#t.push((#(#names),*));));
+            out.extend(quote!(#push(&mut #t, (#(#names),*));));
         }
         out
     }
@@ -710,12 +717,13 @@ impl<'a> Rev<'a> {
     }
 
     fn save(&self, s: &Stmt, place: &Place, depth: usize) -> TokenStream {
+        let push = self.push();
         if !self.must_save(s, place) || self.inverse_applies(s) {
             return quote!();
         }
         let t = self.tape((s as *const Stmt as usize, 0, "save"), depth);
         let p = self.cx.place(place);
-        quote!(#t.push(#p);)
+        quote!(#push(&mut #t, #p);)
     }
 
     fn inverse_applies(&self, s: &Stmt) -> bool {
@@ -760,6 +768,7 @@ impl<'a> Rev<'a> {
     }
 
     fn fwd_stmt_primal(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
+        let push = self.push();
         let cx = self.cx;
         let key = s as *const Stmt as usize;
         match s {
@@ -800,7 +809,7 @@ impl<'a> Rev<'a> {
                             quote!()
                         } else {
                             let t = self.tape((key, 0, "pullback"), depth);
-                            quote!(#t.push(#pb);)
+                            quote!(#push(&mut #t, #pb);)
                         };
                         quote!(let (mut #n, #pb) = #vjp(#(#vals),*); #store)
                     }
@@ -823,14 +832,14 @@ impl<'a> Rev<'a> {
                     Rhs::If { cond, then, els } => {
                         let t = self.tape((key, 0, "branch"), depth);
                         let (tb, eb) = (self.fwd_block(then), self.fwd_block(els));
-                        quote!(let __c = #cond; #t.push(__c); let mut #n #ty = if __c #tb else #eb;)
+                        quote!(let __c = #cond; #push(&mut #t, __c); let mut #n #ty = if __c #tb else #eb;)
                     }
                     Rhs::Match { scrutinee, arms } => {
                         let t = self.tape((key, 0, "arm"), depth);
                         let arms = arms.iter().enumerate().map(|(i, a)| {
                             let pat = &a.pat;
                             let body = self.fwd_block(&a.body);
-                            quote!(#pat => { #t.push(#i); #body })
+                            quote!(#pat => { #push(&mut #t, #i); #body })
                         });
                         quote!(let mut #n #ty = match #scrutinee { #(#arms)* };)
                     }
@@ -862,14 +871,14 @@ impl<'a> Rev<'a> {
             Stmt::If { cond, then, els } => {
                 let t = self.tape((key, 0, "branch"), depth);
                 let (tb, eb) = (self.fwd_block(then), self.fwd_block(els));
-                quote!({ let __c = #cond; #t.push(__c); if __c #tb else #eb })
+                quote!({ let __c = #cond; #push(&mut #t, __c); if __c #tb else #eb })
             }
             Stmt::Match { scrutinee, arms } => {
                 let t = self.tape((key, 0, "arm"), depth);
                 let arms = arms.iter().enumerate().map(|(i, a)| {
                     let pat = &a.pat;
                     let body = self.fwd_block(&a.body);
-                    quote!(#pat => { #t.push(#i); #body })
+                    quote!(#pat => { #push(&mut #t, #i); #body })
                 });
                 quote!(match #scrutinee { #(#arms)* })
             }
@@ -900,7 +909,7 @@ impl<'a> Rev<'a> {
                     let count = self.tape((key, 0, "count"), depth);
                     let push_i = if self.needed.contains(var) {
                         let ti = self.tape((key, 0, "index"), depth + 1);
-                        quote!(#ti.push(#v);)
+                        quote!(#push(&mut #ti, #v);)
                     } else {
                         quote!()
                     };
@@ -908,7 +917,7 @@ impl<'a> Rev<'a> {
                     quote!({
                         let mut __n = 0usize;
                         #l for #v in #it { #check __n += 1; #push_i #b }
-                        #count.push(__n);
+                        #push(&mut #count, __n);
                     })
                 }
             }
@@ -928,7 +937,7 @@ impl<'a> Rev<'a> {
                 quote!({
                     let mut __n = 0usize;
                     #l loop { if #stop { break; } __n += 1; #b }
-                    #count.push(__n);
+                    #push(&mut #count, __n);
                 })
             }
             Stmt::Loop { body, label, exit } => {
@@ -939,7 +948,7 @@ impl<'a> Rev<'a> {
                 quote!({
                     let mut __n = 0usize;
                     #l loop { #check __n += 1; #b }
-                    #count.push(__n);
+                    #push(&mut #count, __n);
                 })
             }
             Stmt::Return { value, .. } => {

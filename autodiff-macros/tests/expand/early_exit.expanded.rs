@@ -50,15 +50,15 @@ fn product_until_vjp(
                 break;
             }
             __n += 1;
-            __tape5.push(i);
+            ::autodiff_core::rt::push(&mut __tape5, i);
             {
                 {
                     let __c = p > limit;
-                    __tape0.push(__c);
+                    ::autodiff_core::rt::push(&mut __tape0, __c);
                     if __c {
                         {
                             let __c = true;
-                            __tape1.push(__c);
+                            ::autodiff_core::rt::push(&mut __tape1, __c);
                             if __c {
                                 __ret = ::core::option::Option::Some(p);
                                 __done0 = true;
@@ -68,24 +68,24 @@ fn product_until_vjp(
                 }
                 {
                     let __c = !(__done0);
-                    __tape2.push(__c);
+                    ::autodiff_core::rt::push(&mut __tape2, __c);
                     if __c {
                         let mut __t0 = p * x[i];
-                        __tape3.push(p);
+                        ::autodiff_core::rt::push(&mut __tape3, p);
                         p = __t0;
                     } else {}
                 }
             }
         }
-        __tape4.push(__n);
+        ::autodiff_core::rt::push(&mut __tape4, __n);
     }
     {
         let __c = !(__done0);
-        __tape6.push(__c);
+        ::autodiff_core::rt::push(&mut __tape6, __c);
         if __c {
             {
                 let __c = true;
-                __tape7.push(__c);
+                ::autodiff_core::rt::push(&mut __tape7, __c);
                 if __c {
                     __ret = ::core::option::Option::Some(p);
                     __done0 = true;
@@ -170,15 +170,15 @@ fn product_until_grad(x: &[f64; 4], limit: f64) -> (f64, ([f64; 4], f64)) {
                 break;
             }
             __n += 1;
-            __tape5.push(i);
+            ::autodiff_core::rt::push(&mut __tape5, i);
             {
                 {
                     let __c = p > limit;
-                    __tape0.push(__c);
+                    ::autodiff_core::rt::push(&mut __tape0, __c);
                     if __c {
                         {
                             let __c = true;
-                            __tape1.push(__c);
+                            ::autodiff_core::rt::push(&mut __tape1, __c);
                             if __c {
                                 __ret = ::core::option::Option::Some(p);
                                 __done0 = true;
@@ -188,24 +188,24 @@ fn product_until_grad(x: &[f64; 4], limit: f64) -> (f64, ([f64; 4], f64)) {
                 }
                 {
                     let __c = !(__done0);
-                    __tape2.push(__c);
+                    ::autodiff_core::rt::push(&mut __tape2, __c);
                     if __c {
                         let mut __t0 = p * x[i];
-                        __tape3.push(p);
+                        ::autodiff_core::rt::push(&mut __tape3, p);
                         p = __t0;
                     } else {}
                 }
             }
         }
-        __tape4.push(__n);
+        ::autodiff_core::rt::push(&mut __tape4, __n);
     }
     {
         let __c = !(__done0);
-        __tape6.push(__c);
+        ::autodiff_core::rt::push(&mut __tape6, __c);
         if __c {
             {
                 let __c = true;
-                __tape7.push(__c);
+                ::autodiff_core::rt::push(&mut __tape7, __c);
                 if __c {
                     __ret = ::core::option::Option::Some(p);
                     __done0 = true;

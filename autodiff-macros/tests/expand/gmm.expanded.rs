@@ -370,30 +370,30 @@ pub fn gmm_objective_vjp(
                     let mut v = __t5 - __t6;
                     {
                         let __c = k__1 == 0;
-                        __tape0.push(__c);
+                        ::autodiff_core::rt::push(&mut __tape0, __c);
                         if __c {
                             mx = v;
-                            __tape1.push(se);
+                            ::autodiff_core::rt::push(&mut __tape1, se);
                             se = (1.0);
                         } else {
                             {
                                 let __c = v > mx;
-                                __tape2.push(__c);
+                                ::autodiff_core::rt::push(&mut __tape2, __c);
                                 if __c {
                                     let mut __t7 = mx - v;
                                     let mut __t8 = __t7.exp();
                                     let mut __t9 = se * __t8;
                                     let mut __t10 = __t9 + (1.0);
-                                    __tape3.push(se);
+                                    ::autodiff_core::rt::push(&mut __tape3, se);
                                     se = __t10;
                                     mx = v;
-                                    __tape4.push(__t8);
+                                    ::autodiff_core::rt::push(&mut __tape4, __t8);
                                 } else {
                                     let mut __t11 = v - mx;
                                     let mut __t12 = __t11.exp();
-                                    __tape5.push(se);
+                                    ::autodiff_core::rt::push(&mut __tape5, se);
                                     se += __t12;
-                                    __tape6.push(__t12);
+                                    ::autodiff_core::rt::push(&mut __tape6, __t12);
                                 }
                             }
                         }
@@ -403,7 +403,7 @@ pub fn gmm_objective_vjp(
             let mut __t13 = se.ln();
             let mut __t14 = mx + __t13;
             slse += __t14;
-            __tape7.push(se);
+            ::autodiff_core::rt::push(&mut __tape7, se);
         }
     }
     let mut amax = alphas[0];
@@ -414,7 +414,7 @@ pub fn gmm_objective_vjp(
         for k__2 in 1..K {
             {
                 let __c = alphas[k__2] > amax;
-                __tape8.push(__c);
+                ::autodiff_core::rt::push(&mut __tape8, __c);
                 if __c {
                     amax = alphas[k__2];
                 } else {}
@@ -430,7 +430,7 @@ pub fn gmm_objective_vjp(
             let mut __t15 = alphas[k__3] - amax;
             let mut __t16 = __t15.exp();
             asum += __t16;
-            __tape9.push(__t16);
+            ::autodiff_core::rt::push(&mut __tape9, __t16);
         }
     }
     let mut __t17 = asum.ln();
@@ -745,35 +745,35 @@ pub fn gmm_objective_grad(
                     let mut v = __t5 - __t6;
                     {
                         let __c = k__1 == 0;
-                        __tape0.push(__c);
+                        ::autodiff_core::rt::push(&mut __tape0, __c);
                         if __c {
                             mx = v;
-                            __tape1.push(se);
+                            ::autodiff_core::rt::push(&mut __tape1, se);
                             se = (1.0);
                         } else {
                             {
                                 let __c = v > mx;
-                                __tape2.push(__c);
+                                ::autodiff_core::rt::push(&mut __tape2, __c);
                                 if __c {
                                     let mut __t7 = mx - v;
                                     let mut __t8 = __t7.exp();
                                     let mut __t9 = se * __t8;
                                     let mut __t10 = __t9 + (1.0);
-                                    __tape3.push(se);
+                                    ::autodiff_core::rt::push(&mut __tape3, se);
                                     se = __t10;
                                     mx = v;
-                                    __tape4.push(__t8);
+                                    ::autodiff_core::rt::push(&mut __tape4, __t8);
                                 } else {
                                     let mut __t11 = v - mx;
                                     let mut __t12 = __t11.exp();
-                                    __tape5.push(se);
+                                    ::autodiff_core::rt::push(&mut __tape5, se);
                                     se += __t12;
-                                    __tape6.push(__t12);
+                                    ::autodiff_core::rt::push(&mut __tape6, __t12);
                                 }
                             }
                         }
                     }
-                    __tape7.push((xc, qxc, li));
+                    ::autodiff_core::rt::push(&mut __tape7, (xc, qxc, li));
                 }
             }
             let mut __t13 = se.ln();
@@ -882,7 +882,7 @@ pub fn gmm_objective_grad(
         for k__2 in 1..K {
             {
                 let __c = alphas[k__2] > amax;
-                __tape8.push(__c);
+                ::autodiff_core::rt::push(&mut __tape8, __c);
                 if __c {
                     amax = alphas[k__2];
                 } else {}
@@ -898,7 +898,7 @@ pub fn gmm_objective_grad(
             let mut __t15 = alphas[k__3] - amax;
             let mut __t16 = __t15.exp();
             asum += __t16;
-            __tape9.push(__t16);
+            ::autodiff_core::rt::push(&mut __tape9, __t16);
         }
     }
     let mut __t17 = asum.ln();
@@ -917,7 +917,7 @@ pub fn gmm_objective_grad(
                     let mut q = qdiags[k__4][j__4];
                     let mut __t18 = q * q;
                     fro += __t18;
-                    __tape10.push(q);
+                    ::autodiff_core::rt::push(&mut __tape10, q);
                 }
             }
             for j__5 in D..ICF {

@@ -130,7 +130,7 @@ pub fn lv_loss_vjp(
             let mut __t8 = (dt) * dv;
             let mut __t9 = v + __t8;
             s[1] = __t9;
-            __tape0.push((u, v));
+            ::autodiff_core::rt::push(&mut __tape0, (u, v));
         }
     }
     let mut a = s[0] - (1.0);
@@ -256,7 +256,7 @@ pub fn lv_loss_grad(
             let mut __t8 = (dt) * dv;
             let mut __t9 = v + __t8;
             s[1] = __t9;
-            __tape0.push((u, v));
+            ::autodiff_core::rt::push(&mut __tape0, (u, v));
         }
     }
     let mut a = s[0] - (1.0);
