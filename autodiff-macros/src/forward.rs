@@ -195,6 +195,10 @@ fn let_stmt(
                 (BinOp::Sub, Some(x), Some(y)) => quote!(#x - #y),
                 (BinOp::Mul, Some(x), None) => quote!(#x * #vb),
                 (BinOp::Mul, None, Some(y)) => quote!(#va * #y),
+                // A square: `2 (x' x)`, the same bits as `x' x + x x'` in one product.
+                (BinOp::Mul, Some(x), Some(_)) if a.same_place(b) => {
+                    quote!({ let __d = #x * #vb; __d + __d })
+                }
                 (BinOp::Mul, Some(x), Some(y)) => quote!(#x * #vb + #va * #y),
                 (BinOp::Div, Some(x), None) => quote!(#x / #vb),
                 (BinOp::Div, None, Some(y)) => quote!(-(#name * #y) / #vb),

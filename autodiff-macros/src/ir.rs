@@ -244,6 +244,16 @@ impl Func {
 }
 
 impl Operand {
+    /// Both operands read the same place (`x * x`, `q[j] * q[j]`).
+    pub fn same_place(&self, other: &Operand) -> bool {
+        match (self, other) {
+            (Operand::Place(a), Operand::Place(b)) => {
+                a.var == b.var && crate::once::key(a) == crate::once::key(b)
+            }
+            _ => false,
+        }
+    }
+
     /// The place, if this operand is an active place.
     pub fn active_place<'a>(&'a self, f: &Func) -> Option<&'a Place> {
         match self {

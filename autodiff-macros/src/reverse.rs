@@ -1263,6 +1263,15 @@ impl<'a> Rev<'a> {
                                 out.extend(self.acc(a, quote!(#vb), true));
                                 out.extend(self.acc(b, quote!(-#vb), true));
                             }
+                            BinOp::Mul if a.same_place(b) && a.active_place(self.f()).is_some() => {
+                                // A square: one contribution of `2 x x_bar`.
+                                let av = self.val(a);
+                                out.extend(self.acc(
+                                    a,
+                                    quote!({ let __d = #vb * #av; __d + __d }),
+                                    true,
+                                ));
+                            }
                             BinOp::Mul => {
                                 if a.active_place(self.f()).is_some() {
                                     let bv = self.val(b);

@@ -167,8 +167,10 @@ pub fn gmm_objective_jvp(
             let mut sq__dot = 0.0f64;
             for j__3 in 0..D {
                 let mut __t4 = qxc[j__3] * qxc[j__3];
-                let mut __t4__dot = qxc__dot[j__3] * qxc[j__3]
-                    + qxc[j__3] * qxc__dot[j__3];
+                let mut __t4__dot = {
+                    let __d = qxc__dot[j__3] * qxc[j__3];
+                    __d + __d
+                };
                 sq += __t4;
                 sq__dot += __t4__dot;
             }
@@ -245,14 +247,19 @@ pub fn gmm_objective_jvp(
             let mut q = qdiags[k__4][j__4];
             let mut q__dot = qdiags__dot[k__4][j__4];
             let mut __t18 = q * q;
-            let mut __t18__dot = q__dot * q + q * q__dot;
+            let mut __t18__dot = {
+                let __d = q__dot * q;
+                __d + __d
+            };
             fro += __t18;
             fro__dot += __t18__dot;
         }
         for j__5 in D..ICF {
             let mut __t19 = icf[k__4][j__5] * icf[k__4][j__5];
-            let mut __t19__dot = icf__dot[k__4][j__5] * icf[k__4][j__5]
-                + icf[k__4][j__5] * icf__dot[k__4][j__5];
+            let mut __t19__dot = {
+                let __d = icf__dot[k__4][j__5] * icf[k__4][j__5];
+                __d + __d
+            };
             fro += __t19;
             fro__dot += __t19__dot;
         }
@@ -489,17 +496,21 @@ pub fn gmm_objective_vjp(
                     let mut __t19__bar = -0.0f64;
                     __t19__bar = __t19__bar + fro__bar;
                     icf__bar[k__4][j__5] = icf__bar[k__4][j__5]
-                        + __t19__bar * icf[k__4][j__5];
-                    icf__bar[k__4][j__5] = icf__bar[k__4][j__5]
-                        + __t19__bar * icf[k__4][j__5];
+                        + {
+                            let __d = __t19__bar * icf[k__4][j__5];
+                            __d + __d
+                        };
                 }
                 for j__4 in (0..D).rev() {
                     let mut q = qdiags[k__4][j__4];
                     let mut q__bar = -0.0f64;
                     let mut __t18__bar = -0.0f64;
                     __t18__bar = __t18__bar + fro__bar;
-                    q__bar = q__bar + __t18__bar * q;
-                    q__bar = q__bar + __t18__bar * q;
+                    q__bar = q__bar
+                        + {
+                            let __d = __t18__bar * q;
+                            __d + __d
+                        };
                     qdiags__bar[k__4][j__4] = qdiags__bar[k__4][j__4] + q__bar;
                 }
             }
@@ -604,8 +615,11 @@ pub fn gmm_objective_vjp(
                     for j__3 in (0..D).rev() {
                         let mut __t4__bar = -0.0f64;
                         __t4__bar = __t4__bar + sq__bar;
-                        qxc__bar[j__3] = qxc__bar[j__3] + __t4__bar * qxc[j__3];
-                        qxc__bar[j__3] = qxc__bar[j__3] + __t4__bar * qxc[j__3];
+                        qxc__bar[j__3] = qxc__bar[j__3]
+                            + {
+                                let __d = __t4__bar * qxc[j__3];
+                                __d + __d
+                            };
                     }
                     for c in (0..D).rev() {
                         for r in (c + 1..D).rev() {
@@ -842,8 +856,11 @@ pub fn gmm_objective_grad(
                     for j__3 in (0..D).rev() {
                         let mut __t4__bar = -0.0f64;
                         __t4__bar = __t4__bar + sq__bar;
-                        qxc__bar[j__3] = qxc__bar[j__3] + __t4__bar * qxc[j__3];
-                        qxc__bar[j__3] = qxc__bar[j__3] + __t4__bar * qxc[j__3];
+                        qxc__bar[j__3] = qxc__bar[j__3]
+                            + {
+                                let __d = __t4__bar * qxc[j__3];
+                                __d + __d
+                            };
                     }
                     for c in (0..D).rev() {
                         for r in (c + 1..D).rev() {
@@ -942,17 +959,21 @@ pub fn gmm_objective_grad(
                     let mut __t19__bar = -0.0f64;
                     __t19__bar = __t19__bar + fro__bar;
                     icf__bar[k__4][j__5] = icf__bar[k__4][j__5]
-                        + __t19__bar * icf[k__4][j__5];
-                    icf__bar[k__4][j__5] = icf__bar[k__4][j__5]
-                        + __t19__bar * icf[k__4][j__5];
+                        + {
+                            let __d = __t19__bar * icf[k__4][j__5];
+                            __d + __d
+                        };
                 }
                 for j__4 in (0..D).rev() {
                     let mut q = __tape10.pop().unwrap();
                     let mut q__bar = -0.0f64;
                     let mut __t18__bar = -0.0f64;
                     __t18__bar = __t18__bar + fro__bar;
-                    q__bar = q__bar + __t18__bar * q;
-                    q__bar = q__bar + __t18__bar * q;
+                    q__bar = q__bar
+                        + {
+                            let __d = __t18__bar * q;
+                            __d + __d
+                        };
                     qdiags__bar[k__4][j__4] = qdiags__bar[k__4][j__4] + q__bar;
                 }
             }

@@ -73,7 +73,10 @@ pub fn mlp_loss_jvp(
         let mut e = s__1 - (y[o]);
         let mut e__dot = s__1__dot;
         let mut __t3 = e * e;
-        let mut __t3__dot = e__dot * e + e * e__dot;
+        let mut __t3__dot = {
+            let __d = e__dot * e;
+            __d + __d
+        };
         loss += __t3;
         loss__dot += __t3__dot;
     }
@@ -150,8 +153,11 @@ pub fn mlp_loss_vjp(
                 let mut e__bar = -0.0f64;
                 let mut __t3__bar = -0.0f64;
                 __t3__bar = __t3__bar + loss__bar;
-                e__bar = e__bar + __t3__bar * e;
-                e__bar = e__bar + __t3__bar * e;
+                e__bar = e__bar
+                    + {
+                        let __d = __t3__bar * e;
+                        __d + __d
+                    };
                 s__1__bar = s__1__bar + e__bar;
                 for i__1 in (0..NH).rev() {
                     let mut __t2__bar = -0.0f64;
@@ -230,8 +236,11 @@ pub fn mlp_loss_grad(p: &Mlp, x: &[f64; NI], y: &[f64; NO]) -> (f64, Mlp) {
                 let mut e__bar = -0.0f64;
                 let mut __t3__bar = -0.0f64;
                 __t3__bar = __t3__bar + loss__bar;
-                e__bar = e__bar + __t3__bar * e;
-                e__bar = e__bar + __t3__bar * e;
+                e__bar = e__bar
+                    + {
+                        let __d = __t3__bar * e;
+                        __d + __d
+                    };
                 s__1__bar = s__1__bar + e__bar;
                 for i__1 in (0..NH).rev() {
                     let mut __t2__bar = -0.0f64;

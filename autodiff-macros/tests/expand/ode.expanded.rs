@@ -77,9 +77,15 @@ pub fn lv_loss_jvp(
     let mut b = s[1] - (0.5);
     let mut b__dot = s__dot[1];
     let mut __t10 = a * a;
-    let mut __t10__dot = a__dot * a + a * a__dot;
+    let mut __t10__dot = {
+        let __d = a__dot * a;
+        __d + __d
+    };
     let mut __t11 = b * b;
-    let mut __t11__dot = b__dot * b + b * b__dot;
+    let mut __t11__dot = {
+        let __d = b__dot * b;
+        __d + __d
+    };
     let mut __t12 = __t10 + __t11;
     let mut __t12__dot = __t10__dot + __t11__dot;
     (__t12, __t12__dot)
@@ -134,9 +140,7 @@ pub fn lv_loss_vjp(
         }
     }
     let mut a = s[0] - (1.0);
-    let mut a__bar = 0.0f64;
     let mut b = s[1] - (0.5);
-    let mut b__bar = 0.0f64;
     let mut __t10 = a * a;
     let mut __t11 = b * b;
     let mut __t12 = __t10 + __t11;
@@ -149,10 +153,14 @@ pub fn lv_loss_vjp(
             let mut __t12__bar = ct;
             let mut __t10__bar = __t12__bar;
             let mut __t11__bar = __t12__bar;
-            b__bar = b__bar + __t11__bar * b;
-            b__bar = b__bar + __t11__bar * b;
-            a__bar = a__bar + __t10__bar * a;
-            a__bar = a__bar + __t10__bar * a;
+            let mut b__bar = {
+                let __d = __t11__bar * b;
+                __d + __d
+            };
+            let mut a__bar = {
+                let __d = __t10__bar * a;
+                __d + __d
+            };
             s__bar[1] = s__bar[1] + b__bar;
             s__bar[0] = s__bar[0] + a__bar;
             for _step in (0..1000).rev() {
@@ -260,9 +268,7 @@ pub fn lv_loss_grad(
         }
     }
     let mut a = s[0] - (1.0);
-    let mut a__bar = 0.0f64;
     let mut b = s[1] - (0.5);
-    let mut b__bar = 0.0f64;
     let mut __t10 = a * a;
     let mut __t11 = b * b;
     let mut __t12 = __t10 + __t11;
@@ -272,10 +278,14 @@ pub fn lv_loss_grad(
         let mut __t12__bar = ct;
         let mut __t10__bar = __t12__bar;
         let mut __t11__bar = __t12__bar;
-        b__bar = b__bar + __t11__bar * b;
-        b__bar = b__bar + __t11__bar * b;
-        a__bar = a__bar + __t10__bar * a;
-        a__bar = a__bar + __t10__bar * a;
+        let mut b__bar = {
+            let __d = __t11__bar * b;
+            __d + __d
+        };
+        let mut a__bar = {
+            let __d = __t10__bar * a;
+            __d + __d
+        };
         s__bar[1] = s__bar[1] + b__bar;
         s__bar[0] = s__bar[0] + a__bar;
         for _step in (0..1000).rev() {
