@@ -25,7 +25,7 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
-use proc_macro2::{Ident, Span, TokenStream, TokenTree};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::codegen::Ctx;
@@ -428,14 +428,7 @@ impl<'a> Rev<'a> {
     }
 
     fn stable_tokens(&self, t: &TokenStream) -> bool {
-        t.clone().into_iter().all(|tt| match tt {
-            TokenTree::Ident(i) => self
-                .by_name
-                .get(&i.to_string())
-                .is_none_or(|v| !self.assigned.contains(v)),
-            TokenTree::Group(g) => self.stable_tokens(&g.stream()),
-            _ => true,
-        })
+        stable_tokens(t, self.by_name, self.assigned)
     }
 
     /// The bindings a block declares, in order (loop variables excluded).
@@ -1497,24 +1490,7 @@ fn rematerializable(
     assigned: &HashSet<VarId>,
     by_name: &HashMap<String, VarId>,
 ) -> HashMap<VarId, Rhs> {
-    let stable_tokens = |t: &TokenStream| {
-        let mut ok = true;
-        fn walk(t: &TokenStream, f: &mut dyn FnMut(&str)) {
-            for tt in t.clone() {
-                match tt {
-                    TokenTree::Ident(i) => f(&i.to_string()),
-                    TokenTree::Group(g) => walk(&g.stream(), f),
-                    _ => {}
-                }
-            }
-        }
-        walk(t, &mut |n| {
-            if by_name.get(n).is_some_and(|v| assigned.contains(v)) {
-                ok = false;
-            }
-        });
-        ok
-    };
+    let stable_tokens = |t: &TokenStream| stable_tokens(t, by_name, assigned);
     let stable = |op: &Operand| match op {
         Operand::Place(p) => {
             !assigned.contains(&p.var)
@@ -1571,6 +1547,18 @@ fn rematerializable(
         }
     });
     out
+}
+
+/// Passive tokens that name no variable assigned anywhere: they evaluate to the same value
+/// wherever the reverse sweep reads them.
+fn stable_tokens(
+    t: &TokenStream,
+    by_name: &HashMap<String, VarId>,
+    assigned: &HashSet<VarId>,
+) -> bool {
+    let mut named = HashSet::new();
+    crate::replay::mentions_tokens(t, by_name, &mut named);
+    named.iter().all(|v| !assigned.contains(v))
 }
 
 fn contains_return(b: &Block) -> bool {
