@@ -10,6 +10,14 @@
 //! - a batch of 64 images forward and backward on one thread and on two (rayon).
 //!
 //! Run with `cargo bench -p conv-kernels --bench conv`.
+//!
+//! Environment (all optional; criterion runs by default):
+//! - `CONV_BENCH_QUICK=1`: skip criterion, print only the best-of table;
+//! - `CONV_BENCH_LAYER=course` or `lenet2`: only that layer;
+//! - `CONV_BENCH_BATCH=0`: skip the batch-64 timings;
+//! - `CONV_BENCH_ROUNDS=n`: interleaved best-of rounds (4 by default);
+//! - `CONV_BENCH_SPIN=secs`: before the table, run the chosen layers' forward+backward for
+//!   `secs` seconds (a steady loop for `perf record`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -59,6 +67,26 @@ fn conv2d_unfused<
     let cols = image_patches::<F, C, H, W, KH, KW, S, P, OH, OW>(x);
     let y = filters_times_image_patches(w, cols);
     add_bias(y, b)
+}
+
+/// `CONV_BENCH_QUICK` set (to anything but `0`): no criterion.
+fn quick() -> bool {
+    std::env::var("CONV_BENCH_QUICK").is_ok_and(|v| v != "0")
+}
+
+/// `CONV_BENCH_BATCH=0`: skip the batch-64 timings.
+fn with_batch() -> bool {
+    std::env::var("CONV_BENCH_BATCH").map_or(true, |v| v != "0")
+}
+
+/// A number from the environment.
+fn env_f64(name: &str) -> Option<f64> {
+    std::env::var(name).ok()?.parse().ok()
+}
+
+/// Whether the layer `id` is to be measured (`CONV_BENCH_LAYER` unset, or equal to `id`).
+fn wanted(id: &str) -> bool {
+    std::env::var("CONV_BENCH_LAYER").map_or(true, |l| l == id)
 }
 
 /// Best-of time of `f` over `secs` seconds.
@@ -128,17 +156,26 @@ macro_rules! layer {
             black_box(y);
             black_box(pullback(dy.clone()));
         };
-        $criterion.bench_function(concat!("conv2d/", $id, "/forward"), |bch| bch.iter(fwd));
-        $criterion.bench_function(concat!("conv2d/", $id, "/forward+backward"), |bch| {
-            bch.iter(fwd_bwd)
-        });
+        if let Some(secs) = env_f64("CONV_BENCH_SPIN") {
+            best(secs, fwd_bwd);
+        }
+        if !quick() {
+            $criterion.bench_function(concat!("conv2d/", $id, "/forward"), |bch| bch.iter(fwd));
+            $criterion.bench_function(concat!("conv2d/", $id, "/forward+backward"), |bch| {
+                bch.iter(fwd_bwd)
+            });
+        }
         let batch: Vec<X> = (0..64).map(|i| fill(10 + i)).collect();
-        let batch_time = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("a pool");
-            best(2.0, || {
+        let pools: Vec<rayon::ThreadPool> = [1, 2]
+            .map(|threads| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .expect("a pool")
+            })
+            .into();
+        let batch_time = |pool: &rayon::ThreadPool, secs: f64| {
+            best(secs, || {
                 pool.install(|| {
                     batch.par_iter().for_each(|x| {
                         let (_, pullback) =
@@ -148,11 +185,22 @@ macro_rules! layer {
                 })
             })
         };
+        // One and two threads interleaved (four rounds of half a second each), so that a
+        // burst of load from other processes hits both alike.
+        let mut t_batch = [f64::NAN; 2];
+        if with_batch() {
+            t_batch = [f64::INFINITY; 2];
+            for _ in 0..4 {
+                for (t, pool) in t_batch.iter_mut().zip(&pools) {
+                    *t = t.min(batch_time(pool, 0.5));
+                }
+            }
+        }
         // FLOPs of the GEMM: forward 2 O K L; the backward makes two GEMMs of the same size.
         let flops = 2.0 * ($o * $c * $k * $k * $oh * $oh) as f64;
         // Interleaved, so that a burst of load from other processes hits both alike.
         let (mut t, mut t_u) = ([f64::INFINITY; 2], [f64::INFINITY; 2]);
-        for _ in 0..4 {
+        for _ in 0..env_f64("CONV_BENCH_ROUNDS").map_or(4, |r| r as usize) {
             t[0] = t[0].min(best(0.25, fwd));
             t_u[0] = t_u[0].min(best(0.25, fwd_unfused));
             t[1] = t[1].min(best(0.25, fwd_bwd));
@@ -165,8 +213,8 @@ macro_rules! layer {
             fwd_bwd: t[1],
             fwd_unfused: t_u[0],
             fwd_bwd_unfused: t_u[1],
-            batch_one: batch_time(1),
-            batch_two: batch_time(2),
+            batch_one: t_batch[0],
+            batch_two: t_batch[1],
         }
     }};
 }
@@ -178,28 +226,32 @@ fn main() {
         .configure_from_args();
     let p = peak::peak_best(1.0);
     let rows = [
-        layer!(
-            criterion,
-            "course",
-            "course 3x32x32 -> 6x28x28 (5x5)",
-            3,
-            32,
-            32,
-            6,
-            5,
-            28
-        ),
-        layer!(
-            criterion,
-            "lenet2",
-            "LeNet-2 6x14x14 -> 16x10x10 (5x5)",
-            6,
-            14,
-            14,
-            16,
-            5,
-            10
-        ),
+        wanted("course").then(|| {
+            layer!(
+                criterion,
+                "course",
+                "course 3x32x32 -> 6x28x28 (5x5)",
+                3,
+                32,
+                32,
+                6,
+                5,
+                28
+            )
+        }),
+        wanted("lenet2").then(|| {
+            layer!(
+                criterion,
+                "lenet2",
+                "LeNet-2 6x14x14 -> 16x10x10 (5x5)",
+                6,
+                14,
+                14,
+                16,
+                5,
+                10
+            )
+        }),
     ];
     criterion.final_summary();
     let p = p.unwrap_or(f64::NAN);
@@ -210,7 +262,7 @@ fn main() {
         "| layer | forward GFLOP/s | forward %P | backward GFLOP/s | backward %P | unfused forward %P | unfused backward %P | batch 64 fwd+bwd, 2 threads / 1 thread |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    for row in rows {
+    for row in rows.into_iter().flatten() {
         let rate = |flops: f64, secs: f64| flops / secs * 1e-9;
         let f = rate(row.flops, row.fwd);
         let bk = rate(2.0 * row.flops, row.fwd_bwd - row.fwd);

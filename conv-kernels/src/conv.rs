@@ -14,6 +14,8 @@ use autodiff_core::Float;
 use autodiff_macros::differentiate;
 
 use crate::batch::ImagePatches;
+use std::sync::Arc;
+
 use crate::gemm::implicit::ConvPlan;
 use crate::gemm::{Transpose, gemm_slices};
 use crate::im2col::{Im2colShape, col2im_slice, im2col_slice};
@@ -540,8 +542,8 @@ fn plan_and_pad<
     const OW: usize,
 >(
     x: &Image<F, C, H, W>,
-) -> (ConvPlan, Vec<F>) {
-    let plan = ConvPlan::new(&geometry::<C, H, W, KH, KW, S, P, OH, OW>(), O);
+) -> (Arc<ConvPlan>, Vec<F>) {
+    let plan = ConvPlan::cached(&geometry::<C, H, W, KH, KW, S, P, OH, OW>(), O);
     let padded = plan.pad(x.as_flat());
     (plan, padded)
 }
@@ -643,13 +645,12 @@ pub fn im2col_gemm_vjp<
 ) {
     let (plan, padded) = plan_and_pad::<F, C, H, W, O, KH, KW, S, P, OH, OW>(x);
     let mut y = Image::zeros();
-    plan.forward(w.as_flat(), &padded, y.as_flat_mut());
-    let w = w.clone();
+    let w = plan.forward_saving(w.as_flat(), &padded, y.as_flat_mut());
     (y, move |dy: Image<F, O, OH, OW>| {
         let mut dx = Image::zeros();
         let mut dw = Filters::zeros();
-        plan.backward(
-            w.as_flat(),
+        plan.backward_saved(
+            &w,
             &padded,
             dy.as_flat(),
             dw.as_flat_mut(),
@@ -689,7 +690,7 @@ pub fn im2col_gemm_batch<
     x: &Batch<F, N, C, H, W>,
     w: &Filters<F, O, C, KH, KW>,
 ) -> Batch<F, N, O, OH, OW> {
-    let plan = ConvPlan::new(&geometry::<C, H, W, KH, KW, S, P, OH, OW>(), O);
+    let plan = ConvPlan::cached(&geometry::<C, H, W, KH, KW, S, P, OH, OW>(), O);
     let mut y = Batch::zeros();
     for (x_n, y_n) in x
         .as_flat()
@@ -722,7 +723,7 @@ pub fn im2col_gemm_batch_jvp<
     tx: &Batch<F, N, C, H, W>,
     tw: &Filters<F, O, C, KH, KW>,
 ) -> (Batch<F, N, O, OH, OW>, Batch<F, N, O, OH, OW>) {
-    let plan = ConvPlan::new(&geometry::<C, H, W, KH, KW, S, P, OH, OW>(), O);
+    let plan = ConvPlan::cached(&geometry::<C, H, W, KH, KW, S, P, OH, OW>(), O);
     let (mut y, mut t): (Batch<F, N, O, OH, OW>, Batch<F, N, O, OH, OW>) =
         (Batch::zeros(), Batch::zeros());
     let mut t_x = vec![F::zero(); O * OH * OW];
@@ -767,7 +768,7 @@ pub fn im2col_gemm_batch_vjp<
     impl FnOnce(Batch<F, N, O, OH, OW>) -> (Batch<F, N, C, H, W>, Filters<F, O, C, KH, KW>)
     + use<F, N, C, H, W, O, KH, KW, S, P, OH, OW>,
 ) {
-    let plan = ConvPlan::new(&geometry::<C, H, W, KH, KW, S, P, OH, OW>(), O);
+    let plan = ConvPlan::cached(&geometry::<C, H, W, KH, KW, S, P, OH, OW>(), O);
     let padded: Vec<Vec<F>> = x
         .as_flat()
         .chunks_exact(C * H * W)
@@ -923,13 +924,7 @@ pub fn add_bias_vjp<F: Scalar, const O: usize, const OH: usize, const OW: usize>
 ) {
     (add_bias(y, b), |ct: Image<F, O, OH, OW>| {
         let mut db = Vector::zeros();
-        for (d, plane) in db
-            .as_flat_mut()
-            .iter_mut()
-            .zip(ct.as_flat().chunks_exact(OH * OW))
-        {
-            *d = plane_sum(plane);
-        }
+        crate::gemm::implicit::plane_sums(ct.as_flat(), OH * OW, db.as_flat_mut());
         (ct, db)
     })
 }

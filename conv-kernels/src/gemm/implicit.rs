@@ -26,9 +26,23 @@
 //!   through the blocked GEMM; in the backward pass a block of `Wᵀ dY` is scattered back
 //!   (col2im).
 //!
+//! The stride-1 input gradient has a fourth way, for short output rows (where the wide rows
+//! waste more than a quarter of their lanes): **dense pixels**
+//! ([`implicit_avx2::conv_input_grad_pixels_f32`]), a tile of six taps by sixteen output
+//! pixels taken `OH OW` densely, `dY` read as it is and the filters packed as for the pixel
+//! rows (the forward pass keeps that packing for the backward pass,
+//! [`ConvPlan::forward_saving`]); each 8-pixel vector of the tile is added to the gradient by
+//! its segments, the parts of it that lie in one output row.
+//!
+//! A plan (taps, window offsets, tap order and segments) is built once per shape and thread
+//! ([`ConvPlan::cached`]).
+//!
 //! No buffer is larger than the padded image, the output, or one block.
 
 use super::avx2;
+#[cfg(target_arch = "x86_64")]
+#[path = "implicit_avx2.rs"]
+mod implicit_avx2;
 use super::kernel::{RawMat, RawMatMut};
 use super::{MatMut, MatRef, gemm_into, is_f32};
 use crate::Scalar;
@@ -43,12 +57,25 @@ pub(crate) const BLOCK_BYTES: usize = 128 * 1024;
 /// gradient while still in L1 / L2.
 const GRAD_BLOCK_COLS: usize = 128;
 
+/// Zeros in front of the padded image gradient: the dense-pixel input gradient adds whole
+/// vectors of eight that may start up to seven floats before a tap's first pixel (sixteen, so
+/// that the gradient keeps the allocation's alignment to 64 bytes).
+const GRAD_FRONT: usize = 16;
+
 /// How a [`ConvPlan`] runs its products (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Strategy {
     WideRows,
     PixelRows,
     GatheredBlocks,
+}
+
+/// The filters as the backward pass reads them: `Plain` (`O x K`, row-major) or `Packed` by
+/// blocks of 16 channels ([`pack_rows_by_16`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SavedFilters<T> {
+    Plain(T),
+    Packed(T),
 }
 
 /// The geometry of a convolution over the zero-padded image, and the offset of every tap.
@@ -62,6 +89,21 @@ pub(crate) struct ConvPlan {
     padded_w: usize,
     /// `taps[p] = (c Hp + u) Wp + v` for the tap `p = (c, u, v)`, increasing in `p`.
     taps: Vec<usize>,
+    /// `bases[l] = oy S Wp + ox S`, the offset of output pixel `l`'s window.
+    bases: Vec<usize>,
+    /// The taps ordered by `v`, then `u`, then `c` (see [`ConvPlan::taps_by_column`]).
+    order: Vec<usize>,
+    /// The segments of the dense output pixels (stride 1), see [`ConvPlan::segments`].
+    #[cfg(target_arch = "x86_64")]
+    segments: (Vec<(u32, u32)>, Vec<implicit_avx2::Segment>),
+}
+
+/// Plans kept per thread by [`ConvPlan::cached`].
+const PLAN_CACHE: usize = 16;
+
+std::thread_local! {
+    static PLANS: std::cell::RefCell<Vec<std::sync::Arc<ConvPlan>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl ConvPlan {
@@ -78,7 +120,7 @@ impl ConvPlan {
                 }
             }
         }
-        ConvPlan {
+        let mut plan = ConvPlan {
             shape: *shape,
             out_channels,
             out_h,
@@ -86,7 +128,38 @@ impl ConvPlan {
             padded_h,
             padded_w,
             taps,
+            bases: Vec::new(),
+            order: Vec::new(),
+            #[cfg(target_arch = "x86_64")]
+            segments: (Vec::new(), Vec::new()),
+        };
+        plan.bases = plan.bases();
+        plan.order = plan.taps_by_column();
+        #[cfg(target_arch = "x86_64")]
+        if shape.stride == 1 {
+            plan.segments = plan.segments();
         }
+        plan
+    }
+
+    /// The plan of [`ConvPlan::new`], built once per shape and thread and shared afterwards
+    /// (a layer runs the same shape image after image).
+    pub(crate) fn cached(shape: &Im2colShape, out_channels: usize) -> std::sync::Arc<Self> {
+        PLANS.with(|plans| {
+            let mut plans = plans.borrow_mut();
+            if let Some(plan) = plans
+                .iter()
+                .find(|p| p.shape == *shape && p.out_channels == out_channels)
+            {
+                return plan.clone();
+            }
+            let plan = std::sync::Arc::new(ConvPlan::new(shape, out_channels));
+            if plans.len() == PLAN_CACHE {
+                plans.remove(0);
+            }
+            plans.push(plan.clone());
+            plan
+        })
     }
 
     /// `K = C KH KW`, the rows of the patch matrix.
@@ -263,12 +336,11 @@ impl ConvPlan {
                 // Shapes: y (O x L) = W (O x K) . cols (K x L), computed by tiles of six
                 // pixels (columns of y) by sixteen channels: cols broadcast from the image,
                 // W packed by blocks of 16 channels.
-                let bases = self.bases();
                 let wt = pack_rows_by_16(w, o, k);
-                self.pixel_rows((o, k, l), padded, &bases, &self.taps, &wt, y);
+                self.pixel_rows((o, k, l), padded, &self.bases, &self.taps, &wt, y);
             }
             Strategy::GatheredBlocks => {
-                let bases = self.bases();
+                let bases = &self.bases;
                 let nb = self.block_cols::<F>();
                 let mut block = vec![F::zero(); k * nb.min(l)];
                 let w = MatRef::row_major(w, o, k);
@@ -366,26 +438,99 @@ impl ConvPlan {
         dw: &mut [F],
         dx: &mut [F],
     ) {
+        self.backward_with(SavedFilters::Plain(w), padded, dy, dw, dx);
+    }
+
+    /// [`ConvPlan::forward`], keeping the filters as [`ConvPlan::backward_saved`] reads them:
+    /// packed by blocks of 16 channels when both the forward product and the input gradient
+    /// use that packing (pixel rows, dense input gradient), a plain copy otherwise.
+    pub(crate) fn forward_saving<F: Scalar>(
+        &self,
+        w: &[F],
+        padded: &[F],
+        y: &mut [F],
+    ) -> SavedFilters<Vec<F>> {
         let (o, k, l) = (self.out_channels, self.k(), self.l());
-        assert_eq!(w.len(), o * k, "conv: filters length");
+        if self.strategy::<F>() == Strategy::PixelRows && self.dense_input_grad::<F>() {
+            assert_eq!(w.len(), o * k, "conv: filters length");
+            assert_eq!(padded.len(), self.padded_len(), "conv: padded image length");
+            assert_eq!(y.len(), o * l, "conv: output length");
+            let wt = pack_rows_by_16(w, o, k);
+            self.pixel_rows((o, k, l), padded, &self.bases, &self.taps, &wt, y);
+            SavedFilters::Packed(wt)
+        } else {
+            self.forward(w, padded, y);
+            SavedFilters::Plain(w.to_vec())
+        }
+    }
+
+    /// [`ConvPlan::backward`] with the filters kept by [`ConvPlan::forward_saving`].
+    pub(crate) fn backward_saved<F: Scalar>(
+        &self,
+        w: &SavedFilters<Vec<F>>,
+        padded: &[F],
+        dy: &[F],
+        dw: &mut [F],
+        dx: &mut [F],
+    ) {
+        let w = match w {
+            SavedFilters::Plain(w) => SavedFilters::Plain(&w[..]),
+            SavedFilters::Packed(wt) => SavedFilters::Packed(&wt[..]),
+        };
+        self.backward_with(w, padded, dy, dw, dx);
+    }
+
+    /// [`ConvPlan::backward`] on plain or packed filters (packed only with the dense input
+    /// gradient, the one product that reads them).
+    fn backward_with<F: Scalar>(
+        &self,
+        filters: SavedFilters<&[F]>,
+        padded: &[F],
+        dy: &[F],
+        dw: &mut [F],
+        dx: &mut [F],
+    ) {
+        let (o, k, l) = (self.out_channels, self.k(), self.l());
+        let w = match filters {
+            SavedFilters::Plain(w) => {
+                assert_eq!(w.len(), o * k, "conv: filters length");
+                w
+            }
+            SavedFilters::Packed(wt) => {
+                assert!(self.dense_input_grad::<F>(), "conv: packed filters");
+                assert_eq!(
+                    wt.len(),
+                    o.div_ceil(16) * 16 * k,
+                    "conv: packed filters length"
+                );
+                &[]
+            }
+        };
         assert_eq!(padded.len(), self.padded_len(), "conv: padded image length");
         assert_eq!(dy.len(), o * l, "conv: output cotangent length");
         assert_eq!(dw.len(), o * k, "conv: filters adjoint length");
         let strategy = self.strategy::<F>();
-        let mut dx_padded = vec![F::zero(); self.padded_len()];
+        let mut dx_buf = vec![F::zero(); GRAD_FRONT + self.padded_len()];
+        let dx_padded = &mut dx_buf[GRAD_FRONT..];
         if self.shape.stride == 1 {
+            let dense = self.dense_input_grad::<F>();
             // dY in the wide-row layout, zero in the `KW - 1` wasted columns of each row and
             // past the last row up to a whole tile, so that those columns add nothing to
-            // either gradient.
+            // either gradient. Not needed when both products read dY as it is.
             let (ow, wp) = (self.out_w, self.padded_w);
             let tiles = self.wide_l().div_ceil(16);
             let ld = tiles * 16;
-            let mut dy_wide = vec![F::zero(); o * ld];
-            for (src, dst) in dy.chunks_exact(l).zip(dy_wide.chunks_exact_mut(ld)) {
-                for (row, dst_row) in src.chunks_exact(ow).zip(dst.chunks_mut(wp)) {
-                    copy_run(&mut dst_row[..ow], row);
+            let dy_wide = if strategy == Strategy::PixelRows && dense {
+                Vec::new()
+            } else {
+                let mut dy_wide = vec![F::zero(); o * ld];
+                for (src, dst) in dy.chunks_exact(l).zip(dy_wide.chunks_exact_mut(ld)) {
+                    for (row, dst_row) in src.chunks_exact(ow).zip(dst.chunks_mut(wp)) {
+                        copy_run(&mut dst_row[..ow], row);
+                    }
                 }
-            }
+                dy_wide
+            };
             assert!(self.taps[k - 1] + ld <= padded.len());
             match strategy {
                 Strategy::WideRows => {
@@ -414,10 +559,17 @@ impl ConvPlan {
                 Strategy::PixelRows => self.weight_grad_pixel_rows(padded, dy, dw),
                 Strategy::GatheredBlocks => self.weight_grad_wide(&dy_wide, ld, padded, dw),
             }
-            if self.avx2_f32::<F>() {
+            if dense {
+                match filters {
+                    SavedFilters::Plain(w) => {
+                        self.input_grad_pixels(&pack_rows_by_16(w, o, k), dy, &mut dx_buf);
+                    }
+                    SavedFilters::Packed(wt) => self.input_grad_pixels(wt, dy, &mut dx_buf),
+                }
+            } else if self.avx2_f32::<F>() {
                 // Six taps per register tile, ordered by (v, u, c) so that the six rows of a
                 // tile are whole image rows or planes apart in the gradient.
-                let order = self.taps_by_column();
+                let order = &self.order;
                 // SAFETY: `F` is `f32` and AVX2 and FMA were detected; `w` is `o x k` and
                 // `order` a permutation of `0..k`; `dy_wide` is `o x ld` with `ld = 16 tiles`;
                 // every tap plus `ld` ends inside the padded gradient (asserted above, the
@@ -427,7 +579,7 @@ impl ConvPlan {
                     avx2::conv_input_grad_taps_f32(
                         (o, tiles),
                         (w.as_ptr().cast::<f32>(), k),
-                        &order,
+                        order,
                         &self.taps,
                         dy_wide.as_ptr().cast::<f32>(),
                         ld,
@@ -457,7 +609,7 @@ impl ConvPlan {
                 }
             }
         } else {
-            let bases = self.bases();
+            let bases = &self.bases;
             let nb = self.block_cols::<F>();
             let mut block = vec![F::zero(); k * nb.min(l)];
             let wt = MatRef::row_major(w, o, k).t();
@@ -488,20 +640,96 @@ impl ConvPlan {
                     F::zero(),
                     MatMut::row_major(block, k, n),
                 );
-                self.scatter_add(block, &bases[l0..l0 + n], &mut dx_padded);
+                self.scatter_add(block, &bases[l0..l0 + n], dx_padded);
             }
         }
-        self.crop(&dx_padded, dx);
+        self.crop(&dx_buf[GRAD_FRONT..], dx);
+    }
+
+    /// Whether the stride-1 input gradient runs over the dense output pixels
+    /// ([`implicit_avx2::conv_input_grad_pixels_f32`]) rather than the wide rows: when the
+    /// wide rows would waste more than a quarter of their lanes on the `KW - 1` columns past
+    /// each output row.
+    fn dense_input_grad<F: Scalar>(&self) -> bool {
+        cfg!(target_arch = "x86_64")
+            && self.avx2_f32::<F>()
+            && self.shape.stride == 1
+            && 4 * (self.padded_w - self.out_w) > self.padded_w
+    }
+
+    /// The segments of the dense output pixels, eight at a time (see
+    /// [`implicit_avx2::Segment`]): `groups[g]` is the range of `segments` of the pixels
+    /// `8 g .. 8 g + 8`, split where an output row ends. Stride 1.
+    #[cfg(target_arch = "x86_64")]
+    fn segments(&self) -> (Vec<(u32, u32)>, Vec<implicit_avx2::Segment>) {
+        let (l, ow, wp) = (self.l(), self.out_w, self.padded_w);
+        let mut groups = Vec::with_capacity(l.div_ceil(8));
+        let mut segments = Vec::new();
+        for l0 in (0..l).step_by(8) {
+            let start = segments.len() as u32;
+            let end = (l0 + 8).min(l);
+            let mut t0 = l0;
+            while t0 < end {
+                let row = t0 / ow;
+                let t1 = ((row + 1) * ow).min(end);
+                let mut mask = [0_u32; 8];
+                for m in &mut mask[t0 - l0..t1 - l0] {
+                    *m = u32::MAX;
+                }
+                let base = (row * wp + t0 % ow) as isize;
+                segments.push(implicit_avx2::Segment {
+                    mask,
+                    offset: base - (t0 - l0) as isize,
+                });
+                t0 = t1;
+            }
+            groups.push((start, segments.len() as u32));
+        }
+        (groups, segments)
+    }
+
+    /// `dx_buf[GRAD_FRONT..] += col2im(Wᵀ dY)` over the dense output pixels (stride 1, `f32`
+    /// with AVX2): [`implicit_avx2::conv_input_grad_pixels_f32`].
+    fn input_grad_pixels<F: Scalar>(&self, wt: &[F], dy: &[F], dx_buf: &mut [F]) {
+        assert!(self.dense_input_grad::<F>());
+        let (o, k, l) = (self.out_channels, self.k(), self.l());
+        assert!(wt.len() == o.div_ceil(16) * 16 * k && dy.len() == o * l);
+        assert_eq!(dx_buf.len(), GRAD_FRONT + self.padded_len());
+        // The last float any segment touches: seven past the last tap's last pixel.
+        assert!(
+            self.taps[k - 1] + (self.out_h - 1) * self.padded_w + self.out_w + 7
+                <= self.padded_len()
+        );
+        #[cfg(target_arch = "x86_64")]
+        {
+            let (groups, segments) = &self.segments;
+            // SAFETY: `F` is `f32` and AVX2 and FMA were detected (asserted); `wt` is the
+            // filters packed by 16 channels; `dy` is `o x l`; `order` is a permutation of the
+            // taps; a segment's eight floats start at most seven before a tap's pixel (inside
+            // the `GRAD_FRONT` zeros) and end at most seven past the last pixel of the last
+            // tap (asserted above); the gradient is a buffer of its own.
+            unsafe {
+                implicit_avx2::conv_input_grad_pixels_f32(
+                    (o, k, l),
+                    wt.as_ptr().cast::<f32>(),
+                    dy.as_ptr().cast::<f32>(),
+                    &self.order,
+                    &self.taps,
+                    groups,
+                    segments,
+                    dx_buf.as_mut_ptr().add(GRAD_FRONT).cast::<f32>(),
+                );
+            }
+        }
     }
 
     /// `dw <- dY colsᵀ` by pixel rows: the tile is six taps by sixteen output channels, the
     /// patch-matrix entries broadcast from the image, `dYᵀ` packed.
     fn weight_grad_pixel_rows<F: Scalar>(&self, padded: &[F], dy: &[F], dw: &mut [F]) {
         let (o, k, l) = (self.out_channels, self.k(), self.l());
-        let bases = self.bases();
         let dyt = pack_rows_by_16(dy, o, l);
         // Shapes: dW (O x K) = dY (O x L) . colsᵀ (L x K): columns of dW are taps, steps pixels.
-        self.pixel_rows((o, l, k), padded, &self.taps, &bases, &dyt, dw);
+        self.pixel_rows((o, l, k), padded, &self.taps, &self.bases, &dyt, dw);
     }
 
     /// `dw <- dY colsᵀ` in the wide-row layout, by the blocked GEMM on blocks of the patch
@@ -586,5 +814,86 @@ fn add_run<F: Scalar>(dst: &mut [F], src: &[F]) {
     }
     for (d, &s) in d8.into_remainder().iter_mut().zip(s8.remainder()) {
         *d = *d + s;
+    }
+}
+
+/// `sums[p] <- Σ_i y[p n + i]` for the planes of `n` elements of `y` (`sums.len()` of them):
+/// the bias gradient of a convolution, by AVX2 for `f32`.
+pub(crate) fn plane_sums<F: Scalar>(y: &[F], n: usize, sums: &mut [F]) {
+    assert_eq!(y.len(), n * sums.len(), "plane sums: lengths");
+    #[cfg(target_arch = "x86_64")]
+    if is_f32::<F>() && avx2::avx2_fma_available() {
+        // SAFETY: `F` is `f32` and AVX2 and FMA were detected; `y` holds `n` floats per sum
+        // (asserted).
+        unsafe {
+            implicit_avx2::plane_sums_f32(
+                y.as_ptr().cast::<f32>(),
+                n,
+                sums.len(),
+                sums.as_mut_ptr().cast::<f32>(),
+            );
+        }
+        return;
+    }
+    for (p, s) in sums.iter_mut().enumerate() {
+        *s = crate::conv::plane_sum(&y[p * n..(p + 1) * n]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `f32` products of a stride-1 plan (dense-pixel input gradient where chosen, filters
+    /// kept by `forward_saving`) against the `f64` gathered blocks of the same plan.
+    fn check(c: usize, (h, w): (usize, usize), o: usize, (kh, kw): (usize, usize), p: usize) {
+        let shape = Im2colShape {
+            channels: c,
+            height: h,
+            width: w,
+            kernel_h: kh,
+            kernel_w: kw,
+            stride: 1,
+            padding: p,
+        };
+        let plan = ConvPlan::new(&shape, o);
+        let (k, l) = (plan.k(), plan.l());
+        let val = |i: usize, s: usize| ((i * 7 + s * 13) % 17) as f64 / 17.0 - 0.5;
+        let x: Vec<f64> = (0..c * h * w).map(|i| val(i, 1)).collect();
+        let wt: Vec<f64> = (0..o * k).map(|i| val(i, 2)).collect();
+        let dy: Vec<f64> = (0..o * l).map(|i| val(i, 3)).collect();
+        let f32s = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
+        let padded = plan.pad(&x);
+        let mut y = vec![0.0; o * l];
+        plan.forward(&wt, &padded, &mut y);
+        let (mut dw, mut dx) = (vec![0.0; o * k], vec![0.0; c * h * w]);
+        plan.backward(&wt, &padded, &dy, &mut dw, &mut dx);
+        let padded32 = plan.pad(&f32s(&x));
+        let mut y32 = vec![0.0_f32; o * l];
+        let saved = plan.forward_saving(&f32s(&wt), &padded32, &mut y32);
+        let (mut dw32, mut dx32) = (vec![1.0_f32; o * k], vec![1.0_f32; c * h * w]);
+        plan.backward_saved(&saved, &padded32, &f32s(&dy), &mut dw32, &mut dx32);
+        for (what, a, e) in [("y", &y32, &y), ("dw", &dw32, &dw), ("dx", &dx32, &dx)] {
+            for (i, (&a, &e)) in a.iter().zip(e.iter()).enumerate() {
+                assert!(
+                    (f64::from(a) - e).abs() <= 1e-4 * (1.0 + e.abs()),
+                    "{what}[{i}]: {a} vs {e} ({c}x{h}x{w}, {o} filters {kh}x{kw}, pad {p})"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn dense_input_gradient_matches_the_gathered_blocks() {
+        // Output rows shorter than a vector (several segments per group), more than 16
+        // filters (several blocks of packed channels), a single output column.
+        check(2, (5, 5), 33, (3, 3), 1);
+        check(3, (9, 9), 20, (5, 5), 1);
+        check(1, (6, 6), 4, (5, 5), 0);
+        check(2, (3, 4), 3, (5, 6), 1);
+        check(6, (14, 14), 16, (5, 5), 0);
+        check(4, (7, 12), 17, (4, 7), 2);
+        // Long rows: the wide-row kernels.
+        check(3, (32, 32), 6, (5, 5), 0);
     }
 }
