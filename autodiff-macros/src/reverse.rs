@@ -128,15 +128,19 @@ pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool, fuse: 
     unreachable!("the loop returns")
 }
 
-/// A binding of the function's body (not a parameter, not inside a loop or branch): its
-/// adjoint may be declared where its only contribution is made.
+/// A binding of the function's body (not inside a loop or branch), or a parameter passed by
+/// value or by reference (a slice's adjoint is checked against its length up front): its
+/// adjoint may be declared where its only contribution is made (a call's adjoint moved in
+/// instead of added to a zero).
 fn single_candidate(f: &Func, v: VarId, body: &Block) -> bool {
     let var = &f.vars[v];
-    var.param.is_none()
-        && body
+    match var.param {
+        Some(kind) => matches!(kind, ParamKind::Value | ParamKind::Ref),
+        None => body
             .stmts
             .iter()
-            .any(|s| matches!(s, Stmt::Let { var, .. } if *var == v))
+            .any(|s| matches!(s, Stmt::Let { var, .. } if *var == v)),
+    }
 }
 
 /// For every assignment, the statements whose reverse sweep runs after its own and could read
@@ -482,7 +486,7 @@ impl<'a> Rev<'a> {
         let mut inits = TokenStream::new();
         for &p in &cx.f.params {
             let v = &cx.f.vars[p];
-            if !v.active {
+            if !v.active || self.single.contains(&p) {
                 continue;
             }
             let n = &v.name;

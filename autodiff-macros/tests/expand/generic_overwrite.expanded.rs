@@ -24,7 +24,6 @@ fn g_vjp<F: Float>(x: F, y: F) -> (F, impl ::core::ops::FnOnce(F) -> (F, F) + us
 where
     F: ::autodiff_core::Real,
 {
-    let mut x__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
     let mut y__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
     let mut s = x * y;
     let mut s__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
@@ -44,7 +43,7 @@ where
             let mut __t1__bar = -(__t2__bar * __t0) / (__t1 * __t1);
             y__bar = y__bar + __t1__bar;
             s__bar = s__bar + __t0__bar * ((__t0));
-            x__bar = x__bar + s__bar * y;
+            let mut x__bar = s__bar * y;
             y__bar = y__bar + s__bar * x;
             (x__bar, y__bar)
         },
@@ -70,7 +69,6 @@ fn g_grad<F: Float>(x: F, y: F) -> (F, (F, F))
 where
     F: ::autodiff_core::Real,
 {
-    let mut x__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
     let mut y__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
     let mut s = x * y;
     let mut s__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
@@ -89,7 +87,7 @@ where
         let mut __t1__bar = -(__t2__bar * __t0) / (__t1 * __t1);
         y__bar = y__bar + __t1__bar;
         s__bar = s__bar + __t0__bar * ((__t0));
-        x__bar = x__bar + s__bar * y;
+        let mut x__bar = s__bar * y;
         y__bar = y__bar + s__bar * x;
         (x__bar, y__bar)
     };

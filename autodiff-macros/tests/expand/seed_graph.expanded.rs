@@ -48,7 +48,6 @@ fn f_vjp(
     x2: f64,
 ) -> (f64, impl ::core::ops::FnOnce(f64) -> (f64, f64) + use<>) {
     let mut x1__bar = 0.0f64;
-    let mut x2__bar = 0.0f64;
     let mut __t0 = x1 * x2;
     let mut __t1 = x1.sin();
     let mut __t2 = __t0 + __t1;
@@ -61,7 +60,7 @@ fn f_vjp(
             let mut __t1__bar = __t2__bar;
             x1__bar = x1__bar + __t1__bar * ((x1).cos());
             x1__bar = x1__bar + __t0__bar * x2;
-            x2__bar = x2__bar + __t0__bar * x1;
+            let mut x2__bar = __t0__bar * x1;
             (x1__bar, x2__bar)
         },
     )
@@ -84,7 +83,6 @@ fn f_vjp(
 #[inline]
 fn f_grad(x1: f64, x2: f64) -> (f64, (f64, f64)) {
     let mut x1__bar = 0.0f64;
-    let mut x2__bar = 0.0f64;
     let mut __t0 = x1 * x2;
     let mut __t1 = x1.sin();
     let mut __t2 = __t0 + __t1;
@@ -96,7 +94,7 @@ fn f_grad(x1: f64, x2: f64) -> (f64, (f64, f64)) {
         let mut __t1__bar = __t2__bar;
         x1__bar = x1__bar + __t1__bar * ((x1).cos());
         x1__bar = x1__bar + __t0__bar * x2;
-        x2__bar = x2__bar + __t0__bar * x1;
+        let mut x2__bar = __t0__bar * x1;
         (x1__bar, x2__bar)
     };
     (__y, __adj)
