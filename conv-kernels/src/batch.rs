@@ -83,8 +83,8 @@ flat_tensor! {
 
 flat_tensor! {
     /// The patches of one image, `(C, KH, KW, OH, OW)`: the `(C·KH·KW) x (OH·OW)` patch matrix
-    /// that [`conv2d`](crate::conv::conv2d) multiplies, in one flat heap buffer (cheaper to
-    /// allocate than the nested-array [`Patches`](crate::conv::Patches) of the same shape).
+    /// of the unfused convolution ([`image_patches`](crate::conv::image_patches)), in one flat
+    /// heap buffer.
     ImagePatches<C, KH, KW, OH, OW> = C * KH * KW * OH * OW
 }
 

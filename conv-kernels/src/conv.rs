@@ -3,12 +3,13 @@
 //! (`dW = dY colᵀ`, `dX = col2im(Wᵀ dY)`, `db = Σ dY`) is derived by the macro from the rules
 //! of those two pieces, not written by hand.
 //!
-//! The patch matrix of one image is kept in a tensor shaped `(C, KH, KW, OH, OW)`: in memory it
-//! is exactly the `(C·KH·KW) x (OH·OW)` matrix of the course's im2col, and the filters
-//! `(O, C, KH, KW)` are the `O x (C·KH·KW)` matrix, so the product needs no reshaping copies and
-//! stable Rust never has to compute `C·KH·KW` in a type. [`conv2d`] keeps it in the flat
-//! [`ImagePatches`] (one heap buffer, built without a zero-filled nested array on the stack);
-//! [`patches`] gives the same matrix as a nested-array [`Patches`] tensor.
+//! [`im2col_gemm`] never stores the patch matrix: it reads each window from the padded image
+//! inside the GEMM, and its pullback folds col2im into `Wᵀ dY`. The unfused pair
+//! [`image_patches`] (im2col into the flat [`ImagePatches`], shaped `(C, KH, KW, OH, OW)`: in
+//! memory exactly the `(C·KH·KW) x (OH·OW)` matrix of the course's im2col) and
+//! [`filters_times_image_patches`] (the filters `(O, C, KH, KW)` as the `O x (C·KH·KW)`
+//! matrix times it) computes the same thing step by step, as the course writes it; it is the
+//! fused rule's reference in the tests and the benchmark.
 
 use autodiff_core::Float;
 use autodiff_macros::differentiate;
@@ -19,18 +20,7 @@ use std::sync::Arc;
 use crate::gemm::implicit::ConvPlan;
 use crate::gemm::{Transpose, gemm_slices};
 use crate::im2col::{Im2colShape, col2im_slice, im2col_slice};
-use crate::{Batch, Filters, Image, Scalar, Tensor, Vector};
-
-/// The im2col patches of one `(C, H, W)` image for a `KH x KW` kernel: shaped
-/// `(C, KH, KW, OH, OW)`, in memory the `(C·KH·KW) x (OH·OW)` patch matrix.
-pub type Patches<
-    F,
-    const C: usize,
-    const KH: usize,
-    const KW: usize,
-    const OH: usize,
-    const OW: usize,
-> = Tensor<[[[[[F; OW]; OH]; KW]; KH]; C]>;
+use crate::{Batch, Filters, Image, Scalar, Vector};
 
 /// The im2col geometry, with the output size checked at compile time.
 pub(crate) const fn geometry<
@@ -68,115 +58,6 @@ pub(crate) const fn geometry<
         stride: S,
         padding: P,
     }
-}
-
-/// im2col of one image: every `KH x KW` window (stride `S`, zero padding `P`) as a column.
-///
-/// ```
-/// use conv_kernels::{Image, conv::patches};
-/// let x: Image<f64, 1, 3, 3> = Image::from_flat_fn(|i| i as f64);
-/// let p = patches::<f64, 1, 3, 3, 2, 2, 1, 0, 2, 2>(&x);
-/// assert_eq!(p[0][0][0], [[0.0, 1.0], [3.0, 4.0]]); // tap (0, 0) of the four windows
-/// ```
-pub fn patches<
-    F: Scalar,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const KH: usize,
-    const KW: usize,
-    const S: usize,
-    const P: usize,
-    const OH: usize,
-    const OW: usize,
->(
-    x: &Image<F, C, H, W>,
-) -> Patches<F, C, KH, KW, OH, OW> {
-    let shape = geometry::<C, H, W, KH, KW, S, P, OH, OW>();
-    let mut cols = Patches::zeros();
-    im2col_slice(&shape, x.as_flat(), cols.as_flat_mut());
-    cols
-}
-
-/// Forward mode of [`patches`]: it is linear, so the tangent is the patches of the tangent.
-pub fn patches_jvp<
-    F: Scalar,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const KH: usize,
-    const KW: usize,
-    const S: usize,
-    const P: usize,
-    const OH: usize,
-    const OW: usize,
->(
-    x: &Image<F, C, H, W>,
-    t: &Image<F, C, H, W>,
-) -> (Patches<F, C, KH, KW, OH, OW>, Patches<F, C, KH, KW, OH, OW>) {
-    (
-        patches::<F, C, H, W, KH, KW, S, P, OH, OW>(x),
-        patches::<F, C, H, W, KH, KW, S, P, OH, OW>(t),
-    )
-}
-
-/// Reverse mode of [`patches`]: the pullback is col2im, which sums every window's adjoint
-/// back onto the pixels it came from. It keeps nothing but the shape.
-#[allow(clippy::type_complexity)]
-pub fn patches_vjp<
-    F: Scalar,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const KH: usize,
-    const KW: usize,
-    const S: usize,
-    const P: usize,
-    const OH: usize,
-    const OW: usize,
->(
-    x: &Image<F, C, H, W>,
-) -> (
-    Patches<F, C, KH, KW, OH, OW>,
-    impl FnOnce(Patches<F, C, KH, KW, OH, OW>) -> Image<F, C, H, W>
-    + use<F, C, H, W, KH, KW, S, P, OH, OW>,
-) {
-    let shape = geometry::<C, H, W, KH, KW, S, P, OH, OW>();
-    (
-        patches::<F, C, H, W, KH, KW, S, P, OH, OW>(x),
-        move |ct: Patches<F, C, KH, KW, OH, OW>| {
-            let mut dx = Image::zeros();
-            col2im_slice(&shape, ct.as_flat(), dx.as_flat_mut());
-            dx
-        },
-    )
-}
-
-/// The GEMM of a convolution: the filters as an `O x (C·KH·KW)` matrix times the patch matrix,
-/// giving the `(O, OH, OW)` output without its bias. Takes the patches by value: the pullback
-/// needs them, and keeps them without a copy.
-///
-/// ```
-/// use conv_kernels::{Filters, Tensor, conv::{Patches, filters_times_patches}};
-/// let w: Filters<f64, 1, 1, 1, 1> = Tensor::from_flat_fn(|_| 2.0);
-/// let p: Patches<f64, 1, 1, 1, 1, 2> = Tensor::from_flat_fn(|i| i as f64);
-/// assert_eq!(filters_times_patches(&w, p)[0][0], [0.0, 2.0]);
-/// ```
-pub fn filters_times_patches<
-    F: Scalar,
-    const O: usize,
-    const C: usize,
-    const KH: usize,
-    const KW: usize,
-    const OH: usize,
-    const OW: usize,
->(
-    w: &Filters<F, O, C, KH, KW>,
-    cols: Patches<F, C, KH, KW, OH, OW>,
-) -> Image<F, O, OH, OW> {
-    let mut y = Image::zeros();
-    product(w, &cols, &mut y, F::zero());
-    y
 }
 
 /// `y <- W cols + beta y` on flat buffers: the filters `W` as an `O x K` matrix, the patches
@@ -249,89 +130,8 @@ pub(crate) fn filters_product_backward<F: Scalar>(
     );
 }
 
-/// `y <- W cols + beta y`, with the shapes of a convolution.
-fn product<
-    F: Scalar,
-    const O: usize,
-    const C: usize,
-    const KH: usize,
-    const KW: usize,
-    const OH: usize,
-    const OW: usize,
->(
-    w: &Filters<F, O, C, KH, KW>,
-    cols: &Patches<F, C, KH, KW, OH, OW>,
-    y: &mut Image<F, O, OH, OW>,
-    beta: F,
-) {
-    filters_product(
-        (O, C * KH * KW, OH * OW),
-        w.as_flat(),
-        cols.as_flat(),
-        y.as_flat_mut(),
-        beta,
-    );
-}
-
-/// Forward mode of [`filters_times_patches`]: `dW cols + W dcols`.
-#[allow(clippy::type_complexity)]
-pub fn filters_times_patches_jvp<
-    F: Scalar,
-    const O: usize,
-    const C: usize,
-    const KH: usize,
-    const KW: usize,
-    const OH: usize,
-    const OW: usize,
->(
-    w: &Filters<F, O, C, KH, KW>,
-    cols: Patches<F, C, KH, KW, OH, OW>,
-    tw: &Filters<F, O, C, KH, KW>,
-    tcols: &Patches<F, C, KH, KW, OH, OW>,
-) -> (Image<F, O, OH, OW>, Image<F, O, OH, OW>) {
-    let mut t = Image::zeros();
-    product(tw, &cols, &mut t, F::zero());
-    product(w, tcols, &mut t, F::one());
-    (filters_times_patches(w, cols), t)
-}
-
-/// Reverse mode of [`filters_times_patches`]: `dW = dY colsᵀ` and `dcols = Wᵀ dY`. The
-/// pullback owns the patches (moved in) and a copy of the filters.
-#[allow(clippy::type_complexity)]
-pub fn filters_times_patches_vjp<
-    F: Scalar,
-    const O: usize,
-    const C: usize,
-    const KH: usize,
-    const KW: usize,
-    const OH: usize,
-    const OW: usize,
->(
-    w: &Filters<F, O, C, KH, KW>,
-    cols: Patches<F, C, KH, KW, OH, OW>,
-) -> (
-    Image<F, O, OH, OW>,
-    impl FnOnce(Image<F, O, OH, OW>) -> (Filters<F, O, C, KH, KW>, Patches<F, C, KH, KW, OH, OW>)
-    + use<F, O, C, KH, KW, OH, OW>,
-) {
-    let mut y = Image::zeros();
-    product(w, &cols, &mut y, F::zero());
-    let w = w.clone();
-    (y, move |dy: Image<F, O, OH, OW>| {
-        let mut dw = Filters::zeros();
-        let mut dcols = cols;
-        filters_product_backward(
-            (O, C * KH * KW, OH * OW),
-            w.as_flat(),
-            dy.as_flat(),
-            dcols.as_flat_mut(),
-            dw.as_flat_mut(),
-        );
-        (dw, dcols)
-    })
-}
-
-/// [`patches`] into the flat [`ImagePatches`]: the im2col that [`conv2d`] differentiates.
+/// im2col of one image into the flat [`ImagePatches`]: every `KH x KW` window (stride `S`, zero
+/// padding `P`) as a column.
 ///
 /// ```
 /// use conv_kernels::{Image, conv::image_patches};
@@ -416,8 +216,10 @@ pub fn image_patches_vjp<
     )
 }
 
-/// [`filters_times_patches`] on the flat [`ImagePatches`]: the GEMM that [`conv2d`]
-/// differentiates.
+/// The GEMM of the unfused convolution: the filters as an `O x (C·KH·KW)` matrix times the
+/// patch matrix, giving the `(O, OH, OW)` output without its bias. Takes the patches by value:
+/// the pullback needs them, and keeps them without a copy. ([`conv2d`] uses the fused
+/// [`im2col_gemm`]; this pair is its reference in the tests and the benchmark.)
 ///
 /// ```
 /// use conv_kernels::{Filters, Image, Tensor, conv::{filters_times_image_patches, image_patches}};
