@@ -8,45 +8,10 @@
 mod common;
 
 use autodiff::prelude::*;
-use common::{Rng, assert_close_vec, close};
+use common::{Rng, check_grad_vjp};
 
 const N: usize = 7;
 const D: usize = 4;
-
-fn fd_grad(f: &dyn Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
-    let h = 1e-6;
-    (0..x.len())
-        .map(|i| {
-            let mut p = x.to_vec();
-            let mut m = x.to_vec();
-            p[i] += h;
-            m[i] -= h;
-            (f(&p) - f(&m)) / (2.0 * h)
-        })
-        .collect()
-}
-
-/// A function returning its value and its gradient.
-type WithGrad<'a> = &'a dyn Fn(&[f64]) -> (f64, Vec<f64>);
-
-fn check(name: &str, f: &dyn Fn(&[f64]) -> f64, grad: WithGrad, vjp: WithGrad, x: &[f64]) {
-    let (yg, g) = grad(x);
-    let (yv, v) = vjp(x);
-    let y = f(x);
-    assert!(
-        close(yg, y, 1e-14, 1e-14),
-        "{name}: _grad value {yg} != {y}"
-    );
-    assert!(close(yv, y, 1e-14, 1e-14), "{name}: _vjp value {yv} != {y}");
-    assert_close_vec(&format!("{name}: _grad vs _vjp"), &g, &v, 1e-12, 1e-12);
-    assert_close_vec(
-        &format!("{name}: _grad vs FD"),
-        &g,
-        &fd_grad(f, x),
-        1e-6,
-        1e-7,
-    );
-}
 
 /// One pass: a nested-loop reduction used linearly after the loop.
 #[differentiate]
@@ -180,7 +145,7 @@ macro_rules! pair_case {
             let mut rng = Rng::new(stringify!($f).len() as u64);
             for _ in 0..5 {
                 let v: Vec<f64> = rng.vec(D + N * D).iter().map(|a| 0.8 * a).collect();
-                check(
+                check_grad_vjp(
                     stringify!($f),
                     &|v| {
                         let (w, x) = unflat(v);
@@ -240,7 +205,7 @@ fn slice_rows_in_one_pass() {
     let mut rng = Rng::new(11);
     for rows in [0usize, 1, 3, 6] {
         let x = rng.vec(rows * D);
-        check(
+        check_grad_vjp(
             "slice_rows",
             &|x| slice_rows(x),
             &|x| slice_rows_grad(x),
@@ -283,7 +248,7 @@ fn windows_in_one_pass() {
     let mut rng = Rng::new(5);
     for n in [3usize, 4, 9] {
         let x = rng.vec(n);
-        check(
+        check_grad_vjp(
             "second_difference",
             &|x| second_difference(x),
             &|x| second_difference_grad(x),
@@ -296,7 +261,7 @@ fn windows_in_one_pass() {
     }
     for n in [0usize, 1, 5] {
         let x = rng.vec(n);
-        check(
+        check_grad_vjp(
             "guarded",
             &|x| guarded(x),
             &|x| guarded_grad(x),

@@ -12,36 +12,7 @@
 mod common;
 
 use autodiff::prelude::*;
-use common::{Rng, assert_close_vec, close};
-
-fn fd_grad(f: &dyn Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
-    let h = 1e-6;
-    (0..x.len())
-        .map(|i| {
-            let mut p = x.to_vec();
-            let mut m = x.to_vec();
-            p[i] += h;
-            m[i] -= h;
-            (f(&p) - f(&m)) / (2.0 * h)
-        })
-        .collect()
-}
-
-type WithGrad<'a> = &'a dyn Fn(&[f64]) -> (f64, Vec<f64>);
-
-fn check(name: &str, f: &dyn Fn(&[f64]) -> f64, grad: WithGrad, vjp: WithGrad, x: &[f64]) {
-    let (yg, g) = grad(x);
-    let (yv, v) = vjp(x);
-    let y = f(x);
-    assert!(
-        close(yg, y, 1e-14, 1e-14),
-        "{name}: _grad value {yg} != {y}"
-    );
-    assert!(close(yv, y, 1e-14, 1e-14), "{name}: _vjp value {yv} != {y}");
-    assert_close_vec(&format!("{name}: _grad vs _vjp"), &g, &v, 1e-12, 1e-12);
-    let fd = fd_grad(f, x);
-    assert_close_vec(&format!("{name}: _grad vs FD"), &g, &fd, 1e-6, 1e-7);
-}
+use common::{Rng, WithGrad, check_grad_vjp};
 
 /// Runs `check` on a function of `[f64; N]` at a few random points.
 macro_rules! check_array {
@@ -66,7 +37,7 @@ fn paste_check(name: &str, n: usize, f: &dyn Fn(&[f64]) -> f64, grad: WithGrad, 
     let mut rng = Rng::new(17 + n as u64);
     for _ in 0..3 {
         let x = rng.vec(n);
-        check(name, f, grad, vjp, &x);
+        check_grad_vjp(name, f, grad, vjp, &x);
     }
 }
 
@@ -421,7 +392,7 @@ fn window_flushes_store_only_where_nothing_else_reads() {
     for n in [2usize, 3, 8] {
         let x = rng.vec(n);
         for (name, f, grad, vjp) in fs {
-            check(name, &f, &grad, &vjp, &x);
+            check_grad_vjp(name, &f, &grad, &vjp, &x);
         }
     }
 }

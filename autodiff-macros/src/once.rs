@@ -59,17 +59,7 @@ pub struct Analysis {
 }
 
 pub fn analyse(f: &Func, body: &Block, by_name: &HashMap<String, VarId>) -> Analysis {
-    let mut w = Walk {
-        f,
-        by_name,
-        body_id: body.id,
-        loops: Vec::new(),
-        reads: HashMap::new(),
-        written: HashSet::new(),
-        writes: HashMap::new(),
-        passive: HashSet::new(),
-        stores: Vec::new(),
-    };
+    let mut w = Walk::new(f, by_name, body.id);
     w.block(body);
     let mut once = HashSet::new();
     for (v, reads) in &w.reads {
@@ -107,17 +97,7 @@ pub fn analyse(f: &Func, body: &Block, by_name: &HashMap<String, VarId>) -> Anal
 
 /// How many places in `b` read each active parameter.
 pub fn param_reads(f: &Func, b: &Block, by_name: &HashMap<String, VarId>) -> HashMap<VarId, usize> {
-    let mut w = Walk {
-        f,
-        by_name,
-        body_id: usize::MAX,
-        loops: Vec::new(),
-        reads: HashMap::new(),
-        written: HashSet::new(),
-        writes: HashMap::new(),
-        passive: HashSet::new(),
-        stores: Vec::new(),
-    };
+    let mut w = Walk::new(f, by_name, usize::MAX);
     w.block(b);
     w.reads.iter().map(|(v, r)| (*v, r.len())).collect()
 }
@@ -156,7 +136,23 @@ struct Walk<'a> {
     stores: Vec<(VarId, Place)>,
 }
 
-impl Walk<'_> {
+impl<'a> Walk<'a> {
+    /// A walk of a function's body (`body_id`: its block, whose arrays may hold values read
+    /// back; `usize::MAX` when only counting reads).
+    fn new(f: &'a Func, by_name: &'a HashMap<String, VarId>, body_id: usize) -> Self {
+        Walk {
+            f,
+            by_name,
+            body_id,
+            loops: Vec::new(),
+            reads: HashMap::new(),
+            written: HashSet::new(),
+            writes: HashMap::new(),
+            passive: HashSet::new(),
+            stores: Vec::new(),
+        }
+    }
+
     fn block(&mut self, b: &Block) {
         for (k, s) in b.stmts.iter().enumerate() {
             if let Stmt::Assign {

@@ -282,3 +282,47 @@ macro_rules! check1 {
         });
     }};
 }
+
+/// Central finite differences of a scalar function, one coordinate at a time (step 1e-6).
+pub fn fd_grad(f: &dyn Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
+    let h = 1e-6;
+    (0..x.len())
+        .map(|i| {
+            let mut p = x.to_vec();
+            let mut m = x.to_vec();
+            p[i] += h;
+            m[i] -= h;
+            (f(&p) - f(&m)) / (2.0 * h)
+        })
+        .collect()
+}
+
+/// A function returning its value and its gradient.
+pub type WithGrad<'a> = &'a dyn Fn(&[f64]) -> (f64, Vec<f64>);
+
+/// A scalar function's `_grad` against its `_vjp(..)(1.0)` (1e-12), both against central
+/// finite differences, and both values against the function's.
+pub fn check_grad_vjp(
+    name: &str,
+    f: &dyn Fn(&[f64]) -> f64,
+    grad: WithGrad,
+    vjp: WithGrad,
+    x: &[f64],
+) {
+    let (yg, g) = grad(x);
+    let (yv, v) = vjp(x);
+    let y = f(x);
+    assert!(
+        close(yg, y, 1e-14, 1e-14),
+        "{name}: _grad value {yg} != {y}"
+    );
+    assert!(close(yv, y, 1e-14, 1e-14), "{name}: _vjp value {yv} != {y}");
+    assert_close_vec(&format!("{name}: _grad vs _vjp"), &g, &v, 1e-12, 1e-12);
+    assert_close_vec(
+        &format!("{name}: _grad vs FD"),
+        &g,
+        &fd_grad(f, x),
+        1e-6,
+        1e-7,
+    );
+}

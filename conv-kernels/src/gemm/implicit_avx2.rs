@@ -141,71 +141,32 @@ pub(crate) unsafe fn conv_input_grad_pixels_f32(
         let segs = (groups, segments);
         for l0 in (0..l).step_by(NR) {
             let n = NR.min(l - l0);
+            let args = ((o, k, l), wt, &s_rows, dy, l0, n, segs, &dst);
+            // One instance per tile shape (rows x 8 cols pixels, masked loads or not).
             macro_rules! tile {
-                ($cols:literal, $masked:literal) => {
+                ($cols:literal, $masked:literal) => {{
+                    let (olk, wt, s_rows, dy, l0, n, segs, dst) = args;
                     match rows {
                         1 => pixels_tile_f32::<1, $cols, $masked>(
-                            (o, k, l),
-                            wt,
-                            &s_rows,
-                            dy,
-                            l0,
-                            n,
-                            segs,
-                            &dst,
+                            olk, wt, s_rows, dy, l0, n, segs, dst,
                         ),
                         2 => pixels_tile_f32::<2, $cols, $masked>(
-                            (o, k, l),
-                            wt,
-                            &s_rows,
-                            dy,
-                            l0,
-                            n,
-                            segs,
-                            &dst,
+                            olk, wt, s_rows, dy, l0, n, segs, dst,
                         ),
                         3 => pixels_tile_f32::<3, $cols, $masked>(
-                            (o, k, l),
-                            wt,
-                            &s_rows,
-                            dy,
-                            l0,
-                            n,
-                            segs,
-                            &dst,
+                            olk, wt, s_rows, dy, l0, n, segs, dst,
                         ),
                         4 => pixels_tile_f32::<4, $cols, $masked>(
-                            (o, k, l),
-                            wt,
-                            &s_rows,
-                            dy,
-                            l0,
-                            n,
-                            segs,
-                            &dst,
+                            olk, wt, s_rows, dy, l0, n, segs, dst,
                         ),
                         5 => pixels_tile_f32::<5, $cols, $masked>(
-                            (o, k, l),
-                            wt,
-                            &s_rows,
-                            dy,
-                            l0,
-                            n,
-                            segs,
-                            &dst,
+                            olk, wt, s_rows, dy, l0, n, segs, dst,
                         ),
                         _ => pixels_tile_f32::<6, $cols, $masked>(
-                            (o, k, l),
-                            wt,
-                            &s_rows,
-                            dy,
-                            l0,
-                            n,
-                            segs,
-                            &dst,
+                            olk, wt, s_rows, dy, l0, n, segs, dst,
                         ),
                     }
-                };
+                }};
             }
             // SAFETY: the first `rows` taps of the sliver and pixels l0 .. l0 + n exist; the
             // loads past `n` are masked, by the caller's contract.
