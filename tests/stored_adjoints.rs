@@ -413,3 +413,45 @@ fn two_window_loops_vjp_fn(x: &[f64]) -> (f64, Vec<f64>) {
     let (y, pb) = two_window_loops_vjp(x);
     (y, pb(1.0))
 }
+
+// ------------------------------------------------------------ branch conditions recomputed
+
+/// Conditions on loop variables and a passive parameter are evaluated again by the reverse
+/// sweep instead of stored (a statement `if` and a value-producing `if`).
+#[differentiate(wrt(x))]
+fn branch_recomputed(x: &[f64; 6], cut: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..6 {
+        if i < cut {
+            s += x[i].sin();
+        } else {
+            s += x[i] * x[i];
+        }
+        let w = if (i + cut) % 3 == 1 {
+            2.0 * x[i]
+        } else {
+            x[i].exp()
+        };
+        s += w * x[(i + 1) % 6];
+    }
+    s
+}
+
+#[test]
+fn branch_conditions_recomputed_in_reverse() {
+    for cut in [0usize, 2, 6] {
+        paste_check(
+            "branch_recomputed",
+            6,
+            &|x| branch_recomputed(&x.try_into().unwrap(), cut),
+            &|x| {
+                let (y, g) = branch_recomputed_grad(&x.try_into().unwrap(), cut);
+                (y, g.to_vec())
+            },
+            &|x| {
+                let (y, pb) = branch_recomputed_vjp(&x.try_into().unwrap(), cut);
+                (y, pb(1.0).to_vec())
+            },
+        );
+    }
+}

@@ -435,6 +435,26 @@ impl<'a> Rev<'a> {
         stable_tokens(t, self.by_name, self.assigned)
     }
 
+    /// A branch condition the reverse sweep can evaluate again instead of storing: literals,
+    /// operators and loop variables or parameters that are never assigned (`k == 0`), no
+    /// calls, methods or other names (which could have effects or be out of scope).
+    fn recomputable_cond(&self, cond: &TokenStream) -> bool {
+        fn walk(t: &TokenStream, ok: &mut dyn FnMut(&Ident) -> bool) -> bool {
+            t.clone().into_iter().all(|tt| match tt {
+                proc_macro2::TokenTree::Ident(i) => ok(&i),
+                proc_macro2::TokenTree::Group(g) => walk(&g.stream(), ok),
+                proc_macro2::TokenTree::Punct(p) => p.as_char() != '.',
+                proc_macro2::TokenTree::Literal(_) => true,
+            })
+        }
+        walk(cond, &mut |i| {
+            self.by_name.get(&i.to_string()).is_some_and(|&v| {
+                (self.for_vars.contains(&v) || self.f().var(v).param.is_some())
+                    && !self.assigned.contains(&v)
+            })
+        })
+    }
+
     /// The bindings a block declares, in order (loop variables excluded).
     fn scope_vars(&self, b: &Block) -> Vec<VarId> {
         let mut out: Vec<VarId> = b
@@ -826,6 +846,10 @@ impl<'a> Rev<'a> {
                         let vals = elems.iter().map(|e| cx.value(e));
                         quote!(let mut #n #ty = (#(#vals),*,);)
                     }
+                    Rhs::If { cond, then, els } if self.recomputable_cond(cond) => {
+                        let (tb, eb) = (self.fwd_block(then), self.fwd_block(els));
+                        quote!(let mut #n #ty = if #cond #tb else #eb;)
+                    }
                     Rhs::If { cond, then, els } => {
                         let t = self.tape((key, 0, "branch"), depth);
                         let (tb, eb) = (self.fwd_block(then), self.fwd_block(els));
@@ -865,6 +889,10 @@ impl<'a> Rev<'a> {
                 }
             }
             Stmt::Passive(t) => t.clone(),
+            Stmt::If { cond, then, els } if self.recomputable_cond(cond) => {
+                let (tb, eb) = (self.fwd_block(then), self.fwd_block(els));
+                quote!(if #cond #tb else #eb)
+            }
             Stmt::If { cond, then, els } => {
                 let t = self.tape((key, 0, "branch"), depth);
                 let (tb, eb) = (self.fwd_block(then), self.fwd_block(els));
@@ -1374,14 +1402,19 @@ impl<'a> Rev<'a> {
                         }
                         out
                     }
-                    Rhs::If { then, els, .. } => {
-                        let t = self.tape((key, 0, "branch"), depth);
+                    Rhs::If { cond, then, els } => {
                         let seed = Some((quote!(#vb), v.scalar));
                         let (tb, eb) = (
                             self.rev_block(then, seed.clone()),
                             self.rev_block(els, seed),
                         );
-                        quote!(if #t.pop().unwrap() #tb else #eb)
+                        if self.recomputable_cond(cond) {
+                            self.read_tokens(cond);
+                            quote!(if #cond #tb else #eb)
+                        } else {
+                            let t = self.tape((key, 0, "branch"), depth);
+                            quote!(if #t.pop().unwrap() #tb else #eb)
+                        }
                     }
                     Rhs::Match { arms, .. } => {
                         let t = self.tape((key, 0, "arm"), depth);
@@ -1433,10 +1466,15 @@ impl<'a> Rev<'a> {
                 out
             }
             Stmt::Passive(_) => quote!(),
-            Stmt::If { then, els, .. } => {
-                let t = self.tape((key, 0, "branch"), depth);
+            Stmt::If { cond, then, els } => {
                 let (tb, eb) = (self.rev_block(then, None), self.rev_block(els, None));
-                quote!(if #t.pop().unwrap() #tb else #eb)
+                if self.recomputable_cond(cond) {
+                    self.read_tokens(cond);
+                    quote!(if #cond #tb else #eb)
+                } else {
+                    let t = self.tape((key, 0, "branch"), depth);
+                    quote!(if #t.pop().unwrap() #tb else #eb)
+                }
             }
             Stmt::Match { arms, .. } => {
                 let t = self.tape((key, 0, "arm"), depth);

@@ -322,7 +322,6 @@ pub fn gmm_objective_vjp(
     let mut __tape6 = ::std::vec::Vec::new();
     let mut __tape7 = ::std::vec::Vec::new();
     let mut __tape8 = ::std::vec::Vec::new();
-    let mut __tape9 = ::std::vec::Vec::new();
     let mut n = (x.len() / D);
     let mut sum_qs = ([0.0; K]);
     let mut sum_qs__bar = ::autodiff_core::rt::zero_of(&sum_qs);
@@ -341,68 +340,60 @@ pub fn gmm_objective_vjp(
     let mut slse__bar = 0.0f64;
     {
         let __trips = ::core::iter::Iterator::size_hint(&(0..n)).0;
-        __tape7.reserve(__trips);
+        __tape6.reserve(__trips);
         for i in 0..n {
             let mut mx = (0.0);
             let mut se = (0.0);
-            {
-                let __trips = ::core::iter::Iterator::size_hint(&(0..K)).0;
-                __tape0.reserve(__trips);
-                for k__1 in 0..K {
-                    let mut xc = ([0.0; D]);
-                    for j__1 in 0..D {
-                        let mut __t1 = (x[i * D + j__1]) - means[k__1][j__1];
-                        xc[j__1] = __t1;
+            for k__1 in 0..K {
+                let mut xc = ([0.0; D]);
+                for j__1 in 0..D {
+                    let mut __t1 = (x[i * D + j__1]) - means[k__1][j__1];
+                    xc[j__1] = __t1;
+                }
+                let mut qxc = ([0.0; D]);
+                for j__2 in 0..D {
+                    let mut __t2 = qdiags[k__1][j__2] * xc[j__2];
+                    qxc[j__2] = __t2;
+                }
+                let mut li = (D);
+                for c in 0..D {
+                    for r in c + 1..D {
+                        let mut __t3 = icf[k__1][li] * xc[c];
+                        qxc[r] += __t3;
+                        li += (1);
                     }
-                    let mut qxc = ([0.0; D]);
-                    for j__2 in 0..D {
-                        let mut __t2 = qdiags[k__1][j__2] * xc[j__2];
-                        qxc[j__2] = __t2;
-                    }
-                    let mut li = (D);
-                    for c in 0..D {
-                        for r in c + 1..D {
-                            let mut __t3 = icf[k__1][li] * xc[c];
-                            qxc[r] += __t3;
-                            li += (1);
-                        }
-                    }
-                    let mut sq = (0.0);
-                    for j__3 in 0..D {
-                        let mut __t4 = qxc[j__3] * qxc[j__3];
-                        sq += __t4;
-                    }
-                    let mut __t5 = alphas[k__1] + sum_qs[k__1];
-                    let mut __t6 = (0.5) * sq;
-                    let mut v = __t5 - __t6;
+                }
+                let mut sq = (0.0);
+                for j__3 in 0..D {
+                    let mut __t4 = qxc[j__3] * qxc[j__3];
+                    sq += __t4;
+                }
+                let mut __t5 = alphas[k__1] + sum_qs[k__1];
+                let mut __t6 = (0.5) * sq;
+                let mut v = __t5 - __t6;
+                if k__1 == 0 {
+                    mx = v;
+                    ::autodiff_core::rt::push(&mut __tape0, se);
+                    se = (1.0);
+                } else {
                     {
-                        let __c = k__1 == 0;
-                        ::autodiff_core::rt::push(&mut __tape0, __c);
+                        let __c = v > mx;
+                        ::autodiff_core::rt::push(&mut __tape1, __c);
                         if __c {
+                            let mut __t7 = mx - v;
+                            let mut __t8 = __t7.exp();
+                            let mut __t9 = se * __t8;
+                            let mut __t10 = __t9 + (1.0);
+                            ::autodiff_core::rt::push(&mut __tape2, se);
+                            se = __t10;
                             mx = v;
-                            ::autodiff_core::rt::push(&mut __tape1, se);
-                            se = (1.0);
+                            ::autodiff_core::rt::push(&mut __tape3, __t8);
                         } else {
-                            {
-                                let __c = v > mx;
-                                ::autodiff_core::rt::push(&mut __tape2, __c);
-                                if __c {
-                                    let mut __t7 = mx - v;
-                                    let mut __t8 = __t7.exp();
-                                    let mut __t9 = se * __t8;
-                                    let mut __t10 = __t9 + (1.0);
-                                    ::autodiff_core::rt::push(&mut __tape3, se);
-                                    se = __t10;
-                                    mx = v;
-                                    ::autodiff_core::rt::push(&mut __tape4, __t8);
-                                } else {
-                                    let mut __t11 = v - mx;
-                                    let mut __t12 = __t11.exp();
-                                    ::autodiff_core::rt::push(&mut __tape5, se);
-                                    se += __t12;
-                                    ::autodiff_core::rt::push(&mut __tape6, __t12);
-                                }
-                            }
+                            let mut __t11 = v - mx;
+                            let mut __t12 = __t11.exp();
+                            ::autodiff_core::rt::push(&mut __tape4, se);
+                            se += __t12;
+                            ::autodiff_core::rt::push(&mut __tape5, __t12);
                         }
                     }
                 }
@@ -410,18 +401,18 @@ pub fn gmm_objective_vjp(
             let mut __t13 = se.ln();
             let mut __t14 = mx + __t13;
             slse += __t14;
-            ::autodiff_core::rt::push(&mut __tape7, se);
+            ::autodiff_core::rt::push(&mut __tape6, se);
         }
     }
     let mut amax = alphas[0];
     let mut amax__bar = 0.0f64;
     {
         let __trips = ::core::iter::Iterator::size_hint(&(1..K)).0;
-        __tape8.reserve(__trips);
+        __tape7.reserve(__trips);
         for k__2 in 1..K {
             {
                 let __c = alphas[k__2] > amax;
-                ::autodiff_core::rt::push(&mut __tape8, __c);
+                ::autodiff_core::rt::push(&mut __tape7, __c);
                 if __c {
                     amax = alphas[k__2];
                 } else {}
@@ -432,12 +423,12 @@ pub fn gmm_objective_vjp(
     let mut asum__bar = 0.0f64;
     {
         let __trips = ::core::iter::Iterator::size_hint(&(0..K)).0;
-        __tape9.reserve(__trips);
+        __tape8.reserve(__trips);
         for k__3 in 0..K {
             let mut __t15 = alphas[k__3] - amax;
             let mut __t16 = __t15.exp();
             asum += __t16;
-            ::autodiff_core::rt::push(&mut __tape9, __t16);
+            ::autodiff_core::rt::push(&mut __tape8, __t16);
         }
     }
     let mut __t17 = asum.ln();
@@ -518,7 +509,7 @@ pub fn gmm_objective_vjp(
             let mut __t17__bar = lse_alphas__bar;
             asum__bar = asum__bar + __t17__bar * ((asum).recip());
             for k__3 in (0..K).rev() {
-                let mut __t16 = __tape9.pop().unwrap();
+                let mut __t16 = __tape8.pop().unwrap();
                 let mut __t15__bar = -0.0f64;
                 let mut __t16__bar = -0.0f64;
                 __t16__bar = __t16__bar + asum__bar;
@@ -527,7 +518,7 @@ pub fn gmm_objective_vjp(
                 amax__bar = amax__bar + -__t15__bar;
             }
             for k__2 in (1..K).rev() {
-                if __tape8.pop().unwrap() {
+                if __tape7.pop().unwrap() {
                     let __b = amax__bar;
                     amax__bar = 0.0f64;
                     ::autodiff_core::rt::acc(&mut alphas__bar[k__2], &__b);
@@ -535,7 +526,7 @@ pub fn gmm_objective_vjp(
             }
             alphas__bar[0] = alphas__bar[0] + amax__bar;
             for i in (0..n).rev() {
-                let mut se = __tape7.pop().unwrap();
+                let mut se = __tape6.pop().unwrap();
                 let mut mx__bar = -0.0f64;
                 let mut se__bar = -0.0f64;
                 let mut __t13__bar = -0.0f64;
@@ -569,16 +560,16 @@ pub fn gmm_objective_vjp(
                     let mut __t5__bar = -0.0f64;
                     let mut __t6__bar = -0.0f64;
                     let mut v__bar = -0.0f64;
-                    if __tape0.pop().unwrap() {
+                    if k__1 == 0 {
                         let __b = se__bar;
                         se__bar = 0.0f64;
-                        se = __tape1.pop().unwrap();
+                        se = __tape0.pop().unwrap();
                         let __b = mx__bar;
                         mx__bar = 0.0f64;
                         ::autodiff_core::rt::acc(&mut v__bar, &__b);
                     } else {
-                        if __tape2.pop().unwrap() {
-                            let mut __t8 = __tape4.pop().unwrap();
+                        if __tape1.pop().unwrap() {
+                            let mut __t8 = __tape3.pop().unwrap();
                             let mut __t7__bar = -0.0f64;
                             let mut __t8__bar = -0.0f64;
                             let mut __t9__bar = -0.0f64;
@@ -588,7 +579,7 @@ pub fn gmm_objective_vjp(
                             ::autodiff_core::rt::acc(&mut v__bar, &__b);
                             let __b = se__bar;
                             se__bar = 0.0f64;
-                            se = __tape3.pop().unwrap();
+                            se = __tape2.pop().unwrap();
                             ::autodiff_core::rt::acc(&mut __t10__bar, &__b);
                             __t9__bar = __t9__bar + __t10__bar;
                             se__bar = se__bar + __t9__bar * __t8;
@@ -597,11 +588,11 @@ pub fn gmm_objective_vjp(
                             mx__bar = mx__bar + __t7__bar;
                             v__bar = v__bar + -__t7__bar;
                         } else {
-                            let mut __t12 = __tape6.pop().unwrap();
+                            let mut __t12 = __tape5.pop().unwrap();
                             let mut __t11__bar = -0.0f64;
                             let mut __t12__bar = -0.0f64;
                             __t12__bar = __t12__bar + se__bar;
-                            se = __tape5.pop().unwrap();
+                            se = __tape4.pop().unwrap();
                             __t11__bar = __t11__bar + __t12__bar * ((__t12));
                             v__bar = v__bar + __t11__bar;
                             mx__bar = mx__bar + -__t11__bar;
@@ -704,7 +695,6 @@ pub fn gmm_objective_grad(
     let mut __tape7 = ::std::vec::Vec::new();
     let mut __tape8 = ::std::vec::Vec::new();
     let mut __tape9 = ::std::vec::Vec::new();
-    let mut __tape10 = ::std::vec::Vec::new();
     let mut n = (x.len() / D);
     let mut sum_qs = ([0.0; K]);
     let mut sum_qs__bar = ::autodiff_core::rt::zero_of(&sum_qs);
@@ -728,8 +718,7 @@ pub fn gmm_objective_grad(
             let mut se = (0.0);
             {
                 let __trips = ::core::iter::Iterator::size_hint(&(0..K)).0;
-                __tape0.reserve(__trips);
-                __tape7.reserve(__trips);
+                __tape6.reserve(__trips);
                 for k__1 in 0..K {
                     let mut xc = ([0.0; D]);
                     for j__1 in 0..D {
@@ -757,37 +746,33 @@ pub fn gmm_objective_grad(
                     let mut __t5 = alphas[k__1] + sum_qs[k__1];
                     let mut __t6 = (0.5) * sq;
                     let mut v = __t5 - __t6;
-                    {
-                        let __c = k__1 == 0;
-                        ::autodiff_core::rt::push(&mut __tape0, __c);
-                        if __c {
-                            mx = v;
-                            ::autodiff_core::rt::push(&mut __tape1, se);
-                            se = (1.0);
-                        } else {
-                            {
-                                let __c = v > mx;
-                                ::autodiff_core::rt::push(&mut __tape2, __c);
-                                if __c {
-                                    let mut __t7 = mx - v;
-                                    let mut __t8 = __t7.exp();
-                                    let mut __t9 = se * __t8;
-                                    let mut __t10 = __t9 + (1.0);
-                                    ::autodiff_core::rt::push(&mut __tape3, se);
-                                    se = __t10;
-                                    mx = v;
-                                    ::autodiff_core::rt::push(&mut __tape4, __t8);
-                                } else {
-                                    let mut __t11 = v - mx;
-                                    let mut __t12 = __t11.exp();
-                                    ::autodiff_core::rt::push(&mut __tape5, se);
-                                    se += __t12;
-                                    ::autodiff_core::rt::push(&mut __tape6, __t12);
-                                }
+                    if k__1 == 0 {
+                        mx = v;
+                        ::autodiff_core::rt::push(&mut __tape0, se);
+                        se = (1.0);
+                    } else {
+                        {
+                            let __c = v > mx;
+                            ::autodiff_core::rt::push(&mut __tape1, __c);
+                            if __c {
+                                let mut __t7 = mx - v;
+                                let mut __t8 = __t7.exp();
+                                let mut __t9 = se * __t8;
+                                let mut __t10 = __t9 + (1.0);
+                                ::autodiff_core::rt::push(&mut __tape2, se);
+                                se = __t10;
+                                mx = v;
+                                ::autodiff_core::rt::push(&mut __tape3, __t8);
+                            } else {
+                                let mut __t11 = v - mx;
+                                let mut __t12 = __t11.exp();
+                                ::autodiff_core::rt::push(&mut __tape4, se);
+                                se += __t12;
+                                ::autodiff_core::rt::push(&mut __tape5, __t12);
                             }
                         }
                     }
-                    ::autodiff_core::rt::push(&mut __tape7, (xc, qxc, li));
+                    ::autodiff_core::rt::push(&mut __tape6, (xc, qxc, li));
                 }
             }
             let mut __t13 = se.ln();
@@ -803,23 +788,23 @@ pub fn gmm_objective_grad(
                 __t13__bar = __t13__bar + __t14__bar;
                 se__bar = se__bar + __t13__bar * ((se).recip());
                 for k__1 in (0..K).rev() {
-                    let (mut xc, mut qxc, mut li) = __tape7.pop().unwrap();
+                    let (mut xc, mut qxc, mut li) = __tape6.pop().unwrap();
                     let mut xc__bar = ::autodiff_core::rt::zero_of(&xc);
                     let mut qxc__bar = ::autodiff_core::rt::zero_of(&qxc);
                     let mut sq__bar = -0.0f64;
                     let mut __t5__bar = -0.0f64;
                     let mut __t6__bar = -0.0f64;
                     let mut v__bar = -0.0f64;
-                    if __tape0.pop().unwrap() {
+                    if k__1 == 0 {
                         let __b = se__bar;
                         se__bar = 0.0f64;
-                        se = __tape1.pop().unwrap();
+                        se = __tape0.pop().unwrap();
                         let __b = mx__bar;
                         mx__bar = 0.0f64;
                         ::autodiff_core::rt::acc(&mut v__bar, &__b);
                     } else {
-                        if __tape2.pop().unwrap() {
-                            let mut __t8 = __tape4.pop().unwrap();
+                        if __tape1.pop().unwrap() {
+                            let mut __t8 = __tape3.pop().unwrap();
                             let mut __t7__bar = -0.0f64;
                             let mut __t8__bar = -0.0f64;
                             let mut __t9__bar = -0.0f64;
@@ -829,7 +814,7 @@ pub fn gmm_objective_grad(
                             ::autodiff_core::rt::acc(&mut v__bar, &__b);
                             let __b = se__bar;
                             se__bar = 0.0f64;
-                            se = __tape3.pop().unwrap();
+                            se = __tape2.pop().unwrap();
                             ::autodiff_core::rt::acc(&mut __t10__bar, &__b);
                             __t9__bar = __t9__bar + __t10__bar;
                             se__bar = se__bar + __t9__bar * __t8;
@@ -838,11 +823,11 @@ pub fn gmm_objective_grad(
                             mx__bar = mx__bar + __t7__bar;
                             v__bar = v__bar + -__t7__bar;
                         } else {
-                            let mut __t12 = __tape6.pop().unwrap();
+                            let mut __t12 = __tape5.pop().unwrap();
                             let mut __t11__bar = -0.0f64;
                             let mut __t12__bar = -0.0f64;
                             __t12__bar = __t12__bar + se__bar;
-                            se = __tape5.pop().unwrap();
+                            se = __tape4.pop().unwrap();
                             __t11__bar = __t11__bar + __t12__bar * ((__t12));
                             v__bar = v__bar + __t11__bar;
                             mx__bar = mx__bar + -__t11__bar;
@@ -895,11 +880,11 @@ pub fn gmm_objective_grad(
     let mut amax__bar = 0.0f64;
     {
         let __trips = ::core::iter::Iterator::size_hint(&(1..K)).0;
-        __tape8.reserve(__trips);
+        __tape7.reserve(__trips);
         for k__2 in 1..K {
             {
                 let __c = alphas[k__2] > amax;
-                ::autodiff_core::rt::push(&mut __tape8, __c);
+                ::autodiff_core::rt::push(&mut __tape7, __c);
                 if __c {
                     amax = alphas[k__2];
                 } else {}
@@ -910,12 +895,12 @@ pub fn gmm_objective_grad(
     let mut asum__bar = 0.0f64;
     {
         let __trips = ::core::iter::Iterator::size_hint(&(0..K)).0;
-        __tape9.reserve(__trips);
+        __tape8.reserve(__trips);
         for k__3 in 0..K {
             let mut __t15 = alphas[k__3] - amax;
             let mut __t16 = __t15.exp();
             asum += __t16;
-            ::autodiff_core::rt::push(&mut __tape9, __t16);
+            ::autodiff_core::rt::push(&mut __tape8, __t16);
         }
     }
     let mut __t17 = asum.ln();
@@ -929,12 +914,12 @@ pub fn gmm_objective_grad(
             let mut fro = (0.0);
             {
                 let __trips = ::core::iter::Iterator::size_hint(&(0..D)).0;
-                __tape10.reserve(__trips);
+                __tape9.reserve(__trips);
                 for j__4 in 0..D {
                     let mut q = qdiags[k__4][j__4];
                     let mut __t18 = q * q;
                     fro += __t18;
-                    ::autodiff_core::rt::push(&mut __tape10, q);
+                    ::autodiff_core::rt::push(&mut __tape9, q);
                 }
             }
             for j__5 in D..ICF {
@@ -965,7 +950,7 @@ pub fn gmm_objective_grad(
                         };
                 }
                 for j__4 in (0..D).rev() {
-                    let mut q = __tape10.pop().unwrap();
+                    let mut q = __tape9.pop().unwrap();
                     let mut q__bar = -0.0f64;
                     let mut __t18__bar = -0.0f64;
                     __t18__bar = __t18__bar + fro__bar;
@@ -1002,7 +987,7 @@ pub fn gmm_objective_grad(
         let mut __t17__bar = lse_alphas__bar;
         asum__bar = asum__bar + __t17__bar * ((asum).recip());
         for k__3 in (0..K).rev() {
-            let mut __t16 = __tape9.pop().unwrap();
+            let mut __t16 = __tape8.pop().unwrap();
             let mut __t15__bar = -0.0f64;
             let mut __t16__bar = -0.0f64;
             __t16__bar = __t16__bar + asum__bar;
@@ -1011,7 +996,7 @@ pub fn gmm_objective_grad(
             amax__bar = amax__bar + -__t15__bar;
         }
         for k__2 in (1..K).rev() {
-            if __tape8.pop().unwrap() {
+            if __tape7.pop().unwrap() {
                 let __b = amax__bar;
                 amax__bar = 0.0f64;
                 ::autodiff_core::rt::acc(&mut alphas__bar[k__2], &__b);
