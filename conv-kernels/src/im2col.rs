@@ -169,10 +169,11 @@ pub fn im2col_slice<F: Scalar>(shape: &Im2colShape, x: &[F], col: &mut [F]) {
     }
 }
 
-/// `dst <- src` for a short run (one row of one window position, a few dozen elements): an
-/// inline loop of fixed 8-element blocks, cheaper than a call to `memcpy` at these lengths.
+/// `dst <- src` for a short run (one row of one window position or of an image, a few dozen
+/// elements): an inline loop of fixed 8-element blocks, cheaper than a call to `memcpy` at
+/// these lengths. Also used by the fused convolution (`gemm::implicit`).
 #[inline(always)]
-fn copy_run<F: Copy>(dst: &mut [F], src: &[F]) {
+pub(crate) fn copy_run<F: Copy>(dst: &mut [F], src: &[F]) {
     let src = &src[..dst.len()];
     let mut d8 = dst.chunks_exact_mut(8);
     let mut s8 = src.chunks_exact(8);
@@ -185,9 +186,10 @@ fn copy_run<F: Copy>(dst: &mut [F], src: &[F]) {
     }
 }
 
-/// `dst <- dst + src` for a short run (see [`copy_run`]).
+/// `dst <- dst + src` for a short run, in fixed blocks of eight so that it vectorises (see
+/// [`copy_run`]).
 #[inline(always)]
-fn add_run<F: Scalar>(dst: &mut [F], src: &[F]) {
+pub(crate) fn add_run<F: Scalar>(dst: &mut [F], src: &[F]) {
     let src = &src[..dst.len()];
     let mut d8 = dst.chunks_exact_mut(8);
     let mut s8 = src.chunks_exact(8);

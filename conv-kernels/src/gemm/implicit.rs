@@ -46,7 +46,7 @@ mod implicit_avx2;
 use super::kernel::{RawMat, RawMatMut};
 use super::{MatMut, MatRef, gemm_into, is_f32};
 use crate::Scalar;
-use crate::im2col::Im2colShape;
+use crate::im2col::{Im2colShape, add_run, copy_run};
 
 /// The largest block of the patch matrix (or of `Wᵀ dY`) held at once: a quarter of this
 /// machine's 512 KiB L2, so that the block, the filters and the image stay in L2 together.
@@ -784,37 +784,6 @@ fn pack_rows_by_16<F: Scalar>(a: &[F], m: usize, n: usize) -> Vec<F> {
         }
     }
     packed
-}
-
-/// `dst <- src` for a short run (one image or output row, a few dozen elements): fixed blocks
-/// of eight, cheaper than a call to `memcpy` at these lengths.
-#[inline(always)]
-fn copy_run<F: Copy>(dst: &mut [F], src: &[F]) {
-    let src = &src[..dst.len()];
-    let mut d8 = dst.chunks_exact_mut(8);
-    let mut s8 = src.chunks_exact(8);
-    for (d, s) in (&mut d8).zip(&mut s8) {
-        let block: [F; 8] = core::array::from_fn(|t| s[t]);
-        d.copy_from_slice(&block);
-    }
-    for (d, &s) in d8.into_remainder().iter_mut().zip(s8.remainder()) {
-        *d = s;
-    }
-}
-
-/// `dst <- dst + src` elementwise, in fixed blocks of eight so that it vectorises.
-#[inline(always)]
-fn add_run<F: Scalar>(dst: &mut [F], src: &[F]) {
-    let src = &src[..dst.len()];
-    let mut d8 = dst.chunks_exact_mut(8);
-    let mut s8 = src.chunks_exact(8);
-    for (d, s) in (&mut d8).zip(&mut s8) {
-        let block: [F; 8] = core::array::from_fn(|t| d[t] + s[t]);
-        d.copy_from_slice(&block);
-    }
-    for (d, &s) in d8.into_remainder().iter_mut().zip(s8.remainder()) {
-        *d = *d + s;
-    }
 }
 
 /// `sums[p] <- Σ_i y[p n + i]` for the planes of `n` elements of `y` (`sums.len()` of them):
