@@ -435,6 +435,32 @@ impl<'a> Rev<'a> {
         stable_tokens(t, self.by_name, self.assigned)
     }
 
+    /// The forward sweep's branch decision: the statements that record it and the condition
+    /// to test (a recomputable condition is tested as written and recorded nowhere).
+    fn fwd_branch(
+        &self,
+        cond: &TokenStream,
+        key: usize,
+        depth: usize,
+    ) -> (TokenStream, TokenStream) {
+        if self.recomputable_cond(cond) {
+            return (quote!(), cond.clone());
+        }
+        let t = self.tape((key, 0, "branch"), depth);
+        let push = self.push();
+        (quote!(let __c = #cond; #push(&mut #t, __c);), quote!(__c))
+    }
+
+    /// The reverse sweep's test of the same decision: the condition again, or the recorded one.
+    fn rev_branch(&self, cond: &TokenStream, key: usize, depth: usize) -> TokenStream {
+        if self.recomputable_cond(cond) {
+            self.read_tokens(cond);
+            return cond.clone();
+        }
+        let t = self.tape((key, 0, "branch"), depth);
+        quote!(#t.pop().unwrap())
+    }
+
     /// A branch condition the reverse sweep can evaluate again instead of storing: literals,
     /// operators and loop variables or parameters that are never assigned (`k == 0`), no
     /// calls, methods or other names (which could have effects or be out of scope).
@@ -619,7 +645,7 @@ impl<'a> Rev<'a> {
         for &(x, kmax) in &one.windows {
             let xb = names::adjoint(self.cx.name(x));
             let only_here = range
-                && !self.analysis.written.contains(&x)
+                && !self.assigned.contains(&x)
                 && inner
                     .get(&x)
                     .is_some_and(|n| self.analysis.param_reads.get(&x) == Some(n));
@@ -846,14 +872,10 @@ impl<'a> Rev<'a> {
                         let vals = elems.iter().map(|e| cx.value(e));
                         quote!(let mut #n #ty = (#(#vals),*,);)
                     }
-                    Rhs::If { cond, then, els } if self.recomputable_cond(cond) => {
-                        let (tb, eb) = (self.fwd_block(then), self.fwd_block(els));
-                        quote!(let mut #n #ty = if #cond #tb else #eb;)
-                    }
                     Rhs::If { cond, then, els } => {
-                        let t = self.tape((key, 0, "branch"), depth);
+                        let (record, c) = self.fwd_branch(cond, key, depth);
                         let (tb, eb) = (self.fwd_block(then), self.fwd_block(els));
-                        quote!(let __c = #cond; #push(&mut #t, __c); let mut #n #ty = if __c #tb else #eb;)
+                        quote!(#record let mut #n #ty = if #c #tb else #eb;)
                     }
                     Rhs::Match { scrutinee, arms } => {
                         let t = self.tape((key, 0, "arm"), depth);
@@ -889,14 +911,10 @@ impl<'a> Rev<'a> {
                 }
             }
             Stmt::Passive(t) => t.clone(),
-            Stmt::If { cond, then, els } if self.recomputable_cond(cond) => {
-                let (tb, eb) = (self.fwd_block(then), self.fwd_block(els));
-                quote!(if #cond #tb else #eb)
-            }
             Stmt::If { cond, then, els } => {
-                let t = self.tape((key, 0, "branch"), depth);
+                let (record, c) = self.fwd_branch(cond, key, depth);
                 let (tb, eb) = (self.fwd_block(then), self.fwd_block(els));
-                quote!({ let __c = #cond; #push(&mut #t, __c); if __c #tb else #eb })
+                quote!({ #record if #c #tb else #eb })
             }
             Stmt::Match { scrutinee, arms } => {
                 let t = self.tape((key, 0, "arm"), depth);
@@ -1408,13 +1426,8 @@ impl<'a> Rev<'a> {
                             self.rev_block(then, seed.clone()),
                             self.rev_block(els, seed),
                         );
-                        if self.recomputable_cond(cond) {
-                            self.read_tokens(cond);
-                            quote!(if #cond #tb else #eb)
-                        } else {
-                            let t = self.tape((key, 0, "branch"), depth);
-                            quote!(if #t.pop().unwrap() #tb else #eb)
-                        }
+                        let c = self.rev_branch(cond, key, depth);
+                        quote!(if #c #tb else #eb)
                     }
                     Rhs::Match { arms, .. } => {
                         let t = self.tape((key, 0, "arm"), depth);
@@ -1468,13 +1481,8 @@ impl<'a> Rev<'a> {
             Stmt::Passive(_) => quote!(),
             Stmt::If { cond, then, els } => {
                 let (tb, eb) = (self.rev_block(then, None), self.rev_block(els, None));
-                if self.recomputable_cond(cond) {
-                    self.read_tokens(cond);
-                    quote!(if #cond #tb else #eb)
-                } else {
-                    let t = self.tape((key, 0, "branch"), depth);
-                    quote!(if #t.pop().unwrap() #tb else #eb)
-                }
+                let c = self.rev_branch(cond, key, depth);
+                quote!(if #c #tb else #eb)
             }
             Stmt::Match { arms, .. } => {
                 let t = self.tape((key, 0, "arm"), depth);

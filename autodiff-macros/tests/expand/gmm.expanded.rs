@@ -371,29 +371,31 @@ pub fn gmm_objective_vjp(
                 let mut __t5 = alphas[k__1] + sum_qs[k__1];
                 let mut __t6 = (0.5) * sq;
                 let mut v = __t5 - __t6;
-                if k__1 == 0 {
-                    mx = v;
-                    ::autodiff_core::rt::push(&mut __tape0, se);
-                    se = (1.0);
-                } else {
-                    {
-                        let __c = v > mx;
-                        ::autodiff_core::rt::push(&mut __tape1, __c);
-                        if __c {
-                            let mut __t7 = mx - v;
-                            let mut __t8 = __t7.exp();
-                            let mut __t9 = se * __t8;
-                            let mut __t10 = __t9 + (1.0);
-                            ::autodiff_core::rt::push(&mut __tape2, se);
-                            se = __t10;
-                            mx = v;
-                            ::autodiff_core::rt::push(&mut __tape3, __t8);
-                        } else {
-                            let mut __t11 = v - mx;
-                            let mut __t12 = __t11.exp();
-                            ::autodiff_core::rt::push(&mut __tape4, se);
-                            se += __t12;
-                            ::autodiff_core::rt::push(&mut __tape5, __t12);
+                {
+                    if k__1 == 0 {
+                        mx = v;
+                        ::autodiff_core::rt::push(&mut __tape0, se);
+                        se = (1.0);
+                    } else {
+                        {
+                            let __c = v > mx;
+                            ::autodiff_core::rt::push(&mut __tape1, __c);
+                            if __c {
+                                let mut __t7 = mx - v;
+                                let mut __t8 = __t7.exp();
+                                let mut __t9 = se * __t8;
+                                let mut __t10 = __t9 + (1.0);
+                                ::autodiff_core::rt::push(&mut __tape2, se);
+                                se = __t10;
+                                mx = v;
+                                ::autodiff_core::rt::push(&mut __tape3, __t8);
+                            } else {
+                                let mut __t11 = v - mx;
+                                let mut __t12 = __t11.exp();
+                                ::autodiff_core::rt::push(&mut __tape4, se);
+                                se += __t12;
+                                ::autodiff_core::rt::push(&mut __tape5, __t12);
+                            }
                         }
                     }
                 }
@@ -746,29 +748,31 @@ pub fn gmm_objective_grad(
                     let mut __t5 = alphas[k__1] + sum_qs[k__1];
                     let mut __t6 = (0.5) * sq;
                     let mut v = __t5 - __t6;
-                    if k__1 == 0 {
-                        mx = v;
-                        ::autodiff_core::rt::push(&mut __tape0, se);
-                        se = (1.0);
-                    } else {
-                        {
-                            let __c = v > mx;
-                            ::autodiff_core::rt::push(&mut __tape1, __c);
-                            if __c {
-                                let mut __t7 = mx - v;
-                                let mut __t8 = __t7.exp();
-                                let mut __t9 = se * __t8;
-                                let mut __t10 = __t9 + (1.0);
-                                ::autodiff_core::rt::push(&mut __tape2, se);
-                                se = __t10;
-                                mx = v;
-                                ::autodiff_core::rt::push(&mut __tape3, __t8);
-                            } else {
-                                let mut __t11 = v - mx;
-                                let mut __t12 = __t11.exp();
-                                ::autodiff_core::rt::push(&mut __tape4, se);
-                                se += __t12;
-                                ::autodiff_core::rt::push(&mut __tape5, __t12);
+                    {
+                        if k__1 == 0 {
+                            mx = v;
+                            ::autodiff_core::rt::push(&mut __tape0, se);
+                            se = (1.0);
+                        } else {
+                            {
+                                let __c = v > mx;
+                                ::autodiff_core::rt::push(&mut __tape1, __c);
+                                if __c {
+                                    let mut __t7 = mx - v;
+                                    let mut __t8 = __t7.exp();
+                                    let mut __t9 = se * __t8;
+                                    let mut __t10 = __t9 + (1.0);
+                                    ::autodiff_core::rt::push(&mut __tape2, se);
+                                    se = __t10;
+                                    mx = v;
+                                    ::autodiff_core::rt::push(&mut __tape3, __t8);
+                                } else {
+                                    let mut __t11 = v - mx;
+                                    let mut __t12 = __t11.exp();
+                                    ::autodiff_core::rt::push(&mut __tape4, se);
+                                    se += __t12;
+                                    ::autodiff_core::rt::push(&mut __tape5, __t12);
+                                }
                             }
                         }
                     }
