@@ -54,8 +54,6 @@ pub struct Analysis {
     pub aliases: HashMap<VarId, Place>,
     /// How many places read each active parameter.
     pub param_reads: HashMap<VarId, usize>,
-    /// Variables assigned (whole or in part) anywhere.
-    pub written: HashSet<VarId>,
 }
 
 pub fn analyse(f: &Func, body: &Block, by_name: &HashMap<String, VarId>) -> Analysis {
@@ -91,7 +89,6 @@ pub fn analyse(f: &Func, body: &Block, by_name: &HashMap<String, VarId>) -> Anal
         once,
         aliases,
         param_reads,
-        written: w.written,
     }
 }
 
