@@ -45,6 +45,27 @@ fn steps_by_4(k: usize, mut step: impl FnMut(usize)) {
     }
 }
 
+/// Calls `$tile!(ROWS, COLS)` with the const shape of a dot-product tile: `rows` (1 to 6)
+/// accumulator rows by `cols` columns (2, or 1 for anything else).
+macro_rules! dot_tiles {
+    ($rows:expr, $cols:expr, $tile:ident) => {
+        match ($rows, $cols) {
+            (6, 2) => $tile!(6, 2),
+            (5, 2) => $tile!(5, 2),
+            (4, 2) => $tile!(4, 2),
+            (3, 2) => $tile!(3, 2),
+            (2, 2) => $tile!(2, 2),
+            (1, 2) => $tile!(1, 2),
+            (6, _) => $tile!(6, 1),
+            (5, _) => $tile!(5, 1),
+            (4, _) => $tile!(4, 1),
+            (3, _) => $tile!(3, 1),
+            (2, _) => $tile!(2, 1),
+            _ => $tile!(1, 1),
+        }
+    };
+}
+
 /// Defines the body of one AVX2 kernel for one element type.
 macro_rules! avx2_kernel {
     (
@@ -433,22 +454,7 @@ pub(crate) unsafe fn dot_nt_f32(
                 }
                 // SAFETY: rows ir..ir + rows of A and C, columns jr..jr + cols of B and C and
                 // depths pc..pc + kc exist, by the caller's contract.
-                unsafe {
-                    match (rows, cols) {
-                        (6, 2) => tile!(6, 2),
-                        (5, 2) => tile!(5, 2),
-                        (4, 2) => tile!(4, 2),
-                        (3, 2) => tile!(3, 2),
-                        (2, 2) => tile!(2, 2),
-                        (1, 2) => tile!(1, 2),
-                        (6, _) => tile!(6, 1),
-                        (5, _) => tile!(5, 1),
-                        (4, _) => tile!(4, 1),
-                        (3, _) => tile!(3, 1),
-                        (2, _) => tile!(2, 1),
-                        _ => tile!(1, 1),
-                    }
-                }
+                unsafe { dot_tiles!(rows, cols, tile) }
             }
         }
     }
@@ -597,22 +603,7 @@ pub(crate) unsafe fn conv_weight_grad_taps_f32(
                 }
                 // SAFETY: rows ir..ir + rows of A and C, taps jr..jr + cols and depths
                 // pc..pc + kc exist, by the caller's contract.
-                unsafe {
-                    match (rows, cols) {
-                        (6, 2) => tile!(6, 2),
-                        (5, 2) => tile!(5, 2),
-                        (4, 2) => tile!(4, 2),
-                        (3, 2) => tile!(3, 2),
-                        (2, 2) => tile!(2, 2),
-                        (1, 2) => tile!(1, 2),
-                        (6, _) => tile!(6, 1),
-                        (5, _) => tile!(5, 1),
-                        (4, _) => tile!(4, 1),
-                        (3, _) => tile!(3, 1),
-                        (2, _) => tile!(2, 1),
-                        _ => tile!(1, 1),
-                    }
-                }
+                unsafe { dot_tiles!(rows, cols, tile) }
             }
         }
     }
