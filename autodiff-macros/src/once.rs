@@ -61,7 +61,7 @@ pub fn analyse(f: &Func, body: &Block, by_name: &HashMap<String, VarId>) -> Anal
     w.block(body);
     let mut once = HashSet::new();
     for (v, reads) in &w.reads {
-        if w.written.contains(v) {
+        if w.writes.contains_key(v) {
             continue;
         }
         for (i, r) in reads.iter().enumerate() {
@@ -74,17 +74,17 @@ pub fn analyse(f: &Func, body: &Block, by_name: &HashMap<String, VarId>) -> Anal
             }
         }
     }
+    let param_reads = w.read_counts();
     let aliases = w
         .stores
         .into_iter()
         .filter(|(t, p)| {
             w.writes.get(&p.var) == Some(&1)
                 && !w.passive.contains(&p.var)
-                && !w.written.contains(t)
+                && !w.writes.contains_key(t)
                 && f.var(*t).scalar
         })
         .collect();
-    let param_reads = w.reads.iter().map(|(v, r)| (*v, r.len())).collect();
     Analysis {
         once,
         aliases,
@@ -96,7 +96,7 @@ pub fn analyse(f: &Func, body: &Block, by_name: &HashMap<String, VarId>) -> Anal
 pub fn param_reads(f: &Func, b: &Block, by_name: &HashMap<String, VarId>) -> HashMap<VarId, usize> {
     let mut w = Walk::new(f, by_name, usize::MAX);
     w.block(b);
-    w.reads.iter().map(|(v, r)| (*v, r.len())).collect()
+    w.read_counts()
 }
 
 /// Two reads may touch the same element unless their leading field paths diverge
@@ -122,9 +122,7 @@ struct Walk<'a> {
     loops: Vec<Option<String>>,
     /// Every read of an active parameter.
     reads: HashMap<VarId, Vec<Read>>,
-    /// Variables assigned (whole or in part) anywhere.
-    written: HashSet<VarId>,
-    /// How many assignments write each variable.
+    /// How many assignments write each variable (whole or in part).
     writes: HashMap<VarId, usize>,
     /// Variables that passive code mentions (and so may write).
     passive: HashSet<VarId>,
@@ -143,11 +141,15 @@ impl<'a> Walk<'a> {
             body_id,
             loops: Vec::new(),
             reads: HashMap::new(),
-            written: HashSet::new(),
             writes: HashMap::new(),
             passive: HashSet::new(),
             stores: Vec::new(),
         }
+    }
+
+    /// How many places read each active parameter.
+    fn read_counts(&self) -> HashMap<VarId, usize> {
+        self.reads.iter().map(|(v, r)| (*v, r.len())).collect()
     }
 
     fn block(&mut self, b: &Block) {
@@ -206,7 +208,6 @@ impl<'a> Walk<'a> {
         match s {
             Stmt::Let { rhs, .. } => self.rhs(rhs),
             Stmt::Assign { place, value, .. } | Stmt::AddAssign { place, value, .. } => {
-                self.written.insert(place.var);
                 *self.writes.entry(place.var).or_default() += 1;
                 self.operand(value);
             }
