@@ -100,6 +100,15 @@ pub fn strip_pat_type(p: &Pat) -> &Pat {
     }
 }
 
+/// The names a passive statement kept as tokens binds (`let (a, b) = ..;`), if it is a `let`.
+pub fn passive_bindings(t: &proc_macro2::TokenStream) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(syn::Stmt::Local(l)) = syn::parse2::<syn::Stmt>(t.clone()) {
+        pat_bindings(&l.pat, &mut out);
+    }
+    out
+}
+
 /// The names a pattern binds.
 pub fn pat_bindings(pat: &Pat, out: &mut Vec<String>) {
     match pat {

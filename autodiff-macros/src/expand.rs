@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{
@@ -28,7 +28,7 @@ pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
                 "#[differentiate] applies to a function (`fn name(x: f64, ..) -> f64 { .. }`)",
             )
             .into_compile_error();
-            return quote!(#err #item);
+            return q!(#err #item);
         }
     };
     // The subset asks for index loops over slices (iterator chains cannot be differentiated),
@@ -37,10 +37,10 @@ pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
     func.attrs
         .push(syn::parse_quote!(#[allow(clippy::needless_range_loop, clippy::manual_memcpy)]));
     match expand(args, &func) {
-        Ok(generated) => quote!(#func #generated),
+        Ok(generated) => q!(#func #generated),
         Err(e) => {
             let err = e.into_compile_error();
-            quote!(#func #err)
+            q!(#func #err)
         }
     }
 }
@@ -196,7 +196,7 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
 
     // Resolve shadowing, then find the active bindings.
     let mut body = (*func.block).clone();
-    let mut renamer = Renamer::new();
+    let mut renamer = Renamer::new(names::Fresh::new(q!(#func)));
     for p in &params {
         renamer.declare(&p.name);
     }
@@ -208,16 +208,16 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         .collect();
     let active = activity::analyze(&body, seeds);
 
-    let mut lowerer = Lowerer::new(&active, &float_types);
+    let mut lowerer = Lowerer::new(&active, &float_types, &type_params, renamer.into_fresh());
     let param_ids: Vec<usize> = params
         .iter()
         .map(|p| {
             let shape_kind = p.kind;
             lowerer.add_param(
                 &p.name,
+                &p.ty,
                 shape_kind,
                 p.scalar,
-                p.differentiable,
                 matches!(p.ty, Type::Array(_)),
             )
         })
@@ -246,20 +246,20 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
     let _ = impl_generics;
     let generics_params = &sig.generics.params;
     let gen_decl = if generics_params.is_empty() {
-        quote!()
+        q!()
     } else {
-        quote!(<#generics_params>)
+        q!(<#generics_params>)
     };
     let mut preds: Vec<TokenStream> = where_clause
-        .map(|w| w.predicates.iter().map(|p| quote!(#p)).collect())
+        .map(|w| w.predicates.iter().map(|p| q!(#p)).collect())
         .unwrap_or_default();
     for f in &float_params {
-        preds.push(quote!(#f: #core::Real));
+        preds.push(q!(#f: #core::Real));
     }
     let where_tokens = if preds.is_empty() {
-        quote!()
+        q!()
     } else {
-        quote!(where #(#preds),*)
+        q!(where #(#preds),*)
     };
     let capture: Vec<TokenStream> = sig
         .generics
@@ -268,11 +268,11 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         .filter_map(|g| match g {
             GenericParam::Type(t) => {
                 let i = &t.ident;
-                Some(quote!(#i))
+                Some(q!(#i))
             }
             GenericParam::Const(c) => {
                 let i = &c.ident;
-                Some(quote!(#i))
+                Some(q!(#i))
             }
             GenericParam::Lifetime(_) => None,
         })
@@ -281,7 +281,7 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         .iter()
         .map(|p| {
             let (pat, ty) = (&p.pat, &p.ty);
-            quote!(#pat: #ty)
+            q!(#pat: #ty)
         })
         .collect();
     let active_params: Vec<&Param> = params
@@ -290,11 +290,11 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         .collect();
     let adjoint_tys: Vec<TokenStream> = active_params.iter().map(|p| adjoint_type(p)).collect();
     let adj_ty = if adjoint_tys.len() == 1 {
-        quote!(#(#adjoint_tys)*)
+        q!(#(#adjoint_tys)*)
     } else {
-        quote!((#(#adjoint_tys),*))
+        q!((#(#adjoint_tys),*))
     };
-    let allow = quote!(#[allow(
+    let allow = q!(#[allow(
         dead_code,
         unused_mut,
         unused_variables,
@@ -327,22 +327,22 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
             .map(|p| {
                 let (n, t) = (&p.name, names::tangent(&p.name));
                 let msg = format!("the tangent of `{n}` must have the length of `{n}`");
-                quote!(assert_eq!(#n.len(), #t.len(), #msg);)
+                q!(assert_eq!(#n.len(), #t.len(), #msg);)
             });
-        let body = quote!(#(#length_checks)* #body);
+        let body = q!(#(#length_checks)* #body);
         let jvp = format_ident!("{}_jvp", name);
         let tangents: Vec<TokenStream> = active_params
             .iter()
             .map(|p| {
                 let t = names::tangent(&p.name);
                 let ty = tangent_type(p);
-                quote!(mut #t: #ty)
+                q!(mut #t: #ty)
             })
             .collect();
         let doc = format!(
             "Forward mode of [`{fname}`]: its value and its directional derivative along the tangents of the active parameters (generated by `#[differentiate]`)."
         );
-        out.extend(quote_spanned! {name.span()=>
+        out.extend(quote_spanned! {names::hygienic_span(name.span())=>
             #[doc = #doc]
             #allow
             #[inline]
@@ -368,10 +368,10 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
             let p = &params[pid];
             if let Type::Reference(_) = &p.ty {
                 let n = &p.name;
-                let o = format_ident!("__own_{}", n);
+                let o = names::derived("__own_", n, "");
                 let ty = &p.ty;
-                own.extend(quote!(let #o = ::std::borrow::ToOwned::to_owned(#n);));
-                rebind.extend(quote!(let #n: #ty = ::std::borrow::Borrow::borrow(&#o);));
+                own.extend(q!(let #o = ::std::borrow::ToOwned::to_owned(#n);));
+                rebind.extend(q!(let #n: #ty = ::std::borrow::Borrow::borrow(&#o);));
             }
         }
         // The adjoint of a slice was made with the slice's length; saying so lets the optimiser
@@ -384,14 +384,14 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
             })
             .map(|p| {
                 let (n, a) = (&p.name, names::adjoint(&p.name));
-                quote!(assert_eq!(#n.len(), #a.len());)
+                q!(assert_eq!(#n.len(), #a.len());)
             })
             .collect();
         let vjp = format_ident!("{}_vjp", name);
         let doc = format!(
             "Reverse mode of [`{fname}`], as JAX's `vjp`: its value and the pullback, which maps a cotangent of the output to the adjoints of the active parameters (generated by `#[differentiate]`). The pullback owns what it needs."
         );
-        out.extend(quote_spanned! {name.span()=>
+        out.extend(quote_spanned! {names::hygienic_span(name.span())=>
             #[doc = #doc]
             #allow
             #[inline]
@@ -411,7 +411,7 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
             let doc = format!(
                 "The gradient of [`{fname}`] with respect to its active parameters, with its value (generated by `#[differentiate]`)."
             );
-            out.extend(quote_spanned! {name.span()=>
+            out.extend(quote_spanned! {names::hygienic_span(name.span())=>
                 #[doc = #doc]
                 #allow
                 #[inline]
@@ -571,16 +571,16 @@ fn tangent_type(p: &Param) -> TokenStream {
     match p.kind {
         ParamKind::Slice => {
             let e = &p.elem;
-            quote!(&[#e])
+            q!(&[#e])
         }
         // A struct passed by value gets its tangent by reference (API.md's table).
         ParamKind::Value if !p.scalar && !matches!(p.ty, Type::Array(_)) => {
             let t = &p.ty;
-            quote!(&#t)
+            q!(&#t)
         }
         _ => {
             let t = &p.ty;
-            quote!(#t)
+            q!(#t)
         }
     }
 }
@@ -589,13 +589,13 @@ fn adjoint_type(p: &Param) -> TokenStream {
     match (&p.kind, &p.ty) {
         (ParamKind::Slice, _) => {
             let e = &p.elem;
-            quote!(::std::vec::Vec<#e>)
+            q!(::std::vec::Vec<#e>)
         }
         (ParamKind::Ref, Type::Reference(r)) => {
             let e = &r.elem;
-            quote!(#e)
+            q!(#e)
         }
-        (_, t) => quote!(#t),
+        (_, t) => q!(#t),
     }
 }
 
@@ -607,10 +607,10 @@ fn scalar_type(
     core: &TokenStream,
 ) -> TokenStream {
     if let Some(f) = float_params.first() {
-        return quote!(#f);
+        return q!(#f);
     }
     let mentions = |t: &Type, what: &str| {
-        quote!(#t)
+        q!(#t)
             .to_string()
             .split(|c: char| !c.is_alphanumeric() && c != '_')
             .any(|w| w == what)
@@ -622,7 +622,7 @@ fn scalar_type(
             || mentions(ret, what)
         {
             let i = Ident::new(what, Span::call_site());
-            return quote!(#i);
+            return q!(#i);
         }
     }
     match params.iter().find(|p| p.differentiable) {
@@ -631,8 +631,8 @@ fn scalar_type(
                 Type::Reference(r) => (*r.elem).clone(),
                 t => t.clone(),
             };
-            quote!(<#t as #core::Differentiable>::Scalar)
+            q!(<#t as #core::Differentiable>::Scalar)
         }
-        None => quote!(f64),
+        None => q!(f64),
     }
 }

@@ -17,7 +17,6 @@
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{TokenStream, TokenTree};
-use quote::quote;
 
 use crate::ir::*;
 use crate::replay::mentions_tokens;
@@ -211,7 +210,7 @@ fn candidate(
             Some(Coef::Known(c)) => res.push((a, c.clone())),
             Some(Coef::Unknown) => return None,
             // Nothing after the loop reads it: its adjoint is zero and so is the loop's.
-            None => res.push((a, quote!((#one - #one)))),
+            None => res.push((a, q!((#one - #one)))),
         }
     }
     Some(res)
@@ -317,7 +316,7 @@ fn range_ends(t: &TokenStream) -> Option<(TokenStream, TokenStream)> {
         return None;
     }
     let (a, b) = (r.start?, r.end?);
-    Some((quote!(#a), quote!(#b)))
+    Some((q!(#a), q!(#b)))
 }
 
 /// d(result)/d(v) for the values the statements after `li` combine linearly into the result.
@@ -350,7 +349,7 @@ fn coefficients(
     fn add(c: &mut HashMap<VarId, Coef>, v: VarId, k: Option<TokenStream>) {
         let new = match (c.get(&v), k) {
             (Some(Coef::Unknown), _) | (_, None) => Coef::Unknown,
-            (Some(Coef::Known(a)), Some(b)) => Coef::Known(quote!((#a + #b))),
+            (Some(Coef::Known(a)), Some(b)) => Coef::Known(q!((#a + #b))),
             (None, Some(b)) => Coef::Known(b),
         };
         c.insert(v, new);
@@ -390,13 +389,13 @@ fn coefficients(
                         add(&mut c, place(a).unwrap_or_default(), Some(k));
                     }
                     Rhs::Neg(a) if place(a).is_some() => {
-                        add(&mut c, place(a).unwrap_or_default(), Some(quote!((-#k))));
+                        add(&mut c, place(a).unwrap_or_default(), Some(q!((-#k))));
                     }
                     Rhs::Bin(op @ (BinOp::Add | BinOp::Sub), a, b) => {
                         for (x, neg) in [(a, false), (b, *op == BinOp::Sub)] {
                             match x {
                                 Operand::Place(p) if p.proj.is_empty() => {
-                                    let kk = if neg { quote!((-#k)) } else { k.clone() };
+                                    let kk = if neg { q!((-#k)) } else { k.clone() };
                                     add(&mut c, p.var, Some(kk));
                                 }
                                 Operand::Place(p) => {
@@ -409,20 +408,16 @@ fn coefficients(
                     }
                     Rhs::Bin(BinOp::Mul, a, b) if place(b).is_some() && konst(a).is_some() => {
                         let f = konst(a).unwrap_or_default();
-                        add(
-                            &mut c,
-                            place(b).unwrap_or_default(),
-                            Some(quote!((#k * #f))),
-                        );
+                        add(&mut c, place(b).unwrap_or_default(), Some(q!((#k * #f))));
                     }
                     Rhs::Bin(BinOp::Mul | BinOp::Div, a, b)
                         if place(a).is_some() && konst(b).is_some() =>
                     {
                         let f = konst(b).unwrap_or_default();
                         let e = if matches!(rhs, Rhs::Bin(BinOp::Mul, ..)) {
-                            quote!((#k * #f))
+                            q!((#k * #f))
                         } else {
-                            quote!((#k / #f))
+                            q!((#k / #f))
                         };
                         add(&mut c, place(a).unwrap_or_default(), Some(e));
                     }

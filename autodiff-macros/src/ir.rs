@@ -27,6 +27,9 @@ pub struct Var {
     /// Known to be a passive float value (float literal, `as f64` cast, ...): a call passes it
     /// a zero tangent.
     pub float_kind: bool,
+    /// What the source shows the value to be (for passive values: whether a call passes them a
+    /// zero tangent).
+    pub kind: ValueKind,
     /// Known to be an array (a `[F; N]` parameter, `[a, b]`, `[e; n]`): passed to a call by
     /// value, its tangent is passed by value too (a struct passed by value gets `&tangent`).
     pub array: bool,
@@ -34,6 +37,41 @@ pub struct Var {
     pub scope: Option<BlockId>,
     /// Set for function parameters.
     pub param: Option<ParamKind>,
+}
+
+/// What a value is, as far as the source shows (types are not known to a macro).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ValueKind {
+    /// Floats all the way down: a float, an array, slice or `Vec` of floats (nested).
+    Floats,
+    /// Carries a derivative, but its parts are not known (a `Differentiable` struct).
+    Differentiable,
+    /// Carries no derivative: an integer, a bool, ...
+    Other,
+    /// Not known from the source.
+    Unknown,
+}
+
+impl ValueKind {
+    /// Carries a derivative (a call passes it a tangent).
+    pub fn differentiable(self) -> bool {
+        matches!(self, ValueKind::Floats | ValueKind::Differentiable)
+    }
+
+    /// The kind of `a op b` for an arithmetic operator.
+    pub fn join(self, other: ValueKind) -> ValueKind {
+        use ValueKind::*;
+        match (self, other) {
+            (Floats, _) | (_, Floats) => Floats,
+            (Other, Other) => Other,
+            _ => Unknown,
+        }
+    }
+
+    /// The kind of an element (`v[i]`) of a value of this kind.
+    pub fn element(self) -> ValueKind {
+        self
+    }
 }
 
 /// How an active parameter is passed, which decides its tangent and adjoint types.

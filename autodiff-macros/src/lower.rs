@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use autodiff_core::rules::Rule;
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{BinOp as SynBinOp, Expr, Ident, Pat, Stmt as SynStmt, Type, UnOp};
 
@@ -31,13 +31,24 @@ pub struct Lowerer<'a> {
     loop_depth: usize,
     block_stack: Vec<BlockId>,
     temps: usize,
+    /// The function's type parameters (those that are not floats are passive types).
+    type_params: &'a [String],
+    /// Spellings for temporaries that no binding of the function has.
+    fresh: names::Fresh,
     /// Labels of the loops around the current point (`None` for unlabelled).
     loops: Vec<Option<String>>,
 }
 
 impl<'a> Lowerer<'a> {
-    pub fn new(active: &'a HashSet<String>, float_types: &'a [String]) -> Self {
+    pub fn new(
+        active: &'a HashSet<String>,
+        float_types: &'a [String],
+        type_params: &'a [String],
+        fresh: names::Fresh,
+    ) -> Self {
         Lowerer {
+            fresh,
+            type_params,
             vars: Vec::new(),
             by_name: HashMap::new(),
             active,
@@ -59,17 +70,19 @@ impl<'a> Lowerer<'a> {
     pub fn add_param(
         &mut self,
         name: &Ident,
+        ty: &Type,
         kind: ParamKind,
         scalar: bool,
-        float_kind: bool,
         array: bool,
     ) -> VarId {
         let id = self.vars.len();
+        let value_kind = self.type_kind(ty);
         self.vars.push(Var {
             name: name.clone(),
             active: kind != ParamKind::Passive,
             scalar,
-            float_kind,
+            float_kind: value_kind.differentiable(),
+            kind: value_kind,
             array,
             scope: None,
             param: Some(kind),
@@ -78,14 +91,20 @@ impl<'a> Lowerer<'a> {
         id
     }
 
-    fn declare(&mut self, name: &Ident, scalar: bool, float_kind: bool) -> VarId {
+    fn declare(&mut self, name: &Ident, scalar: bool, kind: ValueKind) -> VarId {
         let id = self.vars.len();
         let active = self.active.contains(&name.to_string());
+        let kind = if active && kind == ValueKind::Unknown {
+            ValueKind::Differentiable
+        } else {
+            kind
+        };
         self.vars.push(Var {
             name: name.clone(),
             active,
             scalar,
-            float_kind: float_kind || (active && scalar),
+            float_kind: kind.differentiable() || (active && scalar),
+            kind,
             array: false,
             scope: self.block_stack.last().copied(),
             param: None,
@@ -95,14 +114,20 @@ impl<'a> Lowerer<'a> {
     }
 
     fn temp(&mut self, scalar: bool) -> VarId {
-        let name = names::generated("t", self.temps);
-        self.temps += 1;
+        let (name, n) = self.fresh.next("__t", self.temps);
+        let name = Ident::new(&name, Span::call_site());
+        self.temps = n + 1;
         let id = self.vars.len();
         self.vars.push(Var {
             name,
             active: true,
             scalar,
             float_kind: scalar,
+            kind: if scalar {
+                ValueKind::Floats
+            } else {
+                ValueKind::Differentiable
+            },
             array: false,
             scope: self.block_stack.last().copied(),
             param: None,
@@ -272,9 +297,13 @@ impl<'a> Lowerer<'a> {
                 let active = self.active.contains(&name.to_string());
                 let ty_scalar = ty.as_ref().is_some_and(|t| self.is_float_type(t));
                 if !active {
-                    let float_kind = ty_scalar || self.float_kind(&init.expr);
+                    let kind = match &ty {
+                        Some(t) => self.type_kind(t),
+                        None => self.value_kind(&init.expr),
+                    };
+                    let float_kind = kind.differentiable();
                     let toks = init.expr.to_token_stream();
-                    let id = self.declare(name, ty_scalar || float_kind && is_literal(&init.expr), float_kind);
+                    let id = self.declare(name, ty_scalar || float_kind && is_literal(&init.expr), kind);
                     self.vars[id].array = is_array;
                     out.push(Stmt::Let {
                         var: id,
@@ -286,7 +315,8 @@ impl<'a> Lowerer<'a> {
                 }
                 let rhs = self.lower_rhs(&init.expr, out);
                 let scalar = ty_scalar || rhs_scalar(&rhs, &self.vars);
-                let id = self.declare(name, scalar, true);
+                let kind = if scalar { ValueKind::Floats } else { ValueKind::Differentiable };
+                let id = self.declare(name, scalar, kind);
                 self.vars[id].array = is_array;
                 out.push(Stmt::Let { var: id, ty, rhs, span });
             }
@@ -304,8 +334,8 @@ impl<'a> Lowerer<'a> {
                     crate::activity::pat_bindings(pat, &mut names);
                     out.push(Stmt::Passive(l.to_token_stream()));
                     for n in names {
-                        let id = Ident::new(&n, Span::call_site());
-                        self.declare(&id, false, false);
+                        let id = names::ident(&n, Span::call_site());
+                        self.declare(&id, false, ValueKind::Unknown);
                     }
                     return;
                 }
@@ -325,8 +355,12 @@ impl<'a> Lowerer<'a> {
                     match strip_pat_type(p) {
                         Pat::Ident(pi) if pi.subpat.is_none() => {
                             let scalar = op_scalar(&op, &self.vars);
-                            let float_kind = matches!(&op, Operand::Const { float: true, .. });
-                            let id = self.declare(&pi.ident, scalar, float_kind);
+                            let kind = match &op {
+                                Operand::Const { float: true, .. } => ValueKind::Floats,
+                                Operand::Const { .. } => ValueKind::Unknown,
+                                Operand::Place(p) => self.vars[p.var].kind.element(),
+                            };
+                            let id = self.declare(&pi.ident, scalar, kind);
                             out.push(Stmt::Let { var: id, ty: None, rhs: Rhs::Operand(op), span });
                         }
                         Pat::Wild(_) => {}
@@ -383,7 +417,7 @@ impl<'a> Lowerer<'a> {
                             out.push(Stmt::Assign { place, value: Operand::Place(tp), span });
                         } else {
                             let (l, r) = (&b.left, &b.right);
-                            let tokens = if op == BinOp::Mul { quote!(#l * #r) } else { quote!(#l / #r) };
+                            let tokens = if op == BinOp::Mul { q!(#l * #r) } else { q!(#l / #r) };
                             out.push(Stmt::Assign { place, value: Operand::Const { tokens, float: false }, span });
                         }
                     }
@@ -449,7 +483,7 @@ impl<'a> Lowerer<'a> {
             Expr::Block(b) if b.label.is_none() => {
                 let block = self.lower_block(&b.block);
                 // A nested block is an `if true { .. }` without the branch: keep it a scope.
-                out.push(Stmt::If { cond: quote!(true), then: block, els: self.empty_block() });
+                out.push(Stmt::If { cond: q!(true), then: block, els: self.empty_block() });
             }
             Expr::Unsafe(u) => self.error(u.unsafe_token.span, "`unsafe` blocks are not supported in a differentiated function: move the unsafe code into a function with hand-written `_jvp` and `_vjp`"),
             _ => {
@@ -459,7 +493,7 @@ impl<'a> Lowerer<'a> {
                 } else if mentions(e, self.active) && matches!(e, Expr::MethodCall(_)) {
                     self.error(span, "a method call that may change an active value is not supported in a differentiated function: write the update as an assignment (`x[i] = ..`)");
                 } else {
-                    out.push(Stmt::Passive(quote!(#e;)));
+                    out.push(Stmt::Passive(q!(#e;)));
                 }
             }
         }
@@ -553,7 +587,7 @@ impl<'a> Lowerer<'a> {
             let mut names = Vec::new();
             crate::activity::pat_bindings(&arm.pat, &mut names);
             for n in names {
-                self.declare(&Ident::new(&n, arm.pat.span()), false, false);
+                self.declare(&names::ident(&n, arm.pat.span()), false, ValueKind::Unknown);
             }
             let mut stmts = Vec::new();
             let tail = match &*arm.body {
@@ -579,7 +613,7 @@ impl<'a> Lowerer<'a> {
                         }))
                     } else {
                         stmts.push(Stmt::If {
-                            cond: quote!(true),
+                            cond: q!(true),
                             then: inner,
                             els: self.empty_block(),
                         });
@@ -595,8 +629,8 @@ impl<'a> Lowerer<'a> {
             self.block_stack.pop();
             let pat = &arm.pat;
             let pat = match &arm.guard {
-                Some((_, g)) => quote!(#pat if #g),
-                None => quote!(#pat),
+                Some((_, g)) => q!(#pat if #g),
+                None => q!(#pat),
             };
             arms.push(Arm {
                 pat,
@@ -626,12 +660,18 @@ impl<'a> Lowerer<'a> {
         // The loop variable belongs to the body's scope: declare it inside.
         let id = self.new_block();
         self.block_stack.push(id);
+        // Ranges count integers (floats have no ranges to iterate).
+        let loop_var_kind = if is_range(&f.expr) {
+            ValueKind::Other
+        } else {
+            ValueKind::Unknown
+        };
         let var = match strip_pat_type(&f.pat) {
-            Pat::Ident(pi) if pi.subpat.is_none() => self.declare(&pi.ident, false, false),
-            Pat::Wild(_) => self.declare(&Ident::new("_", f.pat.span()), false, false),
+            Pat::Ident(pi) if pi.subpat.is_none() => self.declare(&pi.ident, false, loop_var_kind),
+            Pat::Wild(_) => self.declare(&Ident::new("_", f.pat.span()), false, ValueKind::Other),
             other => {
                 self.error(other.span(), "only a name or `_` is supported as the variable of a `for` loop in a differentiated function");
-                self.declare(&Ident::new("_", other.span()), false, false)
+                self.declare(&Ident::new("_", other.span()), false, ValueKind::Unknown)
             }
         };
         let mut stmts = Vec::new();
@@ -963,7 +1003,7 @@ impl<'a> Lowerer<'a> {
                 ),
             );
             return Rhs::Operand(Operand::Const {
-                tokens: quote!(),
+                tokens: q!(),
                 float: true,
             });
         }
@@ -1027,11 +1067,24 @@ impl<'a> Lowerer<'a> {
                 Expr::Reference(r) if r.mutability.is_none() => Arg { op: self.lower_operand(&r.expr, out), by_ref: true },
                 Expr::Reference(r) => {
                     self.error(r.span(), "`&mut` arguments are not supported in a differentiated function: return the new value instead");
-                    Arg { op: Operand::Const { tokens: quote!(), float: false }, by_ref: false }
+                    Arg { op: Operand::Const { tokens: q!(), float: false }, by_ref: false }
                 }
                 _ => Arg { op: self.lower_operand(a, out), by_ref: false },
             })
             .collect();
+        for a in &c.args {
+            let e = match a {
+                Expr::Reference(r) => &*r.expr,
+                e => e,
+            };
+            if !self.is_active(e) && self.value_kind(e) == ValueKind::Unknown {
+                let callee = path.to_token_stream().to_string().replace(' ', "");
+                self.error(
+                    e.span(),
+                    format!("cannot tell whether this argument of `{callee}` is a float (a call passes floats a zero tangent) or not (integers get none): bind it to a name with its type first (`let v: f64 = ..;` or `let n: usize = ..;`) and pass that"),
+                );
+            }
+        }
         Rhs::Call {
             path: path.clone(),
             args,
@@ -1040,26 +1093,113 @@ impl<'a> Lowerer<'a> {
 
     /// Is this passive expression a float (so that a call passes it a zero tangent)?
     fn float_kind(&self, e: &Expr) -> bool {
-        match e {
-            Expr::Lit(l) => matches!(&l.lit, syn::Lit::Float(_)),
-            Expr::Cast(c) => self.is_float_type(&c.ty),
-            Expr::Paren(p) => self.float_kind(&p.expr),
-            Expr::Unary(u) => !matches!(u.op, UnOp::Not(_)) && self.float_kind(&u.expr),
-            Expr::Binary(b) => match b.op {
-                SynBinOp::Add(_) | SynBinOp::Sub(_) | SynBinOp::Mul(_) | SynBinOp::Div(_) => {
-                    self.float_kind(&b.left) || self.float_kind(&b.right)
+        self.value_kind(e).differentiable()
+    }
+
+    /// What a type is: floats, a `Differentiable` struct, or something without derivatives.
+    pub fn type_kind(&self, ty: &Type) -> ValueKind {
+        use ValueKind::*;
+        match ty {
+            _ if self.is_float_type(ty) => Floats,
+            _ if crate::activity::is_passive_type(ty) => Other,
+            Type::Reference(r) => self.type_kind(&r.elem),
+            Type::Array(a) => self.type_kind(&a.elem),
+            Type::Slice(a) => self.type_kind(&a.elem),
+            Type::Paren(p) => self.type_kind(&p.elem),
+            Type::Tuple(t) if t.elems.is_empty() => Other,
+            Type::Tuple(t) => {
+                let kinds: Vec<ValueKind> = t.elems.iter().map(|e| self.type_kind(e)).collect();
+                if kinds.iter().all(|k| *k == Floats) {
+                    Floats
+                } else if kinds.iter().all(|k| *k == Other) {
+                    Other
+                } else {
+                    Unknown
                 }
-                _ => false,
+            }
+            Type::Path(p) => {
+                let Some(last) = p.path.segments.last() else {
+                    return Unknown;
+                };
+                if (last.ident == "Vec" || last.ident == "Box")
+                    && let syn::PathArguments::AngleBracketed(a) = &last.arguments
+                    && let Some(syn::GenericArgument::Type(t)) = a.args.first()
+                {
+                    return self.type_kind(t);
+                }
+                if p.path
+                    .get_ident()
+                    .is_some_and(|i| self.type_params.contains(&i.to_string()))
+                {
+                    // A type parameter that is not a float: passive.
+                    return Other;
+                }
+                Differentiable
+            }
+            _ => Unknown,
+        }
+    }
+
+    /// What a passive expression is, as far as the source shows.
+    pub fn value_kind(&self, e: &Expr) -> ValueKind {
+        use ValueKind::*;
+        match e {
+            Expr::Lit(l) => match &l.lit {
+                syn::Lit::Float(_) => Floats,
+                syn::Lit::Int(i) if i.suffix() == "f32" || i.suffix() == "f64" => Floats,
+                _ => Other,
+            },
+            Expr::Cast(c) => self.type_kind(&c.ty),
+            Expr::Paren(p) => self.value_kind(&p.expr),
+            Expr::Group(g) => self.value_kind(&g.expr),
+            Expr::Reference(r) => self.value_kind(&r.expr),
+            Expr::Unary(u) => match u.op {
+                UnOp::Not(_) => Other,
+                _ => self.value_kind(&u.expr),
+            },
+            Expr::Binary(b) => match b.op {
+                SynBinOp::Add(_)
+                | SynBinOp::Sub(_)
+                | SynBinOp::Mul(_)
+                | SynBinOp::Div(_)
+                | SynBinOp::Rem(_) => self.value_kind(&b.left).join(self.value_kind(&b.right)),
+                // Comparisons, `&&`, `||`, bit operations (on integers).
+                _ => Other,
             },
             Expr::Path(p) => {
                 if let Some(i) = p.path.get_ident() {
-                    self.lookup(&i.to_string())
-                        .is_some_and(|id| self.vars[id].float_kind)
+                    return self
+                        .lookup(&i.to_string())
+                        .map_or(Unknown, |id| self.vars[id].kind);
+                }
+                let segs: Vec<String> = p
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect();
+                // `f64::consts::PI`, `core::f64::consts::E`, `f64::EPSILON`, `usize::MAX`, ...
+                if segs.iter().any(|s| s == "consts") || self.float_types.contains(&segs[0]) {
+                    return Floats;
+                }
+                let first: Type = match syn::parse_str(&segs[0]) {
+                    Ok(t) => t,
+                    Err(_) => return Unknown,
+                };
+                if crate::activity::is_passive_type(&first) {
+                    Other
                 } else {
-                    // `f64::consts::PI`, `core::f64::consts::E`, ...
-                    p.path.segments.iter().any(|s| s.ident == "consts")
+                    Unknown
                 }
             }
+            Expr::Index(i) => self.value_kind(&i.expr).element(),
+            Expr::Field(f) => match (self.value_kind(&f.base), &f.member) {
+                // A tuple of floats.
+                (Floats, syn::Member::Unnamed(_)) => Floats,
+                // Every field of a `Differentiable` struct carries derivatives.
+                _ if self.is_active(&f.base) => Differentiable,
+                _ => Unknown,
+            },
             Expr::Call(c) => match &*c.func {
                 Expr::Path(p) => {
                     let segs: Vec<String> = p
@@ -1068,21 +1208,81 @@ impl<'a> Lowerer<'a> {
                         .iter()
                         .map(|s| s.ident.to_string())
                         .collect();
-                    (segs.len() == 2 && self.float_types.contains(&segs[0]))
-                        || segs.last().is_some_and(|s| s == "stop_gradient")
-                            && c.args.first().is_some_and(|a| self.float_kind(a))
+                    if segs.len() == 2 && self.float_types.contains(&segs[0]) {
+                        Floats
+                    } else if segs.last().is_some_and(|s| s == "stop_gradient") {
+                        c.args.first().map_or(Unknown, |a| self.value_kind(a))
+                    } else {
+                        Unknown
+                    }
                 }
-                _ => false,
+                _ => Unknown,
             },
-            Expr::MethodCall(m) if m.method == "unwrap" || m.method == "expect" => {
-                self.float_kind(&m.receiver)
-            }
             Expr::MethodCall(m) => {
-                !PREDICATES.contains(&m.method.to_string().as_str())
-                    && Rule::find(&m.method.to_string()).is_some()
-                    && self.float_kind(&m.receiver)
+                let name = m.method.to_string();
+                match name.as_str() {
+                    "unwrap" | "expect" | "clone" | "to_owned" | "to_vec" => {
+                        self.value_kind(&m.receiver)
+                    }
+                    "len" | "count" => Other,
+                    // Methods of integers too: the receiver decides.
+                    "abs" | "max" | "min" | "signum" | "clamp" | "pow" => {
+                        self.value_kind(&m.receiver)
+                    }
+                    _ if PREDICATES.contains(&name.as_str()) => Other,
+                    _ if Rule::find(&name).is_some() => Floats,
+                    _ => Unknown,
+                }
             }
-            _ => false,
+            Expr::Array(a) => a
+                .elems
+                .iter()
+                .map(|e| self.value_kind(e))
+                .reduce(ValueKind::join)
+                .unwrap_or(Unknown),
+            Expr::Repeat(r) => self.value_kind(&r.expr),
+            Expr::Macro(m) if m.mac.path.is_ident("vec") => {
+                match crate::names::MacroArgs::parse(&m.mac.tokens) {
+                    Some(crate::names::MacroArgs::Repeat(e, _)) => self.value_kind(&e),
+                    Some(crate::names::MacroArgs::List(l)) => l
+                        .iter()
+                        .map(|e| self.value_kind(e))
+                        .reduce(ValueKind::join)
+                        .unwrap_or(Unknown),
+                    None => Unknown,
+                }
+            }
+            Expr::Tuple(t) if t.elems.is_empty() => Other,
+            Expr::Tuple(t) => {
+                let kinds: Vec<ValueKind> = t.elems.iter().map(|e| self.value_kind(e)).collect();
+                if kinds.iter().all(|k| *k == Floats) {
+                    Floats
+                } else if kinds.iter().all(|k| *k == Other) {
+                    Other
+                } else {
+                    Unknown
+                }
+            }
+            Expr::If(i) => {
+                let tail = |b: &syn::Block| match b.stmts.last() {
+                    Some(syn::Stmt::Expr(e, None)) => self.value_kind(e),
+                    _ => Unknown,
+                };
+                match &i.else_branch {
+                    Some((_, els)) => match &**els {
+                        Expr::Block(b) => {
+                            let (a, b) = (tail(&i.then_branch), tail(&b.block));
+                            if a == b { a } else { Unknown }
+                        }
+                        other => {
+                            let (a, b) = (tail(&i.then_branch), self.value_kind(other));
+                            if a == b { a } else { Unknown }
+                        }
+                    },
+                    None => Other,
+                }
+            }
+            _ => Unknown,
         }
     }
 }
@@ -1184,8 +1384,8 @@ fn project(op: &Operand, p: Proj) -> Operand {
         }
         Operand::Const { tokens, .. } => {
             let t = match p {
-                Proj::Field(m) => quote!((#tokens).#m),
-                Proj::Index(i) => quote!((#tokens)[#i]),
+                Proj::Field(m) => q!((#tokens).#m),
+                Proj::Index(i) => q!((#tokens)[#i]),
             };
             Operand::Const {
                 tokens: t,
