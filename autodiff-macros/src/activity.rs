@@ -195,8 +195,52 @@ pub const PREDICATES: &[&str] = &[
     "partial_cmp",
     "total_cmp",
     "classify",
-    "to_bits",
 ];
+
+/// Methods that take a float out of the floats (its derivative would silently be lost): passive
+/// here, and each a spanned error of `lower` on an active receiver.
+pub const EXITS: &[&str] = &[
+    "to_bits",
+    "to_ne_bytes",
+    "to_le_bytes",
+    "to_be_bytes",
+    "to_int_unchecked",
+    "to_string",
+];
+
+/// The names a formatting macro's string literals capture inline (`"{x}"`, `"{x:.3}"`).
+pub fn format_captures(tokens: &proc_macro2::TokenStream) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in tokens.clone() {
+        match t {
+            proc_macro2::TokenTree::Literal(l) => {
+                let s = l.to_string();
+                if !s.starts_with('"') {
+                    continue;
+                }
+                let mut rest = s.as_str();
+                while let Some(i) = rest.find('{') {
+                    rest = &rest[i + 1..];
+                    if let Some(r) = rest.strip_prefix('{') {
+                        rest = r;
+                        continue;
+                    }
+                    let end = rest
+                        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .unwrap_or(rest.len());
+                    let name = &rest[..end];
+                    if !name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit()) {
+                        out.push(name.to_string());
+                    }
+                    rest = &rest[end..];
+                }
+            }
+            proc_macro2::TokenTree::Group(g) => out.extend(format_captures(&g.stream())),
+            _ => {}
+        }
+    }
+    out
+}
 
 /// Does the value of `e` depend on an active binding?
 pub fn is_active(e: &Expr, active: &HashSet<String>) -> bool {
@@ -223,7 +267,8 @@ pub fn is_active(e: &Expr, active: &HashSet<String>) -> bool {
         Expr::Field(f) => is_active(&f.base, active),
         Expr::Reference(r) => is_active(&r.expr, active),
         Expr::MethodCall(m) => {
-            if PREDICATES.contains(&m.method.to_string().as_str()) {
+            let name = m.method.to_string();
+            if PREDICATES.contains(&name.as_str()) || EXITS.contains(&name.as_str()) {
                 false
             } else {
                 is_active(&m.receiver, active) || m.args.iter().any(|a| is_active(a, active))

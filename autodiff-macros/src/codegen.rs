@@ -36,7 +36,7 @@ impl Ctx<'_> {
     pub fn place(&self, p: &Place) -> TokenStream {
         let n = self.name(p.var);
         let pr = Self::proj(&p.proj);
-        q!(#n #pr)
+        if p.deref { q!((*#n) #pr) } else { q!(#n #pr) }
     }
 
     /// The same place in the tangent (`x__dot[i]`) or adjoint (`x__bar[i]`) variable.
@@ -48,7 +48,11 @@ impl Ctx<'_> {
             names::tangent(n)
         };
         let pr = Self::proj(&p.proj);
-        q!(#n #pr)
+        if p.deref && !adjoint {
+            q!((*#n) #pr)
+        } else {
+            q!(#n #pr)
+        }
     }
 
     /// The value of an operand.

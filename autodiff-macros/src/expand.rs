@@ -159,6 +159,20 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
             }
         }
     }
+    // A parameter of a named type that the body matches on (`match s { Shape::Circle { r } =>
+    // .. }`, `if let`) is an enum: its type cannot carry a derivative, so it is passive.
+    let matched = matched_names(&func.block);
+    for p in &mut params {
+        if p.kind != ParamKind::Passive
+            && !p.scalar
+            && p.elem.is_none()
+            && !matches!(strip_ref(&p.ty), Type::Array(_))
+            && matched.contains(&p.name.to_string())
+        {
+            p.kind = ParamKind::Passive;
+            p.differentiable = false;
+        }
+    }
     let Some(opts) = opts else {
         errors.finish()?;
         unreachable!("an options error was pushed");
@@ -303,6 +317,7 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         unused_parens,
         unused_braces,
         non_snake_case,
+        non_shorthand_field_patterns,
         unreachable_code,
         clippy::all,
         clippy::pedantic,
@@ -431,6 +446,50 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         }
     }
     Ok(out)
+}
+
+fn strip_ref(ty: &Type) -> &Type {
+    match ty {
+        Type::Reference(r) => strip_ref(&r.elem),
+        Type::Paren(p) => strip_ref(&p.elem),
+        _ => ty,
+    }
+}
+
+/// The names the body uses as the scrutinee of a `match`, `if let`, `while let` or `let else`
+/// (`s`, `*s`, `&s`).
+fn matched_names(body: &syn::Block) -> HashSet<String> {
+    struct V(HashSet<String>);
+    fn name(e: &syn::Expr) -> Option<String> {
+        match e {
+            syn::Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
+            syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => name(&u.expr),
+            syn::Expr::Reference(r) => name(&r.expr),
+            syn::Expr::Paren(p) => name(&p.expr),
+            _ => None,
+        }
+    }
+    impl<'ast> syn::visit::Visit<'ast> for V {
+        fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
+            self.0.extend(name(&m.expr));
+            syn::visit::visit_expr_match(self, m);
+        }
+        fn visit_expr_let(&mut self, l: &'ast syn::ExprLet) {
+            self.0.extend(name(&l.expr));
+            syn::visit::visit_expr_let(self, l);
+        }
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            if let Some(init) = &l.init
+                && init.diverge.is_some()
+            {
+                self.0.extend(name(&init.expr));
+            }
+            syn::visit::visit_local(self, l);
+        }
+    }
+    let mut v = V(HashSet::new());
+    syn::visit::Visit::visit_block(&mut v, body);
+    v.0
 }
 
 fn is_float_bound(b: &TypeParamBound) -> bool {

@@ -287,6 +287,27 @@ fn let_stmt(
             let tans = elems.iter().map(|e| tangent_or_zero(cx, e, false));
             q!(let mut #name #ty_ann = (#(#vals),*,); let mut #dot = (#(#tans),*,);)
         }
+        Rhs::Struct {
+            path,
+            fields,
+            args,
+            rest,
+        } => {
+            let n = fields.len();
+            let vals = args[..n].iter().map(|e| cx.value(e));
+            let tans = args[..n].iter().map(|e| tangent_or_zero(cx, e, false));
+            let (rv, rt) = match rest {
+                true => {
+                    let (v, t) = (cx.value(&args[n]), tangent_or_zero(cx, &args[n], false));
+                    (q!(..#v), q!(..#t))
+                }
+                false => (q!(), q!()),
+            };
+            q!(
+                let mut #name #ty_ann = #path { #(#fields: #vals,)* #rv };
+                let mut #dot = #path { #(#fields: #tans,)* #rt };
+            )
+        }
         Rhs::If { cond, then, els } => {
             let t = value_block(cx, then, v.scalar, result_scalar);
             let e = value_block(cx, els, v.scalar, result_scalar);

@@ -257,7 +257,9 @@ fn windows(f: &Func, lb: &Block, l: &Stmt, var: VarId) -> (Vec<(VarId, usize)>, 
                 see(b, false);
             }
             Rhs::Rule(_, args) => args.iter().for_each(|a| see(a, false)),
-            Rhs::Array(args) | Rhs::Tuple(args) => args.iter().for_each(|a| see(a, true)),
+            Rhs::Array(args) | Rhs::Tuple(args) | Rhs::Struct { args, .. } => {
+                args.iter().for_each(|a| see(a, true))
+            }
             Rhs::Repeat { elem, .. } => see(elem, true),
             Rhs::Call { args, .. } => args.iter().for_each(|a| see(&a.op, true)),
             Rhs::If { then, els, .. } => {
@@ -499,7 +501,7 @@ fn rhs_mentions(rhs: &Rhs, by_name: &HashMap<String, VarId>, out: &mut HashSet<V
             op(a, &mut m);
             op(b, &mut m);
         }
-        Rhs::Rule(_, args) | Rhs::Array(args) | Rhs::Tuple(args) => {
+        Rhs::Rule(_, args) | Rhs::Array(args) | Rhs::Tuple(args) | Rhs::Struct { args, .. } => {
             args.iter().for_each(|a| op(a, &mut m))
         }
         Rhs::Call { args, .. } => args.iter().for_each(|a| op(&a.op, &mut m)),

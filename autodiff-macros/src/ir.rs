@@ -105,6 +105,9 @@ pub struct Place {
     pub var: VarId,
     pub proj: Vec<Proj>,
     pub span: Span,
+    /// Written `*x`: the value a reference parameter points to (a copy of the array or struct),
+    /// where plain `x` is the reference. Adjoints are owned, so theirs is the same either way.
+    pub deref: bool,
 }
 
 /// An operand of an operation.
@@ -156,6 +159,14 @@ pub enum Rhs {
         vec: bool,
     },
     Tuple(Vec<Operand>),
+    /// A struct literal `path { f1: a1, f2: a2, ..rest }`: `args` holds one operand per field
+    /// of `fields`, then the `..rest` operand when `rest`.
+    Struct {
+        path: TokenStream,
+        fields: Vec<Member>,
+        args: Vec<Operand>,
+        rest: bool,
+    },
     /// A value-producing `if`: the blocks end in tails.
     If {
         cond: TokenStream,

@@ -173,6 +173,9 @@ impl<'a> Lowerer<'a> {
                  instead (with `#[differentiate]`, or with hand-written `_jvp` and `_vjp`), or a `for` loop",
             );
         }
+        for (span, msg) in exits_from_floats(body, self.active) {
+            self.error(span, msg);
+        }
         self.lower_block(body)
     }
 
@@ -389,7 +392,10 @@ impl<'a> Lowerer<'a> {
             Expr::Binary(b)
                 if matches!(
                     b.op,
-                    SynBinOp::AddAssign(_) | SynBinOp::SubAssign(_) | SynBinOp::MulAssign(_) | SynBinOp::DivAssign(_)
+                    SynBinOp::AddAssign(_)
+                        | SynBinOp::SubAssign(_)
+                        | SynBinOp::MulAssign(_)
+                        | SynBinOp::DivAssign(_)
                 ) =>
             {
                 let Some(place) = self.lower_place(&b.left) else {
@@ -401,10 +407,19 @@ impl<'a> Lowerer<'a> {
                 match b.op {
                     SynBinOp::AddAssign(_) | SynBinOp::SubAssign(_) => {
                         let sub = matches!(b.op, SynBinOp::SubAssign(_));
-                        out.push(Stmt::AddAssign { place, value, sub, span });
+                        out.push(Stmt::AddAssign {
+                            place,
+                            value,
+                            sub,
+                            span,
+                        });
                     }
                     _ => {
-                        let op = if matches!(b.op, SynBinOp::MulAssign(_)) { BinOp::Mul } else { BinOp::Div };
+                        let op = if matches!(b.op, SynBinOp::MulAssign(_)) {
+                            BinOp::Mul
+                        } else {
+                            BinOp::Div
+                        };
                         if base_active {
                             let t = self.temp(true);
                             out.push(Stmt::Let {
@@ -413,12 +428,32 @@ impl<'a> Lowerer<'a> {
                                 rhs: Rhs::Bin(op, Operand::Place(place.clone()), value),
                                 span,
                             });
-                            let tp = Place { var: t, proj: vec![], span };
-                            out.push(Stmt::Assign { place, value: Operand::Place(tp), span });
+                            let tp = Place {
+                                var: t,
+                                proj: vec![],
+                                span,
+                                deref: false,
+                            };
+                            out.push(Stmt::Assign {
+                                place,
+                                value: Operand::Place(tp),
+                                span,
+                            });
                         } else {
                             let (l, r) = (&b.left, &b.right);
-                            let tokens = if op == BinOp::Mul { q!(#l * #r) } else { q!(#l / #r) };
-                            out.push(Stmt::Assign { place, value: Operand::Const { tokens, float: false }, span });
+                            let tokens = if op == BinOp::Mul {
+                                q!(#l * #r)
+                            } else {
+                                q!(#l / #r)
+                            };
+                            out.push(Stmt::Assign {
+                                place,
+                                value: Operand::Const {
+                                    tokens,
+                                    float: false,
+                                },
+                                span,
+                            });
                         }
                     }
                 }
@@ -448,7 +483,12 @@ impl<'a> Lowerer<'a> {
                 self.loop_depth -= 1;
                 self.loops.pop();
                 self.no_tail(&body, w.body.span());
-                out.push(Stmt::While { cond, body, label, exit: None });
+                out.push(Stmt::While {
+                    cond,
+                    body,
+                    label,
+                    exit: None,
+                });
             }
             Expr::Loop(l) => {
                 let label = l.label.as_ref().map(|l| l.name.clone());
@@ -458,7 +498,11 @@ impl<'a> Lowerer<'a> {
                 self.loop_depth -= 1;
                 self.loops.pop();
                 self.no_tail(&body, l.body.span());
-                out.push(Stmt::Loop { body, label, exit: None });
+                out.push(Stmt::Loop {
+                    body,
+                    label,
+                    exit: None,
+                });
             }
             Expr::Break(b) => {
                 if let Some(v) = &b.expr {
@@ -467,14 +511,23 @@ impl<'a> Lowerer<'a> {
                 if self.loops.is_empty() {
                     self.error(span, "`break` outside of a loop");
                 }
-                out.push(Stmt::Break { label: b.label.clone(), span });
+                out.push(Stmt::Break {
+                    label: b.label.clone(),
+                    span,
+                });
             }
-            Expr::Continue(c) => out.push(Stmt::Continue { label: c.label.clone(), span }),
+            Expr::Continue(c) => out.push(Stmt::Continue {
+                label: c.label.clone(),
+                span,
+            }),
             Expr::Return(r) => {
                 let value = match &r.expr {
                     Some(v) => self.lower_operand(v, out),
                     None => {
-                        self.error(span, "a differentiated function returns a value: write `return value;`");
+                        self.error(
+                            span,
+                            "a differentiated function returns a value: write `return value;`",
+                        );
                         return;
                     }
                 };
@@ -483,9 +536,14 @@ impl<'a> Lowerer<'a> {
             Expr::Block(b) if b.label.is_none() => {
                 let block = self.lower_block(&b.block);
                 // A nested block is an `if true { .. }` without the branch: keep it a scope.
-                out.push(Stmt::If { cond: q!(true), then: block, els: self.empty_block() });
+                out.push(Stmt::If {
+                    cond: q!(true),
+                    then: block,
+                    els: self.empty_block(),
+                });
             }
-            Expr::Unsafe(u) => self.error(u.unsafe_token.span, "`unsafe` blocks are not supported in a differentiated function: move the unsafe code into a function with hand-written `_jvp` and `_vjp`"),
+            // Reported by `exits_from_floats`.
+            Expr::Unsafe(_) => {}
             _ => {
                 if self.is_active(e) {
                     let what = describe(e);
@@ -553,6 +611,7 @@ impl<'a> Lowerer<'a> {
                             var: v,
                             proj: vec![],
                             span: inner.span(),
+                            deref: false,
                         }))
                     } else {
                         stmts.push(Stmt::If {
@@ -610,6 +669,7 @@ impl<'a> Lowerer<'a> {
                             var: v,
                             proj: vec![],
                             span: b.span(),
+                            deref: false,
                         }))
                     } else {
                         stmts.push(Stmt::If {
@@ -728,6 +788,7 @@ impl<'a> Lowerer<'a> {
                     var: id,
                     proj: Vec::new(),
                     span: e.span(),
+                    deref: false,
                 })
             }
             Expr::Paren(p) => self.lower_place(&p.expr),
@@ -746,7 +807,13 @@ impl<'a> Lowerer<'a> {
                 base.span = e.span();
                 Some(base)
             }
-            Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => self.lower_place(&u.expr),
+            Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => {
+                let mut p = self.lower_place(&u.expr)?;
+                if p.proj.is_empty() && self.vars[p.var].param == Some(ParamKind::Ref) {
+                    p.deref = true;
+                }
+                Some(p)
+            }
             _ => None,
         }
     }
@@ -767,6 +834,11 @@ impl<'a> Lowerer<'a> {
                     return Operand::Place(p);
                 }
             }
+            Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => {
+                if let Some(p) = self.lower_place(e) {
+                    return Operand::Place(p);
+                }
+            }
             _ => {}
         }
         let span = e.span();
@@ -783,6 +855,7 @@ impl<'a> Lowerer<'a> {
             var: t,
             proj: Vec::new(),
             span,
+            deref: false,
         })
     }
 
@@ -833,7 +906,10 @@ impl<'a> Lowerer<'a> {
             }
             Expr::Unary(u) => match u.op {
                 UnOp::Neg(_) => Rhs::Neg(self.lower_operand(&u.expr, out)),
-                UnOp::Deref(_) => Rhs::Operand(self.lower_operand(&u.expr, out)),
+                UnOp::Deref(_) => match self.lower_place(e) {
+                    Some(p) => Rhs::Operand(Operand::Place(p)),
+                    None => Rhs::Operand(self.lower_operand(&u.expr, out)),
+                },
                 _ => {
                     self.error(
                         u.span(),
@@ -913,6 +989,23 @@ impl<'a> Lowerer<'a> {
             Expr::Tuple(t) => {
                 Rhs::Tuple(t.elems.iter().map(|e| self.lower_operand(e, out)).collect())
             }
+            Expr::Struct(st) if st.qself.is_none() => {
+                let fields: Vec<syn::Member> = st.fields.iter().map(|f| f.member.clone()).collect();
+                let mut args: Vec<Operand> = st
+                    .fields
+                    .iter()
+                    .map(|f| self.lower_operand(&f.expr, out))
+                    .collect();
+                if let Some(r) = &st.rest {
+                    args.push(self.lower_operand(r, out));
+                }
+                Rhs::Struct {
+                    path: st.path.to_token_stream(),
+                    fields,
+                    args,
+                    rest: st.rest.is_some(),
+                }
+            }
             Expr::Macro(m) if m.mac.path.is_ident("vec") => match MacroArgs::parse(&m.mac.tokens) {
                 Some(MacroArgs::Repeat(e, n)) => Rhs::Repeat {
                     elem: self.lower_operand(&e, out),
@@ -952,6 +1045,11 @@ impl<'a> Lowerer<'a> {
                 Rhs::Block(block)
             }
             Expr::Closure(_) => Rhs::Operand(Operand::Const {
+                tokens: e.to_token_stream(),
+                float: false,
+            }),
+            // Reported by `exits_from_floats`.
+            Expr::Unsafe(_) => Rhs::Operand(Operand::Const {
                 tokens: e.to_token_stream(),
                 float: false,
             }),
@@ -1285,6 +1383,52 @@ impl<'a> Lowerer<'a> {
             _ => Unknown,
         }
     }
+}
+
+/// Where the body takes an active value out of the floats, with the message for each: `unsafe`
+/// blocks (anywhere: what they do to a float cannot be seen), casts of active values to
+/// integers, `to_bits` and the like, and formatting macros reading active names (`{x}`).
+fn exits_from_floats(body: &syn::Block, active: &HashSet<String>) -> Vec<(Span, String)> {
+    struct V<'a> {
+        active: &'a HashSet<String>,
+        out: Vec<(Span, String)>,
+    }
+    impl<'ast> syn::visit::Visit<'ast> for V<'_> {
+        fn visit_expr_unsafe(&mut self, u: &'ast syn::ExprUnsafe) {
+            self.out.push((u.unsafe_token.span, "`unsafe` blocks are not supported in a differentiated function (what they do to a float cannot be differentiated): move the unsafe code into a function with hand-written `_jvp` and `_vjp`".into()));
+            syn::visit::visit_expr_unsafe(self, u);
+        }
+        fn visit_expr_cast(&mut self, c: &'ast syn::ExprCast) {
+            if crate::activity::is_passive_type(&c.ty) && is_active(&c.expr, self.active) {
+                let ty = c.ty.to_token_stream().to_string();
+                self.out.push((c.span(), format!("casting an active float to `{ty}` drops its derivative: if the integer is meant to carry none, say so with `stop_gradient(..) as {ty}`")));
+            }
+            syn::visit::visit_expr_cast(self, c);
+        }
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            let name = m.method.to_string();
+            if crate::activity::EXITS.contains(&name.as_str())
+                && is_active(&m.receiver, self.active)
+            {
+                self.out.push((m.method.span(), format!("`{name}` takes an active float out of the floats, which drops its derivative: if that is meant, say so with `stop_gradient(..).{name}()`")));
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_macro(&mut self, m: &'ast syn::Macro) {
+            if let Some(name) = crate::activity::format_captures(&m.tokens)
+                .into_iter()
+                .find(|n| self.active.contains(n))
+            {
+                self.out.push((m.span(), format!("this macro formats the active value `{name}`: a differentiated function cannot compute with its text; print it outside, or pass `stop_gradient({name})` as the macro's argument")));
+            }
+        }
+    }
+    let mut v = V {
+        active,
+        out: Vec::new(),
+    };
+    syn::visit::Visit::visit_block(&mut v, body);
+    v.out
 }
 
 fn rule_names() -> String {

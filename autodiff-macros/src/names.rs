@@ -184,11 +184,16 @@ impl Renamer {
             Pat::TupleStruct(t) => t.elems.iter_mut().for_each(|p| self.declare_pat(p)),
             Pat::Struct(s) => {
                 for f in s.fields.iter_mut() {
-                    if f.colon_token.is_none() {
-                        // `S { x }` binds `x`: spell it `S { x: x__1 }` when renamed.
+                    let shorthand = f.colon_token.is_none();
+                    self.declare_pat(&mut f.pat);
+                    // `S { x }` binds `x`: spell it `S { x: x__1 }` when renamed.
+                    let renamed = match (&*f.pat, &f.member) {
+                        (Pat::Ident(p), syn::Member::Named(m)) => p.ident != *m,
+                        _ => true,
+                    };
+                    if shorthand && renamed {
                         f.colon_token = Some(Default::default());
                     }
-                    self.declare_pat(&mut f.pat);
                 }
             }
             Pat::Reference(r) => self.declare_pat(&mut r.pat),

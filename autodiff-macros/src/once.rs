@@ -244,7 +244,7 @@ impl<'a> Walk<'a> {
                 self.operand(a);
                 self.operand(b);
             }
-            Rhs::Rule(_, args) | Rhs::Array(args) | Rhs::Tuple(args) => {
+            Rhs::Rule(_, args) | Rhs::Array(args) | Rhs::Tuple(args) | Rhs::Struct { args, .. } => {
                 args.iter().for_each(|a| self.operand(a))
             }
             Rhs::Call { args, .. } => args.iter().for_each(|a| self.operand(&a.op)),

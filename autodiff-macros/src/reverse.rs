@@ -732,9 +732,18 @@ impl<'a> Rev<'a> {
         if kept.is_empty() {
             return out;
         }
-        // One push per iteration: the block's kept bindings together.
+        // One push per iteration: the block's kept bindings together. A passive binding may
+        // borrow (a `match` arm's `r: &f64`): it is kept as an owned copy (`rt::Keep`).
         let t = self.tape((b.id, usize::MAX, "scope"), self.depth(b));
-        let names = kept.iter().map(|&v| self.cx.name(v));
+        let c = self.core();
+        let names = kept.iter().map(|&v| {
+            let n = self.cx.name(v);
+            if self.f().vars[v].active {
+                q!(#n)
+            } else {
+                q!({ use #c::rt::{KeepRef as _, KeepVal as _}; #c::rt::Keep::new(#n).keep() })
+            }
+        });
         if kept.len() == 1 {
             out.extend(q!(#push(&mut #t, #(#names)*);));
         } else {
@@ -884,6 +893,19 @@ impl<'a> Rev<'a> {
                     Rhs::Tuple(elems) => {
                         let vals = elems.iter().map(|e| cx.value(e));
                         q!(let mut #n #ty = (#(#vals),*,);)
+                    }
+                    Rhs::Struct {
+                        path,
+                        fields,
+                        args,
+                        rest,
+                    } => {
+                        let vals = args[..fields.len()].iter().map(|e| cx.value(e));
+                        let rv = rest.then(|| {
+                            let v = cx.value(&args[fields.len()]);
+                            q!(..#v)
+                        });
+                        q!(let mut #n #ty = #path { #(#fields: #vals,)* #rv };)
                     }
                     Rhs::If { cond, then, els } => {
                         let (record, c) = self.fwd_branch(cond, key, depth);
@@ -1051,11 +1073,25 @@ impl<'a> Rev<'a> {
         let kept = self.kept_scope_vars(b);
         if !kept.is_empty() {
             let t = self.tape((b.id, usize::MAX, "scope"), self.depth(b));
-            let names = kept.iter().map(|&v| cx.name(v));
+            // Passive bindings come back through `Kept::back` (a reference to the copy when
+            // they were references).
+            let slot = |v: VarId| {
+                let n = cx.name(v);
+                if cx.f.vars[v].active {
+                    n.clone()
+                } else {
+                    names::derived("__k_", n, "")
+                }
+            };
+            let slots = kept.iter().map(|&v| slot(v));
             if kept.len() == 1 {
-                out.extend(q!(let mut #(#names)* = #t.pop().unwrap();));
+                out.extend(q!(let mut #(#slots)* = #t.pop().unwrap();));
             } else {
-                out.extend(q!(let (#(mut #names),*) = #t.pop().unwrap();));
+                out.extend(q!(let (#(mut #slots),*) = #t.pop().unwrap();));
+            }
+            for &v in kept.iter().filter(|&&v| !cx.f.vars[v].active) {
+                let (n, k) = (cx.name(v), slot(v));
+                out.extend(q!(let mut #n = #k.back();));
             }
         }
         // Recomputed bindings, in the block's order: cheap arithmetic and re-run statements.
@@ -1193,6 +1229,20 @@ impl<'a> Rev<'a> {
                     Rhs::Tuple(elems) => {
                         let vals = elems.iter().map(|e| self.val(e));
                         q!((#(#vals),*,))
+                    }
+                    Rhs::Struct {
+                        path,
+                        fields,
+                        args,
+                        rest,
+                    } => {
+                        let vals: Vec<TokenStream> = args.iter().map(|e| self.val(e)).collect();
+                        let (vals, rv) = vals.split_at(fields.len());
+                        let rv = rest.then(|| {
+                            let v = &rv[0];
+                            q!(..#v)
+                        });
+                        q!(#path { #(#fields: #vals,)* #rv })
                     }
                     Rhs::Repeat { elem, len, vec } => {
                         let v = self.val(elem);
@@ -1426,6 +1476,24 @@ impl<'a> Rev<'a> {
                         for (k, e) in elems.iter().enumerate() {
                             let i = syn::Index::from(k);
                             out.extend(self.acc(e, q!(#vb.#i), false));
+                        }
+                        out
+                    }
+                    Rhs::Struct {
+                        fields, args, rest, ..
+                    } => {
+                        let mut out = TokenStream::new();
+                        for (m, e) in fields.iter().zip(args) {
+                            out.extend(self.acc(e, q!(#vb.#m), false));
+                        }
+                        if *rest {
+                            // `..r` gave the fields not written: its adjoint gets those.
+                            let c = self.core();
+                            out.extend(q!(
+                                let mut __r = ::core::clone::Clone::clone(&#vb);
+                                #(__r.#fields = #c::rt::zero_of(&__r.#fields);)*
+                            ));
+                            out.extend(self.acc(&args[fields.len()], q!(__r), false));
                         }
                         out
                     }
