@@ -45,8 +45,6 @@ pub enum E {
     If(Box<Cond>, Box<E>, Box<E>),
     Match(IE, Vec<(i64, E)>, Box<E>),
     Call(String, Vec<Arg>),
-    /// A helper call returning an array or tuple, element taken: `g(..)[k]` / `g(..).k`.
-    CallElt(String, Vec<Arg>, usize, bool),
 }
 
 /// A call argument.
@@ -93,18 +91,54 @@ pub enum Out {
 
 #[derive(Clone, Debug)]
 pub enum S {
-    Let { names: Vec<String>, mutable: bool, ty: Option<String>, init: Init },
-    Assign { place: Place, op: Option<char>, rhs: E },
-    If { cond: Cond, then: Vec<S>, els: Option<Vec<S>> },
-    For { label: Option<String>, var: String, lo: IE, hi: IE, inclusive: bool, rev: bool, step: usize, body: Vec<S> },
+    Let {
+        names: Vec<String>,
+        mutable: bool,
+        ty: Option<String>,
+        init: Init,
+    },
+    Assign {
+        place: Place,
+        op: Option<char>,
+        rhs: E,
+    },
+    If {
+        cond: Cond,
+        then: Vec<S>,
+        els: Option<Vec<S>>,
+    },
+    For {
+        label: Option<String>,
+        var: String,
+        lo: IE,
+        hi: IE,
+        inclusive: bool,
+        rev: bool,
+        step: usize,
+        body: Vec<S>,
+    },
     /// `let mut c = 0; while c < n { c += 1; body }`
-    While { label: Option<String>, counter: String, n: i64, body: Vec<S> },
+    While {
+        label: Option<String>,
+        counter: String,
+        n: i64,
+        body: Vec<S>,
+    },
     /// `let mut c = 0; loop { c += 1; if c > n { break; } body }`
-    Loop { label: Option<String>, counter: String, n: i64, body: Vec<S> },
+    Loop {
+        label: Option<String>,
+        counter: String,
+        n: i64,
+        body: Vec<S>,
+    },
     Break(Option<String>),
     Continue(Option<String>),
     Return(Out),
-    Match { scrut: IE, arms: Vec<(i64, Vec<S>)>, default: Vec<S> },
+    Match {
+        scrut: IE,
+        arms: Vec<(i64, Vec<S>)>,
+        default: Vec<S>,
+    },
 }
 
 /// A parameter's kind.
@@ -241,7 +275,11 @@ impl Pr {
     }
 
     fn call(&self, g: &str, args: &[Arg]) -> String {
-        if self.generic { format!("{g}::<F>({})", self.args(args)) } else { format!("{g}({})", self.args(args)) }
+        if self.generic {
+            format!("{g}::<F>({})", self.args(args))
+        } else {
+            format!("{g}({})", self.args(args))
+        }
     }
 
     pub fn e(&self, e: &E) -> String {
@@ -282,7 +320,12 @@ impl Pr {
                 }
             }
             E::Stop(a) => format!("stop_gradient({})", self.e(a)),
-            E::If(c, a, b) => format!("(if {} {{ {} }} else {{ {} }})", self.cond(c), self.e(a), self.e(b)),
+            E::If(c, a, b) => format!(
+                "(if {} {{ {} }} else {{ {} }})",
+                self.cond(c),
+                self.e(a),
+                self.e(b)
+            ),
             E::Match(s, arms, d) => {
                 let mut out = format!("(match {} {{ ", self.ie(s));
                 for (k, e) in arms {
@@ -292,13 +335,6 @@ impl Pr {
                 out
             }
             E::Call(g, args) => self.call(g, args),
-            E::CallElt(g, args, k, tuple) => {
-                if *tuple {
-                    format!("{}.{k}", self.call(g, args))
-                } else {
-                    format!("{}[{k}]", self.call(g, args))
-                }
-            }
         }
     }
 
@@ -351,7 +387,12 @@ impl Pr {
     fn stmt(&self, s: &S, ind: usize, out: &mut String) {
         let pad = "    ".repeat(ind);
         match s {
-            S::Let { names, mutable, ty, init } => {
+            S::Let {
+                names,
+                mutable,
+                ty,
+                init,
+            } => {
                 let m = if *mutable { "mut " } else { "" };
                 let pat = if names.len() == 1 {
                     format!("{m}{}", names[0])
@@ -359,7 +400,10 @@ impl Pr {
                     let v: Vec<String> = names.iter().map(|n| format!("{m}{n}")).collect();
                     format!("({})", v.join(", "))
                 };
-                let ty = ty.as_ref().map(|t| format!(": {}", t.replace("FT", self.ft()))).unwrap_or_default();
+                let ty = ty
+                    .as_ref()
+                    .map(|t| format!(": {}", t.replace("FT", self.ft())))
+                    .unwrap_or_default();
                 let rhs = match init {
                     Init::E(e) => self.e(e),
                     Init::Zeros(d) => {
@@ -388,7 +432,9 @@ impl Pr {
                 let p = self.place(place);
                 match op {
                     None => writeln!(out, "{pad}{p} = {};", self.e(rhs)).unwrap(),
-                    Some(o) if self.generic => writeln!(out, "{pad}{p} = {p} {o} {};", self.e(rhs)).unwrap(),
+                    Some(o) if self.generic => {
+                        writeln!(out, "{pad}{p} = {p} {o} {};", self.e(rhs)).unwrap()
+                    }
                     Some(o) => writeln!(out, "{pad}{p} {o}= {};", self.e(rhs)).unwrap(),
                 }
             }
@@ -401,7 +447,16 @@ impl Pr {
                 }
                 writeln!(out, "{pad}}}").unwrap();
             }
-            S::For { label, var, lo, hi, inclusive, rev, step, body } => {
+            S::For {
+                label,
+                var,
+                lo,
+                hi,
+                inclusive,
+                rev,
+                step,
+                body,
+            } => {
                 let dots = if *inclusive { "..=" } else { ".." };
                 let mut range = format!("{}{dots}{}", self.ie(lo), self.ie(hi));
                 if *rev || *step > 1 {
@@ -417,14 +472,24 @@ impl Pr {
                 self.stmts(body, ind + 1, out);
                 writeln!(out, "{pad}}}").unwrap();
             }
-            S::While { label, counter, n, body } => {
+            S::While {
+                label,
+                counter,
+                n,
+                body,
+            } => {
                 writeln!(out, "{pad}let mut {counter}: usize = 0;").unwrap();
                 writeln!(out, "{pad}{}while {counter} < {n} {{", Self::label(label)).unwrap();
                 writeln!(out, "{pad}    {counter} += 1;").unwrap();
                 self.stmts(body, ind + 1, out);
                 writeln!(out, "{pad}}}").unwrap();
             }
-            S::Loop { label, counter, n, body } => {
+            S::Loop {
+                label,
+                counter,
+                n,
+                body,
+            } => {
                 writeln!(out, "{pad}let mut {counter}: usize = 0;").unwrap();
                 writeln!(out, "{pad}{}loop {{", Self::label(label)).unwrap();
                 writeln!(out, "{pad}    {counter} += 1;").unwrap();
@@ -434,12 +499,24 @@ impl Pr {
                 self.stmts(body, ind + 1, out);
                 writeln!(out, "{pad}}}").unwrap();
             }
-            S::Break(l) => writeln!(out, "{pad}break{};", l.as_ref().map(|l| format!(" {l}")).unwrap_or_default()).unwrap(),
-            S::Continue(l) => {
-                writeln!(out, "{pad}continue{};", l.as_ref().map(|l| format!(" {l}")).unwrap_or_default()).unwrap()
-            }
+            S::Break(l) => writeln!(
+                out,
+                "{pad}break{};",
+                l.as_ref().map(|l| format!(" {l}")).unwrap_or_default()
+            )
+            .unwrap(),
+            S::Continue(l) => writeln!(
+                out,
+                "{pad}continue{};",
+                l.as_ref().map(|l| format!(" {l}")).unwrap_or_default()
+            )
+            .unwrap(),
             S::Return(o) => writeln!(out, "{pad}return {};", self.out(o)).unwrap(),
-            S::Match { scrut, arms, default } => {
+            S::Match {
+                scrut,
+                arms,
+                default,
+            } => {
                 writeln!(out, "{pad}match {} {{", self.ie(scrut)).unwrap();
                 for (k, b) in arms {
                     writeln!(out, "{pad}    {k} => {{").unwrap();
@@ -488,7 +565,14 @@ impl Pr {
         let params: Vec<String> = f
             .params
             .iter()
-            .map(|p| format!("{}{}: {}", if p.mutable { "mut " } else { "" }, p.name, self.param_ty(&p.kind, structs)))
+            .map(|p| {
+                format!(
+                    "{}{}: {}",
+                    if p.mutable { "mut " } else { "" },
+                    p.name,
+                    self.param_ty(&p.kind, structs)
+                )
+            })
             .collect();
         let generics = if self.generic { "<F: Float>" } else { "" };
         writeln!(
@@ -559,7 +643,11 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
             _ => "Rand::rand(h)".into(),
         }
     };
-    let turbo = if p.generic { format!("::<{ft}>") } else { String::new() };
+    let turbo = if p.generic {
+        format!("::<{ft}>")
+    } else {
+        String::new()
+    };
     let args: Vec<String> = f
         .params
         .iter()
@@ -583,20 +671,39 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
             _ => format!("&__t{i}"),
         })
         .collect();
-    let all_args = if targs.is_empty() { args.clone() } else { format!("{args}, {}", targs.join(", ")) };
+    let all_args = if targs.is_empty() {
+        args.clone()
+    } else {
+        format!("{args}, {}", targs.join(", "))
+    };
     let rt = pr.out_ty(&f.out, &p.structs, ft);
     writeln!(s, "pub fn {fname}(h: &mut H) -> Result<(), String> {{").unwrap();
     writeln!(s, "    let strict = {strict};").unwrap();
     writeln!(s, "    h.strict = strict;").unwrap();
     writeln!(s, "    for _pt in 0..h.points {{").unwrap();
     for (i, q) in f.params.iter().enumerate() {
-        writeln!(s, "        let __p{i}: {} = {};", ty(&q.kind), rand(&q.kind)).unwrap();
+        writeln!(
+            s,
+            "        let __p{i}: {} = {};",
+            ty(&q.kind),
+            rand(&q.kind)
+        )
+        .unwrap();
     }
     writeln!(s, "        sg_record();").unwrap();
     writeln!(s, "        let __y: {rt} = {}{turbo}({args});", f.name).unwrap();
     writeln!(s, "        sg_off();").unwrap();
     writeln!(s, "        let __yv = flat(&__y);").unwrap();
-    writeln!(s, "        if !h.usable(&__yv) {{ h.skipped += 1; continue; }}").unwrap();
+    writeln!(
+        s,
+        "        if !h.usable(&__yv) {{ h.skipped += 1; continue; }}"
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "        h.yscale = 1.0 + __yv.iter().fold(0.0f64, |m, v| m.max(v.abs()));"
+    )
+    .unwrap();
     writeln!(s, "        let mut __base: Vec<f64> = Vec::new();").unwrap();
     for i in (0..f.params.len()).filter(|i| active[*i]) {
         writeln!(s, "        __p{i}.flat(&mut __base);").unwrap();
@@ -615,15 +722,30 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
     writeln!(s, "        }};").unwrap();
     writeln!(s, "        let mut __tv: Vec<f64> = Vec::new();").unwrap();
     for (i, q) in f.params.iter().enumerate().filter(|(i, _)| active[*i]) {
-        writeln!(s, "        let __t{i}: {} = {};", ty(&q.kind), rand(&q.kind)).unwrap();
+        writeln!(
+            s,
+            "        let __t{i}: {} = {};",
+            ty(&q.kind),
+            rand(&q.kind)
+        )
+        .unwrap();
         writeln!(s, "        __t{i}.flat(&mut __tv);").unwrap();
     }
     writeln!(s, "        let __fd = h.fd(&__eval, &__base, &__tv);").unwrap();
     writeln!(s, "        stage(\"\");").unwrap();
     if f.forward {
         writeln!(s, "        stage(\"{}_jvp\");", f.name).unwrap();
-        writeln!(s, "        let (__y1, __dy) = {}_jvp{turbo}({all_args});", f.name).unwrap();
-        writeln!(s, "        h.same(\"{ft} jvp value\", &__yv, &flat(&__y1))?;").unwrap();
+        writeln!(
+            s,
+            "        let (__y1, __dy) = {}_jvp{turbo}({all_args});",
+            f.name
+        )
+        .unwrap();
+        writeln!(
+            s,
+            "        h.same(\"{ft} jvp value\", &__yv, &flat(&__y1))?;"
+        )
+        .unwrap();
         writeln!(s, "        let __dyv = flat(&__dy);").unwrap();
         writeln!(s, "        if let Some(fd) = &__fd {{ h.close(\"jvp vs finite differences\", fd, &__dyv, 1e-5)?; }}").unwrap();
     }
@@ -631,8 +753,17 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
         writeln!(s, "        let __c: {rt} = Rand::rand(h);").unwrap();
         writeln!(s, "        let __cv = flat(&__c);").unwrap();
         writeln!(s, "        stage(\"{}_vjp\");", f.name).unwrap();
-        writeln!(s, "        let (__y2, __pb) = {}_vjp{turbo}({args});", f.name).unwrap();
-        writeln!(s, "        h.same(\"{ft} vjp value\", &__yv, &flat(&__y2))?;").unwrap();
+        writeln!(
+            s,
+            "        let (__y2, __pb) = {}_vjp{turbo}({args});",
+            f.name
+        )
+        .unwrap();
+        writeln!(
+            s,
+            "        h.same(\"{ft} vjp value\", &__yv, &flat(&__y2))?;"
+        )
+        .unwrap();
         writeln!(s, "        stage(\"pullback of {}_vjp\");", f.name).unwrap();
         writeln!(s, "        let __adj = flat(&__pb(__c.clone()));").unwrap();
         writeln!(
@@ -647,12 +778,25 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
         if f.out == OutK::Scalar {
             let one = if ft == "f64" { "1.0f64" } else { "1.0f32" };
             writeln!(s, "        stage(\"{}_grad\");", f.name).unwrap();
-            writeln!(s, "        let (__y3, __g) = {}_grad{turbo}({args});", f.name).unwrap();
-            writeln!(s, "        h.same(\"{ft} grad value\", &__yv, &flat(&__y3))?;").unwrap();
+            writeln!(
+                s,
+                "        let (__y3, __g) = {}_grad{turbo}({args});",
+                f.name
+            )
+            .unwrap();
+            writeln!(
+                s,
+                "        h.same(\"{ft} grad value\", &__yv, &flat(&__y3))?;"
+            )
+            .unwrap();
             writeln!(s, "        let __gv = flat(&__g);").unwrap();
             writeln!(s, "        stage(\"{}_vjp\");", f.name).unwrap();
             writeln!(s, "        let (_, __pb1) = {}_vjp{turbo}({args});", f.name).unwrap();
-            writeln!(s, "        h.close(\"grad vs pullback(1)\", &flat(&__pb1({one})), &__gv, 1e-12)?;").unwrap();
+            writeln!(
+                s,
+                "        h.close(\"grad vs pullback(1)\", &flat(&__pb1({one})), &__gv, 1e-12)?;"
+            )
+            .unwrap();
             writeln!(
                 s,
                 "        if let Some(fd) = &__fd {{ h.dots(\"grad vs finite differences\", &__gv, &__tv, &[1.0], fd, 1e-5)?; }}"
@@ -675,16 +819,30 @@ pub fn struct_impls(p: &Program) -> String {
         for (f, _, _) in &st.fields {
             writeln!(s, "        self.{f}.flat(out);").unwrap();
         }
-        writeln!(s, "    }}\n    fn set(&mut self, it: &mut dyn Iterator<Item = f64>) {{").unwrap();
+        writeln!(
+            s,
+            "    }}\n    fn set(&mut self, it: &mut dyn Iterator<Item = f64>) {{"
+        )
+        .unwrap();
         for (f, _, _) in &st.fields {
             writeln!(s, "        self.{f}.set(it);").unwrap();
         }
         writeln!(s, "    }}\n}}").unwrap();
-        writeln!(s, "impl Rand for {} {{\n    fn rand(h: &mut H) -> Self {{", st.name).unwrap();
+        writeln!(
+            s,
+            "impl Rand for {} {{\n    fn rand(h: &mut H) -> Self {{",
+            st.name
+        )
+        .unwrap();
         for (i, _) in st.fields.iter().enumerate() {
             writeln!(s, "        let __f{i} = Rand::rand(h);").unwrap();
         }
-        let v: Vec<String> = st.fields.iter().enumerate().map(|(i, (f, _, _))| format!("{f}: __f{i}")).collect();
+        let v: Vec<String> = st
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, (f, _, _))| format!("{f}: __f{i}"))
+            .collect();
         writeln!(s, "        {} {{ {} }}\n    }}\n}}", st.name, v.join(", ")).unwrap();
     }
     s

@@ -43,25 +43,87 @@ pub fn program_seed(seed: u64, k: usize) -> u64 {
 
 /// Every construct name, for `--without` and the per-construct table.
 pub const CONSTRUCTS: &[&str] = &[
-    "generic", "param-arr", "param-nested-arr", "param-ref-arr", "param-slice", "param-refvec",
-    "param-struct", "param-ref-struct", "param-box-field", "param-usize", "param-i32", "param-mut",
-    "out-tuple", "out-array", "out-arr-var", "out-struct", "out-struct-mutated", "let-mut",
-    "let-shadow", "let-typed", "tuple-let", "passive-tuple", "local-arr", "local-arr-list",
-    "local-vec", "passive-arr", "passive-float", "assign", "compound", "compound-self", "if-stmt",
-    "if-else", "if-expr", "match", "match-expr", "for", "for-rev", "for-step", "for-inclusive",
-    "for-len", "for-param-bound", "while", "loop", "label", "break", "continue", "break-nested",
-    "return-early", "return-in-loop", "call", "call-tuple", "call-array-out", "call-arr-param",
-    "call-refarr-param", "call-arg-lit", "call-arg-cast", "call-arg-passive-local",
-    "call-arg-passive-elem", "call-arg-stopgrad", "call-arg-passive-expr", "call-arg-arrlit",
-    "stop-gradient", "cast", "div", "neg", "powi-param", "ufcs", "opt-forward", "opt-reverse",
-    "opt-wrt", "names-generated", "raw-ident", "rule", "and-or",
+    "generic",
+    "param-arr",
+    "param-nested-arr",
+    "param-ref-arr",
+    "param-slice",
+    "param-refvec",
+    "param-struct",
+    "param-ref-struct",
+    "param-box-field",
+    "param-usize",
+    "param-i32",
+    "param-mut",
+    "out-tuple",
+    "out-array",
+    "out-arr-var",
+    "out-struct",
+    "out-struct-mutated",
+    "let-mut",
+    "let-shadow",
+    "let-typed",
+    "tuple-let",
+    "passive-tuple",
+    "local-arr",
+    "local-arr-list",
+    "local-vec",
+    "passive-arr",
+    "passive-float",
+    "assign",
+    "compound",
+    "compound-self",
+    "if-stmt",
+    "if-else",
+    "if-expr",
+    "match",
+    "match-expr",
+    "for",
+    "for-rev",
+    "for-step",
+    "for-inclusive",
+    "for-len",
+    "for-param-bound",
+    "while",
+    "loop",
+    "label",
+    "break",
+    "continue",
+    "break-nested",
+    "return-early",
+    "return-in-loop",
+    "call",
+    "call-tuple",
+    "call-array-out",
+    "call-arr-param",
+    "call-refarr-param",
+    "call-arg-lit",
+    "call-arg-cast",
+    "call-arg-passive-local",
+    "call-arg-passive-elem",
+    "call-arg-stopgrad",
+    "call-arg-passive-expr",
+    "call-arg-arrlit",
+    "stop-gradient",
+    "cast",
+    "div",
+    "neg",
+    "powi-param",
+    "ufcs",
+    "opt-forward",
+    "opt-reverse",
+    "opt-wrt",
+    "names-generated",
+    "raw-ident",
+    "rule",
+    "and-or",
 ];
 
 pub const RULES: &[&str] = &[
     "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh", "asinh", "acosh",
-    "atanh", "exp", "exp2", "exp_m1", "ln", "ln_1p", "log", "log2", "log10", "sqrt", "cbrt", "powi",
-    "powf", "recip", "abs", "hypot", "max", "min", "mul_add", "floor", "ceil", "round", "trunc",
-    "signum",
+    "atanh", "exp", "exp2", "exp_m1", "ln", "ln_1p", "log", "log2", "log10", "sqrt", "cbrt",
+    "powi", "powf", "recip", "abs", "hypot", "max", "min", "mul_add", "floor", "ceil", "round",
+    "trunc", "signum",
 ];
 
 pub struct Cfg {
@@ -125,16 +187,20 @@ pub struct Gen<'a> {
     struct_vars: Vec<(String, usize, bool)>,
     /// Array parameters passed by reference.
     refs: BTreeSet<String>,
+    /// i32 parameters: not indices.
+    i32s: BTreeSet<String>,
     out: OutK,
     counter: usize,
     labels: usize,
 }
 
-const PLAIN: &[&str] = &["a", "b", "c", "s", "t", "u", "v", "w", "y", "z", "acc", "tmp", "q", "r", "k2", "h"];
+const PLAIN: &[&str] = &[
+    "a", "b", "c", "s", "t", "u", "v", "w", "y", "z", "acc", "tmp", "q", "r", "k2", "h",
+];
 const TRICKY: &[&str] = &[
-    "ct", "__t0", "__t1", "__tape0", "__y", "__ret", "__n", "__e", "__d", "__c", "__b", "__adj", "__v",
-    "__z", "__trips", "__done", "__brk0", "__hi", "__lo", "pullback", "tape", "tapes", "__pb_g0",
-    "__own_x", "__w_0_0", "x__bar", "x__dot", "x__1", "x__tan", "ct__bar", "__y__bar",
+    "ct", "__t0", "__t1", "__tape0", "__y", "__ret", "__n", "__e", "__d", "__c", "__b", "__adj",
+    "__v", "__z", "__trips", "__done", "__brk0", "__hi", "__lo", "pullback", "tape", "tapes",
+    "__pb_g0", "__own_x", "__w_0_0", "x__bar", "x__dot", "x__1", "x__tan", "ct__bar", "__y__bar",
 ];
 
 impl<'a> Gen<'a> {
@@ -151,6 +217,7 @@ impl<'a> Gen<'a> {
             structs: vec![],
             struct_vars: vec![],
             refs: BTreeSet::new(),
+            i32s: BTreeSet::new(),
             out: OutK::Scalar,
             counter: 0,
             labels: 0,
@@ -177,11 +244,18 @@ impl<'a> Gen<'a> {
 
     fn fresh(&mut self) -> String {
         for _ in 0..20 {
-            let base: String = if self.want("raw-ident", 0.04) {
-                let raw = *self.rng.pick(&["x", "y", "type", "match", "loop", "ct", "fn"]);
+            let base: String = if self.want("raw-ident", 0.015) {
+                let raw = *self
+                    .rng
+                    .pick(&["x", "y", "type", "match", "loop", "ct", "fn"]);
                 format!("r#{raw}")
             } else if self.want("names-generated", 0.12) {
-                let existing: Vec<String> = self.names.iter().filter(|n| !n.starts_with("r#")).cloned().collect();
+                let existing: Vec<String> = self
+                    .names
+                    .iter()
+                    .filter(|n| !n.starts_with("r#"))
+                    .cloned()
+                    .collect();
                 if !existing.is_empty() && self.rng.chance(0.5) {
                     let n = self.rng.pick(&existing).clone();
                     let suf = *self.rng.pick(&["__bar", "__dot", "__1", "__tan", "__2"]);
@@ -192,7 +266,11 @@ impl<'a> Gen<'a> {
             } else {
                 let b = *self.rng.pick(PLAIN);
                 self.counter += 1;
-                if self.rng.chance(0.5) { b.to_string() } else { format!("{b}{}", self.counter) }
+                if self.rng.chance(0.5) {
+                    b.to_string()
+                } else {
+                    format!("{b}{}", self.counter)
+                }
             };
             let key = base.trim_start_matches("r#").to_string();
             if !self.names.iter().any(|n| n.trim_start_matches("r#") == key) {
@@ -207,7 +285,11 @@ impl<'a> Gen<'a> {
     }
 
     fn declare(&mut self, name: &str, kind: VK, mutable: bool) {
-        self.scopes.last_mut().unwrap().push(Var { name: name.into(), kind, mutable });
+        self.scopes.last_mut().unwrap().push(Var {
+            name: name.into(),
+            kind,
+            mutable,
+        });
     }
 
     fn vars(&self) -> Vec<Var> {
@@ -225,7 +307,13 @@ impl<'a> Gen<'a> {
     fn ints(&self) -> Vec<(String, i64, i64)> {
         self.vars()
             .into_iter()
-            .filter_map(|v| if let VK::Int(a, b) = v.kind { Some((v.name, a, b)) } else { None })
+            .filter_map(|v| {
+                if let VK::Int(a, b) = v.kind {
+                    Some((v.name, a, b))
+                } else {
+                    None
+                }
+            })
             .collect()
     }
 
@@ -234,6 +322,9 @@ impl<'a> Gen<'a> {
         let len = len as i64;
         let mut cands: Vec<IE> = vec![IE::Lit(self.rng.range(0, len - 1))];
         for (n, a, b) in self.ints() {
+            if self.i32s.contains(&n) {
+                continue;
+            }
             if a >= 0 && b < len {
                 cands.push(IE::Var(n.clone()));
                 cands.push(IE::Var(n.clone()));
@@ -245,7 +336,10 @@ impl<'a> Gen<'a> {
             }
             if a >= 0 {
                 let k = self.rng.range(0, 2);
-                cands.push(IE::Mod(Box::new(IE::Add(Box::new(IE::Var(n.clone())), k)), len));
+                cands.push(IE::Mod(
+                    Box::new(IE::Add(Box::new(IE::Var(n.clone())), k)),
+                    len,
+                ));
             }
         }
         let i = self.rng.below(cands.len());
@@ -320,7 +414,11 @@ impl<'a> Gen<'a> {
             return E::Lit(self.lit());
         }
         // Prefer active ones.
-        let active: Vec<E> = atoms.iter().filter(|(_, p)| !p).map(|(e, _)| e.clone()).collect();
+        let active: Vec<E> = atoms
+            .iter()
+            .filter(|(_, p)| !p)
+            .map(|(e, _)| e.clone())
+            .collect();
         if !active.is_empty() && self.rng.chance(0.85) {
             return self.rng.pick(&active).clone();
         }
@@ -328,26 +426,48 @@ impl<'a> Gen<'a> {
     }
 
     fn lit(&mut self) -> f64 {
-        *self.rng.pick(&[0.5, 1.0, 2.0, 0.25, 1.5, -0.5, 0.75, 3.0, 0.0, -1.25])
+        *self
+            .rng
+            .pick(&[0.5, 1.0, 2.0, 0.25, 1.5, -0.5, 0.75, 3.0, 0.0, -1.25])
     }
 
     /// A positive expression of `u` (for ln, sqrt, ...).
     fn pos(&mut self, u: E) -> E {
         match self.rng.below(3) {
-            0 => E::Bin('+', Box::new(E::Lit(1.5)), Box::new(E::Meth("sin", Box::new(u), vec![], false))),
-            1 => E::Bin('+', Box::new(E::Lit(2.0)), Box::new(E::Meth("tanh", Box::new(u), vec![], false))),
-            _ => E::Bin('+', Box::new(E::Lit(1.25)), Box::new(E::Meth("cos", Box::new(u), vec![], false))),
+            0 => E::Bin(
+                '+',
+                Box::new(E::Lit(1.5)),
+                Box::new(E::Meth("sin", Box::new(u), vec![], false)),
+            ),
+            1 => E::Bin(
+                '+',
+                Box::new(E::Lit(2.0)),
+                Box::new(E::Meth("tanh", Box::new(u), vec![], false)),
+            ),
+            _ => E::Bin(
+                '+',
+                Box::new(E::Lit(1.25)),
+                Box::new(E::Meth("cos", Box::new(u), vec![], false)),
+            ),
         }
     }
 
     /// An expression of `u` in (-0.5, 0.5).
     fn bnd(&mut self, u: E) -> E {
         let m = if self.rng.chance(0.5) { "tanh" } else { "sin" };
-        E::Bin('*', Box::new(E::Lit(0.5)), Box::new(E::Meth(m, Box::new(u), vec![], false)))
+        E::Bin(
+            '*',
+            Box::new(E::Lit(0.5)),
+            Box::new(E::Meth(m, Box::new(u), vec![], false)),
+        )
     }
 
     fn rule(&mut self, d: usize) -> E {
-        let allowed: Vec<&str> = RULES.iter().copied().filter(|r| self.ok(&format!("rule:{r}"))).collect();
+        let allowed: Vec<&str> = RULES
+            .iter()
+            .copied()
+            .filter(|r| self.ok(&format!("rule:{r}")))
+            .collect();
         if allowed.is_empty() || !self.ok("rule") {
             return self.e(d - 1);
         }
@@ -358,9 +478,8 @@ impl<'a> Gen<'a> {
         let ufcs = self.want("ufcs", 0.15) && r != "powi";
         let m = |name: &'static str, x: E, args: Vec<E>| E::Meth(name, Box::new(x), args, ufcs);
         match r {
-            "sin" | "cos" | "tanh" | "atan" | "asinh" | "abs" | "floor" | "ceil" | "round" | "trunc" | "signum" => {
-                m(leak(r), u, vec![])
-            }
+            "sin" | "cos" | "tanh" | "atan" | "asinh" | "abs" | "floor" | "ceil" | "round"
+            | "trunc" | "signum" => m(leak(r), u, vec![]),
             "tan" | "asin" | "acos" | "atanh" => {
                 let b = self.bnd(u);
                 m(leak(r), b, vec![])
@@ -375,13 +494,21 @@ impl<'a> Gen<'a> {
             }
             "acosh" => m(
                 "acosh",
-                E::Bin('+', Box::new(E::Lit(2.5)), Box::new(E::Meth("sin", Box::new(u), vec![], false))),
+                E::Bin(
+                    '+',
+                    Box::new(E::Lit(2.5)),
+                    Box::new(E::Meth("sin", Box::new(u), vec![], false)),
+                ),
                 vec![],
             ),
             "log" => {
                 let p = self.pos(u);
                 let v = self.e(d - 1);
-                let base = E::Bin('+', Box::new(E::Lit(2.5)), Box::new(E::Meth("sin", Box::new(v), vec![], false)));
+                let base = E::Bin(
+                    '+',
+                    Box::new(E::Lit(2.5)),
+                    Box::new(E::Meth("sin", Box::new(v), vec![], false)),
+                );
                 m("log", p, vec![base])
             }
             "powf" => {
@@ -486,7 +613,11 @@ impl<'a> Gen<'a> {
         };
         if self.want("and-or", 0.1) {
             let other = self.cond(0);
-            if self.rng.chance(0.5) { Cond::And(Box::new(c), Box::new(other)) } else { Cond::Or(Box::new(c), Box::new(other)) }
+            if self.rng.chance(0.5) {
+                Cond::And(Box::new(c), Box::new(other))
+            } else {
+                Cond::Or(Box::new(c), Box::new(other))
+            }
         } else {
             c
         }
@@ -514,11 +645,22 @@ impl<'a> Gen<'a> {
                 }
             }
             _ => {
-                let passive: Vec<String> = self.vars().into_iter().filter(|v| matches!(v.kind, VK::PF)).map(|v| v.name).collect();
+                let passive: Vec<String> = self
+                    .vars()
+                    .into_iter()
+                    .filter(|v| matches!(v.kind, VK::PF))
+                    .map(|v| v.name)
+                    .collect();
                 let parr: Vec<(String, usize)> = self
                     .vars()
                     .into_iter()
-                    .filter_map(|v| if let VK::PArr(n) = v.kind { Some((v.name, n)) } else { None })
+                    .filter_map(|v| {
+                        if let VK::PArr(n) = v.kind {
+                            Some((v.name, n))
+                        } else {
+                            None
+                        }
+                    })
                     .collect();
                 if self.rng.chance(0.3) {
                     match self.rng.below(6) {
@@ -547,7 +689,11 @@ impl<'a> Gen<'a> {
                         }
                         5 if self.ok("call-arg-passive-expr") => {
                             self.mark("call-arg-passive-expr");
-                            let a = if passive.is_empty() { E::Lit(0.5) } else { E::Var(self.rng.pick(&passive).clone()) };
+                            let a = if passive.is_empty() {
+                                E::Lit(0.5)
+                            } else {
+                                E::Var(self.rng.pick(&passive).clone())
+                            };
                             return Arg::F(E::Bin('*', Box::new(a), Box::new(E::Lit(self.lit()))));
                         }
                         _ => {}
@@ -567,26 +713,23 @@ impl<'a> Gen<'a> {
                 _ => {}
             }
         }
-        params.iter().map(|k| self.arg(k, d.saturating_sub(1))).collect()
+        params
+            .iter()
+            .map(|k| self.arg(k, d.saturating_sub(1)))
+            .collect()
     }
 
     fn call_expr(&mut self, d: usize) -> E {
-        self.mark("call");
-        let h = self.rng.below(self.helpers.len());
-        let args = self.call_args(h, d);
-        let name = self.helpers[h].name.clone();
-        match self.helpers[h].out.clone() {
-            OutK::Scalar => E::Call(name, args),
-            OutK::Tuple(n) => {
-                self.mark("call-tuple");
-                E::CallElt(name, args, self.rng.below(n), true)
-            }
-            OutK::Array(n) => {
-                self.mark("call-array-out");
-                E::CallElt(name, args, self.rng.below(n), false)
-            }
-            OutK::Struct(_) => unreachable!(),
+        let scalar: Vec<usize> = (0..self.helpers.len())
+            .filter(|h| self.helpers[*h].out == OutK::Scalar)
+            .collect();
+        if scalar.is_empty() {
+            return self.e(d - 1);
         }
+        self.mark("call");
+        let h = *self.rng.pick(&scalar);
+        let args = self.call_args(h, d);
+        E::Call(self.helpers[h].name.clone(), args)
     }
 
     /// Places that can be written: (place, name of the variable read by `compound-self`).
@@ -608,7 +751,10 @@ impl<'a> Gen<'a> {
                     let n = *n;
                     let i = self.idx(n);
                     let i2 = self.idx(n);
-                    out.push((Place::Idx(v.name.clone(), vec![i]), E::Idx(v.name.clone(), vec![i2])));
+                    out.push((
+                        Place::Idx(v.name.clone(), vec![i]),
+                        E::Idx(v.name.clone(), vec![i2]),
+                    ));
                 }
                 _ => {}
             }
@@ -668,8 +814,12 @@ impl<'a> Gen<'a> {
         match roll {
             // let
             0..=17 => {
-                let shadow: Vec<String> =
-                    self.vars().into_iter().filter(|v| matches!(v.kind, VK::F) && !v.name.contains('.')).map(|v| v.name).collect();
+                let shadow: Vec<String> = self
+                    .vars()
+                    .into_iter()
+                    .filter(|v| matches!(v.kind, VK::F) && !v.name.contains('.'))
+                    .map(|v| v.name)
+                    .collect();
                 let e = self.e(ed);
                 let name = if !shadow.is_empty() && self.want("let-shadow", 0.2) {
                     self.rng.pick(&shadow).clone()
@@ -677,44 +827,93 @@ impl<'a> Gen<'a> {
                     self.fresh()
                 };
                 let mutable = self.want("let-mut", 0.5);
-                let ty = if self.want("let-typed", 0.2) { Some("FT".to_string()) } else { None };
+                let ty = if self.want("let-typed", 0.2) {
+                    Some("FT".to_string())
+                } else {
+                    None
+                };
                 self.declare(&name, VK::F, mutable);
-                vec![S::Let { names: vec![name], mutable, ty, init: Init::E(e) }]
+                vec![S::Let {
+                    names: vec![name],
+                    mutable,
+                    ty,
+                    init: Init::E(e),
+                }]
             }
             18..=21 => {
                 if self.want("tuple-let", 0.5) {
-                    let tuple_helpers: Vec<usize> =
-                        (0..self.helpers.len()).filter(|h| self.helpers[*h].out == OutK::Tuple(2)).collect();
-                    let init = if !tuple_helpers.is_empty() && self.ok("call") && self.rng.chance(0.5) {
-                        self.mark("call");
-                        self.mark("call-tuple");
-                        let h = *self.rng.pick(&tuple_helpers);
-                        let args = self.call_args(h, ed);
-                        Init::Call(self.helpers[h].name.clone(), args)
-                    } else {
-                        Init::Pair(self.e(ed), self.e(ed))
-                    };
+                    let tuple_helpers: Vec<usize> = (0..self.helpers.len())
+                        .filter(|h| self.helpers[*h].out == OutK::Tuple(2))
+                        .collect();
+                    let init =
+                        if !tuple_helpers.is_empty() && self.ok("call") && self.rng.chance(0.5) {
+                            self.mark("call");
+                            self.mark("call-tuple");
+                            let h = *self.rng.pick(&tuple_helpers);
+                            let args = self.call_args(h, ed);
+                            Init::Call(self.helpers[h].name.clone(), args)
+                        } else {
+                            Init::Pair(self.e(ed), self.e(ed))
+                        };
                     let a = self.fresh();
                     let b = self.fresh();
                     self.declare(&a, VK::F, false);
                     self.declare(&b, VK::F, false);
-                    vec![S::Let { names: vec![a, b], mutable: false, ty: None, init }]
+                    vec![S::Let {
+                        names: vec![a, b],
+                        mutable: false,
+                        ty: None,
+                        init,
+                    }]
+                } else if let Some(h) =
+                    (0..self.helpers.len()).find(|h| matches!(self.helpers[*h].out, OutK::Array(_)))
+                    && self.ok("call")
+                    && self.want("call-array-out", 0.5)
+                {
+                    self.mark("call");
+                    let OutK::Array(n) = self.helpers[h].out else {
+                        unreachable!()
+                    };
+                    let args = self.call_args(h, ed);
+                    let a = self.fresh();
+                    self.declare(&a, VK::Arr(vec![n]), false);
+                    vec![S::Let {
+                        names: vec![a],
+                        mutable: false,
+                        ty: None,
+                        init: Init::Call(self.helpers[h].name.clone(), args),
+                    }]
                 } else if self.want("passive-tuple", 0.4) {
                     let a = self.fresh();
                     let b = self.fresh();
                     self.declare(&a, VK::PF, false);
                     self.declare(&b, VK::PF, false);
                     let (x, y) = (self.lit(), self.lit());
-                    vec![S::Let { names: vec![a, b], mutable: false, ty: None, init: Init::Pair(E::Lit(x), E::Lit(y)) }]
+                    vec![S::Let {
+                        names: vec![a, b],
+                        mutable: false,
+                        ty: None,
+                        init: Init::Pair(E::Lit(x), E::Lit(y)),
+                    }]
                 } else if self.want("passive-float", 0.5) {
                     let a = self.fresh();
                     self.declare(&a, VK::PF, false);
-                    vec![S::Let { names: vec![a], mutable: false, ty: None, init: Init::E(E::Lit(self.lit())) }]
+                    vec![S::Let {
+                        names: vec![a],
+                        mutable: false,
+                        ty: None,
+                        init: Init::E(E::Lit(self.lit())),
+                    }]
                 } else {
                     let a = self.fresh();
                     let v = self.rng.range(0, 2);
                     self.declare(&a, VK::Int(v, v), false);
-                    vec![S::Let { names: vec![a], mutable: false, ty: Some("usize".into()), init: Init::Int(IE::Lit(v)) }]
+                    vec![S::Let {
+                        names: vec![a],
+                        mutable: false,
+                        ty: Some("usize".into()),
+                        init: Init::Int(IE::Lit(v)),
+                    }]
                 }
             }
             22..=27 => {
@@ -722,11 +921,21 @@ impl<'a> Gen<'a> {
                 let name = self.fresh();
                 if self.want("local-vec", 0.25) {
                     self.declare(&name, VK::Vec(n), true);
-                    vec![S::Let { names: vec![name], mutable: true, ty: None, init: Init::VecZeros(n) }]
+                    vec![S::Let {
+                        names: vec![name],
+                        mutable: true,
+                        ty: None,
+                        init: Init::VecZeros(n),
+                    }]
                 } else if self.want("passive-arr", 0.25) {
                     self.declare(&name, VK::PArr(n), false);
                     let vs = (0..n).map(|_| self.lit()).collect();
-                    vec![S::Let { names: vec![name], mutable: false, ty: None, init: Init::Passive(vs) }]
+                    vec![S::Let {
+                        names: vec![name],
+                        mutable: false,
+                        ty: None,
+                        init: Init::Passive(vs),
+                    }]
                 } else if self.ok("local-arr") {
                     self.mark("local-arr");
                     let init = if self.want("local-arr-list", 0.4) {
@@ -735,7 +944,12 @@ impl<'a> Gen<'a> {
                         Init::Zeros(vec![n])
                     };
                     self.declare(&name, VK::Arr(vec![n]), true);
-                    vec![S::Let { names: vec![name], mutable: true, ty: None, init }]
+                    vec![S::Let {
+                        names: vec![name],
+                        mutable: true,
+                        ty: None,
+                        init,
+                    }]
                 } else {
                     vec![]
                 }
@@ -747,10 +961,18 @@ impl<'a> Gen<'a> {
                 }
                 self.mark("assign");
                 let (place, read) = self.rng.pick(&places).clone();
-                let op = if self.want("compound", 0.6) { Some(*self.rng.pick(&['+', '-', '*', '+', '-'])) } else { None };
+                let op = if self.want("compound", 0.6) {
+                    Some(*self.rng.pick(&['+', '-', '*', '+', '-']))
+                } else {
+                    None
+                };
                 let mut rhs = self.e(ed);
                 if self.want("compound-self", 0.25) {
-                    rhs = if self.rng.chance(0.5) { read } else { E::Bin('*', Box::new(E::Lit(0.5)), Box::new(read)) };
+                    rhs = if self.rng.chance(0.5) {
+                        read
+                    } else {
+                        E::Bin('*', Box::new(E::Lit(0.5)), Box::new(read))
+                    };
                 } else if op == Some('*') {
                     // Keep products bounded.
                     rhs = E::Meth("cos", Box::new(rhs), vec![], false);
@@ -762,7 +984,11 @@ impl<'a> Gen<'a> {
                 let cond = self.cond(2);
                 let n = self.rng.range(1, 2) as usize;
                 let then = self.block(n, depth + 1);
-                let els = if self.want("if-else", 0.5) { Some(self.block(n, depth + 1)) } else { None };
+                let els = if self.want("if-else", 0.5) {
+                    Some(self.block(n, depth + 1))
+                } else {
+                    None
+                };
                 vec![S::If { cond, then, els }]
             }
             60..=73 if depth < 3 && self.ok("for") => {
@@ -776,14 +1002,23 @@ impl<'a> Gen<'a> {
                 let vecs: Vec<(String, usize)> = self
                     .vars()
                     .into_iter()
-                    .filter_map(|v| if let VK::Vec(n) = v.kind { Some((v.name, n)) } else { None })
+                    .filter_map(|v| {
+                        if let VK::Vec(n) = v.kind {
+                            Some((v.name, n))
+                        } else {
+                            None
+                        }
+                    })
                     .collect();
                 if !vecs.is_empty() && self.want("for-len", 0.3) {
                     let (n, len) = self.rng.pick(&vecs).clone();
                     lo = IE::Lit(0);
                     hi = IE::Len(n);
                     hi_v = len as i64;
-                } else if let Some((n, _a, b)) = ints.iter().find(|(_, a, b)| a == b && *b >= 1 && *b <= 4).cloned()
+                } else if let Some((n, _a, b)) = ints
+                    .iter()
+                    .find(|(n, a, b)| a == b && *b >= 1 && *b <= 4 && !self.i32s.contains(n))
+                    .cloned()
                     && self.want("for-param-bound", 0.4)
                 {
                     hi = IE::Var(n);
@@ -791,14 +1026,27 @@ impl<'a> Gen<'a> {
                 }
                 let inclusive = matches!(hi, IE::Lit(_)) && self.want("for-inclusive", 0.15);
                 let lo_v = if let IE::Lit(v) = lo { v } else { 0 };
-                let (hi_i, top) = if inclusive { (IE::Lit(hi_v - 1), hi_v - 1) } else { (hi, hi_v - 1) };
+                let (hi_i, top) = if inclusive {
+                    (IE::Lit(hi_v - 1), hi_v - 1)
+                } else {
+                    (hi, hi_v - 1)
+                };
                 let rev = self.want("for-rev", 0.25);
                 let step = if self.want("for-step", 0.15) { 2 } else { 1 };
                 self.scopes.push(vec![]);
                 self.declare(&var, VK::Int(lo_v, top.max(lo_v)), false);
                 let body = self.loop_body(label.clone(), depth);
                 self.scopes.pop();
-                vec![S::For { label, var, lo, hi: hi_i, inclusive, rev, step, body }]
+                vec![S::For {
+                    label,
+                    var,
+                    lo,
+                    hi: hi_i,
+                    inclusive,
+                    rev,
+                    step,
+                    body,
+                }]
             }
             74..=79 if depth < 3 => {
                 let is_while = self.rng.chance(0.5);
@@ -815,9 +1063,19 @@ impl<'a> Gen<'a> {
                 let body = self.loop_body(label.clone(), depth);
                 self.scopes.pop();
                 if is_while {
-                    vec![S::While { label, counter, n, body }]
+                    vec![S::While {
+                        label,
+                        counter,
+                        n,
+                        body,
+                    }]
                 } else {
-                    vec![S::Loop { label, counter, n, body }]
+                    vec![S::Loop {
+                        label,
+                        counter,
+                        n,
+                        body,
+                    }]
                 }
             }
             80..=86 if !self.loops.is_empty() => {
@@ -832,11 +1090,24 @@ impl<'a> Gen<'a> {
                     self.mark("break-nested");
                 }
                 // Target: the innermost loop, or a labelled one.
-                let labelled: Vec<String> = self.loops.iter().filter_map(|l| l.label.clone()).collect();
-                let target = if !labelled.is_empty() && self.rng.chance(0.5) { Some(self.rng.pick(&labelled).clone()) } else { None };
+                let labelled: Vec<String> =
+                    self.loops.iter().filter_map(|l| l.label.clone()).collect();
+                let target = if !labelled.is_empty() && self.rng.chance(0.5) {
+                    Some(self.rng.pick(&labelled).clone())
+                } else {
+                    None
+                };
                 let cond = self.cond(1);
-                let s = if brk { S::Break(target) } else { S::Continue(target) };
-                vec![S::If { cond, then: vec![s], els: None }]
+                let s = if brk {
+                    S::Break(target)
+                } else {
+                    S::Continue(target)
+                };
+                vec![S::If {
+                    cond,
+                    then: vec![s],
+                    els: None,
+                }]
             }
             87..=90 if self.ok("return-early") => {
                 self.mark("return-early");
@@ -845,14 +1116,24 @@ impl<'a> Gen<'a> {
                 }
                 let cond = self.cond(1);
                 let out = self.out_expr();
-                vec![S::If { cond, then: vec![S::Return(out)], els: None }]
+                vec![S::If {
+                    cond,
+                    then: vec![S::Return(out)],
+                    els: None,
+                }]
             }
             91..=95 if depth < 3 && self.ok("match") => {
                 self.mark("match");
                 let (scrut, lo, hi) = self.int_expr();
-                let arms: Vec<(i64, Vec<S>)> = (lo..=hi.min(lo + 1)).map(|k| (k, self.block(1, depth + 1))).collect();
+                let arms: Vec<(i64, Vec<S>)> = (lo..=hi.min(lo + 1))
+                    .map(|k| (k, self.block(1, depth + 1)))
+                    .collect();
                 let default = self.block(1, depth + 1);
-                vec![S::Match { scrut, arms, default }]
+                vec![S::Match {
+                    scrut,
+                    arms,
+                    default,
+                }]
             }
             _ => vec![],
         }
@@ -868,6 +1149,7 @@ impl<'a> Gen<'a> {
                     .into_iter()
                     .filter(|v| matches!(&v.kind, VK::Arr(d) if d == &vec![n]))
                     .map(|v| v.name)
+                    .filter(|n| !self.refs.contains(n))
                     .collect();
                 if !arrs.is_empty() && self.want("out-arr-var", 0.5) {
                     Out::ArrVar(self.rng.pick(&arrs).clone())
@@ -876,8 +1158,12 @@ impl<'a> Gen<'a> {
                 }
             }
             OutK::Struct(si) => {
-                let mutated: Vec<String> =
-                    self.struct_vars.iter().filter(|(_, s, m)| *s == si && *m).map(|(n, _, _)| n.clone()).collect();
+                let mutated: Vec<String> = self
+                    .struct_vars
+                    .iter()
+                    .filter(|(_, s, m)| *s == si && *m)
+                    .map(|(n, _, _)| n.clone())
+                    .collect();
                 if !mutated.is_empty() {
                     return Out::StructVar(mutated[0].clone());
                 }
@@ -900,7 +1186,11 @@ impl<'a> Gen<'a> {
     }
 
     fn dims(&mut self, nested: bool) -> Vec<usize> {
-        if nested { vec![self.rng.range(2, 3) as usize, 2] } else { vec![self.rng.range(2, 3) as usize] }
+        if nested {
+            vec![self.rng.range(2, 3) as usize, 2]
+        } else {
+            vec![self.rng.range(2, 3) as usize]
+        }
     }
 
     fn param_kind(&mut self, top: bool) -> PK {
@@ -955,7 +1245,10 @@ impl<'a> Gen<'a> {
         if !self.structs.is_empty() && self.rng.chance(0.5) {
             return 0;
         }
-        let mut fields = vec![("a".to_string(), vec![], false), ("w".to_string(), vec![self.rng.range(2, 3) as usize], false)];
+        let mut fields = vec![
+            ("a".to_string(), vec![], false),
+            ("w".to_string(), vec![self.rng.range(2, 3) as usize], false),
+        ];
         if self.rng.chance(0.3) {
             fields.push(("m".to_string(), vec![2, 2], false));
         }
@@ -963,7 +1256,10 @@ impl<'a> Gen<'a> {
             fields.push(("bx".to_string(), vec![3], true));
         }
         let n = self.structs.len();
-        self.structs.push(StructDef { name: format!("S{n}"), fields });
+        self.structs.push(StructDef {
+            name: format!("S{n}"),
+            fields,
+        });
         n
     }
 
@@ -971,6 +1267,7 @@ impl<'a> Gen<'a> {
         self.scopes = vec![vec![]];
         self.struct_vars.clear();
         self.refs.clear();
+        self.i32s.clear();
         self.loops.clear();
         for p in params {
             let name = p.name.clone();
@@ -985,7 +1282,10 @@ impl<'a> Gen<'a> {
                 PK::Struct(s) => self.struct_vars.push((name, *s, p.mutable)),
                 PK::RefStruct(s) => self.struct_vars.push((name, *s, false)),
                 PK::Usize(v) => self.declare(&name, VK::Int(*v, *v), false),
-                PK::I32(v) => self.declare(&name, VK::Int(*v, *v), false),
+                PK::I32(v) => {
+                    self.i32s.insert(name.clone());
+                    self.declare(&name, VK::Int(*v, *v), false)
+                }
             }
         }
     }
@@ -994,7 +1294,11 @@ impl<'a> Gen<'a> {
         self.names.clear();
         self.counter = 0;
         self.labels = 0;
-        let np = if top { self.rng.range(1, 4) } else { self.rng.range(1, 3) } as usize;
+        let np = if top {
+            self.rng.range(1, 4)
+        } else {
+            self.rng.range(1, 3)
+        } as usize;
         let mut params = vec![];
         for _ in 0..np {
             let kind = self.param_kind(top);
@@ -1004,8 +1308,13 @@ impl<'a> Gen<'a> {
             } else {
                 self.fresh()
             };
-            let mutable = matches!(kind, PK::Scalar | PK::Arr(_) | PK::Struct(_)) && self.want("param-mut", 0.25);
-            params.push(Param { name: pname, kind, mutable });
+            let mutable = matches!(kind, PK::Scalar | PK::Arr(_) | PK::Struct(_))
+                && self.want("param-mut", 0.25);
+            params.push(Param {
+                name: pname,
+                kind,
+                mutable,
+            });
         }
         if !params.iter().any(|p| p.kind.is_float()) {
             params[0].kind = PK::Scalar;
@@ -1022,12 +1331,16 @@ impl<'a> Gen<'a> {
                 }
                 2 if !self.generic && self.ok("out-struct") => {
                     self.mark("out-struct");
-                    let mutated = params.iter().position(|p| p.mutable && matches!(p.kind, PK::Struct(_)));
+                    let mutated = params
+                        .iter()
+                        .position(|p| p.mutable && matches!(p.kind, PK::Struct(_)));
                     if let Some(i) = mutated
                         && self.ok("out-struct-mutated")
                     {
                         self.mark("out-struct-mutated");
-                        let PK::Struct(s) = params[i].kind else { unreachable!() };
+                        let PK::Struct(s) = params[i].kind else {
+                            unreachable!()
+                        };
                         OutK::Struct(s)
                     } else {
                         // A struct of scalars and flat arrays, built by a literal.
@@ -1060,14 +1373,23 @@ impl<'a> Gen<'a> {
         }
         self.out = out.clone();
         self.enter_params(&params);
-        let n = if top { self.rng.range(2, 7) } else { self.rng.range(1, 3) } as usize;
+        let n = if top {
+            self.rng.range(2, 7)
+        } else {
+            self.rng.range(1, 3)
+        } as usize;
         let mut body = vec![];
         if self.rng.chance(0.6) {
             let s = self.fresh();
             let e = self.e(2);
             self.declare(&s, VK::F, true);
             self.mark("let-mut");
-            body.push(S::Let { names: vec![s], mutable: true, ty: None, init: Init::E(e) });
+            body.push(S::Let {
+                names: vec![s],
+                mutable: true,
+                ty: None,
+                init: Init::E(e),
+            });
         }
         for _ in 0..n {
             let depth = if top { 0 } else { 2 };
@@ -1094,9 +1416,18 @@ impl<'a> Gen<'a> {
                 opts.push("reverse".to_string());
                 f.forward = false;
             }
-            let floats: Vec<String> = f.params.iter().filter(|p| p.kind.is_float()).map(|p| p.name.clone()).collect();
+            let floats: Vec<String> = f
+                .params
+                .iter()
+                .filter(|p| p.kind.is_float())
+                .map(|p| p.name.clone())
+                .collect();
             if floats.len() >= 2 && self.want("opt-wrt", 0.2) {
-                let mut w: Vec<String> = floats.iter().filter(|_| self.rng.chance(0.5)).cloned().collect();
+                let mut w: Vec<String> = floats
+                    .iter()
+                    .filter(|_| self.rng.chance(0.5))
+                    .cloned()
+                    .collect();
                 if w.is_empty() {
                     w.push(floats[0].clone());
                 }
@@ -1110,17 +1441,29 @@ impl<'a> Gen<'a> {
 
     pub fn program(&mut self) -> Program {
         self.generic = self.want("generic", 0.15);
-        let nh = if self.ok("call") { self.rng.below(3) } else { 0 };
+        let nh = if self.ok("call") {
+            self.rng.below(3)
+        } else {
+            0
+        };
         let mut funcs = vec![];
         for h in 0..nh {
             let name = format!("g{h}");
             let f = self.func(&name, false);
-            self.helpers.push(HelperSig { name, params: f.params.iter().map(|p| p.kind.clone()).collect(), out: f.out.clone() });
+            self.helpers.push(HelperSig {
+                name,
+                params: f.params.iter().map(|p| p.kind.clone()).collect(),
+                out: f.out.clone(),
+            });
             funcs.push(f);
         }
         let f = self.func("f", true);
         funcs.push(f);
-        Program { generic: self.generic, structs: self.structs.clone(), funcs }
+        Program {
+            generic: self.generic,
+            structs: self.structs.clone(),
+            funcs,
+        }
     }
 }
 

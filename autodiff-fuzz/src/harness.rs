@@ -12,7 +12,9 @@ use crate::ast::{Program, module, source};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
-    Pass { skipped: usize },
+    Pass {
+        skipped: usize,
+    },
     /// A derivative, a value or a runtime panic of generated code.
     Wrong(String),
     /// The emitted code does not compile (the plain function does).
@@ -40,7 +42,10 @@ impl Outcome {
         }
     }
     pub fn is_failure(&self) -> bool {
-        matches!(self, Outcome::Wrong(_) | Outcome::Broken(_) | Outcome::Panic(_))
+        matches!(
+            self,
+            Outcome::Wrong(_) | Outcome::Broken(_) | Outcome::Panic(_)
+        )
     }
     /// A short signature used by the shrinker: the same kind and the same check (for wrong) or
     /// error code / first line (for broken and panic).
@@ -75,17 +80,27 @@ fn shard_main(programs: &[usize], points: usize, seed: u64) -> String {
     for k in programs {
         s.push_str(&format!("mod p{k};\nmod p{k}_plain;\n"));
     }
-    s.push_str("fn main() {\n    let checks: &[(usize, fn(&mut support::H) -> Result<(), String>)] = &[\n");
+    s.push_str(
+        "fn main() {\n    let checks: &[(usize, fn(&mut support::H) -> Result<(), String>)] = &[\n",
+    );
     for k in programs {
         s.push_str(&format!("        ({k}, p{k}::check),\n"));
     }
-    s.push_str(&format!("    ];\n    support::run(checks, {points}, {seed});\n}}\n"));
+    s.push_str(&format!(
+        "    ];\n    support::run(checks, {points}, {seed});\n}}\n"
+    ));
     s
 }
 
 fn plain(p: &Program) -> String {
-    let src: String = source(p).lines().filter(|l| !l.starts_with("#[differentiate")).map(|l| format!("{l}\n")).collect();
-    format!("#![allow(warnings, clippy::all)]\nuse autodiff::prelude::*;\nuse super::support::stop_gradient;\n\n{src}")
+    let src: String = source(p)
+        .lines()
+        .filter(|l| !l.starts_with("#[differentiate"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    format!(
+        "#![allow(warnings, clippy::all)]\nuse autodiff::prelude::*;\nuse super::support::stop_gradient;\n\n{src}"
+    )
 }
 
 /// Finds `pK.rs` / `pK_plain.rs` in a span's file name.
@@ -125,7 +140,10 @@ impl Scratch {
         let p = self.dir.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         // Unchanged files keep their mtime, so that incremental rebuilds stay cheap.
-        if std::fs::read_to_string(&p).map(|t| t == text).unwrap_or(false) {
+        if std::fs::read_to_string(&p)
+            .map(|t| t == text)
+            .unwrap_or(false)
+        {
             return;
         }
         std::fs::write(p, text).unwrap();
@@ -150,12 +168,19 @@ impl Scratch {
                     self.repo.display().to_string()
                 ),
             );
-            self.write(&format!("s{j}/src/support.rs"), include_str!("../runtime/support.rs"));
+            self.write(
+                &format!("s{j}/src/support.rs"),
+                include_str!("../runtime/support.rs"),
+            );
         }
     }
 
     /// Builds and runs the programs (index, program); returns an outcome per index.
-    pub fn evaluate(&self, programs: &[(usize, &Program)], timeout: Duration) -> BTreeMap<usize, Outcome> {
+    pub fn evaluate(
+        &self,
+        programs: &[(usize, &Program)],
+        timeout: Duration,
+    ) -> BTreeMap<usize, Outcome> {
         let shards = self.jobs.clamp(1, programs.len().max(1));
         self.setup(shards);
         let mut assign: Vec<Vec<usize>> = vec![vec![]; shards];
@@ -168,12 +193,19 @@ impl Scratch {
         let mut live: Vec<Vec<usize>> = assign.clone();
         for round in 0..12 {
             for (j, ks) in live.iter().enumerate() {
-                self.write(&format!("s{j}/src/main.rs"), &shard_main(ks, self.points, self.seed));
+                self.write(
+                    &format!("s{j}/src/main.rs"),
+                    &shard_main(ks, self.points, self.seed),
+                );
             }
             let t = Instant::now();
             let (ok, errors) = self.build();
             if !self.quiet {
-                eprintln!("  build round {round}: {:.1}s, {} errors", t.elapsed().as_secs_f64(), errors.len());
+                eprintln!(
+                    "  build round {round}: {:.1}s, {} errors",
+                    t.elapsed().as_secs_f64(),
+                    errors.len()
+                );
             }
             if ok {
                 break;
@@ -195,7 +227,9 @@ impl Scratch {
                     };
                     let replace = match results.get(k) {
                         None => true,
-                        Some(Outcome::Broken(_)) => matches!(o, Outcome::Invalid(_) | Outcome::Panic(_)),
+                        Some(Outcome::Broken(_)) => {
+                            matches!(o, Outcome::Invalid(_) | Outcome::Panic(_))
+                        }
                         _ => false,
                     };
                     if replace {
@@ -206,10 +240,15 @@ impl Scratch {
             }
             if blamed.is_empty() {
                 let all: Vec<String> = errors.iter().map(|(_, t)| t.clone()).collect();
-                eprintln!("harness: build errors attributed to no program:\n{}", all.join("\n"));
+                eprintln!(
+                    "harness: build errors attributed to no program:\n{}",
+                    all.join("\n")
+                );
                 for ks in &live {
                     for k in ks {
-                        results.entry(*k).or_insert_with(|| Outcome::Invalid("unattributed build error".into()));
+                        results
+                            .entry(*k)
+                            .or_insert_with(|| Outcome::Invalid("unattributed build error".into()));
                     }
                 }
                 return results;
@@ -260,7 +299,9 @@ impl Scratch {
         });
         let mut errors = vec![];
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
             if v.get("reason").and_then(|r| r.as_str()) != Some("compiler-message") {
                 continue;
             }
@@ -270,7 +311,11 @@ impl Scratch {
             }
             let mut progs = vec![];
             span_programs(msg, &mut progs);
-            let rendered = msg.get("rendered").and_then(|r| r.as_str()).unwrap_or("").to_string();
+            let rendered = msg
+                .get("rendered")
+                .and_then(|r| r.as_str())
+                .unwrap_or("")
+                .to_string();
             if rendered.starts_with("error: aborting") || rendered.contains("could not compile") {
                 continue;
             }
@@ -323,12 +368,18 @@ fn run_shard(bin: &Path, ks: &[usize], timeout: Duration) -> Vec<(usize, Outcome
                     let kind = it.next().unwrap_or("");
                     let rest = it.next().unwrap_or("").to_string();
                     let o = match kind {
-                        "ok" => Outcome::Pass { skipped: rest.trim().parse().unwrap_or(0) },
+                        "ok" => Outcome::Pass {
+                            skipped: rest.trim().parse().unwrap_or(0),
+                        },
                         "invalid" => Outcome::Invalid(rest),
                         _ => Outcome::Wrong(rest),
                     };
                     out.push((k, o));
-                    from = ks.iter().position(|x| *x == k).map(|i| i + 1).unwrap_or(from + 1);
+                    from = ks
+                        .iter()
+                        .position(|x| *x == k)
+                        .map(|i| i + 1)
+                        .unwrap_or(from + 1);
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                     if last.elapsed() > timeout {
@@ -345,9 +396,14 @@ fn run_shard(bin: &Path, ks: &[usize], timeout: Duration) -> Vec<(usize, Outcome
         if from < ks.len() {
             // The program at `from` did not report: it crashed or hung.
             let why = if timed_out {
-                format!("runtime: no result within {}s (an endless loop in emitted code?)", timeout.as_secs())
+                format!(
+                    "runtime: no result within {}s (an endless loop in emitted code?)",
+                    timeout.as_secs()
+                )
             } else {
-                format!("runtime: the process died ({status:?}): a crash or an abort in emitted code")
+                format!(
+                    "runtime: the process died ({status:?}): a crash or an abort in emitted code"
+                )
             };
             out.push((ks[from], Outcome::Wrong(why)));
             from += 1;

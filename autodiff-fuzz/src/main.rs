@@ -51,7 +51,10 @@ struct Args {
 fn parse_args() -> Args {
     let mut a = Args {
         programs: 300,
-        seed: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        seed: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
         replay: None,
         jobs: 2,
         points: 4,
@@ -103,7 +106,14 @@ fn parse_args() -> Args {
             "--print-source" => a.print_source = true,
             "--list-constructs" => {
                 println!("{}", CONSTRUCTS.join(" "));
-                println!("rules: {}", RULES.iter().map(|r| format!("rule:{r}")).collect::<Vec<_>>().join(" "));
+                println!(
+                    "rules: {}",
+                    RULES
+                        .iter()
+                        .map(|r| format!("rule:{r}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
                 std::process::exit(0);
             }
             "-h" | "--help" => {
@@ -121,14 +131,19 @@ fn parse_args() -> Args {
 }
 
 fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn scratch_dir(keep: &Option<PathBuf>, sub: &str) -> PathBuf {
     let base = match keep {
         Some(k) => k.clone(),
         None => {
-            let t = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("target"));
+            let t = std::env::var("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| repo_root().join("target"));
             t.join("fuzz-crate")
         }
     };
@@ -141,7 +156,10 @@ fn replay_cmd(a: &Args, seed: u64, k: usize) -> String {
     let w = if a.without.is_empty() {
         String::new()
     } else {
-        format!(" --without {}", a.without.iter().cloned().collect::<Vec<_>>().join(","))
+        format!(
+            " --without {}",
+            a.without.iter().cloned().collect::<Vec<_>>().join(",")
+        )
     };
     format!("cargo run -p autodiff-fuzz --release -- --replay {seed}:{k}{w}")
 }
@@ -152,24 +170,34 @@ fn indent(s: &str) -> String {
 
 fn main() {
     let a = parse_args();
-    let cfg = Cfg { without: a.without.clone() };
+    let cfg = Cfg {
+        without: a.without.clone(),
+    };
     let (seed, ks): (u64, Vec<usize>) = match a.replay {
         Some((s, k)) => (s, vec![k]),
         None => (a.seed, (0..a.programs).collect()),
     };
     println!("seed: {seed}");
     if !a.without.is_empty() {
-        println!("without: {}", a.without.iter().cloned().collect::<Vec<_>>().join(","));
+        println!(
+            "without: {}",
+            a.without.iter().cloned().collect::<Vec<_>>().join(",")
+        );
     }
     let start = Instant::now();
-    let programs: Vec<(usize, ast::Program, BTreeSet<String>)> =
-        ks.iter().map(|&k| {
+    let programs: Vec<(usize, ast::Program, BTreeSet<String>)> = ks
+        .iter()
+        .map(|&k| {
             let (p, used) = generate(seed, k, &cfg);
             (k, p, used)
-        }).collect();
+        })
+        .collect();
     if a.replay.is_some() || a.print_source {
         for (k, p, used) in &programs {
-            println!("// program {seed}:{k} (constructs: {})", used.iter().cloned().collect::<Vec<_>>().join(" "));
+            println!(
+                "// program {seed}:{k} (constructs: {})",
+                used.iter().cloned().collect::<Vec<_>>().join(" ")
+            );
             print!("{}", ast::source(p));
         }
     }
@@ -181,7 +209,11 @@ fn main() {
         seed,
         quiet: false,
     };
-    eprintln!("building {} programs in {}", programs.len(), scratch.dir.display());
+    eprintln!(
+        "building {} programs in {}",
+        programs.len(),
+        scratch.dir.display()
+    );
     let refs: Vec<(usize, &ast::Program)> = programs.iter().map(|(k, p, _)| (*k, p)).collect();
     let results = scratch.evaluate(&refs, Duration::from_secs(30));
     let checked = start.elapsed();
@@ -191,7 +223,10 @@ fn main() {
     let mut skipped = 0;
     let mut classes: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (k, _, _) in &programs {
-        let o = results.get(k).cloned().unwrap_or(Outcome::Invalid("no result".into()));
+        let o = results
+            .get(k)
+            .cloned()
+            .unwrap_or(Outcome::Invalid("no result".into()));
         *counts.entry(o.kind()).or_insert(0) += 1;
         if let Outcome::Pass { skipped: s } = o {
             skipped += s;
@@ -210,18 +245,43 @@ fn main() {
     };
     let mut shrunk = 0;
     for (sig, members) in &classes {
-        println!("\n=== failure class {sig} ({} programs: {})", members.len(), members.iter().take(20).map(|k| k.to_string()).collect::<Vec<_>>().join(" "));
+        println!(
+            "\n=== failure class {sig} ({} programs: {})",
+            members.len(),
+            members
+                .iter()
+                .take(20)
+                .map(|k| k.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
         let k = members[0];
         let (_, p, used) = programs.iter().find(|(kk, _, _)| *kk == k).unwrap();
         let o = &results[&k];
         println!("kind: {}", o.kind());
-        println!("function: {}", if o.kind() == "wrong" { "f (its generated jvp/vjp/grad)" } else { "see the error's span" });
-        println!("constructs: {}", used.iter().cloned().collect::<Vec<_>>().join(" "));
+        println!(
+            "function: {}",
+            if o.kind() == "wrong" {
+                "f (its generated jvp/vjp/grad)"
+            } else {
+                "see the error's span"
+            }
+        );
+        println!(
+            "constructs: {}",
+            used.iter().cloned().collect::<Vec<_>>().join(" ")
+        );
         println!("message:\n{}", indent(o.message()));
         if o.is_failure() && shrunk < a.shrink_max {
             shrunk += 1;
             let t = Instant::now();
-            let (small, so, steps) = shrink::shrink(&shrink_scratch, p, o, Duration::from_secs(a.shrink_secs), a.batch);
+            let (small, so, steps) = shrink::shrink(
+                &shrink_scratch,
+                p,
+                o,
+                Duration::from_secs(a.shrink_secs),
+                a.batch,
+            );
             println!(
                 "reproduction ({steps} shrink steps in {:.0}s, size {} -> {}):\n{}",
                 t.elapsed().as_secs_f64(),
@@ -239,20 +299,37 @@ fn main() {
     if a.constructs || a.replay.is_none() {
         // Failure rate per construct: failing programs using it / programs using it.
         let mut table: Vec<(String, usize, usize)> = vec![];
-        let all: Vec<String> =
-            CONSTRUCTS.iter().map(|c| c.to_string()).chain(RULES.iter().map(|r| format!("rule:{r}"))).collect();
+        let all: Vec<String> = CONSTRUCTS
+            .iter()
+            .map(|c| c.to_string())
+            .chain(RULES.iter().map(|r| format!("rule:{r}")))
+            .collect();
         for c in all {
-            let using: Vec<usize> = programs.iter().filter(|(_, _, u)| u.contains(&c)).map(|(k, _, _)| *k).collect();
-            let failing = using.iter().filter(|k| results.get(k).is_some_and(|o| o.is_failure())).count();
+            let using: Vec<usize> = programs
+                .iter()
+                .filter(|(_, _, u)| u.contains(&c))
+                .map(|(k, _, _)| *k)
+                .collect();
+            let failing = using
+                .iter()
+                .filter(|k| results.get(k).is_some_and(|o| o.is_failure()))
+                .count();
             if !using.is_empty() {
                 table.push((c, failing, using.len()));
             }
         }
         if a.constructs {
-            table.sort_by(|x, y| (y.1 as f64 / y.2 as f64).partial_cmp(&(x.1 as f64 / x.2 as f64)).unwrap());
+            table.sort_by(|x, y| {
+                (y.1 as f64 / y.2 as f64)
+                    .partial_cmp(&(x.1 as f64 / x.2 as f64))
+                    .unwrap()
+            });
             println!("\nfailure rate per construct (failing / programs using it):");
             for (c, f, n) in &table {
-                println!("  {c:<26} {f:>5} / {n:<5} {:>5.1}%", 100.0 * *f as f64 / *n as f64);
+                println!(
+                    "  {c:<26} {f:>5} / {n:<5} {:>5.1}%",
+                    100.0 * *f as f64 / *n as f64
+                );
             }
         }
     }

@@ -40,7 +40,12 @@ fn children_mut(s: &mut S) -> Vec<&mut Vec<S>> {
 
 /// Calls `f(list, i)` on the `target`-th statement (pre-order over all functions).
 fn at_stmt(p: &mut Program, target: usize, f: &mut dyn FnMut(&mut Vec<S>, usize) -> bool) -> bool {
-    fn go(body: &mut Vec<S>, n: &mut usize, target: usize, f: &mut dyn FnMut(&mut Vec<S>, usize) -> bool) -> Option<bool> {
+    fn go(
+        body: &mut Vec<S>,
+        n: &mut usize,
+        target: usize,
+        f: &mut dyn FnMut(&mut Vec<S>, usize) -> bool,
+    ) -> Option<bool> {
         for i in 0..body.len() {
             if *n == target {
                 return Some(f(body, i));
@@ -68,7 +73,10 @@ fn count_stmts(p: &Program) -> usize {
         body.iter()
             .map(|s| {
                 let mut c = s.clone();
-                1 + children_mut(&mut c).into_iter().map(|b| go(b)).sum::<usize>()
+                1 + children_mut(&mut c)
+                    .into_iter()
+                    .map(|b| go(b))
+                    .sum::<usize>()
             })
             .sum()
     }
@@ -96,7 +104,7 @@ fn visit_e(e: &mut E, f: &mut dyn FnMut(&mut E)) {
             arms.iter_mut().for_each(|(_, a)| visit_e(a, f));
             visit_e(d, f);
         }
-        E::Call(_, args) | E::CallElt(_, args, _, _) => args.iter_mut().for_each(|a| visit_arg(a, f)),
+        E::Call(_, args) => args.iter_mut().for_each(|a| visit_arg(a, f)),
         _ => {}
     }
 }
@@ -127,7 +135,9 @@ fn visit_out(o: &mut Out, f: &mut dyn FnMut(&mut E)) {
     match o {
         Out::Scalar(e) => visit_e(e, f),
         Out::Tuple(es) | Out::Array(es) => es.iter_mut().for_each(|e| visit_e(e, f)),
-        Out::Struct(_, fields) => fields.iter_mut().for_each(|(_, es, _)| es.iter_mut().for_each(|e| visit_e(e, f))),
+        Out::Struct(_, fields) => fields
+            .iter_mut()
+            .for_each(|(_, es, _)| es.iter_mut().for_each(|e| visit_e(e, f))),
         _ => {}
     }
 }
@@ -153,7 +163,9 @@ fn visit_stmts(body: &mut [S], f: &mut dyn FnMut(&mut E)) {
                     visit_stmts(e, f);
                 }
             }
-            S::For { body, .. } | S::While { body, .. } | S::Loop { body, .. } => visit_stmts(body, f),
+            S::For { body, .. } | S::While { body, .. } | S::Loop { body, .. } => {
+                visit_stmts(body, f)
+            }
             S::Match { arms, default, .. } => {
                 arms.iter_mut().for_each(|(_, b)| visit_stmts(b, f));
                 visit_stmts(default, f);
@@ -187,9 +199,15 @@ fn simpler(e: &E, param: Option<&str>) -> Vec<E> {
             v.extend(arms.iter().map(|(_, a)| a.clone()));
             v
         }
-        E::Call(_, args) | E::CallElt(_, args, _, _) => args
+        E::Call(_, args) => args
             .iter()
-            .filter_map(|a| if let Arg::F(e) = a { Some(e.clone()) } else { None })
+            .filter_map(|a| {
+                if let Arg::F(e) = a {
+                    Some(e.clone())
+                } else {
+                    None
+                }
+            })
             .collect(),
         _ => vec![],
     };
@@ -208,19 +226,28 @@ fn expr_count(p: &Program) -> Vec<usize> {
     let mut q = p.clone();
     let param = first_scalar(p);
     let mut out = vec![];
-    visit_program(&mut q, &mut |e| out.push(simpler(e, param.as_deref()).len()));
+    visit_program(&mut q, &mut |e| {
+        out.push(simpler(e, param.as_deref()).len())
+    });
     out
 }
 
 fn first_scalar(p: &Program) -> Option<String> {
-    p.funcs.last()?.params.iter().find(|q| q.kind == PK::Scalar).map(|q| q.name.clone())
+    p.funcs
+        .last()?
+        .params
+        .iter()
+        .find(|q| q.kind == PK::Scalar)
+        .map(|q| q.name.clone())
 }
 
 pub fn size(p: &Program) -> usize {
     let mut q = p.clone();
     let mut n = 0;
     visit_program(&mut q, &mut |_| n += 1);
-    n + 4 * count_stmts(p) + p.funcs.len() * 4 + p.funcs.iter().map(|f| f.params.len()).sum::<usize>()
+    n + 4 * count_stmts(p)
+        + p.funcs.len() * 4
+        + p.funcs.iter().map(|f| f.params.len()).sum::<usize>()
 }
 
 fn apply(p: &Program, edit: &Edit) -> Option<Program> {
@@ -247,7 +274,12 @@ fn apply(p: &Program, edit: &Edit) -> Option<Program> {
             true
         }),
         Edit::ShortenLoop(n) => at_stmt(&mut q, *n, &mut |b, i| match &mut b[i] {
-            S::For { hi: IE::Lit(h), lo: IE::Lit(l), inclusive, .. } if *h > *l + if *inclusive { 0 } else { 1 } => {
+            S::For {
+                hi: IE::Lit(h),
+                lo: IE::Lit(l),
+                inclusive,
+                ..
+            } if *h > *l + if *inclusive { 0 } else { 1 } => {
                 *h -= 1;
                 true
             }
@@ -339,7 +371,13 @@ fn candidates(p: &Program) -> Vec<Program> {
 }
 
 /// Shrinks `p` while it fails with the signature of `failure`, for at most `cap`.
-pub fn shrink(scratch: &Scratch, p: &Program, failure: &Outcome, cap: Duration, batch: usize) -> (Program, Outcome, usize) {
+pub fn shrink(
+    scratch: &Scratch,
+    p: &Program,
+    failure: &Outcome,
+    cap: Duration,
+    batch: usize,
+) -> (Program, Outcome, usize) {
     let start = Instant::now();
     let target = failure.signature();
     let mut cur = p.clone();
