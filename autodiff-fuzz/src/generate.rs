@@ -1330,27 +1330,34 @@ impl<'a> Gen<'a> {
                     OutK::Array(self.rng.range(2, 3) as usize)
                 }
                 2 if !self.generic && self.ok("out-struct") => {
-                    self.mark("out-struct");
                     let mutated = params
                         .iter()
                         .position(|p| p.mutable && matches!(p.kind, PK::Struct(_)));
-                    if let Some(i) = mutated
-                        && self.ok("out-struct-mutated")
-                    {
-                        self.mark("out-struct-mutated");
-                        let PK::Struct(s) = params[i].kind else {
-                            unreachable!()
-                        };
-                        OutK::Struct(s)
-                    } else {
-                        // A struct of scalars and flat arrays, built by a literal.
-                        let n = self.structs.len();
-                        let k = self.rng.range(2, 3) as usize;
-                        self.structs.push(StructDef {
-                            name: format!("S{n}"),
-                            fields: vec![("a".into(), vec![], false), ("w".into(), vec![k], false)],
-                        });
-                        OutK::Struct(n)
+                    match mutated {
+                        Some(i) if self.ok("out-struct-mutated") => {
+                            self.mark("out-struct");
+                            self.mark("out-struct-mutated");
+                            let PK::Struct(s) = params[i].kind else {
+                                unreachable!()
+                            };
+                            OutK::Struct(s)
+                        }
+                        _ if self.ok("out-struct-literal") => {
+                            // A struct of scalars and flat arrays, built by a literal.
+                            self.mark("out-struct");
+                            self.mark("out-struct-literal");
+                            let n = self.structs.len();
+                            let k = self.rng.range(2, 3) as usize;
+                            self.structs.push(StructDef {
+                                name: format!("S{n}"),
+                                fields: vec![
+                                    ("a".into(), vec![], false),
+                                    ("w".into(), vec![k], false),
+                                ],
+                            });
+                            OutK::Struct(n)
+                        }
+                        _ => OutK::Scalar,
                     }
                 }
                 _ => OutK::Scalar,

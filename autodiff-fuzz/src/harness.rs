@@ -66,6 +66,9 @@ impl Outcome {
     }
 }
 
+/// A rustc error: the programs its spans point into (index, in the plain file) and its text.
+type BuildError = (Vec<(usize, bool)>, String);
+
 pub struct Scratch {
     pub dir: PathBuf,
     pub repo: PathBuf,
@@ -277,7 +280,7 @@ impl Scratch {
 
     /// `cargo build` of the scratch workspace: success, and the errors with the programs their
     /// spans point into.
-    fn build(&self) -> (bool, Vec<(Vec<(usize, bool)>, String)>) {
+    fn build(&self) -> (bool, Vec<BuildError>) {
         let mut child = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(["build", "--offline", "--message-format=json", "--quiet"])
             .arg("-j")

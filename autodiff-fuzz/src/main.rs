@@ -19,6 +19,7 @@ use harness::{Outcome, Scratch};
 
 const USAGE: &str = "usage: autodiff-fuzz [--programs N] [--seed S] [--replay S:K] [--jobs J] [--points P]
                      [--without c1,c2,..] [--keep DIR] [--shrink-secs T] [--shrink-max M] [--no-shrink]
+                     [--shrink-total T]
                      [--batch B] [--constructs] [--list-constructs] [--print-source]
   --programs N     programs to generate (default 300)
   --seed S         the run's seed (default: from the clock); printed first
@@ -30,6 +31,7 @@ const USAGE: &str = "usage: autodiff-fuzz [--programs N] [--seed S] [--replay S:
   --keep DIR       scratch workspace (default $CARGO_TARGET_DIR/fuzz-crate)
   --shrink-secs T  time cap of the shrinking of one failure (default 60)
   --shrink-max M   failure classes shrunk (default 4; one program per class)
+  --shrink-total T time cap of all the shrinking (default 150 s)
   --constructs     print the failure rate per construct
   --print-source   print every program's source";
 
@@ -43,6 +45,7 @@ struct Args {
     keep: Option<PathBuf>,
     shrink_secs: u64,
     shrink_max: usize,
+    shrink_total: u64,
     batch: usize,
     constructs: bool,
     print_source: bool,
@@ -62,6 +65,7 @@ fn parse_args() -> Args {
         keep: None,
         shrink_secs: 60,
         shrink_max: 4,
+        shrink_total: 150,
         batch: 16,
         constructs: false,
         print_source: false,
@@ -100,6 +104,7 @@ fn parse_args() -> Args {
             "--keep" => a.keep = Some(PathBuf::from(val(&mut i))),
             "--shrink-secs" => a.shrink_secs = val(&mut i).parse().expect("--shrink-secs T"),
             "--shrink-max" => a.shrink_max = val(&mut i).parse().expect("--shrink-max M"),
+            "--shrink-total" => a.shrink_total = val(&mut i).parse().expect("--shrink-total T"),
             "--no-shrink" => a.shrink_max = 0,
             "--batch" => a.batch = val(&mut i).parse().expect("--batch B"),
             "--constructs" => a.constructs = true,
@@ -244,6 +249,7 @@ fn main() {
         quiet: true,
     };
     let mut shrunk = 0;
+    let shrink_start = Instant::now();
     for (sig, members) in &classes {
         println!(
             "\n=== failure class {sig} ({} programs: {})",
@@ -272,16 +278,12 @@ fn main() {
             used.iter().cloned().collect::<Vec<_>>().join(" ")
         );
         println!("message:\n{}", indent(o.message()));
-        if o.is_failure() && shrunk < a.shrink_max {
+        let left = Duration::from_secs(a.shrink_total).saturating_sub(shrink_start.elapsed());
+        if o.is_failure() && shrunk < a.shrink_max && left > Duration::from_secs(5) {
             shrunk += 1;
             let t = Instant::now();
-            let (small, so, steps) = shrink::shrink(
-                &shrink_scratch,
-                p,
-                o,
-                Duration::from_secs(a.shrink_secs),
-                a.batch,
-            );
+            let cap = Duration::from_secs(a.shrink_secs).min(left);
+            let (small, so, steps) = shrink::shrink(&shrink_scratch, p, o, cap, a.batch);
             println!(
                 "reproduction ({steps} shrink steps in {:.0}s, size {} -> {}):\n{}",
                 t.elapsed().as_secs_f64(),
