@@ -45,6 +45,10 @@ pub enum E {
     If(Box<Cond>, Box<E>, Box<E>),
     Match(IE, Vec<(i64, E)>, Box<E>),
     Call(String, Vec<Arg>),
+    /// `match m { Mode::A => a, Mode::B => b }` on a passive enum.
+    MatchEnum(String, Box<E>, Box<E>),
+    /// A construct outside the subset around an expression: the template with `U` replaced.
+    Unsup(&'static str, Box<E>),
 }
 
 /// A call argument.
@@ -153,11 +157,13 @@ pub enum PK {
     RefStruct(usize),
     Usize(i64),
     I32(i64),
+    /// A passive `Mode` (by reference when true), holding `Mode::A` or `Mode::B`.
+    Enum(bool, bool),
 }
 
 impl PK {
     pub fn is_float(&self) -> bool {
-        !matches!(self, PK::Usize(_) | PK::I32(_))
+        !matches!(self, PK::Usize(_) | PK::I32(_) | PK::Enum(..))
     }
 }
 
@@ -201,6 +207,8 @@ pub struct StructDef {
 #[derive(Clone, Debug)]
 pub struct Program {
     pub generic: bool,
+    /// Whether `enum Mode { A, B }` is defined.
+    pub mode_enum: bool,
     pub structs: Vec<StructDef>,
     /// Helpers first, the function under test (`f`) last.
     pub funcs: Vec<Func>,
@@ -335,6 +343,14 @@ impl Pr {
                 out
             }
             E::Call(g, args) => self.call(g, args),
+            E::MatchEnum(m, a, b) => {
+                format!(
+                    "(match {m} {{ Mode::A => {}, Mode::B => {} }})",
+                    self.e(a),
+                    self.e(b)
+                )
+            }
+            E::Unsup(t, a) => t.replace('U', &self.e(a)),
         }
     }
 
@@ -544,6 +560,13 @@ impl Pr {
             PK::RefStruct(s) => format!("&{}", structs[*s].name),
             PK::Usize(_) => "usize".into(),
             PK::I32(_) => "i32".into(),
+            PK::Enum(r, _) => {
+                if *r {
+                    "&Mode".into()
+                } else {
+                    "Mode".into()
+                }
+            }
         }
     }
 
@@ -593,6 +616,13 @@ impl Pr {
 pub fn source(p: &Program) -> String {
     let pr = Pr { generic: p.generic };
     let mut s = String::new();
+    if p.mode_enum {
+        writeln!(
+            s,
+            "#[derive(Clone, Copy, Debug, PartialEq)]\npub enum Mode {{\n    A,\n    B,\n}}\n"
+        )
+        .unwrap();
+    }
     for st in &p.structs {
         writeln!(s, "#[derive(Differentiable, Clone, Debug)]").unwrap();
         writeln!(s, "pub struct {} {{", st.name).unwrap();
@@ -634,12 +664,20 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
             PK::Struct(i) | PK::RefStruct(i) => p.structs[*i].name.clone(),
             PK::Usize(_) => "usize".into(),
             PK::I32(_) => "i32".into(),
+            PK::Enum(..) => "Mode".into(),
         }
     };
     let rand = |k: &PK| -> String {
         match k {
             PK::Slice(n) | PK::RefVec(n) => format!("h.vec({n})"),
             PK::Usize(v) | PK::I32(v) => format!("{v}"),
+            PK::Enum(_, a) => {
+                if *a {
+                    "Mode::A".into()
+                } else {
+                    "Mode::B".into()
+                }
+            }
             _ => "Rand::rand(h)".into(),
         }
     };
@@ -653,7 +691,8 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
         .iter()
         .enumerate()
         .map(|(i, q)| match &q.kind {
-            PK::Scalar | PK::Usize(_) | PK::I32(_) => format!("__p{i}"),
+            PK::Scalar | PK::Usize(_) | PK::I32(_) | PK::Enum(false, _) => format!("__p{i}"),
+            PK::Enum(true, _) => format!("&__p{i}"),
             PK::Arr(_) | PK::Struct(_) => format!("__p{i}.clone()"),
             PK::RefArr(_) | PK::RefVec(_) | PK::RefStruct(_) => format!("&__p{i}"),
             PK::Slice(_) => format!("&__p{i}[..]"),

@@ -154,6 +154,8 @@ enum VK {
     PArr(usize),
     /// Passive integer in [lo, hi].
     Int(i64, i64),
+    /// A passive `Mode`.
+    Enum,
 }
 
 #[derive(Clone, Debug)]
@@ -190,6 +192,8 @@ pub struct Gen<'a> {
     /// i32 parameters: not indices.
     i32s: BTreeSet<String>,
     out: OutK,
+    mode_enum: bool,
+    unsupported_done: bool,
     counter: usize,
     labels: usize,
 }
@@ -219,6 +223,8 @@ impl<'a> Gen<'a> {
             refs: BTreeSet::new(),
             i32s: BTreeSet::new(),
             out: OutK::Scalar,
+            mode_enum: false,
+            unsupported_done: false,
             counter: 0,
             labels: 0,
         }
@@ -379,7 +385,7 @@ impl<'a> Gen<'a> {
                     let i = self.idx(n);
                     out.push((E::Idx(v.name.clone(), vec![i]), true));
                 }
-                VK::Int(..) => {}
+                VK::Int(..) | VK::Enum => {}
             }
         }
         let svars = self.struct_vars.clone();
@@ -590,6 +596,33 @@ impl<'a> Gen<'a> {
             92..=95 if self.ok("stop-gradient") => {
                 self.mark("stop-gradient");
                 E::Stop(Box::new(self.e(d - 1)))
+            }
+            96..=97 if self.vars().iter().any(|v| matches!(v.kind, VK::Enum)) => {
+                let es: Vec<String> = self
+                    .vars()
+                    .into_iter()
+                    .filter(|v| matches!(v.kind, VK::Enum))
+                    .map(|v| v.name)
+                    .collect();
+                let m = self.rng.pick(&es).clone();
+                let a = self.e(d - 1);
+                let b = self.e(d - 1);
+                E::MatchEnum(m, Box::new(a), Box::new(b))
+            }
+            98..=99 if !self.generic && !self.unsupported_done && self.want("unsupported", 0.3) => {
+                // Outside the subset: the macro must reject it with a spanned error (or, if it
+                // accepts it, differentiate it right).
+                self.unsupported_done = true;
+                let t = *self.rng.pick(&[
+                    "f64::from_bits((U).to_bits())",
+                    "unsafe { U }",
+                    "((U) % 2.0)",
+                    "(|a: f64| a * 2.0)(U)",
+                    "((U) as f32 as f64)",
+                    "[U, 1.0].iter().sum::<f64>()",
+                    "Some(U).unwrap()",
+                ]);
+                E::Unsup(t, Box::new(self.e(d - 1)))
             }
             _ => {
                 let a = self.e(d - 1);
@@ -962,12 +995,20 @@ impl<'a> Gen<'a> {
                 self.mark("assign");
                 let (place, read) = self.rng.pick(&places).clone();
                 let op = if self.want("compound", 0.6) {
-                    Some(*self.rng.pick(&['+', '-', '*', '+', '-']))
+                    if self.want("compound-div", 0.12) {
+                        Some('/')
+                    } else {
+                        Some(*self.rng.pick(&['+', '-', '*', '+', '-']))
+                    }
                 } else {
                     None
                 };
                 let mut rhs = self.e(ed);
-                if self.want("compound-self", 0.25) {
+                if op == Some('/') {
+                    // Divide by something away from zero.
+                    rhs = self.pos(rhs);
+                }
+                if op != Some('/') && self.want("compound-self", 0.25) {
                     rhs = if self.rng.chance(0.5) {
                         read
                     } else {
@@ -1233,6 +1274,21 @@ impl<'a> Gen<'a> {
                 self.mark("param-usize");
                 PK::Usize(self.rng.range(1, 3))
             }
+            55..=57 if self.ok("param-enum") && self.ok("param-ref-enum") => {
+                let by_ref = self.rng.chance(0.5);
+                self.mark(if by_ref {
+                    "param-ref-enum"
+                } else {
+                    "param-enum"
+                });
+                self.mode_enum = true;
+                PK::Enum(by_ref, self.rng.chance(0.5))
+            }
+            58..=59 if self.ok("param-enum") => {
+                self.mark("param-enum");
+                self.mode_enum = true;
+                PK::Enum(false, self.rng.chance(0.5))
+            }
             52..=54 if self.ok("param-i32") => {
                 self.mark("param-i32");
                 PK::I32(self.rng.range(0, 3))
@@ -1282,6 +1338,7 @@ impl<'a> Gen<'a> {
                 PK::Struct(s) => self.struct_vars.push((name, *s, p.mutable)),
                 PK::RefStruct(s) => self.struct_vars.push((name, *s, false)),
                 PK::Usize(v) => self.declare(&name, VK::Int(*v, *v), false),
+                PK::Enum(..) => self.declare(&name, VK::Enum, false),
                 PK::I32(v) => {
                     self.i32s.insert(name.clone());
                     self.declare(&name, VK::Int(*v, *v), false)
@@ -1291,6 +1348,7 @@ impl<'a> Gen<'a> {
     }
 
     fn func(&mut self, name: &str, top: bool) -> Func {
+        self.unsupported_done = !top;
         self.names.clear();
         self.counter = 0;
         self.labels = 0;
@@ -1468,6 +1526,7 @@ impl<'a> Gen<'a> {
         funcs.push(f);
         Program {
             generic: self.generic,
+            mode_enum: self.mode_enum,
             structs: self.structs.clone(),
             funcs,
         }

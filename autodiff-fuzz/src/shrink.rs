@@ -105,6 +105,11 @@ fn visit_e(e: &mut E, f: &mut dyn FnMut(&mut E)) {
             visit_e(d, f);
         }
         E::Call(_, args) => args.iter_mut().for_each(|a| visit_arg(a, f)),
+        E::MatchEnum(_, a, b) => {
+            visit_e(a, f);
+            visit_e(b, f);
+        }
+        E::Unsup(_, a) => visit_e(a, f),
         _ => {}
     }
 }
@@ -193,7 +198,7 @@ fn simpler(e: &E, param: Option<&str>) -> Vec<E> {
             v.extend(args.iter().cloned());
             v
         }
-        E::If(_, a, b) => vec![(**a).clone(), (**b).clone()],
+        E::If(_, a, b) | E::MatchEnum(_, a, b) => vec![(**a).clone(), (**b).clone()],
         E::Match(_, arms, d) => {
             let mut v: Vec<E> = vec![(**d).clone()];
             v.extend(arms.iter().map(|(_, a)| a.clone()));
