@@ -1,0 +1,905 @@
+//! The generator's own small AST of a program (structs, helper functions, the function under
+//! test), printed to Rust source. The shrinker edits this tree, not text.
+
+use std::fmt::Write;
+
+/// An integer (passive) expression: indices, counters, loop bounds.
+#[derive(Clone, Debug)]
+pub enum IE {
+    Lit(i64),
+    Var(String),
+    Add(Box<IE>, i64),
+    Sub(Box<IE>, i64),
+    /// `(e) % n`
+    Mod(Box<IE>, i64),
+    /// `n - 1 - e`
+    Rev(i64, Box<IE>),
+    /// `x.len()`
+    Len(String),
+}
+
+#[derive(Clone, Debug)]
+pub enum Cond {
+    F(Box<E>, &'static str, Box<E>),
+    I(IE, &'static str, IE),
+    And(Box<Cond>, Box<Cond>),
+    Or(Box<Cond>, Box<Cond>),
+}
+
+/// A float expression.
+#[derive(Clone, Debug)]
+pub enum E {
+    Lit(f64),
+    /// A scalar variable or a field path (`p.a`).
+    Var(String),
+    /// `a[i][j]`, `p.w[i]`.
+    Idx(String, Vec<IE>),
+    Bin(char, Box<E>, Box<E>),
+    Neg(Box<E>),
+    /// `x.name(args)` (ufcs false) or `f64::name(x, args)` (ufcs true).
+    Meth(&'static str, Box<E>, Vec<E>, bool),
+    Powi(Box<E>, IE),
+    /// `(i as f64)` / `F::from(i).unwrap()`.
+    Cast(IE),
+    Stop(Box<E>),
+    If(Box<Cond>, Box<E>, Box<E>),
+    Match(IE, Vec<(i64, E)>, Box<E>),
+    Call(String, Vec<Arg>),
+    /// `match m { Mode::A => a, Mode::B => b }` on a passive enum.
+    MatchEnum(String, Box<E>, Box<E>),
+    /// A construct outside the subset around an expression: the template with `U` replaced.
+    Unsup(&'static str, Box<E>),
+}
+
+/// A call argument.
+#[derive(Clone, Debug)]
+pub enum Arg {
+    F(E),
+    /// An array variable, by value or `&`.
+    ArrVar(String, bool),
+    /// `[e1, e2]`, by value or `&`.
+    ArrLit(Vec<E>, bool),
+}
+
+#[derive(Clone, Debug)]
+pub enum Place {
+    Var(String),
+    Idx(String, Vec<IE>),
+}
+
+#[derive(Clone, Debug)]
+pub enum Init {
+    E(E),
+    Zeros(Vec<usize>),
+    List(Vec<E>),
+    VecZeros(usize),
+    /// A passive float array `[0.5, -1.0]`.
+    Passive(Vec<f64>),
+    Int(IE),
+    /// `(e1, e2)` bound to a tuple pattern.
+    Pair(E, E),
+    /// `g(..)` returning a tuple or an array, bound whole.
+    Call(String, Vec<Arg>),
+}
+
+#[derive(Clone, Debug)]
+pub enum Out {
+    Scalar(E),
+    Tuple(Vec<E>),
+    Array(Vec<E>),
+    ArrVar(String),
+    /// `S { a: e, w: [..] }`: fields in order (scalar or array).
+    Struct(String, Vec<(String, Vec<E>, bool)>),
+    StructVar(String),
+}
+
+#[derive(Clone, Debug)]
+pub enum S {
+    Let {
+        names: Vec<String>,
+        mutable: bool,
+        ty: Option<String>,
+        init: Init,
+    },
+    Assign {
+        place: Place,
+        op: Option<char>,
+        rhs: E,
+    },
+    If {
+        cond: Cond,
+        then: Vec<S>,
+        els: Option<Vec<S>>,
+    },
+    For {
+        label: Option<String>,
+        var: String,
+        lo: IE,
+        hi: IE,
+        inclusive: bool,
+        rev: bool,
+        step: usize,
+        body: Vec<S>,
+    },
+    /// `let mut c = 0; while c < n { c += 1; body }`
+    While {
+        label: Option<String>,
+        counter: String,
+        n: i64,
+        body: Vec<S>,
+    },
+    /// `let mut c = 0; loop { c += 1; if c > n { break; } body }`
+    Loop {
+        label: Option<String>,
+        counter: String,
+        n: i64,
+        body: Vec<S>,
+    },
+    Break(Option<String>),
+    Continue(Option<String>),
+    Return(Out),
+    Match {
+        scrut: IE,
+        arms: Vec<(i64, Vec<S>)>,
+        default: Vec<S>,
+    },
+}
+
+/// A parameter's kind.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PK {
+    Scalar,
+    Arr(Vec<usize>),
+    RefArr(Vec<usize>),
+    Slice(usize),
+    RefVec(usize),
+    Struct(usize),
+    RefStruct(usize),
+    Usize(i64),
+    I32(i64),
+    /// A passive `Mode` (by reference when true), holding `Mode::A` or `Mode::B`.
+    Enum(bool, bool),
+}
+
+impl PK {
+    pub fn is_float(&self) -> bool {
+        !matches!(self, PK::Usize(_) | PK::I32(_) | PK::Enum(..))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Param {
+    pub name: String,
+    pub kind: PK,
+    pub mutable: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum OutK {
+    Scalar,
+    Tuple(usize),
+    Array(usize),
+    Struct(usize),
+}
+
+#[derive(Clone, Debug)]
+pub struct Func {
+    pub name: String,
+    pub params: Vec<Param>,
+    pub out: OutK,
+    pub body: Vec<S>,
+    pub ret: Out,
+    /// The attribute's arguments: "", "forward", "reverse, wrt(x)", ...
+    pub options: String,
+    pub forward: bool,
+    pub reverse: bool,
+    /// Names in `wrt(..)`, if any.
+    pub wrt: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct StructDef {
+    pub name: String,
+    /// (field, dims (empty: scalar), boxed)
+    pub fields: Vec<(String, Vec<usize>, bool)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Program {
+    pub generic: bool,
+    /// Whether `enum Mode { A, B }` is defined.
+    pub mode_enum: bool,
+    pub structs: Vec<StructDef>,
+    /// Helpers first, the function under test (`f`) last.
+    pub funcs: Vec<Func>,
+}
+
+pub struct Pr {
+    pub generic: bool,
+}
+
+fn ty_arr(ft: &str, dims: &[usize]) -> String {
+    let mut s = ft.to_string();
+    for d in dims.iter().rev() {
+        s = format!("[{s}; {d}]");
+    }
+    s
+}
+
+impl Pr {
+    fn ft(&self) -> &'static str {
+        if self.generic { "F" } else { "f64" }
+    }
+
+    fn lit(&self, v: f64) -> String {
+        if self.generic {
+            if v == 0.0 {
+                "F::zero()".into()
+            } else if v == 1.0 {
+                "F::one()".into()
+            } else {
+                format!("F::from({v:?}).unwrap()")
+            }
+        } else {
+            let s = format!("{v:?}");
+            if v < 0.0 { format!("({s})") } else { s }
+        }
+    }
+
+    pub fn ie(&self, e: &IE) -> String {
+        match e {
+            IE::Lit(v) => format!("{v}"),
+            IE::Var(n) => n.clone(),
+            IE::Add(a, k) => format!("({} + {k})", self.ie(a)),
+            IE::Sub(a, k) => format!("({} - {k})", self.ie(a)),
+            IE::Mod(a, k) => format!("({} % {k})", self.ie(a)),
+            IE::Rev(n, a) => format!("({n} - 1 - {})", self.ie(a)),
+            IE::Len(x) => format!("{x}.len()"),
+        }
+    }
+
+    fn cond(&self, c: &Cond) -> String {
+        match c {
+            Cond::F(a, op, b) => format!("{} {op} {}", self.e(a), self.e(b)),
+            Cond::I(a, op, b) => format!("{} {op} {}", self.ie(a), self.ie(b)),
+            Cond::And(a, b) => format!("({}) && ({})", self.cond(a), self.cond(b)),
+            Cond::Or(a, b) => format!("({}) || ({})", self.cond(a), self.cond(b)),
+        }
+    }
+
+    fn args(&self, args: &[Arg]) -> String {
+        let v: Vec<String> = args
+            .iter()
+            .map(|a| match a {
+                Arg::F(e) => self.e(e),
+                Arg::ArrVar(n, r) => format!("{}{n}", if *r { "&" } else { "" }),
+                Arg::ArrLit(es, r) => {
+                    let v: Vec<String> = es.iter().map(|e| self.e(e)).collect();
+                    format!("{}[{}]", if *r { "&" } else { "" }, v.join(", "))
+                }
+            })
+            .collect();
+        v.join(", ")
+    }
+
+    fn call(&self, g: &str, args: &[Arg]) -> String {
+        if self.generic {
+            format!("{g}::<F>({})", self.args(args))
+        } else {
+            format!("{g}({})", self.args(args))
+        }
+    }
+
+    pub fn e(&self, e: &E) -> String {
+        match e {
+            E::Lit(v) => self.lit(*v),
+            E::Var(n) => n.clone(),
+            E::Idx(n, ix) => {
+                let mut s = n.clone();
+                for i in ix {
+                    write!(s, "[{}]", self.ie(i)).unwrap();
+                }
+                s
+            }
+            E::Bin(op, a, b) => format!("({} {op} {})", self.e(a), self.e(b)),
+            E::Neg(a) => format!("(-{})", self.e(a)),
+            E::Meth(m, x, args, ufcs) => {
+                let a: Vec<String> = args.iter().map(|a| self.e(a)).collect();
+                if *ufcs {
+                    let mut all = vec![self.e(x)];
+                    all.extend(a);
+                    format!("{}::{m}({})", self.ft(), all.join(", "))
+                } else if let (E::Lit(v), false) = (&**x, self.generic) {
+                    // `0.5.sin()` is ambiguous to rustc: give the literal its type.
+                    format!("({v:?}_f64).{m}({})", a.join(", "))
+                } else {
+                    format!("{}.{m}({})", self.e(x), a.join(", "))
+                }
+            }
+            E::Powi(x, n) => match (&**x, self.generic) {
+                (E::Lit(v), false) => format!("({v:?}_f64).powi({} as i32)", self.ie(n)),
+                _ => format!("{}.powi({} as i32)", self.e(x), self.ie(n)),
+            },
+            E::Cast(i) => {
+                if self.generic {
+                    format!("F::from({}).unwrap()", self.ie(i))
+                } else {
+                    format!("({} as f64)", self.ie(i))
+                }
+            }
+            E::Stop(a) => format!("stop_gradient({})", self.e(a)),
+            E::If(c, a, b) => format!(
+                "(if {} {{ {} }} else {{ {} }})",
+                self.cond(c),
+                self.e(a),
+                self.e(b)
+            ),
+            E::Match(s, arms, d) => {
+                let mut out = format!("(match {} {{ ", self.ie(s));
+                for (k, e) in arms {
+                    write!(out, "{k} => {}, ", self.e(e)).unwrap();
+                }
+                write!(out, "_ => {} }})", self.e(d)).unwrap();
+                out
+            }
+            E::Call(g, args) => self.call(g, args),
+            E::MatchEnum(m, a, b) => {
+                format!(
+                    "(match {m} {{ Mode::A => {}, Mode::B => {} }})",
+                    self.e(a),
+                    self.e(b)
+                )
+            }
+            E::Unsup(t, a) => t.replace('U', &self.e(a)),
+        }
+    }
+
+    fn place(&self, p: &Place) -> String {
+        match p {
+            Place::Var(n) => n.clone(),
+            Place::Idx(n, ix) => self.e(&E::Idx(n.clone(), ix.clone())),
+        }
+    }
+
+    pub fn out(&self, o: &Out) -> String {
+        match o {
+            Out::Scalar(e) => self.e(e),
+            Out::Tuple(es) => {
+                let v: Vec<String> = es.iter().map(|e| self.e(e)).collect();
+                format!("({})", v.join(", "))
+            }
+            Out::Array(es) => {
+                let v: Vec<String> = es.iter().map(|e| self.e(e)).collect();
+                format!("[{}]", v.join(", "))
+            }
+            Out::ArrVar(n) | Out::StructVar(n) => n.clone(),
+            Out::Struct(s, fields) => {
+                let v: Vec<String> = fields
+                    .iter()
+                    .map(|(f, es, arr)| {
+                        if *arr {
+                            let v: Vec<String> = es.iter().map(|e| self.e(e)).collect();
+                            format!("{f}: [{}]", v.join(", "))
+                        } else {
+                            format!("{f}: {}", self.e(&es[0]))
+                        }
+                    })
+                    .collect();
+                format!("{s} {{ {} }}", v.join(", "))
+            }
+        }
+    }
+
+    fn label(l: &Option<String>) -> String {
+        l.as_ref().map(|l| format!("{l}: ")).unwrap_or_default()
+    }
+
+    pub fn stmts(&self, body: &[S], ind: usize, out: &mut String) {
+        for s in body {
+            self.stmt(s, ind, out);
+        }
+    }
+
+    fn stmt(&self, s: &S, ind: usize, out: &mut String) {
+        let pad = "    ".repeat(ind);
+        match s {
+            S::Let {
+                names,
+                mutable,
+                ty,
+                init,
+            } => {
+                let m = if *mutable { "mut " } else { "" };
+                let pat = if names.len() == 1 {
+                    format!("{m}{}", names[0])
+                } else {
+                    let v: Vec<String> = names.iter().map(|n| format!("{m}{n}")).collect();
+                    format!("({})", v.join(", "))
+                };
+                let ty = ty
+                    .as_ref()
+                    .map(|t| format!(": {}", t.replace("FT", self.ft())))
+                    .unwrap_or_default();
+                let rhs = match init {
+                    Init::E(e) => self.e(e),
+                    Init::Zeros(d) => {
+                        let mut s = self.lit(0.0);
+                        for n in d.iter().rev() {
+                            s = format!("[{s}; {n}]");
+                        }
+                        s
+                    }
+                    Init::List(es) => {
+                        let v: Vec<String> = es.iter().map(|e| self.e(e)).collect();
+                        format!("[{}]", v.join(", "))
+                    }
+                    Init::VecZeros(n) => format!("vec![{}; {n}]", self.lit(0.0)),
+                    Init::Passive(vs) => {
+                        let v: Vec<String> = vs.iter().map(|v| self.lit(*v)).collect();
+                        format!("[{}]", v.join(", "))
+                    }
+                    Init::Int(i) => self.ie(i),
+                    Init::Pair(a, b) => format!("({}, {})", self.e(a), self.e(b)),
+                    Init::Call(g, args) => self.call(g, args),
+                };
+                writeln!(out, "{pad}let {pat}{ty} = {rhs};").unwrap();
+            }
+            S::Assign { place, op, rhs } => {
+                let p = self.place(place);
+                match op {
+                    None => writeln!(out, "{pad}{p} = {};", self.e(rhs)).unwrap(),
+                    Some(o) if self.generic => {
+                        writeln!(out, "{pad}{p} = {p} {o} {};", self.e(rhs)).unwrap()
+                    }
+                    Some(o) => writeln!(out, "{pad}{p} {o}= {};", self.e(rhs)).unwrap(),
+                }
+            }
+            S::If { cond, then, els } => {
+                writeln!(out, "{pad}if {} {{", self.cond(cond)).unwrap();
+                self.stmts(then, ind + 1, out);
+                if let Some(els) = els {
+                    writeln!(out, "{pad}}} else {{").unwrap();
+                    self.stmts(els, ind + 1, out);
+                }
+                writeln!(out, "{pad}}}").unwrap();
+            }
+            S::For {
+                label,
+                var,
+                lo,
+                hi,
+                inclusive,
+                rev,
+                step,
+                body,
+            } => {
+                let dots = if *inclusive { "..=" } else { ".." };
+                let mut range = format!("{}{dots}{}", self.ie(lo), self.ie(hi));
+                if *rev || *step > 1 {
+                    range = format!("({range})");
+                }
+                if *rev {
+                    range.push_str(".rev()");
+                }
+                if *step > 1 {
+                    write!(range, ".step_by({step})").unwrap();
+                }
+                writeln!(out, "{pad}{}for {var} in {range} {{", Self::label(label)).unwrap();
+                self.stmts(body, ind + 1, out);
+                writeln!(out, "{pad}}}").unwrap();
+            }
+            S::While {
+                label,
+                counter,
+                n,
+                body,
+            } => {
+                writeln!(out, "{pad}let mut {counter}: usize = 0;").unwrap();
+                writeln!(out, "{pad}{}while {counter} < {n} {{", Self::label(label)).unwrap();
+                writeln!(out, "{pad}    {counter} += 1;").unwrap();
+                self.stmts(body, ind + 1, out);
+                writeln!(out, "{pad}}}").unwrap();
+            }
+            S::Loop {
+                label,
+                counter,
+                n,
+                body,
+            } => {
+                writeln!(out, "{pad}let mut {counter}: usize = 0;").unwrap();
+                writeln!(out, "{pad}{}loop {{", Self::label(label)).unwrap();
+                writeln!(out, "{pad}    {counter} += 1;").unwrap();
+                writeln!(out, "{pad}    if {counter} > {n} {{").unwrap();
+                writeln!(out, "{pad}        break;").unwrap();
+                writeln!(out, "{pad}    }}").unwrap();
+                self.stmts(body, ind + 1, out);
+                writeln!(out, "{pad}}}").unwrap();
+            }
+            S::Break(l) => writeln!(
+                out,
+                "{pad}break{};",
+                l.as_ref().map(|l| format!(" {l}")).unwrap_or_default()
+            )
+            .unwrap(),
+            S::Continue(l) => writeln!(
+                out,
+                "{pad}continue{};",
+                l.as_ref().map(|l| format!(" {l}")).unwrap_or_default()
+            )
+            .unwrap(),
+            S::Return(o) => writeln!(out, "{pad}return {};", self.out(o)).unwrap(),
+            S::Match {
+                scrut,
+                arms,
+                default,
+            } => {
+                writeln!(out, "{pad}match {} {{", self.ie(scrut)).unwrap();
+                for (k, b) in arms {
+                    writeln!(out, "{pad}    {k} => {{").unwrap();
+                    self.stmts(b, ind + 2, out);
+                    writeln!(out, "{pad}    }}").unwrap();
+                }
+                writeln!(out, "{pad}    _ => {{").unwrap();
+                self.stmts(default, ind + 2, out);
+                writeln!(out, "{pad}    }}").unwrap();
+                writeln!(out, "{pad}}}").unwrap();
+            }
+        }
+    }
+
+    /// The Rust type of a parameter in the function's own source.
+    pub fn param_ty(&self, k: &PK, structs: &[StructDef]) -> String {
+        let ft = self.ft();
+        match k {
+            PK::Scalar => ft.into(),
+            PK::Arr(d) => ty_arr(ft, d),
+            PK::RefArr(d) => format!("&{}", ty_arr(ft, d)),
+            PK::Slice(_) => format!("&[{ft}]"),
+            PK::RefVec(_) => format!("&Vec<{ft}>"),
+            PK::Struct(s) => structs[*s].name.clone(),
+            PK::RefStruct(s) => format!("&{}", structs[*s].name),
+            PK::Usize(_) => "usize".into(),
+            PK::I32(_) => "i32".into(),
+            PK::Enum(r, _) => {
+                if *r {
+                    "&Mode".into()
+                } else {
+                    "Mode".into()
+                }
+            }
+        }
+    }
+
+    pub fn out_ty(&self, o: &OutK, structs: &[StructDef], ft: &str) -> String {
+        match o {
+            OutK::Scalar => ft.into(),
+            OutK::Tuple(n) => format!("({})", vec![ft; *n].join(", ")),
+            OutK::Array(n) => format!("[{ft}; {n}]"),
+            OutK::Struct(s) => structs[*s].name.clone(),
+        }
+    }
+
+    pub fn func(&self, f: &Func, structs: &[StructDef], out: &mut String) {
+        if f.options.is_empty() {
+            writeln!(out, "#[differentiate]").unwrap();
+        } else {
+            writeln!(out, "#[differentiate({})]", f.options).unwrap();
+        }
+        let params: Vec<String> = f
+            .params
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}{}: {}",
+                    if p.mutable { "mut " } else { "" },
+                    p.name,
+                    self.param_ty(&p.kind, structs)
+                )
+            })
+            .collect();
+        let generics = if self.generic { "<F: Float>" } else { "" };
+        writeln!(
+            out,
+            "pub fn {}{generics}({}) -> {} {{",
+            f.name,
+            params.join(", "),
+            self.out_ty(&f.out, structs, self.ft())
+        )
+        .unwrap();
+        self.stmts(&f.body, 1, out);
+        writeln!(out, "    {}", self.out(&f.ret)).unwrap();
+        writeln!(out, "}}").unwrap();
+    }
+}
+
+/// The source of the program's functions and structs (no check code).
+pub fn source(p: &Program) -> String {
+    let pr = Pr { generic: p.generic };
+    let mut s = String::new();
+    if p.mode_enum {
+        writeln!(
+            s,
+            "#[derive(Clone, Copy, Debug, PartialEq)]\npub enum Mode {{\n    A,\n    B,\n}}\n"
+        )
+        .unwrap();
+    }
+    for st in &p.structs {
+        writeln!(s, "#[derive(Differentiable, Clone, Debug)]").unwrap();
+        writeln!(s, "pub struct {} {{", st.name).unwrap();
+        for (f, d, boxed) in &st.fields {
+            let t = ty_arr("f64", d);
+            if *boxed {
+                writeln!(s, "    pub {f}: Box<{t}>,").unwrap();
+            } else {
+                writeln!(s, "    pub {f}: {t},").unwrap();
+            }
+        }
+        writeln!(s, "}}\n").unwrap();
+    }
+    for f in &p.funcs {
+        pr.func(f, &p.structs, &mut s);
+        s.push('\n');
+    }
+    s
+}
+
+/// The check code of the function under test, for one float type (`f64`, or `f32` for the
+/// second instantiation of a generic program).
+pub fn check(p: &Program, ft: &str, fname: &str) -> String {
+    let f = p.funcs.last().unwrap();
+    let pr = Pr { generic: false };
+    let strict = ft == "f64";
+    let mut s = String::new();
+    // Flat and Rand for the structs.
+    let active: Vec<bool> = f
+        .params
+        .iter()
+        .map(|q| q.kind.is_float() && f.wrt.as_ref().is_none_or(|w| w.contains(&q.name)))
+        .collect();
+    let ty = |k: &PK| -> String {
+        match k {
+            PK::Scalar => ft.into(),
+            PK::Arr(d) | PK::RefArr(d) => ty_arr(ft, d),
+            PK::Slice(_) | PK::RefVec(_) => format!("Vec<{ft}>"),
+            PK::Struct(i) | PK::RefStruct(i) => p.structs[*i].name.clone(),
+            PK::Usize(_) => "usize".into(),
+            PK::I32(_) => "i32".into(),
+            PK::Enum(..) => "Mode".into(),
+        }
+    };
+    let rand = |k: &PK| -> String {
+        match k {
+            PK::Slice(n) | PK::RefVec(n) => format!("h.vec({n})"),
+            PK::Usize(v) | PK::I32(v) => format!("{v}"),
+            PK::Enum(_, a) => {
+                if *a {
+                    "Mode::A".into()
+                } else {
+                    "Mode::B".into()
+                }
+            }
+            _ => "Rand::rand(h)".into(),
+        }
+    };
+    let turbo = if p.generic {
+        format!("::<{ft}>")
+    } else {
+        String::new()
+    };
+    let args: Vec<String> = f
+        .params
+        .iter()
+        .enumerate()
+        .map(|(i, q)| match &q.kind {
+            PK::Scalar | PK::Usize(_) | PK::I32(_) | PK::Enum(false, _) => format!("__p{i}"),
+            PK::Enum(true, _) => format!("&__p{i}"),
+            PK::Arr(_) | PK::Struct(_) => format!("__p{i}.clone()"),
+            PK::RefArr(_) | PK::RefVec(_) | PK::RefStruct(_) => format!("&__p{i}"),
+            PK::Slice(_) => format!("&__p{i}[..]"),
+        })
+        .collect();
+    let args = args.join(", ");
+    let targs: Vec<String> = f
+        .params
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| active[*i])
+        .map(|(i, q)| match &q.kind {
+            PK::Scalar | PK::Arr(_) => format!("__t{i}.clone()"),
+            PK::Slice(_) | PK::RefVec(_) => format!("&__t{i}[..]"),
+            _ => format!("&__t{i}"),
+        })
+        .collect();
+    let all_args = if targs.is_empty() {
+        args.clone()
+    } else {
+        format!("{args}, {}", targs.join(", "))
+    };
+    let rt = pr.out_ty(&f.out, &p.structs, ft);
+    writeln!(s, "pub fn {fname}(h: &mut H) -> Result<(), String> {{").unwrap();
+    writeln!(s, "    let strict = {strict};").unwrap();
+    writeln!(s, "    h.strict = strict;").unwrap();
+    writeln!(s, "    for _pt in 0..h.points {{").unwrap();
+    for (i, q) in f.params.iter().enumerate() {
+        writeln!(
+            s,
+            "        let __p{i}: {} = {};",
+            ty(&q.kind),
+            rand(&q.kind)
+        )
+        .unwrap();
+    }
+    writeln!(s, "        sg_record();").unwrap();
+    writeln!(s, "        let __y: {rt} = {}{turbo}({args});", f.name).unwrap();
+    writeln!(s, "        sg_off();").unwrap();
+    writeln!(s, "        let __yv = flat(&__y);").unwrap();
+    writeln!(
+        s,
+        "        if !h.usable(&__yv) {{ h.skipped += 1; continue; }}"
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "        h.yscale = 1.0 + __yv.iter().fold(0.0f64, |m, v| m.max(v.abs()));"
+    )
+    .unwrap();
+    writeln!(s, "        let mut __base: Vec<f64> = Vec::new();").unwrap();
+    for i in (0..f.params.len()).filter(|i| active[*i]) {
+        writeln!(s, "        __p{i}.flat(&mut __base);").unwrap();
+    }
+    writeln!(s, "        let __eval = |__v: &[f64]| -> Vec<f64> {{").unwrap();
+    writeln!(s, "            let mut __it = __v.iter().copied();").unwrap();
+    for i in (0..f.params.len()).filter(|i| active[*i]) {
+        writeln!(s, "            let mut __p{i} = __p{i}.clone();").unwrap();
+        writeln!(s, "            __p{i}.set(&mut __it);").unwrap();
+    }
+    writeln!(s, "            stage(\"original\");").unwrap();
+    writeln!(s, "            sg_replay();").unwrap();
+    writeln!(s, "            let __r = flat(&{}{turbo}({args}));", f.name).unwrap();
+    writeln!(s, "            sg_off();").unwrap();
+    writeln!(s, "            __r").unwrap();
+    writeln!(s, "        }};").unwrap();
+    writeln!(s, "        let mut __tv: Vec<f64> = Vec::new();").unwrap();
+    for (i, q) in f.params.iter().enumerate().filter(|(i, _)| active[*i]) {
+        writeln!(
+            s,
+            "        let __t{i}: {} = {};",
+            ty(&q.kind),
+            rand(&q.kind)
+        )
+        .unwrap();
+        writeln!(s, "        __t{i}.flat(&mut __tv);").unwrap();
+    }
+    writeln!(s, "        let __fd = h.fd(&__eval, &__base, &__tv);").unwrap();
+    writeln!(s, "        stage(\"\");").unwrap();
+    if f.forward {
+        writeln!(s, "        stage(\"{}_jvp\");", f.name).unwrap();
+        writeln!(
+            s,
+            "        let (__y1, __dy) = {}_jvp{turbo}({all_args});",
+            f.name
+        )
+        .unwrap();
+        writeln!(
+            s,
+            "        h.same(\"{ft} jvp value\", &__yv, &flat(&__y1))?;"
+        )
+        .unwrap();
+        writeln!(s, "        let __dyv = flat(&__dy);").unwrap();
+        writeln!(s, "        if let Some(fd) = &__fd {{ h.close(\"jvp vs finite differences\", fd, &__dyv, 1e-5)?; }}").unwrap();
+    }
+    if f.reverse {
+        writeln!(s, "        let __c: {rt} = Rand::rand(h);").unwrap();
+        writeln!(s, "        let __cv = flat(&__c);").unwrap();
+        writeln!(s, "        stage(\"{}_vjp\");", f.name).unwrap();
+        writeln!(
+            s,
+            "        let (__y2, __pb) = {}_vjp{turbo}({args});",
+            f.name
+        )
+        .unwrap();
+        writeln!(
+            s,
+            "        h.same(\"{ft} vjp value\", &__yv, &flat(&__y2))?;"
+        )
+        .unwrap();
+        writeln!(s, "        stage(\"pullback of {}_vjp\");", f.name).unwrap();
+        writeln!(s, "        let __adj = flat(&__pb(__c.clone()));").unwrap();
+        writeln!(
+            s,
+            "        if let Some(fd) = &__fd {{ h.dots(\"vjp vs finite differences\", &__adj, &__tv, &__cv, fd, 1e-5)?; }}"
+        )
+        .unwrap();
+        if f.forward {
+            writeln!(s, "        h.dots(\"dot-product identity <J t, c> = <t, J^T c>\", &__adj, &__tv, &__cv, &__dyv, 1e-10)?;")
+                .unwrap();
+        }
+        if f.out == OutK::Scalar {
+            let one = if ft == "f64" { "1.0f64" } else { "1.0f32" };
+            writeln!(s, "        stage(\"{}_grad\");", f.name).unwrap();
+            writeln!(
+                s,
+                "        let (__y3, __g) = {}_grad{turbo}({args});",
+                f.name
+            )
+            .unwrap();
+            writeln!(
+                s,
+                "        h.same(\"{ft} grad value\", &__yv, &flat(&__y3))?;"
+            )
+            .unwrap();
+            writeln!(s, "        let __gv = flat(&__g);").unwrap();
+            writeln!(s, "        stage(\"{}_vjp\");", f.name).unwrap();
+            writeln!(s, "        let (_, __pb1) = {}_vjp{turbo}({args});", f.name).unwrap();
+            writeln!(
+                s,
+                "        h.close(\"grad vs pullback(1)\", &flat(&__pb1({one})), &__gv, 1e-12)?;"
+            )
+            .unwrap();
+            writeln!(
+                s,
+                "        if let Some(fd) = &__fd {{ h.dots(\"grad vs finite differences\", &__gv, &__tv, &[1.0], fd, 1e-5)?; }}"
+            )
+            .unwrap();
+        }
+    }
+    writeln!(s, "    }}").unwrap();
+    writeln!(s, "    Ok(())").unwrap();
+    writeln!(s, "}}").unwrap();
+    s
+}
+
+/// Flat and Rand for the program's structs.
+pub fn struct_impls(p: &Program) -> String {
+    let mut s = String::new();
+    for st in &p.structs {
+        writeln!(s, "impl Flat for {} {{", st.name).unwrap();
+        writeln!(s, "    fn flat(&self, out: &mut Vec<f64>) {{").unwrap();
+        for (f, _, _) in &st.fields {
+            writeln!(s, "        self.{f}.flat(out);").unwrap();
+        }
+        writeln!(
+            s,
+            "    }}\n    fn set(&mut self, it: &mut dyn Iterator<Item = f64>) {{"
+        )
+        .unwrap();
+        for (f, _, _) in &st.fields {
+            writeln!(s, "        self.{f}.set(it);").unwrap();
+        }
+        writeln!(s, "    }}\n}}").unwrap();
+        writeln!(
+            s,
+            "impl Rand for {} {{\n    fn rand(h: &mut H) -> Self {{",
+            st.name
+        )
+        .unwrap();
+        for (i, _) in st.fields.iter().enumerate() {
+            writeln!(s, "        let __f{i} = Rand::rand(h);").unwrap();
+        }
+        let v: Vec<String> = st
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, (f, _, _))| format!("{f}: __f{i}"))
+            .collect();
+        writeln!(s, "        {} {{ {} }}\n    }}\n}}", st.name, v.join(", ")).unwrap();
+    }
+    s
+}
+
+/// The module file of a program: its source, the struct impls and the check functions.
+pub fn module(p: &Program) -> String {
+    let mut s = String::from(
+        "#![allow(warnings, clippy::all)]\nuse super::support::*;\nuse super::support::stop_gradient;\nuse autodiff::prelude::*;\n\n",
+    );
+    s.push_str(&source(p));
+    s.push_str(&struct_impls(p));
+    if p.generic {
+        s.push_str(&check(p, "f64", "check_f64"));
+        s.push_str(&check(p, "f32", "check_f32"));
+        s.push_str("pub fn check(h: &mut H) -> Result<(), String> {\n    check_f64(h)?;\n    check_f32(h)\n}\n");
+    } else {
+        s.push_str(&check(p, "f64", "check"));
+    }
+    s
+}

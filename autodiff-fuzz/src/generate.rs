@@ -1,0 +1,1545 @@
+//! The seeded generator of random programs in the documented subset (docs/SUBSET.md).
+//!
+//! Every construct it can emit has a name (`for-rev`, `compound-self`, `rule:ln`, ...): the
+//! program records the names it used (for failure rates per construct) and `--without` removes
+//! names from generation (`--without break-nested,rule` drops nested breaks and every rule).
+
+use std::collections::BTreeSet;
+
+use crate::ast::*;
+
+/// SplitMix64.
+#[derive(Clone)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below((hi - lo + 1) as usize) as i64
+    }
+    pub fn chance(&mut self, p: f64) -> bool {
+        ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < p
+    }
+    pub fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[self.below(v.len())]
+    }
+}
+
+/// The seed of program `k` of a run with seed `s`.
+pub fn program_seed(seed: u64, k: usize) -> u64 {
+    let mut r = Rng(seed ^ (k as u64).wrapping_mul(0xd1b5_4a32_d192_ed03));
+    r.next();
+    r.next()
+}
+
+/// Every construct name, for `--without` and the per-construct table.
+pub const CONSTRUCTS: &[&str] = &[
+    "generic",
+    "param-arr",
+    "param-nested-arr",
+    "param-ref-arr",
+    "param-slice",
+    "param-refvec",
+    "param-struct",
+    "param-ref-struct",
+    "param-box-field",
+    "param-usize",
+    "param-i32",
+    "param-mut",
+    "out-tuple",
+    "out-array",
+    "out-arr-var",
+    "out-struct",
+    "out-struct-mutated",
+    "let-mut",
+    "let-shadow",
+    "let-typed",
+    "tuple-let",
+    "passive-tuple",
+    "local-arr",
+    "local-arr-list",
+    "local-vec",
+    "passive-arr",
+    "passive-float",
+    "assign",
+    "compound",
+    "compound-self",
+    "if-stmt",
+    "if-else",
+    "if-expr",
+    "match",
+    "match-expr",
+    "for",
+    "for-rev",
+    "for-step",
+    "for-inclusive",
+    "for-len",
+    "for-param-bound",
+    "while",
+    "loop",
+    "label",
+    "break",
+    "continue",
+    "break-nested",
+    "return-early",
+    "return-in-loop",
+    "call",
+    "call-tuple",
+    "call-array-out",
+    "call-arr-param",
+    "call-refarr-param",
+    "call-arg-lit",
+    "call-arg-cast",
+    "call-arg-passive-local",
+    "call-arg-passive-elem",
+    "call-arg-stopgrad",
+    "call-arg-passive-expr",
+    "call-arg-arrlit",
+    "stop-gradient",
+    "cast",
+    "div",
+    "neg",
+    "powi-param",
+    "ufcs",
+    "opt-forward",
+    "opt-reverse",
+    "opt-wrt",
+    "names-generated",
+    "raw-ident",
+    "rule",
+    "and-or",
+];
+
+pub const RULES: &[&str] = &[
+    "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh", "asinh", "acosh",
+    "atanh", "exp", "exp2", "exp_m1", "ln", "ln_1p", "log", "log2", "log10", "sqrt", "cbrt",
+    "powi", "powf", "recip", "abs", "hypot", "max", "min", "mul_add", "floor", "ceil", "round",
+    "trunc", "signum",
+];
+
+pub struct Cfg {
+    pub without: BTreeSet<String>,
+}
+
+impl Cfg {
+    pub fn allowed(&self, c: &str) -> bool {
+        if self.without.contains(c) {
+            return false;
+        }
+        match c.split_once(':') {
+            Some((pre, _)) => !self.without.contains(pre),
+            None => true,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum VK {
+    F,
+    /// Passive float (bound to a literal).
+    PF,
+    Arr(Vec<usize>),
+    /// A slice, `&Vec` or local `vec!` of this length.
+    Vec(usize),
+    /// Passive float array.
+    PArr(usize),
+    /// Passive integer in [lo, hi].
+    Int(i64, i64),
+    /// A passive `Mode`.
+    Enum,
+}
+
+#[derive(Clone, Debug)]
+struct Var {
+    name: String,
+    kind: VK,
+    mutable: bool,
+}
+
+struct LoopCtx {
+    label: Option<String>,
+}
+
+struct HelperSig {
+    name: String,
+    params: Vec<PK>,
+    out: OutK,
+}
+
+pub struct Gen<'a> {
+    pub rng: Rng,
+    cfg: &'a Cfg,
+    pub used: BTreeSet<String>,
+    generic: bool,
+    scopes: Vec<Vec<Var>>,
+    names: BTreeSet<String>,
+    loops: Vec<LoopCtx>,
+    helpers: Vec<HelperSig>,
+    structs: Vec<StructDef>,
+    /// Struct-typed variables in scope: (name, struct, mutable).
+    struct_vars: Vec<(String, usize, bool)>,
+    /// Array parameters passed by reference.
+    refs: BTreeSet<String>,
+    /// i32 parameters: not indices.
+    i32s: BTreeSet<String>,
+    out: OutK,
+    mode_enum: bool,
+    unsupported_done: bool,
+    counter: usize,
+    labels: usize,
+}
+
+const PLAIN: &[&str] = &[
+    "a", "b", "c", "s", "t", "u", "v", "w", "y", "z", "acc", "tmp", "q", "r", "k2", "h",
+];
+const TRICKY: &[&str] = &[
+    "ct", "__t0", "__t1", "__tape0", "__y", "__ret", "__n", "__e", "__d", "__c", "__b", "__adj",
+    "__v", "__z", "__trips", "__done", "__brk0", "__hi", "__lo", "pullback", "tape", "tapes",
+    "__pb_g0", "__own_x", "__w_0_0", "x__bar", "x__dot", "x__1", "x__tan", "ct__bar", "__y__bar",
+];
+
+impl<'a> Gen<'a> {
+    pub fn new(seed: u64, cfg: &'a Cfg) -> Self {
+        Gen {
+            rng: Rng(seed),
+            cfg,
+            used: BTreeSet::new(),
+            generic: false,
+            scopes: vec![],
+            names: BTreeSet::new(),
+            loops: vec![],
+            helpers: vec![],
+            structs: vec![],
+            struct_vars: vec![],
+            refs: BTreeSet::new(),
+            i32s: BTreeSet::new(),
+            out: OutK::Scalar,
+            mode_enum: false,
+            unsupported_done: false,
+            counter: 0,
+            labels: 0,
+        }
+    }
+
+    /// Whether to use construct `c` now (allowed and drawn with probability `p`); records it.
+    fn want(&mut self, c: &str, p: f64) -> bool {
+        if self.cfg.allowed(c) && self.rng.chance(p) {
+            self.used.insert(c.to_string());
+            true
+        } else {
+            false
+        }
+    }
+
+    fn ok(&self, c: &str) -> bool {
+        self.cfg.allowed(c)
+    }
+
+    fn mark(&mut self, c: &str) {
+        self.used.insert(c.to_string());
+    }
+
+    fn fresh(&mut self) -> String {
+        for _ in 0..20 {
+            let base: String = if self.want("raw-ident", 0.015) {
+                let raw = *self
+                    .rng
+                    .pick(&["x", "y", "type", "match", "loop", "ct", "fn"]);
+                format!("r#{raw}")
+            } else if self.want("names-generated", 0.12) {
+                let existing: Vec<String> = self
+                    .names
+                    .iter()
+                    .filter(|n| !n.starts_with("r#"))
+                    .cloned()
+                    .collect();
+                if !existing.is_empty() && self.rng.chance(0.5) {
+                    let n = self.rng.pick(&existing).clone();
+                    let suf = *self.rng.pick(&["__bar", "__dot", "__1", "__tan", "__2"]);
+                    format!("{n}{suf}")
+                } else {
+                    self.rng.pick(TRICKY).to_string()
+                }
+            } else {
+                let b = *self.rng.pick(PLAIN);
+                self.counter += 1;
+                if self.rng.chance(0.5) {
+                    b.to_string()
+                } else {
+                    format!("{b}{}", self.counter)
+                }
+            };
+            let key = base.trim_start_matches("r#").to_string();
+            if !self.names.iter().any(|n| n.trim_start_matches("r#") == key) {
+                self.names.insert(base.clone());
+                return base;
+            }
+        }
+        self.counter += 1;
+        let n = format!("v{}", self.counter);
+        self.names.insert(n.clone());
+        n
+    }
+
+    fn declare(&mut self, name: &str, kind: VK, mutable: bool) {
+        self.scopes.last_mut().unwrap().push(Var {
+            name: name.into(),
+            kind,
+            mutable,
+        });
+    }
+
+    fn vars(&self) -> Vec<Var> {
+        // Later declarations shadow earlier ones.
+        let mut out: Vec<Var> = vec![];
+        for s in &self.scopes {
+            for v in s {
+                out.retain(|o: &Var| o.name != v.name);
+                out.push(v.clone());
+            }
+        }
+        out
+    }
+
+    fn ints(&self) -> Vec<(String, i64, i64)> {
+        self.vars()
+            .into_iter()
+            .filter_map(|v| {
+                if let VK::Int(a, b) = v.kind {
+                    Some((v.name, a, b))
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// An index in [0, len).
+    fn idx(&mut self, len: usize) -> IE {
+        let len = len as i64;
+        let mut cands: Vec<IE> = vec![IE::Lit(self.rng.range(0, len - 1))];
+        for (n, a, b) in self.ints() {
+            if self.i32s.contains(&n) {
+                continue;
+            }
+            if a >= 0 && b < len {
+                cands.push(IE::Var(n.clone()));
+                cands.push(IE::Var(n.clone()));
+                cands.push(IE::Rev(len, Box::new(IE::Var(n.clone()))));
+            }
+            if a >= 1 && b <= len {
+                cands.push(IE::Sub(Box::new(IE::Var(n.clone())), 1));
+                cands.push(IE::Sub(Box::new(IE::Var(n.clone())), 1));
+            }
+            if a >= 0 {
+                let k = self.rng.range(0, 2);
+                cands.push(IE::Mod(
+                    Box::new(IE::Add(Box::new(IE::Var(n.clone())), k)),
+                    len,
+                ));
+            }
+        }
+        let i = self.rng.below(cands.len());
+        cands.swap_remove(i)
+    }
+
+    fn int_expr(&mut self) -> (IE, i64, i64) {
+        let ints = self.ints();
+        if !ints.is_empty() && self.rng.chance(0.8) {
+            let (n, a, b) = self.rng.pick(&ints).clone();
+            (IE::Var(n), a, b)
+        } else {
+            let v = self.rng.range(0, 3);
+            (IE::Lit(v), v, v)
+        }
+    }
+
+    /// Places an expression can read: (expression, passive).
+    fn atoms(&mut self) -> Vec<(E, bool)> {
+        let mut out = vec![];
+        for v in self.vars() {
+            match &v.kind {
+                VK::F => out.push((E::Var(v.name.clone()), false)),
+                VK::PF => out.push((E::Var(v.name.clone()), true)),
+                VK::Arr(d) => {
+                    let d = d.clone();
+                    let ix = d.iter().map(|n| self.idx(*n)).collect();
+                    out.push((E::Idx(v.name.clone(), ix), false));
+                }
+                VK::Vec(n) => {
+                    let n = *n;
+                    let i = self.idx(n);
+                    out.push((E::Idx(v.name.clone(), vec![i]), false));
+                }
+                VK::PArr(n) => {
+                    let n = *n;
+                    let i = self.idx(n);
+                    out.push((E::Idx(v.name.clone(), vec![i]), true));
+                }
+                VK::Int(..) | VK::Enum => {}
+            }
+        }
+        let svars = self.struct_vars.clone();
+        for (sv, si, _) in svars {
+            let fields = self.structs[si].fields.clone();
+            for (f, d, _) in fields {
+                if d.is_empty() {
+                    out.push((E::Var(format!("{sv}.{f}")), false));
+                } else {
+                    let ix = d.iter().map(|n| self.idx(*n)).collect();
+                    out.push((E::Idx(format!("{sv}.{f}"), ix), false));
+                }
+            }
+        }
+        out
+    }
+
+    fn atom(&mut self) -> E {
+        if self.rng.chance(0.12) {
+            return E::Lit(self.lit());
+        }
+        if self.rng.chance(0.05) && self.ok("cast") {
+            let ints = self.ints();
+            if !ints.is_empty() {
+                self.mark("cast");
+                let (n, _, _) = self.rng.pick(&ints).clone();
+                return E::Cast(IE::Var(n));
+            }
+        }
+        let atoms = self.atoms();
+        if atoms.is_empty() {
+            return E::Lit(self.lit());
+        }
+        // Prefer active ones.
+        let active: Vec<E> = atoms
+            .iter()
+            .filter(|(_, p)| !p)
+            .map(|(e, _)| e.clone())
+            .collect();
+        if !active.is_empty() && self.rng.chance(0.85) {
+            return self.rng.pick(&active).clone();
+        }
+        self.rng.pick(&atoms).0.clone()
+    }
+
+    fn lit(&mut self) -> f64 {
+        *self
+            .rng
+            .pick(&[0.5, 1.0, 2.0, 0.25, 1.5, -0.5, 0.75, 3.0, 0.0, -1.25])
+    }
+
+    /// A positive expression of `u` (for ln, sqrt, ...).
+    fn pos(&mut self, u: E) -> E {
+        match self.rng.below(3) {
+            0 => E::Bin(
+                '+',
+                Box::new(E::Lit(1.5)),
+                Box::new(E::Meth("sin", Box::new(u), vec![], false)),
+            ),
+            1 => E::Bin(
+                '+',
+                Box::new(E::Lit(2.0)),
+                Box::new(E::Meth("tanh", Box::new(u), vec![], false)),
+            ),
+            _ => E::Bin(
+                '+',
+                Box::new(E::Lit(1.25)),
+                Box::new(E::Meth("cos", Box::new(u), vec![], false)),
+            ),
+        }
+    }
+
+    /// An expression of `u` in (-0.5, 0.5).
+    fn bnd(&mut self, u: E) -> E {
+        let m = if self.rng.chance(0.5) { "tanh" } else { "sin" };
+        E::Bin(
+            '*',
+            Box::new(E::Lit(0.5)),
+            Box::new(E::Meth(m, Box::new(u), vec![], false)),
+        )
+    }
+
+    fn rule(&mut self, d: usize) -> E {
+        let allowed: Vec<&str> = RULES
+            .iter()
+            .copied()
+            .filter(|r| self.ok(&format!("rule:{r}")))
+            .collect();
+        if allowed.is_empty() || !self.ok("rule") {
+            return self.e(d - 1);
+        }
+        let r = *self.rng.pick(&allowed);
+        self.mark("rule");
+        self.mark(&format!("rule:{r}"));
+        let u = self.e(d - 1);
+        let ufcs = self.want("ufcs", 0.15) && r != "powi";
+        let m = |name: &'static str, x: E, args: Vec<E>| E::Meth(name, Box::new(x), args, ufcs);
+        match r {
+            "sin" | "cos" | "tanh" | "atan" | "asinh" | "abs" | "floor" | "ceil" | "round"
+            | "trunc" | "signum" => m(leak(r), u, vec![]),
+            "tan" | "asin" | "acos" | "atanh" => {
+                let b = self.bnd(u);
+                m(leak(r), b, vec![])
+            }
+            "sinh" | "cosh" | "exp" | "exp2" | "exp_m1" => {
+                let w = if self.rng.chance(0.5) { "tanh" } else { "sin" };
+                m(leak(r), E::Meth(w, Box::new(u), vec![], false), vec![])
+            }
+            "ln" | "ln_1p" | "log2" | "log10" | "sqrt" | "cbrt" | "recip" => {
+                let p = self.pos(u);
+                m(leak(r), p, vec![])
+            }
+            "acosh" => m(
+                "acosh",
+                E::Bin(
+                    '+',
+                    Box::new(E::Lit(2.5)),
+                    Box::new(E::Meth("sin", Box::new(u), vec![], false)),
+                ),
+                vec![],
+            ),
+            "log" => {
+                let p = self.pos(u);
+                let v = self.e(d - 1);
+                let base = E::Bin(
+                    '+',
+                    Box::new(E::Lit(2.5)),
+                    Box::new(E::Meth("sin", Box::new(v), vec![], false)),
+                );
+                m("log", p, vec![base])
+            }
+            "powf" => {
+                let p = self.pos(u);
+                let v = self.e(d - 1);
+                m("powf", p, vec![E::Meth("sin", Box::new(v), vec![], false)])
+            }
+            "powi" => {
+                let ints: Vec<String> = self
+                    .vars()
+                    .into_iter()
+                    .filter(|v| matches!(v.kind, VK::Int(a, b) if a >= 0 && b <= 3))
+                    .map(|v| v.name)
+                    .collect();
+                if !ints.is_empty() && self.want("powi-param", 0.3) {
+                    let n = self.rng.pick(&ints).clone();
+                    E::Powi(Box::new(u), IE::Var(n))
+                } else if self.rng.chance(0.2) {
+                    let p = self.pos(u);
+                    E::Powi(Box::new(p), IE::Lit(-1))
+                } else {
+                    E::Powi(Box::new(u), IE::Lit(self.rng.range(0, 3)))
+                }
+            }
+            "atan2" | "hypot" | "max" | "min" => {
+                let v = self.e(d - 1);
+                m(leak(r), u, vec![v])
+            }
+            "mul_add" => {
+                let v = self.e(d - 1);
+                let w = self.e(d - 1);
+                m("mul_add", u, vec![v, w])
+            }
+            _ => unreachable!(),
+        }
+    }
+
+    /// A float expression of depth at most `d`.
+    pub fn e(&mut self, d: usize) -> E {
+        if d == 0 || self.rng.chance(0.25) {
+            return self.atom();
+        }
+        let roll = self.rng.below(100);
+        match roll {
+            0..=34 => {
+                let op = *self.rng.pick(&['+', '-', '*', '+', '*']);
+                let a = self.e(d - 1);
+                let b = self.e(d - 1);
+                E::Bin(op, Box::new(a), Box::new(b))
+            }
+            35..=39 if self.ok("div") => {
+                self.mark("div");
+                let a = self.e(d - 1);
+                let b = self.e(d - 1);
+                let p = self.pos(b);
+                E::Bin('/', Box::new(a), Box::new(p))
+            }
+            40..=43 if self.ok("neg") => {
+                self.mark("neg");
+                E::Neg(Box::new(self.e(d - 1)))
+            }
+            44..=74 => self.rule(d),
+            75..=79 if self.ok("if-expr") => {
+                self.mark("if-expr");
+                let c = self.cond(d - 1);
+                let a = self.e(d - 1);
+                let b = self.e(d - 1);
+                E::If(Box::new(c), Box::new(a), Box::new(b))
+            }
+            80..=82 if self.ok("match-expr") => {
+                self.mark("match-expr");
+                let (s, _, _) = self.int_expr();
+                let n = self.rng.range(1, 2);
+                let arms = (0..n).map(|k| (k, self.e(d - 1))).collect();
+                let def = self.e(d - 1);
+                E::Match(s, arms, Box::new(def))
+            }
+            83..=91 if !self.helpers.is_empty() && self.ok("call") => self.call_expr(d),
+            92..=95 if self.ok("stop-gradient") => {
+                self.mark("stop-gradient");
+                E::Stop(Box::new(self.e(d - 1)))
+            }
+            96..=97 if self.vars().iter().any(|v| matches!(v.kind, VK::Enum)) => {
+                let es: Vec<String> = self
+                    .vars()
+                    .into_iter()
+                    .filter(|v| matches!(v.kind, VK::Enum))
+                    .map(|v| v.name)
+                    .collect();
+                let m = self.rng.pick(&es).clone();
+                let a = self.e(d - 1);
+                let b = self.e(d - 1);
+                E::MatchEnum(m, Box::new(a), Box::new(b))
+            }
+            98..=99 if !self.generic && !self.unsupported_done && self.want("unsupported", 0.3) => {
+                // Outside the subset: the macro must reject it with a spanned error (or, if it
+                // accepts it, differentiate it right).
+                self.unsupported_done = true;
+                let t = *self.rng.pick(&[
+                    "f64::from_bits((U).to_bits())",
+                    "unsafe { U }",
+                    "((U) % 2.0)",
+                    "(|a: f64| a * 2.0)(U)",
+                    "((U) as f32 as f64)",
+                    "[U, 1.0].iter().sum::<f64>()",
+                    "Some(U).unwrap()",
+                ]);
+                E::Unsup(t, Box::new(self.e(d - 1)))
+            }
+            _ => {
+                let a = self.e(d - 1);
+                let b = self.e(d - 1);
+                E::Bin('*', Box::new(a), Box::new(b))
+            }
+        }
+    }
+
+    fn cond(&mut self, d: usize) -> Cond {
+        let c = if self.rng.chance(0.5) && !self.ints().is_empty() {
+            let (a, lo, hi) = self.int_expr();
+            let k = self.rng.range(lo, hi.max(lo));
+            let op = *self.rng.pick(&["==", "<", ">=", "!="]);
+            Cond::I(a, op, IE::Lit(k))
+        } else {
+            let a = self.e(d.min(1));
+            let op = *self.rng.pick(&["<", ">", "<=", ">="]);
+            let k = *self.rng.pick(&[0.0, 0.25, -0.25, 0.5]);
+            Cond::F(Box::new(a), op, Box::new(E::Lit(k)))
+        };
+        if self.want("and-or", 0.1) {
+            let other = self.cond(0);
+            if self.rng.chance(0.5) {
+                Cond::And(Box::new(c), Box::new(other))
+            } else {
+                Cond::Or(Box::new(c), Box::new(other))
+            }
+        } else {
+            c
+        }
+    }
+
+    fn arg(&mut self, k: &PK, d: usize) -> Arg {
+        match k {
+            PK::Arr(dims) | PK::RefArr(dims) => {
+                let by_ref = matches!(k, PK::RefArr(_));
+                let n = dims[0];
+                let cands: Vec<String> = self
+                    .vars()
+                    .into_iter()
+                    .filter(|v| matches!(&v.kind, VK::Arr(dd) if dd == dims))
+                    .map(|v| v.name)
+                    .filter(|n| by_ref || !self.refs.contains(n))
+                    .collect();
+                if !cands.is_empty() && !self.want("call-arg-arrlit", 0.3) {
+                    let n = self.rng.pick(&cands).clone();
+                    let amp = by_ref && !self.refs.contains(&n);
+                    Arg::ArrVar(n, amp)
+                } else {
+                    self.mark("call-arg-arrlit");
+                    Arg::ArrLit((0..n).map(|_| self.e(d)).collect(), by_ref)
+                }
+            }
+            _ => {
+                let passive: Vec<String> = self
+                    .vars()
+                    .into_iter()
+                    .filter(|v| matches!(v.kind, VK::PF))
+                    .map(|v| v.name)
+                    .collect();
+                let parr: Vec<(String, usize)> = self
+                    .vars()
+                    .into_iter()
+                    .filter_map(|v| {
+                        if let VK::PArr(n) = v.kind {
+                            Some((v.name, n))
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                if self.rng.chance(0.3) {
+                    match self.rng.below(6) {
+                        0 if self.ok("call-arg-lit") => {
+                            self.mark("call-arg-lit");
+                            return Arg::F(E::Lit(self.lit()));
+                        }
+                        1 if self.ok("call-arg-cast") && !self.ints().is_empty() => {
+                            self.mark("call-arg-cast");
+                            let (i, _, _) = self.int_expr();
+                            return Arg::F(E::Cast(i));
+                        }
+                        2 if self.ok("call-arg-passive-local") && !passive.is_empty() => {
+                            self.mark("call-arg-passive-local");
+                            return Arg::F(E::Var(self.rng.pick(&passive).clone()));
+                        }
+                        3 if self.ok("call-arg-passive-elem") && !parr.is_empty() => {
+                            self.mark("call-arg-passive-elem");
+                            let (n, len) = self.rng.pick(&parr).clone();
+                            let i = self.idx(len);
+                            return Arg::F(E::Idx(n, vec![i]));
+                        }
+                        4 if self.ok("call-arg-stopgrad") => {
+                            self.mark("call-arg-stopgrad");
+                            return Arg::F(E::Stop(Box::new(self.e(d))));
+                        }
+                        5 if self.ok("call-arg-passive-expr") => {
+                            self.mark("call-arg-passive-expr");
+                            let a = if passive.is_empty() {
+                                E::Lit(0.5)
+                            } else {
+                                E::Var(self.rng.pick(&passive).clone())
+                            };
+                            return Arg::F(E::Bin('*', Box::new(a), Box::new(E::Lit(self.lit()))));
+                        }
+                        _ => {}
+                    }
+                }
+                Arg::F(self.e(d))
+            }
+        }
+    }
+
+    fn call_args(&mut self, h: usize, d: usize) -> Vec<Arg> {
+        let params = self.helpers[h].params.clone();
+        for p in &params {
+            match p {
+                PK::Arr(_) => self.mark("call-arr-param"),
+                PK::RefArr(_) => self.mark("call-refarr-param"),
+                _ => {}
+            }
+        }
+        params
+            .iter()
+            .map(|k| self.arg(k, d.saturating_sub(1)))
+            .collect()
+    }
+
+    fn call_expr(&mut self, d: usize) -> E {
+        let scalar: Vec<usize> = (0..self.helpers.len())
+            .filter(|h| self.helpers[*h].out == OutK::Scalar)
+            .collect();
+        if scalar.is_empty() {
+            return self.e(d - 1);
+        }
+        self.mark("call");
+        let h = *self.rng.pick(&scalar);
+        let args = self.call_args(h, d);
+        E::Call(self.helpers[h].name.clone(), args)
+    }
+
+    /// Places that can be written: (place, name of the variable read by `compound-self`).
+    fn places(&mut self) -> Vec<(Place, E)> {
+        let mut out = vec![];
+        for v in self.vars() {
+            if !v.mutable {
+                continue;
+            }
+            match &v.kind {
+                VK::F => out.push((Place::Var(v.name.clone()), E::Var(v.name.clone()))),
+                VK::Arr(d) => {
+                    let d = d.clone();
+                    let ix: Vec<IE> = d.iter().map(|n| self.idx(*n)).collect();
+                    let ix2: Vec<IE> = d.iter().map(|n| self.idx(*n)).collect();
+                    out.push((Place::Idx(v.name.clone(), ix), E::Idx(v.name.clone(), ix2)));
+                }
+                VK::Vec(n) => {
+                    let n = *n;
+                    let i = self.idx(n);
+                    let i2 = self.idx(n);
+                    out.push((
+                        Place::Idx(v.name.clone(), vec![i]),
+                        E::Idx(v.name.clone(), vec![i2]),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        for (sv, si, m) in self.struct_vars.clone() {
+            if !m {
+                continue;
+            }
+            for (f, d, boxed) in self.structs[si].fields.clone() {
+                if boxed {
+                    continue;
+                }
+                let name = format!("{sv}.{f}");
+                if d.is_empty() {
+                    out.push((Place::Var(name.clone()), E::Var(name)));
+                } else {
+                    let ix: Vec<IE> = d.iter().map(|n| self.idx(*n)).collect();
+                    let ix2: Vec<IE> = d.iter().map(|n| self.idx(*n)).collect();
+                    out.push((Place::Idx(name.clone(), ix), E::Idx(name, ix2)));
+                }
+            }
+        }
+        out
+    }
+
+    fn block(&mut self, n: usize, depth: usize) -> Vec<S> {
+        self.scopes.push(vec![]);
+        let mut out = vec![];
+        for _ in 0..n {
+            let s = self.stmt(depth);
+            out.extend(s);
+        }
+        self.scopes.pop();
+        out
+    }
+
+    fn label(&mut self) -> Option<String> {
+        if self.want("label", 0.3) {
+            self.labels += 1;
+            Some(format!("'l{}", self.labels))
+        } else {
+            None
+        }
+    }
+
+    fn loop_body(&mut self, label: Option<String>, depth: usize) -> Vec<S> {
+        self.loops.push(LoopCtx { label });
+        let n = self.rng.range(1, 3) as usize;
+        let body = self.block(n, depth + 1);
+        self.loops.pop();
+        body
+    }
+
+    fn stmt(&mut self, depth: usize) -> Vec<S> {
+        let ed = 3usize.saturating_sub(depth / 2);
+        let roll = self.rng.below(100);
+        match roll {
+            // let
+            0..=17 => {
+                let shadow: Vec<String> = self
+                    .vars()
+                    .into_iter()
+                    .filter(|v| matches!(v.kind, VK::F) && !v.name.contains('.'))
+                    .map(|v| v.name)
+                    .collect();
+                let e = self.e(ed);
+                let name = if !shadow.is_empty() && self.want("let-shadow", 0.2) {
+                    self.rng.pick(&shadow).clone()
+                } else {
+                    self.fresh()
+                };
+                let mutable = self.want("let-mut", 0.5);
+                let ty = if self.want("let-typed", 0.2) {
+                    Some("FT".to_string())
+                } else {
+                    None
+                };
+                self.declare(&name, VK::F, mutable);
+                vec![S::Let {
+                    names: vec![name],
+                    mutable,
+                    ty,
+                    init: Init::E(e),
+                }]
+            }
+            18..=21 => {
+                if self.want("tuple-let", 0.5) {
+                    let tuple_helpers: Vec<usize> = (0..self.helpers.len())
+                        .filter(|h| self.helpers[*h].out == OutK::Tuple(2))
+                        .collect();
+                    let init =
+                        if !tuple_helpers.is_empty() && self.ok("call") && self.rng.chance(0.5) {
+                            self.mark("call");
+                            self.mark("call-tuple");
+                            let h = *self.rng.pick(&tuple_helpers);
+                            let args = self.call_args(h, ed);
+                            Init::Call(self.helpers[h].name.clone(), args)
+                        } else {
+                            Init::Pair(self.e(ed), self.e(ed))
+                        };
+                    let a = self.fresh();
+                    let b = self.fresh();
+                    self.declare(&a, VK::F, false);
+                    self.declare(&b, VK::F, false);
+                    vec![S::Let {
+                        names: vec![a, b],
+                        mutable: false,
+                        ty: None,
+                        init,
+                    }]
+                } else if let Some(h) =
+                    (0..self.helpers.len()).find(|h| matches!(self.helpers[*h].out, OutK::Array(_)))
+                    && self.ok("call")
+                    && self.want("call-array-out", 0.5)
+                {
+                    self.mark("call");
+                    let OutK::Array(n) = self.helpers[h].out else {
+                        unreachable!()
+                    };
+                    let args = self.call_args(h, ed);
+                    let a = self.fresh();
+                    self.declare(&a, VK::Arr(vec![n]), false);
+                    vec![S::Let {
+                        names: vec![a],
+                        mutable: false,
+                        ty: None,
+                        init: Init::Call(self.helpers[h].name.clone(), args),
+                    }]
+                } else if self.want("passive-tuple", 0.4) {
+                    let a = self.fresh();
+                    let b = self.fresh();
+                    self.declare(&a, VK::PF, false);
+                    self.declare(&b, VK::PF, false);
+                    let (x, y) = (self.lit(), self.lit());
+                    vec![S::Let {
+                        names: vec![a, b],
+                        mutable: false,
+                        ty: None,
+                        init: Init::Pair(E::Lit(x), E::Lit(y)),
+                    }]
+                } else if self.want("passive-float", 0.5) {
+                    let a = self.fresh();
+                    self.declare(&a, VK::PF, false);
+                    vec![S::Let {
+                        names: vec![a],
+                        mutable: false,
+                        ty: None,
+                        init: Init::E(E::Lit(self.lit())),
+                    }]
+                } else {
+                    let a = self.fresh();
+                    let v = self.rng.range(0, 2);
+                    self.declare(&a, VK::Int(v, v), false);
+                    vec![S::Let {
+                        names: vec![a],
+                        mutable: false,
+                        ty: Some("usize".into()),
+                        init: Init::Int(IE::Lit(v)),
+                    }]
+                }
+            }
+            22..=27 => {
+                let n = self.rng.range(2, 4) as usize;
+                let name = self.fresh();
+                if self.want("local-vec", 0.25) {
+                    self.declare(&name, VK::Vec(n), true);
+                    vec![S::Let {
+                        names: vec![name],
+                        mutable: true,
+                        ty: None,
+                        init: Init::VecZeros(n),
+                    }]
+                } else if self.want("passive-arr", 0.25) {
+                    self.declare(&name, VK::PArr(n), false);
+                    let vs = (0..n).map(|_| self.lit()).collect();
+                    vec![S::Let {
+                        names: vec![name],
+                        mutable: false,
+                        ty: None,
+                        init: Init::Passive(vs),
+                    }]
+                } else if self.ok("local-arr") {
+                    self.mark("local-arr");
+                    let init = if self.want("local-arr-list", 0.4) {
+                        Init::List((0..n).map(|_| self.e(ed.min(2))).collect())
+                    } else {
+                        Init::Zeros(vec![n])
+                    };
+                    self.declare(&name, VK::Arr(vec![n]), true);
+                    vec![S::Let {
+                        names: vec![name],
+                        mutable: true,
+                        ty: None,
+                        init,
+                    }]
+                } else {
+                    vec![]
+                }
+            }
+            28..=49 => {
+                let places = self.places();
+                if places.is_empty() || !self.ok("assign") {
+                    return self.stmt(depth);
+                }
+                self.mark("assign");
+                let (place, read) = self.rng.pick(&places).clone();
+                let op = if self.want("compound", 0.6) {
+                    if self.want("compound-div", 0.12) {
+                        Some('/')
+                    } else {
+                        Some(*self.rng.pick(&['+', '-', '*', '+', '-']))
+                    }
+                } else {
+                    None
+                };
+                let mut rhs = self.e(ed);
+                if op == Some('/') {
+                    // Divide by something away from zero.
+                    rhs = self.pos(rhs);
+                }
+                if op != Some('/') && self.want("compound-self", 0.25) {
+                    rhs = if self.rng.chance(0.5) {
+                        read
+                    } else {
+                        E::Bin('*', Box::new(E::Lit(0.5)), Box::new(read))
+                    };
+                } else if op == Some('*') {
+                    // Keep products bounded.
+                    rhs = E::Meth("cos", Box::new(rhs), vec![], false);
+                }
+                vec![S::Assign { place, op, rhs }]
+            }
+            50..=59 if depth < 3 && self.ok("if-stmt") => {
+                self.mark("if-stmt");
+                let cond = self.cond(2);
+                let n = self.rng.range(1, 2) as usize;
+                let then = self.block(n, depth + 1);
+                let els = if self.want("if-else", 0.5) {
+                    Some(self.block(n, depth + 1))
+                } else {
+                    None
+                };
+                vec![S::If { cond, then, els }]
+            }
+            60..=73 if depth < 3 && self.ok("for") => {
+                self.mark("for");
+                let label = self.label();
+                let var = self.fresh();
+                let mut lo = IE::Lit(self.rng.range(0, 1));
+                let mut hi_v = self.rng.range(2, 4);
+                let mut hi = IE::Lit(hi_v);
+                let ints = self.ints();
+                let vecs: Vec<(String, usize)> = self
+                    .vars()
+                    .into_iter()
+                    .filter_map(|v| {
+                        if let VK::Vec(n) = v.kind {
+                            Some((v.name, n))
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                if !vecs.is_empty() && self.want("for-len", 0.3) {
+                    let (n, len) = self.rng.pick(&vecs).clone();
+                    lo = IE::Lit(0);
+                    hi = IE::Len(n);
+                    hi_v = len as i64;
+                } else if let Some((n, _a, b)) = ints
+                    .iter()
+                    .find(|(n, a, b)| a == b && *b >= 1 && *b <= 4 && !self.i32s.contains(n))
+                    .cloned()
+                    && self.want("for-param-bound", 0.4)
+                {
+                    hi = IE::Var(n);
+                    hi_v = b;
+                }
+                let inclusive = matches!(hi, IE::Lit(_)) && self.want("for-inclusive", 0.15);
+                let lo_v = if let IE::Lit(v) = lo { v } else { 0 };
+                let (hi_i, top) = if inclusive {
+                    (IE::Lit(hi_v - 1), hi_v - 1)
+                } else {
+                    (hi, hi_v - 1)
+                };
+                let rev = self.want("for-rev", 0.25);
+                let step = if self.want("for-step", 0.15) { 2 } else { 1 };
+                self.scopes.push(vec![]);
+                self.declare(&var, VK::Int(lo_v, top.max(lo_v)), false);
+                let body = self.loop_body(label.clone(), depth);
+                self.scopes.pop();
+                vec![S::For {
+                    label,
+                    var,
+                    lo,
+                    hi: hi_i,
+                    inclusive,
+                    rev,
+                    step,
+                    body,
+                }]
+            }
+            74..=79 if depth < 3 => {
+                let is_while = self.rng.chance(0.5);
+                let c = if is_while { "while" } else { "loop" };
+                if !self.ok(c) {
+                    return vec![];
+                }
+                self.mark(c);
+                let label = self.label();
+                let counter = self.fresh();
+                let n = self.rng.range(1, 3);
+                self.scopes.push(vec![]);
+                self.declare(&counter, VK::Int(1, n), false);
+                let body = self.loop_body(label.clone(), depth);
+                self.scopes.pop();
+                if is_while {
+                    vec![S::While {
+                        label,
+                        counter,
+                        n,
+                        body,
+                    }]
+                } else {
+                    vec![S::Loop {
+                        label,
+                        counter,
+                        n,
+                        body,
+                    }]
+                }
+            }
+            80..=86 if !self.loops.is_empty() => {
+                let brk = self.rng.chance(0.5);
+                let c = if brk { "break" } else { "continue" };
+                let nested = self.loops.len() >= 2;
+                if !self.ok(c) || (nested && !self.ok("break-nested")) {
+                    return vec![];
+                }
+                self.mark(c);
+                if nested {
+                    self.mark("break-nested");
+                }
+                // Target: the innermost loop, or a labelled one.
+                let labelled: Vec<String> =
+                    self.loops.iter().filter_map(|l| l.label.clone()).collect();
+                let target = if !labelled.is_empty() && self.rng.chance(0.5) {
+                    Some(self.rng.pick(&labelled).clone())
+                } else {
+                    None
+                };
+                let cond = self.cond(1);
+                let s = if brk {
+                    S::Break(target)
+                } else {
+                    S::Continue(target)
+                };
+                vec![S::If {
+                    cond,
+                    then: vec![s],
+                    els: None,
+                }]
+            }
+            87..=90 if self.ok("return-early") => {
+                self.mark("return-early");
+                if !self.loops.is_empty() {
+                    self.mark("return-in-loop");
+                }
+                let cond = self.cond(1);
+                let out = self.out_expr();
+                vec![S::If {
+                    cond,
+                    then: vec![S::Return(out)],
+                    els: None,
+                }]
+            }
+            91..=95 if depth < 3 && self.ok("match") => {
+                self.mark("match");
+                let (scrut, lo, hi) = self.int_expr();
+                let arms: Vec<(i64, Vec<S>)> = (lo..=hi.min(lo + 1))
+                    .map(|k| (k, self.block(1, depth + 1)))
+                    .collect();
+                let default = self.block(1, depth + 1);
+                vec![S::Match {
+                    scrut,
+                    arms,
+                    default,
+                }]
+            }
+            _ => vec![],
+        }
+    }
+
+    fn out_expr(&mut self) -> Out {
+        match self.out.clone() {
+            OutK::Scalar => Out::Scalar(self.e(3)),
+            OutK::Tuple(n) => Out::Tuple((0..n).map(|_| self.e(2)).collect()),
+            OutK::Array(n) => {
+                let arrs: Vec<String> = self
+                    .vars()
+                    .into_iter()
+                    .filter(|v| matches!(&v.kind, VK::Arr(d) if d == &vec![n]))
+                    .map(|v| v.name)
+                    .filter(|n| !self.refs.contains(n))
+                    .collect();
+                if !arrs.is_empty() && self.want("out-arr-var", 0.5) {
+                    Out::ArrVar(self.rng.pick(&arrs).clone())
+                } else {
+                    Out::Array((0..n).map(|_| self.e(2)).collect())
+                }
+            }
+            OutK::Struct(si) => {
+                let mutated: Vec<String> = self
+                    .struct_vars
+                    .iter()
+                    .filter(|(_, s, m)| *s == si && *m)
+                    .map(|(n, _, _)| n.clone())
+                    .collect();
+                if !mutated.is_empty() {
+                    return Out::StructVar(mutated[0].clone());
+                }
+                let st = self.structs[si].clone();
+                Out::Struct(
+                    st.name.clone(),
+                    st.fields
+                        .iter()
+                        .map(|(f, d, _)| {
+                            if d.is_empty() {
+                                (f.clone(), vec![self.e(2)], false)
+                            } else {
+                                (f.clone(), (0..d[0]).map(|_| self.e(2)).collect(), true)
+                            }
+                        })
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    fn dims(&mut self, nested: bool) -> Vec<usize> {
+        if nested {
+            vec![self.rng.range(2, 3) as usize, 2]
+        } else {
+            vec![self.rng.range(2, 3) as usize]
+        }
+    }
+
+    fn param_kind(&mut self, top: bool) -> PK {
+        let roll = self.rng.below(100);
+        if !top {
+            return match roll {
+                0..=14 if self.ok("call-arr-param") => PK::Arr(vec![2]),
+                15..=24 if self.ok("call-refarr-param") => PK::RefArr(vec![2]),
+                _ => PK::Scalar,
+            };
+        }
+        match roll {
+            0..=9 if self.ok("param-arr") => {
+                self.mark("param-arr");
+                let nested = self.want("param-nested-arr", 0.3);
+                PK::Arr(self.dims(nested))
+            }
+            10..=19 if self.ok("param-ref-arr") => {
+                self.mark("param-ref-arr");
+                let nested = self.want("param-nested-arr", 0.3);
+                PK::RefArr(self.dims(nested))
+            }
+            20..=25 if self.ok("param-slice") => {
+                self.mark("param-slice");
+                PK::Slice(self.rng.range(2, 4) as usize)
+            }
+            26..=30 if self.ok("param-refvec") => {
+                self.mark("param-refvec");
+                PK::RefVec(self.rng.range(2, 4) as usize)
+            }
+            31..=37 if !self.generic && self.ok("param-struct") => {
+                self.mark("param-struct");
+                PK::Struct(self.struct_def())
+            }
+            38..=44 if !self.generic && self.ok("param-ref-struct") => {
+                self.mark("param-ref-struct");
+                PK::RefStruct(self.struct_def())
+            }
+            45..=51 if self.ok("param-usize") => {
+                self.mark("param-usize");
+                PK::Usize(self.rng.range(1, 3))
+            }
+            55..=57 if self.ok("param-enum") && self.ok("param-ref-enum") => {
+                let by_ref = self.rng.chance(0.5);
+                self.mark(if by_ref {
+                    "param-ref-enum"
+                } else {
+                    "param-enum"
+                });
+                self.mode_enum = true;
+                PK::Enum(by_ref, self.rng.chance(0.5))
+            }
+            58..=59 if self.ok("param-enum") => {
+                self.mark("param-enum");
+                self.mode_enum = true;
+                PK::Enum(false, self.rng.chance(0.5))
+            }
+            52..=54 if self.ok("param-i32") => {
+                self.mark("param-i32");
+                PK::I32(self.rng.range(0, 3))
+            }
+            _ => PK::Scalar,
+        }
+    }
+
+    fn struct_def(&mut self) -> usize {
+        if !self.structs.is_empty() && self.rng.chance(0.5) {
+            return 0;
+        }
+        let mut fields = vec![
+            ("a".to_string(), vec![], false),
+            ("w".to_string(), vec![self.rng.range(2, 3) as usize], false),
+        ];
+        if self.rng.chance(0.3) {
+            fields.push(("m".to_string(), vec![2, 2], false));
+        }
+        if self.want("param-box-field", 0.3) {
+            fields.push(("bx".to_string(), vec![3], true));
+        }
+        let n = self.structs.len();
+        self.structs.push(StructDef {
+            name: format!("S{n}"),
+            fields,
+        });
+        n
+    }
+
+    fn enter_params(&mut self, params: &[Param]) {
+        self.scopes = vec![vec![]];
+        self.struct_vars.clear();
+        self.refs.clear();
+        self.i32s.clear();
+        self.loops.clear();
+        for p in params {
+            let name = p.name.clone();
+            match &p.kind {
+                PK::Scalar => self.declare(&name, VK::F, p.mutable),
+                PK::Arr(d) => self.declare(&name, VK::Arr(d.clone()), p.mutable),
+                PK::RefArr(d) => {
+                    self.refs.insert(name.clone());
+                    self.declare(&name, VK::Arr(d.clone()), false)
+                }
+                PK::Slice(n) | PK::RefVec(n) => self.declare(&name, VK::Vec(*n), false),
+                PK::Struct(s) => self.struct_vars.push((name, *s, p.mutable)),
+                PK::RefStruct(s) => self.struct_vars.push((name, *s, false)),
+                PK::Usize(v) => self.declare(&name, VK::Int(*v, *v), false),
+                PK::Enum(..) => self.declare(&name, VK::Enum, false),
+                PK::I32(v) => {
+                    self.i32s.insert(name.clone());
+                    self.declare(&name, VK::Int(*v, *v), false)
+                }
+            }
+        }
+    }
+
+    fn func(&mut self, name: &str, top: bool) -> Func {
+        self.unsupported_done = !top;
+        self.names.clear();
+        self.counter = 0;
+        self.labels = 0;
+        let np = if top {
+            self.rng.range(1, 4)
+        } else {
+            self.rng.range(1, 3)
+        } as usize;
+        let mut params = vec![];
+        for _ in 0..np {
+            let kind = self.param_kind(top);
+            let pname = if params.is_empty() && self.rng.chance(0.5) {
+                self.names.insert("x".into());
+                "x".to_string()
+            } else {
+                self.fresh()
+            };
+            let mutable = matches!(kind, PK::Scalar | PK::Arr(_) | PK::Struct(_))
+                && self.want("param-mut", 0.25);
+            params.push(Param {
+                name: pname,
+                kind,
+                mutable,
+            });
+        }
+        if !params.iter().any(|p| p.kind.is_float()) {
+            params[0].kind = PK::Scalar;
+        }
+        let out = if top {
+            match self.rng.below(10) {
+                0 if self.ok("out-tuple") => {
+                    self.mark("out-tuple");
+                    OutK::Tuple(2)
+                }
+                1 if self.ok("out-array") => {
+                    self.mark("out-array");
+                    OutK::Array(self.rng.range(2, 3) as usize)
+                }
+                2 if !self.generic && self.ok("out-struct") => {
+                    let mutated = params
+                        .iter()
+                        .position(|p| p.mutable && matches!(p.kind, PK::Struct(_)));
+                    match mutated {
+                        Some(i) if self.ok("out-struct-mutated") => {
+                            self.mark("out-struct");
+                            self.mark("out-struct-mutated");
+                            let PK::Struct(s) = params[i].kind else {
+                                unreachable!()
+                            };
+                            OutK::Struct(s)
+                        }
+                        _ if self.ok("out-struct-literal") => {
+                            // A struct of scalars and flat arrays, built by a literal.
+                            self.mark("out-struct");
+                            self.mark("out-struct-literal");
+                            let n = self.structs.len();
+                            let k = self.rng.range(2, 3) as usize;
+                            self.structs.push(StructDef {
+                                name: format!("S{n}"),
+                                fields: vec![
+                                    ("a".into(), vec![], false),
+                                    ("w".into(), vec![k], false),
+                                ],
+                            });
+                            OutK::Struct(n)
+                        }
+                        _ => OutK::Scalar,
+                    }
+                }
+                _ => OutK::Scalar,
+            }
+        } else {
+            match self.rng.below(10) {
+                0 | 1 => OutK::Tuple(2),
+                2 => OutK::Array(2),
+                _ => OutK::Scalar,
+            }
+        };
+        // A mutated struct returned must not be a fresh literal: drop the mut of other struct
+        // params when the output is another struct type.
+        if let OutK::Struct(s) = out {
+            for p in params.iter_mut() {
+                if p.mutable && matches!(p.kind, PK::Struct(t) if t != s) {
+                    p.mutable = false;
+                }
+            }
+        }
+        self.out = out.clone();
+        self.enter_params(&params);
+        let n = if top {
+            self.rng.range(2, 7)
+        } else {
+            self.rng.range(1, 3)
+        } as usize;
+        let mut body = vec![];
+        if self.rng.chance(0.6) {
+            let s = self.fresh();
+            let e = self.e(2);
+            self.declare(&s, VK::F, true);
+            self.mark("let-mut");
+            body.push(S::Let {
+                names: vec![s],
+                mutable: true,
+                ty: None,
+                init: Init::E(e),
+            });
+        }
+        for _ in 0..n {
+            let depth = if top { 0 } else { 2 };
+            body.extend(self.stmt(depth));
+        }
+        let ret = self.out_expr();
+        let mut f = Func {
+            name: name.into(),
+            params,
+            out,
+            body,
+            ret,
+            options: String::new(),
+            forward: true,
+            reverse: true,
+            wrt: None,
+        };
+        if top {
+            let mut opts = vec![];
+            if self.want("opt-forward", 0.1) {
+                opts.push("forward".to_string());
+                f.reverse = false;
+            } else if self.want("opt-reverse", 0.12) {
+                opts.push("reverse".to_string());
+                f.forward = false;
+            }
+            let floats: Vec<String> = f
+                .params
+                .iter()
+                .filter(|p| p.kind.is_float())
+                .map(|p| p.name.clone())
+                .collect();
+            if floats.len() >= 2 && self.want("opt-wrt", 0.2) {
+                let mut w: Vec<String> = floats
+                    .iter()
+                    .filter(|_| self.rng.chance(0.5))
+                    .cloned()
+                    .collect();
+                if w.is_empty() {
+                    w.push(floats[0].clone());
+                }
+                opts.push(format!("wrt({})", w.join(", ")));
+                f.wrt = Some(w);
+            }
+            f.options = opts.join(", ");
+        }
+        f
+    }
+
+    pub fn program(&mut self) -> Program {
+        self.generic = self.want("generic", 0.15);
+        let nh = if self.ok("call") {
+            self.rng.below(3)
+        } else {
+            0
+        };
+        let mut funcs = vec![];
+        for h in 0..nh {
+            let name = format!("g{h}");
+            let f = self.func(&name, false);
+            self.helpers.push(HelperSig {
+                name,
+                params: f.params.iter().map(|p| p.kind.clone()).collect(),
+                out: f.out.clone(),
+            });
+            funcs.push(f);
+        }
+        let f = self.func("f", true);
+        funcs.push(f);
+        Program {
+            generic: self.generic,
+            mode_enum: self.mode_enum,
+            structs: self.structs.clone(),
+            funcs,
+        }
+    }
+}
+
+fn leak(s: &str) -> &'static str {
+    RULES.iter().copied().find(|r| *r == s).unwrap()
+}
+
+/// The program `k` of the run with seed `seed`, and the constructs it uses.
+pub fn generate(seed: u64, k: usize, cfg: &Cfg) -> (Program, BTreeSet<String>) {
+    let mut g = Gen::new(program_seed(seed, k), cfg);
+    let p = g.program();
+    (p, g.used)
+}

@@ -1,0 +1,414 @@
+//! Delta debugging on the AST: remove statements, inline blocks, shorten loops, replace
+//! expressions by a sub-expression, a parameter or a literal, drop helpers, parameters and
+//! options, keeping an edit when the program still fails with the same signature. Candidates
+//! are built and run in batches (one scratch build per batch).
+
+use std::time::{Duration, Instant};
+
+use crate::ast::*;
+use crate::harness::{Outcome, Scratch};
+
+#[derive(Clone, Debug)]
+enum Edit {
+    DropFunc(usize),
+    RemoveStmt(usize),
+    InlineStmt(usize),
+    ShortenLoop(usize),
+    ClearOptions,
+    DropParam(usize),
+    ReplaceExpr(usize, usize),
+}
+
+fn children_mut(s: &mut S) -> Vec<&mut Vec<S>> {
+    match s {
+        S::If { then, els, .. } => {
+            let mut v = vec![then];
+            if let Some(e) = els {
+                v.push(e);
+            }
+            v
+        }
+        S::For { body, .. } | S::While { body, .. } | S::Loop { body, .. } => vec![body],
+        S::Match { arms, default, .. } => {
+            let mut v: Vec<&mut Vec<S>> = arms.iter_mut().map(|(_, b)| b).collect();
+            v.push(default);
+            v
+        }
+        _ => vec![],
+    }
+}
+
+/// Calls `f(list, i)` on the `target`-th statement (pre-order over all functions).
+fn at_stmt(p: &mut Program, target: usize, f: &mut dyn FnMut(&mut Vec<S>, usize) -> bool) -> bool {
+    fn go(
+        body: &mut Vec<S>,
+        n: &mut usize,
+        target: usize,
+        f: &mut dyn FnMut(&mut Vec<S>, usize) -> bool,
+    ) -> Option<bool> {
+        for i in 0..body.len() {
+            if *n == target {
+                return Some(f(body, i));
+            }
+            *n += 1;
+            for c in children_mut(&mut body[i]) {
+                if let Some(r) = go(c, n, target, f) {
+                    return Some(r);
+                }
+            }
+        }
+        None
+    }
+    let mut n = 0;
+    for func in p.funcs.iter_mut() {
+        if let Some(r) = go(&mut func.body, &mut n, target, f) {
+            return r;
+        }
+    }
+    false
+}
+
+fn count_stmts(p: &Program) -> usize {
+    fn go(body: &[S]) -> usize {
+        body.iter()
+            .map(|s| {
+                let mut c = s.clone();
+                1 + children_mut(&mut c)
+                    .into_iter()
+                    .map(|b| go(b))
+                    .sum::<usize>()
+            })
+            .sum()
+    }
+    p.funcs.iter().map(|f| go(&f.body)).sum()
+}
+
+fn visit_e(e: &mut E, f: &mut dyn FnMut(&mut E)) {
+    f(e);
+    match e {
+        E::Bin(_, a, b) => {
+            visit_e(a, f);
+            visit_e(b, f);
+        }
+        E::Neg(a) | E::Stop(a) | E::Powi(a, _) => visit_e(a, f),
+        E::Meth(_, x, args, _) => {
+            visit_e(x, f);
+            args.iter_mut().for_each(|a| visit_e(a, f));
+        }
+        E::If(c, a, b) => {
+            visit_c(c, f);
+            visit_e(a, f);
+            visit_e(b, f);
+        }
+        E::Match(_, arms, d) => {
+            arms.iter_mut().for_each(|(_, a)| visit_e(a, f));
+            visit_e(d, f);
+        }
+        E::Call(_, args) => args.iter_mut().for_each(|a| visit_arg(a, f)),
+        E::MatchEnum(_, a, b) => {
+            visit_e(a, f);
+            visit_e(b, f);
+        }
+        E::Unsup(_, a) => visit_e(a, f),
+        _ => {}
+    }
+}
+
+fn visit_arg(a: &mut Arg, f: &mut dyn FnMut(&mut E)) {
+    match a {
+        Arg::F(e) => visit_e(e, f),
+        Arg::ArrLit(es, _) => es.iter_mut().for_each(|e| visit_e(e, f)),
+        Arg::ArrVar(..) => {}
+    }
+}
+
+fn visit_c(c: &mut Cond, f: &mut dyn FnMut(&mut E)) {
+    match c {
+        Cond::F(a, _, b) => {
+            visit_e(a, f);
+            visit_e(b, f);
+        }
+        Cond::I(..) => {}
+        Cond::And(a, b) | Cond::Or(a, b) => {
+            visit_c(a, f);
+            visit_c(b, f);
+        }
+    }
+}
+
+fn visit_out(o: &mut Out, f: &mut dyn FnMut(&mut E)) {
+    match o {
+        Out::Scalar(e) => visit_e(e, f),
+        Out::Tuple(es) | Out::Array(es) => es.iter_mut().for_each(|e| visit_e(e, f)),
+        Out::Struct(_, fields) => fields
+            .iter_mut()
+            .for_each(|(_, es, _)| es.iter_mut().for_each(|e| visit_e(e, f))),
+        _ => {}
+    }
+}
+
+fn visit_stmts(body: &mut [S], f: &mut dyn FnMut(&mut E)) {
+    for s in body {
+        match s {
+            S::Let { init, .. } => match init {
+                Init::E(e) => visit_e(e, f),
+                Init::List(es) => es.iter_mut().for_each(|e| visit_e(e, f)),
+                Init::Pair(a, b) => {
+                    visit_e(a, f);
+                    visit_e(b, f);
+                }
+                Init::Call(_, args) => args.iter_mut().for_each(|a| visit_arg(a, f)),
+                _ => {}
+            },
+            S::Assign { rhs, .. } => visit_e(rhs, f),
+            S::If { cond, then, els } => {
+                visit_c(cond, f);
+                visit_stmts(then, f);
+                if let Some(e) = els {
+                    visit_stmts(e, f);
+                }
+            }
+            S::For { body, .. } | S::While { body, .. } | S::Loop { body, .. } => {
+                visit_stmts(body, f)
+            }
+            S::Match { arms, default, .. } => {
+                arms.iter_mut().for_each(|(_, b)| visit_stmts(b, f));
+                visit_stmts(default, f);
+            }
+            S::Return(o) => visit_out(o, f),
+            _ => {}
+        }
+    }
+}
+
+fn visit_program(p: &mut Program, f: &mut dyn FnMut(&mut E)) {
+    for func in p.funcs.iter_mut() {
+        visit_stmts(&mut func.body, f);
+        visit_out(&mut func.ret, f);
+    }
+}
+
+/// Simpler replacements of an expression: its sub-expressions, a scalar parameter, a literal.
+fn simpler(e: &E, param: Option<&str>) -> Vec<E> {
+    let mut v: Vec<E> = match e {
+        E::Bin(_, a, b) => vec![(**a).clone(), (**b).clone()],
+        E::Neg(a) | E::Stop(a) | E::Powi(a, _) => vec![(**a).clone()],
+        E::Meth(_, x, args, _) => {
+            let mut v = vec![(**x).clone()];
+            v.extend(args.iter().cloned());
+            v
+        }
+        E::If(_, a, b) | E::MatchEnum(_, a, b) => vec![(**a).clone(), (**b).clone()],
+        E::Match(_, arms, d) => {
+            let mut v: Vec<E> = vec![(**d).clone()];
+            v.extend(arms.iter().map(|(_, a)| a.clone()));
+            v
+        }
+        E::Call(_, args) => args
+            .iter()
+            .filter_map(|a| {
+                if let Arg::F(e) = a {
+                    Some(e.clone())
+                } else {
+                    None
+                }
+            })
+            .collect(),
+        _ => vec![],
+    };
+    let atom = matches!(e, E::Lit(_) | E::Var(_));
+    if !atom {
+        if let Some(p) = param {
+            v.push(E::Var(p.to_string()));
+        }
+        v.push(E::Lit(0.5));
+    }
+    v
+}
+
+fn expr_count(p: &Program) -> Vec<usize> {
+    // The number of replacements of each expression, in visiting order.
+    let mut q = p.clone();
+    let param = first_scalar(p);
+    let mut out = vec![];
+    visit_program(&mut q, &mut |e| {
+        out.push(simpler(e, param.as_deref()).len())
+    });
+    out
+}
+
+fn first_scalar(p: &Program) -> Option<String> {
+    p.funcs
+        .last()?
+        .params
+        .iter()
+        .find(|q| q.kind == PK::Scalar)
+        .map(|q| q.name.clone())
+}
+
+pub fn size(p: &Program) -> usize {
+    let mut q = p.clone();
+    let mut n = 0;
+    visit_program(&mut q, &mut |_| n += 1);
+    n + 4 * count_stmts(p)
+        + p.funcs.len() * 4
+        + p.funcs.iter().map(|f| f.params.len()).sum::<usize>()
+}
+
+fn apply(p: &Program, edit: &Edit) -> Option<Program> {
+    let mut q = p.clone();
+    let ok = match edit {
+        Edit::DropFunc(i) => {
+            if *i + 1 >= q.funcs.len() {
+                return None;
+            }
+            q.funcs.remove(*i);
+            true
+        }
+        Edit::RemoveStmt(n) => at_stmt(&mut q, *n, &mut |b, i| {
+            b.remove(i);
+            true
+        }),
+        Edit::InlineStmt(n) => at_stmt(&mut q, *n, &mut |b, i| {
+            let inner: Vec<S> = match &b[i] {
+                S::If { then, .. } => then.clone(),
+                S::Match { default, .. } => default.clone(),
+                _ => return false,
+            };
+            b.splice(i..=i, inner);
+            true
+        }),
+        Edit::ShortenLoop(n) => at_stmt(&mut q, *n, &mut |b, i| match &mut b[i] {
+            S::For {
+                hi: IE::Lit(h),
+                lo: IE::Lit(l),
+                inclusive,
+                ..
+            } if *h > *l + if *inclusive { 0 } else { 1 } => {
+                *h -= 1;
+                true
+            }
+            S::While { n, .. } | S::Loop { n, .. } if *n > 1 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        }),
+        Edit::ClearOptions => {
+            let f = q.funcs.last_mut().unwrap();
+            if f.options.is_empty() {
+                return None;
+            }
+            f.options.clear();
+            f.forward = true;
+            f.reverse = true;
+            f.wrt = None;
+            true
+        }
+        Edit::DropParam(i) => {
+            let f = q.funcs.last_mut().unwrap();
+            if f.params.len() <= 1 || *i >= f.params.len() {
+                return None;
+            }
+            let name = f.params.remove(*i).name;
+            if let Some(w) = &mut f.wrt {
+                w.retain(|n| *n != name);
+                if w.is_empty() {
+                    return None;
+                }
+                let mut opts = vec![];
+                if !f.forward {
+                    opts.push("reverse".to_string());
+                }
+                if !f.reverse {
+                    opts.push("forward".to_string());
+                }
+                opts.push(format!("wrt({})", w.join(", ")));
+                f.options = opts.join(", ");
+            }
+            true
+        }
+        Edit::ReplaceExpr(n, r) => {
+            let param = first_scalar(p);
+            let mut k = 0;
+            let mut done = false;
+            visit_program(&mut q, &mut |e| {
+                if k == *n && !done {
+                    let s = simpler(e, param.as_deref());
+                    if let Some(x) = s.get(*r) {
+                        *e = x.clone();
+                        done = true;
+                    }
+                }
+                k += 1;
+            });
+            done
+        }
+    };
+    if ok { Some(q) } else { None }
+}
+
+fn candidates(p: &Program) -> Vec<Program> {
+    let mut edits = vec![];
+    for i in 0..p.funcs.len().saturating_sub(1) {
+        edits.push(Edit::DropFunc(i));
+    }
+    edits.push(Edit::ClearOptions);
+    let n = count_stmts(p);
+    for i in 0..n {
+        edits.push(Edit::RemoveStmt(i));
+    }
+    for i in 0..n {
+        edits.push(Edit::InlineStmt(i));
+    }
+    for i in 0..p.funcs.last().map(|f| f.params.len()).unwrap_or(0) {
+        edits.push(Edit::DropParam(i));
+    }
+    for i in 0..n {
+        edits.push(Edit::ShortenLoop(i));
+    }
+    for (i, c) in expr_count(p).into_iter().enumerate() {
+        for r in 0..c {
+            edits.push(Edit::ReplaceExpr(i, r));
+        }
+    }
+    edits.iter().filter_map(|e| apply(p, e)).collect()
+}
+
+/// Shrinks `p` while it fails with the signature of `failure`, for at most `cap`.
+pub fn shrink(
+    scratch: &Scratch,
+    p: &Program,
+    failure: &Outcome,
+    cap: Duration,
+    batch: usize,
+) -> (Program, Outcome, usize) {
+    let start = Instant::now();
+    let target = failure.signature();
+    let mut cur = p.clone();
+    let mut cur_out = failure.clone();
+    let mut steps = 0;
+    'outer: while start.elapsed() < cap {
+        let cands = candidates(&cur);
+        for chunk in cands.chunks(batch) {
+            if start.elapsed() >= cap {
+                break 'outer;
+            }
+            let progs: Vec<(usize, &Program)> = chunk.iter().enumerate().collect();
+            let res = scratch.evaluate(&progs, Duration::from_secs(20));
+            for (i, c) in chunk.iter().enumerate() {
+                if let Some(o) = res.get(&i)
+                    && o.signature() == target
+                    && size(c) < size(&cur)
+                {
+                    cur = c.clone();
+                    cur_out = o.clone();
+                    steps += 1;
+                    continue 'outer;
+                }
+            }
+        }
+        break;
+    }
+    (cur, cur_out, steps)
+}
