@@ -843,3 +843,75 @@ fn struct_literals_on_active_values() {
         },
     );
 }
+
+// ---------------------------------------------------------------- parameters written in the body
+
+#[derive(Clone, Debug, Differentiable)]
+pub struct Params {
+    pub a: f64,
+    pub w: [f64; 2],
+}
+
+/// `s1` is left out of `wrt`, but written with an active value: derivatives flow through it.
+#[differentiate(wrt(t))]
+fn written_passive_param(mut s1: [f64; 2], t: f64) -> f64 {
+    s1[0] -= t;
+    s1[0] * s1[1]
+}
+
+#[differentiate]
+fn pair_of(h1: [f64; 2], u2: f64) -> [f64; 2] {
+    [h1[0], u2]
+}
+
+#[differentiate(wrt(t))]
+fn written_passive_param_into_call(mut s1: [f64; 2], t: f64) -> f64 {
+    s1[0] -= t;
+    let a = pair_of(s1, 0.5 * t);
+    a[0] + a[1]
+}
+
+/// A struct parameter by value (tangent by reference) written in the body.
+#[differentiate]
+fn written_struct_param(x: &Vec<f64>, mut h: Params) -> f64 {
+    h.w[1] -= x[0] * h.a;
+    h.w[1] * h.a
+}
+
+#[test]
+fn parameters_written_in_the_body() {
+    check1!(
+        "written_passive_param",
+        0.5,
+        (|t| written_passive_param([0.3, 0.7], t)),
+        (|t, d| written_passive_param_jvp([0.3, 0.7], t, d)),
+        (|t| written_passive_param_vjp([0.3, 0.7], t)),
+        (|t| written_passive_param_grad([0.3, 0.7], t))
+    );
+    check1!(
+        "written_passive_param_into_call",
+        0.5,
+        (|t| written_passive_param_into_call([0.3, 0.7], t)),
+        (|t, d| written_passive_param_into_call_jvp([0.3, 0.7], t, d)),
+        (|t| written_passive_param_into_call_vjp([0.3, 0.7], t)),
+        (|t| written_passive_param_into_call_grad([0.3, 0.7], t))
+    );
+    let pr = |p: &[f64]| Params {
+        a: p[1],
+        w: [p[2], p[3]],
+    };
+    check_fn(
+        "written_struct_param",
+        &[0.3, 0.5, 0.1, 0.2],
+        &|p| vec![written_struct_param(&vec![p[0]], pr(p))],
+        &|p, t| {
+            let (y, d) = written_struct_param_jvp(&vec![p[0]], pr(p), &[t[0]], &pr(t));
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = written_struct_param_vjp(&vec![p[0]], pr(p));
+            let (gx, gh) = pb(c[0]);
+            (vec![y], vec![gx[0], gh.a, gh.w[0], gh.w[1]])
+        },
+    );
+}

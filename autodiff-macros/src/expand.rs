@@ -344,12 +344,38 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
                 let msg = format!("the tangent of `{n}` must have the length of `{n}`");
                 q!(assert_eq!(#n.len(), #t.len(), #msg);)
             });
-        let body = q!(#(#length_checks)* #body);
+        // A by-value struct parameter that the body writes: its tangent comes by reference (API.md's
+        // table) and is copied into a tangent of its own. Parameters without a tangent in the
+        // signature that the body writes with active values start from a zero tangent.
+        let owned = forward::owned_tangents(&ir);
+        let mut prologue = TokenStream::new();
+        for (&id, p) in ir.params.iter().zip(&params) {
+            let v = &ir.vars[id];
+            let t = names::tangent(&p.name);
+            if owned.contains(&id) {
+                let incoming = names::derived("__in_", &p.name, "__dot");
+                prologue.extend(q!(let mut #t = ::core::clone::Clone::clone(#incoming);));
+            } else if v.active && !ir.signature.contains(&id) {
+                let n = &p.name;
+                let z = cx.zero_like(&q!(#n), v.scalar);
+                prologue.extend(q!(let mut #t = #z;));
+            }
+        }
+        let body = q!(#prologue #(#length_checks)* #body);
         let jvp = format_ident!("{}_jvp", name);
         let tangents: Vec<TokenStream> = active_params
             .iter()
             .map(|p| {
-                let t = names::tangent(&p.name);
+                let by_ref_written = ir
+                    .params
+                    .iter()
+                    .zip(&params)
+                    .any(|(id, q)| q.name == p.name && owned.contains(id));
+                let t = if by_ref_written {
+                    names::derived("__in_", &p.name, "__dot")
+                } else {
+                    names::tangent(&p.name)
+                };
                 let ty = tangent_type(p);
                 q!(mut #t: #ty)
             })

@@ -28,15 +28,37 @@ fn tangent(cx: &Ctx, op: &Operand) -> Option<TokenStream> {
     op.active_place(cx.f).map(|p| cx.shadow(p, false))
 }
 
+/// The parameters passed by value whose tangent comes by reference (structs: API.md's table)
+/// and that the body writes: `NAME_jvp` copies their tangent into a tangent of its own.
+pub fn owned_tangents(f: &Func) -> std::collections::HashSet<VarId> {
+    let mut written = std::collections::HashSet::new();
+    crate::reverse::visit_stmts(&f.body, &mut |s| {
+        if let Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } = s {
+            written.insert(place.var);
+        }
+    });
+    f.signature
+        .iter()
+        .copied()
+        .filter(|&p| written.contains(&p) && tangent_by_ref(f, p))
+        .collect()
+}
+
+/// A struct parameter passed by value: its tangent comes as `&S`.
+fn tangent_by_ref(f: &Func, p: VarId) -> bool {
+    let v = &f.vars[p];
+    v.param == Some(ParamKind::Value) && !v.scalar && !v.array
+}
+
 /// The tangent of an operand as a value of its own. A struct parameter passed by value has its
 /// tangent by reference (`&S`, API.md's table): where that tangent becomes a binding's, an
 /// element's or the result's, it is copied.
 fn owned_tangent(cx: &Ctx, op: &Operand) -> Option<TokenStream> {
     let t = tangent(cx, op)?;
-    let by_ref = matches!(op, Operand::Place(p) if p.proj.is_empty() && {
-        let v = &cx.f.vars[p.var];
-        v.param == Some(ParamKind::Value) && !v.scalar && !v.array
-    });
+    let by_ref = matches!(op, Operand::Place(p) if p.proj.is_empty()
+        && cx.f.signature.contains(&p.var)
+        && tangent_by_ref(cx.f, p.var)
+        && !owned_tangents(cx.f).contains(&p.var));
     Some(if by_ref {
         q!(::core::clone::Clone::clone(#t))
     } else {

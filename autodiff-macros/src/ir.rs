@@ -279,6 +279,10 @@ pub struct Func {
     pub vars: Vec<Var>,
     /// The parameters, in order, as variables.
     pub params: Vec<VarId>,
+    /// The parameters with a tangent and an adjoint in the generated signatures. A parameter
+    /// left out of `wrt(..)` (or of a passive type) that the body writes with active values is
+    /// active too, with a zero tangent and an adjoint of its own that is not returned.
+    pub signature: Vec<VarId>,
     pub body: Block,
     /// Number of blocks (ids are `0..num_blocks`).
     pub num_blocks: usize,

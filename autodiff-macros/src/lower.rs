@@ -31,6 +31,8 @@ pub struct Lowerer<'a> {
     loop_depth: usize,
     block_stack: Vec<BlockId>,
     temps: usize,
+    /// The parameters with tangents and adjoints in the signatures.
+    signature: Vec<VarId>,
     /// The function's type parameters (those that are not floats are passive types).
     type_params: &'a [String],
     /// Spellings for temporaries that no binding of the function has.
@@ -49,6 +51,7 @@ impl<'a> Lowerer<'a> {
         Lowerer {
             fresh,
             type_params,
+            signature: Vec::new(),
             vars: Vec::new(),
             by_name: HashMap::new(),
             active,
@@ -77,9 +80,13 @@ impl<'a> Lowerer<'a> {
     ) -> VarId {
         let id = self.vars.len();
         let value_kind = self.type_kind(ty);
+        let written_active = value_kind.differentiable() && self.active.contains(&name.to_string());
+        if kind != ParamKind::Passive {
+            self.signature.push(id);
+        }
         self.vars.push(Var {
             name: name.clone(),
-            active: kind != ParamKind::Passive,
+            active: kind != ParamKind::Passive || written_active,
             scalar,
             float_kind: value_kind.differentiable(),
             kind: value_kind,
@@ -225,6 +232,7 @@ impl<'a> Lowerer<'a> {
             Func {
                 vars: self.vars,
                 params,
+                signature: self.signature,
                 body,
                 num_blocks,
                 block_depth: self.block_depth,

@@ -574,9 +574,8 @@ impl<'a> Rev<'a> {
             }
         }
         let adjoints: Vec<TokenStream> =
-            cx.f.params
+            cx.f.signature
                 .iter()
-                .filter(|&&p| cx.f.vars[p].active)
                 .map(|&p| {
                     let a = names::adjoint(&cx.f.vars[p].name);
                     q!(#a)
