@@ -2,7 +2,7 @@
 //! anything is unsupported, the user's function unchanged beside `compile_error!`s so that
 //! callers do not drown in follow-on errors.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote_spanned};
@@ -159,16 +159,21 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
             }
         }
     }
-    // A parameter of a named type that the body matches on (`match s { Shape::Circle { r } =>
-    // .. }`, `if let`) is an enum: its type cannot carry a derivative, so it is passive.
-    let matched = matched_names(&func.block);
+    // A parameter of a named type that the body only matches on, compares or calls methods of
+    // (or does not use) is an enum or another type without derivatives: it is passive.
+    let named: Vec<String> = params
+        .iter()
+        .filter(|p| {
+            p.kind != ParamKind::Passive
+                && !p.scalar
+                && p.elem.is_none()
+                && matches!(strip_ref(&p.ty), Type::Path(_))
+        })
+        .map(|p| p.name.to_string())
+        .collect();
+    let passive_only = only_passive_uses(&func.block, &named);
     for p in &mut params {
-        if p.kind != ParamKind::Passive
-            && !p.scalar
-            && p.elem.is_none()
-            && !matches!(strip_ref(&p.ty), Type::Array(_))
-            && matched.contains(&p.name.to_string())
-        {
+        if passive_only.contains(&p.name.to_string()) {
             p.kind = ParamKind::Passive;
             p.differentiable = false;
         }
@@ -482,10 +487,19 @@ fn strip_ref(ty: &Type) -> &Type {
     }
 }
 
-/// The names the body uses as the scrutinee of a `match`, `if let`, `while let` or `let else`
-/// (`s`, `*s`, `&s`).
-fn matched_names(body: &syn::Block) -> HashSet<String> {
-    struct V(HashSet<String>);
+/// The parameters whose every use in the body (if any) is one that no derivative flows through: the
+/// scrutinee of a `match`, `if let`, `while let` or `let else`, a side of `==` / `!=`, the
+/// receiver of a method call (also as `*p` or `&p`). A parameter of a named type used only so
+/// (or not at all) is an enum or another value without derivatives (an unused parameter's
+/// derivative is zero anyway); one whose fields are read, or that is passed to a call, bound,
+/// returned or built on, is taken to be a `Differentiable` struct.
+fn only_passive_uses(body: &syn::Block, names: &[String]) -> HashSet<String> {
+    use syn::visit::Visit;
+    struct V<'a> {
+        names: &'a [String],
+        all: HashMap<String, usize>,
+        passive: HashMap<String, usize>,
+    }
     fn name(e: &syn::Expr) -> Option<String> {
         match e {
             syn::Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
@@ -495,27 +509,63 @@ fn matched_names(body: &syn::Block) -> HashSet<String> {
             _ => None,
         }
     }
-    impl<'ast> syn::visit::Visit<'ast> for V {
+    impl V<'_> {
+        fn passive_use(&mut self, e: &syn::Expr) {
+            if let Some(n) = name(e)
+                && self.names.contains(&n)
+            {
+                *self.passive.entry(n).or_insert(0) += 1;
+            }
+        }
+    }
+    impl<'ast> Visit<'ast> for V<'_> {
+        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+            if let Some(i) = p.path.get_ident() {
+                let n = i.to_string();
+                if self.names.contains(&n) {
+                    *self.all.entry(n).or_insert(0) += 1;
+                }
+            }
+        }
         fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
-            self.0.extend(name(&m.expr));
+            self.passive_use(&m.expr);
             syn::visit::visit_expr_match(self, m);
         }
         fn visit_expr_let(&mut self, l: &'ast syn::ExprLet) {
-            self.0.extend(name(&l.expr));
+            self.passive_use(&l.expr);
             syn::visit::visit_expr_let(self, l);
         }
         fn visit_local(&mut self, l: &'ast syn::Local) {
             if let Some(init) = &l.init
                 && init.diverge.is_some()
             {
-                self.0.extend(name(&init.expr));
+                self.passive_use(&init.expr);
             }
             syn::visit::visit_local(self, l);
         }
+        fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+            if matches!(b.op, syn::BinOp::Eq(_) | syn::BinOp::Ne(_)) {
+                self.passive_use(&b.left);
+                self.passive_use(&b.right);
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            self.passive_use(&m.receiver);
+            syn::visit::visit_expr_method_call(self, m);
+        }
     }
-    let mut v = V(HashSet::new());
-    syn::visit::Visit::visit_block(&mut v, body);
-    v.0
+    let mut v = V {
+        names,
+        all: HashMap::new(),
+        passive: HashMap::new(),
+    };
+    v.visit_block(body);
+    names
+        .iter()
+        .filter(|n| v.all.get(*n).copied().unwrap_or(0) == v.passive.get(*n).copied().unwrap_or(0))
+        .cloned()
+        .collect()
 }
 
 fn is_float_bound(b: &TypeParamBound) -> bool {

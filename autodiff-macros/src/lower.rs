@@ -340,13 +340,28 @@ impl<'a> Lowerer<'a> {
             }
             Pat::Tuple(pt) => {
                 if !self.is_active(&init.expr) && !pat_has_active(pat, self.active) {
-                    // A passive destructuring: keep it, but know its bindings.
-                    let mut names = Vec::new();
-                    crate::activity::pat_bindings(pat, &mut names);
+                    // A passive destructuring: keep it, but know its bindings, and what each
+                    // is where the pattern's type or the tuple written says so.
                     out.push(Stmt::Passive(l.to_token_stream()));
-                    for n in names {
-                        let id = names::ident(&n, Span::call_site());
-                        self.declare(&id, false, ValueKind::Unknown);
+                    let elem_kinds: Vec<ValueKind> = match (&ty, &*init.expr) {
+                        (Some(t), _) => match &**t {
+                            Type::Tuple(tt) => tt.elems.iter().map(|e| self.type_kind(e)).collect(),
+                            _ => Vec::new(),
+                        },
+                        (None, Expr::Tuple(et)) => et.elems.iter().map(|e| self.value_kind(e)).collect(),
+                        _ => Vec::new(),
+                    };
+                    for (k, p) in pt.elems.iter().enumerate() {
+                        let mut names = Vec::new();
+                        crate::activity::pat_bindings(p, &mut names);
+                        let kind = match (strip_pat_type(p), elem_kinds.get(k)) {
+                            (Pat::Ident(_), Some(kind)) => *kind,
+                            _ => ValueKind::Unknown,
+                        };
+                        for n in names {
+                            let id = names::ident(&n, Span::call_site());
+                            self.declare(&id, false, kind);
+                        }
                     }
                     return;
                 }
@@ -1318,6 +1333,9 @@ impl<'a> Lowerer<'a> {
                         Floats
                     } else if segs.last().is_some_and(|s| s == "stop_gradient") {
                         c.args.first().map_or(Unknown, |a| self.value_kind(a))
+                    } else if c.args.iter().any(|a| self.is_active(a)) {
+                        // A call of a differentiable function: its value carries derivatives.
+                        Differentiable
                     } else {
                         Unknown
                     }
