@@ -63,6 +63,7 @@ impl ValueKind {
         use ValueKind::*;
         match (self, other) {
             (Floats, _) | (_, Floats) => Floats,
+            (Differentiable, _) | (_, Differentiable) => Differentiable,
             (Other, Other) => Other,
             _ => Unknown,
         }

@@ -1318,6 +1318,7 @@ impl<'a> Lowerer<'a> {
                 // A tuple of floats.
                 (Floats, syn::Member::Unnamed(_)) => Floats,
                 // Every field of a `Differentiable` struct carries derivatives.
+                (Differentiable, _) => Differentiable,
                 _ if self.is_active(&f.base) => Differentiable,
                 _ => Unknown,
             },
@@ -1392,16 +1393,19 @@ impl<'a> Lowerer<'a> {
                     Some(syn::Stmt::Expr(e, None)) => self.value_kind(e),
                     _ => Unknown,
                 };
+                let same = |a: ValueKind, b: ValueKind| {
+                    if a == b {
+                        a
+                    } else if a.differentiable() && b.differentiable() {
+                        Differentiable
+                    } else {
+                        Unknown
+                    }
+                };
                 match &i.else_branch {
                     Some((_, els)) => match &**els {
-                        Expr::Block(b) => {
-                            let (a, b) = (tail(&i.then_branch), tail(&b.block));
-                            if a == b { a } else { Unknown }
-                        }
-                        other => {
-                            let (a, b) = (tail(&i.then_branch), self.value_kind(other));
-                            if a == b { a } else { Unknown }
-                        }
+                        Expr::Block(b) => same(tail(&i.then_branch), tail(&b.block)),
+                        other => same(tail(&i.then_branch), self.value_kind(other)),
                     },
                     None => Other,
                 }

@@ -1,7 +1,7 @@
 use autodiff::prelude::*;
 
-pub struct Config {
-    pub scale: f64,
+fn scale(k: usize) -> f64 {
+    k as f64 * 0.5
 }
 
 #[differentiate]
@@ -9,10 +9,11 @@ fn g(x: f64, s: f64) -> f64 {
     x * s
 }
 
-// Whether `cfg.scale` is a float (a zero tangent) or an integer (none) cannot be seen.
-#[differentiate(wrt(x))]
-fn f(x: f64, cfg: &Config) -> f64 {
-    g(x, cfg.scale)
+// Whether `scale(3)` (a passive call) is a float (a zero tangent) or an integer (none) cannot
+// be seen from the source.
+#[differentiate]
+fn f(x: f64) -> f64 {
+    g(x, scale(3))
 }
 
 fn main() {}
