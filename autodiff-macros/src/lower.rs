@@ -725,6 +725,14 @@ impl<'a> Lowerer<'a> {
 
     fn lower_for(&mut self, f: &syn::ExprForLoop, out: &mut Vec<Stmt>) {
         let label = f.label.as_ref().map(|l| l.name.clone());
+        // Over active collections, and over passive ones with patterns a plain `for` of the
+        // subset does not take (`&x`, `(i, x)`): the index loop.
+        if let Some(lp) = crate::activity::IterLoop::parse(&f.pat, &f.expr)
+            && (lp.elems.iter().any(|(_, src, _)| self.is_active(src))
+                || !matches!(strip_pat_type(&f.pat), Pat::Ident(_) | Pat::Wild(_)))
+        {
+            return self.lower_index_loop(f, &lp, label, out);
+        }
         if self.is_active(&f.expr) || mentions(&f.expr, self.active) && !is_range(&f.expr) {
             self.error(
                 f.expr.span(),
@@ -758,6 +766,124 @@ impl<'a> Lowerer<'a> {
             }
         };
         let mut stmts = Vec::new();
+        for s in &f.body.stmts {
+            self.lower_stmt(s, &mut stmts);
+        }
+        self.block_stack.pop();
+        self.loop_depth -= 1;
+        self.loops.pop();
+        out.push(Stmt::For {
+            var,
+            iter,
+            body: Block {
+                id,
+                stmts,
+                tail: None,
+            },
+            label,
+            exit: None,
+        });
+    }
+
+    /// `for x in xs.iter()` and its kin (`activity::IterLoop`) over an active collection, as the
+    /// index loop a hand rewrite gives.
+    ///
+    /// Input: `for (i, &x) in xs.iter().enumerate() { body }`
+    /// Output: `for __i0 in 0..xs.len() { let i = __i0; let x = xs[__i0]; body }`
+    fn lower_index_loop(
+        &mut self,
+        f: &syn::ExprForLoop,
+        lp: &crate::activity::IterLoop,
+        label: Option<syn::Lifetime>,
+        out: &mut Vec<Stmt>,
+    ) {
+        let (k, _) = self.fresh.next("__i", 0);
+        let k = Ident::new(&k, Span::call_site());
+        let lens: Vec<TokenStream> = lp
+            .elems
+            .iter()
+            .map(|(_, src, _)| {
+                let src = strip_parens(src);
+                q!(#src.len())
+            })
+            .collect();
+        let len = match lens.as_slice() {
+            [a] => a.clone(),
+            [a, b] => q!(::core::cmp::min(#a, #b)),
+            _ => unreachable!("one or two collections"),
+        };
+        let iter_tokens = q!(0..#len);
+        let reads = self.mentioned_vars(&f.expr);
+        let iter = ForIter {
+            tokens: iter_tokens,
+            reversible: true,
+            reads,
+        };
+        self.loops.push(label.as_ref().map(|l| l.ident.to_string()));
+        self.loop_depth += 1;
+        let id = self.new_block();
+        self.block_stack.push(id);
+        let var = self.declare(&k, false, ValueKind::Other);
+        let span = f.pat.span();
+        let mut stmts = Vec::new();
+        if let Some(ip) = lp.index
+            && let Pat::Ident(pi) = strip_pat_type(ip)
+        {
+            let iv = self.declare(&pi.ident, false, ValueKind::Other);
+            stmts.push(Stmt::Let {
+                var: iv,
+                ty: None,
+                rhs: Rhs::Operand(Operand::Const {
+                    tokens: q!(#k),
+                    float: false,
+                }),
+                span,
+            });
+        }
+        for (pat, src, items) in &lp.elems {
+            let Some(Some(pi)) = crate::activity::element_pat(pat) else {
+                continue;
+            };
+            // `&x` takes the item's value; a plain `x` keeps what the iterator yields.
+            let by_ref_pat = matches!(strip_pat_type(pat), Pat::Reference(_));
+            let src = strip_parens(src);
+            if self.is_active(src) {
+                let Some(mut place) = self.lower_place(src) else {
+                    self.error(src.span(), "iterate over a variable, a field or an element (`xs.iter()`, `p.w.iter()`)");
+                    continue;
+                };
+                place.deref = false;
+                place.proj.push(Proj::Index(q!(#k)));
+                let scalar = self.vars[place.var].scalar;
+                let v = self.declare(&pi.ident, false, ValueKind::Differentiable);
+                let _ = scalar;
+                stmts.push(Stmt::Let {
+                    var: v,
+                    ty: None,
+                    rhs: Rhs::Operand(Operand::Place(place)),
+                    span,
+                });
+            } else {
+                let kind = self.value_kind(src).element();
+                let v = self.declare(&pi.ident, false, kind);
+                let tokens = match (items, by_ref_pat) {
+                    (crate::activity::Items::Ref, false) => q!(&#src[#k]),
+                    (crate::activity::Items::Clone, _) => {
+                        q!(::core::clone::Clone::clone(&#src[#k]))
+                    }
+                    _ => q!(#src[#k]),
+                };
+                stmts.push(Stmt::Let {
+                    var: v,
+                    ty: None,
+                    rhs: Rhs::Operand(Operand::Const {
+                        tokens,
+                        float: kind.differentiable(),
+                    }),
+                    span,
+                });
+            }
+        }
         for s in &f.body.stmts {
             self.lower_stmt(s, &mut stmts);
         }
@@ -1516,6 +1642,13 @@ fn expr_has_value(e: &Expr) -> bool {
         Expr::Match(m) => m.arms.iter().any(|a| expr_has_value(&a.body)),
         Expr::Tuple(t) => !t.elems.is_empty(),
         e => !is_statement_like(e),
+    }
+}
+
+fn strip_parens(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip_parens(&p.expr),
+        _ => e,
     }
 }
 
