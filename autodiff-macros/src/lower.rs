@@ -1105,6 +1105,28 @@ impl<'a> Lowerer<'a> {
                         float: true,
                     });
                 }
+                if name == "sin_cos" && m.args.is_empty() {
+                    // `(x.sin(), x.cos())`: two rows of the table on one operand.
+                    let x = self.lower_operand(&m.receiver, out);
+                    let span = m.span();
+                    let parts = ["sin", "cos"].map(|r| {
+                        let rule = Rule::find(r).expect("sin and cos are rules");
+                        let t = self.temp(true);
+                        out.push(Stmt::Let {
+                            var: t,
+                            ty: None,
+                            rhs: Rhs::Rule(rule, vec![x.clone()]),
+                            span,
+                        });
+                        Operand::Place(Place {
+                            var: t,
+                            proj: Vec::new(),
+                            span,
+                            deref: false,
+                        })
+                    });
+                    return Rhs::Tuple(parts.to_vec());
+                }
                 let Some(rule) = Rule::find(&name) else {
                     self.error(
                         m.method.span(),
