@@ -150,3 +150,102 @@ fn loops_over_elements() {
         },
     );
 }
+
+// ---------------------------------------------------------------- reductions
+
+#[differentiate]
+fn norm_sq(xs: &[f64]) -> f64 {
+    xs.iter().map(|x| x * x).sum::<f64>()
+}
+
+#[differentiate]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[differentiate]
+fn prod_plus_sum(a: [f64; 3]) -> f64 {
+    a.iter().product::<f64>() + a.iter().sum::<f64>()
+}
+
+#[differentiate]
+fn max_and_fold(a: &[f64]) -> f64 {
+    a.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        + a.iter().fold(0.0, |acc, &v| acc + v.sin())
+}
+
+#[differentiate]
+fn weighted_by_position(x: &[f64]) -> f64 {
+    x.iter()
+        .enumerate()
+        .map(|(i, &v)| (i as f64 + 1.0) * v * v)
+        .sum::<f64>()
+}
+
+#[differentiate(wrt(w))]
+fn mean_squared_error(w: &[f64], data: &[f64]) -> f64 {
+    data.iter()
+        .map(|d| (w[0] * d + w[1] - 1.0).powi(2))
+        .sum::<f64>()
+        / data.len() as f64
+}
+
+#[differentiate]
+fn generic_norm<F: Float>(a: &[F]) -> F {
+    a.iter().fold(F::zero(), |s, &v| s + v * v).sqrt()
+}
+
+#[test]
+fn iterator_reductions() {
+    let xs = [0.3, -0.5, 0.8, 0.1];
+    let grad1 = |name: &str, f: &dyn Fn(&[f64]) -> f64, g: &dyn Fn(&[f64]) -> (f64, Vec<f64>)| {
+        check_grad(name, &xs, f, g);
+    };
+    grad1("norm_sq", &|p| norm_sq(p), &|p| norm_sq_grad(p));
+    grad1("max_and_fold", &|p| max_and_fold(p), &|p| {
+        max_and_fold_grad(p)
+    });
+    grad1("weighted_by_position", &|p| weighted_by_position(p), &|p| {
+        weighted_by_position_grad(p)
+    });
+    grad1("generic_norm", &|p| generic_norm(p), &|p| {
+        generic_norm_grad(p)
+    });
+    check_fn(
+        "norm_sq",
+        &xs,
+        &|p| vec![norm_sq(p)],
+        &|p, t| {
+            let (y, d) = norm_sq_jvp(p, t);
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = norm_sq_vjp(p);
+            (vec![y], vjp1(pb, c[0]))
+        },
+    );
+    check_grad(
+        "dot",
+        &[0.3, -0.5, 0.8, 1.0, 2.0, 3.0],
+        &|p| dot(&p[..3], &p[3..]),
+        &|p| {
+            let (y, (ga, gb)) = dot_grad(&p[..3], &p[3..]);
+            (y, [ga, gb].concat())
+        },
+    );
+    check_grad(
+        "prod_plus_sum",
+        &[0.3, 0.5, 0.7],
+        &|p| prod_plus_sum([p[0], p[1], p[2]]),
+        &|p| {
+            let (y, g) = prod_plus_sum_grad([p[0], p[1], p[2]]);
+            (y, g.to_vec())
+        },
+    );
+    check_grad(
+        "mean_squared_error",
+        &[0.5, 0.1],
+        &|p| mean_squared_error(p, &xs),
+        &|p| mean_squared_error_grad(p, &xs),
+    );
+}

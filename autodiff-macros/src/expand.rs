@@ -213,8 +213,20 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
     errors.finish()?;
     let ret_ty = ret_ty.expect("checked above");
 
-    // Resolve shadowing, then find the active bindings.
+    let core = core_path::core_path();
+    let scalar = scalar_type(&float_params, &params, &ret_ty, &core);
+
+    // Iterator reductions into loops, then resolve shadowing, then find the active bindings.
     let mut body = (*func.block).clone();
+    let (zero, one) = match scalar.to_string().as_str() {
+        "f64" => (q!(0.0f64), q!(1.0f64)),
+        "f32" => (q!(0.0f32), q!(1.0f32)),
+        _ => (
+            q!(<#scalar as #core::num_traits::Zero>::zero()),
+            q!(<#scalar as #core::num_traits::One>::one()),
+        ),
+    };
+    crate::desugar::reductions(&mut body, zero, one);
     let mut renamer = Renamer::new(names::Fresh::new(q!(#func)));
     for p in &params {
         renamer.declare(&p.name);
@@ -255,8 +267,6 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
     }
     errors.finish()?;
 
-    let core = core_path::core_path();
-    let scalar = scalar_type(&float_params, &params, &ret_ty, &core);
     let result_scalar = is_scalar_type(&ret_ty, &float_types);
 
     let vis = &func.vis;

@@ -22,6 +22,7 @@ mod activity;
 mod codegen;
 mod core_path;
 mod derive;
+mod desugar;
 mod expand;
 mod forward;
 mod fuse;

@@ -727,9 +727,16 @@ impl<'a> Lowerer<'a> {
         let label = f.label.as_ref().map(|l| l.name.clone());
         // Over active collections, and over passive ones with patterns a plain `for` of the
         // subset does not take (`&x`, `(i, x)`): the index loop.
+        // Over active collections, over passive ones with patterns a plain `for` of the subset
+        // does not take (`&x`, `(i, x)`), and over `xs.iter()`-like passive ones (a range loop
+        // that the reverse sweep runs backwards, instead of taping the items): the index loop.
         if let Some(lp) = crate::activity::IterLoop::parse(&f.pat, &f.expr)
             && (lp.elems.iter().any(|(_, src, _)| self.is_active(src))
-                || !matches!(strip_pat_type(&f.pat), Pat::Ident(_) | Pat::Wild(_)))
+                || !matches!(strip_pat_type(&f.pat), Pat::Ident(_) | Pat::Wild(_))
+                || lp
+                    .elems
+                    .iter()
+                    .all(|(_, _, items)| *items != crate::activity::Items::Value))
         {
             return self.lower_index_loop(f, &lp, label, out);
         }

@@ -986,7 +986,13 @@ impl<'a> Rev<'a> {
                     let count = self.tape((key, 0, "count"), depth);
                     let push_i = if self.needed.contains(var) {
                         let ti = self.tape((key, 0, "index"), depth + 1);
-                        q!(#push(&mut #ti, #v);)
+                        if self.f().vars[*var].kind == ValueKind::Other {
+                            q!(#push(&mut #ti, #v);)
+                        } else {
+                            // The item may borrow (`for d in data`): kept as an owned copy.
+                            let c = self.core();
+                            q!(#push(&mut #ti, { use #c::rt::{KeepRef as _, KeepVal as _}; #c::rt::Keep::new(#v).keep() });)
+                        }
                     } else {
                         q!()
                     };
@@ -1591,7 +1597,12 @@ impl<'a> Rev<'a> {
                     let count = self.tape((key, 0, "count"), depth);
                     let pop_i = if self.needed.contains(var) {
                         let ti = self.tape((key, 0, "index"), depth + 1);
-                        q!(let #v = #ti.pop().unwrap();)
+                        if self.f().vars[*var].kind == ValueKind::Other {
+                            q!(let #v = #ti.pop().unwrap();)
+                        } else {
+                            let k = names::derived("__k_", v, "");
+                            q!(let #k = #ti.pop().unwrap(); let #v = #k.back();)
+                        }
                     } else {
                         q!()
                     };
