@@ -39,7 +39,7 @@
 //!
 //! No buffer is larger than the padded image, the output, or one block.
 
-use super::avx2;
+use super::{Kernel, avx2, avx512};
 #[cfg(target_arch = "x86_64")]
 #[path = "implicit_avx2.rs"]
 mod implicit_avx2;
@@ -56,6 +56,9 @@ pub(crate) const BLOCK_BYTES: usize = 128 * 1024;
 /// kernels: `K x 128` (38 KiB for the course's `K = 75`) are written and then added to the
 /// gradient while still in L1 / L2.
 const GRAD_BLOCK_COLS: usize = 128;
+
+/// The widest tile of the wide-row kernels (AVX-512's), for the slack past the padded image.
+const WIDEST_NR: usize = 32;
 
 /// Zeros in front of the padded image gradient: the dense-pixel input gradient adds whole
 /// vectors of eight that may start up to seven floats before a tap's first pixel (sixteen, so
@@ -178,19 +181,36 @@ impl ConvPlan {
     }
 
     /// The length of a padded image buffer: the image and a slack of zeros, so that the
-    /// wide-row kernels may read (and add to) whole 16-wide tiles past the last output column.
+    /// wide-row kernels may read (and add to) whole tiles (16 or 32 wide) past the last output
+    /// column.
     fn padded_len(&self) -> usize {
-        self.shape.channels * self.padded_h * self.padded_w + self.shape.kernel_w + 16
+        self.shape.channels * self.padded_h * self.padded_w + self.shape.kernel_w + WIDEST_NR
     }
 
-    /// Whether the `f32` AVX2 kernels run the products of `F`.
+    /// Whether the `f32` SIMD kernels (AVX2, or AVX-512 with AVX2 for the dense-pixel input
+    /// gradient) run the products of `F`: not when the portable kernel is chosen
+    /// ([`Kernel::install`], `CONV_KERNELS_ISA`).
     fn avx2_f32<F: Scalar>(&self) -> bool {
-        is_f32::<F>() && avx2::avx2_fma_available()
+        simd_f32::<F>()
+    }
+
+    /// Whether the `f32` AVX-512 kernels run the wide-row and pixel-row products of `F`.
+    fn avx512_f32<F: Scalar>(&self) -> bool {
+        is_f32::<F>() && Kernel::Auto.resolve::<f32>() == Kernel::Avx512
+    }
+
+    /// Columns of the wide-row kernels' register tile: 32 with AVX-512, 16 with AVX2.
+    fn wide_nr<F: Scalar>(&self) -> usize {
+        if self.avx512_f32::<F>() {
+            avx512::WIDE_NR
+        } else {
+            16
+        }
     }
 
     /// The strategy of the forward product and the weight gradient: the register tile that
-    /// wastes fewer lanes and rows (wide rows: `6 x 16` channels by wide-row pixels; pixel
-    /// rows: `6 x 16` pixels by channels).
+    /// wastes fewer lanes and rows (wide rows: `6 x 16` channels by wide-row pixels, `6 x 32`
+    /// with AVX-512; pixel rows: `6 x 16` pixels by channels, `12 x 16` with AVX-512).
     fn strategy<F: Scalar>(&self) -> Strategy {
         if !self.avx2_f32::<F>() {
             return Strategy::GatheredBlocks;
@@ -200,9 +220,14 @@ impl ConvPlan {
         }
         let (o, l) = (self.out_channels as f64, self.l() as f64);
         let used = |n: f64, tile: f64| n / (tile * (n / tile).ceil());
-        let wide_tiles = 16.0 * (self.wide_l() as f64 / 16.0).ceil();
+        let (nr, pixel_mr) = if self.avx512_f32::<F>() {
+            (avx512::WIDE_NR as f64, 12.0)
+        } else {
+            (16.0, 6.0)
+        };
+        let wide_tiles = nr * (self.wide_l() as f64 / nr).ceil();
         let wide = used(o, 6.0) * l / wide_tiles;
-        let pixel = used(o, 16.0) * used(l, 6.0);
+        let pixel = used(o, 16.0) * used(l, pixel_mr);
         if pixel > wide {
             Strategy::PixelRows
         } else {
@@ -304,31 +329,34 @@ impl ConvPlan {
         assert_eq!(y.len(), o * l, "conv: output length");
         match self.strategy::<F>() {
             Strategy::WideRows => {
-                let tiles = self.wide_l().div_ceil(16);
-                let ld = tiles * 16;
+                let nr = self.wide_nr::<F>();
+                let tiles = self.wide_l().div_ceil(nr);
+                let ld = tiles * nr;
                 assert!(self.taps[k - 1] + ld <= padded.len());
                 let mut y_wide = vec![F::zero(); o * ld];
-                // SAFETY: `F` is `f32` and AVX2 and FMA were detected (`strategy`); the
-                // filters are `o x k` contiguous; the last tap's read of `ld = 16 tiles`
-                // floats ends inside the padded image (asserted above); `y_wide` holds `o`
-                // rows of `ld`.
+                let filters = RawMat {
+                    ptr: w.as_ptr().cast::<f32>(),
+                    rs: k,
+                    cs: 1,
+                };
+                let out = RawMatMut {
+                    ptr: y_wide.as_mut_ptr().cast::<f32>(),
+                    rs: ld,
+                    cs: 1,
+                };
+                let image = padded.as_ptr().cast::<f32>();
+                // SAFETY: `F` is `f32` and the kernel's instruction set was detected
+                // (`strategy`, `wide_nr`: AVX-512 with tiles of 32, else AVX2 with tiles of
+                // 16); the filters are `o x k` contiguous; the last tap's read of
+                // `ld = nr tiles` floats ends inside the padded image (asserted above);
+                // `y_wide` holds `o` rows of `ld`.
                 #[cfg(target_arch = "x86_64")]
                 unsafe {
-                    avx2::conv_taps_f32(
-                        (o, k, tiles),
-                        RawMat {
-                            ptr: w.as_ptr().cast::<f32>(),
-                            rs: k,
-                            cs: 1,
-                        },
-                        padded.as_ptr().cast::<f32>(),
-                        &self.taps,
-                        RawMatMut {
-                            ptr: y_wide.as_mut_ptr().cast::<f32>(),
-                            rs: ld,
-                            cs: 1,
-                        },
-                    );
+                    if nr == avx512::WIDE_NR {
+                        avx512::conv_taps_f32((o, k, tiles), filters, image, &self.taps, out);
+                    } else {
+                        avx2::conv_taps_f32((o, k, tiles), filters, image, &self.taps, out);
+                    }
                 }
                 self.crop_wide(&y_wide, ld, y);
             }
@@ -361,7 +389,7 @@ impl ConvPlan {
         }
     }
 
-    /// [`avx2::conv_gather_f32`] on slices: `C[r][j] <- Σ_s padded[columns[j] + steps[s]] b[r][s]`
+    /// [`avx2::conv_gather_f32`] (or [`avx512::conv_gather_f32`]) on slices: `C[r][j] <- Σ_s padded[columns[j] + steps[s]] b[r][s]`
     /// for the `m x n` matrix C, with `b` packed by [`pack_rows_by_16`].
     fn pixel_rows<F: Scalar>(
         &self,
@@ -378,23 +406,24 @@ impl ConvPlan {
         let last =
             columns.iter().max().copied().unwrap_or(0) + steps.iter().max().copied().unwrap_or(0);
         assert!(n == 0 || n_steps == 0 || last < padded.len());
-        // SAFETY: `F` is `f32` and AVX2 and FMA were detected (asserted); every read
-        // `padded[columns[j] + steps[s]]` is inside the buffer (asserted: the largest of them);
-        // `b_packed` holds `16 n_steps ⌈m / 16⌉` floats and `c` is `m x n` (asserted).
+        let image = padded.as_ptr().cast::<f32>();
+        let b = b_packed.as_ptr().cast::<f32>();
+        let out = RawMatMut {
+            ptr: c.as_mut_ptr().cast::<f32>(),
+            rs: n,
+            cs: 1,
+        };
+        // SAFETY: `F` is `f32` and the kernel's instruction set was detected (asserted,
+        // `avx512_f32`); every read `padded[columns[j] + steps[s]]` is inside the buffer
+        // (asserted: the largest of them); `b_packed` holds `16 n_steps ⌈m / 16⌉` floats and
+        // `c` is `m x n` (asserted).
         #[cfg(target_arch = "x86_64")]
         unsafe {
-            avx2::conv_gather_f32(
-                (m, n_steps, n),
-                padded.as_ptr().cast::<f32>(),
-                columns,
-                steps,
-                b_packed.as_ptr().cast::<f32>(),
-                RawMatMut {
-                    ptr: c.as_mut_ptr().cast::<f32>(),
-                    rs: n,
-                    cs: 1,
-                },
-            );
+            if self.avx512_f32::<F>() {
+                avx512::conv_gather_f32((m, n_steps, n), image, columns, steps, b, out);
+            } else {
+                avx2::conv_gather_f32((m, n_steps, n), image, columns, steps, b, out);
+            }
         }
     }
 
@@ -518,8 +547,9 @@ impl ConvPlan {
             // past the last row up to a whole tile, so that those columns add nothing to
             // either gradient. Not needed when both products read dY as it is.
             let (ow, wp) = (self.out_w, self.padded_w);
-            let tiles = self.wide_l().div_ceil(16);
-            let ld = tiles * 16;
+            let nr = self.wide_nr::<F>();
+            let tiles = self.wide_l().div_ceil(nr);
+            let ld = tiles * nr;
             let dy_wide = if strategy == Strategy::PixelRows && dense {
                 Vec::new()
             } else {
@@ -534,26 +564,35 @@ impl ConvPlan {
             assert!(self.taps[k - 1] + ld <= padded.len());
             match strategy {
                 Strategy::WideRows => {
-                    // SAFETY: `F` is `f32` and AVX2 and FMA were detected (`strategy`);
-                    // `dy_wide` is `o x ld`; the taps increase and the last one's read of `ld`
-                    // floats ends inside the padded image (asserted above); `dw` is `o x k`.
+                    let dy_rows = RawMat {
+                        ptr: dy_wide.as_ptr().cast::<f32>(),
+                        rs: ld,
+                        cs: 1,
+                    };
+                    let image = padded.as_ptr().cast::<f32>();
+                    let out = RawMatMut {
+                        ptr: dw.as_mut_ptr().cast::<f32>(),
+                        rs: k,
+                        cs: 1,
+                    };
+                    let taps = &self.taps;
+                    // SAFETY: `F` is `f32` and the kernel's instruction set was detected
+                    // (`strategy`, `wide_nr`); `dy_wide` is `o x ld`; the taps increase and the
+                    // last one's read of `ld` floats ends inside the padded image (asserted
+                    // above); `dw` is `o x k`.
                     #[cfg(target_arch = "x86_64")]
                     unsafe {
-                        avx2::conv_weight_grad_taps_f32(
-                            (o, ld, k),
-                            RawMat {
-                                ptr: dy_wide.as_ptr().cast::<f32>(),
-                                rs: ld,
-                                cs: 1,
-                            },
-                            padded.as_ptr().cast::<f32>(),
-                            &self.taps,
-                            RawMatMut {
-                                ptr: dw.as_mut_ptr().cast::<f32>(),
-                                rs: k,
-                                cs: 1,
-                            },
-                        );
+                        if nr == avx512::WIDE_NR {
+                            avx512::conv_weight_grad_taps_f32(
+                                (o, ld, k),
+                                dy_rows,
+                                image,
+                                taps,
+                                out,
+                            );
+                        } else {
+                            avx2::conv_weight_grad_taps_f32((o, ld, k), dy_rows, image, taps, out);
+                        }
                     }
                 }
                 Strategy::PixelRows => self.weight_grad_pixel_rows(padded, dy, dw),
@@ -570,21 +609,38 @@ impl ConvPlan {
                 // Six taps per register tile, ordered by (v, u, c) so that the six rows of a
                 // tile are whole image rows or planes apart in the gradient.
                 let order = &self.order;
-                // SAFETY: `F` is `f32` and AVX2 and FMA were detected; `w` is `o x k` and
-                // `order` a permutation of `0..k`; `dy_wide` is `o x ld` with `ld = 16 tiles`;
-                // every tap plus `ld` ends inside the padded gradient (asserted above, the
-                // same length as the padded image); the gradient is a buffer of its own.
+                let filters = (w.as_ptr().cast::<f32>(), k);
+                let (taps, dy) = (&self.taps, dy_wide.as_ptr().cast::<f32>());
+                let dx = dx_padded.as_mut_ptr().cast::<f32>();
+                // SAFETY: `F` is `f32` and the kernel's instruction set was detected
+                // (`wide_nr`: AVX-512 with tiles of 32, else AVX2 with tiles of 16); `w` is
+                // `o x k` and `order` a permutation of `0..k`; `dy_wide` is `o x ld` with
+                // `ld = nr tiles`; every tap plus `ld` ends inside the padded gradient
+                // (asserted above, the same length as the padded image); the gradient is a
+                // buffer of its own.
                 #[cfg(target_arch = "x86_64")]
                 unsafe {
-                    avx2::conv_input_grad_taps_f32(
-                        (o, tiles),
-                        (w.as_ptr().cast::<f32>(), k),
-                        order,
-                        &self.taps,
-                        dy_wide.as_ptr().cast::<f32>(),
-                        ld,
-                        dx_padded.as_mut_ptr().cast::<f32>(),
-                    );
+                    if nr == avx512::WIDE_NR {
+                        avx512::conv_input_grad_taps_f32(
+                            (o, tiles),
+                            filters,
+                            order,
+                            taps,
+                            dy,
+                            ld,
+                            dx,
+                        );
+                    } else {
+                        avx2::conv_input_grad_taps_f32(
+                            (o, tiles),
+                            filters,
+                            order,
+                            taps,
+                            dy,
+                            ld,
+                            dx,
+                        );
+                    }
                 }
             } else {
                 let wt = MatRef::row_major(w, o, k).t();
@@ -757,13 +813,23 @@ impl ConvPlan {
     }
 }
 
+/// Whether the `f32` SIMD kernels run for `F`: `F` is `f32` and the kernel [`Kernel::Auto`]
+/// resolves to is AVX2 or AVX-512 (both CPUs run the AVX2 kernels).
+fn simd_f32<F: Scalar>() -> bool {
+    is_f32::<F>()
+        && matches!(
+            Kernel::Auto.resolve::<f32>(),
+            Kernel::Avx2Fma | Kernel::Avx512
+        )
+}
+
 /// The `m x n` row-major matrix `a` transposed into blocks of 16 of its rows: block `b` holds,
 /// for each column `s < n`, the 16 entries `a[16 b + j][s]` (zero past `m`). The `B` operand
 /// of [`avx2::conv_gather_f32`].
 fn pack_rows_by_16<F: Scalar>(a: &[F], m: usize, n: usize) -> Vec<F> {
     assert_eq!(a.len(), m * n);
     let mut packed = vec![F::zero(); m.div_ceil(16) * 16 * n];
-    if is_f32::<F>() && avx2::avx2_fma_available() {
+    if simd_f32::<F>() {
         // SAFETY: `F` is `f32` and AVX2 and FMA were detected; `a` holds `m n` floats
         // (asserted) and `packed` `16 n ⌈m / 16⌉`.
         #[cfg(target_arch = "x86_64")]
@@ -791,7 +857,7 @@ fn pack_rows_by_16<F: Scalar>(a: &[F], m: usize, n: usize) -> Vec<F> {
 pub(crate) fn plane_sums<F: Scalar>(y: &[F], n: usize, sums: &mut [F]) {
     assert_eq!(y.len(), n * sums.len(), "plane sums: lengths");
     #[cfg(target_arch = "x86_64")]
-    if is_f32::<F>() && avx2::avx2_fma_available() {
+    if simd_f32::<F>() {
         // SAFETY: `F` is `f32` and AVX2 and FMA were detected; `y` holds `n` floats per sum
         // (asserted).
         unsafe {
@@ -814,7 +880,8 @@ mod tests {
     use super::*;
 
     /// The `f32` products of a stride-1 plan (dense-pixel input gradient where chosen, filters
-    /// kept by `forward_saving`) against the `f64` gathered blocks of the same plan.
+    /// kept by `forward_saving`) against the `f64` gathered blocks of the same plan, with the
+    /// kernel installed by the caller.
     fn check(c: usize, (h, w): (usize, usize), o: usize, (kh, kw): (usize, usize), p: usize) {
         let shape = Im2colShape {
             channels: c,
@@ -854,6 +921,13 @@ mod tests {
 
     #[test]
     fn dense_input_gradient_matches_the_gathered_blocks() {
+        for kernel in Kernel::available::<f32>() {
+            println!("kernel run: {}", kernel.name::<f32>());
+            kernel.install(every_shape);
+        }
+    }
+
+    fn every_shape() {
         // Output rows shorter than a vector (several segments per group), more than 16
         // filters (several blocks of packed channels), a single output column.
         check(2, (5, 5), 33, (3, 3), 1);
