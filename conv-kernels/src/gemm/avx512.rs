@@ -590,15 +590,24 @@ unsafe fn add_tile_f32<const ROWS: usize>(
 }
 
 /// The input gradient of a stride-1 convolution with col2im fused into the product (the
-/// AVX-512 twin of [`super::avx2::conv_input_grad_taps_f32`], tiles of six taps by 32
-/// columns): for every tap `p = order[r]` and every 32-wide column tile `j` of `dY`, the tile
-/// row `(Wᵀ dY)[p][32 j ..]` is added to the padded image gradient at `dx + taps[p] + 32 j`.
+/// AVX-512 twin of [`super::avx2::conv_input_grad_taps_f32`], tiles of up to six taps by 32
+/// columns): for every sliver `(first, rows, shift)` of `slivers`, every tap
+/// `p = order[first + i]` (`i < rows`) and every 32-wide column tile `j` of `dY`, the tile row
+/// `(Wᵀ dY)[p][32 j - shift ..]` is added to the padded image gradient at
+/// `dx + taps[p] - shift + 32 j`.
+///
+/// The shift exists to align the stores: a 64-byte store that straddles two cache lines costs
+/// about twice one that does not, and the read-modify-writes of the gradient are most of this
+/// kernel's time (its reduction, over the output channels, is short). When every tap of a
+/// sliver lies `shift` floats past a 64-byte boundary, the sliver's tiles start `shift`
+/// columns early, so that all their stores are aligned; the loads of `dY` move instead.
 ///
 /// # Safety
-/// `w` holds `k` rows of `ldw` floats and every `order[r] < ldw`; `dy` holds `k` rows of
-/// `32 n_tiles` floats, `ldb` apart; `taps` is indexed by every `order[r]` and
-/// `dx + taps[order[r]] + 32 n_tiles` stays inside the gradient; the gradient overlaps
-/// neither input; the CPU has AVX-512 F.
+/// `w` holds `k` rows of `ldw` floats and every `order[r] < ldw`; `dy - shift` holds `k` rows
+/// of `32 n_tiles` floats, `ldb` apart, for every shift; `taps` is indexed by every
+/// `order[r]` and `dx + taps[order[r]] - shift .. + 32 n_tiles` stays inside the gradient;
+/// every sliver has `1 <= rows <= 6` and lies inside `order`; the gradient overlaps neither
+/// input; the CPU has AVX-512 F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[allow(clippy::too_many_arguments)]
@@ -606,27 +615,29 @@ pub(crate) unsafe fn conv_input_grad_taps_f32(
     (k, n_tiles): (usize, usize),
     (w, ldw): (*const f32, usize),
     order: &[usize],
+    slivers: &[(usize, usize, usize)],
     taps: &[usize],
     dy: *const f32,
     ldb: usize,
     dx: *mut f32,
 ) {
     const MR: usize = 6;
-    let m = order.len();
     // Slivers outside, column tiles inside, as in the AVX2 kernel: overlapping taps are a
     // whole pass apart.
-    for ir in (0..m).step_by(MR) {
-        let rows = MR.min(m - ir);
-        let pick = |i: usize| order[ir + i.min(rows - 1)];
+    for &(first, rows, shift) in slivers {
+        assert!((1..=MR).contains(&rows) && first + rows <= order.len());
+        let pick = |i: usize| order[first + i.min(rows - 1)];
         let a_rows: [*const f32; MR] = core::array::from_fn(|i| w.wrapping_add(pick(i)));
-        let row_base: [*mut f32; MR] = core::array::from_fn(|i| dx.wrapping_add(taps[pick(i)]));
+        let row_base: [*mut f32; MR] =
+            core::array::from_fn(|i| dx.wrapping_add(taps[pick(i)]).wrapping_sub(shift));
+        let dy_sliver = dy.wrapping_sub(shift);
         for jr in 0..n_tiles {
-            let b = dy.wrapping_add(jr * WIDE_NR);
+            let b = dy_sliver.wrapping_add(jr * WIDE_NR);
             let c_rows: [*mut f32; MR] =
                 core::array::from_fn(|i| row_base[i].wrapping_add(jr * WIDE_NR));
             let a = (&a_rows, ldw);
-            // SAFETY: the first `rows` taps of the sliver, the 32 columns jr * 32 .. of dY
-            // and their C rows exist, by the caller's contract.
+            // SAFETY: the first `rows` taps of the sliver, the 32 columns jr * 32 - shift ..
+            // of dY and their C rows exist, by the caller's contract.
             unsafe { rows_1_to_6!(rows, add_tile_f32, k, a, b, ldb, &c_rows) }
         }
     }

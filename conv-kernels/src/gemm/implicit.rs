@@ -57,6 +57,38 @@ pub(crate) const BLOCK_BYTES: usize = 128 * 1024;
 /// gradient while still in L1 / L2.
 const GRAD_BLOCK_COLS: usize = 128;
 
+/// Zeros in front of the wide-row `dY` of the backward pass: the shifted slivers of the
+/// AVX-512 input gradient read up to `KW - 1` floats before a row ([`ConvPlan::grad_slivers`]).
+const DY_FRONT: usize = 16;
+
+/// A zeroed buffer of `F` whose slice starts on a 64-byte boundary (when `F`'s size divides
+/// 64), so that the full-width vector stores of the wide-row kernels into it do not straddle
+/// cache lines.
+struct AlignedZeros<F> {
+    buf: Vec<F>,
+    lead: usize,
+    len: usize,
+}
+
+impl<F: Scalar> AlignedZeros<F> {
+    fn new(len: usize) -> Self {
+        let size = size_of::<F>().max(1);
+        let slack = if 64 % size == 0 { 64 / size } else { 0 };
+        let buf = vec![F::zero(); len + slack];
+        let misaligned = buf.as_ptr() as usize % 64;
+        let lead = if slack > 0 && misaligned % size == 0 {
+            ((64 - misaligned) % 64) / size
+        } else {
+            0
+        };
+        AlignedZeros { buf, lead, len }
+    }
+
+    fn slice_mut(&mut self) -> &mut [F] {
+        &mut self.buf[self.lead..self.lead + self.len]
+    }
+}
+
 /// The widest tile of the wide-row kernels (AVX-512's), for the slack past the padded image.
 const WIDEST_NR: usize = 32;
 
@@ -333,7 +365,8 @@ impl ConvPlan {
                 let tiles = self.wide_l().div_ceil(nr);
                 let ld = tiles * nr;
                 assert!(self.taps[k - 1] + ld <= padded.len());
-                let mut y_wide = vec![F::zero(); o * ld];
+                let mut y_store = AlignedZeros::<F>::new(o * ld);
+                let y_wide = y_store.slice_mut();
                 let filters = RawMat {
                     ptr: w.as_ptr().cast::<f32>(),
                     rs: k,
@@ -358,7 +391,7 @@ impl ConvPlan {
                         avx2::conv_taps_f32((o, k, tiles), filters, image, &self.taps, out);
                     }
                 }
-                self.crop_wide(&y_wide, ld, y);
+                self.crop_wide(y_wide, ld, y);
             }
             Strategy::PixelRows => {
                 // Shapes: y (O x L) = W (O x K) . cols (K x L), computed by tiles of six
@@ -539,7 +572,8 @@ impl ConvPlan {
         assert_eq!(dy.len(), o * l, "conv: output cotangent length");
         assert_eq!(dw.len(), o * k, "conv: filters adjoint length");
         let strategy = self.strategy::<F>();
-        let mut dx_buf = vec![F::zero(); GRAD_FRONT + self.padded_len()];
+        let mut dx_store = AlignedZeros::<F>::new(GRAD_FRONT + self.padded_len());
+        let dx_buf = dx_store.slice_mut();
         let dx_padded = &mut dx_buf[GRAD_FRONT..];
         if self.shape.stride == 1 {
             let dense = self.dense_input_grad::<F>();
@@ -550,17 +584,21 @@ impl ConvPlan {
             let nr = self.wide_nr::<F>();
             let tiles = self.wide_l().div_ceil(nr);
             let ld = tiles * nr;
-            let dy_wide = if strategy == Strategy::PixelRows && dense {
+            // `DY_FRONT` zeros in front, read by the shifted slivers of the AVX-512 input
+            // gradient.
+            let dy_store = if strategy == Strategy::PixelRows && dense {
                 Vec::new()
             } else {
-                let mut dy_wide = vec![F::zero(); o * ld];
+                let mut dy_store = vec![F::zero(); DY_FRONT + o * ld];
+                let dy_wide = &mut dy_store[DY_FRONT..];
                 for (src, dst) in dy.chunks_exact(l).zip(dy_wide.chunks_exact_mut(ld)) {
                     for (row, dst_row) in src.chunks_exact(ow).zip(dst.chunks_mut(wp)) {
                         copy_run(&mut dst_row[..ow], row);
                     }
                 }
-                dy_wide
+                dy_store
             };
+            let dy_wide = dy_store.get(DY_FRONT..).unwrap_or(&[]);
             assert!(self.taps[k - 1] + ld <= padded.len());
             match strategy {
                 Strategy::WideRows => {
@@ -601,9 +639,9 @@ impl ConvPlan {
             if dense {
                 match filters {
                     SavedFilters::Plain(w) => {
-                        self.input_grad_pixels(&pack_rows_by_16(w, o, k), dy, &mut dx_buf);
+                        self.input_grad_pixels(&pack_rows_by_16(w, o, k), dy, dx_buf);
                     }
-                    SavedFilters::Packed(wt) => self.input_grad_pixels(wt, dy, &mut dx_buf),
+                    SavedFilters::Packed(wt) => self.input_grad_pixels(wt, dy, dx_buf),
                 }
             } else if self.avx2_f32::<F>() {
                 // Six taps per register tile, ordered by (v, u, c) so that the six rows of a
@@ -612,12 +650,14 @@ impl ConvPlan {
                 let filters = (w.as_ptr().cast::<f32>(), k);
                 let (taps, dy) = (&self.taps, dy_wide.as_ptr().cast::<f32>());
                 let dx = dx_padded.as_mut_ptr().cast::<f32>();
+                let slivers = self.grad_slivers(dx as usize);
                 // SAFETY: `F` is `f32` and the kernel's instruction set was detected
                 // (`wide_nr`: AVX-512 with tiles of 32, else AVX2 with tiles of 16); `w` is
                 // `o x k` and `order` a permutation of `0..k`; `dy_wide` is `o x ld` with
-                // `ld = nr tiles`; every tap plus `ld` ends inside the padded gradient
-                // (asserted above, the same length as the padded image); the gradient is a
-                // buffer of its own.
+                // `ld = nr tiles` and `DY_FRONT` zeros before it, at least every sliver's
+                // shift (`grad_slivers`); every tap plus `ld` ends inside the padded gradient
+                // (asserted above, the same length as the padded image) and every tap minus
+                // its sliver's shift is at least 0; the gradient is a buffer of its own.
                 #[cfg(target_arch = "x86_64")]
                 unsafe {
                     if nr == avx512::WIDE_NR {
@@ -625,6 +665,7 @@ impl ConvPlan {
                             (o, tiles),
                             filters,
                             order,
+                            &slivers,
                             taps,
                             dy,
                             ld,
@@ -699,7 +740,44 @@ impl ConvPlan {
                 self.scatter_add(block, &bases[l0..l0 + n], dx_padded);
             }
         }
-        self.crop(&dx_buf[GRAD_FRONT..], dx);
+        self.crop(&dx_store.slice_mut()[GRAD_FRONT..], dx);
+    }
+
+    /// The slivers `(first, rows, shift)` of [`ConvPlan::order`] for the AVX-512 wide-row
+    /// input gradient ([`avx512::conv_input_grad_taps_f32`]), given the address of the padded
+    /// gradient. When it is 64-byte aligned and the padded rows are a multiple of 16 floats,
+    /// tap `(c, u, v)` lies `v mod 16` floats past a 64-byte boundary: the taps of one `v` (all
+    /// `C KH` of them, consecutive in the order) make slivers of at most six with that shift,
+    /// which aligns their stores; `v < KW`, so the shift is at most the `KW - 1` zero columns
+    /// that end each row of the wide `dY` (and `DY_FRONT` covers the first). Otherwise,
+    /// slivers of six with no shift.
+    fn grad_slivers(&self, dx_address: usize) -> Vec<(usize, usize, usize)> {
+        const MR: usize = 6;
+        let k = self.k();
+        let kw = self.shape.kernel_w;
+        if dx_address % 64 != 0 || self.padded_w % 16 != 0 || kw > DY_FRONT {
+            return (0..k)
+                .step_by(MR)
+                .map(|first| (first, MR.min(k - first), 0))
+                .collect();
+        }
+        let per_v = k / kw;
+        let count = per_v.div_ceil(MR);
+        let mut slivers = Vec::with_capacity(kw * count);
+        for v in 0..kw {
+            // `count` slivers of nearly equal height (15 = 5 + 5 + 5, not 6 + 6 + 3: a short
+            // tile has too few accumulators to cover the FMA latency).
+            let mut first = v * per_v;
+            for t in 0..count {
+                let rows = per_v * (t + 1) / count - per_v * t / count;
+                slivers.push((first, rows, v % 16));
+                first += rows;
+            }
+        }
+        debug_assert!(slivers.iter().all(|&(f, r, s)| {
+            self.order[f..f + r].iter().all(|&p| self.taps[p] % 16 == s)
+        }));
+        slivers
     }
 
     /// Whether the stride-1 input gradient runs over the dense output pixels
