@@ -1,7 +1,10 @@
 //! One-thread `f32` GEMM against this core's FMA peak `P`, `matrixmultiply` and the `gemm`
 //! crate.
 //!
-//! `P` is measured in the same run by a loop of independent AVX2 FMAs. After the criterion
+//! `P` is measured in the same run by loops of independent FMAs, AVX2 and AVX-512 (where the CPU
+//! has it); `P` is the widest one's rate. The best-of table runs them in the same rounds as
+//! each size and prints both, and has a column for our AVX2 kernel beside the one `Kernel::Auto`
+//! picks (`CONV_KERNELS_ISA=avx2|avx512|portable` caps that pick). After the criterion
 //! runs, a summary table prints GFLOP/s and % of `P` from the criterion medians, and the
 //! ratios of our rate to the other crates'; a second table repeats the comparison with
 //! best-of-many times taken round-robin, which other processes on the machine disturb less.

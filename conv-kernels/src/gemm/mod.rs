@@ -8,12 +8,14 @@
 //! - [`gemm_into_par`] splits C across the threads of the current rayon pool.
 //!
 //! The implementation is the Goto/BLIS blocking of [`blocked`] around one register
-//! [`GemmKernel`]: an AVX2 + FMA kernel for `f32` (`6 x 16`) and `f64` (`6 x 8`) picked at run
-//! time, and a portable kernel for every other [`Scalar`] (such as `Dual<f64>`) and for CPUs
-//! without AVX2. `beta == 0` never reads C.
+//! [`GemmKernel`], picked at run time ([`Kernel`]): an AVX-512 kernel for `f32` (`12 x 32`)
+//! and `f64` (`12 x 16`), else an AVX2 + FMA kernel (`6 x 16`, `6 x 8`), and a portable kernel
+//! for every other [`Scalar`] (such as `Dual<f64>`) and for CPUs without AVX2. The environment
+//! variable `CONV_KERNELS_ISA` (`avx512`, `avx2`, `portable`) caps the pick for the process,
+//! [`Kernel::install`] forces one on a thread. `beta == 0` never reads C.
 //!
 //! `implicit` (crate-private) runs a convolution's product without storing its patch matrix:
-//! the image is read in place (stride 1, `f32` with AVX2) or gathered one L2-sized block of
+//! the image is read in place (stride 1, `f32` with AVX2 or AVX-512) or gathered one L2-sized block of
 //! the patch matrix at a time; [`crate::conv::im2col_gemm`] is its differentiable face.
 //!
 //! ```
