@@ -76,7 +76,7 @@ impl<F: Scalar> AlignedZeros<F> {
         let slack = if 64 % size == 0 { 64 / size } else { 0 };
         let buf = vec![F::zero(); len + slack];
         let misaligned = buf.as_ptr() as usize % 64;
-        let lead = if slack > 0 && misaligned % size == 0 {
+        let lead = if slack > 0 && misaligned.is_multiple_of(size) {
             ((64 - misaligned) % 64) / size
         } else {
             0
@@ -634,7 +634,7 @@ impl ConvPlan {
                     }
                 }
                 Strategy::PixelRows => self.weight_grad_pixel_rows(padded, dy, dw),
-                Strategy::GatheredBlocks => self.weight_grad_wide(&dy_wide, ld, padded, dw),
+                Strategy::GatheredBlocks => self.weight_grad_wide(dy_wide, ld, padded, dw),
             }
             if dense {
                 match filters {
@@ -755,7 +755,7 @@ impl ConvPlan {
         const MR: usize = 6;
         let k = self.k();
         let kw = self.shape.kernel_w;
-        if dx_address % 64 != 0 || self.padded_w % 16 != 0 || kw > DY_FRONT {
+        if !dx_address.is_multiple_of(64) || !self.padded_w.is_multiple_of(16) || kw > DY_FRONT {
             return (0..k)
                 .step_by(MR)
                 .map(|first| (first, MR.min(k - first), 0))
@@ -774,9 +774,11 @@ impl ConvPlan {
                 first += rows;
             }
         }
-        debug_assert!(slivers.iter().all(|&(f, r, s)| {
-            self.order[f..f + r].iter().all(|&p| self.taps[p] % 16 == s)
-        }));
+        debug_assert!(
+            slivers
+                .iter()
+                .all(|&(f, r, s)| { self.order[f..f + r].iter().all(|&p| self.taps[p] % 16 == s) })
+        );
         slivers
     }
 
