@@ -726,3 +726,153 @@ pub(crate) unsafe fn conv_gather_f32(
         }
     }
 }
+
+/// The part of a 16-lane group of dense output pixels that lies in one output row (the
+/// AVX-512 form of the AVX2 kernel's 8-lane segments): lane `t` of the group (bit `t` of
+/// `mask`) goes to `offset + t` of the padded image gradient, relative to a tap's offset.
+/// `offset` may be negative; the lanes outside the mask are never touched.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Segment16 {
+    /// Bit `t` set for the lanes of this segment.
+    pub mask: u16,
+    /// Where lane 0 would go.
+    pub offset: isize,
+}
+
+/// One `ROWS x 16 COLS` tile of [`conv_input_grad_pixels_f32`]: six taps by `16 COLS` dense
+/// pixels, `Σ_o Wᵀ[s][o] dY[o][l]` accumulated over the output channels, then added to the
+/// gradient segment by segment with masked read-modify-writes.
+///
+/// # Safety
+/// As [`conv_input_grad_pixels_f32`], for the taps `s_rows` and the pixels
+/// `l0 .. l0 + 16 COLS` (`n_valid` of them inside `dY`'s rows; the loads are masked past
+/// them).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+unsafe fn pixels_tile_f32<const ROWS: usize, const COLS: usize>(
+    (o, k, l): (usize, usize, usize),
+    wt: *const f32,
+    s_rows: &[usize; 6],
+    dy: *const f32,
+    (l0, n_valid): (usize, usize),
+    (groups, segments): (&[(u32, u32)], &[Segment16]),
+    dst: &[*mut f32; 6],
+) {
+    let mut acc = [[_mm512_setzero_ps(); COLS]; ROWS];
+    let masks: [__mmask16; COLS] = core::array::from_fn(|v| {
+        let left = n_valid.saturating_sub(16 * v).min(16);
+        ((1_u32 << left) - 1) as __mmask16
+    });
+    for ob in 0..o.div_ceil(16) {
+        let block = wt.wrapping_add(ob * 16 * k);
+        let a_rows: [*const f32; ROWS] =
+            core::array::from_fn(|i| block.wrapping_add(s_rows[i] * 16));
+        let b_rows = dy.wrapping_add(ob * 16 * l + l0);
+        for j in 0..16.min(o - 16 * ob) {
+            // SAFETY: channel 16 ob + j < o: its row of dY holds the pixels loaded (masked
+            // past `n_valid`), and the packed filters hold tap s_rows[i] of it, by the
+            // caller's contract.
+            unsafe {
+                let pb = b_rows.add(j * l);
+                let b: [__m512; COLS] =
+                    core::array::from_fn(|v| _mm512_maskz_loadu_ps(masks[v], pb.add(16 * v)));
+                for (acc_i, a_row) in acc.iter_mut().zip(&a_rows) {
+                    let a = _mm512_set1_ps(*a_row.add(j));
+                    for (acc_iv, &b_v) in acc_i.iter_mut().zip(&b) {
+                        *acc_iv = _mm512_fmadd_ps(a, b_v, *acc_iv);
+                    }
+                }
+            }
+        }
+    }
+    // The first segment of every vector, then the others: the later segments of a vector
+    // overlap its first one in memory, so they are kept apart in the stream of stores.
+    let g0 = l0 / 16;
+    for pass in 0..2 {
+        for v in 0..COLS {
+            let (start, end) = groups[g0 + v];
+            let range = if pass == 0 {
+                start as usize..start as usize + 1
+            } else {
+                start as usize + 1..end as usize
+            };
+            for seg in &segments[range] {
+                for (acc_i, &d) in acc.iter().zip(dst) {
+                    let p = d.wrapping_offset(seg.offset);
+                    // SAFETY: the lanes of the segment's mask at `dst[i] + offset` are inside
+                    // the gradient (the caller's contract); the others are not accessed.
+                    unsafe {
+                        let old = _mm512_maskz_loadu_ps(seg.mask, p);
+                        _mm512_mask_storeu_ps(p, seg.mask, _mm512_add_ps(old, acc_i[v]));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The input gradient of a stride-1 convolution over dense output pixels, col2im fused (the
+/// AVX-512 twin of the AVX2 `conv_input_grad_pixels_f32` of `implicit_avx2.rs`): for every tap
+/// `s` and output pixel `l`, `(Wᵀ dY)[s][l]` is added to the padded image gradient at
+/// `dx + taps[s] + bases[l]`. The register tile is six taps (`order` taken six at a time) by 32
+/// pixels (two `zmm`), the filters broadcast from `wt`, `dY`'s rows loaded as they are (masked
+/// past the last pixel); the tile's rows are then added to the gradient by the segments of each
+/// 16-pixel group (`groups[g]` is the range of `segments` of pixels `16 g .. 16 g + 16`, the
+/// first one never empty).
+///
+/// # Safety
+/// `wt` holds `16 k ⌈o / 16⌉` floats, the filters packed by blocks of 16 channels (block
+/// `b`, tap `s`, lane `j` at `16 b k + 16 s + j`); `dy` holds `o` rows of `l` floats; `order`
+/// holds indices `< k` into `taps`; `groups` holds `⌈l / 16⌉` ranges into `segments`; for every
+/// tap and segment, the lanes of its mask at `dx + taps[s] + offset` are inside the gradient,
+/// which overlaps no input; the CPU has AVX-512 F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn conv_input_grad_pixels_f32(
+    (o, k, l): (usize, usize, usize),
+    wt: *const f32,
+    dy: *const f32,
+    order: &[usize],
+    taps: &[usize],
+    groups: &[(u32, u32)],
+    segments: &[Segment16],
+    dx: *mut f32,
+) {
+    const MR: usize = 6;
+    const NR: usize = 32;
+    assert!(
+        groups.len() >= l.div_ceil(16),
+        "one range of segments per group"
+    );
+    let m = order.len();
+    for ir in (0..m).step_by(MR) {
+        let rows = MR.min(m - ir);
+        let s_rows: [usize; MR] = core::array::from_fn(|i| order[ir + i.min(rows - 1)]);
+        let dst: [*mut f32; MR] = core::array::from_fn(|i| dx.wrapping_add(taps[s_rows[i]]));
+        let segs = (groups, segments);
+        for l0 in (0..l).step_by(NR) {
+            let n = NR.min(l - l0);
+            let args = ((o, k, l), wt, &s_rows, dy, (l0, n), segs, &dst);
+            // One instance per tile shape (rows taps x 16 cols pixels).
+            macro_rules! tile {
+                ($cols:literal) => {{
+                    let (olk, wt, s_rows, dy, pixels, segs, dst) = args;
+                    match rows {
+                        1 => pixels_tile_f32::<1, $cols>(olk, wt, s_rows, dy, pixels, segs, dst),
+                        2 => pixels_tile_f32::<2, $cols>(olk, wt, s_rows, dy, pixels, segs, dst),
+                        3 => pixels_tile_f32::<3, $cols>(olk, wt, s_rows, dy, pixels, segs, dst),
+                        4 => pixels_tile_f32::<4, $cols>(olk, wt, s_rows, dy, pixels, segs, dst),
+                        5 => pixels_tile_f32::<5, $cols>(olk, wt, s_rows, dy, pixels, segs, dst),
+                        _ => pixels_tile_f32::<6, $cols>(olk, wt, s_rows, dy, pixels, segs, dst),
+                    }
+                }};
+            }
+            // SAFETY: the first `rows` taps of the sliver and pixels l0 .. l0 + n exist; the
+            // loads past `n` are masked, by the caller's contract.
+            unsafe { if n > 16 { tile!(2) } else { tile!(1) } }
+        }
+    }
+}

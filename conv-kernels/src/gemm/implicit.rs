@@ -131,6 +131,9 @@ pub(crate) struct ConvPlan {
     /// The segments of the dense output pixels (stride 1), see [`ConvPlan::segments`].
     #[cfg(target_arch = "x86_64")]
     segments: (Vec<(u32, u32)>, Vec<implicit_avx2::Segment>),
+    /// The same by 16 pixels, for the AVX-512 kernel ([`avx512::Segment16`]).
+    #[cfg(target_arch = "x86_64")]
+    segments16: (Vec<(u32, u32)>, Vec<avx512::Segment16>),
 }
 
 /// Plans kept per thread by [`ConvPlan::cached`].
@@ -167,12 +170,25 @@ impl ConvPlan {
             order: Vec::new(),
             #[cfg(target_arch = "x86_64")]
             segments: (Vec::new(), Vec::new()),
+            #[cfg(target_arch = "x86_64")]
+            segments16: (Vec::new(), Vec::new()),
         };
         plan.bases = plan.bases();
         plan.order = plan.taps_by_column();
         #[cfg(target_arch = "x86_64")]
         if shape.stride == 1 {
-            plan.segments = plan.segments();
+            let (groups, pieces) = plan.segments_by(8);
+            let segments = pieces.iter().map(|&(bits, offset)| implicit_avx2::Segment {
+                mask: core::array::from_fn(|t| if bits >> t & 1 == 1 { u32::MAX } else { 0 }),
+                offset,
+            });
+            plan.segments = (groups, segments.collect());
+            let (groups, pieces) = plan.segments_by(16);
+            let segments = pieces.iter().map(|&(bits, offset)| avx512::Segment16 {
+                mask: bits as u16,
+                offset,
+            });
+            plan.segments16 = (groups, segments.collect());
         }
         plan
     }
@@ -793,30 +809,26 @@ impl ConvPlan {
             && 4 * (self.padded_w - self.out_w) > self.padded_w
     }
 
-    /// The segments of the dense output pixels, eight at a time (see
-    /// [`implicit_avx2::Segment`]): `groups[g]` is the range of `segments` of the pixels
-    /// `8 g .. 8 g + 8`, split where an output row ends. Stride 1.
+    /// The segments of the dense output pixels, `lanes` (8 or 16) at a time (see
+    /// [`implicit_avx2::Segment`], [`avx512::Segment16`]): `groups[g]` is the range of
+    /// segments of the pixels `lanes g .. lanes (g + 1)`, split where an output row ends; each
+    /// segment is its lanes (bit `t` for lane `t`) and where lane 0 would go. Stride 1.
     #[cfg(target_arch = "x86_64")]
-    fn segments(&self) -> (Vec<(u32, u32)>, Vec<implicit_avx2::Segment>) {
+    #[allow(clippy::type_complexity)]
+    fn segments_by(&self, lanes: usize) -> (Vec<(u32, u32)>, Vec<(u32, isize)>) {
         let (l, ow, wp) = (self.l(), self.out_w, self.padded_w);
-        let mut groups = Vec::with_capacity(l.div_ceil(8));
+        let mut groups = Vec::with_capacity(l.div_ceil(lanes));
         let mut segments = Vec::new();
-        for l0 in (0..l).step_by(8) {
+        for l0 in (0..l).step_by(lanes) {
             let start = segments.len() as u32;
-            let end = (l0 + 8).min(l);
+            let end = (l0 + lanes).min(l);
             let mut t0 = l0;
             while t0 < end {
                 let row = t0 / ow;
                 let t1 = ((row + 1) * ow).min(end);
-                let mut mask = [0_u32; 8];
-                for m in &mut mask[t0 - l0..t1 - l0] {
-                    *m = u32::MAX;
-                }
+                let bits = ((1_u64 << (t1 - l0)) - (1_u64 << (t0 - l0))) as u32;
                 let base = (row * wp + t0 % ow) as isize;
-                segments.push(implicit_avx2::Segment {
-                    mask,
-                    offset: base - (t0 - l0) as isize,
-                });
+                segments.push((bits, base - (t0 - l0) as isize));
                 t0 = t1;
             }
             groups.push((start, segments.len() as u32));
@@ -837,7 +849,26 @@ impl ConvPlan {
                 <= self.padded_len()
         );
         #[cfg(target_arch = "x86_64")]
-        {
+        if self.avx512_f32::<F>() {
+            let (groups, segments) = &self.segments16;
+            // SAFETY: `F` is `f32` and AVX-512 was detected (`avx512_f32`); `wt` is the
+            // filters packed by 16 channels; `dy` is `o x l`; `order` is a permutation of the
+            // taps; a segment's lanes are pixels of a tap's window, inside the padded
+            // gradient (asserted above), and the other lanes are masked off; the gradient is
+            // a buffer of its own.
+            unsafe {
+                avx512::conv_input_grad_pixels_f32(
+                    (o, k, l),
+                    wt.as_ptr().cast::<f32>(),
+                    dy.as_ptr().cast::<f32>(),
+                    &self.order,
+                    &self.taps,
+                    groups,
+                    segments,
+                    dx_buf.as_mut_ptr().add(GRAD_FRONT).cast::<f32>(),
+                );
+            }
+        } else {
             let (groups, segments) = &self.segments;
             // SAFETY: `F` is `f32` and AVX2 and FMA were detected (asserted); `wt` is the
             // filters packed by 16 channels; `dy` is `o x l`; `order` is a permutation of the
