@@ -143,11 +143,13 @@ impl Kernel {
                 // Forced for the scalars it runs (f32, f64); the others stay portable.
                 Some(_) => Kernel::Portable,
                 None => {
+                    // The widest kernel that runs and is allowed (no allocation: this runs
+                    // once per product).
                     let cap = env_cap().map_or(u8::MAX, Kernel::rank);
-                    *Self::available::<F>()
-                        .iter()
-                        .rfind(|k| k.rank() <= cap)
-                        .unwrap_or(&Kernel::Portable)
+                    [Kernel::Avx512, Kernel::Avx2Fma]
+                        .into_iter()
+                        .find(|k| k.rank() <= cap && k.runs::<F>())
+                        .unwrap_or(Kernel::Portable)
                 }
             },
             kernel => {
