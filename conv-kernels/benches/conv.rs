@@ -1,6 +1,7 @@
 //! `conv2d` (im2col + GEMM + bias, its backward derived by `#[differentiate]`) on the course's
 //! layer (3x32x32, six 5x5x3 filters -> 6x28x28) and LeNet's second layer (6x14x14, sixteen
-//! 5x5 filters -> 16x10x10), as fractions of one core's FMA peak `P` measured in the same run.
+//! 5x5 filters -> 16x10x10), as fractions of one core's FMA peak `P` (the widest FMA loop, AVX2
+//! or AVX-512, run in the same rounds as each layer; both are printed).
 //!
 //! - forward: one image, im2col included;
 //! - backward: the pullback of `conv2d_vjp` (dW = dY colᵀ, dX = col2im(Wᵀ dY), db);
@@ -115,6 +116,8 @@ struct Row {
     /// A batch of 64 images forward+backward, one and two threads.
     batch_one: f64,
     batch_two: f64,
+    /// The best rates of the AVX2 and AVX-512 FMA loops in the same rounds as the layer.
+    peaks: [(peak::Fma, Option<f64>); 2],
 }
 
 macro_rules! layer {
@@ -200,11 +203,19 @@ macro_rules! layer {
         let flops = 2.0 * ($o * $c * $k * $k * $oh * $oh) as f64;
         // Interleaved, so that a burst of load from other processes hits both alike.
         let (mut t, mut t_u) = ([f64::INFINITY; 2], [f64::INFINITY; 2]);
+        // The FMA loops run in the same rounds: a shared core's clock moves with the load.
+        let mut peaks = [(peak::Fma::Avx2, None::<f64>), (peak::Fma::Avx512, None)];
         for _ in 0..env_f64("CONV_BENCH_ROUNDS").map_or(4, |r| r as usize) {
             t[0] = t[0].min(best(0.25, fwd));
             t_u[0] = t_u[0].min(best(0.25, fwd_unfused));
             t[1] = t[1].min(best(0.25, fwd_bwd));
             t_u[1] = t_u[1].min(best(0.25, fwd_bwd_unfused));
+            for (fma, rate) in peaks.iter_mut() {
+                let origin = Instant::now();
+                if let Some(r) = peak::peak_best_by(*fma, 0.1, || origin.elapsed().as_secs_f64()) {
+                    *rate = Some(rate.map_or(r, |b: f64| b.max(r)));
+                }
+            }
         }
         Row {
             name: String::from($name),
@@ -215,6 +226,7 @@ macro_rules! layer {
             fwd_bwd_unfused: t_u[1],
             batch_one: t_batch[0],
             batch_two: t_batch[1],
+            peaks,
         }
     }};
 }
@@ -224,7 +236,6 @@ fn main() {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .configure_from_args();
-    let p = peak::peak_best(1.0);
     let rows = [
         wanted("course").then(|| {
             layer!(
@@ -254,15 +265,24 @@ fn main() {
         }),
     ];
     criterion.final_summary();
-    let p = p.unwrap_or(f64::NAN);
     println!(
-        "\nBest-of timings, one image unless noted; P = {p:.1} GFLOP/s (the FMA loop, same run)\n"
+        "\nBest-of timings, one image unless noted; P = the widest FMA loop's best rate in the \
+         layer's rounds; kernel: {}\n",
+        conv_kernels::gemm::Kernel::Auto.name::<f32>()
     );
     println!(
-        "| layer | forward GFLOP/s | forward %P | backward GFLOP/s | backward %P | unfused forward %P | unfused backward %P | batch 64 fwd+bwd, 2 threads / 1 thread |"
+        "| layer | P AVX2 / AVX-512 | forward GFLOP/s | forward %P | backward GFLOP/s | backward %P | unfused forward %P | unfused backward %P | batch 64 fwd+bwd, 2 threads / 1 thread |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for row in rows.into_iter().flatten() {
+        let p = row
+            .peaks
+            .iter()
+            .rev()
+            .find_map(|&(_, p)| p)
+            .unwrap_or(f64::NAN);
+        let cell = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.1}"));
+        let peaks = format!("{} / {}", cell(row.peaks[0].1), cell(row.peaks[1].1));
         let rate = |flops: f64, secs: f64| flops / secs * 1e-9;
         let f = rate(row.flops, row.fwd);
         let bk = rate(2.0 * row.flops, row.fwd_bwd - row.fwd);
@@ -270,7 +290,7 @@ fn main() {
         let bk_u = rate(2.0 * row.flops, row.fwd_bwd_unfused - row.fwd_unfused);
         let batch_flops = 64.0 * 3.0 * row.flops;
         println!(
-            "| {} | {f:.1} | {:.0}% | {bk:.1} | {:.0}% | {:.0}% | {:.0}% | {:.2}x ({:.1} / {:.1} GFLOP/s) |",
+            "| {} | {peaks} | {f:.1} | {:.0}% | {bk:.1} | {:.0}% | {:.0}% | {:.0}% | {:.2}x ({:.1} / {:.1} GFLOP/s) |",
             row.name,
             100.0 * f / p,
             100.0 * bk / p,
@@ -281,7 +301,7 @@ fn main() {
             rate(batch_flops, row.batch_one),
         );
         println!(
-            "|   times (us) | fwd {:.2} | fwd+bwd {:.2} | unfused fwd {:.2} | unfused fwd+bwd {:.2} | | | |",
+            "|   times (us) | | fwd {:.2} | fwd+bwd {:.2} | unfused fwd {:.2} | unfused fwd+bwd {:.2} | | | |",
             row.fwd * 1e6,
             row.fwd_bwd * 1e6,
             row.fwd_unfused * 1e6,

@@ -1,7 +1,10 @@
 //! One-thread `f32` GEMM against this core's FMA peak `P`, `matrixmultiply` and the `gemm`
 //! crate.
 //!
-//! `P` is measured in the same run by a loop of independent AVX2 FMAs. After the criterion
+//! `P` is measured in the same run by loops of independent FMAs, AVX2 and AVX-512 (where the CPU
+//! has it); `P` is the widest one's rate. The best-of table runs them in the same rounds as
+//! each size and prints both, and has a column for our AVX2 kernel beside the one `Kernel::Auto`
+//! picks (`CONV_KERNELS_ISA=avx2|avx512|portable` caps that pick). After the criterion
 //! runs, a summary table prints GFLOP/s and % of `P` from the criterion medians, and the
 //! ratios of our rate to the other crates'; a second table repeats the comparison with
 //! best-of-many times taken round-robin, which other processes on the machine disturb less.
@@ -18,11 +21,11 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use conv_kernels::gemm::{MatMut, MatRef, gemm_into};
+use conv_kernels::gemm::{Kernel, MatMut, MatRef, gemm_into};
 use criterion::{BenchmarkId, Criterion, Throughput};
 
 mod peak;
-use peak::{PEAK_ACCS, PEAK_ITERS, fma_peak_loop, peak_best};
+use peak::{Fma, peak_best_by, widest};
 
 const SIZES: [usize; 6] = [16, 64, 128, 256, 512, 1024];
 
@@ -103,25 +106,32 @@ fn with_gemm_crate(n: usize, a: &[f32], b: &[f32], out: &mut [f32]) {
     }
 }
 
+/// One product with our AVX2 kernel (the widest otherwise), for the AVX-512 vs AVX2 column.
+fn ours_avx2(n: usize, a: &[f32], b: &[f32], out: &mut [f32]) {
+    let kernel = if Kernel::available::<f32>().contains(&Kernel::Avx2Fma) {
+        Kernel::Avx2Fma
+    } else {
+        Kernel::Auto
+    };
+    kernel.install(|| ours(n, a, b, out))
+}
+
 /// One `n x n` product `out <- a b`.
 type Product = fn(usize, &[f32], &[f32], &mut [f32]);
 
-/// The three implementations, in table order.
-const IMPLS: [(&str, Product); 3] = [
+/// The implementations, in table order (`ours` runs the kernel `Kernel::Auto` picks).
+const IMPLS: [(&str, Product); 4] = [
     ("ours", ours),
+    ("ours-avx2", ours_avx2),
     ("matrixmultiply", with_matrixmultiply),
     ("gemm", with_gemm_crate),
 ];
 
 fn bench(c: &mut Criterion) {
     let mut peak = c.benchmark_group("peak");
-    peak.throughput(Throughput::Elements((PEAK_ITERS * PEAK_ACCS * 16) as u64));
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-        peak.bench_function("fma_f32", |bencher| {
-            // SAFETY: AVX2 and FMA were detected just above.
-            bencher.iter(|| unsafe { fma_peak_loop(black_box(PEAK_ITERS), black_box(1e-3)) })
-        });
+    if let Some(fma) = widest() {
+        peak.throughput(Throughput::Elements(fma.flops() as u64));
+        peak.bench_function("fma_f32", |bencher| bencher.iter(|| fma.run()));
     }
     peak.finish();
 
@@ -159,13 +169,20 @@ fn criterion_dir() -> PathBuf {
 }
 
 fn summary(root: &Path) {
-    let peak_flops = (PEAK_ITERS * PEAK_ACCS * 16) as f64;
+    let Some(fma) = widest() else {
+        println!("no FMA loop on this CPU: summary skipped");
+        return;
+    };
+    let peak_flops = fma.flops();
     let Some(peak_time) = median_seconds(root, "peak", "fma_f32") else {
         println!("no peak measurement: summary skipped");
         return;
     };
     let p = peak_flops / peak_time * 1e-9;
-    println!("\nP = one core's f32 FMA peak = {p:.1} GFLOP/s (median of the FMA loop)\n");
+    println!(
+        "\nP = one core's f32 FMA peak = {p:.1} GFLOP/s (median of the {} loop)\n",
+        fma.name()
+    );
     println!(
         "| n | ours GFLOP/s | ours %P | matrixmultiply GFLOP/s | %P | gemm GFLOP/s | %P | ours / matrixmultiply | ours / gemm |"
     );
@@ -245,34 +262,21 @@ impl Clock {
     }
 }
 
-/// The best-of rate of the peak loop in GFLOP/s, timed by `clock`.
-fn peak_with(clock: Clock, secs: f64) -> Option<f64> {
-    if !clock.cpu {
-        return peak_best(secs);
-    }
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-        let mut best = f64::INFINITY;
-        let start = Instant::now();
-        while start.elapsed().as_secs_f64() < secs {
-            let t = clock.now();
-            // SAFETY: AVX2 and FMA were detected just above.
-            black_box(unsafe { fma_peak_loop(black_box(PEAK_ITERS), 1e-3) });
-            best = best.min(clock.now() - t);
-        }
-        return Some((PEAK_ITERS * PEAK_ACCS * 16) as f64 / best * 1e-9);
-    }
-    None
-}
-
 /// The shortest time of one call of each implementation, measured round-robin for `secs`
-/// seconds so that all three see the same machine load; and of the peak loop.
-fn interleaved_best(clock: Clock, n: usize, secs: f64) -> [f64; 3] {
+/// seconds so that all of them see the same machine load, and the best rates of the peak
+/// loops (AVX2, AVX-512) run in the same rounds: the clock of a shared core moves with the
+/// load on the others, so `P` is measured beside each size.
+fn interleaved_best(
+    clock: Clock,
+    n: usize,
+    secs: f64,
+) -> ([f64; IMPLS.len()], [(Fma, Option<f64>); 2]) {
     let a = noise(1, n * n);
     let b = noise(2, n * n);
     let mut out = vec![0.0_f32; n * n];
     let reps = (2e6 / (2 * n * n * n) as f64).ceil() as usize;
-    let mut best = [f64::INFINITY; 3];
+    let mut best = [f64::INFINITY; IMPLS.len()];
+    let mut peaks = [(Fma::Avx2, None::<f64>), (Fma::Avx512, None)];
     let start = Instant::now();
     while start.elapsed().as_secs_f64() < secs {
         for (slot, (_, run)) in best.iter_mut().zip(IMPLS) {
@@ -282,17 +286,19 @@ fn interleaved_best(clock: Clock, n: usize, secs: f64) -> [f64; 3] {
             }
             *slot = slot.min((clock.now() - t) / reps as f64);
         }
+        for (fma, peak) in peaks.iter_mut() {
+            if let Some(r) = peak_best_by(*fma, 0.0, || clock.now()) {
+                *peak = Some(peak.map_or(r, |b: f64| b.max(r)));
+            }
+        }
     }
-    best
+    (best, peaks)
 }
 
-/// A second table, robust to other processes on the machine: best-of-many times, the three
-/// implementations interleaved.
+/// A second table, robust to other processes on the machine: best-of-many times, the
+/// implementations and the peak loops interleaved.
 fn interleaved_summary() {
     let clock = Clock::from_env();
-    let Some(p) = peak_with(clock, 1.0) else {
-        return;
-    };
     let secs = std::env::var("GEMM_SECS")
         .ok()
         .and_then(|s| s.parse::<f64>().ok())
@@ -303,23 +309,34 @@ fn interleaved_summary() {
         "wall time"
     };
     println!("\nInterleaved best-of timings ({what}; robust to load from other processes):");
-    println!("P = {p:.1} GFLOP/s (best of the FMA loop)\n");
     println!(
-        "| n | ours GFLOP/s | ours %P | matrixmultiply GFLOP/s | gemm GFLOP/s | ours / matrixmultiply | ours / gemm |"
+        "P = the widest FMA loop's best rate in the same rounds; kernel: {}\n",
+        Kernel::Auto.name::<f32>()
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| n | P AVX2 | P AVX-512 | ours GFLOP/s | ours %P | ours AVX2 GFLOP/s | ours AVX2 %P | matrixmultiply GFLOP/s | gemm GFLOP/s | ours / matrixmultiply | ours / gemm | ours / ours AVX2 |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     let sizes: Vec<usize> = std::env::var("GEMM_SIZES")
         .ok()
         .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
         .unwrap_or_else(|| SIZES.to_vec());
     for n in sizes {
         let flops = 2.0 * (n * n * n) as f64;
-        let [ours, mm, gm] = interleaved_best(clock, n, secs).map(|t| flops / t * 1e-9);
+        let (times, peaks) = interleaved_best(clock, n, secs);
+        let [ours, avx2, mm, gm] = times.map(|t| flops / t * 1e-9);
+        let cell = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.1}"));
+        // P is the widest FMA's peak (the last one this CPU has).
+        let p = peaks.iter().rev().find_map(|&(_, p)| p).unwrap_or(f64::NAN);
         println!(
-            "| {n} | {ours:.1} | {:.0}% | {mm:.1} | {gm:.1} | {:.2}x | {:.2}x |",
+            "| {n} | {} | {} | {ours:.1} | {:.0}% | {avx2:.1} | {:.0}% | {mm:.1} | {gm:.1} | {:.2}x | {:.2}x | {:.2}x |",
+            cell(peaks[0].1),
+            cell(peaks[1].1),
             100.0 * ours / p,
+            100.0 * avx2 / p,
             ours / mm,
-            ours / gm
+            ours / gm,
+            ours / avx2
         );
     }
 }

@@ -135,6 +135,13 @@ const SIZES: [usize; 7] = [1, 7, 13, 16, 65, 129, 257];
 fn every_kernel<F: Scalar>(eps: f64, blocking_boundaries: bool) {
     let kernels = Kernel::available::<F>();
     assert!(kernels.contains(&Kernel::Portable));
+    // Shown with `cargo test -- --nocapture`: which kernels this CPU ran.
+    let names: Vec<&str> = kernels.iter().map(|k| k.name::<F>()).collect();
+    println!(
+        "{}: kernels run: {}",
+        core::any::type_name::<F>(),
+        names.join(", ")
+    );
     let mut shapes = vec![];
     for (i, &m) in SIZES.iter().enumerate() {
         let k = SIZES[(i + 3) % SIZES.len()];

@@ -1,9 +1,10 @@
 //! The fused im2col + GEMM rule `im2col_gemm` (and `conv2d`, which is built on it) against a
 //! naive direct convolution on odd shapes (stride 1 and 2, padding 0 to 2, kernels 1, 3 and 5,
 //! rectangular images and kernels, filter counts that are not multiples of the register tile),
-//! in `f64` (the gathered-block path through the blocked GEMM) and in `f32` (with AVX2: the
-//! wide-row kernels at stride 1 with long output rows, the pixel-row kernel otherwise); its
-//! pullback against the dot-product test and against the unfused `image_patches` +
+//! in `f64` (the gathered-block path through the blocked GEMM) and in `f32` (with AVX2 or
+//! AVX-512: the wide-row kernels at stride 1 with long output rows, the pixel-row kernel
+//! otherwise), each with every kernel this CPU has ([`Kernel::install`]); its pullback against
+//! the dot-product test and against the unfused `image_patches` +
 //! `filters_times_image_patches`.
 
 use autodiff_core::Differentiable;
@@ -12,6 +13,7 @@ use conv_kernels::conv::{
     conv2d, filters_times_image_patches, filters_times_image_patches_vjp, im2col_gemm,
     im2col_gemm_jvp, im2col_gemm_vjp, image_patches, image_patches_vjp,
 };
+use conv_kernels::gemm::Kernel;
 use conv_kernels::{Filters, Image, Scalar, Tensor, Vector};
 
 /// A deterministic pseudo-random fill in [-1, 1).
@@ -183,21 +185,35 @@ macro_rules! all_shapes {
     }};
 }
 
+/// Runs `f` once with every kernel this CPU has (portable, AVX2, AVX-512) installed for the
+/// GEMM and the convolution's own kernels, printing which ones ran.
+fn with_every_kernel(what: &str, f: impl Fn()) {
+    let kernels = Kernel::available::<f32>();
+    let names: Vec<&str> = kernels.iter().map(|k| k.name::<f32>()).collect();
+    println!("{what}: kernels run: {}", names.join(", "));
+    for kernel in kernels {
+        kernel.install(&f);
+    }
+}
+
 #[test]
 fn fused_rule_matches_direct_convolution_f64() {
-    all_shapes!(f64, 1e-12);
+    with_every_kernel("f64 shapes", || all_shapes!(f64, 1e-12));
 }
 
 #[test]
 fn fused_rule_matches_direct_convolution_f32() {
-    all_shapes!(f32, 2e-5);
+    with_every_kernel("f32 shapes", || all_shapes!(f32, 2e-5));
 }
 
 /// The forward pass of `conv2d` on a large stride-1 image: more columns than one 16-wide tile
-/// row of the output and more than the 128-column blocks of the input gradient.
+/// row of the output and more than the 128-column blocks of the input gradient; with 61
+/// columns plus padding, the wide rows end in a partial 32-wide AVX-512 tile.
 #[test]
 fn fused_rule_on_a_large_image_f32() {
-    check!(f32, 5e-5, 3, 64, 61, 9, 5, 5, 1, 2, 64, 61);
+    with_every_kernel("f32 large image", || {
+        check!(f32, 5e-5, 3, 64, 61, 9, 5, 5, 1, 2, 64, 61)
+    });
 }
 
 /// The batched convolution as `conv2d_batch` would be written on the fused rules (the change

@@ -32,7 +32,7 @@ pub fn avx2_fma_available() -> bool {
 /// `step(p)` for every `p < k`, four steps per loop iteration (less loop overhead among the
 /// FMAs of the microkernels' k loops).
 #[inline(always)]
-fn steps_by_4(k: usize, mut step: impl FnMut(usize)) {
+pub(super) fn steps_by_4(k: usize, mut step: impl FnMut(usize)) {
     let k4 = k - k % 4;
     for p in (0..k4).step_by(4) {
         step(p);
@@ -65,6 +65,8 @@ macro_rules! dot_tiles {
         }
     };
 }
+
+pub(super) use dot_tiles;
 
 /// Defines the body of one AVX2 kernel for one element type.
 macro_rules! avx2_kernel {

@@ -39,7 +39,7 @@
 //!
 //! No buffer is larger than the padded image, the output, or one block.
 
-use super::avx2;
+use super::{Kernel, avx2, avx512};
 #[cfg(target_arch = "x86_64")]
 #[path = "implicit_avx2.rs"]
 mod implicit_avx2;
@@ -56,6 +56,41 @@ pub(crate) const BLOCK_BYTES: usize = 128 * 1024;
 /// kernels: `K x 128` (38 KiB for the course's `K = 75`) are written and then added to the
 /// gradient while still in L1 / L2.
 const GRAD_BLOCK_COLS: usize = 128;
+
+/// Zeros in front of the wide-row `dY` of the backward pass: the shifted slivers of the
+/// AVX-512 input gradient read up to `KW - 1` floats before a row ([`ConvPlan::grad_slivers`]).
+const DY_FRONT: usize = 16;
+
+/// A zeroed buffer of `F` whose slice starts on a 64-byte boundary (when `F`'s size divides
+/// 64), so that the full-width vector stores of the wide-row kernels into it do not straddle
+/// cache lines.
+struct AlignedZeros<F> {
+    buf: Vec<F>,
+    lead: usize,
+    len: usize,
+}
+
+impl<F: Scalar> AlignedZeros<F> {
+    fn new(len: usize) -> Self {
+        let size = size_of::<F>().max(1);
+        let slack = if 64 % size == 0 { 64 / size } else { 0 };
+        let buf = vec![F::zero(); len + slack];
+        let misaligned = buf.as_ptr() as usize % 64;
+        let lead = if slack > 0 && misaligned.is_multiple_of(size) {
+            ((64 - misaligned) % 64) / size
+        } else {
+            0
+        };
+        AlignedZeros { buf, lead, len }
+    }
+
+    fn slice_mut(&mut self) -> &mut [F] {
+        &mut self.buf[self.lead..self.lead + self.len]
+    }
+}
+
+/// The widest tile of the wide-row kernels (AVX-512's), for the slack past the padded image.
+const WIDEST_NR: usize = 32;
 
 /// Zeros in front of the padded image gradient: the dense-pixel input gradient adds whole
 /// vectors of eight that may start up to seven floats before a tap's first pixel (sixteen, so
@@ -96,6 +131,9 @@ pub(crate) struct ConvPlan {
     /// The segments of the dense output pixels (stride 1), see [`ConvPlan::segments`].
     #[cfg(target_arch = "x86_64")]
     segments: (Vec<(u32, u32)>, Vec<implicit_avx2::Segment>),
+    /// The same by 16 pixels, for the AVX-512 kernel ([`avx512::Segment16`]).
+    #[cfg(target_arch = "x86_64")]
+    segments16: (Vec<(u32, u32)>, Vec<avx512::Segment16>),
 }
 
 /// Plans kept per thread by [`ConvPlan::cached`].
@@ -132,12 +170,25 @@ impl ConvPlan {
             order: Vec::new(),
             #[cfg(target_arch = "x86_64")]
             segments: (Vec::new(), Vec::new()),
+            #[cfg(target_arch = "x86_64")]
+            segments16: (Vec::new(), Vec::new()),
         };
         plan.bases = plan.bases();
         plan.order = plan.taps_by_column();
         #[cfg(target_arch = "x86_64")]
         if shape.stride == 1 {
-            plan.segments = plan.segments();
+            let (groups, pieces) = plan.segments_by(8);
+            let segments = pieces.iter().map(|&(bits, offset)| implicit_avx2::Segment {
+                mask: core::array::from_fn(|t| if bits >> t & 1 == 1 { u32::MAX } else { 0 }),
+                offset,
+            });
+            plan.segments = (groups, segments.collect());
+            let (groups, pieces) = plan.segments_by(16);
+            let segments = pieces.iter().map(|&(bits, offset)| avx512::Segment16 {
+                mask: bits as u16,
+                offset,
+            });
+            plan.segments16 = (groups, segments.collect());
         }
         plan
     }
@@ -178,19 +229,36 @@ impl ConvPlan {
     }
 
     /// The length of a padded image buffer: the image and a slack of zeros, so that the
-    /// wide-row kernels may read (and add to) whole 16-wide tiles past the last output column.
+    /// wide-row kernels may read (and add to) whole tiles (16 or 32 wide) past the last output
+    /// column.
     fn padded_len(&self) -> usize {
-        self.shape.channels * self.padded_h * self.padded_w + self.shape.kernel_w + 16
+        self.shape.channels * self.padded_h * self.padded_w + self.shape.kernel_w + WIDEST_NR
     }
 
-    /// Whether the `f32` AVX2 kernels run the products of `F`.
+    /// Whether the `f32` SIMD kernels (AVX2, or AVX-512 with AVX2 for the dense-pixel input
+    /// gradient) run the products of `F`: not when the portable kernel is chosen
+    /// ([`Kernel::install`], `CONV_KERNELS_ISA`).
     fn avx2_f32<F: Scalar>(&self) -> bool {
-        is_f32::<F>() && avx2::avx2_fma_available()
+        simd_f32::<F>()
+    }
+
+    /// Whether the `f32` AVX-512 kernels run the wide-row and pixel-row products of `F`.
+    fn avx512_f32<F: Scalar>(&self) -> bool {
+        is_f32::<F>() && Kernel::Auto.resolve::<f32>() == Kernel::Avx512
+    }
+
+    /// Columns of the wide-row kernels' register tile: 32 with AVX-512, 16 with AVX2.
+    fn wide_nr<F: Scalar>(&self) -> usize {
+        if self.avx512_f32::<F>() {
+            avx512::WIDE_NR
+        } else {
+            16
+        }
     }
 
     /// The strategy of the forward product and the weight gradient: the register tile that
-    /// wastes fewer lanes and rows (wide rows: `6 x 16` channels by wide-row pixels; pixel
-    /// rows: `6 x 16` pixels by channels).
+    /// wastes fewer lanes and rows (wide rows: `6 x 16` channels by wide-row pixels, `6 x 32`
+    /// with AVX-512; pixel rows: `6 x 16` pixels by channels, `12 x 16` with AVX-512).
     fn strategy<F: Scalar>(&self) -> Strategy {
         if !self.avx2_f32::<F>() {
             return Strategy::GatheredBlocks;
@@ -200,9 +268,14 @@ impl ConvPlan {
         }
         let (o, l) = (self.out_channels as f64, self.l() as f64);
         let used = |n: f64, tile: f64| n / (tile * (n / tile).ceil());
-        let wide_tiles = 16.0 * (self.wide_l() as f64 / 16.0).ceil();
+        let (nr, pixel_mr) = if self.avx512_f32::<F>() {
+            (avx512::WIDE_NR as f64, 12.0)
+        } else {
+            (16.0, 6.0)
+        };
+        let wide_tiles = nr * (self.wide_l() as f64 / nr).ceil();
         let wide = used(o, 6.0) * l / wide_tiles;
-        let pixel = used(o, 16.0) * used(l, 6.0);
+        let pixel = used(o, 16.0) * used(l, pixel_mr);
         if pixel > wide {
             Strategy::PixelRows
         } else {
@@ -304,33 +377,37 @@ impl ConvPlan {
         assert_eq!(y.len(), o * l, "conv: output length");
         match self.strategy::<F>() {
             Strategy::WideRows => {
-                let tiles = self.wide_l().div_ceil(16);
-                let ld = tiles * 16;
+                let nr = self.wide_nr::<F>();
+                let tiles = self.wide_l().div_ceil(nr);
+                let ld = tiles * nr;
                 assert!(self.taps[k - 1] + ld <= padded.len());
-                let mut y_wide = vec![F::zero(); o * ld];
-                // SAFETY: `F` is `f32` and AVX2 and FMA were detected (`strategy`); the
-                // filters are `o x k` contiguous; the last tap's read of `ld = 16 tiles`
-                // floats ends inside the padded image (asserted above); `y_wide` holds `o`
-                // rows of `ld`.
+                let mut y_store = AlignedZeros::<F>::new(o * ld);
+                let y_wide = y_store.slice_mut();
+                let filters = RawMat {
+                    ptr: w.as_ptr().cast::<f32>(),
+                    rs: k,
+                    cs: 1,
+                };
+                let out = RawMatMut {
+                    ptr: y_wide.as_mut_ptr().cast::<f32>(),
+                    rs: ld,
+                    cs: 1,
+                };
+                let image = padded.as_ptr().cast::<f32>();
+                // SAFETY: `F` is `f32` and the kernel's instruction set was detected
+                // (`strategy`, `wide_nr`: AVX-512 with tiles of 32, else AVX2 with tiles of
+                // 16); the filters are `o x k` contiguous; the last tap's read of
+                // `ld = nr tiles` floats ends inside the padded image (asserted above);
+                // `y_wide` holds `o` rows of `ld`.
                 #[cfg(target_arch = "x86_64")]
                 unsafe {
-                    avx2::conv_taps_f32(
-                        (o, k, tiles),
-                        RawMat {
-                            ptr: w.as_ptr().cast::<f32>(),
-                            rs: k,
-                            cs: 1,
-                        },
-                        padded.as_ptr().cast::<f32>(),
-                        &self.taps,
-                        RawMatMut {
-                            ptr: y_wide.as_mut_ptr().cast::<f32>(),
-                            rs: ld,
-                            cs: 1,
-                        },
-                    );
+                    if nr == avx512::WIDE_NR {
+                        avx512::conv_taps_f32((o, k, tiles), filters, image, &self.taps, out);
+                    } else {
+                        avx2::conv_taps_f32((o, k, tiles), filters, image, &self.taps, out);
+                    }
                 }
-                self.crop_wide(&y_wide, ld, y);
+                self.crop_wide(y_wide, ld, y);
             }
             Strategy::PixelRows => {
                 // Shapes: y (O x L) = W (O x K) . cols (K x L), computed by tiles of six
@@ -361,7 +438,7 @@ impl ConvPlan {
         }
     }
 
-    /// [`avx2::conv_gather_f32`] on slices: `C[r][j] <- Σ_s padded[columns[j] + steps[s]] b[r][s]`
+    /// [`avx2::conv_gather_f32`] (or [`avx512::conv_gather_f32`]) on slices: `C[r][j] <- Σ_s padded[columns[j] + steps[s]] b[r][s]`
     /// for the `m x n` matrix C, with `b` packed by [`pack_rows_by_16`].
     fn pixel_rows<F: Scalar>(
         &self,
@@ -378,23 +455,24 @@ impl ConvPlan {
         let last =
             columns.iter().max().copied().unwrap_or(0) + steps.iter().max().copied().unwrap_or(0);
         assert!(n == 0 || n_steps == 0 || last < padded.len());
-        // SAFETY: `F` is `f32` and AVX2 and FMA were detected (asserted); every read
-        // `padded[columns[j] + steps[s]]` is inside the buffer (asserted: the largest of them);
-        // `b_packed` holds `16 n_steps ⌈m / 16⌉` floats and `c` is `m x n` (asserted).
+        let image = padded.as_ptr().cast::<f32>();
+        let b = b_packed.as_ptr().cast::<f32>();
+        let out = RawMatMut {
+            ptr: c.as_mut_ptr().cast::<f32>(),
+            rs: n,
+            cs: 1,
+        };
+        // SAFETY: `F` is `f32` and the kernel's instruction set was detected (asserted,
+        // `avx512_f32`); every read `padded[columns[j] + steps[s]]` is inside the buffer
+        // (asserted: the largest of them); `b_packed` holds `16 n_steps ⌈m / 16⌉` floats and
+        // `c` is `m x n` (asserted).
         #[cfg(target_arch = "x86_64")]
         unsafe {
-            avx2::conv_gather_f32(
-                (m, n_steps, n),
-                padded.as_ptr().cast::<f32>(),
-                columns,
-                steps,
-                b_packed.as_ptr().cast::<f32>(),
-                RawMatMut {
-                    ptr: c.as_mut_ptr().cast::<f32>(),
-                    rs: n,
-                    cs: 1,
-                },
-            );
+            if self.avx512_f32::<F>() {
+                avx512::conv_gather_f32((m, n_steps, n), image, columns, steps, b, out);
+            } else {
+                avx2::conv_gather_f32((m, n_steps, n), image, columns, steps, b, out);
+            }
         }
     }
 
@@ -510,7 +588,8 @@ impl ConvPlan {
         assert_eq!(dy.len(), o * l, "conv: output cotangent length");
         assert_eq!(dw.len(), o * k, "conv: filters adjoint length");
         let strategy = self.strategy::<F>();
-        let mut dx_buf = vec![F::zero(); GRAD_FRONT + self.padded_len()];
+        let mut dx_store = AlignedZeros::<F>::new(GRAD_FRONT + self.padded_len());
+        let dx_buf = dx_store.slice_mut();
         let dx_padded = &mut dx_buf[GRAD_FRONT..];
         if self.shape.stride == 1 {
             let dense = self.dense_input_grad::<F>();
@@ -518,73 +597,107 @@ impl ConvPlan {
             // past the last row up to a whole tile, so that those columns add nothing to
             // either gradient. Not needed when both products read dY as it is.
             let (ow, wp) = (self.out_w, self.padded_w);
-            let tiles = self.wide_l().div_ceil(16);
-            let ld = tiles * 16;
-            let dy_wide = if strategy == Strategy::PixelRows && dense {
+            let nr = self.wide_nr::<F>();
+            let tiles = self.wide_l().div_ceil(nr);
+            let ld = tiles * nr;
+            // `DY_FRONT` zeros in front, read by the shifted slivers of the AVX-512 input
+            // gradient.
+            let dy_store = if strategy == Strategy::PixelRows && dense {
                 Vec::new()
             } else {
-                let mut dy_wide = vec![F::zero(); o * ld];
+                let mut dy_store = vec![F::zero(); DY_FRONT + o * ld];
+                let dy_wide = &mut dy_store[DY_FRONT..];
                 for (src, dst) in dy.chunks_exact(l).zip(dy_wide.chunks_exact_mut(ld)) {
                     for (row, dst_row) in src.chunks_exact(ow).zip(dst.chunks_mut(wp)) {
                         copy_run(&mut dst_row[..ow], row);
                     }
                 }
-                dy_wide
+                dy_store
             };
+            let dy_wide = dy_store.get(DY_FRONT..).unwrap_or(&[]);
             assert!(self.taps[k - 1] + ld <= padded.len());
             match strategy {
                 Strategy::WideRows => {
-                    // SAFETY: `F` is `f32` and AVX2 and FMA were detected (`strategy`);
-                    // `dy_wide` is `o x ld`; the taps increase and the last one's read of `ld`
-                    // floats ends inside the padded image (asserted above); `dw` is `o x k`.
+                    let dy_rows = RawMat {
+                        ptr: dy_wide.as_ptr().cast::<f32>(),
+                        rs: ld,
+                        cs: 1,
+                    };
+                    let image = padded.as_ptr().cast::<f32>();
+                    let out = RawMatMut {
+                        ptr: dw.as_mut_ptr().cast::<f32>(),
+                        rs: k,
+                        cs: 1,
+                    };
+                    let taps = &self.taps;
+                    // SAFETY: `F` is `f32` and the kernel's instruction set was detected
+                    // (`strategy`, `wide_nr`); `dy_wide` is `o x ld`; the taps increase and the
+                    // last one's read of `ld` floats ends inside the padded image (asserted
+                    // above); `dw` is `o x k`.
                     #[cfg(target_arch = "x86_64")]
                     unsafe {
-                        avx2::conv_weight_grad_taps_f32(
-                            (o, ld, k),
-                            RawMat {
-                                ptr: dy_wide.as_ptr().cast::<f32>(),
-                                rs: ld,
-                                cs: 1,
-                            },
-                            padded.as_ptr().cast::<f32>(),
-                            &self.taps,
-                            RawMatMut {
-                                ptr: dw.as_mut_ptr().cast::<f32>(),
-                                rs: k,
-                                cs: 1,
-                            },
-                        );
+                        if nr == avx512::WIDE_NR {
+                            avx512::conv_weight_grad_taps_f32(
+                                (o, ld, k),
+                                dy_rows,
+                                image,
+                                taps,
+                                out,
+                            );
+                        } else {
+                            avx2::conv_weight_grad_taps_f32((o, ld, k), dy_rows, image, taps, out);
+                        }
                     }
                 }
                 Strategy::PixelRows => self.weight_grad_pixel_rows(padded, dy, dw),
-                Strategy::GatheredBlocks => self.weight_grad_wide(&dy_wide, ld, padded, dw),
+                Strategy::GatheredBlocks => self.weight_grad_wide(dy_wide, ld, padded, dw),
             }
             if dense {
                 match filters {
                     SavedFilters::Plain(w) => {
-                        self.input_grad_pixels(&pack_rows_by_16(w, o, k), dy, &mut dx_buf);
+                        self.input_grad_pixels(&pack_rows_by_16(w, o, k), dy, dx_buf);
                     }
-                    SavedFilters::Packed(wt) => self.input_grad_pixels(wt, dy, &mut dx_buf),
+                    SavedFilters::Packed(wt) => self.input_grad_pixels(wt, dy, dx_buf),
                 }
             } else if self.avx2_f32::<F>() {
                 // Six taps per register tile, ordered by (v, u, c) so that the six rows of a
                 // tile are whole image rows or planes apart in the gradient.
                 let order = &self.order;
-                // SAFETY: `F` is `f32` and AVX2 and FMA were detected; `w` is `o x k` and
-                // `order` a permutation of `0..k`; `dy_wide` is `o x ld` with `ld = 16 tiles`;
-                // every tap plus `ld` ends inside the padded gradient (asserted above, the
-                // same length as the padded image); the gradient is a buffer of its own.
+                let filters = (w.as_ptr().cast::<f32>(), k);
+                let (taps, dy) = (&self.taps, dy_wide.as_ptr().cast::<f32>());
+                let dx = dx_padded.as_mut_ptr().cast::<f32>();
+                let slivers = self.grad_slivers(dx as usize);
+                // SAFETY: `F` is `f32` and the kernel's instruction set was detected
+                // (`wide_nr`: AVX-512 with tiles of 32, else AVX2 with tiles of 16); `w` is
+                // `o x k` and `order` a permutation of `0..k`; `dy_wide` is `o x ld` with
+                // `ld = nr tiles` and `DY_FRONT` zeros before it, at least every sliver's
+                // shift (`grad_slivers`); every tap plus `ld` ends inside the padded gradient
+                // (asserted above, the same length as the padded image) and every tap minus
+                // its sliver's shift is at least 0; the gradient is a buffer of its own.
                 #[cfg(target_arch = "x86_64")]
                 unsafe {
-                    avx2::conv_input_grad_taps_f32(
-                        (o, tiles),
-                        (w.as_ptr().cast::<f32>(), k),
-                        order,
-                        &self.taps,
-                        dy_wide.as_ptr().cast::<f32>(),
-                        ld,
-                        dx_padded.as_mut_ptr().cast::<f32>(),
-                    );
+                    if nr == avx512::WIDE_NR {
+                        avx512::conv_input_grad_taps_f32(
+                            (o, tiles),
+                            filters,
+                            order,
+                            &slivers,
+                            taps,
+                            dy,
+                            ld,
+                            dx,
+                        );
+                    } else {
+                        avx2::conv_input_grad_taps_f32(
+                            (o, tiles),
+                            filters,
+                            order,
+                            taps,
+                            dy,
+                            ld,
+                            dx,
+                        );
+                    }
                 }
             } else {
                 let wt = MatRef::row_major(w, o, k).t();
@@ -643,7 +756,46 @@ impl ConvPlan {
                 self.scatter_add(block, &bases[l0..l0 + n], dx_padded);
             }
         }
-        self.crop(&dx_buf[GRAD_FRONT..], dx);
+        self.crop(&dx_store.slice_mut()[GRAD_FRONT..], dx);
+    }
+
+    /// The slivers `(first, rows, shift)` of [`ConvPlan::order`] for the AVX-512 wide-row
+    /// input gradient ([`avx512::conv_input_grad_taps_f32`]), given the address of the padded
+    /// gradient. When it is 64-byte aligned and the padded rows are a multiple of 16 floats,
+    /// tap `(c, u, v)` lies `v mod 16` floats past a 64-byte boundary: the taps of one `v` (all
+    /// `C KH` of them, consecutive in the order) make slivers of at most six with that shift,
+    /// which aligns their stores; `v < KW`, so the shift is at most the `KW - 1` zero columns
+    /// that end each row of the wide `dY` (and `DY_FRONT` covers the first). Otherwise,
+    /// slivers of six with no shift.
+    fn grad_slivers(&self, dx_address: usize) -> Vec<(usize, usize, usize)> {
+        const MR: usize = 6;
+        let k = self.k();
+        let kw = self.shape.kernel_w;
+        if !dx_address.is_multiple_of(64) || !self.padded_w.is_multiple_of(16) || kw > DY_FRONT {
+            return (0..k)
+                .step_by(MR)
+                .map(|first| (first, MR.min(k - first), 0))
+                .collect();
+        }
+        let per_v = k / kw;
+        let count = per_v.div_ceil(MR);
+        let mut slivers = Vec::with_capacity(kw * count);
+        for v in 0..kw {
+            // `count` slivers of nearly equal height (15 = 5 + 5 + 5, not 6 + 6 + 3: a short
+            // tile has too few accumulators to cover the FMA latency).
+            let mut first = v * per_v;
+            for t in 0..count {
+                let rows = per_v * (t + 1) / count - per_v * t / count;
+                slivers.push((first, rows, v % 16));
+                first += rows;
+            }
+        }
+        debug_assert!(
+            slivers
+                .iter()
+                .all(|&(f, r, s)| { self.order[f..f + r].iter().all(|&p| self.taps[p] % 16 == s) })
+        );
+        slivers
     }
 
     /// Whether the stride-1 input gradient runs over the dense output pixels
@@ -657,30 +809,26 @@ impl ConvPlan {
             && 4 * (self.padded_w - self.out_w) > self.padded_w
     }
 
-    /// The segments of the dense output pixels, eight at a time (see
-    /// [`implicit_avx2::Segment`]): `groups[g]` is the range of `segments` of the pixels
-    /// `8 g .. 8 g + 8`, split where an output row ends. Stride 1.
+    /// The segments of the dense output pixels, `lanes` (8 or 16) at a time (see
+    /// [`implicit_avx2::Segment`], [`avx512::Segment16`]): `groups[g]` is the range of
+    /// segments of the pixels `lanes g .. lanes (g + 1)`, split where an output row ends; each
+    /// segment is its lanes (bit `t` for lane `t`) and where lane 0 would go. Stride 1.
     #[cfg(target_arch = "x86_64")]
-    fn segments(&self) -> (Vec<(u32, u32)>, Vec<implicit_avx2::Segment>) {
+    #[allow(clippy::type_complexity)]
+    fn segments_by(&self, lanes: usize) -> (Vec<(u32, u32)>, Vec<(u32, isize)>) {
         let (l, ow, wp) = (self.l(), self.out_w, self.padded_w);
-        let mut groups = Vec::with_capacity(l.div_ceil(8));
+        let mut groups = Vec::with_capacity(l.div_ceil(lanes));
         let mut segments = Vec::new();
-        for l0 in (0..l).step_by(8) {
+        for l0 in (0..l).step_by(lanes) {
             let start = segments.len() as u32;
-            let end = (l0 + 8).min(l);
+            let end = (l0 + lanes).min(l);
             let mut t0 = l0;
             while t0 < end {
                 let row = t0 / ow;
                 let t1 = ((row + 1) * ow).min(end);
-                let mut mask = [0_u32; 8];
-                for m in &mut mask[t0 - l0..t1 - l0] {
-                    *m = u32::MAX;
-                }
+                let bits = ((1_u64 << (t1 - l0)) - (1_u64 << (t0 - l0))) as u32;
                 let base = (row * wp + t0 % ow) as isize;
-                segments.push(implicit_avx2::Segment {
-                    mask,
-                    offset: base - (t0 - l0) as isize,
-                });
+                segments.push((bits, base - (t0 - l0) as isize));
                 t0 = t1;
             }
             groups.push((start, segments.len() as u32));
@@ -701,7 +849,26 @@ impl ConvPlan {
                 <= self.padded_len()
         );
         #[cfg(target_arch = "x86_64")]
-        {
+        if self.avx512_f32::<F>() {
+            let (groups, segments) = &self.segments16;
+            // SAFETY: `F` is `f32` and AVX-512 was detected (`avx512_f32`); `wt` is the
+            // filters packed by 16 channels; `dy` is `o x l`; `order` is a permutation of the
+            // taps; a segment's lanes are pixels of a tap's window, inside the padded
+            // gradient (asserted above), and the other lanes are masked off; the gradient is
+            // a buffer of its own.
+            unsafe {
+                avx512::conv_input_grad_pixels_f32(
+                    (o, k, l),
+                    wt.as_ptr().cast::<f32>(),
+                    dy.as_ptr().cast::<f32>(),
+                    &self.order,
+                    &self.taps,
+                    groups,
+                    segments,
+                    dx_buf.as_mut_ptr().add(GRAD_FRONT).cast::<f32>(),
+                );
+            }
+        } else {
             let (groups, segments) = &self.segments;
             // SAFETY: `F` is `f32` and AVX2 and FMA were detected (asserted); `wt` is the
             // filters packed by 16 channels; `dy` is `o x l`; `order` is a permutation of the
@@ -757,13 +924,23 @@ impl ConvPlan {
     }
 }
 
+/// Whether the `f32` SIMD kernels run for `F`: `F` is `f32` and the kernel [`Kernel::Auto`]
+/// resolves to is AVX2 or AVX-512 (both CPUs run the AVX2 kernels).
+fn simd_f32<F: Scalar>() -> bool {
+    is_f32::<F>()
+        && matches!(
+            Kernel::Auto.resolve::<f32>(),
+            Kernel::Avx2Fma | Kernel::Avx512
+        )
+}
+
 /// The `m x n` row-major matrix `a` transposed into blocks of 16 of its rows: block `b` holds,
 /// for each column `s < n`, the 16 entries `a[16 b + j][s]` (zero past `m`). The `B` operand
 /// of [`avx2::conv_gather_f32`].
 fn pack_rows_by_16<F: Scalar>(a: &[F], m: usize, n: usize) -> Vec<F> {
     assert_eq!(a.len(), m * n);
     let mut packed = vec![F::zero(); m.div_ceil(16) * 16 * n];
-    if is_f32::<F>() && avx2::avx2_fma_available() {
+    if simd_f32::<F>() {
         // SAFETY: `F` is `f32` and AVX2 and FMA were detected; `a` holds `m n` floats
         // (asserted) and `packed` `16 n ⌈m / 16⌉`.
         #[cfg(target_arch = "x86_64")]
@@ -791,7 +968,7 @@ fn pack_rows_by_16<F: Scalar>(a: &[F], m: usize, n: usize) -> Vec<F> {
 pub(crate) fn plane_sums<F: Scalar>(y: &[F], n: usize, sums: &mut [F]) {
     assert_eq!(y.len(), n * sums.len(), "plane sums: lengths");
     #[cfg(target_arch = "x86_64")]
-    if is_f32::<F>() && avx2::avx2_fma_available() {
+    if simd_f32::<F>() {
         // SAFETY: `F` is `f32` and AVX2 and FMA were detected; `y` holds `n` floats per sum
         // (asserted).
         unsafe {
@@ -814,7 +991,8 @@ mod tests {
     use super::*;
 
     /// The `f32` products of a stride-1 plan (dense-pixel input gradient where chosen, filters
-    /// kept by `forward_saving`) against the `f64` gathered blocks of the same plan.
+    /// kept by `forward_saving`) against the `f64` gathered blocks of the same plan, with the
+    /// kernel installed by the caller.
     fn check(c: usize, (h, w): (usize, usize), o: usize, (kh, kw): (usize, usize), p: usize) {
         let shape = Im2colShape {
             channels: c,
@@ -854,6 +1032,13 @@ mod tests {
 
     #[test]
     fn dense_input_gradient_matches_the_gathered_blocks() {
+        for kernel in Kernel::available::<f32>() {
+            println!("kernel run: {}", kernel.name::<f32>());
+            kernel.install(every_shape);
+        }
+    }
+
+    fn every_shape() {
         // Output rows shorter than a vector (several segments per group), more than 16
         // filters (several blocks of packed channels), a single output column.
         check(2, (5, 5), 33, (3, 3), 1);

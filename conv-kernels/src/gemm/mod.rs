@@ -8,12 +8,14 @@
 //! - [`gemm_into_par`] splits C across the threads of the current rayon pool.
 //!
 //! The implementation is the Goto/BLIS blocking of [`blocked`] around one register
-//! [`GemmKernel`]: an AVX2 + FMA kernel for `f32` (`6 x 16`) and `f64` (`6 x 8`) picked at run
-//! time, and a portable kernel for every other [`Scalar`] (such as `Dual<f64>`) and for CPUs
-//! without AVX2. `beta == 0` never reads C.
+//! [`GemmKernel`], picked at run time ([`Kernel`]): an AVX-512 kernel for `f32` (`12 x 32`)
+//! and `f64` (`12 x 16`), else an AVX2 + FMA kernel (`6 x 16`, `6 x 8`), and a portable kernel
+//! for every other [`Scalar`] (such as `Dual<f64>`) and for CPUs without AVX2. The environment
+//! variable `CONV_KERNELS_ISA` (`avx512`, `avx2`, `portable`) caps the pick for the process,
+//! [`Kernel::install`] forces one on a thread. `beta == 0` never reads C.
 //!
 //! `implicit` (crate-private) runs a convolution's product without storing its patch matrix:
-//! the image is read in place (stride 1, `f32` with AVX2) or gathered one L2-sized block of
+//! the image is read in place (stride 1, `f32` with AVX2 or AVX-512) or gathered one L2-sized block of
 //! the patch matrix at a time; [`crate::conv::im2col_gemm`] is its differentiable face.
 //!
 //! ```
@@ -26,6 +28,7 @@
 //! ```
 
 pub mod avx2;
+pub mod avx512;
 pub mod blocked;
 pub(crate) mod implicit;
 pub mod kernel;
@@ -50,11 +53,24 @@ pub enum Transpose {
 
 /// Which microkernel runs a product.
 ///
+/// [`Kernel::Auto`] resolves to the widest kernel this CPU runs for the scalar type
+/// (AVX-512, then AVX2 + FMA, then portable), detected at run time, unless
+///
+/// - the environment variable `CONV_KERNELS_ISA` caps it for the whole process: `avx512`,
+///   `avx2` or `portable` (also `auto`, the default) name the widest instruction set allowed,
+///   so that `CONV_KERNELS_ISA=avx2` runs the AVX2 kernels on an AVX-512 CPU (and the AVX2
+///   ones still on an AVX2-only CPU given `avx512`); any other value panics;
+/// - [`Kernel::install`] forces one kernel on the calling thread.
+///
+/// Both apply to the GEMM entry points and to the convolution kernels of
+/// [`crate::conv::im2col_gemm`].
+///
 /// ```
 /// use conv_kernels::gemm::Kernel;
 /// // The portable kernel always exists; `Auto` resolves to the fastest available one.
 /// assert!(Kernel::available::<f32>().contains(&Kernel::Portable));
 /// assert_ne!(Kernel::Auto.resolve::<f32>(), Kernel::Auto);
+/// assert_eq!(Kernel::Portable.install(|| Kernel::Auto.resolve::<f32>()), Kernel::Portable);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kernel {
@@ -64,16 +80,56 @@ pub enum Kernel {
     Portable,
     /// The AVX2 + FMA kernel (`f32` and `f64` on x86-64 CPUs with AVX2 and FMA).
     Avx2Fma,
+    /// The AVX-512 kernel (`f32` and `f64` on x86-64 CPUs with AVX-512 F).
+    Avx512,
+}
+
+std::thread_local! {
+    /// The kernel forced on this thread by [`Kernel::install`].
+    static INSTALLED: core::cell::Cell<Option<Kernel>> = const { core::cell::Cell::new(None) };
+}
+
+/// The cap set by `CONV_KERNELS_ISA`, read once.
+fn env_cap() -> Option<Kernel> {
+    static CAP: std::sync::OnceLock<Option<Kernel>> = std::sync::OnceLock::new();
+    *CAP.get_or_init(|| {
+        let value = std::env::var("CONV_KERNELS_ISA").ok()?;
+        match value.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => None,
+            "avx512" | "avx-512" => Some(Kernel::Avx512),
+            "avx2" => Some(Kernel::Avx2Fma),
+            "portable" => Some(Kernel::Portable),
+            other => panic!("CONV_KERNELS_ISA={other}: expected avx512, avx2, portable or auto"),
+        }
+    })
 }
 
 impl Kernel {
-    /// The concrete kernels (not [`Kernel::Auto`]) that can run products of `F` on this CPU.
+    /// The concrete kernels (not [`Kernel::Auto`]) that can run products of `F` on this CPU,
+    /// narrowest first.
     pub fn available<F: Scalar>() -> Vec<Kernel> {
-        let mut kernels = vec![Kernel::Portable];
-        if avx2_runs::<F>() {
-            kernels.push(Kernel::Avx2Fma);
+        [Kernel::Portable, Kernel::Avx2Fma, Kernel::Avx512]
+            .into_iter()
+            .filter(|k| k.runs::<F>())
+            .collect()
+    }
+
+    /// Whether this concrete kernel can run products of `F` on this CPU.
+    fn runs<F: Scalar>(self) -> bool {
+        match self {
+            Kernel::Auto | Kernel::Portable => true,
+            Kernel::Avx2Fma => avx2_runs::<F>(),
+            Kernel::Avx512 => avx512_runs::<F>(),
         }
-        kernels
+    }
+
+    /// The order of the concrete kernels by width.
+    fn rank(self) -> u8 {
+        match self {
+            Kernel::Auto | Kernel::Portable => 0,
+            Kernel::Avx2Fma => 1,
+            Kernel::Avx512 => 2,
+        }
     }
 
     /// The concrete kernel this choice runs for `F`.
@@ -82,17 +138,51 @@ impl Kernel {
     /// If the kernel cannot run products of `F` on this CPU.
     pub fn resolve<F: Scalar>(self) -> Kernel {
         match self {
-            Kernel::Auto if avx2_runs::<F>() => Kernel::Avx2Fma,
-            Kernel::Auto | Kernel::Portable => Kernel::Portable,
-            Kernel::Avx2Fma => {
+            Kernel::Auto => match INSTALLED.with(core::cell::Cell::get) {
+                Some(kernel) if kernel.runs::<F>() => kernel,
+                // Forced for the scalars it runs (f32, f64); the others stay portable.
+                Some(_) => Kernel::Portable,
+                None => {
+                    // The widest kernel that runs and is allowed (no allocation: this runs
+                    // once per product).
+                    let cap = env_cap().map_or(u8::MAX, Kernel::rank);
+                    [Kernel::Avx512, Kernel::Avx2Fma]
+                        .into_iter()
+                        .find(|k| k.rank() <= cap && k.runs::<F>())
+                        .unwrap_or(Kernel::Portable)
+                }
+            },
+            kernel => {
                 assert!(
-                    avx2_runs::<F>(),
-                    "the AVX2 kernel cannot run products of {} on this CPU",
+                    kernel.runs::<F>(),
+                    "the {kernel:?} kernel cannot run products of {} on this CPU",
                     core::any::type_name::<F>()
                 );
-                Kernel::Avx2Fma
+                kernel
             }
         }
+    }
+
+    /// Runs `f` with [`Kernel::Auto`] resolving to this kernel on the calling thread (for the
+    /// `f32` and `f64` products; other scalars stay portable), then restores the previous
+    /// choice. [`gemm_into_par`] hands the choice to its worker threads; other work `f`
+    /// spawns onto other threads does not see it.
+    ///
+    /// # Panics
+    /// If this is a concrete kernel that this CPU cannot run for `f32`.
+    pub fn install<R>(self, f: impl FnOnce() -> R) -> R {
+        let kernel = match self {
+            Kernel::Auto => None,
+            kernel => Some(kernel.resolve::<f32>()),
+        };
+        struct Restore(Option<Kernel>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                INSTALLED.with(|k| k.set(self.0));
+            }
+        }
+        let _restore = Restore(INSTALLED.with(|k| k.replace(kernel)));
+        f()
     }
 
     /// The name of the kernel this choice runs for `F` (tile shape included).
@@ -100,6 +190,8 @@ impl Kernel {
         match (self.resolve::<F>(), is_f32::<F>()) {
             (Kernel::Avx2Fma, true) => <avx2::Avx2F32 as GemmKernel>::NAME,
             (Kernel::Avx2Fma, false) => <avx2::Avx2F64 as GemmKernel>::NAME,
+            (Kernel::Avx512, true) => <avx512::Avx512F32 as GemmKernel>::NAME,
+            (Kernel::Avx512, false) => <avx512::Avx512F64 as GemmKernel>::NAME,
             _ => "portable",
         }
     }
@@ -116,6 +208,11 @@ fn is_f64<F: 'static>() -> bool {
 /// Whether the AVX2 kernels can run products of `F` here.
 fn avx2_runs<F: 'static>() -> bool {
     (is_f32::<F>() || is_f64::<F>()) && avx2::avx2_fma_available()
+}
+
+/// Whether the AVX-512 kernels can run products of `F` here.
+fn avx512_runs<F: 'static>() -> bool {
+    (is_f32::<F>() || is_f64::<F>()) && avx512::avx512_available()
 }
 
 /// `x` as a `T`, when `F` is `T`.
@@ -377,6 +474,28 @@ unsafe fn blocked_avx2_f64(problem: Problem<f64>) {
     unsafe { gemm_blocked::<avx2::Avx2F64>(problem) }
 }
 
+/// `C <- alpha A B + beta C` with the AVX-512 `f32` kernel, every loop compiled for AVX-512.
+///
+/// # Safety
+/// As [`gemm_blocked`], and the CPU has AVX-512 F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn blocked_avx512_f32(problem: Problem<f32>) {
+    // SAFETY: forwarded.
+    unsafe { gemm_blocked::<avx512::Avx512F32>(problem) }
+}
+
+/// As [`blocked_avx512_f32`] for `f64`.
+///
+/// # Safety
+/// As [`gemm_blocked`], and the CPU has AVX-512 F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn blocked_avx512_f64(problem: Problem<f64>) {
+    // SAFETY: forwarded.
+    unsafe { gemm_blocked::<avx512::Avx512F64>(problem) }
+}
+
 /// Whether a product goes to the dot-product kernel [`avx2::dot_nt_f32`] instead of the
 /// blocked driver: `A` and `Bᵀ` both contiguous along a long `k` and few rows of C, as in a
 /// convolution's weight gradient `dW = dY colsᵀ`. The blocked driver would have to transpose
@@ -384,6 +503,14 @@ unsafe fn blocked_avx2_f64(problem: Problem<f64>) {
 #[cfg(target_arch = "x86_64")]
 fn dot_shaped<F: Scalar>(p: &Problem<F>) -> bool {
     p.a.cs == 1 && p.b.rs == 1 && p.k >= 32 && p.m <= 24 && p.n > 0 && p.alpha != F::zero()
+}
+
+/// Whether the AVX-512 kernel hands a product to the AVX2 one: C at most `half_nr` (half the
+/// AVX-512 tile's width) columns wide, where the AVX2 tile is as wide as C and the AVX-512
+/// tile would compute (and pad) twice the columns. Every AVX-512 CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+fn narrow<F>(p: &Problem<F>, half_nr: usize) -> bool {
+    p.n <= half_nr
 }
 
 /// Reinterprets a problem over `F` as one over `T`, when `F` is `T`.
@@ -462,13 +589,31 @@ pub fn gemm_into_with<F: Scalar>(
     // neither A nor B; `resolve` checked that the kernel runs on this CPU; and the casts
     // between `F` and `f32`/`f64` happen only when `F` is that type (same `TypeId`); the
     // dot-product kernel gets only the strides it needs (`dot_shaped`: A's and Bᵀ's rows
-    // contiguous).
+    // contiguous); every AVX-512 CPU also runs the AVX2 kernels (`avx512_available` checks
+    // AVX2 and FMA too).
     match kernel.resolve::<F>() {
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2Fma if is_f32::<F>() && dot_shaped(&problem) => unsafe {
             let p = cast_problem::<F, f32>(problem);
             avx2::dot_nt_f32((p.m, p.k, p.n), p.alpha, p.a, p.b, p.beta, p.c)
         },
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 if is_f32::<F>() && dot_shaped(&problem) => unsafe {
+            let p = cast_problem::<F, f32>(problem);
+            avx512::dot_nt_f32((p.m, p.k, p.n), p.alpha, p.a, p.b, p.beta, p.c)
+        },
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 if is_f32::<F>() && narrow(&problem, 16) => unsafe {
+            blocked_avx2_f32(cast_problem(problem))
+        },
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 if is_f32::<F>() => unsafe { blocked_avx512_f32(cast_problem(problem)) },
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 if is_f64::<F>() && narrow(&problem, 8) => unsafe {
+            blocked_avx2_f64(cast_problem(problem))
+        },
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 if is_f64::<F>() => unsafe { blocked_avx512_f64(cast_problem(problem)) },
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2Fma if is_f32::<F>() => unsafe { blocked_avx2_f32(cast_problem(problem)) },
         #[cfg(target_arch = "x86_64")]
@@ -538,7 +683,9 @@ pub fn gemm_into_par<F: Scalar>(
     }
     if c.col_stride >= 1 && c.row_stride >= n * c.col_stride && m >= 2 {
         // Rows are disjoint runs of memory: split C (and A) by rows.
-        let rows_per = m.div_ceil(threads).div_ceil(8) * 8;
+        let rows_per = m.div_ceil(threads).div_ceil(24) * 24;
+        // The worker threads run the kernel chosen here (`Kernel::install` is per thread).
+        let kernel = Kernel::Auto.resolve::<F>();
         let (rs, cs) = (c.row_stride, c.col_stride);
         let data = c.data;
         rayon::scope(|s| {
@@ -554,7 +701,7 @@ pub fn gemm_into_par<F: Scalar>(
                     ..a
                 };
                 let c_rows = MatMut::new(chunk, rows, n, rs, cs);
-                s.spawn(move |_| gemm_into(alpha, a_rows, b, beta, c_rows));
+                s.spawn(move |_| gemm_into_with(kernel, alpha, a_rows, b, beta, c_rows));
             }
         });
     } else if c.row_stride >= 1 && c.col_stride >= m * c.row_stride && n >= 2 {
