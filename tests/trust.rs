@@ -915,3 +915,27 @@ fn parameters_written_in_the_body() {
         },
     );
 }
+
+// ---------------------------------------------------------------- values that do not reach the result
+
+/// `acc` overflows to infinity but the result does not depend on it: its adjoint is zero, and
+/// the reverse sweep must not multiply that zero by an infinite partial (0 * inf = NaN).
+#[differentiate]
+fn unused_overflow(x: [f64; 2]) -> f64 {
+    let mut acc = x[0] + 3.0;
+    for _ in 0..12 {
+        acc = acc * acc * acc + x[1];
+    }
+    (2.0 + x[1].tanh()).ln()
+}
+
+#[test]
+fn values_that_do_not_reach_the_result_have_zero_adjoints() {
+    let (y, g) = unused_overflow_grad([0.5, 0.3]);
+    assert!(y.is_finite());
+    assert_eq!(g[0], 0.0);
+    let want = (1.0 - 0.3f64.tanh().powi(2)) / (2.0 + 0.3f64.tanh());
+    assert!((g[1] - want).abs() < 1e-14, "{g:?}");
+    let (_, pb) = unused_overflow_vjp([0.5, 0.3]);
+    assert_eq!(pb(1.0), g);
+}

@@ -58,6 +58,7 @@ pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool, fuse: 
     let mut assigned = HashSet::new();
     assigned_vars(body, &mut assigned);
     let analysis = crate::once::analyse(cx.f, body, &by_name);
+    let live = live_vars(cx.f, body);
     let mut remat = rematerializable(body, &assigned, &by_name);
     for (t, p) in &analysis.aliases {
         remat
@@ -103,6 +104,7 @@ pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool, fuse: 
             in_fused: std::cell::Cell::new(false),
             window: RefCell::new(None),
             analysis: &analysis,
+            live: &live,
         };
         let out = r.run(body, flags);
         let reads = r.reads.into_inner();
@@ -270,6 +272,9 @@ struct Rev<'a> {
     /// bindings read back from memory (reading them does not make the array's old values
     /// needed), parameters' read counts: see [`crate::once`].
     analysis: &'a crate::once::Analysis,
+    /// The bindings whose values reach the result (see [`live_vars`]): the adjoint statements of
+    /// the others are left out.
+    live: &'a HashSet<VarId>,
 }
 
 impl<'a> Rev<'a> {
@@ -1351,6 +1356,22 @@ impl<'a> Rev<'a> {
 
     fn rev_stmt_inner(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
         let cx = self.cx;
+        // A binding whose value never reaches the result has a zero adjoint: its statements'
+        // adjoints are left out (also so that a zero adjoint never meets an infinite partial
+        // of a value that overflowed but is not used: 0 * inf would be NaN).
+        let dead = |v: VarId| cx.f.vars[v].active && !self.live.contains(&v);
+        match s {
+            Stmt::Let { var, rhs, .. }
+                if dead(*var)
+                    && !matches!(rhs, Rhs::If { .. } | Rhs::Match { .. } | Rhs::Block(_)) =>
+            {
+                return q!();
+            }
+            Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } if dead(place.var) => {
+                return q!();
+            }
+            _ => {}
+        }
         let c = self.core();
         let key = s as *const Stmt as usize;
         match s {
@@ -1713,6 +1734,71 @@ fn contains_return(b: &Block) -> bool {
 }
 
 /// Calls `f` on every statement, nested ones included.
+/// The active bindings whose values reach the function's result: those the result (or a
+/// `return`) reads, and, to a fixpoint, those read by the definitions and assignments of live
+/// bindings (flow-insensitive, so loops are covered; a value-producing `if`, `match` or block
+/// passes its tails' bindings).
+fn live_vars(f: &Func, body: &Block) -> HashSet<VarId> {
+    let mut live: HashSet<VarId> = HashSet::new();
+    let add = |op: &Operand, live: &mut HashSet<VarId>| -> bool {
+        match op {
+            Operand::Place(p) => live.insert(p.var),
+            Operand::Const { .. } => false,
+        }
+    };
+    if let Some(t) = &body.tail {
+        add(t, &mut live);
+    }
+    visit_stmts(body, &mut |s| {
+        if let Stmt::Return { value, .. } = s {
+            add(value, &mut live);
+        }
+    });
+    fn tails(b: &Block, out: &mut Vec<Operand>) {
+        if let Some(t) = &b.tail {
+            out.push(t.clone());
+        }
+    }
+    loop {
+        let mut grew = false;
+        visit_stmts(body, &mut |s| {
+            let mut reads: Vec<Operand> = Vec::new();
+            match s {
+                Stmt::Let { var, rhs, .. } if live.contains(var) => match rhs {
+                    Rhs::Operand(a) | Rhs::Neg(a) => reads.push(a.clone()),
+                    Rhs::Bin(_, a, b) => reads.extend([a.clone(), b.clone()]),
+                    Rhs::Rule(_, args)
+                    | Rhs::Array(args)
+                    | Rhs::Tuple(args)
+                    | Rhs::Struct { args, .. } => reads.extend(args.iter().cloned()),
+                    Rhs::Repeat { elem, .. } => reads.push(elem.clone()),
+                    Rhs::Call { args, .. } => reads.extend(args.iter().map(|a| a.op.clone())),
+                    Rhs::If { then, els, .. } => {
+                        tails(then, &mut reads);
+                        tails(els, &mut reads);
+                    }
+                    Rhs::Match { arms, .. } => arms.iter().for_each(|a| tails(&a.body, &mut reads)),
+                    Rhs::Block(b) => tails(b, &mut reads),
+                },
+                Stmt::Assign { place, value, .. } | Stmt::AddAssign { place, value, .. }
+                    if live.contains(&place.var) =>
+                {
+                    reads.push(value.clone());
+                }
+                _ => {}
+            }
+            for r in &reads {
+                grew |= add(r, &mut live);
+            }
+        });
+        if !grew {
+            break;
+        }
+    }
+    let _ = f;
+    live
+}
+
 pub fn visit_stmts(b: &Block, f: &mut dyn FnMut(&Stmt)) {
     for s in &b.stmts {
         visit_stmt(s, f);
