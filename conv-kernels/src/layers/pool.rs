@@ -13,7 +13,7 @@
 use autodiff_core::Real;
 use rayon::prelude::*;
 
-use super::PAR_MIN_LEN;
+use super::split_across_pool;
 use crate::Scalar;
 use crate::tensor::{Batch, Image, Tensor, Zeros};
 
@@ -59,9 +59,18 @@ fn for_each_sample<B: Send>(
     }
 }
 
-/// For each of the `N * C * OH * OW` outputs, the flat index in `x` of its window's maximum
-/// (the first one in row-major order on ties; a NaN wins over numbers).
-fn argmax<
+/// Whether `v` replaces `best` as a window's maximum: larger, or the first NaN. Both tests
+/// are evaluated (`|`, `&`, no short circuit) so that the choice compiles to selects: a
+/// branch on `v > best` is mispredicted about once a window.
+#[inline(always)]
+fn wins<F: Scalar>(v: F, best: F) -> bool {
+    (v > best) | (v.is_nan() & !best.is_nan())
+}
+
+/// Max pooling of `N` samples of `(C, H, W)` in `x`: each output's value into `y` and the flat
+/// index in `x` of its window's maximum into `arg` (the first one in row-major order on ties;
+/// a NaN wins over numbers).
+fn max_forward<
     F: Scalar,
     const N: usize,
     const C: usize,
@@ -73,31 +82,90 @@ fn argmax<
     const OW: usize,
 >(
     x: &[F],
-) -> Vec<u32> {
+    y: &mut [F],
+    arg: &mut [u32],
+) {
     let (per_in, per_out) = (C * H * W, C * OH * OW);
-    let mut arg = vec![0u32; N * per_out];
-    let par = N > 1 && N * per_in >= PAR_MIN_LEN;
-    for_each_sample(&mut arg, per_out, par, |s, arg| {
+    let one = |s: usize, y: &mut [F], arg: &mut [u32]| {
+        let x = &x[s * per_in..(s + 1) * per_in];
+        let base = s * per_in;
         for c in 0..C {
             for i in 0..OH {
+                let out = (c * OH + i) * OW;
+                let (y, arg) = (&mut y[out..out + OW], &mut arg[out..out + OW]);
+                if K == 2 && S == 2 {
+                    // LeNet's pooling: two rows, pairs of columns, read in place.
+                    let r0 = &x[(c * H + 2 * i) * W..][..2 * OW];
+                    let r1 = &x[(c * H + 2 * i + 1) * W..][..2 * OW];
+                    let first = (c * H + 2 * i) * W;
+                    for j in 0..OW {
+                        let (mut best, mut at) = (r0[2 * j], 2 * j);
+                        for (v, k) in [
+                            (r0[2 * j + 1], 2 * j + 1),
+                            (r1[2 * j], W + 2 * j),
+                            (r1[2 * j + 1], W + 2 * j + 1),
+                        ] {
+                            let take = wins(v, best);
+                            best = if take { v } else { best };
+                            at = if take { k } else { at };
+                        }
+                        y[j] = best;
+                        arg[j] = (base + first + at) as u32;
+                    }
+                    continue;
+                }
                 for j in 0..OW {
-                    let start = s * per_in + (c * H + i * S) * W + j * S;
-                    let (mut best, mut best_at) = (x[start], start);
+                    let start = (c * H + i * S) * W + j * S;
+                    let (mut best, mut at) = (x[start], start);
                     for p in 0..K {
                         let row = start + p * W;
                         for (q, &v) in x[row..row + K].iter().enumerate() {
-                            if v > best || (v.is_nan() && !best.is_nan()) {
-                                best = v;
-                                best_at = row + q;
-                            }
+                            let take = wins(v, best);
+                            best = if take { v } else { best };
+                            at = if take { row + q } else { at };
                         }
                     }
-                    arg[(c * OH + i) * OW + j] = best_at as u32;
+                    y[j] = best;
+                    arg[j] = (base + at) as u32;
                 }
             }
         }
-    });
-    arg
+    };
+    if split_across_pool(N, N * per_in) {
+        y.par_chunks_mut(per_out)
+            .zip(arg.par_chunks_mut(per_out))
+            .enumerate()
+            .for_each(|(s, (y, arg))| one(s, y, arg));
+    } else {
+        for (s, (y, arg)) in y
+            .chunks_mut(per_out)
+            .zip(arg.chunks_mut(per_out))
+            .enumerate()
+        {
+            one(s, y, arg)
+        }
+    }
+}
+
+/// Max pooling: the output tensor and the positions of the maxima.
+fn max_pool<
+    F: Scalar,
+    T: Zeros<Scalar = F>,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &[F],
+) -> (Tensor<T>, Vec<u32>) {
+    let mut y = Tensor::<T>::zeros();
+    let mut arg = vec![0u32; T::LEN];
+    max_forward::<F, N, C, H, W, K, S, OH, OW>(x, y.as_flat_mut(), &mut arg);
+    (y, arg)
 }
 
 /// `out[o] = v[arg[o]]`.
@@ -114,7 +182,7 @@ fn scatter<F: Scalar, T: Zeros<Scalar = F>>(
 ) -> Tensor<T> {
     let per_out = ct.len() / n;
     let mut dx = Tensor::<T>::zeros();
-    let par = n > 1 && n * per_in >= PAR_MIN_LEN;
+    let par = split_across_pool(n, n * per_in);
     for_each_sample(dx.as_flat_mut(), per_in, par, |s, dx| {
         let base = s * per_in;
         for o in s * per_out..(s + 1) * per_out {
@@ -142,7 +210,7 @@ fn avg_forward<
 ) {
     let (per_in, per_out) = (C * H * W, C * OH * OW);
     let scale = F::one() / F::from(K * K).expect("window size as a float");
-    let par = N > 1 && N * per_in >= PAR_MIN_LEN;
+    let par = split_across_pool(N, N * per_in);
     for_each_sample(y, per_out, par, |s, y| {
         let x = &x[s * per_in..(s + 1) * per_in];
         for c in 0..C {
@@ -181,7 +249,7 @@ fn avg_backward<
 ) {
     let (per_in, per_out) = (C * H * W, C * OH * OW);
     let scale = F::one() / F::from(K * K).expect("window size as a float");
-    let par = N > 1 && N * per_in >= PAR_MIN_LEN;
+    let par = split_across_pool(N, N * per_in);
     for_each_sample(dx, per_in, par, |s, dx| {
         let ct = &ct[s * per_out..(s + 1) * per_out];
         for c in 0..C {
@@ -241,8 +309,7 @@ pub fn max_pool2d<
     x: &Image<F, C, H, W>,
 ) -> Image<F, C, OH, OW> {
     shape_check!(1, C, H, W, K, S, OH, OW);
-    let arg = argmax::<F, 1, C, H, W, K, S, OH, OW>(x.as_flat());
-    gather(x.as_flat(), &arg)
+    max_pool::<F, _, 1, C, H, W, K, S, OH, OW>(x.as_flat()).0
 }
 
 /// Forward mode of [`max_pool2d`]: the tangent at each window's (first) maximum.
@@ -269,8 +336,8 @@ pub fn max_pool2d_jvp<
     t: &Image<F, C, H, W>,
 ) -> (Image<F, C, OH, OW>, Image<F, C, OH, OW>) {
     shape_check!(1, C, H, W, K, S, OH, OW);
-    let arg = argmax::<F, 1, C, H, W, K, S, OH, OW>(x.as_flat());
-    (gather(x.as_flat(), &arg), gather(t.as_flat(), &arg))
+    let (y, arg) = max_pool::<F, _, 1, C, H, W, K, S, OH, OW>(x.as_flat());
+    (y, gather(t.as_flat(), &arg))
 }
 
 /// Reverse mode of [`max_pool2d`]: the pullback owns the positions of the maxima and sends
@@ -301,8 +368,7 @@ pub fn max_pool2d_vjp<
     impl FnOnce(Image<F, C, OH, OW>) -> Image<F, C, H, W> + use<F, C, H, W, K, S, OH, OW>,
 ) {
     shape_check!(1, C, H, W, K, S, OH, OW);
-    let arg = argmax::<F, 1, C, H, W, K, S, OH, OW>(x.as_flat());
-    let y = gather(x.as_flat(), &arg);
+    let (y, arg) = max_pool::<F, _, 1, C, H, W, K, S, OH, OW>(x.as_flat());
     let pullback = move |ct: Image<F, C, OH, OW>| scatter(ct.as_flat(), &arg, 1, C * H * W);
     (y, pullback)
 }
@@ -424,8 +490,7 @@ pub fn max_pool2d_batch<
     x: &Batch<F, N, C, H, W>,
 ) -> Batch<F, N, C, OH, OW> {
     shape_check!(N, C, H, W, K, S, OH, OW);
-    let arg = argmax::<F, N, C, H, W, K, S, OH, OW>(x.as_flat());
-    gather(x.as_flat(), &arg)
+    max_pool::<F, _, N, C, H, W, K, S, OH, OW>(x.as_flat()).0
 }
 
 /// Forward mode of [`max_pool2d_batch`].
@@ -453,8 +518,8 @@ pub fn max_pool2d_batch_jvp<
     t: &Batch<F, N, C, H, W>,
 ) -> (Batch<F, N, C, OH, OW>, Batch<F, N, C, OH, OW>) {
     shape_check!(N, C, H, W, K, S, OH, OW);
-    let arg = argmax::<F, N, C, H, W, K, S, OH, OW>(x.as_flat());
-    (gather(x.as_flat(), &arg), gather(t.as_flat(), &arg))
+    let (y, arg) = max_pool::<F, _, N, C, H, W, K, S, OH, OW>(x.as_flat());
+    (y, gather(t.as_flat(), &arg))
 }
 
 /// Reverse mode of [`max_pool2d_batch`]: the pullback owns the positions of the maxima.
@@ -485,8 +550,7 @@ pub fn max_pool2d_batch_vjp<
     impl FnOnce(Batch<F, N, C, OH, OW>) -> Batch<F, N, C, H, W> + use<F, N, C, H, W, K, S, OH, OW>,
 ) {
     shape_check!(N, C, H, W, K, S, OH, OW);
-    let arg = argmax::<F, N, C, H, W, K, S, OH, OW>(x.as_flat());
-    let y = gather(x.as_flat(), &arg);
+    let (y, arg) = max_pool::<F, _, N, C, H, W, K, S, OH, OW>(x.as_flat());
     let pullback = move |ct: Batch<F, N, C, OH, OW>| scatter(ct.as_flat(), &arg, N, C * H * W);
     (y, pullback)
 }
