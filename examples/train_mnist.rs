@@ -664,15 +664,15 @@ mod pictures {
             (12, top + 5 * CELL - 8),
             ("sans-serif", 16),
         ))?;
-        for d in 0..10 {
+        for d in 0..10i32 {
             root.draw(&Text::new(
                 d.to_string(),
-                (left + d as i32 * CELL + CELL / 2 - 5, top - 24),
+                (left + d * CELL + CELL / 2 - 5, top - 24),
                 ("sans-serif", 16),
             ))?;
             root.draw(&Text::new(
                 d.to_string(),
-                (left - 22, top + d as i32 * CELL + CELL / 2 - 8),
+                (left - 22, top + d * CELL + CELL / 2 - 8),
                 ("sans-serif", 16),
             ))?;
         }
