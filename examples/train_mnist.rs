@@ -64,44 +64,30 @@ fn first_layer<const N: usize>(p: &Params, x: &Digits<N>) -> Batch<f32, N, 6, 24
     >(x, &p.w1, &p.b1))
 }
 
-/// The logits of `N` digits.
+/// The logits of `N` digits (the network of [`chunk_loss`]).
 fn logits<const N: usize>(p: &Params, x: &Digits<N>) -> Mat<f32, N, 10> {
-    let a1 = first_layer(p, x);
-    let m1 = nn::max_pool2d_batch::<f32, N, 6, 24, 24, 2, 2, 12, 12>(&a1);
-    let a2 = nn::relu(&nn::conv2d_batch_fused::<
-        f32,
-        N,
-        6,
-        12,
-        12,
-        16,
-        5,
-        5,
-        1,
-        0,
-        8,
-        8,
-    >(&m1, &p.w2, &p.b2));
-    let m2 = nn::max_pool2d_batch::<f32, N, 16, 8, 8, 2, 2, 4, 4>(&a2);
+    let h1 = nn::conv2d_batch_fused::<f32, N, 1, 28, 28, 6, 5, 5, 1, 0, 24, 24>(x, &p.w1, &p.b1);
+    let m1 = nn::relu_max_pool2d_batch::<f32, N, 6, 24, 24, 2, 2, 12, 12>(&h1);
+    let h2 = nn::conv2d_batch_fused::<f32, N, 6, 12, 12, 16, 5, 5, 1, 0, 8, 8>(&m1, &p.w2, &p.b2);
+    let m2 = nn::relu_max_pool2d_batch::<f32, N, 16, 8, 8, 2, 2, 4, 4>(&h2);
     let f = nn::flatten_batch::<f32, N, 16, 4, 4, 256>(&m2);
     let a3 = nn::relu(&nn::linear_batch(&p.w3, &p.b3, &f));
     let a4 = nn::relu(&nn::linear_batch(&p.w4, &p.b4, &a3));
     nn::linear_batch(&p.w5, &p.b5, &a4)
 }
 
-/// The summed loss of `N` digits: the network of [`logits`], layer by layer through the
-/// library's batched layers. `#[differentiate(reverse, wrt(p))]` writes `chunk_loss_vjp`
+/// The summed loss of `N` digits, layer by layer through the library's batched layers (each
+/// "ReLU, max-pool" pair is the one fused layer `relu_max_pool2d_batch`, equal to the two
+/// bit for bit, values and derivatives). `#[differentiate(reverse, wrt(p))]` writes `chunk_loss_vjp`
 /// beside it: the forward sweep keeps each layer's pullback, the reverse sweep chains them.
 /// Only its `_vjp` is called (at `N = CHUNK`, and `N = 1` for what is left of a batch).
 #[allow(dead_code)]
 #[differentiate(reverse, wrt(p))]
 fn chunk_loss<const N: usize>(p: &Params, x: &Digits<N>, labels: &[usize; N]) -> f32 {
     let h1 = nn::conv2d_batch_fused::<f32, N, 1, 28, 28, 6, 5, 5, 1, 0, 24, 24>(x, &p.w1, &p.b1);
-    let a1 = nn::relu(&h1);
-    let m1 = nn::max_pool2d_batch::<f32, N, 6, 24, 24, 2, 2, 12, 12>(&a1);
+    let m1 = nn::relu_max_pool2d_batch::<f32, N, 6, 24, 24, 2, 2, 12, 12>(&h1);
     let h2 = nn::conv2d_batch_fused::<f32, N, 6, 12, 12, 16, 5, 5, 1, 0, 8, 8>(&m1, &p.w2, &p.b2);
-    let a2 = nn::relu(&h2);
-    let m2 = nn::max_pool2d_batch::<f32, N, 16, 8, 8, 2, 2, 4, 4>(&a2);
+    let m2 = nn::relu_max_pool2d_batch::<f32, N, 16, 8, 8, 2, 2, 4, 4>(&h2);
     let f = nn::flatten_batch::<f32, N, 16, 4, 4, 256>(&m2);
     let z3 = nn::linear_batch(&p.w3, &p.b3, &f);
     let a3 = nn::relu(&z3);

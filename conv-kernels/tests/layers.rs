@@ -1733,3 +1733,50 @@ fn batch_max_pool_matches_a_naive_reference_with_ties_and_nans() {
     run::<2, 2, 4, 4>();
     run::<3, 2, 4, 3>();
 }
+
+/// The fused ReLU + max-pool equals `relu` then `max_pool2d_batch` bit for bit, values,
+/// tangents and adjoints, on values with ties, zeros, negatives, whole negative windows and NaNs.
+#[test]
+fn relu_max_pool_equals_relu_then_max_pool() {
+    fn run<const K: usize, const S: usize, const OH: usize, const OW: usize>() {
+        const N: usize = 4;
+        let x: Batch<f32, N, 3, 9, 8> = Tensor::from_flat_fn(|i| {
+            if i % 41 == 7 {
+                f32::NAN
+            } else if (i / 16) % 3 == 0 {
+                -1.0 - (i % 4) as f32
+            } else {
+                ((i * 7919) % 5) as f32 - 2.0
+            }
+        });
+        let tx: Batch<f32, N, 3, 9, 8> = Tensor::from_flat_fn(|i| 1.0 + i as f32);
+        let ct: Batch<f32, N, 3, OH, OW> = Tensor::from_flat_fn(|i| 0.5 + i as f32);
+        let (y, pb) = relu_max_pool2d_batch_vjp::<_, _, _, _, _, K, S, OH, OW>(&x);
+        let (y2, dy) = relu_max_pool2d_batch_jvp::<_, _, _, _, _, K, S, OH, OW>(&x, &tx);
+        let y3 = relu_max_pool2d_batch::<_, _, _, _, _, K, S, OH, OW>(&x);
+        let (r, relu_pb) = relu_vjp(&x);
+        let (want, pool_pb) = max_pool2d_batch_vjp::<_, _, _, _, _, K, S, OH, OW>(&r);
+        let (_, dr) = relu_jvp(&x, &tx);
+        let (_, want_dy) = max_pool2d_batch_jvp::<_, _, _, _, _, K, S, OH, OW>(&r, &dr);
+        assert!(
+            want.as_flat().iter().any(|&v| v == 0.0) && want.as_flat().iter().any(|&v| v > 0.0)
+        );
+        let bits = |t: &[f32]| t.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(y.as_flat()), bits(want.as_flat()), "K={K}: values");
+        assert_eq!(bits(y2.as_flat()), bits(want.as_flat()));
+        assert_eq!(bits(y3.as_flat()), bits(want.as_flat()));
+        assert_eq!(
+            bits(dy.as_flat()),
+            bits(want_dy.as_flat()),
+            "K={K}: tangents"
+        );
+        let want_dx = relu_pb(pool_pb(ct.clone()));
+        assert_eq!(
+            bits(pb(ct).as_flat()),
+            bits(want_dx.as_flat()),
+            "K={K}: adjoints"
+        );
+    }
+    run::<2, 2, 4, 4>();
+    run::<3, 2, 4, 3>();
+}

@@ -29,7 +29,7 @@
 //! | family | functions |
 //! |---|---|
 //! | [`activation`] | [`relu`] (any tensor, so batches too) |
-//! | [`pool`] | [`max_pool2d`], [`avg_pool2d`], [`max_pool2d_batch`], [`avg_pool2d_batch`] |
+//! | [`pool`] | [`max_pool2d`], [`avg_pool2d`], [`max_pool2d_batch`], [`avg_pool2d_batch`], [`relu_max_pool2d_batch`] |
 //! | [`linear`](mod@linear) | [`linear()`] |
 //! | [`reshape`] | [`flatten`], [`unflatten`], [`flatten_batch`], [`unflatten_batch`] |
 //! | [`loss`] | [`softmax`], [`softmax_cross_entropy`], [`softmax_cross_entropy_batch`], [`mse`] |
@@ -78,7 +78,8 @@ pub use loss::{
 pub use pool::{
     avg_pool2d, avg_pool2d_batch, avg_pool2d_batch_jvp, avg_pool2d_batch_vjp, avg_pool2d_jvp,
     avg_pool2d_vjp, max_pool2d, max_pool2d_batch, max_pool2d_batch_jvp, max_pool2d_batch_vjp,
-    max_pool2d_jvp, max_pool2d_vjp,
+    max_pool2d_jvp, max_pool2d_vjp, relu_max_pool2d_batch, relu_max_pool2d_batch_jvp,
+    relu_max_pool2d_batch_vjp,
 };
 pub use reshape::{
     flatten, flatten_batch, flatten_batch_jvp, flatten_batch_vjp, flatten_jvp, flatten_vjp,

@@ -67,11 +67,22 @@ fn wins<F: Scalar>(v: F, best: F) -> bool {
     (v > best) | (v.is_nan() & !best.is_nan())
 }
 
+/// `relu(v)` when `RELU`, else `v`.
+#[inline(always)]
+fn act<F: Scalar, const RELU: bool>(v: F) -> F {
+    match (RELU, v > F::zero()) {
+        (true, false) => F::zero(),
+        _ => v,
+    }
+}
+
 /// Max pooling of `N` samples of `(C, H, W)` in `x`: each output's value into `y` and the flat
 /// index in `x` of its window's maximum into `arg` (the first one in row-major order on ties;
-/// a NaN wins over numbers).
+/// a NaN wins over numbers). With `RELU`, of the windows of `relu(x)` (read through the ReLU
+/// in the same pass: a NaN is then 0, as [`relu`](super::relu) makes it).
 fn max_forward<
     F: Scalar,
+    const RELU: bool,
     const N: usize,
     const C: usize,
     const H: usize,
@@ -99,12 +110,13 @@ fn max_forward<
                     let r1 = &x[(c * H + 2 * i + 1) * W..][..2 * OW];
                     let first = (c * H + 2 * i) * W;
                     for j in 0..OW {
-                        let (mut best, mut at) = (r0[2 * j], 2 * j);
+                        let (mut best, mut at) = (act::<F, RELU>(r0[2 * j]), 2 * j);
                         for (v, k) in [
                             (r0[2 * j + 1], 2 * j + 1),
                             (r1[2 * j], W + 2 * j),
                             (r1[2 * j + 1], W + 2 * j + 1),
                         ] {
+                            let v = act::<F, RELU>(v);
                             let take = wins(v, best);
                             best = if take { v } else { best };
                             at = if take { k } else { at };
@@ -116,10 +128,11 @@ fn max_forward<
                 }
                 for j in 0..OW {
                     let start = (c * H + i * S) * W + j * S;
-                    let (mut best, mut at) = (x[start], start);
+                    let (mut best, mut at) = (act::<F, RELU>(x[start]), start);
                     for p in 0..K {
                         let row = start + p * W;
                         for (q, &v) in x[row..row + K].iter().enumerate() {
+                            let v = act::<F, RELU>(v);
                             let take = wins(v, best);
                             best = if take { v } else { best };
                             at = if take { row + q } else { at };
@@ -147,9 +160,10 @@ fn max_forward<
     }
 }
 
-/// Max pooling: the output tensor and the positions of the maxima.
+/// Max pooling (of `relu(x)` with `RELU`): the output tensor and the positions of the maxima.
 fn max_pool<
     F: Scalar,
+    const RELU: bool,
     T: Zeros<Scalar = F>,
     const N: usize,
     const C: usize,
@@ -164,7 +178,7 @@ fn max_pool<
 ) -> (Tensor<T>, Vec<u32>) {
     let mut y = Tensor::<T>::zeros();
     let mut arg = vec![0u32; T::LEN];
-    max_forward::<F, N, C, H, W, K, S, OH, OW>(x, y.as_flat_mut(), &mut arg);
+    max_forward::<F, RELU, N, C, H, W, K, S, OH, OW>(x, y.as_flat_mut(), &mut arg);
     (y, arg)
 }
 
@@ -309,7 +323,7 @@ pub fn max_pool2d<
     x: &Image<F, C, H, W>,
 ) -> Image<F, C, OH, OW> {
     shape_check!(1, C, H, W, K, S, OH, OW);
-    max_pool::<F, _, 1, C, H, W, K, S, OH, OW>(x.as_flat()).0
+    max_pool::<F, false, _, 1, C, H, W, K, S, OH, OW>(x.as_flat()).0
 }
 
 /// Forward mode of [`max_pool2d`]: the tangent at each window's (first) maximum.
@@ -336,7 +350,7 @@ pub fn max_pool2d_jvp<
     t: &Image<F, C, H, W>,
 ) -> (Image<F, C, OH, OW>, Image<F, C, OH, OW>) {
     shape_check!(1, C, H, W, K, S, OH, OW);
-    let (y, arg) = max_pool::<F, _, 1, C, H, W, K, S, OH, OW>(x.as_flat());
+    let (y, arg) = max_pool::<F, false, _, 1, C, H, W, K, S, OH, OW>(x.as_flat());
     (y, gather(t.as_flat(), &arg))
 }
 
@@ -368,7 +382,7 @@ pub fn max_pool2d_vjp<
     impl FnOnce(Image<F, C, OH, OW>) -> Image<F, C, H, W> + use<F, C, H, W, K, S, OH, OW>,
 ) {
     shape_check!(1, C, H, W, K, S, OH, OW);
-    let (y, arg) = max_pool::<F, _, 1, C, H, W, K, S, OH, OW>(x.as_flat());
+    let (y, arg) = max_pool::<F, false, _, 1, C, H, W, K, S, OH, OW>(x.as_flat());
     let pullback = move |ct: Image<F, C, OH, OW>| scatter(ct.as_flat(), &arg, 1, C * H * W);
     (y, pullback)
 }
@@ -490,7 +504,7 @@ pub fn max_pool2d_batch<
     x: &Batch<F, N, C, H, W>,
 ) -> Batch<F, N, C, OH, OW> {
     shape_check!(N, C, H, W, K, S, OH, OW);
-    max_pool::<F, _, N, C, H, W, K, S, OH, OW>(x.as_flat()).0
+    max_pool::<F, false, _, N, C, H, W, K, S, OH, OW>(x.as_flat()).0
 }
 
 /// Forward mode of [`max_pool2d_batch`].
@@ -518,7 +532,7 @@ pub fn max_pool2d_batch_jvp<
     t: &Batch<F, N, C, H, W>,
 ) -> (Batch<F, N, C, OH, OW>, Batch<F, N, C, OH, OW>) {
     shape_check!(N, C, H, W, K, S, OH, OW);
-    let (y, arg) = max_pool::<F, _, N, C, H, W, K, S, OH, OW>(x.as_flat());
+    let (y, arg) = max_pool::<F, false, _, N, C, H, W, K, S, OH, OW>(x.as_flat());
     (y, gather(t.as_flat(), &arg))
 }
 
@@ -550,7 +564,7 @@ pub fn max_pool2d_batch_vjp<
     impl FnOnce(Batch<F, N, C, OH, OW>) -> Batch<F, N, C, H, W> + use<F, N, C, H, W, K, S, OH, OW>,
 ) {
     shape_check!(N, C, H, W, K, S, OH, OW);
-    let (y, arg) = max_pool::<F, _, N, C, H, W, K, S, OH, OW>(x.as_flat());
+    let (y, arg) = max_pool::<F, false, _, N, C, H, W, K, S, OH, OW>(x.as_flat());
     let pullback = move |ct: Batch<F, N, C, OH, OW>| scatter(ct.as_flat(), &arg, N, C * H * W);
     (y, pullback)
 }
@@ -645,6 +659,122 @@ pub fn avg_pool2d_batch_vjp<
         let mut dx = Batch::zeros();
         avg_backward::<F, N, C, H, W, K, S, OH, OW>(ct.as_flat(), dx.as_flat_mut());
         dx
+    };
+    (y, pullback)
+}
+
+/// [`relu`](super::relu) then [`max_pool2d_batch`] in one pass (LeNet's "ReLU, max-pool"):
+/// `y = max over each window of relu(x)`, without the ReLU's full-size output and mask. It
+/// equals the composition exactly, values and derivatives: each output's gradient goes to the
+/// first maximum of its window of `relu(x)`, times the ReLU's derivative there (`1` where
+/// `x > 0`, else `0`, a NaN counting as `0`).
+///
+/// ```
+/// use conv_kernels::layers::{max_pool2d_batch, relu, relu_max_pool2d_batch};
+/// use conv_kernels::tensor::Batch;
+/// let x: Batch<f32, 2, 1, 2, 2> = Batch::from_flat(&[-1.0, -2.0, 3.0, 0.5, -8.0, -7.0, -6.0, -5.0]);
+/// let y: Batch<f32, 2, 1, 1, 1> = relu_max_pool2d_batch::<_, _, _, _, _, 2, 2, _, _>(&x);
+/// assert_eq!(y.as_flat(), &[3.0, 0.0]);
+/// assert_eq!(y, max_pool2d_batch::<_, _, _, _, _, 2, 2, _, _>(&relu(&x)));
+/// ```
+pub fn relu_max_pool2d_batch<
+    F: Scalar + Real,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+) -> Batch<F, N, C, OH, OW> {
+    shape_check!(N, C, H, W, K, S, OH, OW);
+    max_pool::<F, true, _, N, C, H, W, K, S, OH, OW>(x.as_flat()).0
+}
+
+/// Whether each output of a pooled ReLU is positive: where its gradient passes.
+fn positive<F: Scalar>(y: &[F]) -> Vec<bool> {
+    y.iter().map(|&v| v > F::zero()).collect()
+}
+
+/// Forward mode of [`relu_max_pool2d_batch`]: the tangent at each window's first maximum of
+/// `relu(x)`, where that maximum is positive; `0` elsewhere.
+///
+/// ```
+/// use conv_kernels::layers::relu_max_pool2d_batch_jvp;
+/// use conv_kernels::tensor::Batch;
+/// let x: Batch<f64, 2, 1, 1, 2> = Batch::from_flat(&[1.0, 3.0, -5.0, -4.0]);
+/// let t: Batch<f64, 2, 1, 1, 2> = Batch::from_flat(&[10.0, 30.0, 50.0, 40.0]);
+/// let (y, dy) = relu_max_pool2d_batch_jvp::<_, _, _, _, _, 1, 2, 1, 1>(&x, &t);
+/// assert_eq!((y.as_flat(), dy.as_flat()), (&[3.0, 0.0][..], &[30.0, 0.0][..]));
+/// ```
+pub fn relu_max_pool2d_batch_jvp<
+    F: Scalar + Real,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+    t: &Batch<F, N, C, H, W>,
+) -> (Batch<F, N, C, OH, OW>, Batch<F, N, C, OH, OW>) {
+    shape_check!(N, C, H, W, K, S, OH, OW);
+    let (y, arg): (Batch<F, N, C, OH, OW>, _) =
+        max_pool::<F, true, _, N, C, H, W, K, S, OH, OW>(x.as_flat());
+    let (ys, ts) = (y.as_flat(), t.as_flat());
+    let dy = Tensor::from_flat_fn(|o| {
+        if ys[o] > F::zero() {
+            ts[arg[o] as usize]
+        } else {
+            F::zero()
+        }
+    });
+    (y, dy)
+}
+
+/// Reverse mode of [`relu_max_pool2d_batch`]: the pullback owns the positions of the maxima
+/// and which outputs are positive, and sends each positive output's cotangent to its position.
+///
+/// ```
+/// use conv_kernels::layers::relu_max_pool2d_batch_vjp;
+/// use conv_kernels::tensor::Batch;
+/// let x: Batch<f64, 2, 1, 1, 2> = Batch::from_flat(&[1.0, 3.0, -5.0, -4.0]);
+/// let (y, pullback) = relu_max_pool2d_batch_vjp::<_, _, _, _, _, 1, 2, 1, 1>(&x);
+/// assert_eq!(y.as_flat(), &[3.0, 0.0]);
+/// assert_eq!(pullback(Batch::from_flat(&[1.0, 2.0])).as_flat(), &[0.0, 1.0, 0.0, 0.0]);
+/// ```
+#[allow(clippy::type_complexity)]
+pub fn relu_max_pool2d_batch_vjp<
+    F: Scalar + Real,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+) -> (
+    Batch<F, N, C, OH, OW>,
+    impl FnOnce(Batch<F, N, C, OH, OW>) -> Batch<F, N, C, H, W> + use<F, N, C, H, W, K, S, OH, OW>,
+) {
+    shape_check!(N, C, H, W, K, S, OH, OW);
+    let (y, arg): (Batch<F, N, C, OH, OW>, _) =
+        max_pool::<F, true, _, N, C, H, W, K, S, OH, OW>(x.as_flat());
+    let live = positive(y.as_flat());
+    let pullback = move |mut ct: Batch<F, N, C, OH, OW>| {
+        for (c, &l) in ct.as_flat_mut().iter_mut().zip(&live) {
+            *c = if l { *c } else { F::zero() };
+        }
+        scatter(ct.as_flat(), &arg, N, C * H * W)
     };
     (y, pullback)
 }
