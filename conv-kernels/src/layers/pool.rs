@@ -705,9 +705,9 @@ fn positive<F: Scalar>(y: &[F]) -> Vec<bool> {
 /// ```
 /// use conv_kernels::layers::relu_max_pool2d_batch_jvp;
 /// use conv_kernels::tensor::Batch;
-/// let x: Batch<f64, 2, 1, 1, 2> = Batch::from_flat(&[1.0, 3.0, -5.0, -4.0]);
-/// let t: Batch<f64, 2, 1, 1, 2> = Batch::from_flat(&[10.0, 30.0, 50.0, 40.0]);
-/// let (y, dy) = relu_max_pool2d_batch_jvp::<_, _, _, _, _, 1, 2, 1, 1>(&x, &t);
+/// let x: Batch<f64, 2, 1, 2, 2> = Batch::from_flat(&[1.0, 3.0, 0.0, 2.0, -5.0, -4.0, -1.0, -2.0]);
+/// let t: Batch<f64, 2, 1, 2, 2> = Batch::from_flat(&[10.0, 30.0, 0.0, 20.0, 50.0, 40.0, 10.0, 20.0]);
+/// let (y, dy) = relu_max_pool2d_batch_jvp::<_, _, _, _, _, 2, 2, 1, 1>(&x, &t);
 /// assert_eq!((y.as_flat(), dy.as_flat()), (&[3.0, 0.0][..], &[30.0, 0.0][..]));
 /// ```
 pub fn relu_max_pool2d_batch_jvp<
@@ -744,10 +744,11 @@ pub fn relu_max_pool2d_batch_jvp<
 /// ```
 /// use conv_kernels::layers::relu_max_pool2d_batch_vjp;
 /// use conv_kernels::tensor::Batch;
-/// let x: Batch<f64, 2, 1, 1, 2> = Batch::from_flat(&[1.0, 3.0, -5.0, -4.0]);
-/// let (y, pullback) = relu_max_pool2d_batch_vjp::<_, _, _, _, _, 1, 2, 1, 1>(&x);
+/// let x: Batch<f64, 2, 1, 2, 2> = Batch::from_flat(&[1.0, 3.0, 0.0, 2.0, -5.0, -4.0, -1.0, -2.0]);
+/// let (y, pullback) = relu_max_pool2d_batch_vjp::<_, _, _, _, _, 2, 2, 1, 1>(&x);
 /// assert_eq!(y.as_flat(), &[3.0, 0.0]);
-/// assert_eq!(pullback(Batch::from_flat(&[1.0, 2.0])).as_flat(), &[0.0, 1.0, 0.0, 0.0]);
+/// // The first sample's cotangent goes to its maximum; the second's window is all negative.
+/// assert_eq!(pullback(Batch::from_flat(&[1.0, 2.0])).as_flat(), &[0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
 /// ```
 #[allow(clippy::type_complexity)]
 pub fn relu_max_pool2d_batch_vjp<
