@@ -39,6 +39,8 @@ pub use autodiff_core::optim;
 /// Parameter initialisation (He, Xavier) with a seeded random number generator.
 pub use autodiff_core::init;
 
+pub mod idx;
+
 /// Everything a user of `#[differentiate]` needs in scope.
 pub mod prelude {
     pub use autodiff_core::{Differentiable, Dual, Float, Real, stop_gradient};

@@ -8,7 +8,11 @@
 use autodiff_core::Float;
 use autodiff_macros::differentiate;
 
-use crate::conv::{filters_product, filters_product_backward, geometry, plane_sum};
+use crate::conv::{
+    add_bias_batch, add_bias_batch_jvp, add_bias_batch_vjp, filters_product,
+    filters_product_backward, geometry, im2col_gemm_batch, im2col_gemm_batch_jvp,
+    im2col_gemm_batch_vjp, plane_sum,
+};
 use crate::gemm::{Transpose, gemm_slices};
 use crate::im2col::{col2im_slice, im2col_slice};
 use crate::{Batch, Filters, Mat, Scalar, Vector};
@@ -521,6 +525,45 @@ pub fn conv2d_batch<
     let cols = batch_patches::<F, N, C, H, W, KH, KW, S, P, OH, OW>(x);
     let channel_major = filters_times_batch_patches(w, cols);
     batch_major_add_bias(&channel_major, b)
+}
+
+/// [`conv2d`](crate::conv::conv2d) over a batch `(N, C, H, W)` -> `(N, O, OH, OW)` through
+/// the fused kernels image after image ([`im2col_gemm_batch`]: the patch matrix is never
+/// stored) and [`add_bias_batch`]. It computes what [`conv2d_batch`] computes; that one forms
+/// the batch's whole patch matrix for one GEMM, which pays for small images (8x8 digits) and
+/// costs memory traffic for larger ones (28x28: LeNet-5's first layer's patch matrix for 16
+/// images is 0.9 MB). Written with `#[differentiate]`; its derivatives are generated.
+///
+/// ```
+/// use conv_kernels::{Batch, Filters, Tensor, Vector, batch::{conv2d_batch, conv2d_batch_fused}};
+/// let x: Batch<f64, 3, 2, 6, 6> = Tensor::from_flat_fn(|i| (i % 7) as f64);
+/// let w: Filters<f64, 4, 2, 3, 3> = Tensor::from_flat_fn(|i| (i % 5) as f64 - 2.0);
+/// let b: Vector<f64, 4> = Tensor::from_flat_fn(|o| o as f64);
+/// let fused = conv2d_batch_fused::<f64, 3, 2, 6, 6, 4, 3, 3, 1, 0, 4, 4>(&x, &w, &b);
+/// let one_gemm = conv2d_batch::<f64, 3, 2, 6, 6, 4, 3, 3, 1, 0, 4, 4>(&x, &w, &b);
+/// assert_eq!(fused, one_gemm);
+/// ```
+#[differentiate]
+pub fn conv2d_batch_fused<
+    F: Float + Scalar,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const O: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+    w: &Filters<F, O, C, KH, KW>,
+    b: &Vector<F, O>,
+) -> Batch<F, N, O, OH, OW> {
+    let y = im2col_gemm_batch::<F, N, C, H, W, O, KH, KW, S, P, OH, OW>(x, w);
+    add_bias_batch(y, b)
 }
 
 /// A linear layer over a batch: `Z = X Wᵀ + b` for `X` of shape `(B, I)` and `W` of `(O, I)`.

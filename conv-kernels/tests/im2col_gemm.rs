@@ -216,32 +216,10 @@ fn fused_rule_on_a_large_image_f32() {
     });
 }
 
-/// The batched convolution as `conv2d_batch` would be written on the fused rules (the change
-/// proposed for `batch.rs`): a `#[differentiate]` function over `im2col_gemm_batch` and
-/// `add_bias_batch`.
-#[autodiff_macros::differentiate]
-#[allow(clippy::too_many_arguments)]
-fn conv2d_batch_fused<
-    F: autodiff_core::Float + Scalar,
-    const N: usize,
-    const C: usize,
-    const H: usize,
-    const W: usize,
-    const O: usize,
-    const KH: usize,
-    const KW: usize,
-    const S: usize,
-    const P: usize,
-    const OH: usize,
-    const OW: usize,
->(
-    x: &conv_kernels::Batch<F, N, C, H, W>,
-    w: &Filters<F, O, C, KH, KW>,
-    b: &Vector<F, O>,
-) -> conv_kernels::Batch<F, N, O, OH, OW> {
-    let y = conv_kernels::conv::im2col_gemm_batch::<F, N, C, H, W, O, KH, KW, S, P, OH, OW>(x, w);
-    conv_kernels::conv::add_bias_batch(y, b)
-}
+// The library's batched convolution on the fused rules (`batch::conv2d_batch_fused`, a
+// `#[differentiate]` function over `im2col_gemm_batch` and `add_bias_batch`), checked below
+// against `conv2d_batch`, which goes through the batch's whole patch matrix.
+use conv_kernels::batch::{conv2d_batch_fused, conv2d_batch_fused_jvp, conv2d_batch_fused_vjp};
 
 /// One batched shape: the fused batch against the existing `conv2d_batch` (values and
 /// gradients) and the dot-product test of its generated derivatives.
@@ -290,4 +268,7 @@ fn fused_batch_rules_match_conv2d_batch() {
     check_batch!(f32, 2e-5, 3, 2, 7, 6, 5, 3, 3, 2, 1, 4, 3);
     check_batch!(f32, 2e-5, 5, 6, 14, 14, 16, 5, 5, 1, 0, 10, 10);
     check_batch!(f32, 2e-5, 2, 3, 32, 32, 6, 5, 5, 1, 0, 28, 28);
+    // LeNet-5's two layers on MNIST, as train_mnist calls them.
+    check_batch!(f32, 2e-5, 3, 1, 28, 28, 6, 5, 5, 1, 0, 24, 24);
+    check_batch!(f32, 2e-5, 3, 6, 12, 12, 16, 5, 5, 1, 0, 8, 8);
 }

@@ -1661,3 +1661,120 @@ fn parameter_counts_of_the_course() {
         Conv1dShape::<2, 3, 3>::WEIGHTS
     );
 }
+
+/// The naive max pooling: for each window, every element in row-major order, a larger one or
+/// the first NaN taking over; the value and the flat index of the winner.
+fn naive_max_pool(
+    x: &[f32],
+    (n, c, h, w): (usize, usize, usize, usize),
+    k: usize,
+    s: usize,
+) -> (Vec<f32>, Vec<usize>) {
+    let (oh, ow) = ((h - k) / s + 1, (w - k) / s + 1);
+    let (mut y, mut at) = (Vec::new(), Vec::new());
+    for img in 0..n {
+        for ch in 0..c {
+            for i in 0..oh {
+                for j in 0..ow {
+                    let mut best: Option<(f32, usize)> = None;
+                    for p in 0..k {
+                        for q in 0..k {
+                            let idx = ((img * c + ch) * h + i * s + p) * w + j * s + q;
+                            let v = x[idx];
+                            best = match best {
+                                None => Some((v, idx)),
+                                Some((b, _)) if b.is_nan() => best,
+                                Some(_) if v.is_nan() => Some((v, idx)),
+                                Some((b, _)) if v > b => Some((v, idx)),
+                                keep => keep,
+                            };
+                        }
+                    }
+                    let (v, idx) = best.unwrap();
+                    y.push(v);
+                    at.push(idx);
+                }
+            }
+        }
+    }
+    (y, at)
+}
+
+/// LeNet's 2x2 stride-2 pooling (its own code path) and a 3x3 stride-2 one, on values with
+/// many ties (few distinct levels) and a few NaNs, against the naive reference: the values,
+/// the tangent (picked at the winner) and the pullback (sent to the winner).
+#[test]
+fn batch_max_pool_matches_a_naive_reference_with_ties_and_nans() {
+    fn run<const K: usize, const S: usize, const OH: usize, const OW: usize>() {
+        const N: usize = 5;
+        let x: Batch<f32, N, 3, 9, 8> = Tensor::from_flat_fn(|i| {
+            if i % 37 == 5 {
+                f32::NAN
+            } else {
+                ((i * 7919) % 5) as f32 - 2.0
+            }
+        });
+        let tx: Batch<f32, N, 3, 9, 8> = Tensor::from_flat_fn(|i| i as f32);
+        let ct: Batch<f32, N, 3, OH, OW> = Tensor::from_flat_fn(|i| 1.0 + i as f32);
+        let (want, at) = naive_max_pool(x.as_flat(), (N, 3, 9, 8), K, S);
+        let (y, pb) = max_pool2d_batch_vjp::<_, _, _, _, _, K, S, OH, OW>(&x);
+        let (y2, dy) = max_pool2d_batch_jvp::<_, _, _, _, _, K, S, OH, OW>(&x, &tx);
+        for (o, (&v, &a)) in want.iter().zip(&at).enumerate() {
+            assert!(y.as_flat()[o].to_bits() == v.to_bits(), "K={K}: output {o}");
+            assert!(y2.as_flat()[o].to_bits() == v.to_bits());
+            assert_eq!(dy.as_flat()[o], a as f32, "K={K}: tangent of output {o}");
+        }
+        let mut dx = vec![0.0f32; x.as_flat().len()];
+        for (o, &a) in at.iter().enumerate() {
+            dx[a] += ct.as_flat()[o];
+        }
+        assert_eq!(pb(ct).as_flat(), &dx[..], "K={K}: pullback");
+    }
+    run::<2, 2, 4, 4>();
+    run::<3, 2, 4, 3>();
+}
+
+/// The fused ReLU + max-pool equals `relu` then `max_pool2d_batch` bit for bit, values,
+/// tangents and adjoints, on values with ties, zeros, negatives, whole negative windows and NaNs.
+#[test]
+fn relu_max_pool_equals_relu_then_max_pool() {
+    fn run<const K: usize, const S: usize, const OH: usize, const OW: usize>() {
+        const N: usize = 4;
+        let x: Batch<f32, N, 3, 9, 8> = Tensor::from_flat_fn(|i| {
+            if i % 41 == 7 {
+                f32::NAN
+            } else if (i / 16) % 3 == 0 {
+                -1.0 - (i % 4) as f32
+            } else {
+                ((i * 7919) % 5) as f32 - 2.0
+            }
+        });
+        let tx: Batch<f32, N, 3, 9, 8> = Tensor::from_flat_fn(|i| 1.0 + i as f32);
+        let ct: Batch<f32, N, 3, OH, OW> = Tensor::from_flat_fn(|i| 0.5 + i as f32);
+        let (y, pb) = relu_max_pool2d_batch_vjp::<_, _, _, _, _, K, S, OH, OW>(&x);
+        let (y2, dy) = relu_max_pool2d_batch_jvp::<_, _, _, _, _, K, S, OH, OW>(&x, &tx);
+        let y3 = relu_max_pool2d_batch::<_, _, _, _, _, K, S, OH, OW>(&x);
+        let (r, relu_pb) = relu_vjp(&x);
+        let (want, pool_pb) = max_pool2d_batch_vjp::<_, _, _, _, _, K, S, OH, OW>(&r);
+        let (_, dr) = relu_jvp(&x, &tx);
+        let (_, want_dy) = max_pool2d_batch_jvp::<_, _, _, _, _, K, S, OH, OW>(&r, &dr);
+        assert!(want.as_flat().contains(&0.0) && want.as_flat().iter().any(|&v| v > 0.0));
+        let bits = |t: &[f32]| t.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(y.as_flat()), bits(want.as_flat()), "K={K}: values");
+        assert_eq!(bits(y2.as_flat()), bits(want.as_flat()));
+        assert_eq!(bits(y3.as_flat()), bits(want.as_flat()));
+        assert_eq!(
+            bits(dy.as_flat()),
+            bits(want_dy.as_flat()),
+            "K={K}: tangents"
+        );
+        let want_dx = relu_pb(pool_pb(ct.clone()));
+        assert_eq!(
+            bits(pb(ct).as_flat()),
+            bits(want_dx.as_flat()),
+            "K={K}: adjoints"
+        );
+    }
+    run::<2, 2, 4, 4>();
+    run::<3, 2, 4, 3>();
+}

@@ -13,7 +13,7 @@
 use autodiff_core::Real;
 use rayon::prelude::*;
 
-use super::PAR_MIN_LEN;
+use super::split_across_pool;
 use crate::Scalar;
 use crate::tensor::{Batch, Image, Tensor, Zeros};
 
@@ -59,10 +59,30 @@ fn for_each_sample<B: Send>(
     }
 }
 
-/// For each of the `N * C * OH * OW` outputs, the flat index in `x` of its window's maximum
-/// (the first one in row-major order on ties; a NaN wins over numbers).
-fn argmax<
+/// Whether `v` replaces `best` as a window's maximum: larger, or the first NaN. Both tests
+/// are evaluated (`|`, `&`, no short circuit) so that the choice compiles to selects: a
+/// branch on `v > best` is mispredicted about once a window.
+#[inline(always)]
+fn wins<F: Scalar>(v: F, best: F) -> bool {
+    (v > best) | (v.is_nan() & !best.is_nan())
+}
+
+/// `relu(v)` when `RELU`, else `v`.
+#[inline(always)]
+fn act<F: Scalar, const RELU: bool>(v: F) -> F {
+    match (RELU, v > F::zero()) {
+        (true, false) => F::zero(),
+        _ => v,
+    }
+}
+
+/// Max pooling of `N` samples of `(C, H, W)` in `x`: each output's value into `y` and the flat
+/// index in `x` of its window's maximum into `arg` (the first one in row-major order on ties;
+/// a NaN wins over numbers). With `RELU`, of the windows of `relu(x)` (read through the ReLU
+/// in the same pass: a NaN is then 0, as [`relu`](super::relu) makes it).
+fn max_forward<
     F: Scalar,
+    const RELU: bool,
     const N: usize,
     const C: usize,
     const H: usize,
@@ -73,31 +93,93 @@ fn argmax<
     const OW: usize,
 >(
     x: &[F],
-) -> Vec<u32> {
+    y: &mut [F],
+    arg: &mut [u32],
+) {
     let (per_in, per_out) = (C * H * W, C * OH * OW);
-    let mut arg = vec![0u32; N * per_out];
-    let par = N > 1 && N * per_in >= PAR_MIN_LEN;
-    for_each_sample(&mut arg, per_out, par, |s, arg| {
+    let one = |s: usize, y: &mut [F], arg: &mut [u32]| {
+        let x = &x[s * per_in..(s + 1) * per_in];
+        let base = s * per_in;
         for c in 0..C {
             for i in 0..OH {
+                let out = (c * OH + i) * OW;
+                let (y, arg) = (&mut y[out..out + OW], &mut arg[out..out + OW]);
+                if K == 2 && S == 2 {
+                    // LeNet's pooling: two rows, pairs of columns, read in place.
+                    let r0 = &x[(c * H + 2 * i) * W..][..2 * OW];
+                    let r1 = &x[(c * H + 2 * i + 1) * W..][..2 * OW];
+                    let first = (c * H + 2 * i) * W;
+                    for j in 0..OW {
+                        let (mut best, mut at) = (act::<F, RELU>(r0[2 * j]), 2 * j);
+                        for (v, k) in [
+                            (r0[2 * j + 1], 2 * j + 1),
+                            (r1[2 * j], W + 2 * j),
+                            (r1[2 * j + 1], W + 2 * j + 1),
+                        ] {
+                            let v = act::<F, RELU>(v);
+                            let take = wins(v, best);
+                            best = if take { v } else { best };
+                            at = if take { k } else { at };
+                        }
+                        y[j] = best;
+                        arg[j] = (base + first + at) as u32;
+                    }
+                    continue;
+                }
                 for j in 0..OW {
-                    let start = s * per_in + (c * H + i * S) * W + j * S;
-                    let (mut best, mut best_at) = (x[start], start);
+                    let start = (c * H + i * S) * W + j * S;
+                    let (mut best, mut at) = (act::<F, RELU>(x[start]), start);
                     for p in 0..K {
                         let row = start + p * W;
                         for (q, &v) in x[row..row + K].iter().enumerate() {
-                            if v > best || (v.is_nan() && !best.is_nan()) {
-                                best = v;
-                                best_at = row + q;
-                            }
+                            let v = act::<F, RELU>(v);
+                            let take = wins(v, best);
+                            best = if take { v } else { best };
+                            at = if take { row + q } else { at };
                         }
                     }
-                    arg[(c * OH + i) * OW + j] = best_at as u32;
+                    y[j] = best;
+                    arg[j] = (base + at) as u32;
                 }
             }
         }
-    });
-    arg
+    };
+    if split_across_pool(N, N * per_in) {
+        y.par_chunks_mut(per_out)
+            .zip(arg.par_chunks_mut(per_out))
+            .enumerate()
+            .for_each(|(s, (y, arg))| one(s, y, arg));
+    } else {
+        for (s, (y, arg)) in y
+            .chunks_mut(per_out)
+            .zip(arg.chunks_mut(per_out))
+            .enumerate()
+        {
+            one(s, y, arg)
+        }
+    }
+}
+
+/// Max pooling (of `relu(x)` with `RELU`): the output tensor and the positions of the maxima.
+fn max_pool<
+    F: Scalar,
+    const RELU: bool,
+    T: Zeros<Scalar = F>,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &[F],
+) -> (Tensor<T>, Vec<u32>) {
+    let mut y = Tensor::<T>::zeros();
+    let mut arg = vec![0u32; T::LEN];
+    max_forward::<F, RELU, N, C, H, W, K, S, OH, OW>(x, y.as_flat_mut(), &mut arg);
+    (y, arg)
 }
 
 /// `out[o] = v[arg[o]]`.
@@ -114,7 +196,7 @@ fn scatter<F: Scalar, T: Zeros<Scalar = F>>(
 ) -> Tensor<T> {
     let per_out = ct.len() / n;
     let mut dx = Tensor::<T>::zeros();
-    let par = n > 1 && n * per_in >= PAR_MIN_LEN;
+    let par = split_across_pool(n, n * per_in);
     for_each_sample(dx.as_flat_mut(), per_in, par, |s, dx| {
         let base = s * per_in;
         for o in s * per_out..(s + 1) * per_out {
@@ -142,7 +224,7 @@ fn avg_forward<
 ) {
     let (per_in, per_out) = (C * H * W, C * OH * OW);
     let scale = F::one() / F::from(K * K).expect("window size as a float");
-    let par = N > 1 && N * per_in >= PAR_MIN_LEN;
+    let par = split_across_pool(N, N * per_in);
     for_each_sample(y, per_out, par, |s, y| {
         let x = &x[s * per_in..(s + 1) * per_in];
         for c in 0..C {
@@ -181,7 +263,7 @@ fn avg_backward<
 ) {
     let (per_in, per_out) = (C * H * W, C * OH * OW);
     let scale = F::one() / F::from(K * K).expect("window size as a float");
-    let par = N > 1 && N * per_in >= PAR_MIN_LEN;
+    let par = split_across_pool(N, N * per_in);
     for_each_sample(dx, per_in, par, |s, dx| {
         let ct = &ct[s * per_out..(s + 1) * per_out];
         for c in 0..C {
@@ -241,8 +323,7 @@ pub fn max_pool2d<
     x: &Image<F, C, H, W>,
 ) -> Image<F, C, OH, OW> {
     shape_check!(1, C, H, W, K, S, OH, OW);
-    let arg = argmax::<F, 1, C, H, W, K, S, OH, OW>(x.as_flat());
-    gather(x.as_flat(), &arg)
+    max_pool::<F, false, _, 1, C, H, W, K, S, OH, OW>(x.as_flat()).0
 }
 
 /// Forward mode of [`max_pool2d`]: the tangent at each window's (first) maximum.
@@ -269,8 +350,8 @@ pub fn max_pool2d_jvp<
     t: &Image<F, C, H, W>,
 ) -> (Image<F, C, OH, OW>, Image<F, C, OH, OW>) {
     shape_check!(1, C, H, W, K, S, OH, OW);
-    let arg = argmax::<F, 1, C, H, W, K, S, OH, OW>(x.as_flat());
-    (gather(x.as_flat(), &arg), gather(t.as_flat(), &arg))
+    let (y, arg) = max_pool::<F, false, _, 1, C, H, W, K, S, OH, OW>(x.as_flat());
+    (y, gather(t.as_flat(), &arg))
 }
 
 /// Reverse mode of [`max_pool2d`]: the pullback owns the positions of the maxima and sends
@@ -301,8 +382,7 @@ pub fn max_pool2d_vjp<
     impl FnOnce(Image<F, C, OH, OW>) -> Image<F, C, H, W> + use<F, C, H, W, K, S, OH, OW>,
 ) {
     shape_check!(1, C, H, W, K, S, OH, OW);
-    let arg = argmax::<F, 1, C, H, W, K, S, OH, OW>(x.as_flat());
-    let y = gather(x.as_flat(), &arg);
+    let (y, arg) = max_pool::<F, false, _, 1, C, H, W, K, S, OH, OW>(x.as_flat());
     let pullback = move |ct: Image<F, C, OH, OW>| scatter(ct.as_flat(), &arg, 1, C * H * W);
     (y, pullback)
 }
@@ -424,8 +504,7 @@ pub fn max_pool2d_batch<
     x: &Batch<F, N, C, H, W>,
 ) -> Batch<F, N, C, OH, OW> {
     shape_check!(N, C, H, W, K, S, OH, OW);
-    let arg = argmax::<F, N, C, H, W, K, S, OH, OW>(x.as_flat());
-    gather(x.as_flat(), &arg)
+    max_pool::<F, false, _, N, C, H, W, K, S, OH, OW>(x.as_flat()).0
 }
 
 /// Forward mode of [`max_pool2d_batch`].
@@ -453,8 +532,8 @@ pub fn max_pool2d_batch_jvp<
     t: &Batch<F, N, C, H, W>,
 ) -> (Batch<F, N, C, OH, OW>, Batch<F, N, C, OH, OW>) {
     shape_check!(N, C, H, W, K, S, OH, OW);
-    let arg = argmax::<F, N, C, H, W, K, S, OH, OW>(x.as_flat());
-    (gather(x.as_flat(), &arg), gather(t.as_flat(), &arg))
+    let (y, arg) = max_pool::<F, false, _, N, C, H, W, K, S, OH, OW>(x.as_flat());
+    (y, gather(t.as_flat(), &arg))
 }
 
 /// Reverse mode of [`max_pool2d_batch`]: the pullback owns the positions of the maxima.
@@ -485,8 +564,7 @@ pub fn max_pool2d_batch_vjp<
     impl FnOnce(Batch<F, N, C, OH, OW>) -> Batch<F, N, C, H, W> + use<F, N, C, H, W, K, S, OH, OW>,
 ) {
     shape_check!(N, C, H, W, K, S, OH, OW);
-    let arg = argmax::<F, N, C, H, W, K, S, OH, OW>(x.as_flat());
-    let y = gather(x.as_flat(), &arg);
+    let (y, arg) = max_pool::<F, false, _, N, C, H, W, K, S, OH, OW>(x.as_flat());
     let pullback = move |ct: Batch<F, N, C, OH, OW>| scatter(ct.as_flat(), &arg, N, C * H * W);
     (y, pullback)
 }
@@ -581,6 +659,123 @@ pub fn avg_pool2d_batch_vjp<
         let mut dx = Batch::zeros();
         avg_backward::<F, N, C, H, W, K, S, OH, OW>(ct.as_flat(), dx.as_flat_mut());
         dx
+    };
+    (y, pullback)
+}
+
+/// [`relu`](super::relu) then [`max_pool2d_batch`] in one pass (LeNet's "ReLU, max-pool"):
+/// `y = max over each window of relu(x)`, without the ReLU's full-size output and mask. It
+/// equals the composition exactly, values and derivatives: each output's gradient goes to the
+/// first maximum of its window of `relu(x)`, times the ReLU's derivative there (`1` where
+/// `x > 0`, else `0`, a NaN counting as `0`).
+///
+/// ```
+/// use conv_kernels::layers::{max_pool2d_batch, relu, relu_max_pool2d_batch};
+/// use conv_kernels::tensor::Batch;
+/// let x: Batch<f32, 2, 1, 2, 2> = Batch::from_flat(&[-1.0, -2.0, 3.0, 0.5, -8.0, -7.0, -6.0, -5.0]);
+/// let y: Batch<f32, 2, 1, 1, 1> = relu_max_pool2d_batch::<_, _, _, _, _, 2, 2, _, _>(&x);
+/// assert_eq!(y.as_flat(), &[3.0, 0.0]);
+/// assert_eq!(y, max_pool2d_batch::<_, _, _, _, _, 2, 2, _, _>(&relu(&x)));
+/// ```
+pub fn relu_max_pool2d_batch<
+    F: Scalar + Real,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+) -> Batch<F, N, C, OH, OW> {
+    shape_check!(N, C, H, W, K, S, OH, OW);
+    max_pool::<F, true, _, N, C, H, W, K, S, OH, OW>(x.as_flat()).0
+}
+
+/// Whether each output of a pooled ReLU is positive: where its gradient passes.
+fn positive<F: Scalar>(y: &[F]) -> Vec<bool> {
+    y.iter().map(|&v| v > F::zero()).collect()
+}
+
+/// Forward mode of [`relu_max_pool2d_batch`]: the tangent at each window's first maximum of
+/// `relu(x)`, where that maximum is positive; `0` elsewhere.
+///
+/// ```
+/// use conv_kernels::layers::relu_max_pool2d_batch_jvp;
+/// use conv_kernels::tensor::Batch;
+/// let x: Batch<f64, 2, 1, 2, 2> = Batch::from_flat(&[1.0, 3.0, 0.0, 2.0, -5.0, -4.0, -1.0, -2.0]);
+/// let t: Batch<f64, 2, 1, 2, 2> = Batch::from_flat(&[10.0, 30.0, 0.0, 20.0, 50.0, 40.0, 10.0, 20.0]);
+/// let (y, dy) = relu_max_pool2d_batch_jvp::<_, _, _, _, _, 2, 2, 1, 1>(&x, &t);
+/// assert_eq!((y.as_flat(), dy.as_flat()), (&[3.0, 0.0][..], &[30.0, 0.0][..]));
+/// ```
+pub fn relu_max_pool2d_batch_jvp<
+    F: Scalar + Real,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+    t: &Batch<F, N, C, H, W>,
+) -> (Batch<F, N, C, OH, OW>, Batch<F, N, C, OH, OW>) {
+    shape_check!(N, C, H, W, K, S, OH, OW);
+    let (y, arg): (Batch<F, N, C, OH, OW>, _) =
+        max_pool::<F, true, _, N, C, H, W, K, S, OH, OW>(x.as_flat());
+    let (ys, ts) = (y.as_flat(), t.as_flat());
+    let dy = Tensor::from_flat_fn(|o| {
+        if ys[o] > F::zero() {
+            ts[arg[o] as usize]
+        } else {
+            F::zero()
+        }
+    });
+    (y, dy)
+}
+
+/// Reverse mode of [`relu_max_pool2d_batch`]: the pullback owns the positions of the maxima
+/// and which outputs are positive, and sends each positive output's cotangent to its position.
+///
+/// ```
+/// use conv_kernels::layers::relu_max_pool2d_batch_vjp;
+/// use conv_kernels::tensor::Batch;
+/// let x: Batch<f64, 2, 1, 2, 2> = Batch::from_flat(&[1.0, 3.0, 0.0, 2.0, -5.0, -4.0, -1.0, -2.0]);
+/// let (y, pullback) = relu_max_pool2d_batch_vjp::<_, _, _, _, _, 2, 2, 1, 1>(&x);
+/// assert_eq!(y.as_flat(), &[3.0, 0.0]);
+/// // The first sample's cotangent goes to its maximum; the second's window is all negative.
+/// assert_eq!(pullback(Batch::from_flat(&[1.0, 2.0])).as_flat(), &[0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+/// ```
+#[allow(clippy::type_complexity)]
+pub fn relu_max_pool2d_batch_vjp<
+    F: Scalar + Real,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+) -> (
+    Batch<F, N, C, OH, OW>,
+    impl FnOnce(Batch<F, N, C, OH, OW>) -> Batch<F, N, C, H, W> + use<F, N, C, H, W, K, S, OH, OW>,
+) {
+    shape_check!(N, C, H, W, K, S, OH, OW);
+    let (y, arg): (Batch<F, N, C, OH, OW>, _) =
+        max_pool::<F, true, _, N, C, H, W, K, S, OH, OW>(x.as_flat());
+    let live = positive(y.as_flat());
+    let pullback = move |mut ct: Batch<F, N, C, OH, OW>| {
+        for (c, &l) in ct.as_flat_mut().iter_mut().zip(&live) {
+            *c = if l { *c } else { F::zero() };
+        }
+        scatter(ct.as_flat(), &arg, N, C * H * W)
     };
     (y, pullback)
 }
