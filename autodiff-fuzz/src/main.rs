@@ -226,10 +226,13 @@ fn main() {
     // own spanned error (not a rustc error in emitted code).
     let mut results = results;
     let mut rejected = 0;
+    // So does a call argument the macro documents it cannot classify (docs/SUBSET.md, "Calls
+    // pass tangents by position": the result of a passive call), refused with its own message.
+    const DOCUMENTED: &[&str] = &["cannot tell whether this argument of"];
     for (k, _, used) in &programs {
-        if used.contains("unsupported")
-            && let Some(Outcome::Broken(m)) = results.get(k)
+        if let Some(Outcome::Broken(m)) = results.get(k)
             && !m.contains("error[E")
+            && (used.contains("unsupported") || DOCUMENTED.iter().any(|d| m.contains(d)))
         {
             results.insert(*k, Outcome::Pass { skipped: 0 });
             rejected += 1;

@@ -1492,6 +1492,13 @@ impl<'a> Lowerer<'a> {
                     } else if c.args.iter().any(|a| self.is_active(a)) {
                         // A call of a differentiable function: its value carries derivatives.
                         Differentiable
+                    } else if p.path.segments.last().is_some_and(|s| {
+                        s.arguments.to_token_stream().into_iter().any(|t| {
+                            matches!(&t, proc_macro2::TokenTree::Ident(i) if self.float_types.contains(&i.to_string()))
+                        })
+                    }) {
+                        // `g::<F>(..)`, generic over the float type: a function of floats.
+                        Differentiable
                     } else {
                         Unknown
                     }
