@@ -2,8 +2,10 @@
 //!
 //! This file only parses and forwards. The pipeline of `#[differentiate]`, one module a step:
 //!
-//! `options` (parse the attribute) -> `lower` (the function into a small IR that keeps spans,
-//! checking what is supported) -> `activity` (which values carry derivatives) -> `forward`
+//! `options` (parse the attribute) -> `desugar` (iterator reductions into loops) -> `names`
+//! (resolve shadowing; hygienic generated names) -> `activity` (which values carry
+//! derivatives) -> `lower` (the function into a small IR that keeps spans, checking what is
+//! supported) -> `forward`
 //! (emit `NAME_jvp`) / `reverse` (emit `NAME_vjp`, `NAME_grad`) -> `expand` (assemble, or
 //! fall back to the user's function beside `compile_error!`).
 
