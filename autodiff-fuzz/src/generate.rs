@@ -1543,3 +1543,37 @@ pub fn generate(seed: u64, k: usize, cfg: &Cfg) -> (Program, BTreeSet<String>) {
     let p = g.program();
     (p, g.used)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_is_deterministic_and_respects_without() {
+        let cfg = Cfg {
+            without: BTreeSet::new(),
+        };
+        for k in 0..50 {
+            let (a, _) = generate(9, k, &cfg);
+            let (b, _) = generate(9, k, &cfg);
+            assert_eq!(crate::ast::module(&a), crate::ast::module(&b));
+        }
+        let without: BTreeSet<String> = ["for", "while", "loop", "rule", "call"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let cfg = Cfg { without };
+        for k in 0..50 {
+            let (p, used) = generate(9, k, &cfg);
+            let src = crate::ast::source(&p);
+            assert!(
+                !src.contains("for ") && !src.contains("while ") && !src.contains("loop {"),
+                "{src}"
+            );
+            assert!(
+                !used.iter().any(|c| c.starts_with("rule") || c == "call"),
+                "{used:?}"
+            );
+        }
+    }
+}

@@ -29,9 +29,11 @@ const USAGE: &str = "usage: autodiff-fuzz [--programs N] [--seed S] [--replay S:
   --without LIST   constructs not to generate (see --list-constructs; `rule` drops every rule,
                    `rule:ln` one)
   --keep DIR       scratch workspace (default $CARGO_TARGET_DIR/fuzz-crate)
-  --shrink-secs T  time cap of the shrinking of one failure (default 60)
+  --shrink-secs T  time cap of the shrinking of one failure class (default 60 s)
   --shrink-max M   failure classes shrunk (default 4; one program per class)
-  --shrink-total T time cap of all the shrinking (default 150 s)
+  --shrink-total T time cap of all the shrinking (default 120 s)
+  --batch B        shrink candidates built together (default 16)
+  --chunk C        programs per scratch build (default 400)
   --constructs     print the failure rate per construct
   --print-source   print every program's source";
 
@@ -47,6 +49,7 @@ struct Args {
     shrink_max: usize,
     shrink_total: u64,
     batch: usize,
+    chunk: usize,
     constructs: bool,
     print_source: bool,
 }
@@ -65,8 +68,9 @@ fn parse_args() -> Args {
         keep: None,
         shrink_secs: 60,
         shrink_max: 4,
-        shrink_total: 150,
+        shrink_total: 120,
         batch: 16,
+        chunk: 400,
         constructs: false,
         print_source: false,
     };
@@ -107,6 +111,7 @@ fn parse_args() -> Args {
             "--shrink-total" => a.shrink_total = val(&mut i).parse().expect("--shrink-total T"),
             "--no-shrink" => a.shrink_max = 0,
             "--batch" => a.batch = val(&mut i).parse().expect("--batch B"),
+            "--chunk" => a.chunk = val(&mut i).parse().expect("--chunk C"),
             "--constructs" => a.constructs = true,
             "--print-source" => a.print_source = true,
             "--list-constructs" => {
@@ -220,11 +225,21 @@ fn main() {
         scratch.dir.display()
     );
     let refs: Vec<(usize, &ast::Program)> = programs.iter().map(|(k, p, _)| (*k, p)).collect();
-    let results = scratch.evaluate(&refs, Duration::from_secs(30));
+    // Large runs are built in chunks (one scratch build each) so that no crate gets huge.
+    let mut results = std::collections::BTreeMap::new();
+    for (i, chunk) in refs.chunks(a.chunk.max(1)).enumerate() {
+        if refs.len() > a.chunk {
+            eprintln!(
+                "chunk {i}: programs {}..={}",
+                chunk[0].0,
+                chunk[chunk.len() - 1].0
+            );
+        }
+        results.extend(scratch.evaluate(chunk, Duration::from_secs(30)));
+    }
     let checked = start.elapsed();
     // A program with a construct outside the subset passes when the macro rejects it with its
     // own spanned error (not a rustc error in emitted code).
-    let mut results = results;
     let mut rejected = 0;
     for (k, _, used) in &programs {
         if used.contains("unsupported")
