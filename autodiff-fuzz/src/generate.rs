@@ -59,7 +59,12 @@ pub const CONSTRUCTS: &[&str] = &[
     "out-array",
     "out-arr-var",
     "out-struct",
+    "out-struct-literal",
     "out-struct-mutated",
+    "param-enum",
+    "param-ref-enum",
+    "compound-div",
+    "unsupported",
     "let-mut",
     "let-shadow",
     "let-typed",
@@ -1557,6 +1562,15 @@ mod tests {
             let (a, _) = generate(9, k, &cfg);
             let (b, _) = generate(9, k, &cfg);
             assert_eq!(crate::ast::module(&a), crate::ast::module(&b));
+        }
+        // Every construct a program records is one --without knows.
+        for k in 0..300 {
+            let (_, used) = generate(3, k, &cfg);
+            for c in used {
+                let known = CONSTRUCTS.contains(&c.as_str())
+                    || c.strip_prefix("rule:").is_some_and(|r| RULES.contains(&r));
+                assert!(known, "construct {c} is not in CONSTRUCTS");
+            }
         }
         let without: BTreeSet<String> = ["for", "while", "loop", "rule", "call"]
             .iter()
