@@ -1095,12 +1095,17 @@ impl<'a> Gen<'a> {
                 }]
             }
             74..=79 if depth < 3 => {
-                let is_while = self.rng.chance(0.5);
+                // A `loop` exits by `break`: inside another loop that is a nested break.
+                let nested = !self.loops.is_empty();
+                let is_while = self.rng.chance(0.5) || (nested && !self.ok("break-nested"));
                 let c = if is_while { "while" } else { "loop" };
                 if !self.ok(c) {
                     return vec![];
                 }
                 self.mark(c);
+                if !is_while && nested {
+                    self.mark("break-nested");
+                }
                 let label = self.label();
                 let counter = self.fresh();
                 let n = self.rng.range(1, 3);

@@ -174,6 +174,53 @@ fn replay_cmd(a: &Args, seed: u64, k: usize) -> String {
     format!("cargo run -p autodiff-fuzz --release -- --replay {seed}:{k}{w}")
 }
 
+/// The function a failure is attributed to: for a compile error, the generated function whose
+/// source holds the error's first span (`--> sJ/src/pK.rs:LINE:COL`); for a wrong derivative,
+/// `f`'s generated functions (the check calls them; a callee's derivative is part of them).
+fn blamed_function(p: &ast::Program, o: &Outcome) -> String {
+    if let Outcome::Wrong(m) = o {
+        let stage = if m.contains("jvp") {
+            "f_jvp"
+        } else if m.contains("grad") {
+            "f_grad"
+        } else if m.contains("vjp") || m.contains("pullback") {
+            "f_vjp"
+        } else {
+            "f_jvp / f_vjp / f_grad"
+        };
+        return format!("{stage} (or the derivatives of the helpers it calls)");
+    }
+    let line = o.message().lines().find_map(|l| {
+        let rest = l.trim_start().strip_prefix("--> ")?;
+        let mut parts = rest.rsplitn(3, ':');
+        let _col = parts.next()?;
+        let line: usize = parts.next()?.parse().ok()?;
+        parts.next()?.ends_with(".rs").then_some(line)
+    });
+    let Some(line) = line else {
+        return "(no span)".into();
+    };
+    let text = ast::module(p);
+    let lines: Vec<&str> = text.lines().collect();
+    let fn_name = |l: &str| {
+        l.strip_prefix("pub fn ")
+            .map(|r| r.split(['(', '<']).next().unwrap_or("").to_string())
+    };
+    // An error on the attribute itself belongs to the function below it.
+    if lines
+        .get(line.wrapping_sub(1))
+        .is_some_and(|l| l.starts_with("#[differentiate"))
+        && let Some(n) = lines.iter().skip(line).find_map(|l| fn_name(l))
+    {
+        return n;
+    }
+    lines[..line.min(lines.len())]
+        .iter()
+        .rev()
+        .find_map(|l| fn_name(l))
+        .unwrap_or_else(|| "(outside the functions)".into())
+}
+
 fn indent(s: &str) -> String {
     s.lines().map(|l| format!("    {l}\n")).collect()
 }
@@ -218,6 +265,7 @@ fn main() {
         points: a.points,
         seed,
         quiet: false,
+        check_first: true,
     };
     eprintln!(
         "building {} programs in {}",
@@ -275,6 +323,7 @@ fn main() {
         points: a.points,
         seed,
         quiet: true,
+        check_first: false,
     };
     let mut shrunk = 0;
     let shrink_start = Instant::now();
@@ -293,14 +342,7 @@ fn main() {
         let (_, p, used) = programs.iter().find(|(kk, _, _)| *kk == k).unwrap();
         let o = &results[&k];
         println!("kind: {}", o.kind());
-        println!(
-            "function: {}",
-            if o.kind() == "wrong" {
-                "f (its generated jvp/vjp/grad)"
-            } else {
-                "see the error's span"
-            }
-        );
+        println!("function: {}", blamed_function(p, o));
         println!(
             "constructs: {}",
             used.iter().cloned().collect::<Vec<_>>().join(" ")
