@@ -673,7 +673,9 @@ impl<'a> Gen<'a> {
                     .map(|v| v.name)
                     .filter(|n| by_ref || !self.refs.contains(n))
                     .collect();
-                if !cands.is_empty() && !self.want("call-arg-arrlit", 0.3) {
+                if !cands.is_empty()
+                    && (!self.ok("call-arg-arrlit") || !self.want("call-arg-arrlit", 0.3))
+                {
                     let n = self.rng.pick(&cands).clone();
                     let amp = by_ref && !self.refs.contains(&n);
                     Arg::ArrVar(n, amp)
@@ -757,9 +759,26 @@ impl<'a> Gen<'a> {
             .collect()
     }
 
+    /// Whether helper `h` can be called here: each array parameter gets an array variable, or
+    /// array literals are allowed.
+    fn callable(&self, h: usize) -> bool {
+        let vars = self.vars();
+        self.helpers[h].params.iter().all(|k| match k {
+            PK::Arr(d) | PK::RefArr(d) => {
+                let by_ref = matches!(k, PK::RefArr(_));
+                self.ok("call-arg-arrlit")
+                    || vars.iter().any(|v| {
+                        matches!(&v.kind, VK::Arr(dd) if dd == d)
+                            && (by_ref || !self.refs.contains(&v.name))
+                    })
+            }
+            _ => true,
+        })
+    }
+
     fn call_expr(&mut self, d: usize) -> E {
         let scalar: Vec<usize> = (0..self.helpers.len())
-            .filter(|h| self.helpers[*h].out == OutK::Scalar)
+            .filter(|h| self.helpers[*h].out == OutK::Scalar && self.callable(*h))
             .collect();
         if scalar.is_empty() {
             return self.e(d - 1);
@@ -881,18 +900,21 @@ impl<'a> Gen<'a> {
             18..=21 => {
                 if self.want("tuple-let", 0.5) {
                     let tuple_helpers: Vec<usize> = (0..self.helpers.len())
-                        .filter(|h| self.helpers[*h].out == OutK::Tuple(2))
+                        .filter(|h| self.helpers[*h].out == OutK::Tuple(2) && self.callable(*h))
                         .collect();
-                    let init =
-                        if !tuple_helpers.is_empty() && self.ok("call") && self.rng.chance(0.5) {
-                            self.mark("call");
-                            self.mark("call-tuple");
-                            let h = *self.rng.pick(&tuple_helpers);
-                            let args = self.call_args(h, ed);
-                            Init::Call(self.helpers[h].name.clone(), args)
-                        } else {
-                            Init::Pair(self.e(ed), self.e(ed))
-                        };
+                    let init = if !tuple_helpers.is_empty()
+                        && self.ok("call")
+                        && self.ok("call-tuple")
+                        && self.rng.chance(0.5)
+                    {
+                        self.mark("call");
+                        self.mark("call-tuple");
+                        let h = *self.rng.pick(&tuple_helpers);
+                        let args = self.call_args(h, ed);
+                        Init::Call(self.helpers[h].name.clone(), args)
+                    } else {
+                        Init::Pair(self.e(ed), self.e(ed))
+                    };
                     let a = self.fresh();
                     let b = self.fresh();
                     self.declare(&a, VK::F, false);
@@ -903,8 +925,8 @@ impl<'a> Gen<'a> {
                         ty: None,
                         init,
                     }]
-                } else if let Some(h) =
-                    (0..self.helpers.len()).find(|h| matches!(self.helpers[*h].out, OutK::Array(_)))
+                } else if let Some(h) = (0..self.helpers.len())
+                    .find(|h| matches!(self.helpers[*h].out, OutK::Array(_)) && self.callable(*h))
                     && self.ok("call")
                     && self.want("call-array-out", 0.5)
                 {
@@ -1160,7 +1182,10 @@ impl<'a> Gen<'a> {
                     els: None,
                 }]
             }
-            87..=90 if self.ok("return-early") => {
+            87..=90
+                if self.ok("return-early")
+                    && (self.loops.is_empty() || self.ok("return-in-loop")) =>
+            {
                 self.mark("return-early");
                 if !self.loops.is_empty() {
                     self.mark("return-in-loop");
@@ -1454,7 +1479,7 @@ impl<'a> Gen<'a> {
             self.rng.range(1, 3)
         } as usize;
         let mut body = vec![];
-        if self.rng.chance(0.6) {
+        if self.ok("let-mut") && self.rng.chance(0.6) {
             let s = self.fresh();
             let e = self.e(2);
             self.declare(&s, VK::F, true);
@@ -1575,6 +1600,19 @@ mod tests {
                 let known = CONSTRUCTS.contains(&c.as_str())
                     || c.strip_prefix("rule:").is_some_and(|r| RULES.contains(&r));
                 assert!(known, "construct {c} is not in CONSTRUCTS");
+            }
+        }
+        // --without c: no program uses c.
+        for c in CONSTRUCTS {
+            let cfg = Cfg {
+                without: [c.to_string()].into_iter().collect(),
+            };
+            for k in 0..40 {
+                let (_, used) = generate(5, k, &cfg);
+                assert!(
+                    !used.contains(*c),
+                    "--without {c} still generates it (program {k})"
+                );
             }
         }
         let without: BTreeSet<String> = ["for", "while", "loop", "rule", "call"]
