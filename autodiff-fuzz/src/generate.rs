@@ -619,7 +619,7 @@ impl<'a> Gen<'a> {
                 // accepts it, differentiate it right).
                 self.unsupported_done = true;
                 let t = *self.rng.pick(&[
-                    "f64::from_bits((U).to_bits())",
+                    "f64::from_bits(f64::to_bits(U))",
                     "unsafe { U }",
                     "((U) % 2.0)",
                     "(|a: f64| a * 2.0)(U)",
