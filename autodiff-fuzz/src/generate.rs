@@ -61,6 +61,7 @@ pub const CONSTRUCTS: &[&str] = &[
     "out-struct",
     "out-struct-literal",
     "out-struct-mutated",
+    "param-mut-struct",
     "param-enum",
     "param-ref-enum",
     "compound-div",
@@ -1401,8 +1402,11 @@ impl<'a> Gen<'a> {
             } else {
                 self.fresh()
             };
-            let mutable = matches!(kind, PK::Scalar | PK::Arr(_) | PK::Struct(_))
-                && self.want("param-mut", 0.25);
+            let mutable = match kind {
+                PK::Scalar | PK::Arr(_) => self.want("param-mut", 0.25),
+                PK::Struct(_) => self.want("param-mut-struct", 0.3),
+                _ => false,
+            };
             params.push(Param {
                 name: pname,
                 kind,
