@@ -1046,6 +1046,25 @@ impl<'a> Gen<'a> {
                     // Keep products bounded.
                     rhs = E::Meth("cos", Box::new(rhs), vec![], false);
                 }
+                // A compound assignment whose right side happens to read its own place is the
+                // `compound-self` construct too.
+                let mut op = op;
+                let base = match &place {
+                    Place::Var(n) | Place::Idx(n, _) => {
+                        n.split('.').next().unwrap_or(n).to_string()
+                    }
+                };
+                let text = Pr { generic: false }.e(&rhs);
+                let mentions = text
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '#'))
+                    .any(|t| t == base);
+                if op.is_some() && mentions {
+                    if self.ok("compound-self") {
+                        self.mark("compound-self");
+                    } else {
+                        op = None;
+                    }
+                }
                 vec![S::Assign { place, op, rhs }]
             }
             50..=59 if depth < 3 && self.ok("if-stmt") => {
