@@ -15,6 +15,10 @@ use num_traits::{Float, Zero};
 /// assert_eq!(g.dot(&g), 13.0);
 /// assert_eq!(g.zero_like(), [0.0, 0.0]);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not `Differentiable`: a parameter of this type cannot carry a derivative",
+    note = "derive it (`#[derive(Differentiable)]` on a struct of floats, arrays and `Vec`s), or leave the parameter out of `#[differentiate(wrt(..))]`"
+)]
 pub trait Differentiable {
     /// The float type of the leaves.
     type Scalar: Float;

@@ -513,23 +513,9 @@ impl<F: Float> Float for Dual<F> {
         (self.sin(), self.cos())
     }
 
-    /// Linear (`x * 180 / π`), so the tangent is converted the same way.
-    #[inline]
-    fn to_degrees(self) -> Self {
-        Dual {
-            v: self.v.to_degrees(),
-            t: self.t.to_degrees(),
-        }
-    }
-
-    /// Linear (`x * π / 180`), so the tangent is converted the same way.
-    #[inline]
-    fn to_radians(self) -> Self {
-        Dual {
-            v: self.v.to_radians(),
-            t: self.t.to_radians(),
-        }
-    }
+    by_rule!(to_degrees(self));
+    by_rule!(to_radians(self));
+    by_rule!(clamp(self, lo, hi));
 
     /// `max(x - a, 0)` with the branch taken on the values, as `F::abs_sub`: partials
     /// `(1, -1)` where `x > a`, else `(0, 0)`.
@@ -543,15 +529,7 @@ impl<F: Float> Float for Dual<F> {
         }
     }
 
-    /// `±x`: the tangent follows the sign flip of the value (derivative `±1`, 0 in `sign`).
-    #[inline]
-    fn copysign(self, sign: Self) -> Self {
-        if self.v.is_sign_negative() == sign.v.is_sign_negative() {
-            self
-        } else {
-            -self
-        }
-    }
+    by_rule!(copysign(self, sign));
 }
 
 macro_rules! float_consts {

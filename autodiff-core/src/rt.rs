@@ -151,3 +151,69 @@ impl<T: Copy> IntoTangent<T> for &T {
         *self
     }
 }
+
+/// A passive binding saved for the reverse sweep, owned: a binding that borrows (`r: &f64` from
+/// `match s { Shape::Circle { r } => .. }`) is saved as a copy of what it points to, so that
+/// the pullback captures no lifetime; [`Kept::back`] gives the binding back with its type.
+pub struct Kept<T, M>(T, core::marker::PhantomData<M>);
+
+/// Marks a [`Kept`] value that was a reference.
+pub struct ByRef;
+/// Marks a [`Kept`] value that was owned.
+pub struct ByVal;
+
+impl<T> Kept<T, ByRef> {
+    /// The binding as it was: a reference (to the copy).
+    #[inline(always)]
+    pub fn back(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> Kept<T, ByVal> {
+    /// The binding as it was.
+    #[inline(always)]
+    pub fn back(self) -> T {
+        self.0
+    }
+}
+
+/// Wraps a binding for [`KeepRef::keep`] / [`KeepVal::keep`], which method resolution chooses
+/// between by the binding's type (a reference is copied, anything else moved).
+pub struct Keep<T>(core::cell::Cell<Option<T>>);
+
+impl<T> Keep<T> {
+    #[inline(always)]
+    pub fn new(x: T) -> Self {
+        Keep(core::cell::Cell::new(Some(x)))
+    }
+}
+
+/// [`Keep`] of a reference: copies what it points to.
+pub trait KeepRef {
+    type Out;
+    fn keep(self) -> Self::Out;
+}
+
+impl<T: Clone> KeepRef for Keep<&T> {
+    type Out = Kept<T, ByRef>;
+    #[inline(always)]
+    fn keep(self) -> Kept<T, ByRef> {
+        let r = self.0.into_inner().expect("kept once");
+        Kept(r.clone(), core::marker::PhantomData)
+    }
+}
+
+/// [`Keep`] of anything else: moves it (found one auto-reference later than [`KeepRef`]).
+pub trait KeepVal {
+    type Out;
+    fn keep(self) -> Self::Out;
+}
+
+impl<T> KeepVal for &Keep<T> {
+    type Out = Kept<T, ByVal>;
+    #[inline(always)]
+    fn keep(self) -> Kept<T, ByVal> {
+        Kept(self.0.take().expect("kept once"), core::marker::PhantomData)
+    }
+}

@@ -179,6 +179,23 @@ rule_table! {
     ];
     /// `mul_add(x, a, b) = x * a + b`: partials `a`, `x` and `1`.
     fn mul_add(x: F, a: F, b: F) -> y = [a, x, F::one()];
+    /// `clamp(x, lo, hi)`: the derivative goes to `x` inside `[lo, hi]` (the bounds included),
+    /// to the bound that is returned outside.
+    fn clamp(x: F, lo: F, hi: F) -> y = [
+        if x < lo || x > hi { F::zero() } else { F::one() },
+        if x < lo { F::one() } else { F::zero() },
+        if x > hi { F::one() } else { F::zero() },
+    ];
+    /// `copysign(x, s)`, the magnitude of `x` with the sign of `s`: partials `+-1` (`1` when the
+    /// signs agree) and `0`.
+    fn copysign(x: F, s: F) -> y = [
+        if x.is_sign_negative() == s.is_sign_negative() { F::one() } else { -F::one() },
+        F::zero(),
+    ];
+    /// `to_degrees x`: derivative `180 / pi`.
+    fn to_degrees(x: F) -> y = [lit::<F>(180.0 / core::f64::consts::PI)];
+    /// `to_radians x`: derivative `pi / 180`.
+    fn to_radians(x: F) -> y = [lit::<F>(core::f64::consts::PI / 180.0)];
     /// `floor x`: derivative 0 (undefined at the integers, taken as 0).
     fn floor(x: F) -> y = [F::zero()];
     /// `ceil x`: derivative 0 (undefined at the integers, taken as 0).

@@ -63,7 +63,8 @@ rule_calls! {
     sinh(0); cosh(0); tanh(0); asinh(0); acosh(0); atanh(0);
     exp(0); exp2(0); exp_m1(0); ln(0); ln_1p(0); log(0, 1); log2(0); log10(0);
     sqrt(0); cbrt(0); powi(0; int); powf(0, 1); recip(0); abs(0); hypot(0, 1);
-    max(0, 1); min(0, 1); mul_add(0, 1, 2);
+    max(0, 1); min(0, 1); mul_add(0, 1, 2); clamp(0, 1, 2); copysign(0, 1);
+    to_degrees(0); to_radians(0);
     floor(0); ceil(0); round(0); trunc(0); signum(0);
 }
 
@@ -101,6 +102,10 @@ fn points(name: &str) -> Option<&'static [Point]> {
         "hypot" => &[(&[3.0, 4.0], 0), (&[-1.0, 2.0], 0), (&[0.5, -0.2], 0)],
         "max" | "min" => &[(&[1.0, 2.0], 0), (&[3.0, -1.0], 0)],
         "mul_add" => &[(&[1.5, -2.0, 0.3], 0), (&[-0.4, 0.7, 2.0], 0)],
+        "clamp" => &[(&[0.5, -1.0, 1.0], 0), (&[-2.0, -1.0, 1.0], 0), (&[3.0, -1.0, 1.0], 0)],
+        "copysign" => &[(&[1.5, -2.0], 0), (&[-0.7, 0.3], 0), (&[0.4, 0.9], 0)],
+        "to_degrees" => &[(&[-1.3], 0), (&[0.2], 0), (&[2.7], 0)],
+        "to_radians" => &[(&[-130.0], 0), (&[20.0], 0), (&[270.0], 0)],
         _ => return None,
     })
 }

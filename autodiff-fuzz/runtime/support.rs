@@ -192,7 +192,25 @@ impl H {
         let d1 = at(1e-6);
         let d2 = at(1e-4);
         let d3 = at(1e-5);
+        // A point exactly on a kink (`max` of two equal values: `max(w - w, 0)`) gives central
+        // differences that agree at every step, the mean of the two one-sided slopes: compare
+        // the one-sided differences too.
+        let one_sided = |h: f64| -> (Vec<f64>, Vec<f64>) {
+            let plus: Vec<f64> = p.iter().zip(t).map(|(x, d)| x + h * d).collect();
+            let minus: Vec<f64> = p.iter().zip(t).map(|(x, d)| x - h * d).collect();
+            let (a, b, c) = (eval(&plus), eval(p), eval(&minus));
+            (
+                a.iter().zip(&b).map(|(a, b)| (a - b) / h).collect(),
+                b.iter().zip(&c).map(|(b, c)| (b - c) / h).collect(),
+            )
+        };
+        let (fwd, bwd) = one_sided(1e-6);
+        let smooth = fwd
+            .iter()
+            .zip(&bwd)
+            .all(|(a, b)| (a - b).abs() <= 1e-3 * (1.0 + a.abs().max(b.abs())));
         let ok = !sg_diverged()
+            && smooth
             && self.usable(&d1)
             && self.usable(&d2)
             && d1

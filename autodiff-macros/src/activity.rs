@@ -48,6 +48,18 @@ impl Analysis {
 }
 
 impl<'ast> Visit<'ast> for Analysis {
+    fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+        // `for x in xs.iter()`: `x` is active when `xs` is (the loop is lowered to an index loop).
+        if let Some(lp) = IterLoop::parse(&f.pat, &f.expr) {
+            for (pat, src, _) in &lp.elems {
+                if is_active(src, &self.active) {
+                    self.mark_pat(pat);
+                }
+            }
+        }
+        visit::visit_expr_for_loop(self, f);
+    }
+
     fn visit_local(&mut self, l: &'ast syn::Local) {
         if let Some(init) = &l.init {
             match (strip_pat_type(&l.pat), &*init.expr) {
@@ -92,12 +104,145 @@ impl<'ast> Visit<'ast> for Analysis {
     }
 }
 
+/// A `for` loop over the elements of arrays, slices or `Vec`s, in one of the forms an index loop
+/// expresses: `for x in xs` / `&xs` / `xs.iter()` / `xs.into_iter()` (with `.copied()` or
+/// `.cloned()`), `for (i, x) in xs.iter().enumerate()`, `for (a, b) in xs.iter().zip(ys)`
+/// (`zip(&ys)`, `zip(ys.iter())`), each element pattern `x`, `&x`, `mut x` or `_`.
+///
+/// Input: `for (i, &x) in xs.iter().enumerate() { .. }`
+/// Output (what `lower` builds): `for __i0 in 0..xs.len() { let i = __i0; let x = xs[__i0]; .. }`
+pub struct IterLoop<'a> {
+    /// The index binding of `enumerate`.
+    pub index: Option<&'a Pat>,
+    /// Each element binding with the collection it comes from and how the original loop
+    /// yields its items.
+    pub elems: Vec<(&'a Pat, &'a Expr, Items)>,
+}
+
+/// How an iterator yields a collection's elements.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Items {
+    /// `xs.iter()`, `&xs`, and `zip`'s argument: references.
+    Ref,
+    /// `.copied()`, or what `xs` / `xs.into_iter()` yields (an array by value, or references
+    /// for a slice: the same values either way).
+    Value,
+    /// `.cloned()`.
+    Clone,
+}
+
+impl<'a> IterLoop<'a> {
+    pub fn parse(pat: &'a Pat, iter: &'a Expr) -> Option<IterLoop<'a>> {
+        let (iter, enumerate) = match iter {
+            Expr::MethodCall(m) if m.method == "enumerate" && m.args.is_empty() => {
+                (&*m.receiver, true)
+            }
+            e => (e, false),
+        };
+        let sources: Vec<(&Expr, Items)> = match iter {
+            Expr::MethodCall(m) if m.method == "zip" && m.args.len() == 1 => {
+                let (b, items) = collection(&m.args[0])?;
+                let items = if items == Items::Value {
+                    Items::Ref
+                } else {
+                    items
+                };
+                vec![collection(&m.receiver)?, (b, items)]
+            }
+            e => vec![collection(e)?],
+        };
+        let pat = strip_pat_type(pat);
+        let (index, elem_pat) = if enumerate {
+            match pat {
+                Pat::Tuple(t) if t.elems.len() == 2 => (Some(&t.elems[0]), &t.elems[1]),
+                _ => return None,
+            }
+        } else {
+            (None, pat)
+        };
+        let elem_pats: Vec<&Pat> = if sources.len() == 2 {
+            match strip_pat_type(elem_pat) {
+                Pat::Tuple(t) if t.elems.len() == 2 => t.elems.iter().collect(),
+                _ => return None,
+            }
+        } else {
+            vec![elem_pat]
+        };
+        if !elem_pats.iter().all(|p| element_pat(p).is_some()) {
+            return None;
+        }
+        if index.is_some_and(|p| !matches!(strip_pat_type(p), Pat::Ident(_) | Pat::Wild(_))) {
+            return None;
+        }
+        Some(IterLoop {
+            index,
+            elems: elem_pats
+                .into_iter()
+                .zip(sources)
+                .map(|(p, (e, items))| (p, e, items))
+                .collect(),
+        })
+    }
+}
+
+/// The binding of an element pattern (`x`, `&x`, `mut x`, `&mut x`), `None` for `_`... or for
+/// what is not an element pattern (the outer `Option` is `None` then).
+pub fn element_pat(p: &Pat) -> Option<Option<&syn::PatIdent>> {
+    match strip_pat_type(p) {
+        Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => Some(Some(pi)),
+        Pat::Wild(_) => Some(None),
+        Pat::Reference(r) => element_pat(&r.pat),
+        _ => None,
+    }
+}
+
+/// The collection iterated by `xs`, `&xs`, `xs.iter()`, `xs.into_iter()`, `xs.iter().copied()`,
+/// `xs.iter().cloned()` (`xs` a place: a name, a field, an element), and how its items come.
+fn collection(e: &Expr) -> Option<(&Expr, Items)> {
+    match e {
+        Expr::MethodCall(m)
+            if (m.method == "copied" || m.method == "cloned") && m.args.is_empty() =>
+        {
+            let items = if m.method == "copied" {
+                Items::Value
+            } else {
+                Items::Clone
+            };
+            match &*m.receiver {
+                Expr::MethodCall(i) if i.method == "iter" && i.args.is_empty() => {
+                    Some((collection(&i.receiver)?.0, items))
+                }
+                _ => None,
+            }
+        }
+        Expr::MethodCall(m) if m.method == "iter" && m.args.is_empty() => {
+            Some((collection(&m.receiver)?.0, Items::Ref))
+        }
+        Expr::MethodCall(m) if m.method == "into_iter" && m.args.is_empty() => {
+            collection(&m.receiver)
+        }
+        Expr::Reference(r) if r.mutability.is_none() => Some((collection(&r.expr)?.0, Items::Ref)),
+        Expr::Paren(p) => collection(&p.expr),
+        Expr::Path(_) | Expr::Field(_) | Expr::Index(_) => Some((e, Items::Value)),
+        _ => None,
+    }
+}
+
 pub fn strip_pat_type(p: &Pat) -> &Pat {
     match p {
         Pat::Type(t) => strip_pat_type(&t.pat),
         Pat::Paren(p) => strip_pat_type(&p.pat),
         _ => p,
     }
+}
+
+/// The names a passive statement kept as tokens binds (`let (a, b) = ..;`), if it is a `let`.
+pub fn passive_bindings(t: &proc_macro2::TokenStream) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(syn::Stmt::Local(l)) = syn::parse2::<syn::Stmt>(t.clone()) {
+        pat_bindings(&l.pat, &mut out);
+    }
+    out
 }
 
 /// The names a pattern binds.
@@ -186,8 +331,52 @@ pub const PREDICATES: &[&str] = &[
     "partial_cmp",
     "total_cmp",
     "classify",
-    "to_bits",
 ];
+
+/// Methods that take a float out of the floats (its derivative would silently be lost): passive
+/// here, and each a spanned error of `lower` on an active receiver.
+pub const EXITS: &[&str] = &[
+    "to_bits",
+    "to_ne_bytes",
+    "to_le_bytes",
+    "to_be_bytes",
+    "to_int_unchecked",
+    "to_string",
+];
+
+/// The names a formatting macro's string literals capture inline (`"{x}"`, `"{x:.3}"`).
+pub fn format_captures(tokens: &proc_macro2::TokenStream) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in tokens.clone() {
+        match t {
+            proc_macro2::TokenTree::Literal(l) => {
+                let s = l.to_string();
+                if !s.starts_with('"') {
+                    continue;
+                }
+                let mut rest = s.as_str();
+                while let Some(i) = rest.find('{') {
+                    rest = &rest[i + 1..];
+                    if let Some(r) = rest.strip_prefix('{') {
+                        rest = r;
+                        continue;
+                    }
+                    let end = rest
+                        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .unwrap_or(rest.len());
+                    let name = &rest[..end];
+                    if !name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit()) {
+                        out.push(name.to_string());
+                    }
+                    rest = &rest[end..];
+                }
+            }
+            proc_macro2::TokenTree::Group(g) => out.extend(format_captures(&g.stream())),
+            _ => {}
+        }
+    }
+    out
+}
 
 /// Does the value of `e` depend on an active binding?
 pub fn is_active(e: &Expr, active: &HashSet<String>) -> bool {
@@ -214,7 +403,8 @@ pub fn is_active(e: &Expr, active: &HashSet<String>) -> bool {
         Expr::Field(f) => is_active(&f.base, active),
         Expr::Reference(r) => is_active(&r.expr, active),
         Expr::MethodCall(m) => {
-            if PREDICATES.contains(&m.method.to_string().as_str()) {
+            let name = m.method.to_string();
+            if PREDICATES.contains(&name.as_str()) || EXITS.contains(&name.as_str()) {
                 false
             } else {
                 is_active(&m.receiver, active) || m.args.iter().any(|a| is_active(a, active))

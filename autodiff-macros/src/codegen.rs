@@ -2,7 +2,6 @@
 //! rule partials are spelled in the emitted code.
 
 use proc_macro2::TokenStream;
-use quote::quote;
 
 use crate::ir::*;
 use crate::names;
@@ -26,8 +25,8 @@ impl Ctx<'_> {
         let mut t = TokenStream::new();
         for pr in p {
             match pr {
-                Proj::Index(i) => t.extend(quote!([#i])),
-                Proj::Field(m) => t.extend(quote!(.#m)),
+                Proj::Index(i) => t.extend(q!([#i])),
+                Proj::Field(m) => t.extend(q!(.#m)),
             }
         }
         t
@@ -37,7 +36,7 @@ impl Ctx<'_> {
     pub fn place(&self, p: &Place) -> TokenStream {
         let n = self.name(p.var);
         let pr = Self::proj(&p.proj);
-        quote!(#n #pr)
+        if p.deref { q!((*#n) #pr) } else { q!(#n #pr) }
     }
 
     /// The same place in the tangent (`x__dot[i]`) or adjoint (`x__bar[i]`) variable.
@@ -49,14 +48,18 @@ impl Ctx<'_> {
             names::tangent(n)
         };
         let pr = Self::proj(&p.proj);
-        quote!(#n #pr)
+        if p.deref && !adjoint {
+            q!((*#n) #pr)
+        } else {
+            q!(#n #pr)
+        }
     }
 
     /// The value of an operand.
     pub fn value(&self, op: &Operand) -> TokenStream {
         match op {
             Operand::Place(p) => self.place(p),
-            Operand::Const { tokens, .. } => quote!((#tokens)),
+            Operand::Const { tokens, .. } => q!((#tokens)),
         }
     }
 
@@ -67,35 +70,35 @@ impl Ctx<'_> {
     /// The float zero.
     pub fn zero_scalar(&self) -> TokenStream {
         match self.scalar.to_string().as_str() {
-            "f64" => return quote!(0.0f64),
-            "f32" => return quote!(0.0f32),
+            "f64" => return q!(0.0f64),
+            "f32" => return q!(0.0f32),
             _ => {}
         }
         let (s, c) = (&self.scalar, &self.core);
-        quote!(<#s as #c::num_traits::Zero>::zero())
+        q!(<#s as #c::num_traits::Zero>::zero())
     }
 
     /// The float `-0.0`, which the optimiser may drop from `-0.0 + x` (unlike `0.0`): the start
     /// of an adjoint that is only added to.
     pub fn neg_zero_scalar(&self) -> TokenStream {
         match self.scalar.to_string().as_str() {
-            "f64" => return quote!(-0.0f64),
-            "f32" => return quote!(-0.0f32),
+            "f64" => return q!(-0.0f64),
+            "f32" => return q!(-0.0f32),
             _ => {}
         }
         let (s, c) = (&self.scalar, &self.core);
-        quote!(-<#s as #c::num_traits::Zero>::zero())
+        q!(-<#s as #c::num_traits::Zero>::zero())
     }
 
     /// The float one.
     pub fn one_scalar(&self) -> TokenStream {
         match self.scalar.to_string().as_str() {
-            "f64" => return quote!(1.0f64),
-            "f32" => return quote!(1.0f32),
+            "f64" => return q!(1.0f64),
+            "f32" => return q!(1.0f32),
             _ => {}
         }
         let (s, c) = (&self.scalar, &self.core);
-        quote!(<#s as #c::num_traits::One>::one())
+        q!(<#s as #c::num_traits::One>::one())
     }
 
     /// A zero of the shape of `value` (a float zero when the operand is known to be a float).
@@ -104,7 +107,7 @@ impl Ctx<'_> {
             self.zero_scalar()
         } else {
             let c = &self.core;
-            quote!(#c::rt::zero_of(&#value))
+            q!(#c::rt::zero_of(&#value))
         }
     }
 
@@ -113,22 +116,22 @@ impl Ctx<'_> {
         let c = &self.core;
         let v = self.value(&arg.op);
         if arg.by_ref {
-            return quote!(&#c::rt::zero_of(&#v));
+            return q!(&#c::rt::zero_of(&#v));
         }
         if let Operand::Const { tokens, .. } = &arg.op
             && let Ok(id) = syn::parse2::<syn::Ident>(tokens.clone())
             && let Some(var) = self.f.vars.iter().find(|var| var.name == id)
         {
             match var.param {
-                Some(ParamKind::Ref) => return quote!(&#c::rt::zero_of(#id)),
-                Some(ParamKind::Slice) => return quote!(&#c::rt::zero_owned(#id)),
+                Some(ParamKind::Ref) => return q!(&#c::rt::zero_of(#id)),
+                Some(ParamKind::Slice) => return q!(&#c::rt::zero_owned(#id)),
                 _ => {}
             }
         }
         if self.is_scalar_op(&arg.op) {
             self.zero_scalar()
         } else {
-            quote!(#c::rt::IntoTangent::into_tangent(&#c::rt::zero_of(&#v)))
+            q!(#c::rt::IntoTangent::into_tangent(&#c::rt::zero_of(&#v)))
         }
     }
 
@@ -158,7 +161,7 @@ impl Ctx<'_> {
             },
         )
         .into_iter()
-        .map(|d| quote!((#d)))
+        .map(|d| q!((#d)))
         .collect()
     }
 
@@ -167,21 +170,25 @@ impl Ctx<'_> {
         let m = syn::Ident::new(rule.name, proc_macro2::Span::call_site());
         let recv = self.value(&args[0]);
         let rest = args[1..].iter().map(|a| self.value(a));
-        quote!(#recv.#m(#(#rest),*))
+        q!(#recv.#m(#(#rest),*))
     }
 
     /// `g` -> `g_jvp` / `g_vjp`, keeping the path and turbofish.
     pub fn derived_path(path: &syn::ExprPath, suffix: &str) -> syn::ExprPath {
         let mut p = path.clone();
         if let Some(last) = p.path.segments.last_mut() {
-            last.ident = syn::Ident::new(&format!("{}_{suffix}", last.ident), last.ident.span());
+            last.ident = syn::Ident::new(
+                &format!("{}_{suffix}", crate::names::raw_free(&last.ident)),
+                last.ident.span(),
+            );
         }
         p
     }
 }
 
-/// Gives every token the span of the user's statement, so that a type error in emitted code
-/// (a missing `g_vjp`, a mismatched shape) points at the statement that caused it.
+/// Gives every token the location of the user's statement, so that a type error in emitted code
+/// (a missing `g_vjp`, a mismatched shape) points at the statement that caused it. Each token
+/// keeps its own hygiene: generated names stay out of the user's reach.
 pub fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
     use proc_macro2::{Group, TokenTree};
     tokens
@@ -189,10 +196,10 @@ pub fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
         .map(|mut tt| {
             if let TokenTree::Group(g) = &tt {
                 let mut ng = Group::new(g.delimiter(), respan(g.stream(), span));
-                ng.set_span(span);
+                ng.set_span(g.span().located_at(span));
                 tt = TokenTree::Group(ng);
             } else {
-                tt.set_span(span);
+                tt.set_span(tt.span().located_at(span));
             }
             tt
         })

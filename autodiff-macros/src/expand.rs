@@ -2,10 +2,10 @@
 //! anything is unsupported, the user's function unchanged beside `compile_error!`s so that
 //! callers do not drown in follow-on errors.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{
@@ -28,7 +28,7 @@ pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
                 "#[differentiate] applies to a function (`fn name(x: f64, ..) -> f64 { .. }`)",
             )
             .into_compile_error();
-            return quote!(#err #item);
+            return q!(#err #item);
         }
     };
     // The subset asks for index loops over slices (iterator chains cannot be differentiated),
@@ -37,10 +37,10 @@ pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
     func.attrs
         .push(syn::parse_quote!(#[allow(clippy::needless_range_loop, clippy::manual_memcpy)]));
     match expand(args, &func) {
-        Ok(generated) => quote!(#func #generated),
+        Ok(generated) => q!(#func #generated),
         Err(e) => {
             let err = e.into_compile_error();
-            quote!(#func #err)
+            q!(#func #err)
         }
     }
 }
@@ -159,6 +159,25 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
             }
         }
     }
+    // A parameter of a named type that the body only matches on, compares or calls methods of
+    // (or does not use) is an enum or another type without derivatives: it is passive.
+    let named: Vec<String> = params
+        .iter()
+        .filter(|p| {
+            p.kind != ParamKind::Passive
+                && !p.scalar
+                && p.elem.is_none()
+                && matches!(strip_ref(&p.ty), Type::Path(_))
+        })
+        .map(|p| p.name.to_string())
+        .collect();
+    let passive_only = only_passive_uses(&func.block, &named);
+    for p in &mut params {
+        if passive_only.contains(&p.name.to_string()) {
+            p.kind = ParamKind::Passive;
+            p.differentiable = false;
+        }
+    }
     let Some(opts) = opts else {
         errors.finish()?;
         unreachable!("an options error was pushed");
@@ -194,9 +213,21 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
     errors.finish()?;
     let ret_ty = ret_ty.expect("checked above");
 
-    // Resolve shadowing, then find the active bindings.
+    let core = core_path::core_path();
+    let scalar = scalar_type(&float_params, &params, &ret_ty, &core);
+
+    // Iterator reductions into loops, then resolve shadowing, then find the active bindings.
     let mut body = (*func.block).clone();
-    let mut renamer = Renamer::new();
+    let (zero, one) = match scalar.to_string().as_str() {
+        "f64" => (q!(0.0f64), q!(1.0f64)),
+        "f32" => (q!(0.0f32), q!(1.0f32)),
+        _ => (
+            q!(<#scalar as #core::num_traits::Zero>::zero()),
+            q!(<#scalar as #core::num_traits::One>::one()),
+        ),
+    };
+    crate::desugar::reductions(&mut body, zero, one);
+    let mut renamer = Renamer::new(names::Fresh::new(q!(#func)));
     for p in &params {
         renamer.declare(&p.name);
     }
@@ -208,16 +239,16 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         .collect();
     let active = activity::analyze(&body, seeds);
 
-    let mut lowerer = Lowerer::new(&active, &float_types);
+    let mut lowerer = Lowerer::new(&active, &float_types, &type_params, renamer.into_fresh());
     let param_ids: Vec<usize> = params
         .iter()
         .map(|p| {
             let shape_kind = p.kind;
             lowerer.add_param(
                 &p.name,
+                &p.ty,
                 shape_kind,
                 p.scalar,
-                p.differentiable,
                 matches!(p.ty, Type::Array(_)),
             )
         })
@@ -236,8 +267,6 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
     }
     errors.finish()?;
 
-    let core = core_path::core_path();
-    let scalar = scalar_type(&float_params, &params, &ret_ty, &core);
     let result_scalar = is_scalar_type(&ret_ty, &float_types);
 
     let vis = &func.vis;
@@ -246,20 +275,20 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
     let _ = impl_generics;
     let generics_params = &sig.generics.params;
     let gen_decl = if generics_params.is_empty() {
-        quote!()
+        q!()
     } else {
-        quote!(<#generics_params>)
+        q!(<#generics_params>)
     };
     let mut preds: Vec<TokenStream> = where_clause
-        .map(|w| w.predicates.iter().map(|p| quote!(#p)).collect())
+        .map(|w| w.predicates.iter().map(|p| q!(#p)).collect())
         .unwrap_or_default();
     for f in &float_params {
-        preds.push(quote!(#f: #core::Real));
+        preds.push(q!(#f: #core::Real));
     }
     let where_tokens = if preds.is_empty() {
-        quote!()
+        q!()
     } else {
-        quote!(where #(#preds),*)
+        q!(where #(#preds),*)
     };
     let capture: Vec<TokenStream> = sig
         .generics
@@ -268,11 +297,11 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         .filter_map(|g| match g {
             GenericParam::Type(t) => {
                 let i = &t.ident;
-                Some(quote!(#i))
+                Some(q!(#i))
             }
             GenericParam::Const(c) => {
                 let i = &c.ident;
-                Some(quote!(#i))
+                Some(q!(#i))
             }
             GenericParam::Lifetime(_) => None,
         })
@@ -281,7 +310,7 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         .iter()
         .map(|p| {
             let (pat, ty) = (&p.pat, &p.ty);
-            quote!(#pat: #ty)
+            q!(#pat: #ty)
         })
         .collect();
     let active_params: Vec<&Param> = params
@@ -290,11 +319,11 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         .collect();
     let adjoint_tys: Vec<TokenStream> = active_params.iter().map(|p| adjoint_type(p)).collect();
     let adj_ty = if adjoint_tys.len() == 1 {
-        quote!(#(#adjoint_tys)*)
+        q!(#(#adjoint_tys)*)
     } else {
-        quote!((#(#adjoint_tys),*))
+        q!((#(#adjoint_tys),*))
     };
-    let allow = quote!(#[allow(
+    let allow = q!(#[allow(
         dead_code,
         unused_mut,
         unused_variables,
@@ -303,6 +332,7 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         unused_parens,
         unused_braces,
         non_snake_case,
+        non_shorthand_field_patterns,
         unreachable_code,
         clippy::all,
         clippy::pedantic,
@@ -327,22 +357,48 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
             .map(|p| {
                 let (n, t) = (&p.name, names::tangent(&p.name));
                 let msg = format!("the tangent of `{n}` must have the length of `{n}`");
-                quote!(assert_eq!(#n.len(), #t.len(), #msg);)
+                q!(assert_eq!(#n.len(), #t.len(), #msg);)
             });
-        let body = quote!(#(#length_checks)* #body);
+        // A by-value struct parameter that the body writes: its tangent comes by reference (API.md's
+        // table) and is copied into a tangent of its own. Parameters without a tangent in the
+        // signature that the body writes with active values start from a zero tangent.
+        let owned = forward::owned_tangents(&ir);
+        let mut prologue = TokenStream::new();
+        for (&id, p) in ir.params.iter().zip(&params) {
+            let v = &ir.vars[id];
+            let t = names::tangent(&p.name);
+            if owned.contains(&id) {
+                let incoming = names::derived("__in_", &p.name, "__dot");
+                prologue.extend(q!(let mut #t = ::core::clone::Clone::clone(#incoming);));
+            } else if v.active && !ir.signature.contains(&id) {
+                let n = &p.name;
+                let z = cx.zero_like(&q!(#n), v.scalar);
+                prologue.extend(q!(let mut #t = #z;));
+            }
+        }
+        let body = q!(#prologue #(#length_checks)* #body);
         let jvp = format_ident!("{}_jvp", name);
         let tangents: Vec<TokenStream> = active_params
             .iter()
             .map(|p| {
-                let t = names::tangent(&p.name);
+                let by_ref_written = ir
+                    .params
+                    .iter()
+                    .zip(&params)
+                    .any(|(id, q)| q.name == p.name && owned.contains(id));
+                let t = if by_ref_written {
+                    names::derived("__in_", &p.name, "__dot")
+                } else {
+                    names::tangent(&p.name)
+                };
                 let ty = tangent_type(p);
-                quote!(mut #t: #ty)
+                q!(mut #t: #ty)
             })
             .collect();
         let doc = format!(
             "Forward mode of [`{fname}`]: its value and its directional derivative along the tangents of the active parameters (generated by `#[differentiate]`)."
         );
-        out.extend(quote_spanned! {name.span()=>
+        out.extend(quote_spanned! {names::hygienic_span(name.span())=>
             #[doc = #doc]
             #allow
             #[inline]
@@ -368,10 +424,10 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
             let p = &params[pid];
             if let Type::Reference(_) = &p.ty {
                 let n = &p.name;
-                let o = format_ident!("__own_{}", n);
+                let o = names::derived("__own_", n, "");
                 let ty = &p.ty;
-                own.extend(quote!(let #o = ::std::borrow::ToOwned::to_owned(#n);));
-                rebind.extend(quote!(let #n: #ty = ::std::borrow::Borrow::borrow(&#o);));
+                own.extend(q!(let #o = ::std::borrow::ToOwned::to_owned(#n);));
+                rebind.extend(q!(let #n: #ty = ::std::borrow::Borrow::borrow(&#o);));
             }
         }
         // The adjoint of a slice was made with the slice's length; saying so lets the optimiser
@@ -384,14 +440,14 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
             })
             .map(|p| {
                 let (n, a) = (&p.name, names::adjoint(&p.name));
-                quote!(assert_eq!(#n.len(), #a.len());)
+                q!(assert_eq!(#n.len(), #a.len());)
             })
             .collect();
         let vjp = format_ident!("{}_vjp", name);
         let doc = format!(
             "Reverse mode of [`{fname}`], as JAX's `vjp`: its value and the pullback, which maps a cotangent of the output to the adjoints of the active parameters (generated by `#[differentiate]`). The pullback owns what it needs."
         );
-        out.extend(quote_spanned! {name.span()=>
+        out.extend(quote_spanned! {names::hygienic_span(name.span())=>
             #[doc = #doc]
             #allow
             #[inline]
@@ -411,7 +467,7 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
             let doc = format!(
                 "The gradient of [`{fname}`] with respect to its active parameters, with its value (generated by `#[differentiate]`)."
             );
-            out.extend(quote_spanned! {name.span()=>
+            out.extend(quote_spanned! {names::hygienic_span(name.span())=>
                 #[doc = #doc]
                 #allow
                 #[inline]
@@ -431,6 +487,95 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         }
     }
     Ok(out)
+}
+
+fn strip_ref(ty: &Type) -> &Type {
+    match ty {
+        Type::Reference(r) => strip_ref(&r.elem),
+        Type::Paren(p) => strip_ref(&p.elem),
+        _ => ty,
+    }
+}
+
+/// The parameters whose every use in the body (if any) is one that no derivative flows through: the
+/// scrutinee of a `match`, `if let`, `while let` or `let else`, a side of `==` / `!=`, the
+/// receiver of a method call (also as `*p` or `&p`). A parameter of a named type used only so
+/// (or not at all) is an enum or another value without derivatives (an unused parameter's
+/// derivative is zero anyway); one whose fields are read, or that is passed to a call, bound,
+/// returned or built on, is taken to be a `Differentiable` struct.
+fn only_passive_uses(body: &syn::Block, names: &[String]) -> HashSet<String> {
+    use syn::visit::Visit;
+    struct V<'a> {
+        names: &'a [String],
+        all: HashMap<String, usize>,
+        passive: HashMap<String, usize>,
+    }
+    fn name(e: &syn::Expr) -> Option<String> {
+        match e {
+            syn::Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
+            syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => name(&u.expr),
+            syn::Expr::Reference(r) => name(&r.expr),
+            syn::Expr::Paren(p) => name(&p.expr),
+            _ => None,
+        }
+    }
+    impl V<'_> {
+        fn passive_use(&mut self, e: &syn::Expr) {
+            if let Some(n) = name(e)
+                && self.names.contains(&n)
+            {
+                *self.passive.entry(n).or_insert(0) += 1;
+            }
+        }
+    }
+    impl<'ast> Visit<'ast> for V<'_> {
+        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+            if let Some(i) = p.path.get_ident() {
+                let n = i.to_string();
+                if self.names.contains(&n) {
+                    *self.all.entry(n).or_insert(0) += 1;
+                }
+            }
+        }
+        fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
+            self.passive_use(&m.expr);
+            syn::visit::visit_expr_match(self, m);
+        }
+        fn visit_expr_let(&mut self, l: &'ast syn::ExprLet) {
+            self.passive_use(&l.expr);
+            syn::visit::visit_expr_let(self, l);
+        }
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            if let Some(init) = &l.init
+                && init.diverge.is_some()
+            {
+                self.passive_use(&init.expr);
+            }
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+            if matches!(b.op, syn::BinOp::Eq(_) | syn::BinOp::Ne(_)) {
+                self.passive_use(&b.left);
+                self.passive_use(&b.right);
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            self.passive_use(&m.receiver);
+            syn::visit::visit_expr_method_call(self, m);
+        }
+    }
+    let mut v = V {
+        names,
+        all: HashMap::new(),
+        passive: HashMap::new(),
+    };
+    v.visit_block(body);
+    names
+        .iter()
+        .filter(|n| v.all.get(*n).copied().unwrap_or(0) == v.passive.get(*n).copied().unwrap_or(0))
+        .cloned()
+        .collect()
 }
 
 fn is_float_bound(b: &TypeParamBound) -> bool {
@@ -571,16 +716,16 @@ fn tangent_type(p: &Param) -> TokenStream {
     match p.kind {
         ParamKind::Slice => {
             let e = &p.elem;
-            quote!(&[#e])
+            q!(&[#e])
         }
         // A struct passed by value gets its tangent by reference (API.md's table).
         ParamKind::Value if !p.scalar && !matches!(p.ty, Type::Array(_)) => {
             let t = &p.ty;
-            quote!(&#t)
+            q!(&#t)
         }
         _ => {
             let t = &p.ty;
-            quote!(#t)
+            q!(#t)
         }
     }
 }
@@ -589,13 +734,13 @@ fn adjoint_type(p: &Param) -> TokenStream {
     match (&p.kind, &p.ty) {
         (ParamKind::Slice, _) => {
             let e = &p.elem;
-            quote!(::std::vec::Vec<#e>)
+            q!(::std::vec::Vec<#e>)
         }
         (ParamKind::Ref, Type::Reference(r)) => {
             let e = &r.elem;
-            quote!(#e)
+            q!(#e)
         }
-        (_, t) => quote!(#t),
+        (_, t) => q!(#t),
     }
 }
 
@@ -607,10 +752,10 @@ fn scalar_type(
     core: &TokenStream,
 ) -> TokenStream {
     if let Some(f) = float_params.first() {
-        return quote!(#f);
+        return q!(#f);
     }
     let mentions = |t: &Type, what: &str| {
-        quote!(#t)
+        q!(#t)
             .to_string()
             .split(|c: char| !c.is_alphanumeric() && c != '_')
             .any(|w| w == what)
@@ -622,7 +767,7 @@ fn scalar_type(
             || mentions(ret, what)
         {
             let i = Ident::new(what, Span::call_site());
-            return quote!(#i);
+            return q!(#i);
         }
     }
     match params.iter().find(|p| p.differentiable) {
@@ -631,8 +776,8 @@ fn scalar_type(
                 Type::Reference(r) => (*r.elem).clone(),
                 t => t.clone(),
             };
-            quote!(<#t as #core::Differentiable>::Scalar)
+            q!(<#t as #core::Differentiable>::Scalar)
         }
-        None => quote!(f64),
+        None => q!(f64),
     }
 }

@@ -7,7 +7,6 @@
 //! Input: `let y = x1 * x2;`  Output: `let y = x1 * x2; let y__dot = x1__dot * x2 + x1 * x2__dot;`
 
 use proc_macro2::TokenStream;
-use quote::quote;
 
 use crate::codegen::Ctx;
 use crate::ir::*;
@@ -19,9 +18,9 @@ pub fn emit_body(cx: &Ctx, result_scalar: bool) -> TokenStream {
     let stmts = block_stmts(cx, b, result_scalar);
     let tail = match &b.tail {
         Some(t) => pair(cx, t, result_scalar),
-        None => quote!(),
+        None => q!(),
     };
-    quote!(#stmts #tail)
+    q!(#stmts #tail)
 }
 
 /// The tangent of an operand; `None` when it is structurally zero.
@@ -29,15 +28,54 @@ fn tangent(cx: &Ctx, op: &Operand) -> Option<TokenStream> {
     op.active_place(cx.f).map(|p| cx.shadow(p, false))
 }
 
+/// The parameters passed by value whose tangent comes by reference (structs: API.md's table)
+/// and that the body writes: `NAME_jvp` copies their tangent into a tangent of its own.
+pub fn owned_tangents(f: &Func) -> std::collections::HashSet<VarId> {
+    let mut written = std::collections::HashSet::new();
+    crate::reverse::visit_stmts(&f.body, &mut |s| {
+        if let Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } = s {
+            written.insert(place.var);
+        }
+    });
+    f.signature
+        .iter()
+        .copied()
+        .filter(|&p| written.contains(&p) && tangent_by_ref(f, p))
+        .collect()
+}
+
+/// A struct parameter passed by value: its tangent comes as `&S`.
+fn tangent_by_ref(f: &Func, p: VarId) -> bool {
+    let v = &f.vars[p];
+    v.param == Some(ParamKind::Value) && !v.scalar && !v.array
+}
+
+/// The tangent of an operand as a value of its own. A struct parameter passed by value has its
+/// tangent by reference (`&S`, API.md's table): where that tangent becomes a binding's, an
+/// element's or the result's, it is copied.
+fn owned_tangent(cx: &Ctx, op: &Operand) -> Option<TokenStream> {
+    let t = tangent(cx, op)?;
+    let by_ref = matches!(op, Operand::Place(p) if p.proj.is_empty()
+        && cx.f.signature.contains(&p.var)
+        && tangent_by_ref(cx.f, p.var)
+        && !owned_tangents(cx.f).contains(&p.var));
+    Some(if by_ref {
+        q!(::core::clone::Clone::clone(#t))
+    } else {
+        t
+    })
+}
+
 fn tangent_or_zero(cx: &Ctx, op: &Operand, scalar: bool) -> TokenStream {
-    tangent(cx, op).unwrap_or_else(|| cx.zero_like(&cx.value(op), scalar || cx.is_scalar_op(op)))
+    owned_tangent(cx, op)
+        .unwrap_or_else(|| cx.zero_like(&cx.value(op), scalar || cx.is_scalar_op(op)))
 }
 
 /// `(value, tangent)` of an operand.
 fn pair(cx: &Ctx, op: &Operand, scalar: bool) -> TokenStream {
     let v = cx.value(op);
     let t = tangent_or_zero(cx, op, scalar);
-    quote!((#v, #t))
+    q!((#v, #t))
 }
 
 fn block_stmts(cx: &Ctx, b: &Block, result_scalar: bool) -> TokenStream {
@@ -52,7 +90,7 @@ fn block_stmts(cx: &Ctx, b: &Block, result_scalar: bool) -> TokenStream {
 fn value_block(cx: &Ctx, b: &Block, scalar: bool, result_scalar: bool) -> TokenStream {
     let stmts = block_stmts(cx, b, result_scalar);
     let tail = b.tail.as_ref().map(|t| pair(cx, t, scalar));
-    quote!({ #stmts #tail })
+    q!({ #stmts #tail })
 }
 
 fn stmt(cx: &Ctx, s: &Stmt, result_scalar: bool) -> TokenStream {
@@ -82,9 +120,9 @@ fn stmt_inner(cx: &Ctx, s: &Stmt, result_scalar: bool) -> TokenStream {
             if cx.f.vars[place.var].active {
                 let pt = cx.shadow(place, false);
                 let t = tangent_or_zero(cx, value, false);
-                quote!(#p = #v; #pt = #t;)
+                q!(#p = #v; #pt = #t;)
             } else {
-                quote!(#p = #v;)
+                q!(#p = #v;)
             }
         }
         Stmt::AddAssign {
@@ -92,28 +130,28 @@ fn stmt_inner(cx: &Ctx, s: &Stmt, result_scalar: bool) -> TokenStream {
         } => {
             let p = cx.place(place);
             let v = cx.value(value);
-            let op = if *sub { quote!(-=) } else { quote!(+=) };
+            let op = if *sub { q!(-=) } else { q!(+=) };
             match (cx.f.vars[place.var].active, tangent(cx, value)) {
                 (true, Some(t)) => {
                     let pt = cx.shadow(place, false);
-                    quote!(#p #op #v; #pt #op #t;)
+                    q!(#p #op #v; #pt #op #t;)
                 }
-                _ => quote!(#p #op #v;),
+                _ => q!(#p #op #v;),
             }
         }
         Stmt::Passive(t) => t.clone(),
         Stmt::If { cond, then, els } => {
             let t = block_stmts(cx, then, result_scalar);
             let e = block_stmts(cx, els, result_scalar);
-            quote!(if #cond { #t } else { #e })
+            q!(if #cond { #t } else { #e })
         }
         Stmt::Match { scrutinee, arms } => {
             let arms = arms.iter().map(|a| {
                 let pat = &a.pat;
                 let body = block_stmts(cx, &a.body, result_scalar);
-                quote!(#pat => { #body })
+                q!(#pat => { #body })
             });
-            quote!(match #scrutinee { #(#arms)* })
+            q!(match #scrutinee { #(#arms)* })
         }
         Stmt::For {
             var,
@@ -125,26 +163,26 @@ fn stmt_inner(cx: &Ctx, s: &Stmt, result_scalar: bool) -> TokenStream {
             let v = cx.name(*var);
             let it = &iter.tokens;
             let b = block_stmts(cx, body, result_scalar);
-            let l = label.as_ref().map(|l| quote!(#l:));
-            quote!(#l for #v in #it { #b })
+            let l = label.as_ref().map(|l| q!(#l:));
+            q!(#l for #v in #it { #b })
         }
         Stmt::While {
             cond, body, label, ..
         } => {
             let b = block_stmts(cx, body, result_scalar);
-            let l = label.as_ref().map(|l| quote!(#l:));
-            quote!(#l while #cond { #b })
+            let l = label.as_ref().map(|l| q!(#l:));
+            q!(#l while #cond { #b })
         }
         Stmt::Loop { body, label, .. } => {
             let b = block_stmts(cx, body, result_scalar);
-            let l = label.as_ref().map(|l| quote!(#l:));
-            quote!(#l loop { #b })
+            let l = label.as_ref().map(|l| q!(#l:));
+            q!(#l loop { #b })
         }
-        Stmt::Break { label, .. } => quote!(break #label;),
-        Stmt::Continue { label, .. } => quote!(continue #label;),
+        Stmt::Break { label, .. } => q!(break #label;),
+        Stmt::Continue { label, .. } => q!(continue #label;),
         Stmt::Return { value, .. } => {
             let p = pair(cx, value, result_scalar);
-            quote!(return #p;)
+            q!(return #p;)
         }
     }
 }
@@ -158,64 +196,62 @@ fn let_stmt(
 ) -> TokenStream {
     let v = &cx.f.vars[var];
     let name = &v.name;
-    let ty_ann = ty.map(|t| quote!(: #t));
+    let ty_ann = ty.map(|t| q!(: #t));
     let dot = names::tangent(name);
     if !v.active {
         let value = match rhs {
             Rhs::Operand(op) => cx.value(op),
-            _ => quote!(compile_error!(
+            _ => q!(compile_error!(
                 "internal: passive binding with an active right-hand side"
             )),
         };
-        return quote!(let mut #name #ty_ann = #value;);
+        return q!(let mut #name #ty_ann = #value;);
     }
-    let zero = |cx: &Ctx| cx.zero_like(&quote!(#name), v.scalar);
+    let zero = |cx: &Ctx| cx.zero_like(&q!(#name), v.scalar);
     match rhs {
         Rhs::Operand(op) => {
             let val = cx.value(op);
-            let t = tangent(cx, op).unwrap_or_else(|| zero(cx));
-            quote!(let mut #name #ty_ann = #val; let mut #dot = #t;)
+            let t = owned_tangent(cx, op).unwrap_or_else(|| zero(cx));
+            q!(let mut #name #ty_ann = #val; let mut #dot = #t;)
         }
         Rhs::Bin(op, a, b) => {
             let (va, vb) = (cx.value(a), cx.value(b));
             let (ta, tb) = (tangent(cx, a), tangent(cx, b));
             let primal = match op {
-                BinOp::Add => quote!(#va + #vb),
-                BinOp::Sub => quote!(#va - #vb),
-                BinOp::Mul => quote!(#va * #vb),
-                BinOp::Div => quote!(#va / #vb),
+                BinOp::Add => q!(#va + #vb),
+                BinOp::Sub => q!(#va - #vb),
+                BinOp::Mul => q!(#va * #vb),
+                BinOp::Div => q!(#va / #vb),
             };
             let t = match (op, ta, tb) {
                 (_, None, None) => zero(cx),
                 (BinOp::Add, Some(x), None) => x,
                 (BinOp::Add, None, Some(y)) => y,
-                (BinOp::Add, Some(x), Some(y)) => quote!(#x + #y),
+                (BinOp::Add, Some(x), Some(y)) => q!(#x + #y),
                 (BinOp::Sub, Some(x), None) => x,
-                (BinOp::Sub, None, Some(y)) => quote!(-#y),
-                (BinOp::Sub, Some(x), Some(y)) => quote!(#x - #y),
-                (BinOp::Mul, Some(x), None) => quote!(#x * #vb),
-                (BinOp::Mul, None, Some(y)) => quote!(#va * #y),
+                (BinOp::Sub, None, Some(y)) => q!(-#y),
+                (BinOp::Sub, Some(x), Some(y)) => q!(#x - #y),
+                (BinOp::Mul, Some(x), None) => q!(#x * #vb),
+                (BinOp::Mul, None, Some(y)) => q!(#va * #y),
                 // A square: `2 (x' x)`, the same bits as `x' x + x x'` in one product.
                 (BinOp::Mul, Some(x), Some(_)) if a.same_place(b) => {
-                    quote!({ let __d = #x * #vb; __d + __d })
+                    q!({ let __d = #x * #vb; __d + __d })
                 }
-                (BinOp::Mul, Some(x), Some(y)) => quote!(#x * #vb + #va * #y),
-                (BinOp::Div, Some(x), None) => quote!(#x / #vb),
-                (BinOp::Div, None, Some(y)) => quote!(-(#name * #y) / #vb),
-                (BinOp::Div, Some(x), Some(y)) => quote!((#x - #name * #y) / #vb),
+                (BinOp::Mul, Some(x), Some(y)) => q!(#x * #vb + #va * #y),
+                (BinOp::Div, Some(x), None) => q!(#x / #vb),
+                (BinOp::Div, None, Some(y)) => q!(-(#name * #y) / #vb),
+                (BinOp::Div, Some(x), Some(y)) => q!((#x - #name * #y) / #vb),
             };
-            quote!(let mut #name #ty_ann = #primal; let mut #dot = #t;)
+            q!(let mut #name #ty_ann = #primal; let mut #dot = #t;)
         }
         Rhs::Neg(a) => {
             let va = cx.value(a);
-            let t = tangent(cx, a)
-                .map(|t| quote!(-#t))
-                .unwrap_or_else(|| zero(cx));
-            quote!(let mut #name #ty_ann = -#va; let mut #dot = #t;)
+            let t = tangent(cx, a).map(|t| q!(-#t)).unwrap_or_else(|| zero(cx));
+            q!(let mut #name #ty_ann = -#va; let mut #dot = #t;)
         }
         Rhs::Rule(rule, args) => {
             let primal = cx.rule_primal(rule, args);
-            let partials = cx.partials(rule, args, &quote!(#name));
+            let partials = cx.partials(rule, args, &q!(#name));
             let floats: Vec<&Operand> = args
                 .iter()
                 .zip(rule.args)
@@ -225,70 +261,91 @@ fn let_stmt(
             let terms: Vec<TokenStream> = floats
                 .iter()
                 .zip(&partials)
-                .filter_map(|(a, d)| tangent(cx, a).map(|t| quote!(#t * #d)))
+                .filter_map(|(a, d)| tangent(cx, a).map(|t| q!(#t * #d)))
                 .collect();
             let t = if terms.is_empty() {
                 zero(cx)
             } else {
-                quote!(#(#terms)+*)
+                q!(#(#terms)+*)
             };
-            quote!(let mut #name #ty_ann = #primal; let mut #dot = #t;)
+            q!(let mut #name #ty_ann = #primal; let mut #dot = #t;)
         }
         Rhs::Call { path, args } => {
             let jvp = Ctx::derived_path(path, "jvp");
             let vals = args.iter().map(|a| {
                 let v = cx.value(&a.op);
-                if a.by_ref { quote!(&#v) } else { v }
+                if a.by_ref { q!(&#v) } else { v }
             });
             let tans: Vec<TokenStream> = args
                 .iter()
                 .filter(|a| cx.differentiable_arg(a))
                 .map(|a| match tangent(cx, &a.op) {
-                    Some(t) if a.by_ref => quote!(&#t),
+                    Some(t) if a.by_ref => q!(&#t),
                     Some(t) => {
                         let c = &cx.core;
-                        quote!(#c::rt::IntoTangent::into_tangent(&#t))
+                        q!(#c::rt::IntoTangent::into_tangent(&#t))
                     }
                     None => cx.zero_arg(a),
                 })
                 .collect();
-            quote!(let (mut #name, mut #dot) = #jvp(#(#vals,)* #(#tans),*);)
+            q!(let (mut #name, mut #dot) = #jvp(#(#vals,)* #(#tans),*);)
         }
         Rhs::Array(elems) => {
             let vals = elems.iter().map(|e| cx.value(e));
             let tans = elems.iter().map(|e| tangent_or_zero(cx, e, false));
-            quote!(let mut #name #ty_ann = [#(#vals),*]; let mut #dot = [#(#tans),*];)
+            q!(let mut #name #ty_ann = [#(#vals),*]; let mut #dot = [#(#tans),*];)
         }
         Rhs::Repeat { elem, len, vec } => {
             let val = cx.value(elem);
             let t = tangent_or_zero(cx, elem, false);
             if *vec {
-                quote!(let mut #name #ty_ann = vec![#val; #len]; let mut #dot = vec![#t; #len];)
+                q!(let mut #name #ty_ann = vec![#val; #len]; let mut #dot = vec![#t; #len];)
             } else {
-                quote!(let mut #name #ty_ann = [#val; #len]; let mut #dot = [#t; #len];)
+                q!(let mut #name #ty_ann = [#val; #len]; let mut #dot = [#t; #len];)
             }
         }
         Rhs::Tuple(elems) => {
             let vals = elems.iter().map(|e| cx.value(e));
             let tans = elems.iter().map(|e| tangent_or_zero(cx, e, false));
-            quote!(let mut #name #ty_ann = (#(#vals),*,); let mut #dot = (#(#tans),*,);)
+            q!(let mut #name #ty_ann = (#(#vals),*,); let mut #dot = (#(#tans),*,);)
+        }
+        Rhs::Struct {
+            path,
+            fields,
+            args,
+            rest,
+        } => {
+            let n = fields.len();
+            let vals = args[..n].iter().map(|e| cx.value(e));
+            let tans = args[..n].iter().map(|e| tangent_or_zero(cx, e, false));
+            let (rv, rt) = match rest {
+                true => {
+                    let (v, t) = (cx.value(&args[n]), tangent_or_zero(cx, &args[n], false));
+                    (q!(..#v), q!(..#t))
+                }
+                false => (q!(), q!()),
+            };
+            q!(
+                let mut #name #ty_ann = #path { #(#fields: #vals,)* #rv };
+                let mut #dot = #path { #(#fields: #tans,)* #rt };
+            )
         }
         Rhs::If { cond, then, els } => {
             let t = value_block(cx, then, v.scalar, result_scalar);
             let e = value_block(cx, els, v.scalar, result_scalar);
-            quote!(let (mut #name, mut #dot) = if #cond #t else #e;)
+            q!(let (mut #name, mut #dot) = if #cond #t else #e;)
         }
         Rhs::Match { scrutinee, arms } => {
             let arms = arms.iter().map(|a| {
                 let pat = &a.pat;
                 let body = value_block(cx, &a.body, v.scalar, result_scalar);
-                quote!(#pat => #body)
+                q!(#pat => #body)
             });
-            quote!(let (mut #name, mut #dot) = match #scrutinee { #(#arms)* };)
+            q!(let (mut #name, mut #dot) = match #scrutinee { #(#arms)* };)
         }
         Rhs::Block(b) => {
             let body = value_block(cx, b, v.scalar, result_scalar);
-            quote!(let (mut #name, mut #dot) = #body;)
+            q!(let (mut #name, mut #dot) = #body;)
         }
     }
 }

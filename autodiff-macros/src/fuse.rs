@@ -17,7 +17,6 @@
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{TokenStream, TokenTree};
-use quote::quote;
 
 use crate::ir::*;
 use crate::replay::mentions_tokens;
@@ -211,7 +210,7 @@ fn candidate(
             Some(Coef::Known(c)) => res.push((a, c.clone())),
             Some(Coef::Unknown) => return None,
             // Nothing after the loop reads it: its adjoint is zero and so is the loop's.
-            None => res.push((a, quote!((#one - #one)))),
+            None => res.push((a, q!((#one - #one)))),
         }
     }
     Some(res)
@@ -258,7 +257,9 @@ fn windows(f: &Func, lb: &Block, l: &Stmt, var: VarId) -> (Vec<(VarId, usize)>, 
                 see(b, false);
             }
             Rhs::Rule(_, args) => args.iter().for_each(|a| see(a, false)),
-            Rhs::Array(args) | Rhs::Tuple(args) => args.iter().for_each(|a| see(a, true)),
+            Rhs::Array(args) | Rhs::Tuple(args) | Rhs::Struct { args, .. } => {
+                args.iter().for_each(|a| see(a, true))
+            }
             Rhs::Repeat { elem, .. } => see(elem, true),
             Rhs::Call { args, .. } => args.iter().for_each(|a| see(&a.op, true)),
             Rhs::If { then, els, .. } => {
@@ -317,7 +318,7 @@ fn range_ends(t: &TokenStream) -> Option<(TokenStream, TokenStream)> {
         return None;
     }
     let (a, b) = (r.start?, r.end?);
-    Some((quote!(#a), quote!(#b)))
+    Some((q!(#a), q!(#b)))
 }
 
 /// d(result)/d(v) for the values the statements after `li` combine linearly into the result.
@@ -350,7 +351,7 @@ fn coefficients(
     fn add(c: &mut HashMap<VarId, Coef>, v: VarId, k: Option<TokenStream>) {
         let new = match (c.get(&v), k) {
             (Some(Coef::Unknown), _) | (_, None) => Coef::Unknown,
-            (Some(Coef::Known(a)), Some(b)) => Coef::Known(quote!((#a + #b))),
+            (Some(Coef::Known(a)), Some(b)) => Coef::Known(q!((#a + #b))),
             (None, Some(b)) => Coef::Known(b),
         };
         c.insert(v, new);
@@ -390,13 +391,13 @@ fn coefficients(
                         add(&mut c, place(a).unwrap_or_default(), Some(k));
                     }
                     Rhs::Neg(a) if place(a).is_some() => {
-                        add(&mut c, place(a).unwrap_or_default(), Some(quote!((-#k))));
+                        add(&mut c, place(a).unwrap_or_default(), Some(q!((-#k))));
                     }
                     Rhs::Bin(op @ (BinOp::Add | BinOp::Sub), a, b) => {
                         for (x, neg) in [(a, false), (b, *op == BinOp::Sub)] {
                             match x {
                                 Operand::Place(p) if p.proj.is_empty() => {
-                                    let kk = if neg { quote!((-#k)) } else { k.clone() };
+                                    let kk = if neg { q!((-#k)) } else { k.clone() };
                                     add(&mut c, p.var, Some(kk));
                                 }
                                 Operand::Place(p) => {
@@ -409,20 +410,16 @@ fn coefficients(
                     }
                     Rhs::Bin(BinOp::Mul, a, b) if place(b).is_some() && konst(a).is_some() => {
                         let f = konst(a).unwrap_or_default();
-                        add(
-                            &mut c,
-                            place(b).unwrap_or_default(),
-                            Some(quote!((#k * #f))),
-                        );
+                        add(&mut c, place(b).unwrap_or_default(), Some(q!((#k * #f))));
                     }
                     Rhs::Bin(BinOp::Mul | BinOp::Div, a, b)
                         if place(a).is_some() && konst(b).is_some() =>
                     {
                         let f = konst(b).unwrap_or_default();
                         let e = if matches!(rhs, Rhs::Bin(BinOp::Mul, ..)) {
-                            quote!((#k * #f))
+                            q!((#k * #f))
                         } else {
-                            quote!((#k / #f))
+                            q!((#k / #f))
                         };
                         add(&mut c, place(a).unwrap_or_default(), Some(e));
                     }
@@ -504,7 +501,7 @@ fn rhs_mentions(rhs: &Rhs, by_name: &HashMap<String, VarId>, out: &mut HashSet<V
             op(a, &mut m);
             op(b, &mut m);
         }
-        Rhs::Rule(_, args) | Rhs::Array(args) | Rhs::Tuple(args) => {
+        Rhs::Rule(_, args) | Rhs::Array(args) | Rhs::Tuple(args) | Rhs::Struct { args, .. } => {
             args.iter().for_each(|a| op(a, &mut m))
         }
         Rhs::Call { args, .. } => args.iter().for_each(|a| op(&a.op, &mut m)),

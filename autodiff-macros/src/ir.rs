@@ -27,6 +27,9 @@ pub struct Var {
     /// Known to be a passive float value (float literal, `as f64` cast, ...): a call passes it
     /// a zero tangent.
     pub float_kind: bool,
+    /// What the source shows the value to be (for passive values: whether a call passes them a
+    /// zero tangent).
+    pub kind: ValueKind,
     /// Known to be an array (a `[F; N]` parameter, `[a, b]`, `[e; n]`): passed to a call by
     /// value, its tangent is passed by value too (a struct passed by value gets `&tangent`).
     pub array: bool,
@@ -34,6 +37,42 @@ pub struct Var {
     pub scope: Option<BlockId>,
     /// Set for function parameters.
     pub param: Option<ParamKind>,
+}
+
+/// What a value is, as far as the source shows (types are not known to a macro).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ValueKind {
+    /// Floats all the way down: a float, an array, slice or `Vec` of floats (nested).
+    Floats,
+    /// Carries a derivative, but its parts are not known (a `Differentiable` struct).
+    Differentiable,
+    /// Carries no derivative: an integer, a bool, ...
+    Other,
+    /// Not known from the source.
+    Unknown,
+}
+
+impl ValueKind {
+    /// Carries a derivative (a call passes it a tangent).
+    pub fn differentiable(self) -> bool {
+        matches!(self, ValueKind::Floats | ValueKind::Differentiable)
+    }
+
+    /// The kind of `a op b` for an arithmetic operator.
+    pub fn join(self, other: ValueKind) -> ValueKind {
+        use ValueKind::*;
+        match (self, other) {
+            (Floats, _) | (_, Floats) => Floats,
+            (Differentiable, _) | (_, Differentiable) => Differentiable,
+            (Other, Other) => Other,
+            _ => Unknown,
+        }
+    }
+
+    /// The kind of an element (`v[i]`) of a value of this kind.
+    pub fn element(self) -> ValueKind {
+        self
+    }
 }
 
 /// How an active parameter is passed, which decides its tangent and adjoint types.
@@ -67,6 +106,9 @@ pub struct Place {
     pub var: VarId,
     pub proj: Vec<Proj>,
     pub span: Span,
+    /// Written `*x`: the value a reference parameter points to (a copy of the array or struct),
+    /// where plain `x` is the reference. Adjoints are owned, so theirs is the same either way.
+    pub deref: bool,
 }
 
 /// An operand of an operation.
@@ -118,6 +160,14 @@ pub enum Rhs {
         vec: bool,
     },
     Tuple(Vec<Operand>),
+    /// A struct literal `path { f1: a1, f2: a2, ..rest }`: `args` holds one operand per field
+    /// of `fields`, then the `..rest` operand when `rest`.
+    Struct {
+        path: TokenStream,
+        fields: Vec<Member>,
+        args: Vec<Operand>,
+        rest: bool,
+    },
     /// A value-producing `if`: the blocks end in tails.
     If {
         cond: TokenStream,
@@ -230,6 +280,10 @@ pub struct Func {
     pub vars: Vec<Var>,
     /// The parameters, in order, as variables.
     pub params: Vec<VarId>,
+    /// The parameters with a tangent and an adjoint in the generated signatures. A parameter
+    /// left out of `wrt(..)` (or of a passive type) that the body writes with active values is
+    /// active too, with a zero tangent and an adjoint of its own that is not returned.
+    pub signature: Vec<VarId>,
     pub body: Block,
     /// Number of blocks (ids are `0..num_blocks`).
     pub num_blocks: usize,

@@ -9,10 +9,20 @@
 
 use proc_macro::TokenStream;
 
+/// `quote!` with mixed-site hygiene on every token the template itself writes (`ct`, `__y`,
+/// `__n`, ...): no name an emitter introduces can capture, or be captured by, a user's binding.
+/// Interpolated tokens (`#x`) keep their own spans. See `names`.
+macro_rules! q {
+    ($($t:tt)*) => {
+        ::quote::quote_spanned!(::proc_macro2::Span::mixed_site()=> $($t)*)
+    };
+}
+
 mod activity;
 mod codegen;
 mod core_path;
 mod derive;
+mod desugar;
 mod expand;
 mod forward;
 mod fuse;

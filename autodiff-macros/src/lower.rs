@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use autodiff_core::rules::Rule;
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{BinOp as SynBinOp, Expr, Ident, Pat, Stmt as SynStmt, Type, UnOp};
 
@@ -31,13 +31,27 @@ pub struct Lowerer<'a> {
     loop_depth: usize,
     block_stack: Vec<BlockId>,
     temps: usize,
+    /// The parameters with tangents and adjoints in the signatures.
+    signature: Vec<VarId>,
+    /// The function's type parameters (those that are not floats are passive types).
+    type_params: &'a [String],
+    /// Spellings for temporaries that no binding of the function has.
+    fresh: names::Fresh,
     /// Labels of the loops around the current point (`None` for unlabelled).
     loops: Vec<Option<String>>,
 }
 
 impl<'a> Lowerer<'a> {
-    pub fn new(active: &'a HashSet<String>, float_types: &'a [String]) -> Self {
+    pub fn new(
+        active: &'a HashSet<String>,
+        float_types: &'a [String],
+        type_params: &'a [String],
+        fresh: names::Fresh,
+    ) -> Self {
         Lowerer {
+            fresh,
+            type_params,
+            signature: Vec::new(),
             vars: Vec::new(),
             by_name: HashMap::new(),
             active,
@@ -59,17 +73,23 @@ impl<'a> Lowerer<'a> {
     pub fn add_param(
         &mut self,
         name: &Ident,
+        ty: &Type,
         kind: ParamKind,
         scalar: bool,
-        float_kind: bool,
         array: bool,
     ) -> VarId {
         let id = self.vars.len();
+        let value_kind = self.type_kind(ty);
+        let written_active = value_kind.differentiable() && self.active.contains(&name.to_string());
+        if kind != ParamKind::Passive {
+            self.signature.push(id);
+        }
         self.vars.push(Var {
             name: name.clone(),
-            active: kind != ParamKind::Passive,
+            active: kind != ParamKind::Passive || written_active,
             scalar,
-            float_kind,
+            float_kind: value_kind.differentiable(),
+            kind: value_kind,
             array,
             scope: None,
             param: Some(kind),
@@ -78,14 +98,20 @@ impl<'a> Lowerer<'a> {
         id
     }
 
-    fn declare(&mut self, name: &Ident, scalar: bool, float_kind: bool) -> VarId {
+    fn declare(&mut self, name: &Ident, scalar: bool, kind: ValueKind) -> VarId {
         let id = self.vars.len();
         let active = self.active.contains(&name.to_string());
+        let kind = if active && kind == ValueKind::Unknown {
+            ValueKind::Differentiable
+        } else {
+            kind
+        };
         self.vars.push(Var {
             name: name.clone(),
             active,
             scalar,
-            float_kind: float_kind || (active && scalar),
+            float_kind: kind.differentiable() || (active && scalar),
+            kind,
             array: false,
             scope: self.block_stack.last().copied(),
             param: None,
@@ -95,14 +121,20 @@ impl<'a> Lowerer<'a> {
     }
 
     fn temp(&mut self, scalar: bool) -> VarId {
-        let name = names::generated("t", self.temps);
-        self.temps += 1;
+        let (name, n) = self.fresh.next("__t", self.temps);
+        let name = Ident::new(&name, Span::call_site());
+        self.temps = n + 1;
         let id = self.vars.len();
         self.vars.push(Var {
             name,
             active: true,
             scalar,
             float_kind: scalar,
+            kind: if scalar {
+                ValueKind::Floats
+            } else {
+                ValueKind::Differentiable
+            },
             array: false,
             scope: self.block_stack.last().copied(),
             param: None,
@@ -147,6 +179,9 @@ impl<'a> Lowerer<'a> {
                 "closures are not supported in a differentiated function: write a named function \
                  instead (with `#[differentiate]`, or with hand-written `_jvp` and `_vjp`), or a `for` loop",
             );
+        }
+        for (span, msg) in exits_from_floats(body, self.active) {
+            self.error(span, msg);
         }
         self.lower_block(body)
     }
@@ -197,6 +232,7 @@ impl<'a> Lowerer<'a> {
             Func {
                 vars: self.vars,
                 params,
+                signature: self.signature,
                 body,
                 num_blocks,
                 block_depth: self.block_depth,
@@ -272,9 +308,13 @@ impl<'a> Lowerer<'a> {
                 let active = self.active.contains(&name.to_string());
                 let ty_scalar = ty.as_ref().is_some_and(|t| self.is_float_type(t));
                 if !active {
-                    let float_kind = ty_scalar || self.float_kind(&init.expr);
+                    let kind = match &ty {
+                        Some(t) => self.type_kind(t),
+                        None => self.value_kind(&init.expr),
+                    };
+                    let float_kind = kind.differentiable();
                     let toks = init.expr.to_token_stream();
-                    let id = self.declare(name, ty_scalar || float_kind && is_literal(&init.expr), float_kind);
+                    let id = self.declare(name, ty_scalar || float_kind && is_literal(&init.expr), kind);
                     self.vars[id].array = is_array;
                     out.push(Stmt::Let {
                         var: id,
@@ -286,7 +326,8 @@ impl<'a> Lowerer<'a> {
                 }
                 let rhs = self.lower_rhs(&init.expr, out);
                 let scalar = ty_scalar || rhs_scalar(&rhs, &self.vars);
-                let id = self.declare(name, scalar, true);
+                let kind = if scalar { ValueKind::Floats } else { ValueKind::Differentiable };
+                let id = self.declare(name, scalar, kind);
                 self.vars[id].array = is_array;
                 out.push(Stmt::Let { var: id, ty, rhs, span });
             }
@@ -299,13 +340,28 @@ impl<'a> Lowerer<'a> {
             }
             Pat::Tuple(pt) => {
                 if !self.is_active(&init.expr) && !pat_has_active(pat, self.active) {
-                    // A passive destructuring: keep it, but know its bindings.
-                    let mut names = Vec::new();
-                    crate::activity::pat_bindings(pat, &mut names);
+                    // A passive destructuring: keep it, but know its bindings, and what each
+                    // is where the pattern's type or the tuple written says so.
                     out.push(Stmt::Passive(l.to_token_stream()));
-                    for n in names {
-                        let id = Ident::new(&n, Span::call_site());
-                        self.declare(&id, false, false);
+                    let elem_kinds: Vec<ValueKind> = match (&ty, &*init.expr) {
+                        (Some(t), _) => match &**t {
+                            Type::Tuple(tt) => tt.elems.iter().map(|e| self.type_kind(e)).collect(),
+                            _ => Vec::new(),
+                        },
+                        (None, Expr::Tuple(et)) => et.elems.iter().map(|e| self.value_kind(e)).collect(),
+                        _ => Vec::new(),
+                    };
+                    for (k, p) in pt.elems.iter().enumerate() {
+                        let mut names = Vec::new();
+                        crate::activity::pat_bindings(p, &mut names);
+                        let kind = match (strip_pat_type(p), elem_kinds.get(k)) {
+                            (Pat::Ident(_), Some(kind)) => *kind,
+                            _ => ValueKind::Unknown,
+                        };
+                        for n in names {
+                            let id = names::ident(&n, Span::call_site());
+                            self.declare(&id, false, kind);
+                        }
                     }
                     return;
                 }
@@ -325,8 +381,12 @@ impl<'a> Lowerer<'a> {
                     match strip_pat_type(p) {
                         Pat::Ident(pi) if pi.subpat.is_none() => {
                             let scalar = op_scalar(&op, &self.vars);
-                            let float_kind = matches!(&op, Operand::Const { float: true, .. });
-                            let id = self.declare(&pi.ident, scalar, float_kind);
+                            let kind = match &op {
+                                Operand::Const { float: true, .. } => ValueKind::Floats,
+                                Operand::Const { .. } => ValueKind::Unknown,
+                                Operand::Place(p) => self.vars[p.var].kind.element(),
+                            };
+                            let id = self.declare(&pi.ident, scalar, kind);
                             out.push(Stmt::Let { var: id, ty: None, rhs: Rhs::Operand(op), span });
                         }
                         Pat::Wild(_) => {}
@@ -355,7 +415,10 @@ impl<'a> Lowerer<'a> {
             Expr::Binary(b)
                 if matches!(
                     b.op,
-                    SynBinOp::AddAssign(_) | SynBinOp::SubAssign(_) | SynBinOp::MulAssign(_) | SynBinOp::DivAssign(_)
+                    SynBinOp::AddAssign(_)
+                        | SynBinOp::SubAssign(_)
+                        | SynBinOp::MulAssign(_)
+                        | SynBinOp::DivAssign(_)
                 ) =>
             {
                 let Some(place) = self.lower_place(&b.left) else {
@@ -367,10 +430,19 @@ impl<'a> Lowerer<'a> {
                 match b.op {
                     SynBinOp::AddAssign(_) | SynBinOp::SubAssign(_) => {
                         let sub = matches!(b.op, SynBinOp::SubAssign(_));
-                        out.push(Stmt::AddAssign { place, value, sub, span });
+                        out.push(Stmt::AddAssign {
+                            place,
+                            value,
+                            sub,
+                            span,
+                        });
                     }
                     _ => {
-                        let op = if matches!(b.op, SynBinOp::MulAssign(_)) { BinOp::Mul } else { BinOp::Div };
+                        let op = if matches!(b.op, SynBinOp::MulAssign(_)) {
+                            BinOp::Mul
+                        } else {
+                            BinOp::Div
+                        };
                         if base_active {
                             let t = self.temp(true);
                             out.push(Stmt::Let {
@@ -379,12 +451,32 @@ impl<'a> Lowerer<'a> {
                                 rhs: Rhs::Bin(op, Operand::Place(place.clone()), value),
                                 span,
                             });
-                            let tp = Place { var: t, proj: vec![], span };
-                            out.push(Stmt::Assign { place, value: Operand::Place(tp), span });
+                            let tp = Place {
+                                var: t,
+                                proj: vec![],
+                                span,
+                                deref: false,
+                            };
+                            out.push(Stmt::Assign {
+                                place,
+                                value: Operand::Place(tp),
+                                span,
+                            });
                         } else {
                             let (l, r) = (&b.left, &b.right);
-                            let tokens = if op == BinOp::Mul { quote!(#l * #r) } else { quote!(#l / #r) };
-                            out.push(Stmt::Assign { place, value: Operand::Const { tokens, float: false }, span });
+                            let tokens = if op == BinOp::Mul {
+                                q!(#l * #r)
+                            } else {
+                                q!(#l / #r)
+                            };
+                            out.push(Stmt::Assign {
+                                place,
+                                value: Operand::Const {
+                                    tokens,
+                                    float: false,
+                                },
+                                span,
+                            });
                         }
                     }
                 }
@@ -414,7 +506,12 @@ impl<'a> Lowerer<'a> {
                 self.loop_depth -= 1;
                 self.loops.pop();
                 self.no_tail(&body, w.body.span());
-                out.push(Stmt::While { cond, body, label, exit: None });
+                out.push(Stmt::While {
+                    cond,
+                    body,
+                    label,
+                    exit: None,
+                });
             }
             Expr::Loop(l) => {
                 let label = l.label.as_ref().map(|l| l.name.clone());
@@ -424,7 +521,11 @@ impl<'a> Lowerer<'a> {
                 self.loop_depth -= 1;
                 self.loops.pop();
                 self.no_tail(&body, l.body.span());
-                out.push(Stmt::Loop { body, label, exit: None });
+                out.push(Stmt::Loop {
+                    body,
+                    label,
+                    exit: None,
+                });
             }
             Expr::Break(b) => {
                 if let Some(v) = &b.expr {
@@ -433,14 +534,23 @@ impl<'a> Lowerer<'a> {
                 if self.loops.is_empty() {
                     self.error(span, "`break` outside of a loop");
                 }
-                out.push(Stmt::Break { label: b.label.clone(), span });
+                out.push(Stmt::Break {
+                    label: b.label.clone(),
+                    span,
+                });
             }
-            Expr::Continue(c) => out.push(Stmt::Continue { label: c.label.clone(), span }),
+            Expr::Continue(c) => out.push(Stmt::Continue {
+                label: c.label.clone(),
+                span,
+            }),
             Expr::Return(r) => {
                 let value = match &r.expr {
                     Some(v) => self.lower_operand(v, out),
                     None => {
-                        self.error(span, "a differentiated function returns a value: write `return value;`");
+                        self.error(
+                            span,
+                            "a differentiated function returns a value: write `return value;`",
+                        );
                         return;
                     }
                 };
@@ -449,9 +559,14 @@ impl<'a> Lowerer<'a> {
             Expr::Block(b) if b.label.is_none() => {
                 let block = self.lower_block(&b.block);
                 // A nested block is an `if true { .. }` without the branch: keep it a scope.
-                out.push(Stmt::If { cond: quote!(true), then: block, els: self.empty_block() });
+                out.push(Stmt::If {
+                    cond: q!(true),
+                    then: block,
+                    els: self.empty_block(),
+                });
             }
-            Expr::Unsafe(u) => self.error(u.unsafe_token.span, "`unsafe` blocks are not supported in a differentiated function: move the unsafe code into a function with hand-written `_jvp` and `_vjp`"),
+            // Reported by `exits_from_floats`.
+            Expr::Unsafe(_) => {}
             _ => {
                 if self.is_active(e) {
                     let what = describe(e);
@@ -459,7 +574,7 @@ impl<'a> Lowerer<'a> {
                 } else if mentions(e, self.active) && matches!(e, Expr::MethodCall(_)) {
                     self.error(span, "a method call that may change an active value is not supported in a differentiated function: write the update as an assignment (`x[i] = ..`)");
                 } else {
-                    out.push(Stmt::Passive(quote!(#e;)));
+                    out.push(Stmt::Passive(q!(#e;)));
                 }
             }
         }
@@ -519,6 +634,7 @@ impl<'a> Lowerer<'a> {
                             var: v,
                             proj: vec![],
                             span: inner.span(),
+                            deref: false,
                         }))
                     } else {
                         stmts.push(Stmt::If {
@@ -553,7 +669,7 @@ impl<'a> Lowerer<'a> {
             let mut names = Vec::new();
             crate::activity::pat_bindings(&arm.pat, &mut names);
             for n in names {
-                self.declare(&Ident::new(&n, arm.pat.span()), false, false);
+                self.declare(&names::ident(&n, arm.pat.span()), false, ValueKind::Unknown);
             }
             let mut stmts = Vec::new();
             let tail = match &*arm.body {
@@ -576,10 +692,11 @@ impl<'a> Lowerer<'a> {
                             var: v,
                             proj: vec![],
                             span: b.span(),
+                            deref: false,
                         }))
                     } else {
                         stmts.push(Stmt::If {
-                            cond: quote!(true),
+                            cond: q!(true),
                             then: inner,
                             els: self.empty_block(),
                         });
@@ -595,8 +712,8 @@ impl<'a> Lowerer<'a> {
             self.block_stack.pop();
             let pat = &arm.pat;
             let pat = match &arm.guard {
-                Some((_, g)) => quote!(#pat if #g),
-                None => quote!(#pat),
+                Some((_, g)) => q!(#pat if #g),
+                None => q!(#pat),
             };
             arms.push(Arm {
                 pat,
@@ -608,6 +725,21 @@ impl<'a> Lowerer<'a> {
 
     fn lower_for(&mut self, f: &syn::ExprForLoop, out: &mut Vec<Stmt>) {
         let label = f.label.as_ref().map(|l| l.name.clone());
+        // Over active collections, and over passive ones with patterns a plain `for` of the
+        // subset does not take (`&x`, `(i, x)`): the index loop.
+        // Over active collections, over passive ones with patterns a plain `for` of the subset
+        // does not take (`&x`, `(i, x)`), and over `xs.iter()`-like passive ones (a range loop
+        // that the reverse sweep runs backwards, instead of taping the items): the index loop.
+        if let Some(lp) = crate::activity::IterLoop::parse(&f.pat, &f.expr)
+            && (lp.elems.iter().any(|(_, src, _)| self.is_active(src))
+                || !matches!(strip_pat_type(&f.pat), Pat::Ident(_) | Pat::Wild(_))
+                || lp
+                    .elems
+                    .iter()
+                    .all(|(_, _, items)| *items != crate::activity::Items::Value))
+        {
+            return self.lower_index_loop(f, &lp, label, out);
+        }
         if self.is_active(&f.expr) || mentions(&f.expr, self.active) && !is_range(&f.expr) {
             self.error(
                 f.expr.span(),
@@ -626,15 +758,139 @@ impl<'a> Lowerer<'a> {
         // The loop variable belongs to the body's scope: declare it inside.
         let id = self.new_block();
         self.block_stack.push(id);
+        // Ranges count integers (floats have no ranges to iterate).
+        let loop_var_kind = if is_range(&f.expr) {
+            ValueKind::Other
+        } else {
+            ValueKind::Unknown
+        };
         let var = match strip_pat_type(&f.pat) {
-            Pat::Ident(pi) if pi.subpat.is_none() => self.declare(&pi.ident, false, false),
-            Pat::Wild(_) => self.declare(&Ident::new("_", f.pat.span()), false, false),
+            Pat::Ident(pi) if pi.subpat.is_none() => self.declare(&pi.ident, false, loop_var_kind),
+            Pat::Wild(_) => self.declare(&Ident::new("_", f.pat.span()), false, ValueKind::Other),
             other => {
                 self.error(other.span(), "only a name or `_` is supported as the variable of a `for` loop in a differentiated function");
-                self.declare(&Ident::new("_", other.span()), false, false)
+                self.declare(&Ident::new("_", other.span()), false, ValueKind::Unknown)
             }
         };
         let mut stmts = Vec::new();
+        for s in &f.body.stmts {
+            self.lower_stmt(s, &mut stmts);
+        }
+        self.block_stack.pop();
+        self.loop_depth -= 1;
+        self.loops.pop();
+        out.push(Stmt::For {
+            var,
+            iter,
+            body: Block {
+                id,
+                stmts,
+                tail: None,
+            },
+            label,
+            exit: None,
+        });
+    }
+
+    /// `for x in xs.iter()` and its kin (`activity::IterLoop`) over an active collection, as the
+    /// index loop a hand rewrite gives.
+    ///
+    /// Input: `for (i, &x) in xs.iter().enumerate() { body }`
+    /// Output: `for __i0 in 0..xs.len() { let i = __i0; let x = xs[__i0]; body }`
+    fn lower_index_loop(
+        &mut self,
+        f: &syn::ExprForLoop,
+        lp: &crate::activity::IterLoop,
+        label: Option<syn::Lifetime>,
+        out: &mut Vec<Stmt>,
+    ) {
+        let (k, _) = self.fresh.next("__i", 0);
+        let k = Ident::new(&k, Span::call_site());
+        let lens: Vec<TokenStream> = lp
+            .elems
+            .iter()
+            .map(|(_, src, _)| {
+                let src = strip_parens(src);
+                q!(#src.len())
+            })
+            .collect();
+        let len = match lens.as_slice() {
+            [a] => a.clone(),
+            [a, b] => q!(::core::cmp::min(#a, #b)),
+            _ => unreachable!("one or two collections"),
+        };
+        let iter_tokens = q!(0..#len);
+        let reads = self.mentioned_vars(&f.expr);
+        let iter = ForIter {
+            tokens: iter_tokens,
+            reversible: true,
+            reads,
+        };
+        self.loops.push(label.as_ref().map(|l| l.ident.to_string()));
+        self.loop_depth += 1;
+        let id = self.new_block();
+        self.block_stack.push(id);
+        let var = self.declare(&k, false, ValueKind::Other);
+        let span = f.pat.span();
+        let mut stmts = Vec::new();
+        if let Some(ip) = lp.index
+            && let Pat::Ident(pi) = strip_pat_type(ip)
+        {
+            let iv = self.declare(&pi.ident, false, ValueKind::Other);
+            stmts.push(Stmt::Let {
+                var: iv,
+                ty: None,
+                rhs: Rhs::Operand(Operand::Const {
+                    tokens: q!(#k),
+                    float: false,
+                }),
+                span,
+            });
+        }
+        for (pat, src, items) in &lp.elems {
+            let Some(Some(pi)) = crate::activity::element_pat(pat) else {
+                continue;
+            };
+            // `&x` takes the item's value; a plain `x` keeps what the iterator yields.
+            let by_ref_pat = matches!(strip_pat_type(pat), Pat::Reference(_));
+            let src = strip_parens(src);
+            if self.is_active(src) {
+                let Some(mut place) = self.lower_place(src) else {
+                    self.error(src.span(), "iterate over a variable, a field or an element (`xs.iter()`, `p.w.iter()`)");
+                    continue;
+                };
+                place.deref = false;
+                place.proj.push(Proj::Index(q!(#k)));
+                let scalar = self.vars[place.var].scalar;
+                let v = self.declare(&pi.ident, false, ValueKind::Differentiable);
+                let _ = scalar;
+                stmts.push(Stmt::Let {
+                    var: v,
+                    ty: None,
+                    rhs: Rhs::Operand(Operand::Place(place)),
+                    span,
+                });
+            } else {
+                let kind = self.value_kind(src).element();
+                let v = self.declare(&pi.ident, false, kind);
+                let tokens = match (items, by_ref_pat) {
+                    (crate::activity::Items::Ref, false) => q!(&#src[#k]),
+                    (crate::activity::Items::Clone, _) => {
+                        q!(::core::clone::Clone::clone(&#src[#k]))
+                    }
+                    _ => q!(#src[#k]),
+                };
+                stmts.push(Stmt::Let {
+                    var: v,
+                    ty: None,
+                    rhs: Rhs::Operand(Operand::Const {
+                        tokens,
+                        float: kind.differentiable(),
+                    }),
+                    span,
+                });
+            }
+        }
         for s in &f.body.stmts {
             self.lower_stmt(s, &mut stmts);
         }
@@ -688,6 +944,7 @@ impl<'a> Lowerer<'a> {
                     var: id,
                     proj: Vec::new(),
                     span: e.span(),
+                    deref: false,
                 })
             }
             Expr::Paren(p) => self.lower_place(&p.expr),
@@ -706,7 +963,13 @@ impl<'a> Lowerer<'a> {
                 base.span = e.span();
                 Some(base)
             }
-            Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => self.lower_place(&u.expr),
+            Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => {
+                let mut p = self.lower_place(&u.expr)?;
+                if p.proj.is_empty() && self.vars[p.var].param == Some(ParamKind::Ref) {
+                    p.deref = true;
+                }
+                Some(p)
+            }
             _ => None,
         }
     }
@@ -727,6 +990,11 @@ impl<'a> Lowerer<'a> {
                     return Operand::Place(p);
                 }
             }
+            Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => {
+                if let Some(p) = self.lower_place(e) {
+                    return Operand::Place(p);
+                }
+            }
             _ => {}
         }
         let span = e.span();
@@ -743,6 +1011,7 @@ impl<'a> Lowerer<'a> {
             var: t,
             proj: Vec::new(),
             span,
+            deref: false,
         })
     }
 
@@ -793,7 +1062,10 @@ impl<'a> Lowerer<'a> {
             }
             Expr::Unary(u) => match u.op {
                 UnOp::Neg(_) => Rhs::Neg(self.lower_operand(&u.expr, out)),
-                UnOp::Deref(_) => Rhs::Operand(self.lower_operand(&u.expr, out)),
+                UnOp::Deref(_) => match self.lower_place(e) {
+                    Some(p) => Rhs::Operand(Operand::Place(p)),
+                    None => Rhs::Operand(self.lower_operand(&u.expr, out)),
+                },
                 _ => {
                     self.error(
                         u.span(),
@@ -840,6 +1112,28 @@ impl<'a> Lowerer<'a> {
                         float: true,
                     });
                 }
+                if name == "sin_cos" && m.args.is_empty() {
+                    // `(x.sin(), x.cos())`: two rows of the table on one operand.
+                    let x = self.lower_operand(&m.receiver, out);
+                    let span = m.span();
+                    let parts = ["sin", "cos"].map(|r| {
+                        let rule = Rule::find(r).expect("sin and cos are rules");
+                        let t = self.temp(true);
+                        out.push(Stmt::Let {
+                            var: t,
+                            ty: None,
+                            rhs: Rhs::Rule(rule, vec![x.clone()]),
+                            span,
+                        });
+                        Operand::Place(Place {
+                            var: t,
+                            proj: Vec::new(),
+                            span,
+                            deref: false,
+                        })
+                    });
+                    return Rhs::Tuple(parts.to_vec());
+                }
                 let Some(rule) = Rule::find(&name) else {
                     self.error(
                         m.method.span(),
@@ -872,6 +1166,23 @@ impl<'a> Lowerer<'a> {
             },
             Expr::Tuple(t) => {
                 Rhs::Tuple(t.elems.iter().map(|e| self.lower_operand(e, out)).collect())
+            }
+            Expr::Struct(st) if st.qself.is_none() => {
+                let fields: Vec<syn::Member> = st.fields.iter().map(|f| f.member.clone()).collect();
+                let mut args: Vec<Operand> = st
+                    .fields
+                    .iter()
+                    .map(|f| self.lower_operand(&f.expr, out))
+                    .collect();
+                if let Some(r) = &st.rest {
+                    args.push(self.lower_operand(r, out));
+                }
+                Rhs::Struct {
+                    path: st.path.to_token_stream(),
+                    fields,
+                    args,
+                    rest: st.rest.is_some(),
+                }
             }
             Expr::Macro(m) if m.mac.path.is_ident("vec") => match MacroArgs::parse(&m.mac.tokens) {
                 Some(MacroArgs::Repeat(e, n)) => Rhs::Repeat {
@@ -912,6 +1223,11 @@ impl<'a> Lowerer<'a> {
                 Rhs::Block(block)
             }
             Expr::Closure(_) => Rhs::Operand(Operand::Const {
+                tokens: e.to_token_stream(),
+                float: false,
+            }),
+            // Reported by `exits_from_floats`.
+            Expr::Unsafe(_) => Rhs::Operand(Operand::Const {
                 tokens: e.to_token_stream(),
                 float: false,
             }),
@@ -963,7 +1279,7 @@ impl<'a> Lowerer<'a> {
                 ),
             );
             return Rhs::Operand(Operand::Const {
-                tokens: quote!(),
+                tokens: q!(),
                 float: true,
             });
         }
@@ -1027,11 +1343,24 @@ impl<'a> Lowerer<'a> {
                 Expr::Reference(r) if r.mutability.is_none() => Arg { op: self.lower_operand(&r.expr, out), by_ref: true },
                 Expr::Reference(r) => {
                     self.error(r.span(), "`&mut` arguments are not supported in a differentiated function: return the new value instead");
-                    Arg { op: Operand::Const { tokens: quote!(), float: false }, by_ref: false }
+                    Arg { op: Operand::Const { tokens: q!(), float: false }, by_ref: false }
                 }
                 _ => Arg { op: self.lower_operand(a, out), by_ref: false },
             })
             .collect();
+        for a in &c.args {
+            let e = match a {
+                Expr::Reference(r) => &*r.expr,
+                e => e,
+            };
+            if !self.is_active(e) && self.value_kind(e) == ValueKind::Unknown {
+                let callee = path.to_token_stream().to_string().replace(' ', "");
+                self.error(
+                    e.span(),
+                    format!("cannot tell whether this argument of `{callee}` is a float (a call passes floats a zero tangent) or not (integers get none): bind it to a name with its type first (`let v: f64 = ..;` or `let n: usize = ..;`) and pass that"),
+                );
+            }
+        }
         Rhs::Call {
             path: path.clone(),
             args,
@@ -1040,26 +1369,114 @@ impl<'a> Lowerer<'a> {
 
     /// Is this passive expression a float (so that a call passes it a zero tangent)?
     fn float_kind(&self, e: &Expr) -> bool {
-        match e {
-            Expr::Lit(l) => matches!(&l.lit, syn::Lit::Float(_)),
-            Expr::Cast(c) => self.is_float_type(&c.ty),
-            Expr::Paren(p) => self.float_kind(&p.expr),
-            Expr::Unary(u) => !matches!(u.op, UnOp::Not(_)) && self.float_kind(&u.expr),
-            Expr::Binary(b) => match b.op {
-                SynBinOp::Add(_) | SynBinOp::Sub(_) | SynBinOp::Mul(_) | SynBinOp::Div(_) => {
-                    self.float_kind(&b.left) || self.float_kind(&b.right)
+        self.value_kind(e).differentiable()
+    }
+
+    /// What a type is: floats, a `Differentiable` struct, or something without derivatives.
+    pub fn type_kind(&self, ty: &Type) -> ValueKind {
+        use ValueKind::*;
+        match ty {
+            _ if self.is_float_type(ty) => Floats,
+            _ if crate::activity::is_passive_type(ty) => Other,
+            Type::Reference(r) => self.type_kind(&r.elem),
+            Type::Array(a) => self.type_kind(&a.elem),
+            Type::Slice(a) => self.type_kind(&a.elem),
+            Type::Paren(p) => self.type_kind(&p.elem),
+            Type::Tuple(t) if t.elems.is_empty() => Other,
+            Type::Tuple(t) => {
+                let kinds: Vec<ValueKind> = t.elems.iter().map(|e| self.type_kind(e)).collect();
+                if kinds.iter().all(|k| *k == Floats) {
+                    Floats
+                } else if kinds.iter().all(|k| *k == Other) {
+                    Other
+                } else {
+                    Unknown
                 }
-                _ => false,
+            }
+            Type::Path(p) => {
+                let Some(last) = p.path.segments.last() else {
+                    return Unknown;
+                };
+                if (last.ident == "Vec" || last.ident == "Box")
+                    && let syn::PathArguments::AngleBracketed(a) = &last.arguments
+                    && let Some(syn::GenericArgument::Type(t)) = a.args.first()
+                {
+                    return self.type_kind(t);
+                }
+                if p.path
+                    .get_ident()
+                    .is_some_and(|i| self.type_params.contains(&i.to_string()))
+                {
+                    // A type parameter that is not a float: passive.
+                    return Other;
+                }
+                Differentiable
+            }
+            _ => Unknown,
+        }
+    }
+
+    /// What a passive expression is, as far as the source shows.
+    pub fn value_kind(&self, e: &Expr) -> ValueKind {
+        use ValueKind::*;
+        match e {
+            Expr::Lit(l) => match &l.lit {
+                syn::Lit::Float(_) => Floats,
+                syn::Lit::Int(i) if i.suffix() == "f32" || i.suffix() == "f64" => Floats,
+                _ => Other,
+            },
+            Expr::Cast(c) => self.type_kind(&c.ty),
+            Expr::Paren(p) => self.value_kind(&p.expr),
+            Expr::Group(g) => self.value_kind(&g.expr),
+            Expr::Reference(r) => self.value_kind(&r.expr),
+            Expr::Unary(u) => match u.op {
+                UnOp::Not(_) => Other,
+                _ => self.value_kind(&u.expr),
+            },
+            Expr::Binary(b) => match b.op {
+                SynBinOp::Add(_)
+                | SynBinOp::Sub(_)
+                | SynBinOp::Mul(_)
+                | SynBinOp::Div(_)
+                | SynBinOp::Rem(_) => self.value_kind(&b.left).join(self.value_kind(&b.right)),
+                // Comparisons, `&&`, `||`, bit operations (on integers).
+                _ => Other,
             },
             Expr::Path(p) => {
                 if let Some(i) = p.path.get_ident() {
-                    self.lookup(&i.to_string())
-                        .is_some_and(|id| self.vars[id].float_kind)
+                    return self
+                        .lookup(&i.to_string())
+                        .map_or(Unknown, |id| self.vars[id].kind);
+                }
+                let segs: Vec<String> = p
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect();
+                // `f64::consts::PI`, `core::f64::consts::E`, `f64::EPSILON`, `usize::MAX`, ...
+                if segs.iter().any(|s| s == "consts") || self.float_types.contains(&segs[0]) {
+                    return Floats;
+                }
+                let first: Type = match syn::parse_str(&segs[0]) {
+                    Ok(t) => t,
+                    Err(_) => return Unknown,
+                };
+                if crate::activity::is_passive_type(&first) {
+                    Other
                 } else {
-                    // `f64::consts::PI`, `core::f64::consts::E`, ...
-                    p.path.segments.iter().any(|s| s.ident == "consts")
+                    Unknown
                 }
             }
+            Expr::Index(i) => self.value_kind(&i.expr).element(),
+            Expr::Field(f) => match (self.value_kind(&f.base), &f.member) {
+                // A tuple of floats.
+                (Floats, syn::Member::Unnamed(_)) => Floats,
+                // Every field of a `Differentiable` struct carries derivatives.
+                (Differentiable, _) => Differentiable,
+                _ if self.is_active(&f.base) => Differentiable,
+                _ => Unknown,
+            },
             Expr::Call(c) => match &*c.func {
                 Expr::Path(p) => {
                     let segs: Vec<String> = p
@@ -1068,23 +1485,135 @@ impl<'a> Lowerer<'a> {
                         .iter()
                         .map(|s| s.ident.to_string())
                         .collect();
-                    (segs.len() == 2 && self.float_types.contains(&segs[0]))
-                        || segs.last().is_some_and(|s| s == "stop_gradient")
-                            && c.args.first().is_some_and(|a| self.float_kind(a))
+                    if segs.len() == 2 && self.float_types.contains(&segs[0]) {
+                        Floats
+                    } else if segs.last().is_some_and(|s| s == "stop_gradient") {
+                        c.args.first().map_or(Unknown, |a| self.value_kind(a))
+                    } else if c.args.iter().any(|a| self.is_active(a)) {
+                        // A call of a differentiable function: its value carries derivatives.
+                        Differentiable
+                    } else {
+                        Unknown
+                    }
                 }
-                _ => false,
+                _ => Unknown,
             },
-            Expr::MethodCall(m) if m.method == "unwrap" || m.method == "expect" => {
-                self.float_kind(&m.receiver)
-            }
             Expr::MethodCall(m) => {
-                !PREDICATES.contains(&m.method.to_string().as_str())
-                    && Rule::find(&m.method.to_string()).is_some()
-                    && self.float_kind(&m.receiver)
+                let name = m.method.to_string();
+                match name.as_str() {
+                    "unwrap" | "expect" | "clone" | "to_owned" | "to_vec" => {
+                        self.value_kind(&m.receiver)
+                    }
+                    "len" | "count" => Other,
+                    // Methods of integers too: the receiver decides.
+                    "abs" | "max" | "min" | "signum" | "clamp" | "pow" => {
+                        self.value_kind(&m.receiver)
+                    }
+                    _ if PREDICATES.contains(&name.as_str()) => Other,
+                    _ if Rule::find(&name).is_some() => Floats,
+                    _ => Unknown,
+                }
             }
-            _ => false,
+            Expr::Array(a) => a
+                .elems
+                .iter()
+                .map(|e| self.value_kind(e))
+                .reduce(ValueKind::join)
+                .unwrap_or(Unknown),
+            Expr::Repeat(r) => self.value_kind(&r.expr),
+            Expr::Macro(m) if m.mac.path.is_ident("vec") => {
+                match crate::names::MacroArgs::parse(&m.mac.tokens) {
+                    Some(crate::names::MacroArgs::Repeat(e, _)) => self.value_kind(&e),
+                    Some(crate::names::MacroArgs::List(l)) => l
+                        .iter()
+                        .map(|e| self.value_kind(e))
+                        .reduce(ValueKind::join)
+                        .unwrap_or(Unknown),
+                    None => Unknown,
+                }
+            }
+            Expr::Tuple(t) if t.elems.is_empty() => Other,
+            Expr::Tuple(t) => {
+                let kinds: Vec<ValueKind> = t.elems.iter().map(|e| self.value_kind(e)).collect();
+                if kinds.iter().all(|k| *k == Floats) {
+                    Floats
+                } else if kinds.iter().all(|k| *k == Other) {
+                    Other
+                } else {
+                    Unknown
+                }
+            }
+            Expr::If(i) => {
+                let tail = |b: &syn::Block| match b.stmts.last() {
+                    Some(syn::Stmt::Expr(e, None)) => self.value_kind(e),
+                    _ => Unknown,
+                };
+                let same = |a: ValueKind, b: ValueKind| {
+                    if a == b {
+                        a
+                    } else if a.differentiable() && b.differentiable() {
+                        Differentiable
+                    } else {
+                        Unknown
+                    }
+                };
+                match &i.else_branch {
+                    Some((_, els)) => match &**els {
+                        Expr::Block(b) => same(tail(&i.then_branch), tail(&b.block)),
+                        other => same(tail(&i.then_branch), self.value_kind(other)),
+                    },
+                    None => Other,
+                }
+            }
+            _ => Unknown,
         }
     }
+}
+
+/// Where the body takes an active value out of the floats, with the message for each: `unsafe`
+/// blocks (anywhere: what they do to a float cannot be seen), casts of active values to
+/// integers, `to_bits` and the like, and formatting macros reading active names (`{x}`).
+fn exits_from_floats(body: &syn::Block, active: &HashSet<String>) -> Vec<(Span, String)> {
+    struct V<'a> {
+        active: &'a HashSet<String>,
+        out: Vec<(Span, String)>,
+    }
+    impl<'ast> syn::visit::Visit<'ast> for V<'_> {
+        fn visit_expr_unsafe(&mut self, u: &'ast syn::ExprUnsafe) {
+            self.out.push((u.unsafe_token.span, "`unsafe` blocks are not supported in a differentiated function (what they do to a float cannot be differentiated): move the unsafe code into a function with hand-written `_jvp` and `_vjp`".into()));
+            syn::visit::visit_expr_unsafe(self, u);
+        }
+        fn visit_expr_cast(&mut self, c: &'ast syn::ExprCast) {
+            if crate::activity::is_passive_type(&c.ty) && is_active(&c.expr, self.active) {
+                let ty = c.ty.to_token_stream().to_string();
+                self.out.push((c.span(), format!("casting an active float to `{ty}` drops its derivative: if the integer is meant to carry none, say so with `stop_gradient(..) as {ty}`")));
+            }
+            syn::visit::visit_expr_cast(self, c);
+        }
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            let name = m.method.to_string();
+            if crate::activity::EXITS.contains(&name.as_str())
+                && is_active(&m.receiver, self.active)
+            {
+                self.out.push((m.method.span(), format!("`{name}` takes an active float out of the floats, which drops its derivative: if that is meant, say so with `stop_gradient(..).{name}()`")));
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_macro(&mut self, m: &'ast syn::Macro) {
+            if let Some(name) = crate::activity::format_captures(&m.tokens)
+                .into_iter()
+                .find(|n| self.active.contains(n))
+            {
+                self.out.push((m.span(), format!("this macro formats the active value `{name}`: a differentiated function cannot compute with its text; print it outside, or pass `stop_gradient({name})` as the macro's argument")));
+            }
+        }
+    }
+    let mut v = V {
+        active,
+        out: Vec::new(),
+    };
+    syn::visit::Visit::visit_block(&mut v, body);
+    v.out
 }
 
 fn rule_names() -> String {
@@ -1145,6 +1674,13 @@ fn expr_has_value(e: &Expr) -> bool {
     }
 }
 
+fn strip_parens(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip_parens(&p.expr),
+        _ => e,
+    }
+}
+
 fn is_range(e: &Expr) -> bool {
     match e {
         Expr::Range(_) => true,
@@ -1184,8 +1720,8 @@ fn project(op: &Operand, p: Proj) -> Operand {
         }
         Operand::Const { tokens, .. } => {
             let t = match p {
-                Proj::Field(m) => quote!((#tokens).#m),
-                Proj::Index(i) => quote!((#tokens)[#i]),
+                Proj::Field(m) => q!((#tokens).#m),
+                Proj::Index(i) => q!((#tokens)[#i]),
             };
             Operand::Const {
                 tokens: t,

@@ -4,43 +4,132 @@
 //!
 //! Input: `let x = a; let x = x * 2.0;`  Output: `let x = a; let x__1 = x * 2.0;`
 //!
-//! Also holds the names of generated identifiers (tangents, adjoints, tapes).
+//! Also holds the names of generated identifiers (tangents, adjoints, tapes), and the two rules
+//! that keep them apart from the user's:
+//!
+//! - every identifier the macro introduces (derived names such as `x__bar`, numbered ones such
+//!   as `__tape3`, and every name written in an emitter's template: `ct`, `__y`, `__n`, ...) has
+//!   mixed-site hygiene ([`hygienic`], [`q!`](crate::q)): user code cannot name it and it cannot
+//!   capture a user's binding, whatever the user calls their variables;
+//! - the bindings of the function (the user's, renamed ones and the lowering's temporaries) have
+//!   distinct spellings, fresh ones avoiding every identifier the user wrote ([`Fresh`]), so that
+//!   names derived from two different bindings can never coincide.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, format_ident};
+use quote::ToTokens;
 use syn::punctuated::Punctuated;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, Ident, Pat, Token};
 
+/// A span with mixed-site hygiene (as `macro_rules!` locals have) located at `at`, so that
+/// errors still point at the user's code.
+pub fn hygienic_span(at: Span) -> Span {
+    Span::mixed_site().located_at(at)
+}
+
+/// An identifier the macro introduces: no user-written identifier can refer to it.
+pub fn hygienic(name: &str, at: Span) -> Ident {
+    Ident::new(name, hygienic_span(at))
+}
+
 /// The tangent of `x` in forward mode.
 pub fn tangent(x: &Ident) -> Ident {
-    format_ident!("{}__dot", x)
+    hygienic(&format!("{}__dot", raw_free(x)), x.span())
 }
 
 /// The adjoint of `x` in reverse mode.
 pub fn adjoint(x: &Ident) -> Ident {
-    format_ident!("{}__bar", x)
+    hygienic(&format!("{}__bar", raw_free(x)), x.span())
+}
+
+/// A name derived from `x` (`{prefix}{x}{suffix}`), with mixed-site hygiene.
+pub fn derived(prefix: &str, x: &Ident, suffix: &str) -> Ident {
+    hygienic(&format!("{prefix}{}{suffix}", raw_free(x)), x.span())
 }
 
 /// A numbered generated name.
 pub fn generated(what: &str, n: usize) -> Ident {
-    Ident::new(&format!("__{what}{n}"), Span::call_site())
+    hygienic(&format!("__{what}{n}"), Span::call_site())
+}
+
+/// The spelling of `x` without its `r#` (a raw identifier `r#loop` is spelled `loop` inside
+/// the names derived from it: `loop__bar`).
+pub fn raw_free(x: &Ident) -> String {
+    let s = x.to_string();
+    match s.strip_prefix("r#") {
+        Some(rest) => rest.to_string(),
+        None => s,
+    }
+}
+
+/// An identifier spelled `name`, raw (`r#loop`) when the spelling says so.
+pub fn ident(name: &str, span: Span) -> Ident {
+    match name.strip_prefix("r#") {
+        Some(rest) => Ident::new_raw(rest, span),
+        None => Ident::new(name, span),
+    }
+}
+
+/// Hands out spellings for new bindings (renamed shadowed bindings, temporaries) that no
+/// identifier of the user's function has and that were not handed out before.
+pub struct Fresh {
+    taken: HashSet<String>,
+}
+
+impl Fresh {
+    /// Every identifier written anywhere in `tokens` (the user's function) is taken.
+    pub fn new(tokens: TokenStream) -> Self {
+        let mut taken = HashSet::new();
+        collect_idents(tokens, &mut taken);
+        Fresh { taken }
+    }
+
+    /// `{base}{n}` for the first `n >= from` whose spelling is free; marks it taken.
+    pub fn next(&mut self, base: &str, from: usize) -> (String, usize) {
+        let mut n = from;
+        loop {
+            let s = format!("{base}{n}");
+            if self.taken.insert(s.clone()) {
+                return (s, n);
+            }
+            n += 1;
+        }
+    }
+}
+
+fn collect_idents(tokens: TokenStream, out: &mut HashSet<String>) {
+    for t in tokens {
+        match t {
+            proc_macro2::TokenTree::Ident(i) => {
+                out.insert(raw_free(&i));
+            }
+            proc_macro2::TokenTree::Group(g) => collect_idents(g.stream(), out),
+            _ => {}
+        }
+    }
 }
 
 /// Renames bindings so that each is unique in the function.
 pub struct Renamer {
     scopes: Vec<HashMap<String, Ident>>,
     counts: HashMap<String, usize>,
+    fresh: Fresh,
 }
 
 impl Renamer {
-    pub fn new() -> Self {
+    pub fn new(fresh: Fresh) -> Self {
         Renamer {
             scopes: vec![HashMap::new()],
             counts: HashMap::new(),
+            fresh,
         }
+    }
+
+    /// The spellings handed out so far stay taken for the lowering's temporaries.
+    pub fn into_fresh(self) -> Fresh {
+        self.fresh
     }
 
     /// Declares a binding in the current scope and returns its unique name.
@@ -50,7 +139,10 @@ impl Renamer {
         let unique = if *n == 0 {
             id.clone()
         } else {
-            Ident::new(&format!("{name}__{n}"), id.span())
+            // `x__1`, or the next number whose spelling the user's function does not use.
+            let (s, used) = self.fresh.next(&format!("{}__", raw_free(id)), *n);
+            *n = used;
+            Ident::new(&s, id.span())
         };
         *n += 1;
         if let Some(scope) = self.scopes.last_mut() {
@@ -65,7 +157,7 @@ impl Renamer {
             .iter()
             .rev()
             .find_map(|s| s.get(&name))
-            .map(|u| Ident::new(&u.to_string(), id.span()))
+            .map(|u| ident(&u.to_string(), id.span()))
     }
 
     fn push(&mut self) {
@@ -92,11 +184,16 @@ impl Renamer {
             Pat::TupleStruct(t) => t.elems.iter_mut().for_each(|p| self.declare_pat(p)),
             Pat::Struct(s) => {
                 for f in s.fields.iter_mut() {
-                    if f.colon_token.is_none() {
-                        // `S { x }` binds `x`: spell it `S { x: x__1 }` when renamed.
+                    let shorthand = f.colon_token.is_none();
+                    self.declare_pat(&mut f.pat);
+                    // `S { x }` binds `x`: spell it `S { x: x__1 }` when renamed.
+                    let renamed = match (&*f.pat, &f.member) {
+                        (Pat::Ident(p), syn::Member::Named(m)) => p.ident != *m,
+                        _ => true,
+                    };
+                    if shorthand && renamed {
                         f.colon_token = Some(Default::default());
                     }
-                    self.declare_pat(&mut f.pat);
                 }
             }
             Pat::Reference(r) => self.declare_pat(&mut r.pat),

@@ -244,7 +244,7 @@ impl<'a> Walk<'a> {
                 self.operand(a);
                 self.operand(b);
             }
-            Rhs::Rule(_, args) | Rhs::Array(args) | Rhs::Tuple(args) => {
+            Rhs::Rule(_, args) | Rhs::Array(args) | Rhs::Tuple(args) | Rhs::Struct { args, .. } => {
                 args.iter().for_each(|a| self.operand(a))
             }
             Rhs::Call { args, .. } => args.iter().for_each(|a| self.operand(&a.op)),
@@ -302,15 +302,14 @@ pub fn is_range(t: &proc_macro2::TokenStream) -> bool {
 #[cfg(test)]
 mod tests {
     use super::is_range;
-    use quote::quote;
 
     #[test]
     fn ranges_yield_each_value_once() {
-        assert!(is_range(&quote!(0..n)));
-        assert!(is_range(&quote!((0..=n).rev())));
-        assert!(is_range(&quote!((1..n).step_by(2).rev())));
-        assert!(!is_range(&quote!(idx.iter().copied())));
-        assert!(!is_range(&quote!(0..)));
-        assert!(!is_range(&quote!([0, 0, 1])));
+        assert!(is_range(&q!(0..n)));
+        assert!(is_range(&q!((0..=n).rev())));
+        assert!(is_range(&q!((1..n).step_by(2).rev())));
+        assert!(!is_range(&q!(idx.iter().copied())));
+        assert!(!is_range(&q!(0..)));
+        assert!(!is_range(&q!([0, 0, 1])));
     }
 }

@@ -201,7 +201,7 @@ fn scan(
                 Rhs::Rule(rule, args) if CHEAP_RULES.contains(&rule.name) => {
                     args.iter().for_each(|a| operand(a, by_name, mentions))
                 }
-                Rhs::Array(args) | Rhs::Tuple(args) => {
+                Rhs::Array(args) | Rhs::Tuple(args) | Rhs::Struct { args, .. } => {
                     args.iter().for_each(|a| operand(a, by_name, mentions))
                 }
                 Rhs::Rule(..) => return false,

@@ -26,7 +26,6 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{format_ident, quote};
 
 use crate::codegen::Ctx;
 use crate::ir::*;
@@ -297,7 +296,7 @@ impl<'a> Rev<'a> {
     /// `rt::push`: a tape push whose growth is out of line (see there).
     fn push(&self) -> TokenStream {
         let c = self.core();
-        quote!(#c::rt::push)
+        q!(#c::rt::push)
     }
 
     fn read_tokens(&self, t: &TokenStream) {
@@ -339,44 +338,62 @@ impl<'a> Rev<'a> {
             return None;
         };
         let k = crate::fuse::offset(t, name)?;
-        Some(format_ident!("__w_{}_{}", self.cx.name(p.var), k))
+        Some(names::derived(
+            "__w_",
+            self.cx.name(p.var),
+            &format!("_{k}"),
+        ))
     }
 
     /// `adjoint(target) += src`.
     fn acc(&self, target: &Operand, src: TokenStream, scalar: bool) -> TokenStream {
+        self.acc_signed(target, src, scalar, false)
+    }
+
+    /// `adjoint(target) += src`, or `-= src` when `sub`. Every contribution to an adjoint goes
+    /// through here, so that the count deciding whether an adjoint is made by its only
+    /// contribution (`single`) sees all of them.
+    fn acc_signed(
+        &self,
+        target: &Operand,
+        src: TokenStream,
+        scalar: bool,
+        sub: bool,
+    ) -> TokenStream {
         match target.active_place(self.f()) {
             Some(p) => {
                 // Sources that can be moved into a fresh adjoint (not an element of an array).
                 let movable = scalar || !src.to_string().contains('[');
-                let whole = p.proj.is_empty() && self.cur_top.get() && movable;
+                let whole = p.proj.is_empty() && self.cur_top.get() && movable && !sub;
                 *self.contrib.borrow_mut().entry(p.var).or_insert(0) += if whole { 1 } else { 2 };
+                let c = self.core();
                 if let Some(w) = self.window_reg(p) {
                     self.read_proj(p);
-                    return if scalar {
-                        quote!(#w = #w + #src;)
-                    } else {
-                        let c = self.core();
-                        quote!(#c::rt::acc(&mut #w, &#src);)
+                    return match (scalar, sub) {
+                        (true, false) => q!(#w = #w + #src;),
+                        (true, true) => q!(#w = #w - #src;),
+                        (false, false) => q!(#c::rt::acc(&mut #w, &#src);),
+                        (false, true) => q!(#c::rt::sub_acc(&mut #w, &#src);),
                     };
                 }
                 let a = self.adj(p);
                 if whole && self.single.contains(&p.var) {
                     // The only contribution: the adjoint starts here, with no zero to add to.
-                    return quote!(let mut #a = #src;);
+                    return q!(let mut #a = #src;);
                 }
                 if scalar && self.analysis.once.contains(&(p.var, crate::once::key(p))) {
                     // Still zero: this is the element's only contribution.
-                    return quote!(#a = #src;);
+                    return if sub { q!(#a = -#src;) } else { q!(#a = #src;) };
                 }
-                if scalar {
-                    // `a = a + s` rather than `+=`: `Float` does not require `AddAssign`.
-                    quote!(#a = #a + #src;)
-                } else {
-                    let c = self.core();
-                    quote!(#c::rt::acc(&mut #a, &#src);)
+                // `a = a + s` rather than `+=`: `Float` does not require `AddAssign`.
+                match (scalar, sub) {
+                    (true, false) => q!(#a = #a + #src;),
+                    (true, true) => q!(#a = #a - #src;),
+                    (false, false) => q!(#c::rt::acc(&mut #a, &#src);),
+                    (false, true) => q!(#c::rt::sub_acc(&mut #a, &#src);),
                 }
             }
-            None => quote!(),
+            None => q!(),
         }
     }
 
@@ -425,9 +442,9 @@ impl<'a> Rev<'a> {
         self.read_proj(place);
         let p = self.cx.place(place);
         Some(if *sub {
-            quote!(#p += #tokens;)
+            q!(#p += #tokens;)
         } else {
-            quote!(#p -= #tokens;)
+            q!(#p -= #tokens;)
         })
     }
 
@@ -444,11 +461,11 @@ impl<'a> Rev<'a> {
         depth: usize,
     ) -> (TokenStream, TokenStream) {
         if self.recomputable_cond(cond) {
-            return (quote!(), cond.clone());
+            return (q!(), cond.clone());
         }
         let t = self.tape((key, 0, "branch"), depth);
         let push = self.push();
-        (quote!(let __c = #cond; #push(&mut #t, __c);), quote!(__c))
+        (q!(let __c = #cond; #push(&mut #t, __c);), q!(__c))
     }
 
     /// The reverse sweep's test of the same decision: the condition again, or the recorded one.
@@ -458,7 +475,7 @@ impl<'a> Rev<'a> {
             return cond.clone();
         }
         let t = self.tape((key, 0, "branch"), depth);
-        quote!(#t.pop().unwrap())
+        q!(#t.pop().unwrap())
     }
 
     /// A branch condition the reverse sweep can evaluate again instead of storing: literals,
@@ -512,19 +529,19 @@ impl<'a> Rev<'a> {
         let c = self.core();
         let fwd = self.fwd_stmts(body);
         let result = if self.has_return {
-            quote!(let __y = match __ret { ::core::option::Option::Some(v) => v, ::core::option::Option::None => unreachable!("every path of a differentiated function returns") };)
+            q!(let __y = match __ret { ::core::option::Option::Some(v) => v, ::core::option::Option::None => unreachable!("every path of a differentiated function returns") };)
         } else {
             match &body.tail {
                 Some(t) => {
                     let v = cx.value(t);
                     let needs_clone = matches!(t, Operand::Place(p) if self.needed.contains(&p.var) && !cx.is_scalar_op(t));
                     if needs_clone {
-                        quote!(let __y = ::core::clone::Clone::clone(&#v);)
+                        q!(let __y = ::core::clone::Clone::clone(&#v);)
                     } else {
-                        quote!(let __y = #v;)
+                        q!(let __y = #v;)
                     }
                 }
-                None => quote!(let __y = ();),
+                None => q!(let __y = ();),
             }
         };
         // Adjoints of the parameters and of the body's bindings, made before the pullback so
@@ -538,18 +555,18 @@ impl<'a> Rev<'a> {
             let n = &v.name;
             let a = names::adjoint(n);
             let z = match v.param {
-                Some(ParamKind::Ref) => quote!(#c::rt::zero_of(#n)),
-                Some(ParamKind::Slice) => quote!(#c::rt::zero_owned(#n)),
-                _ => cx.zero_like(&quote!(#n), v.scalar),
+                Some(ParamKind::Ref) => q!(#c::rt::zero_of(#n)),
+                Some(ParamKind::Slice) => q!(#c::rt::zero_owned(#n)),
+                _ => cx.zero_like(&q!(#n), v.scalar),
             };
-            inits.extend(quote!(let mut #a = #z;));
+            inits.extend(q!(let mut #a = #z;));
         }
         // The reverse sweep.
         let mut rev = TokenStream::new();
         if !self.has_return
             && let Some(t) = &body.tail
         {
-            rev.extend(self.acc(t, quote!(ct), self.result_scalar));
+            rev.extend(self.acc(t, q!(ct), self.result_scalar));
         }
         for (i, s) in body.stmts.iter().enumerate().rev() {
             if !self.fused.contains_key(&i) {
@@ -557,18 +574,17 @@ impl<'a> Rev<'a> {
             }
         }
         let adjoints: Vec<TokenStream> =
-            cx.f.params
+            cx.f.signature
                 .iter()
-                .filter(|&&p| cx.f.vars[p].active)
                 .map(|&p| {
                     let a = names::adjoint(&cx.f.vars[p].name);
-                    quote!(#a)
+                    q!(#a)
                 })
                 .collect();
         let ret = if adjoints.len() == 1 {
-            quote!(#(#adjoints)*)
+            q!(#(#adjoints)*)
         } else {
-            quote!((#(#adjoints),*))
+            q!((#(#adjoints),*))
         };
         let tapes = self
             .tapes
@@ -576,16 +592,16 @@ impl<'a> Rev<'a> {
             .iter()
             .map(|(id, vec)| {
                 if *vec {
-                    quote!(let mut #id = ::std::vec::Vec::new();)
+                    q!(let mut #id = ::std::vec::Vec::new();)
                 } else {
-                    quote!(let mut #id = #c::rt::Slot::new();)
+                    q!(let mut #id = #c::rt::Slot::new();)
                 }
             })
             .collect::<Vec<_>>();
-        let flag_decls = flags.iter().map(|f| quote!(let mut #f = false;));
+        let flag_decls = flags.iter().map(|f| q!(let mut #f = false;));
         let ret_decl = self
             .has_return
-            .then(|| quote!(let mut __ret = ::core::option::Option::None;));
+            .then(|| q!(let mut __ret = ::core::option::Option::None;));
         let needed_params =
             cx.f.params
                 .iter()
@@ -593,10 +609,10 @@ impl<'a> Rev<'a> {
                 .filter(|p| self.needed.contains(p))
                 .collect();
         Reverse {
-            forward: quote!(#(#flag_decls)* #ret_decl #(#tapes)* #fwd #result),
+            forward: q!(#(#flag_decls)* #ret_decl #(#tapes)* #fwd #result),
             adjoint_inits: inits,
             needed_params,
-            pullback: quote!(#rev #ret),
+            pullback: q!(#rev #ret),
         }
     }
 
@@ -633,7 +649,7 @@ impl<'a> Rev<'a> {
         let v = self.cx.name(*var);
         let arrays: HashMap<VarId, usize> = one.windows.iter().copied().collect();
         *self.window.borrow_mut() = Some((v.to_string(), arrays));
-        let reg = |x: VarId, k: usize| format_ident!("__w_{}_{}", self.cx.name(x), k);
+        let reg = |x: VarId, k: usize| names::derived("__w_", self.cx.name(x), &format!("_{k}"));
         let nz = self.cx.neg_zero_scalar();
         let mut regs = TokenStream::new();
         let mut shift = TokenStream::new();
@@ -650,49 +666,45 @@ impl<'a> Rev<'a> {
                     .get(&x)
                     .is_some_and(|n| self.analysis.param_reads.get(&x) == Some(n));
             let add = |r: &Ident| {
-                if only_here {
-                    quote!(#r)
-                } else {
-                    quote!(*__e + #r)
-                }
+                if only_here { q!(#r) } else { q!(*__e + #r) }
             };
             for k in 0..=kmax {
                 let r = reg(x, k);
-                regs.extend(quote!(let mut #r = #nz;));
+                regs.extend(q!(let mut #r = #nz;));
             }
             let r0 = reg(x, 0);
             let flush0 = add(&r0);
             // `get_mut`: an iteration need not have touched `x[i]` (a branch), so `i` may be
             // past the end; nothing is pending then.
-            shift.extend(quote!(
+            shift.extend(q!(
                 if let ::core::option::Option::Some(__e) = #xb.get_mut(#v) {
                     *__e = #flush0;
                 }
             ));
             for k in 0..kmax {
                 let (a, b) = (reg(x, k), reg(x, k + 1));
-                shift.extend(quote!(#a = #b;));
+                shift.extend(q!(#a = #b;));
                 let flush = add(&a);
-                flush_end.extend(quote!(
+                flush_end.extend(q!(
                     if let ::core::option::Option::Some(__e) = #xb.get_mut(__hi + #k) {
                         *__e = #flush;
                     }
                 ));
             }
             let last = reg(x, kmax);
-            shift.extend(quote!(#last = #nz;));
+            shift.extend(q!(#last = #nz;));
         }
         let ranged = one.windows.iter().any(|&(_, k)| k > 0);
         let (it, ends) = match (&one.range, ranged) {
-            (Some((a, b)), true) => (quote!(__lo..__hi), quote!(let __lo = #a; let __hi = #b;)),
-            _ => (iter.tokens.clone(), quote!()),
+            (Some((a, b)), true) => (q!(__lo..__hi), q!(let __lo = #a; let __hi = #b;)),
+            _ => (iter.tokens.clone(), q!()),
         };
         let after = if ranged {
-            quote!(if __lo < __hi { #flush_end })
+            q!(if __lo < __hi { #flush_end })
         } else {
-            quote!()
+            q!()
         };
-        let l = label.as_ref().map(|l| quote!(#l:));
+        let l = label.as_ref().map(|l| q!(#l:));
         let stmts = self.fwd_stmts(body);
         let was_top = self.cur_top.replace(false);
         let mut rev = self.adjoint_inits(&self.scope_vars(body));
@@ -704,9 +716,9 @@ impl<'a> Rev<'a> {
         *self.window.borrow_mut() = None;
         let shadows = one.accs.iter().map(|(a, coef)| {
             let n = names::adjoint(self.cx.name(*a));
-            quote!(let #n = #coef;)
+            q!(let #n = #coef;)
         });
-        quote!({ #(#shadows)* #regs #ends #l for #v in #it { #stmts { #rev } #shift } #after })
+        q!({ #(#shadows)* #regs #ends #l for #v in #it { #stmts { #rev } #shift } #after })
     }
 
     fn scope_saves(&self, b: &Block) -> TokenStream {
@@ -719,13 +731,22 @@ impl<'a> Rev<'a> {
         if kept.is_empty() {
             return out;
         }
-        // One push per iteration: the block's kept bindings together.
+        // One push per iteration: the block's kept bindings together. A passive binding may
+        // borrow (a `match` arm's `r: &f64`): it is kept as an owned copy (`rt::Keep`).
         let t = self.tape((b.id, usize::MAX, "scope"), self.depth(b));
-        let names = kept.iter().map(|&v| self.cx.name(v));
+        let c = self.core();
+        let names = kept.iter().map(|&v| {
+            let n = self.cx.name(v);
+            if self.f().vars[v].active {
+                q!(#n)
+            } else {
+                q!({ use #c::rt::{KeepRef as _, KeepVal as _}; #c::rt::Keep::new(#n).keep() })
+            }
+        });
         if kept.len() == 1 {
-            out.extend(quote!(#push(&mut #t, #(#names)*);));
+            out.extend(q!(#push(&mut #t, #(#names)*);));
         } else {
-            out.extend(quote!(#push(&mut #t, (#(#names),*));));
+            out.extend(q!(#push(&mut #t, (#(#names),*));));
         }
         out
     }
@@ -750,23 +771,23 @@ impl<'a> Rev<'a> {
             Some(t) => {
                 let v = self.cx.value(t);
                 if saves.is_empty() {
-                    quote!({ #stmts #v })
+                    q!({ #stmts #v })
                 } else {
-                    quote!({ #stmts let __v = #v; #saves __v })
+                    q!({ #stmts let __v = #v; #saves __v })
                 }
             }
-            None => quote!({ #stmts #saves }),
+            None => q!({ #stmts #saves }),
         }
     }
 
     fn save(&self, s: &Stmt, place: &Place, depth: usize) -> TokenStream {
         let push = self.push();
         if !self.must_save(s, place) || self.inverse_applies(s) {
-            return quote!();
+            return q!();
         }
         let t = self.tape((s as *const Stmt as usize, 0, "save"), depth);
         let p = self.cx.place(place);
-        quote!(#push(&mut #t, #p);)
+        q!(#push(&mut #t, #p);)
     }
 
     fn inverse_applies(&self, s: &Stmt) -> bool {
@@ -803,8 +824,8 @@ impl<'a> Rev<'a> {
             if v.active && !self.single.contains(var) {
                 let n = &v.name;
                 let a = names::adjoint(n);
-                let z = self.cx.zero_like(&quote!(#n), v.scalar);
-                out.extend(quote!(let mut #a = #z;));
+                let z = self.cx.zero_like(&q!(#n), v.scalar);
+                out.extend(q!(let mut #a = #z;));
             }
         }
         out
@@ -817,78 +838,91 @@ impl<'a> Rev<'a> {
         match s {
             Stmt::Let { var, ty, rhs, .. } => {
                 let n = cx.name(*var);
-                let ty = ty.as_ref().map(|t| quote!(: #t));
+                let ty = ty.as_ref().map(|t| q!(: #t));
                 match rhs {
                     Rhs::Operand(op) => {
                         let v = cx.value(op);
-                        quote!(let mut #n #ty = #v;)
+                        q!(let mut #n #ty = #v;)
                     }
                     Rhs::Bin(op, a, b) => {
                         let (a, b) = (cx.value(a), cx.value(b));
                         let e = match op {
-                            BinOp::Add => quote!(#a + #b),
-                            BinOp::Sub => quote!(#a - #b),
-                            BinOp::Mul => quote!(#a * #b),
-                            BinOp::Div => quote!(#a / #b),
+                            BinOp::Add => q!(#a + #b),
+                            BinOp::Sub => q!(#a - #b),
+                            BinOp::Mul => q!(#a * #b),
+                            BinOp::Div => q!(#a / #b),
                         };
-                        quote!(let mut #n #ty = #e;)
+                        q!(let mut #n #ty = #e;)
                     }
                     Rhs::Neg(a) => {
                         let a = cx.value(a);
-                        quote!(let mut #n #ty = -#a;)
+                        q!(let mut #n #ty = -#a;)
                     }
                     Rhs::Rule(rule, args) => {
                         let e = cx.rule_primal(rule, args);
-                        quote!(let mut #n #ty = #e;)
+                        q!(let mut #n #ty = #e;)
                     }
                     Rhs::Call { path, args } => {
                         let vjp = Ctx::derived_path(path, "vjp");
                         let vals = args.iter().map(|a| {
                             let v = cx.value(&a.op);
-                            if a.by_ref { quote!(&#v) } else { v }
+                            if a.by_ref { q!(&#v) } else { v }
                         });
-                        let pb = format_ident!("__pb_{}", n);
+                        let pb = names::derived("__pb_", n, "");
                         let store = if depth == 0 && top {
-                            quote!()
+                            q!()
                         } else {
                             let t = self.tape((key, 0, "pullback"), depth);
-                            quote!(#push(&mut #t, #pb);)
+                            q!(#push(&mut #t, #pb);)
                         };
-                        quote!(let (mut #n, #pb) = #vjp(#(#vals),*); #store)
+                        q!(let (mut #n, #pb) = #vjp(#(#vals),*); #store)
                     }
                     Rhs::Array(elems) => {
                         let vals = elems.iter().map(|e| cx.value(e));
-                        quote!(let mut #n #ty = [#(#vals),*];)
+                        q!(let mut #n #ty = [#(#vals),*];)
                     }
                     Rhs::Repeat { elem, len, vec } => {
                         let v = cx.value(elem);
                         if *vec {
-                            quote!(let mut #n #ty = vec![#v; #len];)
+                            q!(let mut #n #ty = vec![#v; #len];)
                         } else {
-                            quote!(let mut #n #ty = [#v; #len];)
+                            q!(let mut #n #ty = [#v; #len];)
                         }
                     }
                     Rhs::Tuple(elems) => {
                         let vals = elems.iter().map(|e| cx.value(e));
-                        quote!(let mut #n #ty = (#(#vals),*,);)
+                        q!(let mut #n #ty = (#(#vals),*,);)
+                    }
+                    Rhs::Struct {
+                        path,
+                        fields,
+                        args,
+                        rest,
+                    } => {
+                        let vals = args[..fields.len()].iter().map(|e| cx.value(e));
+                        let rv = rest.then(|| {
+                            let v = cx.value(&args[fields.len()]);
+                            q!(..#v)
+                        });
+                        q!(let mut #n #ty = #path { #(#fields: #vals,)* #rv };)
                     }
                     Rhs::If { cond, then, els } => {
                         let (record, c) = self.fwd_branch(cond, key, depth);
                         let (tb, eb) = (self.fwd_block(then), self.fwd_block(els));
-                        quote!(#record let mut #n #ty = if #c #tb else #eb;)
+                        q!(#record let mut #n #ty = if #c #tb else #eb;)
                     }
                     Rhs::Match { scrutinee, arms } => {
                         let t = self.tape((key, 0, "arm"), depth);
                         let arms = arms.iter().enumerate().map(|(i, a)| {
                             let pat = &a.pat;
                             let body = self.fwd_block(&a.body);
-                            quote!(#pat => { #push(&mut #t, #i); #body })
+                            q!(#pat => { #push(&mut #t, #i); #body })
                         });
-                        quote!(let mut #n #ty = match #scrutinee { #(#arms)* };)
+                        q!(let mut #n #ty = match #scrutinee { #(#arms)* };)
                     }
                     Rhs::Block(b) => {
                         let body = self.fwd_block(b);
-                        quote!(let mut #n #ty = #body;)
+                        q!(let mut #n #ty = #body;)
                     }
                 }
             }
@@ -896,7 +930,7 @@ impl<'a> Rev<'a> {
                 let save = self.save(s, place, depth);
                 let p = cx.place(place);
                 let v = cx.value(value);
-                quote!(#save #p = #v;)
+                q!(#save #p = #v;)
             }
             Stmt::AddAssign {
                 place, value, sub, ..
@@ -905,25 +939,25 @@ impl<'a> Rev<'a> {
                 let p = cx.place(place);
                 let v = cx.value(value);
                 if *sub {
-                    quote!(#save #p -= #v;)
+                    q!(#save #p -= #v;)
                 } else {
-                    quote!(#save #p += #v;)
+                    q!(#save #p += #v;)
                 }
             }
             Stmt::Passive(t) => t.clone(),
             Stmt::If { cond, then, els } => {
                 let (record, c) = self.fwd_branch(cond, key, depth);
                 let (tb, eb) = (self.fwd_block(then), self.fwd_block(els));
-                quote!({ #record if #c #tb else #eb })
+                q!({ #record if #c #tb else #eb })
             }
             Stmt::Match { scrutinee, arms } => {
                 let t = self.tape((key, 0, "arm"), depth);
                 let arms = arms.iter().enumerate().map(|(i, a)| {
                     let pat = &a.pat;
                     let body = self.fwd_block(&a.body);
-                    quote!(#pat => { #push(&mut #t, #i); #body })
+                    q!(#pat => { #push(&mut #t, #i); #body })
                 });
-                quote!(match #scrutinee { #(#arms)* })
+                q!(match #scrutinee { #(#arms)* })
             }
             Stmt::For {
                 var,
@@ -935,14 +969,14 @@ impl<'a> Rev<'a> {
                 let v = cx.name(*var);
                 let it = &iter.tokens;
                 let b = self.fwd_block(body);
-                let l = label.as_ref().map(|l| quote!(#l:));
+                let l = label.as_ref().map(|l| q!(#l:));
                 if self.reversible(iter, body, exit) {
                     // The stacks pushed once per iteration are sized for the trip count.
                     let once = self.per_iteration_tapes(body);
                     if once.is_empty() {
-                        quote!(#l for #v in #it #b)
+                        q!(#l for #v in #it #b)
                     } else {
-                        quote!({
+                        q!({
                             let __trips = ::core::iter::Iterator::size_hint(&(#it)).0;
                             #(#once.reserve(__trips);)*
                             #l for #v in #it #b
@@ -952,12 +986,18 @@ impl<'a> Rev<'a> {
                     let count = self.tape((key, 0, "count"), depth);
                     let push_i = if self.needed.contains(var) {
                         let ti = self.tape((key, 0, "index"), depth + 1);
-                        quote!(#push(&mut #ti, #v);)
+                        if self.f().vars[*var].kind == ValueKind::Other {
+                            q!(#push(&mut #ti, #v);)
+                        } else {
+                            // The item may borrow (`for d in data`): kept as an owned copy.
+                            let c = self.core();
+                            q!(#push(&mut #ti, { use #c::rt::{KeepRef as _, KeepVal as _}; #c::rt::Keep::new(#v).keep() });)
+                        }
                     } else {
-                        quote!()
+                        q!()
                     };
-                    let check = exit.as_ref().map(|e| quote!(if #e { break; }));
-                    quote!({
+                    let check = exit.as_ref().map(|e| q!(if #e { break; }));
+                    q!({
                         let mut __n = 0usize;
                         #l for #v in #it { #check __n += 1; #push_i #b }
                         #push(&mut #count, __n);
@@ -972,12 +1012,12 @@ impl<'a> Rev<'a> {
             } => {
                 let count = self.tape((key, 0, "count"), depth);
                 let b = self.fwd_block(body);
-                let l = label.as_ref().map(|l| quote!(#l:));
+                let l = label.as_ref().map(|l| q!(#l:));
                 let stop = match exit {
-                    Some(e) => quote!(#e || !(#cond)),
-                    None => quote!(!(#cond)),
+                    Some(e) => q!(#e || !(#cond)),
+                    None => q!(!(#cond)),
                 };
-                quote!({
+                q!({
                     let mut __n = 0usize;
                     #l loop { if #stop { break; } __n += 1; #b }
                     #push(&mut #count, __n);
@@ -986,9 +1026,9 @@ impl<'a> Rev<'a> {
             Stmt::Loop { body, label, exit } => {
                 let count = self.tape((key, 0, "count"), depth);
                 let b = self.fwd_block(body);
-                let l = label.as_ref().map(|l| quote!(#l:));
-                let check = exit.as_ref().map(|e| quote!(if #e { break; }));
-                quote!({
+                let l = label.as_ref().map(|l| q!(#l:));
+                let check = exit.as_ref().map(|e| q!(if #e { break; }));
+                q!({
                     let mut __n = 0usize;
                     #l loop { #check __n += 1; #b }
                     #push(&mut #count, __n);
@@ -999,12 +1039,12 @@ impl<'a> Rev<'a> {
                 let v = if cx.is_scalar_op(value) {
                     v
                 } else {
-                    quote!(::core::clone::Clone::clone(&#v))
+                    q!(::core::clone::Clone::clone(&#v))
                 };
-                quote!(__ret = ::core::option::Option::Some(#v);)
+                q!(__ret = ::core::option::Option::Some(#v);)
             }
             Stmt::Break { .. } | Stmt::Continue { .. } => {
-                quote!(compile_error!("internal: unstructured control flow reached the reverse emitter");)
+                q!(compile_error!("internal: unstructured control flow reached the reverse emitter");)
             }
         }
     }
@@ -1038,11 +1078,25 @@ impl<'a> Rev<'a> {
         let kept = self.kept_scope_vars(b);
         if !kept.is_empty() {
             let t = self.tape((b.id, usize::MAX, "scope"), self.depth(b));
-            let names = kept.iter().map(|&v| cx.name(v));
+            // Passive bindings come back through `Kept::back` (a reference to the copy when
+            // they were references).
+            let slot = |v: VarId| {
+                let n = cx.name(v);
+                if cx.f.vars[v].active {
+                    n.clone()
+                } else {
+                    names::derived("__k_", n, "")
+                }
+            };
+            let slots = kept.iter().map(|&v| slot(v));
             if kept.len() == 1 {
-                out.extend(quote!(let mut #(#names)* = #t.pop().unwrap();));
+                out.extend(q!(let mut #(#slots)* = #t.pop().unwrap();));
             } else {
-                out.extend(quote!(let (#(mut #names),*) = #t.pop().unwrap();));
+                out.extend(q!(let (#(mut #slots),*) = #t.pop().unwrap();));
+            }
+            for &v in kept.iter().filter(|&&v| !cx.f.vars[v].active) {
+                let (n, k) = (cx.name(v), slot(v));
+                out.extend(q!(let mut #n = #k.back();));
             }
         }
         // Recomputed bindings, in the block's order: cheap arithmetic and re-run statements.
@@ -1074,20 +1128,20 @@ impl<'a> Rev<'a> {
                     Rhs::Operand(a) => self.val(a),
                     Rhs::Neg(a) => {
                         let a = self.val(a);
-                        quote!(-#a)
+                        q!(-#a)
                     }
                     Rhs::Bin(op, a, b) => {
                         let (a, b) = (self.val(a), self.val(b));
                         match op {
-                            BinOp::Add => quote!(#a + #b),
-                            BinOp::Sub => quote!(#a - #b),
-                            BinOp::Mul => quote!(#a * #b),
-                            BinOp::Div => quote!(#a / #b),
+                            BinOp::Add => q!(#a + #b),
+                            BinOp::Sub => q!(#a - #b),
+                            BinOp::Mul => q!(#a * #b),
+                            BinOp::Div => q!(#a / #b),
                         }
                     }
                     _ => unreachable!("only cheap arithmetic is recomputed"),
                 };
-                out.extend(quote!(let mut #n = #e;));
+                out.extend(q!(let mut #n = #e;));
             }
         }
         out.extend(self.adjoint_inits(&vars));
@@ -1097,7 +1151,7 @@ impl<'a> Rev<'a> {
         for s in b.stmts.iter().rev() {
             out.extend(self.rev_stmt(s, self.depth(b), false));
         }
-        quote!({ #out })
+        q!({ #out })
     }
 
     /// The stacks (already made) that every iteration of a loop with this body pushes exactly
@@ -1151,20 +1205,20 @@ impl<'a> Rev<'a> {
         match s {
             Stmt::Let { var, ty, rhs, .. } => {
                 let n = cx.name(*var);
-                let ty = ty.as_ref().map(|t| quote!(: #t));
+                let ty = ty.as_ref().map(|t| q!(: #t));
                 let e = match rhs {
                     Rhs::Operand(a) => self.val(a),
                     Rhs::Neg(a) => {
                         let a = self.val(a);
-                        quote!(-#a)
+                        q!(-#a)
                     }
                     Rhs::Bin(op, a, b) => {
                         let (a, b) = (self.val(a), self.val(b));
                         match op {
-                            BinOp::Add => quote!(#a + #b),
-                            BinOp::Sub => quote!(#a - #b),
-                            BinOp::Mul => quote!(#a * #b),
-                            BinOp::Div => quote!(#a / #b),
+                            BinOp::Add => q!(#a + #b),
+                            BinOp::Sub => q!(#a - #b),
+                            BinOp::Mul => q!(#a * #b),
+                            BinOp::Div => q!(#a / #b),
                         }
                     }
                     Rhs::Rule(rule, args) => {
@@ -1175,24 +1229,38 @@ impl<'a> Rev<'a> {
                     }
                     Rhs::Array(elems) => {
                         let vals = elems.iter().map(|e| self.val(e));
-                        quote!([#(#vals),*])
+                        q!([#(#vals),*])
                     }
                     Rhs::Tuple(elems) => {
                         let vals = elems.iter().map(|e| self.val(e));
-                        quote!((#(#vals),*,))
+                        q!((#(#vals),*,))
+                    }
+                    Rhs::Struct {
+                        path,
+                        fields,
+                        args,
+                        rest,
+                    } => {
+                        let vals: Vec<TokenStream> = args.iter().map(|e| self.val(e)).collect();
+                        let (vals, rv) = vals.split_at(fields.len());
+                        let rv = rest.then(|| {
+                            let v = &rv[0];
+                            q!(..#v)
+                        });
+                        q!(#path { #(#fields: #vals,)* #rv })
                     }
                     Rhs::Repeat { elem, len, vec } => {
                         let v = self.val(elem);
                         self.read_tokens(len);
                         if *vec {
-                            quote!(vec![#v; #len])
+                            q!(vec![#v; #len])
                         } else {
-                            quote!([#v; #len])
+                            q!([#v; #len])
                         }
                     }
                     _ => unreachable!("replay::plan re-runs no calls or branches"),
                 };
-                quote!(let mut #n #ty = #e;)
+                q!(let mut #n #ty = #e;)
             }
             Stmt::Assign { place, value, .. } | Stmt::AddAssign { place, value, .. } => {
                 self.reads.borrow_mut().insert(place.var);
@@ -1200,9 +1268,9 @@ impl<'a> Rev<'a> {
                 let p = cx.place(place);
                 let v = self.val(value);
                 match s {
-                    Stmt::AddAssign { sub: true, .. } => quote!(#p -= #v;),
-                    Stmt::AddAssign { .. } => quote!(#p += #v;),
-                    _ => quote!(#p = #v;),
+                    Stmt::AddAssign { sub: true, .. } => q!(#p -= #v;),
+                    Stmt::AddAssign { .. } => q!(#p += #v;),
+                    _ => q!(#p = #v;),
                 }
             }
             Stmt::For {
@@ -1215,7 +1283,7 @@ impl<'a> Rev<'a> {
                 let v = cx.name(*var);
                 let it = &iter.tokens;
                 let inner = body.stmts.iter().map(|s| self.replay_stmt(s));
-                quote!(for #v in #it { #(#inner)* })
+                q!(for #v in #it { #(#inner)* })
             }
             _ => unreachable!("replay::plan re-runs no calls or branches"),
         }
@@ -1236,9 +1304,9 @@ impl<'a> Rev<'a> {
                 let z = if var.scalar {
                     self.cx.neg_zero_scalar()
                 } else {
-                    self.cx.zero_like(&quote!(#n), false)
+                    self.cx.zero_like(&q!(#n), false)
                 };
-                out.extend(quote!(let mut #a = #z;));
+                out.extend(q!(let mut #a = #z;));
             }
         }
         out
@@ -1246,7 +1314,7 @@ impl<'a> Rev<'a> {
 
     fn restore(&self, s: &Stmt, place: &Place, depth: usize) -> TokenStream {
         if !self.must_save(s, place) {
-            return quote!();
+            return q!();
         }
         if let Some(undo) = self.inverse(s) {
             return undo;
@@ -1254,7 +1322,7 @@ impl<'a> Rev<'a> {
         self.read_proj(place);
         let t = self.tape((s as *const Stmt as usize, 0, "save"), depth);
         let p = self.cx.place(place);
-        quote!(#p = #t.pop().unwrap();)
+        q!(#p = #t.pop().unwrap();)
     }
 
     fn rev_stmt(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
@@ -1289,60 +1357,56 @@ impl<'a> Rev<'a> {
             Stmt::Let { var, rhs, .. } => {
                 let v = &cx.f.vars[*var];
                 if !v.active {
-                    return quote!();
+                    return q!();
                 }
                 let n = &v.name;
                 let vb = names::adjoint(n);
                 match rhs {
-                    Rhs::Operand(op) => self.acc(op, quote!(#vb), v.scalar),
+                    Rhs::Operand(op) => self.acc(op, q!(#vb), v.scalar),
                     Rhs::Bin(op, a, b) => {
                         let mut out = TokenStream::new();
                         match op {
                             BinOp::Add => {
-                                out.extend(self.acc(a, quote!(#vb), true));
-                                out.extend(self.acc(b, quote!(#vb), true));
+                                out.extend(self.acc(a, q!(#vb), true));
+                                out.extend(self.acc(b, q!(#vb), true));
                             }
                             BinOp::Sub => {
-                                out.extend(self.acc(a, quote!(#vb), true));
-                                out.extend(self.acc(b, quote!(-#vb), true));
+                                out.extend(self.acc(a, q!(#vb), true));
+                                out.extend(self.acc(b, q!(-#vb), true));
                             }
                             BinOp::Mul if a.same_place(b) && a.active_place(self.f()).is_some() => {
                                 // A square: one contribution of `2 x x_bar`.
                                 let av = self.val(a);
                                 out.extend(self.acc(
                                     a,
-                                    quote!({ let __d = #vb * #av; __d + __d }),
+                                    q!({ let __d = #vb * #av; __d + __d }),
                                     true,
                                 ));
                             }
                             BinOp::Mul => {
                                 if a.active_place(self.f()).is_some() {
                                     let bv = self.val(b);
-                                    out.extend(self.acc(a, quote!(#vb * #bv), true));
+                                    out.extend(self.acc(a, q!(#vb * #bv), true));
                                 }
                                 if b.active_place(self.f()).is_some() {
                                     let av = self.val(a);
-                                    out.extend(self.acc(b, quote!(#vb * #av), true));
+                                    out.extend(self.acc(b, q!(#vb * #av), true));
                                 }
                             }
                             BinOp::Div => {
                                 let bv = self.val(b);
                                 if a.active_place(self.f()).is_some() {
-                                    out.extend(self.acc(a, quote!(#vb / #bv), true));
+                                    out.extend(self.acc(a, q!(#vb / #bv), true));
                                 }
                                 if b.active_place(self.f()).is_some() {
                                     let av = self.val(a);
-                                    out.extend(self.acc(
-                                        b,
-                                        quote!(-(#vb * #av) / (#bv * #bv)),
-                                        true,
-                                    ));
+                                    out.extend(self.acc(b, q!(-(#vb * #av) / (#bv * #bv)), true));
                                 }
                             }
                         }
                         out
                     }
-                    Rhs::Neg(a) => self.acc(a, quote!(-#vb), true),
+                    Rhs::Neg(a) => self.acc(a, q!(-#vb), true),
                     Rhs::Rule(rule, args) => {
                         let floats: Vec<(usize, &Operand)> = args
                             .iter()
@@ -1353,7 +1417,7 @@ impl<'a> Rev<'a> {
                             .collect();
                         // Record exactly what each needed partial reads.
                         let vals: Vec<TokenStream> = args.iter().map(|a| cx.value(a)).collect();
-                        let partials = cx.partials(rule, args, &quote!(#n));
+                        let partials = cx.partials(rule, args, &q!(#n));
                         let mut out = TokenStream::new();
                         for (k, ((_, a), d)) in floats.iter().zip(&partials).enumerate() {
                             if a.active_place(self.f()).is_none() {
@@ -1368,28 +1432,28 @@ impl<'a> Rev<'a> {
                                     let _ = self.val(&args[i]);
                                 }
                             }
-                            out.extend(self.acc(a, quote!(#vb * #d), true));
+                            out.extend(self.acc(a, q!(#vb * #d), true));
                         }
                         let _ = vals;
                         out
                     }
                     Rhs::Call { args, .. } => {
-                        let pb = format_ident!("__pb_{}", n);
+                        let pb = names::derived("__pb_", n, "");
                         let take = if depth == 0 && top {
-                            quote!()
+                            q!()
                         } else {
                             let t = self.tape((key, 0, "pullback"), depth);
-                            quote!(let #pb = #t.pop().unwrap();)
+                            q!(let #pb = #t.pop().unwrap();)
                         };
                         let diff: Vec<&Arg> =
                             args.iter().filter(|a| cx.differentiable_arg(a)).collect();
-                        let mut out = quote!(#take let __adj = #pb(#vb););
+                        let mut out = q!(#take let __adj = #pb(#vb););
                         for (k, a) in diff.iter().enumerate() {
                             let src = if diff.len() == 1 {
-                                quote!(__adj)
+                                q!(__adj)
                             } else {
                                 let i = syn::Index::from(k);
-                                quote!(__adj.#i)
+                                q!(__adj.#i)
                             };
                             out.extend(self.acc(&a.op, src, false));
                         }
@@ -1398,47 +1462,65 @@ impl<'a> Rev<'a> {
                     Rhs::Array(elems) => {
                         let mut out = TokenStream::new();
                         for (k, e) in elems.iter().enumerate() {
-                            out.extend(self.acc(e, quote!(#vb[#k]), false));
+                            out.extend(self.acc(e, q!(#vb[#k]), false));
                         }
                         out
                     }
                     Rhs::Repeat { elem, .. } => {
                         if elem.active_place(self.f()).is_none() {
-                            return quote!();
+                            return q!();
                         }
                         // Inside the emitted loop: never the binding's only, whole contribution.
                         let was_top = self.cur_top.replace(false);
-                        let body = self.acc(elem, quote!(*__e), false);
+                        let body = self.acc(elem, q!(*__e), false);
                         self.cur_top.set(was_top);
-                        quote!(for __e in #vb.iter() { #body })
+                        q!(for __e in #vb.iter() { #body })
                     }
                     Rhs::Tuple(elems) => {
                         let mut out = TokenStream::new();
                         for (k, e) in elems.iter().enumerate() {
                             let i = syn::Index::from(k);
-                            out.extend(self.acc(e, quote!(#vb.#i), false));
+                            out.extend(self.acc(e, q!(#vb.#i), false));
+                        }
+                        out
+                    }
+                    Rhs::Struct {
+                        fields, args, rest, ..
+                    } => {
+                        let mut out = TokenStream::new();
+                        for (m, e) in fields.iter().zip(args) {
+                            out.extend(self.acc(e, q!(#vb.#m), false));
+                        }
+                        if *rest {
+                            // `..r` gave the fields not written: its adjoint gets those.
+                            let c = self.core();
+                            out.extend(q!(
+                                let mut __r = ::core::clone::Clone::clone(&#vb);
+                                #(__r.#fields = #c::rt::zero_of(&__r.#fields);)*
+                            ));
+                            out.extend(self.acc(&args[fields.len()], q!(__r), false));
                         }
                         out
                     }
                     Rhs::If { cond, then, els } => {
-                        let seed = Some((quote!(#vb), v.scalar));
+                        let seed = Some((q!(#vb), v.scalar));
                         let (tb, eb) = (
                             self.rev_block(then, seed.clone()),
                             self.rev_block(els, seed),
                         );
                         let c = self.rev_branch(cond, key, depth);
-                        quote!(if #c #tb else #eb)
+                        q!(if #c #tb else #eb)
                     }
                     Rhs::Match { arms, .. } => {
                         let t = self.tape((key, 0, "arm"), depth);
-                        let seed = Some((quote!(#vb), v.scalar));
+                        let seed = Some((q!(#vb), v.scalar));
                         let arms = arms.iter().enumerate().map(|(i, a)| {
                             let body = self.rev_block(&a.body, seed.clone());
-                            quote!(#i => #body)
+                            q!(#i => #body)
                         });
-                        quote!(match #t.pop().unwrap() { #(#arms)* _ => unreachable!() })
+                        q!(match #t.pop().unwrap() { #(#arms)* _ => unreachable!() })
                     }
-                    Rhs::Block(b) => self.rev_block(b, Some((quote!(#vb), v.scalar))),
+                    Rhs::Block(b) => self.rev_block(b, Some((q!(#vb), v.scalar))),
                 }
             }
             Stmt::Assign { place, value, .. } => {
@@ -1450,14 +1532,14 @@ impl<'a> Rev<'a> {
                         || place.proj.is_empty() && cx.f.vars[place.var].scalar
                     {
                         let z = cx.zero_scalar();
-                        out.extend(quote!(let __b = #a; #a = #z;));
+                        out.extend(q!(let __b = #a; #a = #z;));
                     } else {
-                        out.extend(quote!(let __z = #c::rt::zero_of(&#a); let __b = ::core::mem::replace(&mut #a, __z);));
+                        out.extend(q!(let __z = #c::rt::zero_of(&#a); let __b = ::core::mem::replace(&mut #a, __z);));
                     }
                 }
                 out.extend(self.restore(s, place, depth));
                 if active {
-                    out.extend(self.acc(value, quote!(__b), false));
+                    out.extend(self.acc(value, q!(__b), false));
                 }
                 out
             }
@@ -1466,31 +1548,35 @@ impl<'a> Rev<'a> {
             } => {
                 let mut out = TokenStream::new();
                 if cx.f.vars[place.var].active && value.active_place(self.f()).is_some() {
-                    let a = self.adj(place);
-                    if *sub {
-                        let p = value.active_place(self.f()).map(|p| self.adj(p));
-                        out.extend(quote!(#c::rt::sub_acc(&mut #p, &#a);));
-                    } else {
-                        let scalar = cx.is_scalar_op(value);
-                        out.extend(self.acc(value, a, scalar));
+                    let mut a = self.adj(place);
+                    if value
+                        .active_place(self.f())
+                        .is_some_and(|v| v.var == place.var)
+                    {
+                        // `b[1] += b[0]`, `a -= a`: the adjoint read and the one added to are
+                        // parts of one variable, so the read is copied out first.
+                        out.extend(q!(let __s = ::core::clone::Clone::clone(&#a);));
+                        a = q!(__s);
                     }
+                    let scalar = cx.is_scalar_op(value);
+                    out.extend(self.acc_signed(value, a, scalar, *sub));
                 }
                 out.extend(self.restore(s, place, depth));
                 out
             }
-            Stmt::Passive(_) => quote!(),
+            Stmt::Passive(_) => q!(),
             Stmt::If { cond, then, els } => {
                 let (tb, eb) = (self.rev_block(then, None), self.rev_block(els, None));
                 let c = self.rev_branch(cond, key, depth);
-                quote!(if #c #tb else #eb)
+                q!(if #c #tb else #eb)
             }
             Stmt::Match { arms, .. } => {
                 let t = self.tape((key, 0, "arm"), depth);
                 let arms = arms.iter().enumerate().map(|(i, a)| {
                     let body = self.rev_block(&a.body, None);
-                    quote!(#i => #body)
+                    q!(#i => #body)
                 });
-                quote!(match #t.pop().unwrap() { #(#arms)* _ => unreachable!() })
+                q!(match #t.pop().unwrap() { #(#arms)* _ => unreachable!() })
             }
             Stmt::For {
                 var,
@@ -1506,28 +1592,33 @@ impl<'a> Rev<'a> {
                         self.reads.borrow_mut().insert(r);
                     }
                     let it = &iter.tokens;
-                    quote!(for #v in (#it).rev() #b)
+                    q!(for #v in (#it).rev() #b)
                 } else {
                     let count = self.tape((key, 0, "count"), depth);
                     let pop_i = if self.needed.contains(var) {
                         let ti = self.tape((key, 0, "index"), depth + 1);
-                        quote!(let #v = #ti.pop().unwrap();)
+                        if self.f().vars[*var].kind == ValueKind::Other {
+                            q!(let #v = #ti.pop().unwrap();)
+                        } else {
+                            let k = names::derived("__k_", v, "");
+                            q!(let #k = #ti.pop().unwrap(); let #v = #k.back();)
+                        }
                     } else {
-                        quote!()
+                        q!()
                     };
-                    quote!(for _ in 0..#count.pop().unwrap() { #pop_i #b })
+                    q!(for _ in 0..#count.pop().unwrap() { #pop_i #b })
                 }
             }
             Stmt::While { body, .. } | Stmt::Loop { body, .. } => {
                 let count = self.tape((key, 0, "count"), depth);
                 let b = self.rev_block(body, None);
-                quote!(for _ in 0..#count.pop().unwrap() #b)
+                q!(for _ in 0..#count.pop().unwrap() #b)
             }
             Stmt::Return { value, .. } => {
                 let scalar = self.result_scalar;
-                self.acc(value, quote!(ct), scalar)
+                self.acc(value, q!(ct), scalar)
             }
-            Stmt::Break { .. } | Stmt::Continue { .. } => quote!(),
+            Stmt::Break { .. } | Stmt::Continue { .. } => q!(),
         }
     }
 }
@@ -1695,12 +1786,21 @@ pub fn structure(f: &mut Func) -> Vec<Ident> {
     if !needs {
         return Vec::new();
     }
+    let by_name: HashMap<String, VarId> = f
+        .vars
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.name.to_string(), i))
+        .collect();
     let mut st = Structurer {
+        by_name,
+        rescoped: Vec::new(),
         flags: Vec::new(),
         f_blocks: f.num_blocks,
         depths: f.block_depth.clone(),
         loops: Vec::new(),
         cur_depth: 0,
+        last_break: None,
     };
     let mut body = std::mem::replace(
         &mut f.body,
@@ -1720,6 +1820,9 @@ pub fn structure(f: &mut Func) -> Vec<Ident> {
         }
     }
     let (body, _) = st.block(body);
+    for (v, b) in std::mem::take(&mut st.rescoped) {
+        f.vars[v].scope = Some(b);
+    }
     f.body = body;
     f.num_blocks = st.f_blocks;
     f.block_depth = st.depths;
@@ -1733,12 +1836,17 @@ struct LoopFlags {
 }
 
 struct Structurer {
+    by_name: HashMap<String, VarId>,
+    /// Bindings moved into a guard block, with that block: their scope is now the guard's.
+    rescoped: Vec<(VarId, BlockId)>,
     flags: Vec<Ident>,
     f_blocks: usize,
     depths: Vec<usize>,
     loops: Vec<LoopFlags>,
     /// Loop depth of the block being rewritten.
     cur_depth: usize,
+    /// The break flag of the loop whose body was rewritten last (reset before that loop).
+    last_break: Option<Ident>,
 }
 
 impl Structurer {
@@ -1791,7 +1899,8 @@ impl Structurer {
         let mut escaping: Vec<Ident> = Vec::new();
         let mut rest = stmts.into_iter();
         while let Some(s) = rest.next() {
-            let (s, exits) = self.stmt(s);
+            let (pre, s, exits) = self.stmt(s);
+            out.extend(pre);
             out.push(s);
             if !exits.is_empty() {
                 for e in &exits {
@@ -1806,6 +1915,19 @@ impl Structurer {
                 let gid = self.f_blocks;
                 self.f_blocks += 1;
                 self.depths.push(self.depths[id]);
+                for s in &remaining {
+                    match s {
+                        Stmt::Let { var, .. } => self.rescoped.push((*var, gid)),
+                        Stmt::Passive(t) => {
+                            for n in crate::activity::passive_bindings(t) {
+                                if let Some(&v) = self.by_name.get(&n) {
+                                    self.rescoped.push((v, gid));
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
                 let (guarded, more) = self.block(Block {
                     id: gid,
                     stmts: remaining,
@@ -1820,7 +1942,7 @@ impl Structurer {
                 self.f_blocks += 1;
                 self.depths.push(self.depths[id]);
                 out.push(Stmt::If {
-                    cond: quote!(!(#(#exits)||*)),
+                    cond: q!(!(#(#exits)||*)),
                     then: guarded,
                     els: Block {
                         id: eid,
@@ -1848,7 +1970,20 @@ impl Structurer {
         )
     }
 
-    fn stmt(&mut self, s: Stmt) -> (Stmt, Vec<Ident>) {
+    /// Returns the statements to run before the rewritten one (a loop's break flag reset: the
+    /// loop may run again, inside an outer loop), the statement and the flags escaping it.
+    fn stmt(&mut self, s: Stmt) -> (Option<Stmt>, Stmt, Vec<Ident>) {
+        let (s, exits) = self.stmt_inner(s);
+        let reset = match &s {
+            Stmt::For { exit: Some(_), .. }
+            | Stmt::While { exit: Some(_), .. }
+            | Stmt::Loop { exit: Some(_), .. } => self.last_break.take(),
+            _ => None,
+        };
+        (reset.map(|b| Stmt::Passive(q!(#b = false;))), s, exits)
+    }
+
+    fn stmt_inner(&mut self, s: Stmt) -> (Stmt, Vec<Ident>) {
         match s {
             Stmt::Break { label, .. } => match self.target(&label) {
                 Some(i) => {
@@ -1860,9 +1995,9 @@ impl Structurer {
                             f
                         }
                     };
-                    (Stmt::Passive(quote!(#f = true;)), vec![f])
+                    (Stmt::Passive(q!(#f = true;)), vec![f])
                 }
-                None => (Stmt::Passive(quote!()), vec![]),
+                None => (Stmt::Passive(q!()), vec![]),
             },
             Stmt::Continue { label, .. } => match self.target(&label) {
                 Some(i) => {
@@ -1874,9 +2009,9 @@ impl Structurer {
                             f
                         }
                     };
-                    (Stmt::Passive(quote!(#f = true;)), vec![f])
+                    (Stmt::Passive(q!(#f = true;)), vec![f])
                 }
-                None => (Stmt::Passive(quote!()), vec![]),
+                None => (Stmt::Passive(q!()), vec![]),
             },
             Stmt::Return { value, span } => {
                 let d = self.done();
@@ -1889,15 +2024,12 @@ impl Structurer {
                 // `return v` -> `{ __ret = Some(v); __done = true; }`, as one statement.
                 let block = Block {
                     id,
-                    stmts: vec![
-                        Stmt::Return { value, span },
-                        Stmt::Passive(quote!(#d = true;)),
-                    ],
+                    stmts: vec![Stmt::Return { value, span }, Stmt::Passive(q!(#d = true;))],
                     tail: None,
                 };
                 (
                     Stmt::If {
-                        cond: quote!(true),
+                        cond: q!(true),
                         then: block,
                         els: Block {
                             id: eid,
@@ -1987,8 +2119,9 @@ impl Structurer {
         });
         let (mut body, exits) = self.block(body);
         let lf = self.loops.pop().expect("pushed above");
+        self.last_break = lf.brk.clone();
         if let Some(c) = &lf.cont {
-            body.stmts.insert(0, Stmt::Passive(quote!(#c = false;)));
+            body.stmts.insert(0, Stmt::Passive(q!(#c = false;)));
         }
         let escaping: Vec<Ident> = exits
             .into_iter()
@@ -1998,7 +2131,7 @@ impl Structurer {
         if let Some(b) = &lf.brk {
             stop.push(b.clone());
         }
-        let exit = (!stop.is_empty()).then(|| quote!(#(#stop)||*));
+        let exit = (!stop.is_empty()).then(|| q!(#(#stop)||*));
         (body, exit, escaping)
     }
 }

@@ -102,7 +102,10 @@ fn substitute(t: TokenStream, rule: &Rule, s: &Subst) -> TokenStream {
                     let r = s.result;
                     out.extend(quote!((#r)));
                 } else {
-                    out.extend([TokenTree::Ident(Ident::new(&name, id.span()))]);
+                    out.extend([TokenTree::Ident(Ident::new(
+                        &name,
+                        crate::names::hygienic_span(id.span()),
+                    ))]);
                 }
             }
             TokenTree::Group(g) => {

@@ -56,3 +56,14 @@ fn expansions_match_snapshots() {
         "expected the expansion snapshots in tests/expand"
     );
 }
+
+/// A debugging aid, not a check: prints what the macro writes for the function in the file
+/// named by `EXPAND_FILE`:
+/// `EXPAND_FILE=f.rs cargo test -p autodiff-macros print_expansion -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn print_expansion() {
+    let path = std::env::var("EXPAND_FILE").expect("EXPAND_FILE names a file with one function");
+    let src = std::fs::read_to_string(path).expect("readable");
+    println!("{}", expand_file(&src));
+}

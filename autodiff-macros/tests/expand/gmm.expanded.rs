@@ -91,6 +91,7 @@ pub fn gmm_objective(
     unused_parens,
     unused_braces,
     non_snake_case,
+    non_shorthand_field_patterns,
     unreachable_code,
     clippy::all,
     clippy::pedantic,
@@ -293,6 +294,7 @@ pub fn gmm_objective_jvp(
     unused_parens,
     unused_braces,
     non_snake_case,
+    non_shorthand_field_patterns,
     unreachable_code,
     clippy::all,
     clippy::pedantic,
@@ -670,6 +672,7 @@ pub fn gmm_objective_vjp(
     unused_parens,
     unused_braces,
     non_snake_case,
+    non_shorthand_field_patterns,
     unreachable_code,
     clippy::all,
     clippy::pedantic,
@@ -776,7 +779,17 @@ pub fn gmm_objective_grad(
                             }
                         }
                     }
-                    ::autodiff_core::rt::push(&mut __tape6, (xc, qxc, li));
+                    ::autodiff_core::rt::push(
+                        &mut __tape6,
+                        (
+                            xc,
+                            qxc,
+                            {
+                                use ::autodiff_core::rt::{KeepRef as _, KeepVal as _};
+                                ::autodiff_core::rt::Keep::new(li).keep()
+                            },
+                        ),
+                    );
                 }
             }
             let mut __t13 = se.ln();
@@ -792,7 +805,8 @@ pub fn gmm_objective_grad(
                 __t13__bar = __t13__bar + __t14__bar;
                 se__bar = se__bar + __t13__bar * ((se).recip());
                 for k__1 in (0..K).rev() {
-                    let (mut xc, mut qxc, mut li) = __tape6.pop().unwrap();
+                    let (mut xc, mut qxc, mut __k_li) = __tape6.pop().unwrap();
+                    let mut li = __k_li.back();
                     let mut xc__bar = ::autodiff_core::rt::zero_of(&xc);
                     let mut qxc__bar = ::autodiff_core::rt::zero_of(&qxc);
                     let mut sq__bar = -0.0f64;

@@ -1,0 +1,251 @@
+//! `for` loops over the elements of arrays, slices and `Vec`s (`for x in xs.iter()`, `for &x in
+//! xs`, `for (i, x) in xs.iter().enumerate()`, `for (a, b) in xs.iter().zip(ys)`, rows of nested
+//! arrays), lowered to the index loops a hand rewrite gives; each checked in both modes against
+//! finite differences, the dot-product test and the Jacobian built both ways.
+// Tests write what API.md's table lists (`&Vec<F>`, index loops, tuples of adjoints).
+#![allow(clippy::ptr_arg, clippy::type_complexity, clippy::needless_range_loop)]
+#![deny(warnings)]
+#![allow(dead_code)]
+
+mod common;
+
+use autodiff::prelude::*;
+use common::{check_fn, check_grad};
+
+#[differentiate]
+fn sum_of_squares(xs: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for x in xs.iter() {
+        s += x * x;
+    }
+    s
+}
+
+#[differentiate]
+fn weighted(xs: &[f64], w: [f64; 3]) -> f64 {
+    let mut s = 0.0;
+    for (i, &x) in xs.iter().enumerate() {
+        s += x * w[i % 3] + (i as f64) * x;
+    }
+    s
+}
+
+#[differentiate]
+fn distance(a: &[f64; 3], b: &Vec<f64>) -> f64 {
+    let mut s = 0.0;
+    for (x, y) in a.iter().zip(b.iter()) {
+        s += (*x - *y).powi(2);
+    }
+    s.sqrt()
+}
+
+#[differentiate]
+fn rows(m: [[f64; 2]; 3]) -> f64 {
+    let mut s = 0.0;
+    for row in m.iter() {
+        s += row[0] * row[1];
+    }
+    for &r in m[1].iter() {
+        s = s * r;
+    }
+    s
+}
+
+#[differentiate(wrt(x))]
+fn passive_data(x: f64, data: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for &d in data {
+        s += (x - d).powi(2);
+    }
+    for (i, d) in data.iter().enumerate() {
+        s += x * d * i as f64;
+    }
+    s
+}
+
+#[differentiate]
+fn product_by_value(x: [f64; 4]) -> f64 {
+    let mut p = 1.0;
+    for v in x {
+        p *= v;
+    }
+    for v in x.iter().copied() {
+        p += v.sin();
+    }
+    p
+}
+
+fn vjp1(pb: impl FnOnce(f64) -> Vec<f64>, c: f64) -> Vec<f64> {
+    pb(c)
+}
+
+#[test]
+fn loops_over_elements() {
+    let xs = vec![0.3, -0.5, 0.8, 0.1];
+    check_fn(
+        "sum_of_squares",
+        &xs,
+        &|p| vec![sum_of_squares(p)],
+        &|p, t| {
+            let (y, d) = sum_of_squares_jvp(p, t);
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = sum_of_squares_vjp(p);
+            (vec![y], vjp1(pb, c[0]))
+        },
+    );
+    let w = [1.0, 2.0, 3.0];
+    check_grad(
+        "weighted",
+        &[0.3, -0.5, 0.8, 0.1, 1.0, 2.0, 3.0],
+        &|p| weighted(&p[..4], [p[4], p[5], p[6]]),
+        &|p| {
+            let (y, (gx, gw)) = weighted_grad(&p[..4], [p[4], p[5], p[6]]);
+            (y, [gx, gw.to_vec()].concat())
+        },
+    );
+    let _ = w;
+    let b = vec![0.5, -0.1, 0.4, 9.0];
+    check_grad(
+        "distance",
+        &[0.3, 0.2, 0.1, 0.5, -0.1, 0.4, 9.0],
+        &|p| distance(&[p[0], p[1], p[2]], &p[3..].to_vec()),
+        &|p| {
+            let (y, (ga, gb)) = distance_grad(&[p[0], p[1], p[2]], &p[3..].to_vec());
+            (y, [ga.to_vec(), gb].concat())
+        },
+    );
+    let _ = b;
+    let m = |p: &[f64]| [[p[0], p[1]], [p[2], p[3]], [p[4], p[5]]];
+    check_fn(
+        "rows",
+        &[0.3, 0.2, 0.5, 0.7, 0.1, 0.9],
+        &|p| vec![rows(m(p))],
+        &|p, t| {
+            let (y, d) = rows_jvp(m(p), m(t));
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = rows_vjp(m(p));
+            (vec![y], pb(c[0]).concat())
+        },
+    );
+    check_grad("passive_data", &[0.5], &|p| passive_data(p[0], &xs), &|p| {
+        let (y, g) = passive_data_grad(p[0], &xs);
+        (y, vec![g])
+    });
+    let a4 = |p: &[f64]| -> [f64; 4] { p.try_into().unwrap() };
+    check_fn(
+        "product_by_value",
+        &[0.3, 0.2, 0.5, 0.7],
+        &|p| vec![product_by_value(a4(p))],
+        &|p, t| {
+            let (y, d) = product_by_value_jvp(a4(p), a4(t));
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = product_by_value_vjp(a4(p));
+            (vec![y], pb(c[0]).to_vec())
+        },
+    );
+}
+
+// ---------------------------------------------------------------- reductions
+
+#[differentiate]
+fn norm_sq(xs: &[f64]) -> f64 {
+    xs.iter().map(|x| x * x).sum::<f64>()
+}
+
+#[differentiate]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[differentiate]
+fn prod_plus_sum(a: [f64; 3]) -> f64 {
+    a.iter().product::<f64>() + a.iter().sum::<f64>()
+}
+
+#[differentiate]
+fn max_and_fold(a: &[f64]) -> f64 {
+    a.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        + a.iter().fold(0.0, |acc, &v| acc + v.sin())
+}
+
+#[differentiate]
+fn weighted_by_position(x: &[f64]) -> f64 {
+    x.iter()
+        .enumerate()
+        .map(|(i, &v)| (i as f64 + 1.0) * v * v)
+        .sum::<f64>()
+}
+
+#[differentiate(wrt(w))]
+fn mean_squared_error(w: &[f64], data: &[f64]) -> f64 {
+    data.iter()
+        .map(|d| (w[0] * d + w[1] - 1.0).powi(2))
+        .sum::<f64>()
+        / data.len() as f64
+}
+
+#[differentiate]
+fn generic_norm<F: Float>(a: &[F]) -> F {
+    a.iter().fold(F::zero(), |s, &v| s + v * v).sqrt()
+}
+
+#[test]
+fn iterator_reductions() {
+    let xs = [0.3, -0.5, 0.8, 0.1];
+    let grad1 = |name: &str, f: &dyn Fn(&[f64]) -> f64, g: &dyn Fn(&[f64]) -> (f64, Vec<f64>)| {
+        check_grad(name, &xs, f, g);
+    };
+    grad1("norm_sq", &|p| norm_sq(p), &|p| norm_sq_grad(p));
+    grad1("max_and_fold", &|p| max_and_fold(p), &|p| {
+        max_and_fold_grad(p)
+    });
+    grad1("weighted_by_position", &|p| weighted_by_position(p), &|p| {
+        weighted_by_position_grad(p)
+    });
+    grad1("generic_norm", &|p| generic_norm(p), &|p| {
+        generic_norm_grad(p)
+    });
+    check_fn(
+        "norm_sq",
+        &xs,
+        &|p| vec![norm_sq(p)],
+        &|p, t| {
+            let (y, d) = norm_sq_jvp(p, t);
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = norm_sq_vjp(p);
+            (vec![y], vjp1(pb, c[0]))
+        },
+    );
+    check_grad(
+        "dot",
+        &[0.3, -0.5, 0.8, 1.0, 2.0, 3.0],
+        &|p| dot(&p[..3], &p[3..]),
+        &|p| {
+            let (y, (ga, gb)) = dot_grad(&p[..3], &p[3..]);
+            (y, [ga, gb].concat())
+        },
+    );
+    check_grad(
+        "prod_plus_sum",
+        &[0.3, 0.5, 0.7],
+        &|p| prod_plus_sum([p[0], p[1], p[2]]),
+        &|p| {
+            let (y, g) = prod_plus_sum_grad([p[0], p[1], p[2]]);
+            (y, g.to_vec())
+        },
+    );
+    check_grad(
+        "mean_squared_error",
+        &[0.5, 0.1],
+        &|p| mean_squared_error(p, &xs),
+        &|p| mean_squared_error_grad(p, &xs),
+    );
+}

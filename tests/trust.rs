@@ -1,0 +1,917 @@
+//! Regressions of the bug classes the random-program fuzzer found (issue 11), each checked in
+//! both modes against finite differences, the dot-product test and the Jacobian built both ways
+//! (`common::check_fn`), and `_grad` against `_vjp` (`common::check_grad`). The constructs
+//! that must be refused instead are `tests/ui` cases (`unsafe_block`, `active_to_bits`,
+//! `active_cast_to_int`, `format_active`, `unknown_call_argument`).
+// Tests write what API.md's table lists (`&Vec<F>`, index loops, tuples of adjoints).
+#![allow(
+    clippy::ptr_arg,
+    clippy::type_complexity,
+    clippy::needless_range_loop,
+    clippy::assign_op_pattern,
+    clippy::excessive_precision,
+    clippy::approx_constant,
+    clippy::manual_range_contains,
+    clippy::needless_return,
+    clippy::collapsible_else_if,
+    clippy::neg_multiply,
+    clippy::unnecessary_cast,
+    clippy::too_many_arguments,
+    clippy::manual_checked_ops,
+    clippy::never_loop,
+    clippy::self_assignment,
+    clippy::eq_op,
+    clippy::just_underscores_and_digits,
+    clippy::redundant_locals
+)]
+#![deny(warnings)]
+#![allow(dead_code, non_snake_case)]
+
+mod common;
+
+use autodiff::prelude::*;
+use common::{check_fn, check_grad};
+
+/// Checks `f(x: f64) -> f64` through its `_jvp`, `_vjp` and `_grad`.
+macro_rules! check1 {
+    ($name:literal, $x:expr, $f:expr, $jvp:expr, $vjp:expr, $grad:expr) => {{
+        let x = [$x];
+        check_fn(
+            $name,
+            &x,
+            &|p| vec![$f(p[0])],
+            &|p, t| {
+                let (y, d) = $jvp(p[0], t[0]);
+                (vec![y], vec![d])
+            },
+            &|p, c| {
+                let (y, pb) = $vjp(p[0]);
+                (vec![y], vec![pb(c[0])])
+            },
+        );
+        check_grad($name, &x, &|p| $f(p[0]), &|p| {
+            let (y, g) = $grad(p[0]);
+            (y, vec![g])
+        });
+    }};
+}
+
+/// Checks `f(x: [f64; N]) -> f64` (or `&[f64; N]` with `&`).
+macro_rules! check_arr {
+    ($name:literal, $n:literal, $x:expr, $f:ident, $jvp:ident, $vjp:ident, $grad:ident $(, $r:tt)?) => {{
+        let x: [f64; $n] = $x;
+        let arr = |p: &[f64]| -> [f64; $n] { p.try_into().unwrap() };
+        check_fn(
+            $name,
+            &x,
+            &|p| vec![$f($($r)? arr(p))],
+            &|p, t| {
+                let (y, d) = $jvp($($r)? arr(p), $($r)? arr(t));
+                (vec![y], vec![d])
+            },
+            &|p, c| {
+                let (y, pb) = $vjp($($r)? arr(p));
+                let g: [f64; $n] = pb(c[0]);
+                (vec![y], g.to_vec())
+            },
+        );
+        check_grad($name, &x, &|p| $f($($r)? arr(p)), &|p| {
+            let (y, g): (f64, [f64; $n]) = $grad($($r)? arr(p));
+            (y, g.to_vec())
+        });
+    }};
+}
+
+// ---------------------------------------------------------------- 1. break in nested loops
+
+#[differentiate]
+fn break_inner_for(x: f64) -> f64 {
+    let mut acc = x;
+    for _ in 0..2 {
+        for _ in 0..2 {
+            acc = acc * x;
+            break;
+        }
+    }
+    acc
+}
+
+#[differentiate]
+fn break_inner_while(x: f64) -> f64 {
+    let mut acc = x;
+    let mut i = 0;
+    while i < 3 {
+        let mut j = 0;
+        while j < 4 {
+            acc = acc * x + 0.1;
+            if j == 1 {
+                break;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    acc
+}
+
+#[differentiate]
+fn break_inner_loop_outer_while(x: f64) -> f64 {
+    let mut acc = x;
+    let mut i = 0;
+    while i < 3 {
+        let mut n = 0;
+        loop {
+            acc = acc.sin() + x;
+            n += 1;
+            if n >= 2 {
+                break;
+            }
+        }
+        i += 1;
+    }
+    acc
+}
+
+#[differentiate]
+fn break_labelled_outer(x: f64) -> f64 {
+    let mut acc = x;
+    'outer: for i in 0..4 {
+        for j in 0..3 {
+            acc = acc * x + 0.5;
+            if i == 2 && j == 1 {
+                break 'outer;
+            }
+            if j == 1 {
+                break;
+            }
+        }
+        for _ in 0..2 {
+            acc = acc - 0.25 * x;
+            continue;
+        }
+    }
+    acc
+}
+
+#[test]
+fn break_in_a_nested_loop_ends_only_that_loop() {
+    // x = 0.7: break_inner_for = x^3 = 0.343, derivative 3 x^2 = 1.47.
+    assert!((break_inner_for(0.7) - 0.343).abs() < 1e-12);
+    let (y, g) = break_inner_for_grad(0.7);
+    assert!(
+        (y - 0.343).abs() < 1e-12 && (g - 1.47).abs() < 1e-12,
+        "{y} {g}"
+    );
+    check1!(
+        "break_inner_for",
+        0.7,
+        break_inner_for,
+        break_inner_for_jvp,
+        break_inner_for_vjp,
+        break_inner_for_grad
+    );
+    check1!(
+        "break_inner_while",
+        0.6,
+        break_inner_while,
+        break_inner_while_jvp,
+        break_inner_while_vjp,
+        break_inner_while_grad
+    );
+    check1!(
+        "break_inner_loop_outer_while",
+        0.4,
+        break_inner_loop_outer_while,
+        break_inner_loop_outer_while_jvp,
+        break_inner_loop_outer_while_vjp,
+        break_inner_loop_outer_while_grad
+    );
+    check1!(
+        "break_labelled_outer",
+        0.3,
+        break_labelled_outer,
+        break_labelled_outer_jvp,
+        break_labelled_outer_vjp,
+        break_labelled_outer_grad
+    );
+}
+
+// ---------------------------------------------------------------- 2. hygiene
+
+/// Every kind of name the macro generates, written by the user.
+#[differentiate]
+fn named_like_generated(theta: f64) -> f64 {
+    let ct = theta.cos();
+    let theta__bar = ct * 2.0;
+    let theta__dot = theta__bar + theta;
+    let __t0 = theta__dot * theta;
+    let __t1 = __t0.sin();
+    let __tape0 = __t1 + ct;
+    let __y = __tape0 * 0.5;
+    let __n = __y + 1.0;
+    let __ret = __n * theta;
+    let (__b, __s) = (__ret * 0.5, __ret * 0.25);
+    let __v = __b + __s;
+    let __z = __v * ct;
+    let __d = __z + __d_helper(theta);
+    let __adj = __d * 1.5;
+    let __e = __adj - __z;
+    let __c = __e * __e;
+    let __lo = __c + 1.0;
+    let __hi = __lo.ln();
+    let __trips = __hi * ct;
+    let __k_ct = __trips + __y;
+    let __own_theta = __k_ct * 0.5;
+    let __pb___d = __own_theta + __hi;
+    let __w_theta_0 = __pb___d * 0.3;
+    let __brk0 = __w_theta_0 + 1.0;
+    let __done0 = __brk0 * ct;
+    let __core = __done0 + theta;
+    let ct__bar = __core * 2.0;
+    ct__bar + ct
+}
+
+#[differentiate]
+fn __d_helper(ct: f64) -> f64 {
+    ct * ct
+}
+
+/// Shadowing next to user names spelled like the renamer's (`x__1`).
+#[differentiate]
+fn renamed_like_user(x: f64) -> f64 {
+    let x__1 = x * 3.0;
+    let y = x * 2.0;
+    let y = y.sin() + x__1;
+    let y = y * x;
+    let y__1 = y + 1.0;
+    y__1 * x__1
+}
+
+/// A tuple output whose pullback parameter would be named `ct`.
+#[differentiate]
+fn tuple_with_ct(theta: f64) -> (f64, f64) {
+    let ct = theta.cos();
+    let st = theta.sin();
+    (ct * theta, st * ct)
+}
+
+/// The name of a loop label and of tapes inside loops.
+#[differentiate]
+fn loop_names(x: &[f64; 4]) -> f64 {
+    let mut __n = 0.0;
+    let mut ct = 1.0;
+    'ct: for __trips in 0..4 {
+        let __v = x[__trips] * ct;
+        if __v > 10.0 {
+            break 'ct;
+        }
+        __n += __v.sin();
+        ct *= x[__trips];
+    }
+    __n + ct
+}
+
+#[test]
+fn user_names_never_meet_generated_ones() {
+    check1!(
+        "named_like_generated",
+        0.4,
+        named_like_generated,
+        named_like_generated_jvp,
+        named_like_generated_vjp,
+        named_like_generated_grad
+    );
+    check1!(
+        "renamed_like_user",
+        0.4,
+        renamed_like_user,
+        renamed_like_user_jvp,
+        renamed_like_user_vjp,
+        renamed_like_user_grad
+    );
+    check_fn(
+        "tuple_with_ct",
+        &[0.7],
+        &|p| {
+            let (a, b) = tuple_with_ct(p[0]);
+            vec![a, b]
+        },
+        &|p, t| {
+            let ((a, b), (da, db)) = tuple_with_ct_jvp(p[0], t[0]);
+            (vec![a, b], vec![da, db])
+        },
+        &|p, c| {
+            let ((a, b), pb) = tuple_with_ct_vjp(p[0]);
+            (vec![a, b], vec![pb((c[0], c[1]))])
+        },
+    );
+    check_arr!(
+        "loop_names",
+        4,
+        [0.3, -0.6, 0.8, 0.5],
+        loop_names,
+        loop_names_jvp,
+        loop_names_vjp,
+        loop_names_grad,
+        &
+    );
+}
+
+// ---------------------------------------------------------------- 3. assignments reading their place
+
+#[differentiate]
+fn reads_own_place(x: [f64; 3]) -> f64 {
+    let mut a = x[0] * 2.0;
+    a -= a;
+    a += x[1];
+    a += a;
+    let mut b = x;
+    b[1] += b[0];
+    b[2] *= b[1];
+    b[0] -= b[2];
+    b[1] -= b[1] * 0.5;
+    b[2] /= b[0] + 3.0;
+    a + b[2] + b[0] * b[1]
+}
+
+#[differentiate]
+fn prefix_sums_array(x: &[f64; 5]) -> f64 {
+    let mut p = [x[0], x[1], x[2], x[3], x[4]];
+    for i in 1..5 {
+        p[i] += p[i - 1];
+        p[i] *= p[i - 1] * 0.5 + 1.0;
+    }
+    p[4]
+}
+
+#[differentiate]
+fn prefix_sums_vec(x: &[f64]) -> f64 {
+    let mut p = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        p[i] = x[i];
+    }
+    for i in 1..p.len() {
+        p[i] += p[i - 1];
+        p[i] -= p[i - 1] * 0.25;
+    }
+    p[p.len() - 1] * p[0]
+}
+
+#[test]
+fn compound_assignment_reading_its_own_place() {
+    check_arr!(
+        "reads_own_place",
+        3,
+        [0.7, 0.3, -0.4],
+        reads_own_place,
+        reads_own_place_jvp,
+        reads_own_place_vjp,
+        reads_own_place_grad
+    );
+    check_arr!(
+        "prefix_sums_array",
+        5,
+        [0.7, 0.3, -0.4, 0.2, 0.9],
+        prefix_sums_array,
+        prefix_sums_array_jvp,
+        prefix_sums_array_vjp,
+        prefix_sums_array_grad,
+        &
+    );
+    let x = vec![0.7, 0.3, -0.4, 0.2];
+    check_fn(
+        "prefix_sums_vec",
+        &x,
+        &|p| vec![prefix_sums_vec(p)],
+        &|p, t| {
+            let (y, d) = prefix_sums_vec_jvp(p, t);
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = prefix_sums_vec_vjp(p);
+            (vec![y], pb(c[0]))
+        },
+    );
+}
+
+// ---------------------------------------------------------------- 4. `-=` of the only parameter
+
+#[differentiate]
+fn sub_only_param(x: f64) -> f64 {
+    let mut v = x * 3.0;
+    v -= x;
+    v
+}
+
+#[differentiate]
+fn sub_only_param_twice(x: f64) -> f64 {
+    let mut v = 1.0;
+    v -= x;
+    v *= x;
+    v -= x;
+    v
+}
+
+#[test]
+fn subtracting_the_only_parameter() {
+    check1!(
+        "sub_only_param",
+        0.7,
+        sub_only_param,
+        sub_only_param_jvp,
+        sub_only_param_vjp,
+        sub_only_param_grad
+    );
+    check1!(
+        "sub_only_param_twice",
+        0.7,
+        sub_only_param_twice,
+        sub_only_param_twice_jvp,
+        sub_only_param_twice_vjp,
+        sub_only_param_twice_grad
+    );
+}
+
+// ---------------------------------------------------------------- 5. passive float arguments
+
+#[differentiate]
+fn g2(x: f64, b: f64) -> f64 {
+    x * b + b.sin()
+}
+
+#[differentiate]
+fn g_arr(a: [f64; 2], x: f64) -> f64 {
+    a[0] * x + a[1] * x * x
+}
+
+#[differentiate]
+fn h(a: f64, x: f64) -> f64 {
+    a * x.exp()
+}
+
+#[differentiate]
+fn passive_arguments(x: f64) -> f64 {
+    let b = [0.5, 1.5, 2.5, 3.5];
+    let a = [x, 2.0];
+    let k = 2;
+    g2(x, b[0])
+        + g2(x, b[1] * 2.0)
+        + g2(x, stop_gradient(a[1]))
+        + g_arr([1.0, 2.0], x)
+        + h(b[3] + b[2], x)
+        + h(b[k], x)
+        + h(k as f64, x)
+}
+
+#[differentiate(wrt(x))]
+fn passive_parameter_elements(x: f64, s: &[f64], arr: [f64; 2], n: usize) -> f64 {
+    g2(x, s[0]) + h(s[1], x) + g2(x, arr[1]) + h(n as f64, x)
+}
+
+#[test]
+fn passive_float_arguments_get_zero_tangents() {
+    check1!(
+        "passive_arguments",
+        0.7,
+        passive_arguments,
+        passive_arguments_jvp,
+        passive_arguments_vjp,
+        passive_arguments_grad
+    );
+    let (s, arr) = ([0.3, 0.4], [0.6, -0.2]);
+    let f = |x: f64| passive_parameter_elements(x, &s, arr, 3);
+    check_fn(
+        "passive_parameter_elements",
+        &[0.5],
+        &|p| vec![f(p[0])],
+        &|p, t| {
+            let (y, d) = passive_parameter_elements_jvp(p[0], &s, arr, 3, t[0]);
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = passive_parameter_elements_vjp(p[0], &s, arr, 3);
+            (vec![y], vec![pb(c[0])])
+        },
+    );
+}
+
+// ---------------------------------------------------------------- 6. passive tuple after a return
+
+#[differentiate]
+fn tuple_after_return(x: f64) -> f64 {
+    let mut acc = x * x;
+    if x > 0.0 {
+        return acc;
+    }
+    let (a, b) = (0.3, 0.4);
+    acc *= b;
+    acc + a * x
+}
+
+#[test]
+fn passive_tuple_after_an_early_return() {
+    for x in [-0.7, 0.6] {
+        check1!(
+            "tuple_after_return",
+            x,
+            tuple_after_return,
+            tuple_after_return_jvp,
+            tuple_after_return_vjp,
+            tuple_after_return_grad
+        );
+    }
+}
+
+// ---------------------------------------------------------------- 7. structs by value, returned
+
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct State {
+    x: f64,
+    v: f64,
+}
+
+#[differentiate]
+fn kick(s0: State, k: f64) -> State {
+    let mut s = s0;
+    s.v += k * s.x;
+    s
+}
+
+#[differentiate]
+fn two_kicks(s0: State, k: f64) -> f64 {
+    let s1 = kick(s0, k);
+    let s2 = kick(s1, k * 0.5);
+    s2.v * s2.x + s0.v
+}
+
+#[test]
+fn struct_by_value_mutated_and_returned() {
+    let flat = |s: &State| vec![s.x, s.v];
+    let st = |p: &[f64]| State { x: p[0], v: p[1] };
+    check_fn(
+        "kick",
+        &[0.5, 0.2, 0.3],
+        &|p| flat(&kick(st(p), p[2])),
+        &|p, t| {
+            let (y, d) = kick_jvp(st(p), p[2], &st(t), t[2]);
+            (flat(&y), flat(&d))
+        },
+        &|p, c| {
+            let (y, pb) = kick_vjp(st(p), p[2]);
+            let (gs, gk) = pb(st(c));
+            (flat(&y), vec![gs.x, gs.v, gk])
+        },
+    );
+    check_grad(
+        "two_kicks",
+        &[0.5, 0.2, 0.3],
+        &|p| two_kicks(st(p), p[2]),
+        &|p| {
+            let (y, (gs, gk)) = two_kicks_grad(st(p), p[2]);
+            (y, vec![gs.x, gs.v, gk])
+        },
+    );
+}
+
+// ---------------------------------------------------------------- 8. enum parameters
+
+pub enum Shape {
+    Circle { r: f64 },
+    Square(f64),
+}
+
+#[differentiate(wrt(k))]
+fn area(s: &Shape, k: f64) -> f64 {
+    match s {
+        Shape::Circle { r } => 3.0 * r * r * k * k,
+        Shape::Square(a) => a * a * k * k,
+    }
+}
+
+/// Without `wrt`: a parameter the body matches on is an enum, so passive.
+#[differentiate]
+fn area_no_wrt(s: &Shape, k: f64) -> f64 {
+    let mut y = k.sin();
+    for i in 0..2 {
+        y = match s {
+            Shape::Circle { r } => y * r * k + i as f64,
+            Shape::Square(a) => y * *a + k,
+        };
+    }
+    y
+}
+
+#[derive(Clone, Copy)]
+enum Mode {
+    Double,
+    Scale(f64),
+}
+
+#[differentiate]
+fn by_mode(m: Mode, x: f64) -> f64 {
+    let mut y = x;
+    match m {
+        Mode::Double => y *= 2.0,
+        Mode::Scale(c) => y = y * c + x,
+    }
+    y * x
+}
+
+#[test]
+fn enum_parameters_are_passive() {
+    for s in [Shape::Circle { r: 2.0 }, Shape::Square(1.5)] {
+        check1!(
+            "area",
+            0.5,
+            (|k| area(&s, k)),
+            (|k, t| area_jvp(&s, k, t)),
+            (|k| area_vjp(&s, k)),
+            (|k| area_grad(&s, k))
+        );
+        check1!(
+            "area_no_wrt",
+            0.5,
+            (|k| area_no_wrt(&s, k)),
+            (|k, t| area_no_wrt_jvp(&s, k, t)),
+            (|k| area_no_wrt_vjp(&s, k)),
+            (|k| area_no_wrt_grad(&s, k))
+        );
+    }
+    for m in [Mode::Double, Mode::Scale(3.0)] {
+        check1!(
+            "by_mode",
+            0.5,
+            (|x| by_mode(m, x)),
+            (|x, t| by_mode_jvp(m, x, t)),
+            (|x| by_mode_vjp(m, x)),
+            (|x| by_mode_grad(m, x))
+        );
+    }
+}
+
+// ---------------------------------------------------------------- 9. raw identifiers
+
+#[differentiate]
+fn r#raw(r#x: f64, r#type: [f64; 2]) -> f64 {
+    let r#loop = r#x * r#type[0];
+    let r#loop = r#loop * r#x + r#type[1];
+    r#loop.sin()
+}
+
+#[test]
+fn raw_identifiers() {
+    let f = |p: &[f64]| r#raw(p[0], [p[1], p[2]]);
+    check_fn(
+        "raw",
+        &[0.3, 0.8, -0.2],
+        &|p| vec![f(p)],
+        &|p, t| {
+            let (y, d) = raw_jvp(p[0], [p[1], p[2]], t[0], [t[1], t[2]]);
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = raw_vjp(p[0], [p[1], p[2]]);
+            let (gx, gt) = pb(c[0]);
+            (vec![y], vec![gx, gt[0], gt[1]])
+        },
+    );
+}
+
+// ---------------------------------------------------------------- `*x` of a reference parameter
+
+#[differentiate]
+fn deref_copy(x: &[f64; 3]) -> [f64; 3] {
+    let mut p = *x;
+    for i in 1..3 {
+        p[i] += p[i - 1];
+    }
+    p[0] -= p[0] * p[2];
+    p
+}
+
+#[differentiate]
+fn sum_by_value(x: [f64; 3]) -> f64 {
+    x[0] + x[1] * x[2]
+}
+
+#[differentiate]
+fn deref_into_call(x: &[f64; 3]) -> f64 {
+    sum_by_value(*x) * (*x)[1]
+}
+
+#[differentiate]
+fn kick_ref(s0: &State, k: f64) -> State {
+    let mut s = *s0;
+    s.v += k * s.x;
+    s
+}
+
+#[test]
+fn deref_of_a_reference_parameter_is_its_value() {
+    let arr = |p: &[f64]| -> [f64; 3] { p.try_into().unwrap() };
+    check_fn(
+        "deref_copy",
+        &[0.7, 0.3, 0.2],
+        &|p| deref_copy(&arr(p)).to_vec(),
+        &|p, t| {
+            let (y, d) = deref_copy_jvp(&arr(p), &arr(t));
+            (y.to_vec(), d.to_vec())
+        },
+        &|p, c| {
+            let (y, pb) = deref_copy_vjp(&arr(p));
+            (y.to_vec(), pb(arr(c)).to_vec())
+        },
+    );
+    check_arr!(
+        "deref_into_call",
+        3,
+        [0.7, 0.3, 0.2],
+        deref_into_call,
+        deref_into_call_jvp,
+        deref_into_call_vjp,
+        deref_into_call_grad,
+        &
+    );
+    let st = |p: &[f64]| State { x: p[0], v: p[1] };
+    check_fn(
+        "kick_ref",
+        &[0.5, 0.2, 0.3],
+        &|p| {
+            let s = kick_ref(&st(p), p[2]);
+            vec![s.x, s.v]
+        },
+        &|p, t| {
+            let (y, d) = kick_ref_jvp(&st(p), p[2], &st(t), t[2]);
+            (vec![y.x, y.v], vec![d.x, d.v])
+        },
+        &|p, c| {
+            let (y, pb) = kick_ref_vjp(&st(p), p[2]);
+            let (gs, gk) = pb(st(c));
+            (vec![y.x, y.v], vec![gs.x, gs.v, gk])
+        },
+    );
+}
+
+// ---------------------------------------------------------------- struct literals (fuzzer F4)
+
+#[derive(Clone, Debug, Differentiable)]
+pub struct Out {
+    pub a: f64,
+    pub w: [f64; 2],
+}
+
+#[differentiate]
+fn build_struct(c: [f64; 3]) -> Out {
+    let b = c[2];
+    Out {
+        a: b * c[1],
+        w: [c[0].sin(), 0.5],
+    }
+}
+
+#[differentiate]
+fn step(s: State, dt: f64) -> State {
+    let a = -s.x;
+    State {
+        x: s.x + dt * s.v,
+        v: s.v + dt * a,
+    }
+}
+
+#[differentiate]
+fn damp(s: State, k: f64) -> State {
+    let v = s.v * k;
+    State { v, ..s }
+}
+
+#[differentiate]
+fn simulate(s0: State, dt: f64) -> f64 {
+    let mut s = s0;
+    for _ in 0..3 {
+        s = step(s, dt);
+        s = damp(s, 0.9);
+    }
+    s.x * s.v
+}
+
+#[test]
+fn struct_literals_on_active_values() {
+    let arr = |p: &[f64]| -> [f64; 3] { p.try_into().unwrap() };
+    let flat = |o: &Out| vec![o.a, o.w[0], o.w[1]];
+    let out = |p: &[f64]| Out {
+        a: p[0],
+        w: [p[1], p[2]],
+    };
+    check_fn(
+        "build_struct",
+        &[0.1, 0.2, 0.3],
+        &|p| flat(&build_struct(arr(p))),
+        &|p, t| {
+            let (y, d) = build_struct_jvp(arr(p), arr(t));
+            (flat(&y), flat(&d))
+        },
+        &|p, c| {
+            let (y, pb) = build_struct_vjp(arr(p));
+            (flat(&y), pb(out(c)).to_vec())
+        },
+    );
+    let st = |p: &[f64]| State { x: p[0], v: p[1] };
+    check_fn(
+        "damp",
+        &[0.5, 0.2, 0.9],
+        &|p| {
+            let s = damp(st(p), p[2]);
+            vec![s.x, s.v]
+        },
+        &|p, t| {
+            let (y, d) = damp_jvp(st(p), p[2], &st(t), t[2]);
+            (vec![y.x, y.v], vec![d.x, d.v])
+        },
+        &|p, c| {
+            let (y, pb) = damp_vjp(st(p), p[2]);
+            let (gs, gk) = pb(st(c));
+            (vec![y.x, y.v], vec![gs.x, gs.v, gk])
+        },
+    );
+    check_grad(
+        "simulate",
+        &[0.5, 0.2, 0.1],
+        &|p| simulate(st(p), p[2]),
+        &|p| {
+            let (y, (gs, gdt)) = simulate_grad(st(p), p[2]);
+            (y, vec![gs.x, gs.v, gdt])
+        },
+    );
+}
+
+// ---------------------------------------------------------------- parameters written in the body
+
+#[derive(Clone, Debug, Differentiable)]
+pub struct Params {
+    pub a: f64,
+    pub w: [f64; 2],
+}
+
+/// `s1` is left out of `wrt`, but written with an active value: derivatives flow through it.
+#[differentiate(wrt(t))]
+fn written_passive_param(mut s1: [f64; 2], t: f64) -> f64 {
+    s1[0] -= t;
+    s1[0] * s1[1]
+}
+
+#[differentiate]
+fn pair_of(h1: [f64; 2], u2: f64) -> [f64; 2] {
+    [h1[0], u2]
+}
+
+#[differentiate(wrt(t))]
+fn written_passive_param_into_call(mut s1: [f64; 2], t: f64) -> f64 {
+    s1[0] -= t;
+    let a = pair_of(s1, 0.5 * t);
+    a[0] + a[1]
+}
+
+/// A struct parameter by value (tangent by reference) written in the body.
+#[differentiate]
+fn written_struct_param(x: &Vec<f64>, mut h: Params) -> f64 {
+    h.w[1] -= x[0] * h.a;
+    h.w[1] * h.a
+}
+
+#[test]
+fn parameters_written_in_the_body() {
+    check1!(
+        "written_passive_param",
+        0.5,
+        (|t| written_passive_param([0.3, 0.7], t)),
+        (|t, d| written_passive_param_jvp([0.3, 0.7], t, d)),
+        (|t| written_passive_param_vjp([0.3, 0.7], t)),
+        (|t| written_passive_param_grad([0.3, 0.7], t))
+    );
+    check1!(
+        "written_passive_param_into_call",
+        0.5,
+        (|t| written_passive_param_into_call([0.3, 0.7], t)),
+        (|t, d| written_passive_param_into_call_jvp([0.3, 0.7], t, d)),
+        (|t| written_passive_param_into_call_vjp([0.3, 0.7], t)),
+        (|t| written_passive_param_into_call_grad([0.3, 0.7], t))
+    );
+    let pr = |p: &[f64]| Params {
+        a: p[1],
+        w: [p[2], p[3]],
+    };
+    check_fn(
+        "written_struct_param",
+        &[0.3, 0.5, 0.1, 0.2],
+        &|p| vec![written_struct_param(&vec![p[0]], pr(p))],
+        &|p, t| {
+            let (y, d) = written_struct_param_jvp(&vec![p[0]], pr(p), &[t[0]], &pr(t));
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = written_struct_param_vjp(&vec![p[0]], pr(p));
+            let (gx, gh) = pb(c[0]);
+            (vec![y], vec![gx[0], gh.a, gh.w[0], gh.w[1]])
+        },
+    );
+}
