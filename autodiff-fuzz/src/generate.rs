@@ -66,6 +66,9 @@ pub const CONSTRUCTS: &[&str] = &[
     "param-ref-enum",
     "compound-div",
     "unsupported",
+    "for-elem",
+    "for-enumerate",
+    "reduce",
     "let-mut",
     "let-shadow",
     "let-typed",
@@ -126,10 +129,46 @@ pub const CONSTRUCTS: &[&str] = &[
 ];
 
 pub const RULES: &[&str] = &[
-    "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh", "asinh", "acosh",
-    "atanh", "exp", "exp2", "exp_m1", "ln", "ln_1p", "log", "log2", "log10", "sqrt", "cbrt",
-    "powi", "powf", "recip", "abs", "hypot", "max", "min", "mul_add", "floor", "ceil", "round",
-    "trunc", "signum",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "exp",
+    "exp2",
+    "exp_m1",
+    "ln",
+    "ln_1p",
+    "log",
+    "log2",
+    "log10",
+    "sqrt",
+    "cbrt",
+    "powi",
+    "powf",
+    "recip",
+    "abs",
+    "hypot",
+    "max",
+    "min",
+    "mul_add",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "signum",
+    "clamp",
+    "copysign",
+    "to_degrees",
+    "to_radians",
 ];
 
 pub struct Cfg {
@@ -475,9 +514,11 @@ impl<'a> Gen<'a> {
     }
 
     fn rule(&mut self, d: usize) -> E {
+        let generic = self.generic;
         let allowed: Vec<&str> = RULES
             .iter()
             .copied()
+            .filter(|r| !(generic && matches!(*r, "clamp" | "copysign")))
             .filter(|r| self.ok(&format!("rule:{r}")))
             .collect();
         if allowed.is_empty() || !self.ok("rule") {
@@ -491,7 +532,16 @@ impl<'a> Gen<'a> {
         let m = |name: &'static str, x: E, args: Vec<E>| E::Meth(name, Box::new(x), args, ufcs);
         match r {
             "sin" | "cos" | "tanh" | "atan" | "asinh" | "abs" | "floor" | "ceil" | "round"
-            | "trunc" | "signum" => m(leak(r), u, vec![]),
+            | "trunc" | "signum" | "to_radians" => m(leak(r), u, vec![]),
+            "to_degrees" => {
+                let b = self.bnd(u);
+                m("to_degrees", b, vec![])
+            }
+            "clamp" => m("clamp", u, vec![E::Lit(-0.5), E::Lit(0.75)]),
+            "copysign" => {
+                let v = self.e(d - 1);
+                m("copysign", u, vec![v])
+            }
             "tan" | "asin" | "acos" | "atanh" => {
                 let b = self.bnd(u);
                 m(leak(r), b, vec![])
@@ -614,6 +664,25 @@ impl<'a> Gen<'a> {
                 let a = self.e(d - 1);
                 let b = self.e(d - 1);
                 E::MatchEnum(m, Box::new(a), Box::new(b))
+            }
+            98..=99
+                if !self.generic
+                    && self.ok("reduce")
+                    && !self.flat_arrays().is_empty()
+                    && self.rng.chance(0.5) =>
+            {
+                self.mark("reduce");
+                let xs = self.flat_arrays();
+                let (x, _) = self.rng.pick(&xs).clone();
+                let t = *self.rng.pick(&[
+                    "X.iter().sum::<f64>()",
+                    "X.iter().map(|v| v * v).sum::<f64>()",
+                    "X.iter().map(|v| v.sin()).sum::<f64>()",
+                    "X.iter().fold(0.0, |acc, v| acc + v * 0.5)",
+                    "X.iter().product::<f64>()",
+                    "X.iter().copied().fold(f64::NEG_INFINITY, f64::max)",
+                ]);
+                E::Reduce(t, x)
             }
             98..=99 if !self.generic && !self.unsupported_done && self.want("unsupported", 0.3) => {
                 // Outside the subset: the macro must reject it with a spanned error (or, if it
@@ -757,6 +826,18 @@ impl<'a> Gen<'a> {
         params
             .iter()
             .map(|k| self.arg(k, d.saturating_sub(1)))
+            .collect()
+    }
+
+    /// 1-D float arrays, slices and Vecs in scope (name, length).
+    fn flat_arrays(&self) -> Vec<(String, usize)> {
+        self.vars()
+            .into_iter()
+            .filter_map(|v| match &v.kind {
+                VK::Arr(d) if d.len() == 1 => Some((v.name, d[0])),
+                VK::Vec(n) | VK::PArr(n) => Some((v.name, *n)),
+                _ => None,
+            })
             .collect()
     }
 
@@ -1078,6 +1159,36 @@ impl<'a> Gen<'a> {
                     None
                 };
                 vec![S::If { cond, then, els }]
+            }
+            60..=63 if depth < 3 && self.ok("for-elem") && !self.flat_arrays().is_empty() => {
+                self.mark("for-elem");
+                let xs = self.flat_arrays();
+                let (src, len) = self.rng.pick(&xs).clone();
+                let var = self.fresh();
+                let idx = if self.want("for-enumerate", 0.3) {
+                    Some(self.fresh())
+                } else {
+                    None
+                };
+                let copied = idx.is_none() && self.rng.chance(0.5);
+                self.scopes.push(vec![]);
+                // The iterated array is borrowed by the loop: not writable in its body.
+                if let Some(v) = self.vars().into_iter().find(|v| v.name == src) {
+                    self.declare(&src, v.kind, false);
+                }
+                self.declare(&var, VK::F, false);
+                if let Some(i) = &idx {
+                    self.declare(i, VK::Int(0, len as i64 - 1), false);
+                }
+                let body = self.loop_body(None, depth);
+                self.scopes.pop();
+                vec![S::ForElem {
+                    var,
+                    idx,
+                    src,
+                    copied,
+                    body,
+                }]
             }
             60..=73 if depth < 3 && self.ok("for") => {
                 self.mark("for");
@@ -1638,7 +1749,7 @@ mod tests {
                 );
             }
         }
-        let without: BTreeSet<String> = ["for", "while", "loop", "rule", "call"]
+        let without: BTreeSet<String> = ["for", "for-elem", "while", "loop", "rule", "call"]
             .iter()
             .map(|s| s.to_string())
             .collect();

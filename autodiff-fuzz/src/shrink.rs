@@ -28,7 +28,10 @@ fn children_mut(s: &mut S) -> Vec<&mut Vec<S>> {
             }
             v
         }
-        S::For { body, .. } | S::While { body, .. } | S::Loop { body, .. } => vec![body],
+        S::For { body, .. }
+        | S::While { body, .. }
+        | S::Loop { body, .. }
+        | S::ForElem { body, .. } => vec![body],
         S::Match { arms, default, .. } => {
             let mut v: Vec<&mut Vec<S>> = arms.iter_mut().map(|(_, b)| b).collect();
             v.push(default);
@@ -442,6 +445,7 @@ fn well_scoped(p: &Program) -> bool {
     fn e_ok(e: &E, sc: &[Vec<String>]) -> bool {
         match e {
             E::Lit(_) => true,
+            E::Reduce(_, x) => has(sc, x),
             E::Var(n) => has(sc, n),
             E::Idx(n, ix) => has(sc, n) && ix.iter().all(|i| ie_ok(i, sc)),
             E::Bin(_, a, b) | E::MatchEnum(_, a, b) => {
@@ -530,6 +534,21 @@ fn well_scoped(p: &Program) -> bool {
             S::While { counter, body, .. } | S::Loop { counter, body, .. } => {
                 sc.last_mut().unwrap().push(counter.clone());
                 block_ok(body, sc)
+            }
+            S::ForElem {
+                var,
+                idx,
+                src,
+                body,
+                ..
+            } => {
+                if !has(sc, src) {
+                    return false;
+                }
+                sc.push(std::iter::once(var.clone()).chain(idx.clone()).collect());
+                let ok = block_ok(body, sc);
+                sc.pop();
+                ok
             }
             S::Break(_) | S::Continue(_) => true,
             S::Return(o) => out_ok(o, sc),
