@@ -49,6 +49,9 @@ pub enum E {
     MatchEnum(String, Box<E>, Box<E>),
     /// A construct outside the subset around an expression: the template with `U` replaced.
     Unsup(&'static str, Box<E>),
+    /// An iterator reduction over a 1-D float array / slice / Vec: the template with `X`
+    /// replaced by the variable (`X.iter().map(|v| v * v).sum::<f64>()`).
+    Reduce(&'static str, String),
 }
 
 /// A call argument.
@@ -142,6 +145,14 @@ pub enum S {
         scrut: IE,
         arms: Vec<(i64, Vec<S>)>,
         default: Vec<S>,
+    },
+    /// `for &v in x.iter()`, `for v in x.iter().copied()`, `for (i, &v) in x.iter().enumerate()`.
+    ForElem {
+        var: String,
+        idx: Option<String>,
+        src: String,
+        copied: bool,
+        body: Vec<S>,
     },
 }
 
@@ -351,6 +362,7 @@ impl Pr {
                 )
             }
             E::Unsup(t, a) => t.replace('U', &self.e(a)),
+            E::Reduce(t, x) => t.replace('X', x),
         }
     }
 
@@ -528,6 +540,22 @@ impl Pr {
             )
             .unwrap(),
             S::Return(o) => writeln!(out, "{pad}return {};", self.out(o)).unwrap(),
+            S::ForElem {
+                var,
+                idx,
+                src,
+                copied,
+                body,
+            } => {
+                let head = match (idx, copied) {
+                    (Some(i), _) => format!("for ({i}, &{var}) in {src}.iter().enumerate()"),
+                    (None, true) => format!("for {var} in {src}.iter().copied()"),
+                    (None, false) => format!("for &{var} in {src}.iter()"),
+                };
+                writeln!(out, "{pad}{head} {{").unwrap();
+                self.stmts(body, ind + 1, out);
+                writeln!(out, "{pad}}}").unwrap();
+            }
             S::Match {
                 scrut,
                 arms,

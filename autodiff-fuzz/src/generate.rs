@@ -59,7 +59,16 @@ pub const CONSTRUCTS: &[&str] = &[
     "out-array",
     "out-arr-var",
     "out-struct",
+    "out-struct-literal",
     "out-struct-mutated",
+    "param-mut-struct",
+    "param-enum",
+    "param-ref-enum",
+    "compound-div",
+    "unsupported",
+    "for-elem",
+    "for-enumerate",
+    "reduce",
     "let-mut",
     "let-shadow",
     "let-typed",
@@ -120,10 +129,46 @@ pub const CONSTRUCTS: &[&str] = &[
 ];
 
 pub const RULES: &[&str] = &[
-    "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh", "asinh", "acosh",
-    "atanh", "exp", "exp2", "exp_m1", "ln", "ln_1p", "log", "log2", "log10", "sqrt", "cbrt",
-    "powi", "powf", "recip", "abs", "hypot", "max", "min", "mul_add", "floor", "ceil", "round",
-    "trunc", "signum",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "exp",
+    "exp2",
+    "exp_m1",
+    "ln",
+    "ln_1p",
+    "log",
+    "log2",
+    "log10",
+    "sqrt",
+    "cbrt",
+    "powi",
+    "powf",
+    "recip",
+    "abs",
+    "hypot",
+    "max",
+    "min",
+    "mul_add",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "signum",
+    "clamp",
+    "copysign",
+    "to_degrees",
+    "to_radians",
 ];
 
 pub struct Cfg {
@@ -469,9 +514,11 @@ impl<'a> Gen<'a> {
     }
 
     fn rule(&mut self, d: usize) -> E {
+        let generic = self.generic;
         let allowed: Vec<&str> = RULES
             .iter()
             .copied()
+            .filter(|r| !(generic && matches!(*r, "clamp" | "copysign")))
             .filter(|r| self.ok(&format!("rule:{r}")))
             .collect();
         if allowed.is_empty() || !self.ok("rule") {
@@ -485,7 +532,16 @@ impl<'a> Gen<'a> {
         let m = |name: &'static str, x: E, args: Vec<E>| E::Meth(name, Box::new(x), args, ufcs);
         match r {
             "sin" | "cos" | "tanh" | "atan" | "asinh" | "abs" | "floor" | "ceil" | "round"
-            | "trunc" | "signum" => m(leak(r), u, vec![]),
+            | "trunc" | "signum" | "to_radians" => m(leak(r), u, vec![]),
+            "to_degrees" => {
+                let b = self.bnd(u);
+                m("to_degrees", b, vec![])
+            }
+            "clamp" => m("clamp", u, vec![E::Lit(-0.5), E::Lit(0.75)]),
+            "copysign" => {
+                let v = self.e(d - 1);
+                m("copysign", u, vec![v])
+            }
             "tan" | "asin" | "acos" | "atanh" => {
                 let b = self.bnd(u);
                 m(leak(r), b, vec![])
@@ -609,12 +665,31 @@ impl<'a> Gen<'a> {
                 let b = self.e(d - 1);
                 E::MatchEnum(m, Box::new(a), Box::new(b))
             }
+            98..=99
+                if !self.generic
+                    && self.ok("reduce")
+                    && !self.flat_arrays().is_empty()
+                    && self.rng.chance(0.5) =>
+            {
+                self.mark("reduce");
+                let xs = self.flat_arrays();
+                let (x, _) = self.rng.pick(&xs).clone();
+                let t = *self.rng.pick(&[
+                    "X.iter().sum::<f64>()",
+                    "X.iter().map(|v| v * v).sum::<f64>()",
+                    "X.iter().map(|v| v.sin()).sum::<f64>()",
+                    "X.iter().fold(0.0, |acc, v| acc + v * 0.5)",
+                    "X.iter().product::<f64>()",
+                    "X.iter().copied().fold(f64::NEG_INFINITY, f64::max)",
+                ]);
+                E::Reduce(t, x)
+            }
             98..=99 if !self.generic && !self.unsupported_done && self.want("unsupported", 0.3) => {
                 // Outside the subset: the macro must reject it with a spanned error (or, if it
                 // accepts it, differentiate it right).
                 self.unsupported_done = true;
                 let t = *self.rng.pick(&[
-                    "f64::from_bits((U).to_bits())",
+                    "f64::from_bits(f64::to_bits(U))",
                     "unsafe { U }",
                     "((U) % 2.0)",
                     "(|a: f64| a * 2.0)(U)",
@@ -668,7 +743,9 @@ impl<'a> Gen<'a> {
                     .map(|v| v.name)
                     .filter(|n| by_ref || !self.refs.contains(n))
                     .collect();
-                if !cands.is_empty() && !self.want("call-arg-arrlit", 0.3) {
+                if !cands.is_empty()
+                    && (!self.ok("call-arg-arrlit") || !self.want("call-arg-arrlit", 0.3))
+                {
                     let n = self.rng.pick(&cands).clone();
                     let amp = by_ref && !self.refs.contains(&n);
                     Arg::ArrVar(n, amp)
@@ -752,9 +829,38 @@ impl<'a> Gen<'a> {
             .collect()
     }
 
+    /// 1-D float arrays, slices and Vecs in scope (name, length).
+    fn flat_arrays(&self) -> Vec<(String, usize)> {
+        self.vars()
+            .into_iter()
+            .filter_map(|v| match &v.kind {
+                VK::Arr(d) if d.len() == 1 => Some((v.name, d[0])),
+                VK::Vec(n) | VK::PArr(n) => Some((v.name, *n)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether helper `h` can be called here: each array parameter gets an array variable, or
+    /// array literals are allowed.
+    fn callable(&self, h: usize) -> bool {
+        let vars = self.vars();
+        self.helpers[h].params.iter().all(|k| match k {
+            PK::Arr(d) | PK::RefArr(d) => {
+                let by_ref = matches!(k, PK::RefArr(_));
+                self.ok("call-arg-arrlit")
+                    || vars.iter().any(|v| {
+                        matches!(&v.kind, VK::Arr(dd) if dd == d)
+                            && (by_ref || !self.refs.contains(&v.name))
+                    })
+            }
+            _ => true,
+        })
+    }
+
     fn call_expr(&mut self, d: usize) -> E {
         let scalar: Vec<usize> = (0..self.helpers.len())
-            .filter(|h| self.helpers[*h].out == OutK::Scalar)
+            .filter(|h| self.helpers[*h].out == OutK::Scalar && self.callable(*h))
             .collect();
         if scalar.is_empty() {
             return self.e(d - 1);
@@ -876,18 +982,21 @@ impl<'a> Gen<'a> {
             18..=21 => {
                 if self.want("tuple-let", 0.5) {
                     let tuple_helpers: Vec<usize> = (0..self.helpers.len())
-                        .filter(|h| self.helpers[*h].out == OutK::Tuple(2))
+                        .filter(|h| self.helpers[*h].out == OutK::Tuple(2) && self.callable(*h))
                         .collect();
-                    let init =
-                        if !tuple_helpers.is_empty() && self.ok("call") && self.rng.chance(0.5) {
-                            self.mark("call");
-                            self.mark("call-tuple");
-                            let h = *self.rng.pick(&tuple_helpers);
-                            let args = self.call_args(h, ed);
-                            Init::Call(self.helpers[h].name.clone(), args)
-                        } else {
-                            Init::Pair(self.e(ed), self.e(ed))
-                        };
+                    let init = if !tuple_helpers.is_empty()
+                        && self.ok("call")
+                        && self.ok("call-tuple")
+                        && self.rng.chance(0.5)
+                    {
+                        self.mark("call");
+                        self.mark("call-tuple");
+                        let h = *self.rng.pick(&tuple_helpers);
+                        let args = self.call_args(h, ed);
+                        Init::Call(self.helpers[h].name.clone(), args)
+                    } else {
+                        Init::Pair(self.e(ed), self.e(ed))
+                    };
                     let a = self.fresh();
                     let b = self.fresh();
                     self.declare(&a, VK::F, false);
@@ -898,8 +1007,8 @@ impl<'a> Gen<'a> {
                         ty: None,
                         init,
                     }]
-                } else if let Some(h) =
-                    (0..self.helpers.len()).find(|h| matches!(self.helpers[*h].out, OutK::Array(_)))
+                } else if let Some(h) = (0..self.helpers.len())
+                    .find(|h| matches!(self.helpers[*h].out, OutK::Array(_)) && self.callable(*h))
                     && self.ok("call")
                     && self.want("call-array-out", 0.5)
                 {
@@ -1018,6 +1127,25 @@ impl<'a> Gen<'a> {
                     // Keep products bounded.
                     rhs = E::Meth("cos", Box::new(rhs), vec![], false);
                 }
+                // A compound assignment whose right side happens to read its own place is the
+                // `compound-self` construct too.
+                let mut op = op;
+                let base = match &place {
+                    Place::Var(n) | Place::Idx(n, _) => {
+                        n.split('.').next().unwrap_or(n).to_string()
+                    }
+                };
+                let text = Pr { generic: false }.e(&rhs);
+                let mentions = text
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '#'))
+                    .any(|t| t == base);
+                if op.is_some() && mentions {
+                    if self.ok("compound-self") {
+                        self.mark("compound-self");
+                    } else {
+                        op = None;
+                    }
+                }
                 vec![S::Assign { place, op, rhs }]
             }
             50..=59 if depth < 3 && self.ok("if-stmt") => {
@@ -1031,6 +1159,36 @@ impl<'a> Gen<'a> {
                     None
                 };
                 vec![S::If { cond, then, els }]
+            }
+            60..=63 if depth < 3 && self.ok("for-elem") && !self.flat_arrays().is_empty() => {
+                self.mark("for-elem");
+                let xs = self.flat_arrays();
+                let (src, len) = self.rng.pick(&xs).clone();
+                let var = self.fresh();
+                let idx = if self.want("for-enumerate", 0.3) {
+                    Some(self.fresh())
+                } else {
+                    None
+                };
+                let copied = idx.is_none() && self.rng.chance(0.5);
+                self.scopes.push(vec![]);
+                // The iterated array is borrowed by the loop: not writable in its body.
+                if let Some(v) = self.vars().into_iter().find(|v| v.name == src) {
+                    self.declare(&src, v.kind, false);
+                }
+                self.declare(&var, VK::F, false);
+                if let Some(i) = &idx {
+                    self.declare(i, VK::Int(0, len as i64 - 1), false);
+                }
+                let body = self.loop_body(None, depth);
+                self.scopes.pop();
+                vec![S::ForElem {
+                    var,
+                    idx,
+                    src,
+                    copied,
+                    body,
+                }]
             }
             60..=73 if depth < 3 && self.ok("for") => {
                 self.mark("for");
@@ -1090,12 +1248,17 @@ impl<'a> Gen<'a> {
                 }]
             }
             74..=79 if depth < 3 => {
-                let is_while = self.rng.chance(0.5);
+                // A `loop` exits by `break`: inside another loop that is a nested break.
+                let nested = !self.loops.is_empty();
+                let is_while = self.rng.chance(0.5) || (nested && !self.ok("break-nested"));
                 let c = if is_while { "while" } else { "loop" };
                 if !self.ok(c) {
                     return vec![];
                 }
                 self.mark(c);
+                if !is_while && nested {
+                    self.mark("break-nested");
+                }
                 let label = self.label();
                 let counter = self.fresh();
                 let n = self.rng.range(1, 3);
@@ -1150,7 +1313,10 @@ impl<'a> Gen<'a> {
                     els: None,
                 }]
             }
-            87..=90 if self.ok("return-early") => {
+            87..=90
+                if self.ok("return-early")
+                    && (self.loops.is_empty() || self.ok("return-in-loop")) =>
+            {
                 self.mark("return-early");
                 if !self.loops.is_empty() {
                     self.mark("return-in-loop");
@@ -1366,8 +1532,11 @@ impl<'a> Gen<'a> {
             } else {
                 self.fresh()
             };
-            let mutable = matches!(kind, PK::Scalar | PK::Arr(_) | PK::Struct(_))
-                && self.want("param-mut", 0.25);
+            let mutable = match kind {
+                PK::Scalar | PK::Arr(_) => self.want("param-mut", 0.25),
+                PK::Struct(_) => self.want("param-mut-struct", 0.3),
+                _ => false,
+            };
             params.push(Param {
                 name: pname,
                 kind,
@@ -1444,7 +1613,7 @@ impl<'a> Gen<'a> {
             self.rng.range(1, 3)
         } as usize;
         let mut body = vec![];
-        if self.rng.chance(0.6) {
+        if self.ok("let-mut") && self.rng.chance(0.6) {
             let s = self.fresh();
             let e = self.e(2);
             self.declare(&s, VK::F, true);
@@ -1542,4 +1711,60 @@ pub fn generate(seed: u64, k: usize, cfg: &Cfg) -> (Program, BTreeSet<String>) {
     let mut g = Gen::new(program_seed(seed, k), cfg);
     let p = g.program();
     (p, g.used)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_is_deterministic_and_respects_without() {
+        let cfg = Cfg {
+            without: BTreeSet::new(),
+        };
+        for k in 0..50 {
+            let (a, _) = generate(9, k, &cfg);
+            let (b, _) = generate(9, k, &cfg);
+            assert_eq!(crate::ast::module(&a), crate::ast::module(&b));
+        }
+        // Every construct a program records is one --without knows.
+        for k in 0..300 {
+            let (_, used) = generate(3, k, &cfg);
+            for c in used {
+                let known = CONSTRUCTS.contains(&c.as_str())
+                    || c.strip_prefix("rule:").is_some_and(|r| RULES.contains(&r));
+                assert!(known, "construct {c} is not in CONSTRUCTS");
+            }
+        }
+        // --without c: no program uses c.
+        for c in CONSTRUCTS {
+            let cfg = Cfg {
+                without: [c.to_string()].into_iter().collect(),
+            };
+            for k in 0..40 {
+                let (_, used) = generate(5, k, &cfg);
+                assert!(
+                    !used.contains(*c),
+                    "--without {c} still generates it (program {k})"
+                );
+            }
+        }
+        let without: BTreeSet<String> = ["for", "for-elem", "while", "loop", "rule", "call"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let cfg = Cfg { without };
+        for k in 0..50 {
+            let (p, used) = generate(9, k, &cfg);
+            let src = crate::ast::source(&p);
+            assert!(
+                !src.contains("for ") && !src.contains("while ") && !src.contains("loop {"),
+                "{src}"
+            );
+            assert!(
+                !used.iter().any(|c| c.starts_with("rule") || c == "call"),
+                "{used:?}"
+            );
+        }
+    }
 }

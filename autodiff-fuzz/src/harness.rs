@@ -76,6 +76,8 @@ pub struct Scratch {
     pub points: usize,
     pub seed: u64,
     pub quiet: bool,
+    /// Type-check before building (worth it when many programs fail to compile).
+    pub check_first: bool,
 }
 
 fn shard_main(programs: &[usize], points: usize, seed: u64) -> String {
@@ -194,7 +196,10 @@ impl Scratch {
         }
         let mut results: BTreeMap<usize, Outcome> = BTreeMap::new();
         let mut live: Vec<Vec<usize>> = assign.clone();
-        for round in 0..12 {
+        // `cargo check` until the programs left type-check (cheaper than building every round),
+        // then one `cargo build`; an error only the build finds sends it back to checking.
+        let mut checking = self.check_first;
+        for round in 0..16 {
             for (j, ks) in live.iter().enumerate() {
                 self.write(
                     &format!("s{j}/src/main.rs"),
@@ -202,17 +207,23 @@ impl Scratch {
                 );
             }
             let t = Instant::now();
-            let (ok, errors) = self.build();
+            let (ok, errors) = self.build(checking);
             if !self.quiet {
                 eprintln!(
-                    "  build round {round}: {:.1}s, {} errors",
+                    "  {} round {round}: {:.1}s, {} errors",
+                    if checking { "check" } else { "build" },
                     t.elapsed().as_secs_f64(),
                     errors.len()
                 );
             }
+            if ok && checking {
+                checking = false;
+                continue;
+            }
             if ok {
                 break;
             }
+            checking = self.check_first;
             let mut blamed: BTreeSet<usize> = BTreeSet::new();
             for (progs, text) in &errors {
                 // The plain function failing is the generator's fault; otherwise the macro's.
@@ -280,9 +291,10 @@ impl Scratch {
 
     /// `cargo build` of the scratch workspace: success, and the errors with the programs their
     /// spans point into.
-    fn build(&self) -> (bool, Vec<BuildError>) {
+    fn build(&self, check: bool) -> (bool, Vec<BuildError>) {
         let mut child = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "--offline", "--message-format=json", "--quiet"])
+            .arg(if check { "check" } else { "build" })
+            .args(["--offline", "--message-format=json", "--quiet"])
             .arg("-j")
             .arg(self.jobs.to_string())
             .arg("--manifest-path")

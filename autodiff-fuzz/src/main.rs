@@ -29,9 +29,11 @@ const USAGE: &str = "usage: autodiff-fuzz [--programs N] [--seed S] [--replay S:
   --without LIST   constructs not to generate (see --list-constructs; `rule` drops every rule,
                    `rule:ln` one)
   --keep DIR       scratch workspace (default $CARGO_TARGET_DIR/fuzz-crate)
-  --shrink-secs T  time cap of the shrinking of one failure (default 60)
+  --shrink-secs T  time cap of the shrinking of one failure class (default 60 s)
   --shrink-max M   failure classes shrunk (default 4; one program per class)
-  --shrink-total T time cap of all the shrinking (default 150 s)
+  --shrink-total T time cap of all the shrinking (default 120 s)
+  --batch B        shrink candidates built together (default 16)
+  --chunk C        programs per scratch build (default 400)
   --constructs     print the failure rate per construct
   --print-source   print every program's source";
 
@@ -47,6 +49,7 @@ struct Args {
     shrink_max: usize,
     shrink_total: u64,
     batch: usize,
+    chunk: usize,
     constructs: bool,
     print_source: bool,
 }
@@ -65,8 +68,9 @@ fn parse_args() -> Args {
         keep: None,
         shrink_secs: 60,
         shrink_max: 4,
-        shrink_total: 150,
+        shrink_total: 120,
         batch: 16,
+        chunk: 400,
         constructs: false,
         print_source: false,
     };
@@ -107,6 +111,7 @@ fn parse_args() -> Args {
             "--shrink-total" => a.shrink_total = val(&mut i).parse().expect("--shrink-total T"),
             "--no-shrink" => a.shrink_max = 0,
             "--batch" => a.batch = val(&mut i).parse().expect("--batch B"),
+            "--chunk" => a.chunk = val(&mut i).parse().expect("--chunk C"),
             "--constructs" => a.constructs = true,
             "--print-source" => a.print_source = true,
             "--list-constructs" => {
@@ -169,6 +174,53 @@ fn replay_cmd(a: &Args, seed: u64, k: usize) -> String {
     format!("cargo run -p autodiff-fuzz --release -- --replay {seed}:{k}{w}")
 }
 
+/// The function a failure is attributed to: for a compile error, the generated function whose
+/// source holds the error's first span (`--> sJ/src/pK.rs:LINE:COL`); for a wrong derivative,
+/// `f`'s generated functions (the check calls them; a callee's derivative is part of them).
+fn blamed_function(p: &ast::Program, o: &Outcome) -> String {
+    if let Outcome::Wrong(m) = o {
+        let stage = if m.contains("jvp") {
+            "f_jvp"
+        } else if m.contains("grad") {
+            "f_grad"
+        } else if m.contains("vjp") || m.contains("pullback") {
+            "f_vjp"
+        } else {
+            "f_jvp / f_vjp / f_grad"
+        };
+        return format!("{stage} (or the derivatives of the helpers it calls)");
+    }
+    let line = o.message().lines().find_map(|l| {
+        let rest = l.trim_start().strip_prefix("--> ")?;
+        let mut parts = rest.rsplitn(3, ':');
+        let _col = parts.next()?;
+        let line: usize = parts.next()?.parse().ok()?;
+        parts.next()?.ends_with(".rs").then_some(line)
+    });
+    let Some(line) = line else {
+        return "(no span)".into();
+    };
+    let text = ast::module(p);
+    let lines: Vec<&str> = text.lines().collect();
+    let fn_name = |l: &str| {
+        l.strip_prefix("pub fn ")
+            .map(|r| r.split(['(', '<']).next().unwrap_or("").to_string())
+    };
+    // An error on the attribute itself belongs to the function below it.
+    if lines
+        .get(line.wrapping_sub(1))
+        .is_some_and(|l| l.starts_with("#[differentiate"))
+        && let Some(n) = lines.iter().skip(line).find_map(|l| fn_name(l))
+    {
+        return n;
+    }
+    lines[..line.min(lines.len())]
+        .iter()
+        .rev()
+        .find_map(|l| fn_name(l))
+        .unwrap_or_else(|| "(outside the functions)".into())
+}
+
 fn indent(s: &str) -> String {
     s.lines().map(|l| format!("    {l}\n")).collect()
 }
@@ -213,6 +265,9 @@ fn main() {
         points: a.points,
         seed,
         quiet: false,
+        // Measured: a check round costs about 70% of a build round here (macro expansion and
+        // type checking dominate, not codegen), so checking first does not pay.
+        check_first: false,
     };
     eprintln!(
         "building {} programs in {}",
@@ -220,11 +275,21 @@ fn main() {
         scratch.dir.display()
     );
     let refs: Vec<(usize, &ast::Program)> = programs.iter().map(|(k, p, _)| (*k, p)).collect();
-    let results = scratch.evaluate(&refs, Duration::from_secs(30));
+    // Large runs are built in chunks (one scratch build each) so that no crate gets huge.
+    let mut results = std::collections::BTreeMap::new();
+    for (i, chunk) in refs.chunks(a.chunk.max(1)).enumerate() {
+        if refs.len() > a.chunk {
+            eprintln!(
+                "chunk {i}: programs {}..={}",
+                chunk[0].0,
+                chunk[chunk.len() - 1].0
+            );
+        }
+        results.extend(scratch.evaluate(chunk, Duration::from_secs(30)));
+    }
     let checked = start.elapsed();
     // A program with a construct outside the subset passes when the macro rejects it with its
     // own spanned error (not a rustc error in emitted code).
-    let mut results = results;
     let mut rejected = 0;
     // So does a call argument the macro documents it cannot classify (docs/SUBSET.md, "Calls
     // pass tangents by position": the result of a passive call), refused with its own message.
@@ -263,6 +328,7 @@ fn main() {
         points: a.points,
         seed,
         quiet: true,
+        check_first: false,
     };
     let mut shrunk = 0;
     let shrink_start = Instant::now();
@@ -281,14 +347,7 @@ fn main() {
         let (_, p, used) = programs.iter().find(|(kk, _, _)| *kk == k).unwrap();
         let o = &results[&k];
         println!("kind: {}", o.kind());
-        println!(
-            "function: {}",
-            if o.kind() == "wrong" {
-                "f (its generated jvp/vjp/grad)"
-            } else {
-                "see the error's span"
-            }
-        );
+        println!("function: {}", blamed_function(p, o));
         println!(
             "constructs: {}",
             used.iter().cloned().collect::<Vec<_>>().join(" ")

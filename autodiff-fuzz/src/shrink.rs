@@ -28,7 +28,10 @@ fn children_mut(s: &mut S) -> Vec<&mut Vec<S>> {
             }
             v
         }
-        S::For { body, .. } | S::While { body, .. } | S::Loop { body, .. } => vec![body],
+        S::For { body, .. }
+        | S::While { body, .. }
+        | S::Loop { body, .. }
+        | S::ForElem { body, .. } => vec![body],
         S::Match { arms, default, .. } => {
             let mut v: Vec<&mut Vec<S>> = arms.iter_mut().map(|(_, b)| b).collect();
             v.push(default);
@@ -372,7 +375,16 @@ fn candidates(p: &Program) -> Vec<Program> {
             edits.push(Edit::ReplaceExpr(i, r));
         }
     }
-    edits.iter().filter_map(|e| apply(p, e)).collect()
+    // Smallest results first: the big cuts (a helper, a loop, a whole branch) are tried before
+    // the small ones.
+    let mut out: Vec<(usize, Program)> = edits
+        .iter()
+        .filter_map(|e| apply(p, e))
+        .filter(well_scoped)
+        .map(|q| (size(&q), q))
+        .collect();
+    out.sort_by_key(|(n, _)| *n);
+    out.into_iter().map(|(_, q)| q).collect()
 }
 
 /// Shrinks `p` while it fails with the signature of `failure`, for at most `cap`.
@@ -411,4 +423,165 @@ pub fn shrink(
         break;
     }
     (cur, cur_out, steps)
+}
+
+/// Whether every name a function reads is declared before (parameters, `let`s, loop
+/// variables and counters in scope): candidates that are not are dropped without a build.
+fn well_scoped(p: &Program) -> bool {
+    fn base(n: &str) -> &str {
+        n.split('.').next().unwrap_or(n)
+    }
+    fn ie_ok(e: &IE, sc: &[Vec<String>]) -> bool {
+        match e {
+            IE::Lit(_) => true,
+            IE::Var(n) | IE::Len(n) => has(sc, n),
+            IE::Add(a, _) | IE::Sub(a, _) | IE::Mod(a, _) | IE::Rev(_, a) => ie_ok(a, sc),
+        }
+    }
+    fn has(sc: &[Vec<String>], n: &str) -> bool {
+        let n = base(n);
+        sc.iter().any(|s| s.iter().any(|m| m == n))
+    }
+    fn e_ok(e: &E, sc: &[Vec<String>]) -> bool {
+        match e {
+            E::Lit(_) => true,
+            E::Reduce(_, x) => has(sc, x),
+            E::Var(n) => has(sc, n),
+            E::Idx(n, ix) => has(sc, n) && ix.iter().all(|i| ie_ok(i, sc)),
+            E::Bin(_, a, b) | E::MatchEnum(_, a, b) => {
+                e_ok(a, sc)
+                    && e_ok(b, sc)
+                    && if let E::MatchEnum(m, _, _) = e {
+                        has(sc, m)
+                    } else {
+                        true
+                    }
+            }
+            E::Neg(a) | E::Stop(a) | E::Unsup(_, a) => e_ok(a, sc),
+            E::Powi(a, i) => e_ok(a, sc) && ie_ok(i, sc),
+            E::Meth(_, x, args, _) => e_ok(x, sc) && args.iter().all(|a| e_ok(a, sc)),
+            E::Cast(i) => ie_ok(i, sc),
+            E::If(c, a, b) => c_ok(c, sc) && e_ok(a, sc) && e_ok(b, sc),
+            E::Match(s, arms, d) => {
+                ie_ok(s, sc) && arms.iter().all(|(_, a)| e_ok(a, sc)) && e_ok(d, sc)
+            }
+            E::Call(_, args) => args.iter().all(|a| arg_ok(a, sc)),
+        }
+    }
+    fn arg_ok(a: &Arg, sc: &[Vec<String>]) -> bool {
+        match a {
+            Arg::F(e) => e_ok(e, sc),
+            Arg::ArrVar(n, _) => has(sc, n),
+            Arg::ArrLit(es, _) => es.iter().all(|e| e_ok(e, sc)),
+        }
+    }
+    fn c_ok(c: &Cond, sc: &[Vec<String>]) -> bool {
+        match c {
+            Cond::F(a, _, b) => e_ok(a, sc) && e_ok(b, sc),
+            Cond::I(a, _, b) => ie_ok(a, sc) && ie_ok(b, sc),
+            Cond::And(a, b) | Cond::Or(a, b) => c_ok(a, sc) && c_ok(b, sc),
+        }
+    }
+    fn out_ok(o: &Out, sc: &[Vec<String>]) -> bool {
+        match o {
+            Out::Scalar(e) => e_ok(e, sc),
+            Out::Tuple(es) | Out::Array(es) => es.iter().all(|e| e_ok(e, sc)),
+            Out::ArrVar(n) | Out::StructVar(n) => has(sc, n),
+            Out::Struct(_, fs) => fs.iter().all(|(_, es, _)| es.iter().all(|e| e_ok(e, sc))),
+        }
+    }
+    fn place_ok(pl: &Place, sc: &[Vec<String>]) -> bool {
+        match pl {
+            Place::Var(n) => has(sc, n),
+            Place::Idx(n, ix) => has(sc, n) && ix.iter().all(|i| ie_ok(i, sc)),
+        }
+    }
+    fn block_ok(body: &[S], sc: &mut Vec<Vec<String>>) -> bool {
+        sc.push(vec![]);
+        let ok = body.iter().all(|s| stmt_ok(s, sc));
+        sc.pop();
+        ok
+    }
+    fn stmt_ok(s: &S, sc: &mut Vec<Vec<String>>) -> bool {
+        match s {
+            S::Let { names, init, .. } => {
+                let ok = match init {
+                    Init::E(e) => e_ok(e, sc),
+                    Init::List(es) => es.iter().all(|e| e_ok(e, sc)),
+                    Init::Pair(a, b) => e_ok(a, sc) && e_ok(b, sc),
+                    Init::Call(_, args) => args.iter().all(|a| arg_ok(a, sc)),
+                    Init::Int(i) => ie_ok(i, sc),
+                    Init::Zeros(_) | Init::VecZeros(_) | Init::Passive(_) => true,
+                };
+                sc.last_mut().unwrap().extend(names.iter().cloned());
+                ok
+            }
+            S::Assign { place, rhs, .. } => place_ok(place, sc) && e_ok(rhs, sc),
+            S::If { cond, then, els } => {
+                c_ok(cond, sc) && block_ok(then, sc) && els.as_ref().is_none_or(|e| block_ok(e, sc))
+            }
+            S::For {
+                var, lo, hi, body, ..
+            } => {
+                if !(ie_ok(lo, sc) && ie_ok(hi, sc)) {
+                    return false;
+                }
+                sc.push(vec![var.clone()]);
+                let ok = block_ok(body, sc);
+                sc.pop();
+                ok
+            }
+            S::While { counter, body, .. } | S::Loop { counter, body, .. } => {
+                sc.last_mut().unwrap().push(counter.clone());
+                block_ok(body, sc)
+            }
+            S::ForElem {
+                var,
+                idx,
+                src,
+                body,
+                ..
+            } => {
+                if !has(sc, src) {
+                    return false;
+                }
+                sc.push(std::iter::once(var.clone()).chain(idx.clone()).collect());
+                let ok = block_ok(body, sc);
+                sc.pop();
+                ok
+            }
+            S::Break(_) | S::Continue(_) => true,
+            S::Return(o) => out_ok(o, sc),
+            S::Match {
+                scrut,
+                arms,
+                default,
+            } => {
+                ie_ok(scrut, sc)
+                    && arms.iter().all(|(_, b)| block_ok(b, sc))
+                    && block_ok(default, sc)
+            }
+        }
+    }
+    p.funcs.iter().all(|f| {
+        let mut sc = vec![f.params.iter().map(|q| q.name.clone()).collect::<Vec<_>>()];
+        f.body.iter().all(|s| stmt_ok(s, &mut sc)) && out_ok(&f.ret, &sc)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{Cfg, generate};
+
+    #[test]
+    fn generated_programs_are_well_scoped() {
+        let cfg = Cfg {
+            without: Default::default(),
+        };
+        for k in 0..200 {
+            let (p, _) = generate(4, k, &cfg);
+            assert!(well_scoped(&p), "{}", crate::ast::source(&p));
+        }
+    }
 }
