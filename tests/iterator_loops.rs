@@ -46,7 +46,7 @@ fn rows(m: [[f64; 2]; 3]) -> f64 {
         s += row[0] * row[1];
     }
     for &r in m[1].iter() {
-        s = s * r;
+        s *= r;
     }
     s
 }

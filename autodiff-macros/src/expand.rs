@@ -160,7 +160,7 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         }
     }
     // A parameter of a named type that the body only matches on, compares or calls methods of
-    // (or does not use) is an enum or another type without derivatives: it is passive.
+    // is an enum or another type without derivatives: it is passive.
     let named: Vec<String> = params
         .iter()
         .filter(|p| {
@@ -497,12 +497,12 @@ fn strip_ref(ty: &Type) -> &Type {
     }
 }
 
-/// The parameters whose every use in the body (if any) is one that no derivative flows through: the
+/// The parameters used in the body, every use one that no derivative flows through: the
 /// scrutinee of a `match`, `if let`, `while let` or `let else`, a side of `==` / `!=`, the
 /// receiver of a method call (also as `*p` or `&p`). A parameter of a named type used only so
-/// (or not at all) is an enum or another value without derivatives (an unused parameter's
-/// derivative is zero anyway); one whose fields are read, or that is passed to a call, bound,
-/// returned or built on, is taken to be a `Differentiable` struct.
+/// is an enum or another value without derivatives; one whose fields are read, or that is
+/// passed to a call, bound, returned or built on, is taken to be a `Differentiable` struct, and
+/// so is one the body does not use (API.md: its adjoint is zero).
 fn only_passive_uses(body: &syn::Block, names: &[String]) -> HashSet<String> {
     use syn::visit::Visit;
     struct V<'a> {
@@ -573,7 +573,10 @@ fn only_passive_uses(body: &syn::Block, names: &[String]) -> HashSet<String> {
     v.visit_block(body);
     names
         .iter()
-        .filter(|n| v.all.get(*n).copied().unwrap_or(0) == v.passive.get(*n).copied().unwrap_or(0))
+        .filter(|n| {
+            let passive = v.passive.get(*n).copied().unwrap_or(0);
+            passive > 0 && v.all.get(*n).copied().unwrap_or(0) == passive
+        })
         .cloned()
         .collect()
 }

@@ -1572,6 +1572,25 @@ impl<'a> Lowerer<'a> {
                     None => Other,
                 }
             }
+            // The arms' values decide, as for `if`.
+            Expr::Match(m) => m
+                .arms
+                .iter()
+                .map(|a| self.value_kind(&a.body))
+                .reduce(|a, b| {
+                    if a == b {
+                        a
+                    } else if a.differentiable() && b.differentiable() {
+                        Differentiable
+                    } else {
+                        Unknown
+                    }
+                })
+                .unwrap_or(Unknown),
+            Expr::Block(b) if b.label.is_none() => match b.block.stmts.last() {
+                Some(syn::Stmt::Expr(e, None)) => self.value_kind(e),
+                _ => Unknown,
+            },
             _ => Unknown,
         }
     }
