@@ -772,24 +772,8 @@ impl<'a> Lowerer<'a> {
                 self.declare(&Ident::new("_", other.span()), false, ValueKind::Unknown)
             }
         };
-        let mut stmts = Vec::new();
-        for s in &f.body.stmts {
-            self.lower_stmt(s, &mut stmts);
-        }
-        self.block_stack.pop();
-        self.loop_depth -= 1;
-        self.loops.pop();
-        out.push(Stmt::For {
-            var,
-            iter,
-            body: Block {
-                id,
-                stmts,
-                tail: None,
-            },
-            label,
-            exit: None,
-        });
+        let stmts = Vec::new();
+        self.finish_for(f, (var, iter, label), (id, stmts), out);
     }
 
     /// `for x in xs.iter()` and its kin (`activity::IterLoop`) over an active collection, as the
@@ -891,6 +875,18 @@ impl<'a> Lowerer<'a> {
                 });
             }
         }
+        self.finish_for(f, (var, iter, label), (id, stmts), out);
+    }
+
+    /// Lowers a `for` body after `stmts` (the statements binding its items), closes the loop's
+    /// scope and pushes the loop.
+    fn finish_for(
+        &mut self,
+        f: &syn::ExprForLoop,
+        (var, iter, label): (VarId, ForIter, Option<syn::Lifetime>),
+        (id, mut stmts): (BlockId, Vec<Stmt>),
+        out: &mut Vec<Stmt>,
+    ) {
         for s in &f.body.stmts {
             self.lower_stmt(s, &mut stmts);
         }
