@@ -939,3 +939,30 @@ fn values_that_do_not_reach_the_result_have_zero_adjoints() {
     let (_, pb) = unused_overflow_vjp([0.5, 0.3]);
     assert_eq!(pb(1.0), g);
 }
+
+/// A struct parameter left out of `wrt`, returned: its zero tangent is made before the value
+/// moves into the result.
+#[differentiate(wrt(x))]
+fn returns_passive_struct(x: f64, mut r: Params) -> Params {
+    r.a = r.a * x;
+    if r.w[0] > 0.5 {
+        return r;
+    }
+    r
+}
+
+#[test]
+fn a_passive_struct_returned() {
+    let p = Params {
+        a: 0.5,
+        w: [0.1, 0.2],
+    };
+    let (y, d) = returns_passive_struct_jvp(0.3, p.clone(), 1.0);
+    assert_eq!((y.a, d.a, d.w), (0.15, 0.5, [0.0, 0.0]));
+    let (_, pb) = returns_passive_struct_vjp(0.3, p);
+    let g = pb(Params {
+        a: 1.0,
+        w: [1.0, 1.0],
+    });
+    assert_eq!(g, 0.5);
+}

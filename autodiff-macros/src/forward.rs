@@ -71,11 +71,16 @@ fn tangent_or_zero(cx: &Ctx, op: &Operand, scalar: bool) -> TokenStream {
         .unwrap_or_else(|| cx.zero_like(&cx.value(op), scalar || cx.is_scalar_op(op)))
 }
 
-/// `(value, tangent)` of an operand.
+/// `(value, tangent)` of an operand. A zero tangent made from the value (a passive struct
+/// returned) is made first: the value may be moved into the pair.
 fn pair(cx: &Ctx, op: &Operand, scalar: bool) -> TokenStream {
     let v = cx.value(op);
     let t = tangent_or_zero(cx, op, scalar);
-    q!((#v, #t))
+    if tangent(cx, op).is_none() && !(scalar || cx.is_scalar_op(op)) {
+        q!({ let __z = #t; (#v, __z) })
+    } else {
+        q!((#v, #t))
+    }
 }
 
 fn block_stmts(cx: &Ctx, b: &Block, result_scalar: bool) -> TokenStream {
