@@ -966,3 +966,32 @@ fn a_passive_struct_returned() {
     });
     assert_eq!(g, 0.5);
 }
+
+/// `y` diverges, then is overwritten before it reaches the result: its adjoint is zero from the
+/// overwrite back, and no 0 * inf turns the gradient into NaN. `v` is overwritten too, and its
+/// old value is still restored for the statement that read it.
+#[differentiate]
+fn overwritten_overflow(x: [f64; 2]) -> f64 {
+    let mut y = x[0] + 2.0;
+    for _ in 0..40 {
+        y = y + y * (-y);
+    }
+    y = (0.5 * (x[1] * x[0]).tanh()).acos();
+    let mut v = x[0] * x[1];
+    let w = v * x[0];
+    v = 3.0;
+    let z = v * w;
+    v = x[1].sin();
+    y * 2.0 + z + v
+}
+
+#[test]
+fn values_overwritten_before_they_reach_the_result() {
+    let f = |p: &[f64]| overwritten_overflow([p[0], p[1]]);
+    check_grad("overwritten_overflow", &[0.5, 0.3], &f, &|p| {
+        let (y, g) = overwritten_overflow_grad([p[0], p[1]]);
+        (y, g.to_vec())
+    });
+    let (_, pb) = overwritten_overflow_vjp([0.5, 0.3]);
+    assert!(pb(1.0).iter().all(|g| g.is_finite()));
+}

@@ -59,6 +59,7 @@ pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool, fuse: 
     assigned_vars(body, &mut assigned);
     let analysis = crate::once::analyse(cx.f, body, &by_name);
     let live = live_vars(cx.f, body);
+    let live_after = live_after(body);
     let mut remat = rematerializable(body, &assigned, &by_name);
     for (t, p) in &analysis.aliases {
         remat
@@ -105,6 +106,7 @@ pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool, fuse: 
             window: RefCell::new(None),
             analysis: &analysis,
             live: &live,
+            live_after: &live_after,
         };
         let out = r.run(body, flags);
         let reads = r.reads.into_inner();
@@ -275,6 +277,8 @@ struct Rev<'a> {
     /// The bindings whose values reach the result (see [`live_vars`]): the adjoint statements of
     /// the others are left out.
     live: &'a HashSet<VarId>,
+    /// By statement: the bindings live just after it (see [`live_after`]).
+    live_after: &'a HashMap<usize, HashSet<VarId>>,
 }
 
 impl<'a> Rev<'a> {
@@ -1359,7 +1363,18 @@ impl<'a> Rev<'a> {
         // A binding whose value never reaches the result has a zero adjoint: its statements'
         // adjoints are left out (also so that a zero adjoint never meets an infinite partial
         // of a value that overflowed but is not used: 0 * inf would be NaN).
-        let dead = |v: VarId| cx.f.vars[v].active && !self.live.contains(&v);
+        // The same, point by point: a binding not live after this statement (overwritten
+        // before any use that reaches the result, `live_after`) has a zero adjoint here. The
+        // old value is still restored: earlier statements may read it.
+        let key_addr = s as *const Stmt as usize;
+        let dead = |v: VarId| {
+            cx.f.vars[v].active
+                && (!self.live.contains(&v)
+                    || self
+                        .live_after
+                        .get(&key_addr)
+                        .is_some_and(|l| !l.contains(&v)))
+        };
         match s {
             Stmt::Let { var, rhs, .. }
                 if dead(*var)
@@ -1368,7 +1383,10 @@ impl<'a> Rev<'a> {
                 return q!();
             }
             Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } if dead(place.var) => {
-                return q!();
+                if !self.live.contains(&place.var) {
+                    return q!();
+                }
+                return self.restore(s, place, depth);
             }
             _ => {}
         }
@@ -1797,6 +1815,148 @@ fn live_vars(f: &Func, body: &Block) -> HashSet<VarId> {
     }
     let _ = f;
     live
+}
+
+/// For every statement (by address), the active bindings whose values just after it can still
+/// reach the result: a backward liveness in which a binding's definition makes its operands
+/// live only when the binding itself is ("strongly live"), a whole assignment `v = e` ends
+/// `v`'s liveness before it, loops are run to a fixpoint and branches joined.
+fn live_after(body: &Block) -> HashMap<usize, HashSet<VarId>> {
+    let mut map = HashMap::new();
+    let mut out = HashSet::new();
+    if let Some(Operand::Place(p)) = &body.tail {
+        out.insert(p.var);
+    }
+    live_block(body, out, &mut map);
+    map
+}
+
+fn op_var(op: &Operand, set: &mut HashSet<VarId>) {
+    if let Operand::Place(p) = op {
+        set.insert(p.var);
+    }
+}
+
+/// The bindings live before the block, given those live after it (its tail's included by the
+/// caller when the block's value is used).
+fn live_block(
+    b: &Block,
+    mut live: HashSet<VarId>,
+    map: &mut HashMap<usize, HashSet<VarId>>,
+) -> HashSet<VarId> {
+    for s in b.stmts.iter().rev() {
+        map.insert(s as *const Stmt as usize, live.clone());
+        live = live_stmt(s, live, map);
+    }
+    live
+}
+
+fn live_stmt(
+    s: &Stmt,
+    out: HashSet<VarId>,
+    map: &mut HashMap<usize, HashSet<VarId>>,
+) -> HashSet<VarId> {
+    let value_block = |blk: &Block,
+                       rest: &HashSet<VarId>,
+                       used: bool,
+                       map: &mut HashMap<usize, HashSet<VarId>>| {
+        let mut after = rest.clone();
+        if used && let Some(t) = &blk.tail {
+            op_var(t, &mut after);
+        }
+        live_block(blk, after, map)
+    };
+    match s {
+        Stmt::Let { var, rhs, .. } => {
+            let used = out.contains(var);
+            let mut live = out.clone();
+            live.remove(var);
+            match rhs {
+                Rhs::If { then, els, .. } => {
+                    let a = value_block(then, &live, used, map);
+                    let b = value_block(els, &live, used, map);
+                    a.union(&b).copied().collect()
+                }
+                Rhs::Match { arms, .. } => {
+                    let mut all = live.clone();
+                    for a in arms {
+                        all.extend(value_block(&a.body, &live, used, map));
+                    }
+                    all
+                }
+                Rhs::Block(blk) => value_block(blk, &live, used, map),
+                _ => {
+                    if used {
+                        let mut reads = Vec::new();
+                        match rhs {
+                            Rhs::Operand(a) | Rhs::Neg(a) => reads.push(a),
+                            Rhs::Bin(_, a, b) => reads.extend([a, b]),
+                            Rhs::Rule(_, args)
+                            | Rhs::Array(args)
+                            | Rhs::Tuple(args)
+                            | Rhs::Struct { args, .. } => reads.extend(args.iter()),
+                            Rhs::Repeat { elem, .. } => reads.push(elem),
+                            Rhs::Call { args, .. } => reads.extend(args.iter().map(|a| &a.op)),
+                            _ => {}
+                        }
+                        for r in reads {
+                            op_var(r, &mut live);
+                        }
+                    }
+                    live
+                }
+            }
+        }
+        Stmt::Assign { place, value, .. } => {
+            let used = out.contains(&place.var);
+            let mut live = out.clone();
+            if place.proj.is_empty() {
+                live.remove(&place.var);
+            }
+            if used {
+                op_var(value, &mut live);
+            }
+            live
+        }
+        Stmt::AddAssign { place, value, .. } => {
+            let mut live = out.clone();
+            if out.contains(&place.var) {
+                op_var(value, &mut live);
+            }
+            live
+        }
+        Stmt::Return { value, .. } => {
+            let mut live = out;
+            op_var(value, &mut live);
+            live
+        }
+        Stmt::If { then, els, .. } => {
+            let a = live_block(then, out.clone(), map);
+            let b = live_block(els, out, map);
+            a.union(&b).copied().collect()
+        }
+        Stmt::Match { arms, .. } => {
+            let mut all = out.clone();
+            for a in arms {
+                all.extend(live_block(&a.body, out.clone(), map));
+            }
+            all
+        }
+        Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop { body, .. } => {
+            // Live before the loop: after it, or before the body (which may run again).
+            let mut live = out.clone();
+            loop {
+                let before_body = live_block(body, live.clone(), map);
+                let next: HashSet<VarId> = out.union(&before_body).copied().collect();
+                if next == live {
+                    break;
+                }
+                live = next;
+            }
+            live
+        }
+        Stmt::Passive(_) | Stmt::Break { .. } | Stmt::Continue { .. } => out,
+    }
 }
 
 pub fn visit_stmts(b: &Block, f: &mut dyn FnMut(&Stmt)) {
