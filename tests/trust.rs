@@ -995,3 +995,26 @@ fn values_overwritten_before_they_reach_the_result() {
     let (_, pb) = overwritten_overflow_vjp([0.5, 0.3]);
     assert!(pb(1.0).iter().all(|g| g.is_finite()));
 }
+
+/// `v` reaches the result only through `stop_gradient(v)` (a passive read), then changes: the
+/// reverse sweep still restores the value the partial read.
+#[differentiate(reverse)]
+fn passive_read_then_overwritten(x: &Params) -> f64 {
+    let mut v = x.w[1];
+    let w = x.w[0] * stop_gradient(v);
+    for _ in 0..3 {
+        v += 0.5;
+    }
+    w + 0.0 * stop_gradient(v)
+}
+
+#[test]
+fn a_value_read_passively_is_restored() {
+    let p = Params {
+        a: 0.1,
+        w: [0.3, 0.7],
+    };
+    let (y, g) = passive_read_then_overwritten_grad(&p);
+    assert!((y - 0.21).abs() < 1e-15);
+    assert_eq!((g.a, g.w), (0.0, [0.7, 0.0]));
+}

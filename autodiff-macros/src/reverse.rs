@@ -1383,9 +1383,8 @@ impl<'a> Rev<'a> {
                 return q!();
             }
             Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } if dead(place.var) => {
-                if !self.live.contains(&place.var) {
-                    return q!();
-                }
+                // Its old value may still be read: through passive tokens (`stop_gradient(v)`,
+                // a condition) or by earlier statements.
                 return self.restore(s, place, depth);
             }
             _ => {}
