@@ -1018,3 +1018,47 @@ fn a_value_read_passively_is_restored() {
     assert!((y - 0.21).abs() < 1e-15);
     assert_eq!((g.a, g.w), (0.0, [0.7, 0.0]));
 }
+
+/// Parameters spelled like the structuring pass's flags (`__brk0`, `__done0`, `__cont0`).
+#[differentiate]
+fn named_like_flags(__brk0: f64, mut z: f64, __done0: f64, __cont0: f64) -> [f64; 2] {
+    let h = __brk0;
+    let mut n: usize = 0;
+    loop {
+        n += 1;
+        if n > 1 {
+            break;
+        }
+        z = __brk0 * __done0;
+    }
+    let mut s = 0.0;
+    for i in 0..3 {
+        if i == 1 {
+            continue;
+        }
+        s += __done0 * __cont0;
+        if i == 2 {
+            return [s, h];
+        }
+    }
+    [z, h]
+}
+
+#[test]
+fn parameters_named_like_flags() {
+    let f = |p: &[f64]| named_like_flags(p[0], p[1], p[2], p[3]);
+    check_fn(
+        "named_like_flags",
+        &[0.3, 0.7, 0.4, 0.9],
+        &|p| f(p).to_vec(),
+        &|p, t| {
+            let (y, d) = named_like_flags_jvp(p[0], p[1], p[2], p[3], t[0], t[1], t[2], t[3]);
+            (y.to_vec(), d.to_vec())
+        },
+        &|p, c| {
+            let (y, pb) = named_like_flags_vjp(p[0], p[1], p[2], p[3]);
+            let (a, b, cc, d) = pb([c[0], c[1]]);
+            (y.to_vec(), vec![a, b, cc, d])
+        },
+    );
+}

@@ -2096,7 +2096,15 @@ struct Structurer {
 
 impl Structurer {
     fn flag(&mut self, what: &str) -> Ident {
-        let id = names::generated(what, self.flags.len());
+        // Flags stand in the IR's passive tokens, which the analyses scan by spelling: a flag
+        // must not be spelled like a binding of the function (a parameter named `__brk0`).
+        let mut n = self.flags.len();
+        while self.by_name.contains_key(&format!("__{what}{n}"))
+            || self.flags.iter().any(|f| *f == format!("__{what}{n}"))
+        {
+            n += 1;
+        }
+        let id = names::generated(what, n);
         self.flags.push(id.clone());
         id
     }
