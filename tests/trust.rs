@@ -617,6 +617,20 @@ fn by_mode(m: Mode, x: f64) -> f64 {
     y * x
 }
 
+/// The enum parameter's name reused by a closure parameter and by a later `let`: those are
+/// other bindings, so `m` is still used only as a `match` scrutinee (found by the fuzzer).
+#[differentiate]
+fn by_mode_shadowed(x: [f64; 2], m: Mode) -> f64 {
+    let mut acc = x[1];
+    acc = match m {
+        Mode::Double => acc * x[0],
+        Mode::Scale(c) => acc * c,
+    };
+    let sq = x.iter().map(|m| m * m).sum::<f64>();
+    let m = sq * acc;
+    m * 0.5
+}
+
 #[test]
 fn enum_parameters_are_passive() {
     for s in [Shape::Circle { r: 2.0 }, Shape::Square(1.5)] {
@@ -645,6 +659,15 @@ fn enum_parameters_are_passive() {
             (|x, t| by_mode_jvp(m, x, t)),
             (|x| by_mode_vjp(m, x)),
             (|x| by_mode_grad(m, x))
+        );
+        check_grad(
+            "by_mode_shadowed",
+            &[0.7, -1.3],
+            &|v: &[f64]| by_mode_shadowed([v[0], v[1]], m),
+            &|v: &[f64]| {
+                let (y, g) = by_mode_shadowed_grad([v[0], v[1]], m);
+                (y, g.to_vec())
+            },
         );
     }
 }

@@ -171,7 +171,15 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         })
         .map(|p| p.name.to_string())
         .collect();
-    let passive_only = only_passive_uses(&func.block, &named);
+    // Counted on the body with shadowing resolved: a closure parameter or a later `let` that
+    // reuses the parameter's name is another binding (found by the fuzzer).
+    let mut scoped = (*func.block).clone();
+    let mut scope_renamer = Renamer::new(names::Fresh::new(q!(#func)));
+    for p in &params {
+        scope_renamer.declare(&p.name);
+    }
+    scope_renamer.visit_block_mut(&mut scoped);
+    let passive_only = only_passive_uses(&scoped, &named);
     for p in &mut params {
         if passive_only.contains(&p.name.to_string()) {
             p.kind = ParamKind::Passive;
