@@ -17,7 +17,7 @@ use num_traits::{Float, Zero};
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not `Differentiable`: a parameter of this type cannot carry a derivative",
-    note = "derive it (`#[derive(Differentiable)]` on a struct of floats, arrays and `Vec`s), or leave the parameter out of `#[differentiate(wrt(..))]`"
+    note = "derive it (`#[derive(Differentiable)]` on a struct of floats, arrays and `Vec`s), or leave the parameter out of `#[differentiate(wrt(..))]` (a parameter the body only matches on, compares or calls methods of is passive without it)"
 )]
 pub trait Differentiable {
     /// The float type of the leaves.

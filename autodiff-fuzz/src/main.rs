@@ -298,13 +298,10 @@ fn main() {
     // is the trait's own note, naming the type and what to do.
     const DOCUMENTED: &[&str] = &["cannot tell whether this argument of"];
     for (k, _, used) in &programs {
-        // (In forward mode only, nothing needs `Mode: Differentiable`: `f_jvp` then takes a
-        // `&Mode` tangent that this harness, modelling enums as passive, does not pass.)
+        // (Both modes bound such a parameter by `Differentiable` in the derivative's signature.)
         let unused_enum = (used.contains("param-enum") || used.contains("param-ref-enum"))
             && matches!(results.get(k), Some(Outcome::Broken(m))
-                if m.contains("Mode")
-                    && (m.contains("is not `Differentiable`")
-                        || (m.contains("error[E0061]") && m.contains("Mode` is missing"))));
+                if m.contains("Mode") && m.contains("is not `Differentiable`"));
         if let Some(Outcome::Broken(m)) = results.get(k)
             && (!m.contains("error[E") || unused_enum)
             && (used.contains("unsupported")

@@ -293,6 +293,24 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
     for f in &float_params {
         preds.push(q!(#f: #core::Real));
     }
+    // An active parameter of a named type carries a tangent and an adjoint of its own type: it
+    // must be `Differentiable`. Saying so in the signature makes both modes report a type that is
+    // not (an enum the body never uses, say) at the parameter, with the trait's message, rather
+    // than as a missing argument in the caller (found by the fuzzer).
+    for p in params.iter().filter(|p| {
+        p.kind != ParamKind::Passive
+            && !p.scalar
+            && p.elem.is_none()
+            && !mentions_lifetime(strip_ref(&p.ty))
+    }) {
+        let t = strip_ref(&p.ty);
+        if let Type::Path(_) = t {
+            preds.push(crate::codegen::respan(
+                q!(#t: #core::Differentiable),
+                t.span(),
+            ));
+        }
+    }
     let where_tokens = if preds.is_empty() {
         q!()
     } else {
@@ -495,6 +513,19 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
         }
     }
     Ok(out)
+}
+
+/// Whether a type names a lifetime (`Foo<'a>`, `Foo<'_>`): such a type cannot be bounded in a
+/// where-clause without the function's lifetimes in scope.
+fn mentions_lifetime(ty: &Type) -> bool {
+    fn walk(ts: TokenStream) -> bool {
+        ts.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Punct(p) => p.as_char() == '\'',
+            proc_macro2::TokenTree::Group(g) => walk(g.stream()),
+            _ => false,
+        })
+    }
+    walk(q!(#ty))
 }
 
 fn strip_ref(ty: &Type) -> &Type {

@@ -41,7 +41,10 @@ pub fn mlp_loss_jvp(
     x: &[f64; NI],
     y: &[f64; NO],
     mut p__dot: &Mlp,
-) -> (f64, f64) {
+) -> (f64, f64)
+where
+    Mlp: ::autodiff_core::Differentiable,
+{
     let mut h = ([0.0; NH]);
     let mut h__dot = ::autodiff_core::rt::zero_of(&h);
     for i in 0..NH {
@@ -106,7 +109,10 @@ pub fn mlp_loss_vjp(
     p: &Mlp,
     x: &[f64; NI],
     y: &[f64; NO],
-) -> (f64, impl ::core::ops::FnOnce(f64) -> Mlp + use<>) {
+) -> (f64, impl ::core::ops::FnOnce(f64) -> Mlp + use<>)
+where
+    Mlp: ::autodiff_core::Differentiable,
+{
     let mut p__bar = ::autodiff_core::rt::zero_of(p);
     let mut h = ([0.0; NH]);
     let mut h__bar = ::autodiff_core::rt::zero_of(&h);
@@ -208,7 +214,10 @@ pub fn mlp_loss_vjp(
     clippy::nursery
 )]
 #[inline]
-pub fn mlp_loss_grad(p: &Mlp, x: &[f64; NI], y: &[f64; NO]) -> (f64, Mlp) {
+pub fn mlp_loss_grad(p: &Mlp, x: &[f64; NI], y: &[f64; NO]) -> (f64, Mlp)
+where
+    Mlp: ::autodiff_core::Differentiable,
+{
     let mut p__bar = ::autodiff_core::rt::zero_of(p);
     let mut h = ([0.0; NH]);
     let mut h__bar = ::autodiff_core::rt::zero_of(&h);
