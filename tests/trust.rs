@@ -1085,3 +1085,71 @@ fn parameters_named_like_flags() {
         },
     );
 }
+
+// ------------------------------ one-pass loops beside a call that makes the same adjoint
+
+#[differentiate]
+fn weigh(w: &[f64; 3], k: f64) -> f64 {
+    w[0] * k + w[1] * w[2]
+}
+
+/// A one-pass reduction loop (`_grad`) and then a call: the call's adjoint of `x` is not the
+/// only contribution, even where the loop adds nothing (fuzzer 821:50: `x__bar` was made after
+/// the loop had written it).
+#[differentiate]
+fn loop_then_call(x: [f64; 3]) -> f64 {
+    for &q in x.iter() {
+        let _ = q;
+    }
+    weigh(&x, 0.5)
+}
+
+#[differentiate]
+fn reduce_then_call(x: [f64; 3]) -> f64 {
+    let mut s = 0.0;
+    for &q in x.iter() {
+        s += q * q;
+    }
+    s + weigh(&x, s)
+}
+
+#[differentiate]
+fn call_then_reduce(x: [f64; 3]) -> f64 {
+    let c = weigh(&x, 2.0);
+    let mut s = 0.0;
+    for i in 0..3 {
+        s += x[i].sin();
+    }
+    c + s
+}
+
+#[test]
+fn one_pass_loops_beside_calls() {
+    check_arr!(
+        "loop_then_call",
+        3,
+        [0.3, -0.7, 1.1],
+        loop_then_call,
+        loop_then_call_jvp,
+        loop_then_call_vjp,
+        loop_then_call_grad
+    );
+    check_arr!(
+        "reduce_then_call",
+        3,
+        [0.3, -0.7, 1.1],
+        reduce_then_call,
+        reduce_then_call_jvp,
+        reduce_then_call_vjp,
+        reduce_then_call_grad
+    );
+    check_arr!(
+        "call_then_reduce",
+        3,
+        [0.3, -0.7, 1.1],
+        call_then_reduce,
+        call_then_reduce_jvp,
+        call_then_reduce_vjp,
+        call_then_reduce_grad
+    );
+}

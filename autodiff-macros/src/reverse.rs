@@ -669,6 +669,9 @@ impl<'a> Rev<'a> {
         let range = crate::once::is_range(&iter.tokens);
         for &(x, kmax) in &one.windows {
             let xb = names::adjoint(self.cx.name(x));
+            // The window is flushed into the adjoint whether or not the body adds to it: never
+            // the adjoint's only contribution, so it is made before the loop (fuzzer 821:50).
+            *self.contrib.borrow_mut().entry(x).or_insert(0) += 2;
             let only_here = range
                 && !self.assigned.contains(&x)
                 && inner
