@@ -95,6 +95,9 @@ pub struct H {
     state: u64,
     pub points: usize,
     pub skipped: usize,
+    /// Checks passed over because the point has a non-finite intermediate and the derivative
+    /// is not finite (what the chain rule gives there).
+    pub nonfinite: usize,
     /// false for f32 instantiations: no finite differences, loose comparisons.
     pub strict: bool,
     /// 1 + the largest |output| at the current point: finite differences carry an absolute
@@ -156,7 +159,7 @@ fn show(v: &[f64]) -> String {
 
 impl H {
     pub fn new(seed: u64, points: usize, strict: bool) -> H {
-        H { state: seed ^ 0x9e37_79b9_7f4a_7c15, points, skipped: 0, strict, yscale: 1.0 }
+        H { state: seed ^ 0x9e37_79b9_7f4a_7c15, points, skipped: 0, nonfinite: 0, strict, yscale: 1.0 }
     }
     fn next(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -288,6 +291,24 @@ impl H {
 }
 
 thread_local! {
+    static PROBE_HIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The probe copies' identity on every computed float: notes a non-finite one.
+pub fn probe<T: autodiff::Float>(x: T) -> T {
+    if !x.is_finite() {
+        PROBE_HIT.with(|c| c.set(true));
+    }
+    x
+}
+pub fn probe_reset() {
+    PROBE_HIT.with(|c| c.set(false));
+}
+pub fn probe_hit() -> bool {
+    PROBE_HIT.with(|c| c.get())
+}
+
+thread_local! {
     static STAGE: std::cell::Cell<&'static str> = const { std::cell::Cell::new("") };
 }
 
@@ -371,7 +392,7 @@ pub fn run(checks: &[(usize, fn(&mut H) -> Result<(), String>)], points: usize, 
         let mut h = H::new(seed ^ (*k as u64).wrapping_mul(0x2545_f491_4f6c_dd1d), points, true);
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&mut h)));
         let line = match r {
-            Ok(Ok(())) => format!("R {k} ok {}", h.skipped),
+            Ok(Ok(())) => format!("R {k} ok {} {}", h.skipped, h.nonfinite),
             Ok(Err(m)) => format!("R {k} wrong {}", m.replace('\n', " ")),
             Err(e) => {
                 let st = STAGE.with(|c| c.get());

@@ -227,6 +227,15 @@ pub struct Program {
 
 pub struct Pr {
     pub generic: bool,
+    /// The probe copy: no attribute, every computed float passed through `probe` (which notes
+    /// a non-finite value), helpers called by their probe copies. The harness runs it to tell
+    /// whether a point has non-finite intermediates, where NaN derivatives are the right answer.
+    pub probe: bool,
+}
+
+/// The name of a function's probe copy.
+pub fn probe_name(f: &str) -> String {
+    format!("__probe_{f}")
 }
 
 fn ty_arr(ft: &str, dims: &[usize]) -> String {
@@ -294,6 +303,11 @@ impl Pr {
     }
 
     fn call(&self, g: &str, args: &[Arg]) -> String {
+        let g = if self.probe {
+            probe_name(g)
+        } else {
+            g.to_string()
+        };
         if self.generic {
             format!("{g}::<F>({})", self.args(args))
         } else {
@@ -302,6 +316,19 @@ impl Pr {
     }
 
     pub fn e(&self, e: &E) -> String {
+        let s = self.e_plain(e);
+        let computed = matches!(
+            e,
+            E::Bin(..) | E::Neg(_) | E::Meth(..) | E::Powi(..) | E::Call(..) | E::Reduce(..)
+        );
+        if self.probe && computed {
+            format!("probe({s})")
+        } else {
+            s
+        }
+    }
+
+    fn e_plain(&self, e: &E) -> String {
         match e {
             E::Lit(v) => self.lit(*v),
             E::Var(n) => n.clone(),
@@ -460,6 +487,9 @@ impl Pr {
                 let p = self.place(place);
                 match op {
                     None => writeln!(out, "{pad}{p} = {};", self.e(rhs)).unwrap(),
+                    Some(o) if self.probe => {
+                        writeln!(out, "{pad}{p} = probe({p} {o} {});", self.e(rhs)).unwrap()
+                    }
                     Some(o) if self.generic => {
                         writeln!(out, "{pad}{p} = {p} {o} {};", self.e(rhs)).unwrap()
                     }
@@ -608,7 +638,9 @@ impl Pr {
     }
 
     pub fn func(&self, f: &Func, structs: &[StructDef], out: &mut String) {
-        if f.options.is_empty() {
+        if self.probe {
+            // No attribute.
+        } else if f.options.is_empty() {
             writeln!(out, "#[differentiate]").unwrap();
         } else {
             writeln!(out, "#[differentiate({})]", f.options).unwrap();
@@ -629,7 +661,11 @@ impl Pr {
         writeln!(
             out,
             "pub fn {}{generics}({}) -> {} {{",
-            f.name,
+            if self.probe {
+                probe_name(&f.name)
+            } else {
+                f.name.clone()
+            },
             params.join(", "),
             self.out_ty(&f.out, structs, self.ft())
         )
@@ -642,7 +678,10 @@ impl Pr {
 
 /// The source of the program's functions and structs (no check code).
 pub fn source(p: &Program) -> String {
-    let pr = Pr { generic: p.generic };
+    let pr = Pr {
+        generic: p.generic,
+        probe: false,
+    };
     let mut s = String::new();
     if p.mode_enum {
         writeln!(
@@ -675,7 +714,10 @@ pub fn source(p: &Program) -> String {
 /// second instantiation of a generic program).
 pub fn check(p: &Program, ft: &str, fname: &str) -> String {
     let f = p.funcs.last().unwrap();
-    let pr = Pr { generic: false };
+    let pr = Pr {
+        generic: false,
+        probe: false,
+    };
     let strict = ft == "f64";
     let mut s = String::new();
     // Flat and Rand for the structs.
@@ -771,6 +813,19 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
         "        h.yscale = 1.0 + __yv.iter().fold(0.0f64, |m, v| m.max(v.abs()));"
     )
     .unwrap();
+    // Whether the point has a non-finite intermediate (an overflow that a later operation hides
+    // from the output): there NaN or infinite derivatives are what the chain rule gives, and
+    // such a point is counted, not failed; finite derivatives are still checked.
+    writeln!(s, "        stage(\"original\");").unwrap();
+    writeln!(s, "        probe_reset();").unwrap();
+    writeln!(s, "        let _ = {}{turbo}({args});", probe_name(&f.name)).unwrap();
+    writeln!(s, "        let __nf = probe_hit();").unwrap();
+    writeln!(s, "        stage(\"\");").unwrap();
+    let nonfinite = |v: &str| {
+        format!(
+            "        if __nf && !{v}.iter().all(|v| v.is_finite()) {{ h.nonfinite += 1; continue; }}\n"
+        )
+    };
     writeln!(s, "        let mut __base: Vec<f64> = Vec::new();").unwrap();
     for i in (0..f.params.len()).filter(|i| active[*i]) {
         writeln!(s, "        __p{i}.flat(&mut __base);").unwrap();
@@ -814,6 +869,7 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
         )
         .unwrap();
         writeln!(s, "        let __dyv = flat(&__dy);").unwrap();
+        s.push_str(&nonfinite("__dyv"));
         writeln!(s, "        if let Some(fd) = &__fd {{ h.close(\"jvp vs finite differences\", fd, &__dyv, 1e-5)?; }}").unwrap();
     }
     if f.reverse {
@@ -833,6 +889,7 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
         .unwrap();
         writeln!(s, "        stage(\"pullback of {}_vjp\");", f.name).unwrap();
         writeln!(s, "        let __adj = flat(&__pb(__c.clone()));").unwrap();
+        s.push_str(&nonfinite("__adj"));
         writeln!(
             s,
             "        if let Some(fd) = &__fd {{ h.dots(\"vjp vs finite differences\", &__adj, &__tv, &__cv, fd, 1e-5)?; }}"
@@ -857,6 +914,7 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
             )
             .unwrap();
             writeln!(s, "        let __gv = flat(&__g);").unwrap();
+            s.push_str(&nonfinite("__gv"));
             writeln!(s, "        stage(\"{}_vjp\");", f.name).unwrap();
             writeln!(s, "        let (_, __pb1) = {}_vjp{turbo}({args});", f.name).unwrap();
             writeln!(
@@ -921,6 +979,14 @@ pub fn module(p: &Program) -> String {
         "#![allow(warnings, clippy::all)]\nuse super::support::*;\nuse super::support::stop_gradient;\nuse autodiff::prelude::*;\n\n",
     );
     s.push_str(&source(p));
+    let probe = Pr {
+        generic: p.generic,
+        probe: true,
+    };
+    for f in &p.funcs {
+        probe.func(f, &p.structs, &mut s);
+        s.push('\n');
+    }
     s.push_str(&struct_impls(p));
     if p.generic {
         s.push_str(&check(p, "f64", "check_f64"));

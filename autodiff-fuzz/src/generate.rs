@@ -1135,7 +1135,11 @@ impl<'a> Gen<'a> {
                         n.split('.').next().unwrap_or(n).to_string()
                     }
                 };
-                let text = Pr { generic: false }.e(&rhs);
+                let text = Pr {
+                    generic: false,
+                    probe: false,
+                }
+                .e(&rhs);
                 let mentions = text
                     .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '#'))
                     .any(|t| t == base);

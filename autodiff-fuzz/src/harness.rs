@@ -13,7 +13,10 @@ use crate::ast::{Program, module, source};
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     Pass {
+        /// Points where finite differences were untrusted.
         skipped: usize,
+        /// Checks passed over for a non-finite intermediate and a non-finite derivative.
+        nonfinite: usize,
     },
     /// A derivative, a value or a runtime panic of generated code.
     Wrong(String),
@@ -383,9 +386,13 @@ fn run_shard(bin: &Path, ks: &[usize], timeout: Duration) -> Vec<(usize, Outcome
                     let kind = it.next().unwrap_or("");
                     let rest = it.next().unwrap_or("").to_string();
                     let o = match kind {
-                        "ok" => Outcome::Pass {
-                            skipped: rest.trim().parse().unwrap_or(0),
-                        },
+                        "ok" => {
+                            let mut n = rest.split_whitespace().map(|n| n.parse().unwrap_or(0));
+                            Outcome::Pass {
+                                skipped: n.next().unwrap_or(0),
+                                nonfinite: n.next().unwrap_or(0),
+                            }
+                        }
                         "invalid" => Outcome::Invalid(rest),
                         _ => Outcome::Wrong(rest),
                     };

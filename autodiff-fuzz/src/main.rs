@@ -308,7 +308,13 @@ fn main() {
                 || unused_enum
                 || DOCUMENTED.iter().any(|d| m.contains(d)))
         {
-            results.insert(*k, Outcome::Pass { skipped: 0 });
+            results.insert(
+                *k,
+                Outcome::Pass {
+                    skipped: 0,
+                    nonfinite: 0,
+                },
+            );
             rejected += 1;
         }
     }
@@ -316,6 +322,7 @@ fn main() {
     // Per-failure blocks; one shrink per failure class.
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut skipped = 0;
+    let mut nonfinite = 0;
     let mut classes: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (k, _, _) in &programs {
         let o = results
@@ -323,8 +330,13 @@ fn main() {
             .cloned()
             .unwrap_or(Outcome::Invalid("no result".into()));
         *counts.entry(o.kind()).or_insert(0) += 1;
-        if let Outcome::Pass { skipped: s } = o {
+        if let Outcome::Pass {
+            skipped: s,
+            nonfinite: nf,
+        } = o
+        {
             skipped += s;
+            nonfinite += nf;
         }
         if o.kind() != "pass" {
             classes.entry(o.signature()).or_default().push(*k);
@@ -423,7 +435,7 @@ fn main() {
     let n = programs.len();
     let get = |k: &str| counts.get(k).copied().unwrap_or(0);
     println!(
-        "\nsummary: seed {seed}: {n} programs, {} passed ({rejected} of them rejected as outside the subset, as documented), {} wrong, {} broken, {} panic, {} invalid (generator), {skipped} points skipped (finite differences untrusted), {:.1}s checking, {:.1}s total",
+        "\nsummary: seed {seed}: {n} programs, {} passed ({rejected} of them rejected as outside the subset, as documented), {} wrong, {} broken, {} panic, {} invalid (generator), {skipped} points skipped (finite differences untrusted), {nonfinite} checks passed over (non-finite intermediate, non-finite derivative), {:.1}s checking, {:.1}s total",
         get("pass"),
         get("wrong"),
         get("broken"),
