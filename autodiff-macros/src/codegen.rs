@@ -64,7 +64,7 @@ impl Ctx<'_> {
     }
 
     pub fn is_scalar_op(&self, op: &Operand) -> bool {
-        crate::lower::op_scalar(op, &self.f.vars)
+        crate::ir::op_scalar(op, &self.f.vars)
     }
 
     /// The float zero.

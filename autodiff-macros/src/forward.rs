@@ -32,7 +32,7 @@ fn tangent(cx: &Ctx, op: &Operand) -> Option<TokenStream> {
 /// and that the body writes: `NAME_jvp` copies their tangent into a tangent of its own.
 pub fn owned_tangents(f: &Func) -> std::collections::HashSet<VarId> {
     let mut written = std::collections::HashSet::new();
-    crate::reverse::visit_stmts(&f.body, &mut |s| {
+    crate::ir::visit_stmts(&f.body, &mut |s| {
         if let Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } = s {
             written.insert(place.var);
         }

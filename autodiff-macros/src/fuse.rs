@@ -19,8 +19,7 @@ use std::collections::{HashMap, HashSet};
 use proc_macro2::{TokenStream, TokenTree};
 
 use crate::ir::*;
-use crate::replay::mentions_tokens;
-use crate::reverse::{visit_stmt, visit_stmts};
+use crate::ir::mentions_tokens;
 
 /// A loop run in one pass.
 pub struct OnePass {
@@ -114,7 +113,7 @@ fn candidate(
 ) -> Option<Vec<(VarId, TokenStream)>> {
     // What the loop declares, assigns and mentions.
     let mut own = HashSet::new();
-    crate::replay::declared(l, &mut own);
+    crate::ir::declared(l, &mut own);
     let mut accs: HashSet<VarId> = HashSet::new();
     let mut ok = true;
     let mut mentioned: HashSet<VarId> = HashSet::new();
@@ -226,7 +225,7 @@ enum Coef {
 /// `k`; and whether every outer active array it reads is so.
 fn windows(f: &Func, lb: &Block, l: &Stmt, var: VarId) -> (Vec<(VarId, usize)>, bool) {
     let mut own = HashSet::new();
-    crate::replay::declared(l, &mut own);
+    crate::ir::declared(l, &mut own);
     let name = f.vars[var].name.to_string();
     let mut good: HashMap<VarId, usize> = HashMap::new();
     let mut bad: HashSet<VarId> = HashSet::new();

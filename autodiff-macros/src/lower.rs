@@ -189,7 +189,7 @@ impl<'a> Lowerer<'a> {
     pub fn finish(mut self, params: Vec<VarId>, body: Block) -> (Func, Vec<syn::Error>) {
         // A binding used as an operand of float arithmetic or of a float method is a float.
         let mut scalars = Vec::new();
-        crate::reverse::visit_stmts(&body, &mut |s| {
+        crate::ir::visit_stmts(&body, &mut |s| {
             let mut mark = |op: &Operand| {
                 if let Operand::Place(p) = op
                     && p.proj.is_empty()
@@ -1749,15 +1749,6 @@ fn project(op: &Operand, p: Proj) -> Operand {
                 tokens: t,
                 float: false,
             }
-        }
-    }
-}
-
-pub fn op_scalar(op: &Operand, vars: &[Var]) -> bool {
-    match op {
-        Operand::Place(p) => p.proj.is_empty() && vars[p.var].scalar,
-        Operand::Const { float, tokens } => {
-            *float && syn::parse2::<syn::Lit>(tokens.clone()).is_ok()
         }
     }
 }

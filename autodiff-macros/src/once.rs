@@ -23,26 +23,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::ir::{Block, Func, Operand, Place, Proj, Rhs, Stmt, VarId};
-
-/// A place's projections as a comparable key.
-pub fn key(p: &Place) -> String {
-    let mut k = String::new();
-    for pr in &p.proj {
-        match pr {
-            Proj::Index(t) => {
-                k.push('[');
-                k.push_str(&t.to_string());
-                k.push(']');
-            }
-            Proj::Field(m) => {
-                k.push('.');
-                k.push_str(&quote::ToTokens::to_token_stream(m).to_string());
-            }
-        }
-    }
-    k
-}
+use crate::ir::{key, Block, Func, Operand, Place, Proj, Rhs, Stmt, VarId};
 
 /// What the walk finds.
 pub struct Analysis {
@@ -212,7 +193,7 @@ impl<'a> Walk<'a> {
                 self.operand(value);
             }
             Stmt::Passive(t) => {
-                crate::replay::mentions_tokens(t, self.by_name, &mut self.passive);
+                crate::ir::mentions_tokens(t, self.by_name, &mut self.passive);
             }
             Stmt::Break { .. } | Stmt::Continue { .. } => {}
             Stmt::If { then, els, .. } => {

@@ -14,7 +14,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use proc_macro2::{TokenStream, TokenTree};
 
 use crate::ir::*;
 
@@ -59,7 +58,7 @@ pub fn plan(
     // mentions), and every local that passive code mentions (it may write it).
     let mut changed: HashSet<VarId> = HashSet::new();
     let mut untouchable: HashSet<VarId> = HashSet::new();
-    crate::reverse::visit_stmts(b, &mut |s| match s {
+    crate::ir::visit_stmts(b, &mut |s| match s {
         Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } => {
             changed.insert(place.var);
         }
@@ -250,20 +249,10 @@ const CHEAP_RULES: &[&str] = &[
 
 /// Every variable `s` assigns or declares, nested statements included.
 fn all_writes(s: &Stmt, out: &mut HashSet<VarId>) {
-    crate::reverse::visit_stmt(s, &mut |s| match s {
+    crate::ir::visit_stmt(s, &mut |s| match s {
         Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } => {
             out.insert(place.var);
         }
-        Stmt::Let { var, .. } | Stmt::For { var, .. } => {
-            out.insert(*var);
-        }
-        _ => {}
-    });
-}
-
-/// The variables `s` declares (its own `let`, inner loops' variables and bindings).
-pub fn declared(s: &Stmt, out: &mut HashSet<VarId>) {
-    crate::reverse::visit_stmt(s, &mut |s| match s {
         Stmt::Let { var, .. } | Stmt::For { var, .. } => {
             out.insert(*var);
         }
@@ -285,24 +274,6 @@ fn proj(p: &Place, by_name: &HashMap<String, VarId>, out: &mut HashSet<VarId>) {
     for pr in &p.proj {
         if let Proj::Index(i) = pr {
             mentions_tokens(i, by_name, out);
-        }
-    }
-}
-
-pub fn mentions_tokens(
-    t: &TokenStream,
-    by_name: &HashMap<String, VarId>,
-    out: &mut HashSet<VarId>,
-) {
-    for tt in t.clone() {
-        match tt {
-            TokenTree::Ident(i) => {
-                if let Some(&v) = by_name.get(&i.to_string()) {
-                    out.insert(v);
-                }
-            }
-            TokenTree::Group(g) => mentions_tokens(&g.stream(), by_name, out),
-            _ => {}
         }
     }
 }

@@ -211,28 +211,6 @@ fn save_regions(
     w.out
 }
 
-/// Calls `f` on the blocks directly inside a statement.
-fn for_each_child_block<'b>(s: &'b Stmt, f: &mut dyn FnMut(&'b Block)) {
-    match s {
-        Stmt::Let { rhs, .. } => match rhs {
-            Rhs::If { then, els, .. } => {
-                f(then);
-                f(els);
-            }
-            Rhs::Match { arms, .. } => arms.iter().for_each(|a| f(&a.body)),
-            Rhs::Block(b) => f(b),
-            _ => {}
-        },
-        Stmt::If { then, els, .. } => {
-            f(then);
-            f(els);
-        }
-        Stmt::Match { arms, .. } => arms.iter().for_each(|a| f(&a.body)),
-        Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop { body, .. } => f(body),
-        _ => {}
-    }
-}
-
 struct Rev<'a> {
     cx: &'a Ctx<'a>,
     by_name: &'a HashMap<String, VarId>,
@@ -309,7 +287,7 @@ impl<'a> Rev<'a> {
     }
 
     fn read_tokens(&self, t: &TokenStream) {
-        crate::replay::mentions_tokens(t, self.by_name, &mut self.reads.borrow_mut());
+        crate::ir::mentions_tokens(t, self.by_name, &mut self.reads.borrow_mut());
     }
 
     fn read_proj(&self, p: &Place) {
@@ -390,7 +368,7 @@ impl<'a> Rev<'a> {
                     // The only contribution: the adjoint starts here, with no zero to add to.
                     return q!(let mut #a = #src;);
                 }
-                if scalar && self.analysis.once.contains(&(p.var, crate::once::key(p))) {
+                if scalar && self.analysis.once.contains(&(p.var, crate::ir::key(p))) {
                     // Still zero: this is the element's only contribution.
                     return if sub { q!(#a = -#src;) } else { q!(#a = #src;) };
                 }
@@ -1119,7 +1097,7 @@ impl<'a> Rev<'a> {
                 let before = self.reads.borrow().clone();
                 out.extend(self.replay_stmt(s));
                 let mut own = HashSet::new();
-                crate::replay::declared(s, &mut own);
+                crate::ir::declared(s, &mut own);
                 self.reads
                     .borrow_mut()
                     .retain(|v| before.contains(v) || !own.contains(v));
@@ -1739,21 +1717,10 @@ fn stable_tokens(
     assigned: &HashSet<VarId>,
 ) -> bool {
     let mut named = HashSet::new();
-    crate::replay::mentions_tokens(t, by_name, &mut named);
+    crate::ir::mentions_tokens(t, by_name, &mut named);
     named.iter().all(|v| !assigned.contains(v))
 }
 
-fn contains_return(b: &Block) -> bool {
-    let mut found = false;
-    visit_stmts(b, &mut |s| {
-        if matches!(s, Stmt::Return { .. }) {
-            found = true;
-        }
-    });
-    found
-}
-
-/// Calls `f` on every statement, nested ones included.
 /// The active bindings whose values reach the function's result: those the result (or a
 /// `return`) reads, and, to a fixpoint, those read by the definitions and assignments of live
 /// bindings (flow-insensitive, so loops are covered; a value-producing `if`, `match` or block
@@ -1831,12 +1798,6 @@ fn live_after(body: &Block) -> HashMap<usize, HashSet<VarId>> {
     }
     live_block(body, out, &mut map);
     map
-}
-
-fn op_var(op: &Operand, set: &mut HashSet<VarId>) {
-    if let Operand::Place(p) = op {
-        set.insert(p.var);
-    }
 }
 
 /// The bindings live before the block, given those live after it (its tail's included by the
@@ -1959,58 +1920,6 @@ fn live_stmt(
         }
         Stmt::Passive(_) | Stmt::Break { .. } | Stmt::Continue { .. } => out,
     }
-}
-
-pub fn visit_stmts(b: &Block, f: &mut dyn FnMut(&Stmt)) {
-    for s in &b.stmts {
-        visit_stmt(s, f);
-    }
-}
-
-/// Calls `f` on `s` and on every statement nested in it.
-pub fn visit_stmt(s: &Stmt, f: &mut dyn FnMut(&Stmt)) {
-    f(s);
-    match s {
-        Stmt::Let { rhs, .. } => match rhs {
-            Rhs::If { then, els, .. } => {
-                visit_stmts(then, f);
-                visit_stmts(els, f);
-            }
-            Rhs::Match { arms, .. } => arms.iter().for_each(|a| visit_stmts(&a.body, f)),
-            Rhs::Block(b) => visit_stmts(b, f),
-            _ => {}
-        },
-        Stmt::If { then, els, .. } => {
-            visit_stmts(then, f);
-            visit_stmts(els, f);
-        }
-        Stmt::Match { arms, .. } => arms.iter().for_each(|a| visit_stmts(&a.body, f)),
-        Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop { body, .. } => {
-            visit_stmts(body, f)
-        }
-        _ => {}
-    }
-}
-
-fn collect_decls(b: &Block, lets: &mut HashSet<VarId>, fors: &mut HashSet<VarId>) {
-    visit_stmts(b, &mut |s| match s {
-        Stmt::Let { var, .. } => {
-            lets.insert(*var);
-        }
-        Stmt::For { var, .. } => {
-            fors.insert(*var);
-        }
-        _ => {}
-    });
-}
-
-fn assigned_vars(b: &Block, out: &mut HashSet<VarId>) {
-    visit_stmts(b, &mut |s| match s {
-        Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } => {
-            out.insert(place.var);
-        }
-        _ => {}
-    });
 }
 
 // -------------------------------------------------------------------- structuring

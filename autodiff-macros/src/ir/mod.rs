@@ -7,6 +7,10 @@
 //! them. Passive code is kept as the user's tokens. Spans of the user's expressions are kept for
 //! error messages and for `quote_spanned!`.
 
+mod visit;
+
+pub use visit::*;
+
 use autodiff_core::rules::Rule;
 use proc_macro2::{Span, TokenStream};
 use syn::{Ident, Lifetime, Member};
@@ -302,7 +306,7 @@ impl Operand {
     pub fn same_place(&self, other: &Operand) -> bool {
         match (self, other) {
             (Operand::Place(a), Operand::Place(b)) => {
-                a.var == b.var && crate::once::key(a) == crate::once::key(b)
+                a.var == b.var && key(a) == key(b)
             }
             _ => false,
         }
