@@ -67,3 +67,60 @@ fn print_expansion() {
     let src = std::fs::read_to_string(path).expect("readable");
     println!("{}", expand_file(&src));
 }
+
+/// A measurement, not a check: the macro's own cost, the median time to expand each snapshot
+/// input (`EXPANSION_RUNS` times, 50 by default), in microseconds. Run it on two commits side by
+/// side to compare: `cargo test -p autodiff-macros --release expansion_cost -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore]
+fn expansion_cost() {
+    let runs: usize = std::env::var("EXPANSION_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(50);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/expand");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/expand exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let n = p.to_string_lossy();
+            n.ends_with(".rs") && !n.ends_with(".expanded.rs")
+        })
+        .collect();
+    names.sort();
+    let mut total = 0.0;
+    for path in names {
+        let src = std::fs::read_to_string(&path).expect("readable");
+        let item: syn::ItemFn = syn::parse_str(&src).expect("one function");
+        let attr = item
+            .attrs
+            .iter()
+            .find(|a| a.path().is_ident("differentiate"))
+            .expect("with #[differentiate]");
+        let args = match &attr.meta {
+            syn::Meta::List(l) => l.tokens.clone(),
+            _ => proc_macro2::TokenStream::new(),
+        };
+        let mut plain = item.clone();
+        plain.attrs.retain(|a| !a.path().is_ident("differentiate"));
+        let tokens = quote::quote!(#plain);
+        let mut times: Vec<f64> = (0..runs)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                let out = crate::expand::differentiate(args.clone(), tokens.clone());
+                std::hint::black_box(out);
+                t.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        let median = times[runs / 2];
+        total += median;
+        println!(
+            "{:<24} {:>9.0} us",
+            path.file_stem().unwrap_or_default().to_string_lossy(),
+            median
+        );
+    }
+    println!("{:<24} {:>9.0} us", "total", total);
+}
