@@ -12,12 +12,14 @@ use syn::{
     FnArg, GenericParam, Ident, ItemFn, Pat, ReturnType, Type, TypeParamBound, WherePredicate,
 };
 
-use crate::activity::is_passive_type;
-use crate::codegen::Ctx;
+use crate::core_path;
+use crate::emit::codegen::Ctx;
+use crate::emit::{forward, reverse};
+use crate::front::activity::is_passive_type;
+use crate::front::lower::Lowerer;
+use crate::front::{activity, options};
 use crate::ir::ParamKind;
-use crate::lower::Lowerer;
 use crate::names::{self, Renamer};
-use crate::{activity, core_path, forward, options, reverse};
 
 pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
     let func: ItemFn = match syn::parse2(item.clone()) {
@@ -234,7 +236,7 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
             q!(<#scalar as #core::num_traits::One>::one()),
         ),
     };
-    crate::desugar::reductions(&mut body, zero, one);
+    crate::front::desugar::reductions(&mut body, zero, one);
     let mut renamer = Renamer::new(names::Fresh::new(q!(#func)));
     for p in &params {
         renamer.declare(&p.name);
@@ -305,7 +307,7 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
     }) {
         let t = strip_ref(&p.ty);
         if let Type::Path(_) = t {
-            preds.push(crate::codegen::respan(
+            preds.push(crate::emit::codegen::respan(
                 q!(#t: #core::Differentiable),
                 t.span(),
             ));
@@ -435,7 +437,7 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
     }
 
     if opts.reverse {
-        let flags = reverse::structure(&mut ir);
+        let flags = crate::passes::structure::structure(&mut ir);
         let cx = Ctx {
             f: &ir,
             core: core.clone(),

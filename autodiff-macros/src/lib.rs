@@ -20,23 +20,17 @@ macro_rules! q {
     };
 }
 
-mod activity;
-mod codegen;
+mod analysis;
 mod core_path;
 mod derive;
-mod desugar;
+mod emit;
 mod expand;
-mod forward;
-mod fuse;
+mod front;
 mod ir;
-mod lower;
 mod names;
 #[cfg(test)]
 mod no_panic;
-mod once;
-mod options;
-mod replay;
-mod reverse;
+mod passes;
 mod rules;
 #[cfg(test)]
 mod snapshots;

@@ -305,9 +305,7 @@ impl Operand {
     /// Both operands read the same place (`x * x`, `q[j] * q[j]`).
     pub fn same_place(&self, other: &Operand) -> bool {
         match (self, other) {
-            (Operand::Place(a), Operand::Place(b)) => {
-                a.var == b.var && key(a) == key(b)
-            }
+            (Operand::Place(a), Operand::Place(b)) => a.var == b.var && key(a) == key(b),
             _ => false,
         }
     }

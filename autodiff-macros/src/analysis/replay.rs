@@ -14,7 +14,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-
 use crate::ir::*;
 
 /// What the reverse sweep of one block re-runs.

@@ -14,7 +14,7 @@ use quote::ToTokens;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, Pat};
 
-use crate::activity::IterLoop;
+use crate::front::activity::IterLoop;
 
 /// Rewrites every understood reduction in `body`. `zero` and `one` are the function's float
 /// zero and one (`0.0`, `<F as Zero>::zero()`).

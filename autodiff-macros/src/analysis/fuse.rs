@@ -18,8 +18,8 @@ use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{TokenStream, TokenTree};
 
-use crate::ir::*;
 use crate::ir::mentions_tokens;
+use crate::ir::*;
 
 /// A loop run in one pass.
 pub struct OnePass {

@@ -8,7 +8,7 @@
 
 use proc_macro2::TokenStream;
 
-use crate::codegen::Ctx;
+use crate::emit::codegen::Ctx;
 use crate::ir::*;
 use crate::names;
 
@@ -100,7 +100,7 @@ fn value_block(cx: &Ctx, b: &Block, scalar: bool, result_scalar: bool) -> TokenS
 
 fn stmt(cx: &Ctx, s: &Stmt, result_scalar: bool) -> TokenStream {
     let out = stmt_inner(cx, s, result_scalar);
-    match crate::codegen::stmt_span(s) {
+    match crate::emit::codegen::stmt_span(s) {
         Some(span)
             if !matches!(
                 s,
@@ -110,7 +110,7 @@ fn stmt(cx: &Ctx, s: &Stmt, result_scalar: bool) -> TokenStream {
                 }
             ) =>
         {
-            crate::codegen::respan(out, span)
+            crate::emit::codegen::respan(out, span)
         }
         _ => out,
     }

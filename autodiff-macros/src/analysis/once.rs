@@ -23,7 +23,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::ir::{key, Block, Func, Operand, Place, Proj, Rhs, Stmt, VarId};
+use crate::ir::{Block, Func, Operand, Place, Proj, Rhs, Stmt, VarId, key};
 
 /// What the walk finds.
 pub struct Analysis {

@@ -16,7 +16,7 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{BinOp as SynBinOp, Expr, Ident, Pat, Stmt as SynStmt, Type, UnOp};
 
-use crate::activity::{PREDICATES, is_active, mentions, strip_pat_type};
+use crate::front::activity::{PREDICATES, is_active, mentions, strip_pat_type};
 use crate::ir::*;
 use crate::names::{self, MacroArgs};
 
@@ -353,7 +353,7 @@ impl<'a> Lowerer<'a> {
                     };
                     for (k, p) in pt.elems.iter().enumerate() {
                         let mut names = Vec::new();
-                        crate::activity::pat_bindings(p, &mut names);
+                        crate::front::activity::pat_bindings(p, &mut names);
                         let kind = match (strip_pat_type(p), elem_kinds.get(k)) {
                             (Pat::Ident(_), Some(kind)) => *kind,
                             _ => ValueKind::Unknown,
@@ -667,7 +667,7 @@ impl<'a> Lowerer<'a> {
             let id = self.new_block();
             self.block_stack.push(id);
             let mut names = Vec::new();
-            crate::activity::pat_bindings(&arm.pat, &mut names);
+            crate::front::activity::pat_bindings(&arm.pat, &mut names);
             for n in names {
                 self.declare(&names::ident(&n, arm.pat.span()), false, ValueKind::Unknown);
             }
@@ -730,13 +730,13 @@ impl<'a> Lowerer<'a> {
         // Over active collections, over passive ones with patterns a plain `for` of the subset
         // does not take (`&x`, `(i, x)`), and over `xs.iter()`-like passive ones (a range loop
         // that the reverse sweep runs backwards, instead of taping the items): the index loop.
-        if let Some(lp) = crate::activity::IterLoop::parse(&f.pat, &f.expr)
+        if let Some(lp) = crate::front::activity::IterLoop::parse(&f.pat, &f.expr)
             && (lp.elems.iter().any(|(_, src, _)| self.is_active(src))
                 || !matches!(strip_pat_type(&f.pat), Pat::Ident(_) | Pat::Wild(_))
                 || lp
                     .elems
                     .iter()
-                    .all(|(_, _, items)| *items != crate::activity::Items::Value))
+                    .all(|(_, _, items)| *items != crate::front::activity::Items::Value))
         {
             return self.lower_index_loop(f, &lp, label, out);
         }
@@ -784,7 +784,7 @@ impl<'a> Lowerer<'a> {
     fn lower_index_loop(
         &mut self,
         f: &syn::ExprForLoop,
-        lp: &crate::activity::IterLoop,
+        lp: &crate::front::activity::IterLoop,
         label: Option<syn::Lifetime>,
         out: &mut Vec<Stmt>,
     ) {
@@ -832,7 +832,7 @@ impl<'a> Lowerer<'a> {
             });
         }
         for (pat, src, items) in &lp.elems {
-            let Some(Some(pi)) = crate::activity::element_pat(pat) else {
+            let Some(Some(pi)) = crate::front::activity::element_pat(pat) else {
                 continue;
             };
             // `&x` takes the item's value; a plain `x` keeps what the iterator yields.
@@ -858,8 +858,8 @@ impl<'a> Lowerer<'a> {
                 let kind = self.value_kind(src).element();
                 let v = self.declare(&pi.ident, false, kind);
                 let tokens = match (items, by_ref_pat) {
-                    (crate::activity::Items::Ref, false) => q!(&#src[#k]),
-                    (crate::activity::Items::Clone, _) => {
+                    (crate::front::activity::Items::Ref, false) => q!(&#src[#k]),
+                    (crate::front::activity::Items::Clone, _) => {
                         q!(::core::clone::Clone::clone(&#src[#k]))
                     }
                     _ => q!(#src[#k]),
@@ -1373,7 +1373,7 @@ impl<'a> Lowerer<'a> {
         use ValueKind::*;
         match ty {
             _ if self.is_float_type(ty) => Floats,
-            _ if crate::activity::is_passive_type(ty) => Other,
+            _ if crate::front::activity::is_passive_type(ty) => Other,
             Type::Reference(r) => self.type_kind(&r.elem),
             Type::Array(a) => self.type_kind(&a.elem),
             Type::Slice(a) => self.type_kind(&a.elem),
@@ -1458,7 +1458,7 @@ impl<'a> Lowerer<'a> {
                     Ok(t) => t,
                     Err(_) => return Unknown,
                 };
-                if crate::activity::is_passive_type(&first) {
+                if crate::front::activity::is_passive_type(&first) {
                     Other
                 } else {
                     Unknown
@@ -1606,7 +1606,7 @@ fn exits_from_floats(body: &syn::Block, active: &HashSet<String>) -> Vec<(Span, 
             syn::visit::visit_expr_unsafe(self, u);
         }
         fn visit_expr_cast(&mut self, c: &'ast syn::ExprCast) {
-            if crate::activity::is_passive_type(&c.ty) && is_active(&c.expr, self.active) {
+            if crate::front::activity::is_passive_type(&c.ty) && is_active(&c.expr, self.active) {
                 let ty = c.ty.to_token_stream().to_string();
                 self.out.push((c.span(), format!("casting an active float to `{ty}` drops its derivative: if the integer is meant to carry none, say so with `stop_gradient(..) as {ty}`")));
             }
@@ -1614,7 +1614,7 @@ fn exits_from_floats(body: &syn::Block, active: &HashSet<String>) -> Vec<(Span, 
         }
         fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
             let name = m.method.to_string();
-            if crate::activity::EXITS.contains(&name.as_str())
+            if crate::front::activity::EXITS.contains(&name.as_str())
                 && is_active(&m.receiver, self.active)
             {
                 self.out.push((m.method.span(), format!("`{name}` takes an active float out of the floats, which drops its derivative: if that is meant, say so with `stop_gradient(..).{name}()`")));
@@ -1622,7 +1622,7 @@ fn exits_from_floats(body: &syn::Block, active: &HashSet<String>) -> Vec<(Span, 
             syn::visit::visit_expr_method_call(self, m);
         }
         fn visit_macro(&mut self, m: &'ast syn::Macro) {
-            if let Some(name) = crate::activity::format_captures(&m.tokens)
+            if let Some(name) = crate::front::activity::format_captures(&m.tokens)
                 .into_iter()
                 .find(|n| self.active.contains(n))
             {
@@ -1657,7 +1657,7 @@ fn is_literal(e: &Expr) -> bool {
 
 fn pat_has_active(p: &Pat, active: &HashSet<String>) -> bool {
     let mut names = Vec::new();
-    crate::activity::pat_bindings(p, &mut names);
+    crate::front::activity::pat_bindings(p, &mut names);
     names.iter().any(|n| active.contains(n))
 }
 

@@ -1,0 +1,541 @@
+//! The forward sweep of `NAME_vjp` / `NAME_grad`: the primal computation plus what the
+//! pullback will need (saved overwritten values, branch decisions, trip counts), and the
+//! one-pass loops of `_grad`.
+//!
+//! Input: the structured IR and the analyses' facts.  Output: the forward sweep's tokens.
+
+use std::collections::HashMap;
+
+use proc_macro2::{Ident, TokenStream};
+
+use super::*;
+
+impl Rev<'_> {
+    pub(super) fn run(&self, body: &Block, flags: &[Ident]) -> Reverse {
+        let cx = self.cx;
+        let c = self.core();
+        let fwd = self.fwd_stmts(body);
+        let result = if self.has_return {
+            q!(let __y = match __ret { ::core::option::Option::Some(v) => v, ::core::option::Option::None => unreachable!("every path of a differentiated function returns") };)
+        } else {
+            match &body.tail {
+                Some(t) => {
+                    let v = cx.value(t);
+                    let needs_clone = matches!(t, Operand::Place(p) if self.needed.contains(&p.var) && !cx.is_scalar_op(t));
+                    if needs_clone {
+                        q!(let __y = ::core::clone::Clone::clone(&#v);)
+                    } else {
+                        q!(let __y = #v;)
+                    }
+                }
+                None => q!(let __y = ();),
+            }
+        };
+        // Adjoints of the parameters and of the body's bindings, made before the pullback so
+        // that it need not keep values only for their shape.
+        let mut inits = TokenStream::new();
+        for &p in &cx.f.params {
+            let v = &cx.f.vars[p];
+            if !v.active || self.single.contains(&p) {
+                continue;
+            }
+            let n = &v.name;
+            let a = names::adjoint(n);
+            let z = match v.param {
+                Some(ParamKind::Ref) => q!(#c::rt::zero_of(#n)),
+                Some(ParamKind::Slice) => q!(#c::rt::zero_owned(#n)),
+                _ => cx.zero_like(&q!(#n), v.scalar),
+            };
+            inits.extend(q!(let mut #a = #z;));
+        }
+        // The reverse sweep.
+        let mut rev = TokenStream::new();
+        if !self.has_return
+            && let Some(t) = &body.tail
+        {
+            rev.extend(self.acc(t, q!(ct), self.result_scalar));
+        }
+        for (i, s) in body.stmts.iter().enumerate().rev() {
+            if !self.fused.contains_key(&i) {
+                rev.extend(self.rev_stmt(s, self.depth(body), true));
+            }
+        }
+        let adjoints: Vec<TokenStream> =
+            cx.f.signature
+                .iter()
+                .map(|&p| {
+                    let a = names::adjoint(&cx.f.vars[p].name);
+                    q!(#a)
+                })
+                .collect();
+        let ret = if adjoints.len() == 1 {
+            q!(#(#adjoints)*)
+        } else {
+            q!((#(#adjoints),*))
+        };
+        let tapes = self
+            .tapes
+            .borrow()
+            .iter()
+            .map(|(id, vec)| {
+                if *vec {
+                    q!(let mut #id = ::std::vec::Vec::new();)
+                } else {
+                    q!(let mut #id = #c::rt::Slot::new();)
+                }
+            })
+            .collect::<Vec<_>>();
+        let flag_decls = flags.iter().map(|f| q!(let mut #f = false;));
+        let ret_decl = self
+            .has_return
+            .then(|| q!(let mut __ret = ::core::option::Option::None;));
+        let needed_params =
+            cx.f.params
+                .iter()
+                .copied()
+                .filter(|p| self.needed.contains(p))
+                .collect();
+        Reverse {
+            forward: q!(#(#flag_decls)* #ret_decl #(#tapes)* #fwd #result),
+            adjoint_inits: inits,
+            needed_params,
+            pullback: q!(#rev #ret),
+        }
+    }
+
+    // ---------------------------------------------------------------- forward sweep
+
+    /// The statements of a block in the forward sweep, with the saves at the end of its scope.
+    pub(super) fn fwd_stmts(&self, b: &Block) -> TokenStream {
+        let depth = self.depth(b);
+        let top = b.id == self.body_id;
+        let mut out = TokenStream::new();
+        for (i, s) in b.stmts.iter().enumerate() {
+            match self.fused.get(&i) {
+                Some(one) if top => out.extend(self.fused_loop(s, one)),
+                _ => out.extend(self.fwd_stmt(s, depth, top)),
+            }
+        }
+        out
+    }
+
+    /// A loop of the body whose reverse runs iteration by iteration right after it (see
+    /// [`crate::analysis::fuse`]): the accumulators' adjoints are constants, shadowed inside.
+    pub(super) fn fused_loop(&self, s: &Stmt, one: &crate::analysis::fuse::OnePass) -> TokenStream {
+        let Stmt::For {
+            var,
+            iter,
+            body,
+            label,
+            ..
+        } = s
+        else {
+            return self.fwd_stmt(s, 0, true);
+        };
+        let was = self.in_fused.replace(true);
+        let v = self.cx.name(*var);
+        let arrays: HashMap<VarId, usize> = one.windows.iter().copied().collect();
+        *self.window.borrow_mut() = Some((v.to_string(), arrays));
+        let reg = |x: VarId, k: usize| names::derived("__w_", self.cx.name(x), &format!("_{k}"));
+        let nz = self.cx.neg_zero_scalar();
+        let mut regs = TokenStream::new();
+        let mut shift = TokenStream::new();
+        let mut flush_end = TokenStream::new();
+        // A parameter read nowhere else and never written gets each element's adjoint once,
+        // from its window: stored, not added (see `crate::analysis::once`).
+        let inner = crate::analysis::once::param_reads(self.f(), body, self.by_name);
+        let range = crate::analysis::once::is_range(&iter.tokens);
+        for &(x, kmax) in &one.windows {
+            let xb = names::adjoint(self.cx.name(x));
+            // The window is flushed into the adjoint whether or not the body adds to it: never
+            // the adjoint's only contribution, so it is made before the loop (fuzzer 821:50).
+            *self.contrib.borrow_mut().entry(x).or_insert(0) += 2;
+            let only_here = range
+                && !self.assigned.contains(&x)
+                && inner
+                    .get(&x)
+                    .is_some_and(|n| self.analysis.param_reads.get(&x) == Some(n));
+            let add = |r: &Ident| {
+                if only_here { q!(#r) } else { q!(*__e + #r) }
+            };
+            for k in 0..=kmax {
+                let r = reg(x, k);
+                regs.extend(q!(let mut #r = #nz;));
+            }
+            let r0 = reg(x, 0);
+            let flush0 = add(&r0);
+            // `get_mut`: an iteration need not have touched `x[i]` (a branch), so `i` may be
+            // past the end; nothing is pending then.
+            shift.extend(q!(
+                if let ::core::option::Option::Some(__e) = #xb.get_mut(#v) {
+                    *__e = #flush0;
+                }
+            ));
+            for k in 0..kmax {
+                let (a, b) = (reg(x, k), reg(x, k + 1));
+                shift.extend(q!(#a = #b;));
+                let flush = add(&a);
+                flush_end.extend(q!(
+                    if let ::core::option::Option::Some(__e) = #xb.get_mut(__hi + #k) {
+                        *__e = #flush;
+                    }
+                ));
+            }
+            let last = reg(x, kmax);
+            shift.extend(q!(#last = #nz;));
+        }
+        let ranged = one.windows.iter().any(|&(_, k)| k > 0);
+        let (it, ends) = match (&one.range, ranged) {
+            (Some((a, b)), true) => (q!(__lo..__hi), q!(let __lo = #a; let __hi = #b;)),
+            _ => (iter.tokens.clone(), q!()),
+        };
+        let after = if ranged {
+            q!(if __lo < __hi { #flush_end })
+        } else {
+            q!()
+        };
+        let l = label.as_ref().map(|l| q!(#l:));
+        let stmts = self.fwd_stmts(body);
+        let was_top = self.cur_top.replace(false);
+        let mut rev = self.adjoint_inits(&self.scope_vars(body));
+        for s in body.stmts.iter().rev() {
+            rev.extend(self.rev_stmt(s, self.depth(body), false));
+        }
+        self.cur_top.set(was_top);
+        self.in_fused.set(was);
+        *self.window.borrow_mut() = None;
+        let shadows = one.accs.iter().map(|(a, coef)| {
+            let n = names::adjoint(self.cx.name(*a));
+            q!(let #n = #coef;)
+        });
+        q!({ #(#shadows)* #regs #ends #l for #v in #it { #stmts { #rev } #shift } #after })
+    }
+
+    pub(super) fn scope_saves(&self, b: &Block) -> TokenStream {
+        let push = self.push();
+        let mut out = TokenStream::new();
+        if b.id == self.body_id {
+            return out;
+        }
+        let kept = self.kept_scope_vars(b);
+        if kept.is_empty() {
+            return out;
+        }
+        // One push per iteration: the block's kept bindings together. A passive binding may
+        // borrow (a `match` arm's `r: &f64`): it is kept as an owned copy (`rt::Keep`).
+        let t = self.tape((b.id, usize::MAX, "scope"), self.depth(b));
+        let c = self.core();
+        let names = kept.iter().map(|&v| {
+            let n = self.cx.name(v);
+            if self.f().vars[v].active {
+                q!(#n)
+            } else {
+                q!({ use #c::rt::{KeepRef as _, KeepVal as _}; #c::rt::Keep::new(#n).keep() })
+            }
+        });
+        if kept.len() == 1 {
+            out.extend(q!(#push(&mut #t, #(#names)*);));
+        } else {
+            out.extend(q!(#push(&mut #t, (#(#names),*));));
+        }
+        out
+    }
+
+    /// The block's bindings the reverse sweep reads and can neither recompute nor rebuild:
+    /// stored at the end of the block, in this order.
+    pub(super) fn kept_scope_vars(&self, b: &Block) -> Vec<VarId> {
+        let plan = self.replay_plan(b);
+        self.scope_vars(b)
+            .into_iter()
+            .filter(|v| {
+                self.needed.contains(v) && !self.remat.contains_key(v) && !plan.covered.contains(v)
+            })
+            .collect()
+    }
+
+    /// A block in the forward sweep: `{ stmts; saves }` or `{ stmts; let v = tail; saves; v }`.
+    pub(super) fn fwd_block(&self, b: &Block) -> TokenStream {
+        let stmts = self.fwd_stmts(b);
+        let saves = self.scope_saves(b);
+        match &b.tail {
+            Some(t) => {
+                let v = self.cx.value(t);
+                if saves.is_empty() {
+                    q!({ #stmts #v })
+                } else {
+                    q!({ #stmts let __v = #v; #saves __v })
+                }
+            }
+            None => q!({ #stmts #saves }),
+        }
+    }
+
+    pub(super) fn save(&self, s: &Stmt, place: &Place, depth: usize) -> TokenStream {
+        let push = self.push();
+        if !self.must_save(s, place) || self.inverse_applies(s) {
+            return q!();
+        }
+        let t = self.tape((s as *const Stmt as usize, 0, "save"), depth);
+        let p = self.cx.place(place);
+        q!(#push(&mut #t, #p);)
+    }
+
+    pub(super) fn inverse_applies(&self, s: &Stmt) -> bool {
+        let reads = self.reads.borrow().clone();
+        let r = self.inverse(s).is_some();
+        *self.reads.borrow_mut() = reads;
+        r
+    }
+
+    pub(super) fn fwd_stmt(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
+        let out = self.fwd_stmt_inner(s, depth, top);
+        match crate::emit::codegen::stmt_span(s) {
+            Some(span)
+                if !matches!(
+                    s,
+                    Stmt::Let {
+                        rhs: Rhs::If { .. } | Rhs::Match { .. } | Rhs::Block(_),
+                        ..
+                    }
+                ) =>
+            {
+                crate::emit::codegen::respan(out, span)
+            }
+            _ => out,
+        }
+    }
+
+    pub(super) fn fwd_stmt_inner(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
+        let mut out = self.fwd_stmt_primal(s, depth, top);
+        // The adjoint of a binding of the function's body is made right after it, before the
+        // value can be moved, so that the pullback need not keep the value for its shape.
+        if let (true, Stmt::Let { var, .. }) = (top, s) {
+            let v = &self.cx.f.vars[*var];
+            if v.active && !self.single.contains(var) {
+                let n = &v.name;
+                let a = names::adjoint(n);
+                let z = self.cx.zero_like(&q!(#n), v.scalar);
+                out.extend(q!(let mut #a = #z;));
+            }
+        }
+        out
+    }
+
+    pub(super) fn fwd_stmt_primal(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
+        let push = self.push();
+        let cx = self.cx;
+        let key = s as *const Stmt as usize;
+        match s {
+            Stmt::Let { var, ty, rhs, .. } => {
+                let n = cx.name(*var);
+                let ty = ty.as_ref().map(|t| q!(: #t));
+                match rhs {
+                    Rhs::Operand(op) => {
+                        let v = cx.value(op);
+                        q!(let mut #n #ty = #v;)
+                    }
+                    Rhs::Bin(op, a, b) => {
+                        let (a, b) = (cx.value(a), cx.value(b));
+                        let e = match op {
+                            BinOp::Add => q!(#a + #b),
+                            BinOp::Sub => q!(#a - #b),
+                            BinOp::Mul => q!(#a * #b),
+                            BinOp::Div => q!(#a / #b),
+                        };
+                        q!(let mut #n #ty = #e;)
+                    }
+                    Rhs::Neg(a) => {
+                        let a = cx.value(a);
+                        q!(let mut #n #ty = -#a;)
+                    }
+                    Rhs::Rule(rule, args) => {
+                        let e = cx.rule_primal(rule, args);
+                        q!(let mut #n #ty = #e;)
+                    }
+                    Rhs::Call { path, args } => {
+                        let vjp = Ctx::derived_path(path, "vjp");
+                        let vals = args.iter().map(|a| {
+                            let v = cx.value(&a.op);
+                            if a.by_ref { q!(&#v) } else { v }
+                        });
+                        let pb = names::derived("__pb_", n, "");
+                        let store = if depth == 0 && top {
+                            q!()
+                        } else {
+                            let t = self.tape((key, 0, "pullback"), depth);
+                            q!(#push(&mut #t, #pb);)
+                        };
+                        q!(let (mut #n, #pb) = #vjp(#(#vals),*); #store)
+                    }
+                    Rhs::Array(elems) => {
+                        let vals = elems.iter().map(|e| cx.value(e));
+                        q!(let mut #n #ty = [#(#vals),*];)
+                    }
+                    Rhs::Repeat { elem, len, vec } => {
+                        let v = cx.value(elem);
+                        if *vec {
+                            q!(let mut #n #ty = vec![#v; #len];)
+                        } else {
+                            q!(let mut #n #ty = [#v; #len];)
+                        }
+                    }
+                    Rhs::Tuple(elems) => {
+                        let vals = elems.iter().map(|e| cx.value(e));
+                        q!(let mut #n #ty = (#(#vals),*,);)
+                    }
+                    Rhs::Struct {
+                        path,
+                        fields,
+                        args,
+                        rest,
+                    } => {
+                        let vals = args[..fields.len()].iter().map(|e| cx.value(e));
+                        let rv = rest.then(|| {
+                            let v = cx.value(&args[fields.len()]);
+                            q!(..#v)
+                        });
+                        q!(let mut #n #ty = #path { #(#fields: #vals,)* #rv };)
+                    }
+                    Rhs::If { cond, then, els } => {
+                        let (record, c) = self.fwd_branch(cond, key, depth);
+                        let (tb, eb) = (self.fwd_block(then), self.fwd_block(els));
+                        q!(#record let mut #n #ty = if #c #tb else #eb;)
+                    }
+                    Rhs::Match { scrutinee, arms } => {
+                        let t = self.tape((key, 0, "arm"), depth);
+                        let arms = arms.iter().enumerate().map(|(i, a)| {
+                            let pat = &a.pat;
+                            let body = self.fwd_block(&a.body);
+                            q!(#pat => { #push(&mut #t, #i); #body })
+                        });
+                        q!(let mut #n #ty = match #scrutinee { #(#arms)* };)
+                    }
+                    Rhs::Block(b) => {
+                        let body = self.fwd_block(b);
+                        q!(let mut #n #ty = #body;)
+                    }
+                }
+            }
+            Stmt::Assign { place, value, .. } => {
+                let save = self.save(s, place, depth);
+                let p = cx.place(place);
+                let v = cx.value(value);
+                q!(#save #p = #v;)
+            }
+            Stmt::AddAssign {
+                place, value, sub, ..
+            } => {
+                let save = self.save(s, place, depth);
+                let p = cx.place(place);
+                let v = cx.value(value);
+                if *sub {
+                    q!(#save #p -= #v;)
+                } else {
+                    q!(#save #p += #v;)
+                }
+            }
+            Stmt::Passive(t) => t.clone(),
+            Stmt::If { cond, then, els } => {
+                let (record, c) = self.fwd_branch(cond, key, depth);
+                let (tb, eb) = (self.fwd_block(then), self.fwd_block(els));
+                q!({ #record if #c #tb else #eb })
+            }
+            Stmt::Match { scrutinee, arms } => {
+                let t = self.tape((key, 0, "arm"), depth);
+                let arms = arms.iter().enumerate().map(|(i, a)| {
+                    let pat = &a.pat;
+                    let body = self.fwd_block(&a.body);
+                    q!(#pat => { #push(&mut #t, #i); #body })
+                });
+                q!(match #scrutinee { #(#arms)* })
+            }
+            Stmt::For {
+                var,
+                iter,
+                body,
+                label,
+                exit,
+            } => {
+                let v = cx.name(*var);
+                let it = &iter.tokens;
+                let b = self.fwd_block(body);
+                let l = label.as_ref().map(|l| q!(#l:));
+                if self.reversible(iter, body, exit) {
+                    // The stacks pushed once per iteration are sized for the trip count.
+                    let once = self.per_iteration_tapes(body);
+                    if once.is_empty() {
+                        q!(#l for #v in #it #b)
+                    } else {
+                        q!({
+                            let __trips = ::core::iter::Iterator::size_hint(&(#it)).0;
+                            #(#once.reserve(__trips);)*
+                            #l for #v in #it #b
+                        })
+                    }
+                } else {
+                    let count = self.tape((key, 0, "count"), depth);
+                    let push_i = if self.needed.contains(var) {
+                        let ti = self.tape((key, 0, "index"), depth + 1);
+                        if self.f().vars[*var].kind == ValueKind::Other {
+                            q!(#push(&mut #ti, #v);)
+                        } else {
+                            // The item may borrow (`for d in data`): kept as an owned copy.
+                            let c = self.core();
+                            q!(#push(&mut #ti, { use #c::rt::{KeepRef as _, KeepVal as _}; #c::rt::Keep::new(#v).keep() });)
+                        }
+                    } else {
+                        q!()
+                    };
+                    let check = exit.as_ref().map(|e| q!(if #e { break; }));
+                    q!({
+                        let mut __n = 0usize;
+                        #l for #v in #it { #check __n += 1; #push_i #b }
+                        #push(&mut #count, __n);
+                    })
+                }
+            }
+            Stmt::While {
+                cond,
+                body,
+                label,
+                exit,
+            } => {
+                let count = self.tape((key, 0, "count"), depth);
+                let b = self.fwd_block(body);
+                let l = label.as_ref().map(|l| q!(#l:));
+                let stop = match exit {
+                    Some(e) => q!(#e || !(#cond)),
+                    None => q!(!(#cond)),
+                };
+                q!({
+                    let mut __n = 0usize;
+                    #l loop { if #stop { break; } __n += 1; #b }
+                    #push(&mut #count, __n);
+                })
+            }
+            Stmt::Loop { body, label, exit } => {
+                let count = self.tape((key, 0, "count"), depth);
+                let b = self.fwd_block(body);
+                let l = label.as_ref().map(|l| q!(#l:));
+                let check = exit.as_ref().map(|e| q!(if #e { break; }));
+                q!({
+                    let mut __n = 0usize;
+                    #l loop { #check __n += 1; #b }
+                    #push(&mut #count, __n);
+                })
+            }
+            Stmt::Return { value, .. } => {
+                let v = cx.value(value);
+                let v = if cx.is_scalar_op(value) {
+                    v
+                } else {
+                    q!(::core::clone::Clone::clone(&#v))
+                };
+                q!(__ret = ::core::option::Option::Some(#v);)
+            }
+            Stmt::Break { .. } | Stmt::Continue { .. } => {
+                q!(compile_error!("internal: unstructured control flow reached the reverse emitter");)
+            }
+        }
+    }
+}

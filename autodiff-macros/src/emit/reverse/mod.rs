@@ -1,0 +1,454 @@
+//! Step 5: emit reverse mode (`NAME_vjp`, `NAME_grad`).
+//!
+//! The emitted code is a forward sweep, the original computation plus what the reverse sweep
+//! will need, followed by a closure (the pullback) that runs the adjoint statements in reverse
+//! order. No runtime tape of operations exists; what is stored is decided here, at compile time:
+//!
+//! - values the adjoint statements read are kept as they are (the closure owns them) unless they
+//!   are overwritten later: then the old value is pushed before the overwrite and restored in
+//!   the reverse sweep (Tapenade's store-on-overwrite), and values of bindings that go out of
+//!   scope (loop bodies, branches) are pushed at the end of their scope;
+//! - branch decisions and loop trip counts are recorded; loops over plain ranges are run
+//!   backwards without recording anything;
+//! - every save site has its own typed stack: a `Vec` inside loops, an allocation-free
+//!   one-entry `Slot` elsewhere, so straight-line code never allocates.
+//!
+//! `break`, `continue` and `return` are first rewritten into flags and guards (`structure`), so
+//! the reverse sweep only sees structured code.
+//!
+//! Which values are needed is found by a fixpoint: emit, collect what the reverse sweep reads,
+//! and emit again with that set, until it no longer grows.
+//!
+//! Input: `let y = x.sin() * c;`  Output (forward): `let __t0 = x.sin(); let y = __t0 * c;`
+//! (reverse): `__t0__bar += y__bar * c; x__bar += __t0__bar * x.cos();`
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+
+use proc_macro2::{Ident, TokenStream};
+
+use crate::analysis::liveness::{live_after, live_vars};
+use crate::analysis::regions::save_regions;
+use crate::analysis::remat::{rematerializable, stable_tokens};
+use crate::emit::codegen::Ctx;
+use crate::ir::*;
+use crate::names;
+
+mod forward_sweep;
+mod pullback;
+
+/// The pieces `expand` assembles into `NAME_vjp` and `NAME_grad`.
+pub struct Reverse {
+    /// Declarations and the forward sweep, ending with `let __y = <result>;`.
+    pub forward: TokenStream,
+    /// The parameters' adjoints, made before the forward sweep (and moved into the pullback).
+    pub adjoint_inits: TokenStream,
+    /// The parameters whose values the pullback reads (`vjp` owns copies of borrowed ones).
+    pub needed_params: Vec<VarId>,
+    /// The pullback's body: reads `ct`, ends with the tuple of the parameters' adjoints.
+    pub pullback: TokenStream,
+}
+
+/// `fuse`: for `NAME_grad`, whose cotangent is known before it starts (see [`crate::analysis::fuse`]).
+pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool, fuse: bool) -> Reverse {
+    let has_return = contains_return(body);
+    let mut let_declared = HashSet::new();
+    let mut for_vars = HashSet::new();
+    collect_decls(body, &mut let_declared, &mut for_vars);
+    let by_name: HashMap<String, VarId> =
+        cx.f.vars
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.name.to_string(), i))
+            .collect();
+    let mut assigned = HashSet::new();
+    assigned_vars(body, &mut assigned);
+    let analysis = crate::analysis::once::analyse(cx.f, body, &by_name);
+    let live = live_vars(cx.f, body);
+    let live_after = live_after(body);
+    let mut remat = rematerializable(body, &assigned, &by_name);
+    for (t, p) in &analysis.aliases {
+        remat
+            .entry(*t)
+            .or_insert_with(|| Rhs::Operand(Operand::Place(p.clone())));
+    }
+    let regions = save_regions(body, &let_declared, &for_vars, cx.f);
+    let fused = if fuse && result_scalar {
+        crate::analysis::fuse::plan(cx.f, body, &by_name, &cx.one_scalar(), has_return)
+    } else {
+        crate::analysis::fuse::Fused::new()
+    };
+    let fused_accs: HashSet<VarId> = fused
+        .values()
+        .flat_map(|o| o.accs.iter().map(|(v, _)| *v))
+        .collect();
+    let mut needed: HashSet<VarId> = HashSet::new();
+    let mut prev_reads: HashMap<usize, HashSet<VarId>> = HashMap::new();
+    let mut single: HashSet<VarId> = HashSet::new();
+    for round in 0.. {
+        let r = Rev {
+            cx,
+            by_name: &by_name,
+            needed: needed.clone(),
+            reads: RefCell::new(HashSet::new()),
+            tapes: RefCell::new(Vec::new()),
+            tape_ids: RefCell::new(HashMap::new()),
+            let_declared: &let_declared,
+            for_vars: &for_vars,
+            body_id: body.id,
+            has_return,
+            result_scalar,
+            remat: &remat,
+            assigned: &assigned,
+            regions: &regions,
+            prev_reads: prev_reads.clone(),
+            stmt_reads: RefCell::new(HashMap::new()),
+            single: single.clone(),
+            contrib: RefCell::new(HashMap::new()),
+            cur_top: std::cell::Cell::new(true),
+            fused: &fused,
+            fused_accs: &fused_accs,
+            in_fused: std::cell::Cell::new(false),
+            window: RefCell::new(None),
+            analysis: &analysis,
+            live: &live,
+            live_after: &live_after,
+        };
+        let out = r.run(body, flags);
+        let reads = r.reads.into_inner();
+        let stmt_reads = r.stmt_reads.into_inner();
+        let new_single: HashSet<VarId> = r
+            .contrib
+            .into_inner()
+            .into_iter()
+            .filter(|&(v, n)| n == 1 && !assigned.contains(&v) && single_candidate(cx.f, v, body))
+            .map(|(v, _)| v)
+            .collect();
+        let grown: HashSet<VarId> = needed.union(&reads).copied().collect();
+        let stable =
+            grown.len() == needed.len() && stmt_reads == prev_reads && new_single == single;
+        if stable || round >= 12 {
+            return out;
+        }
+        needed = grown;
+        prev_reads = stmt_reads;
+        single = new_single;
+    }
+    unreachable!("the loop returns")
+}
+
+/// A binding of the function's body (not inside a loop or branch), or a parameter passed by
+/// value or by reference (a slice's adjoint is checked against its length up front): its
+/// adjoint may be declared where its only contribution is made (a call's adjoint moved in
+/// instead of added to a zero).
+fn single_candidate(f: &Func, v: VarId, body: &Block) -> bool {
+    let var = &f.vars[v];
+    match var.param {
+        Some(kind) => matches!(kind, ParamKind::Value | ParamKind::Ref),
+        None => body
+            .stmts
+            .iter()
+            .any(|s| matches!(s, Stmt::Let { var, .. } if *var == v)),
+    }
+}
+
+struct Rev<'a> {
+    cx: &'a Ctx<'a>,
+    by_name: &'a HashMap<String, VarId>,
+    needed: HashSet<VarId>,
+    reads: RefCell<HashSet<VarId>>,
+    tapes: RefCell<Vec<(Ident, bool)>>,
+    tape_ids: RefCell<HashMap<(usize, usize, &'static str), Ident>>,
+    let_declared: &'a HashSet<VarId>,
+    for_vars: &'a HashSet<VarId>,
+    body_id: BlockId,
+    has_return: bool,
+    result_scalar: bool,
+    /// Scope-local bindings the reverse sweep recomputes instead of storing: cheap arithmetic
+    /// on values that are never overwritten.
+    remat: &'a HashMap<VarId, Rhs>,
+    /// Variables assigned anywhere.
+    assigned: &'a HashSet<VarId>,
+    /// See [`save_regions`].
+    regions: &'a HashMap<usize, Vec<usize>>,
+    /// What each statement's reverse read, in the previous round.
+    prev_reads: HashMap<usize, HashSet<VarId>>,
+    /// What each statement's reverse reads, in this round.
+    stmt_reads: RefCell<HashMap<usize, HashSet<VarId>>>,
+    /// Bindings whose adjoint is declared at its only contribution (from the previous round).
+    single: HashSet<VarId>,
+    /// Contributions to each binding's adjoint, in this round.
+    contrib: RefCell<HashMap<VarId, usize>>,
+    /// Whether the statement being emitted is directly in the function's body.
+    cur_top: std::cell::Cell<bool>,
+    /// Loops of the body run forward and reverse in one pass (`_grad` only).
+    fused: &'a crate::analysis::fuse::Fused,
+    /// Their accumulators, never saved (nothing reads their earlier values).
+    fused_accs: &'a HashSet<VarId>,
+    /// Whether a fused loop is being emitted.
+    in_fused: std::cell::Cell<bool>,
+    /// In a fused loop: its variable's name and the arrays whose adjoints ride in registers.
+    window: RefCell<Option<(String, HashMap<VarId, usize>)>>,
+    /// Parameter elements whose adjoint gets one contribution (stored, not added), loop
+    /// bindings read back from memory (reading them does not make the array's old values
+    /// needed), parameters' read counts: see [`crate::analysis::once`].
+    analysis: &'a crate::analysis::once::Analysis,
+    /// The bindings whose values reach the result (see [`live_vars`]): the adjoint statements of
+    /// the others are left out.
+    live: &'a HashSet<VarId>,
+    /// By statement: the bindings live just after it (see [`live_after`]).
+    live_after: &'a HashMap<usize, HashSet<VarId>>,
+}
+
+impl<'a> Rev<'a> {
+    fn f(&self) -> &Func {
+        self.cx.f
+    }
+
+    fn core(&self) -> &TokenStream {
+        &self.cx.core
+    }
+
+    /// The stack of one save site; `depth` > 0 means it may run many times.
+    fn tape(&self, key: (usize, usize, &'static str), depth: usize) -> Ident {
+        if let Some(id) = self.tape_ids.borrow().get(&key) {
+            return id.clone();
+        }
+        let n = self.tapes.borrow().len();
+        let id = names::generated("tape", n);
+        self.tapes.borrow_mut().push((id.clone(), depth > 0));
+        self.tape_ids.borrow_mut().insert(key, id.clone());
+        id
+    }
+
+    /// `rt::push`: a tape push whose growth is out of line (see there).
+    fn push(&self) -> TokenStream {
+        let c = self.core();
+        q!(#c::rt::push)
+    }
+
+    fn read_tokens(&self, t: &TokenStream) {
+        crate::ir::mentions_tokens(t, self.by_name, &mut self.reads.borrow_mut());
+    }
+
+    fn read_proj(&self, p: &Place) {
+        for pr in &p.proj {
+            if let Proj::Index(i) = pr {
+                self.read_tokens(i);
+            }
+        }
+    }
+
+    /// The value of an operand, as the reverse sweep reads it.
+    fn val(&self, op: &Operand) -> TokenStream {
+        match op {
+            Operand::Place(p) => {
+                self.reads.borrow_mut().insert(p.var);
+                self.read_proj(p);
+            }
+            Operand::Const { tokens, .. } => self.read_tokens(tokens),
+        }
+        self.cx.value(op)
+    }
+
+    /// The adjoint of an active place.
+    fn adj(&self, p: &Place) -> TokenStream {
+        self.read_proj(p);
+        self.cx.shadow(p, true)
+    }
+
+    /// The register holding the pending adjoint of `p` in a fused loop's window, if any.
+    fn window_reg(&self, p: &Place) -> Option<Ident> {
+        let w = self.window.borrow();
+        let (name, arrays) = w.as_ref()?;
+        arrays.get(&p.var)?;
+        let [Proj::Index(t)] = p.proj.as_slice() else {
+            return None;
+        };
+        let k = crate::analysis::fuse::offset(t, name)?;
+        Some(names::derived(
+            "__w_",
+            self.cx.name(p.var),
+            &format!("_{k}"),
+        ))
+    }
+
+    /// `adjoint(target) += src`.
+    fn acc(&self, target: &Operand, src: TokenStream, scalar: bool) -> TokenStream {
+        self.acc_signed(target, src, scalar, false)
+    }
+
+    /// `adjoint(target) += src`, or `-= src` when `sub`. Every contribution to an adjoint goes
+    /// through here, so that the count deciding whether an adjoint is made by its only
+    /// contribution (`single`) sees all of them.
+    fn acc_signed(
+        &self,
+        target: &Operand,
+        src: TokenStream,
+        scalar: bool,
+        sub: bool,
+    ) -> TokenStream {
+        match target.active_place(self.f()) {
+            Some(p) => {
+                // Sources that can be moved into a fresh adjoint (not an element of an array).
+                let movable = scalar || !src.to_string().contains('[');
+                let whole = p.proj.is_empty() && self.cur_top.get() && movable && !sub;
+                *self.contrib.borrow_mut().entry(p.var).or_insert(0) += if whole { 1 } else { 2 };
+                let c = self.core();
+                if let Some(w) = self.window_reg(p) {
+                    self.read_proj(p);
+                    return match (scalar, sub) {
+                        (true, false) => q!(#w = #w + #src;),
+                        (true, true) => q!(#w = #w - #src;),
+                        (false, false) => q!(#c::rt::acc(&mut #w, &#src);),
+                        (false, true) => q!(#c::rt::sub_acc(&mut #w, &#src);),
+                    };
+                }
+                let a = self.adj(p);
+                if whole && self.single.contains(&p.var) {
+                    // The only contribution: the adjoint starts here, with no zero to add to.
+                    return q!(let mut #a = #src;);
+                }
+                if scalar && self.analysis.once.contains(&(p.var, crate::ir::key(p))) {
+                    // Still zero: this is the element's only contribution.
+                    return if sub { q!(#a = -#src;) } else { q!(#a = #src;) };
+                }
+                // `a = a + s` rather than `+=`: `Float` does not require `AddAssign`.
+                match (scalar, sub) {
+                    (true, false) => q!(#a = #a + #src;),
+                    (true, true) => q!(#a = #a - #src;),
+                    (false, false) => q!(#c::rt::acc(&mut #a, &#src);),
+                    (false, true) => q!(#c::rt::sub_acc(&mut #a, &#src);),
+                }
+            }
+            None => q!(),
+        }
+    }
+
+    /// Must the old value be saved before this assignment? Only if the variable's value is read
+    /// by the reverse sweep of a statement that runs before the assignment (see
+    /// [`save_regions`]).
+    fn must_save(&self, s: &Stmt, place: &Place) -> bool {
+        if !self.needed.contains(&place.var) {
+            return false;
+        }
+        if self.in_fused.get() && place.proj.is_empty() && self.fused_accs.contains(&place.var) {
+            return false;
+        }
+        match self.regions.get(&(s as *const Stmt as usize)) {
+            Some(region) => region.iter().any(|r| {
+                *r == usize::MAX
+                    || self
+                        .prev_reads
+                        .get(r)
+                        .is_some_and(|reads| reads.contains(&place.var))
+            }),
+            None => true,
+        }
+    }
+
+    /// `k += n` on an integer is undone by `k -= n` (exactly), where `n` does not change.
+    fn inverse(&self, s: &Stmt) -> Option<TokenStream> {
+        let Stmt::AddAssign {
+            place,
+            value:
+                Operand::Const {
+                    tokens,
+                    float: false,
+                },
+            sub,
+            ..
+        } = s
+        else {
+            return None;
+        };
+        let v = &self.f().vars[place.var];
+        if v.active || v.float_kind || v.scalar || !self.stable_tokens(tokens) {
+            return None;
+        }
+        self.read_tokens(tokens);
+        self.read_proj(place);
+        let p = self.cx.place(place);
+        Some(if *sub {
+            q!(#p += #tokens;)
+        } else {
+            q!(#p -= #tokens;)
+        })
+    }
+
+    fn stable_tokens(&self, t: &TokenStream) -> bool {
+        stable_tokens(t, self.by_name, self.assigned)
+    }
+
+    /// The forward sweep's branch decision: the statements that record it and the condition
+    /// to test (a recomputable condition is tested as written and recorded nowhere).
+    fn fwd_branch(
+        &self,
+        cond: &TokenStream,
+        key: usize,
+        depth: usize,
+    ) -> (TokenStream, TokenStream) {
+        if self.recomputable_cond(cond) {
+            return (q!(), cond.clone());
+        }
+        let t = self.tape((key, 0, "branch"), depth);
+        let push = self.push();
+        (q!(let __c = #cond; #push(&mut #t, __c);), q!(__c))
+    }
+
+    /// The reverse sweep's test of the same decision: the condition again, or the recorded one.
+    fn rev_branch(&self, cond: &TokenStream, key: usize, depth: usize) -> TokenStream {
+        if self.recomputable_cond(cond) {
+            self.read_tokens(cond);
+            return cond.clone();
+        }
+        let t = self.tape((key, 0, "branch"), depth);
+        q!(#t.pop().unwrap())
+    }
+
+    /// A branch condition the reverse sweep can evaluate again instead of storing: literals,
+    /// operators and loop variables or parameters that are never assigned (`k == 0`), no
+    /// calls, methods or other names (which could have effects or be out of scope).
+    fn recomputable_cond(&self, cond: &TokenStream) -> bool {
+        fn walk(t: &TokenStream, ok: &mut dyn FnMut(&Ident) -> bool) -> bool {
+            t.clone().into_iter().all(|tt| match tt {
+                proc_macro2::TokenTree::Ident(i) => ok(&i),
+                proc_macro2::TokenTree::Group(g) => walk(&g.stream(), ok),
+                proc_macro2::TokenTree::Punct(p) => p.as_char() != '.',
+                proc_macro2::TokenTree::Literal(_) => true,
+            })
+        }
+        walk(cond, &mut |i| {
+            self.by_name.get(&i.to_string()).is_some_and(|&v| {
+                (self.for_vars.contains(&v) || self.f().var(v).param.is_some())
+                    && !self.assigned.contains(&v)
+            })
+        })
+    }
+
+    /// The bindings a block declares, in order (loop variables excluded).
+    fn scope_vars(&self, b: &Block) -> Vec<VarId> {
+        let mut out: Vec<VarId> = b
+            .stmts
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::Let { var, .. } => Some(*var),
+                _ => None,
+            })
+            .collect();
+        for (i, v) in self.f().vars.iter().enumerate() {
+            if v.scope == Some(b.id)
+                && !self.let_declared.contains(&i)
+                && !self.for_vars.contains(&i)
+                && v.param.is_none()
+            {
+                out.insert(0, i);
+            }
+        }
+        out
+    }
+
+    fn depth(&self, b: &Block) -> usize {
+        self.f().block_depth[b.id]
+    }
+}

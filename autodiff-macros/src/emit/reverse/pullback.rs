@@ -1,0 +1,623 @@
+//! The pullback of `NAME_vjp` / `NAME_grad`: the adjoint statements in reverse order, restoring
+//! saved values, replaying recomputable loop bodies, and reading recorded decisions.
+//!
+//! Input: the structured IR and the analyses' facts.  Output: the pullback's tokens.
+
+use std::collections::HashSet;
+
+use proc_macro2::{Ident, TokenStream};
+
+use super::*;
+
+impl Rev<'_> {
+    /// Can the reverse sweep run this loop backwards by re-evaluating its iterator?
+    pub(super) fn reversible(
+        &self,
+        iter: &ForIter,
+        body: &Block,
+        exit: &Option<TokenStream>,
+    ) -> bool {
+        if !iter.reversible || exit.is_some() {
+            return false;
+        }
+        let mut assigned = HashSet::new();
+        assigned_vars(body, &mut assigned);
+        !iter.reads.iter().any(|v| assigned.contains(v))
+    }
+
+    // ---------------------------------------------------------------- reverse sweep
+
+    /// A block in the reverse sweep: restore its bindings, zero their adjoints, seed the tail's
+    /// adjoint, then the statements backwards.
+    pub(super) fn rev_block(&self, b: &Block, seed: Option<(TokenStream, bool)>) -> TokenStream {
+        let was_top = self.cur_top.replace(false);
+        let out = self.rev_block_inner(b, seed);
+        self.cur_top.set(was_top);
+        out
+    }
+
+    pub(super) fn rev_block_inner(
+        &self,
+        b: &Block,
+        seed: Option<(TokenStream, bool)>,
+    ) -> TokenStream {
+        let cx = self.cx;
+        let mut out = TokenStream::new();
+        let vars = self.scope_vars(b);
+        let plan = self.replay_plan(b);
+        let kept = self.kept_scope_vars(b);
+        if !kept.is_empty() {
+            let t = self.tape((b.id, usize::MAX, "scope"), self.depth(b));
+            // Passive bindings come back through `Kept::back` (a reference to the copy when
+            // they were references).
+            let slot = |v: VarId| {
+                let n = cx.name(v);
+                if cx.f.vars[v].active {
+                    n.clone()
+                } else {
+                    names::derived("__k_", n, "")
+                }
+            };
+            let slots = kept.iter().map(|&v| slot(v));
+            if kept.len() == 1 {
+                out.extend(q!(let mut #(#slots)* = #t.pop().unwrap();));
+            } else {
+                out.extend(q!(let (#(mut #slots),*) = #t.pop().unwrap();));
+            }
+            for &v in kept.iter().filter(|&&v| !cx.f.vars[v].active) {
+                let (n, k) = (cx.name(v), slot(v));
+                out.extend(q!(let mut #n = #k.back();));
+            }
+        }
+        // Recomputed bindings, in the block's order: cheap arithmetic and re-run statements.
+        let replayed: HashSet<usize> = plan.stmts.iter().copied().collect();
+        for (i, s) in b.stmts.iter().enumerate() {
+            if replayed.contains(&i) {
+                // What the re-run reads of its own bindings is not needed elsewhere.
+                let before = self.reads.borrow().clone();
+                out.extend(self.replay_stmt(s));
+                let mut own = HashSet::new();
+                crate::ir::declared(s, &mut own);
+                self.reads
+                    .borrow_mut()
+                    .retain(|v| before.contains(v) || !own.contains(v));
+                continue;
+            }
+            let Stmt::Let { var: v, .. } = s else {
+                continue;
+            };
+            let v = *v;
+            if let (true, Some(rhs)) = (self.needed.contains(&v), self.remat.get(&v)) {
+                let n = cx.name(v);
+                let e = match rhs {
+                    _ if self.analysis.aliases.contains_key(&v) => {
+                        let p = &self.analysis.aliases[&v];
+                        self.read_proj(p);
+                        cx.value(&Operand::Place(p.clone()))
+                    }
+                    Rhs::Operand(a) => self.val(a),
+                    Rhs::Neg(a) => {
+                        let a = self.val(a);
+                        q!(-#a)
+                    }
+                    Rhs::Bin(op, a, b) => {
+                        let (a, b) = (self.val(a), self.val(b));
+                        match op {
+                            BinOp::Add => q!(#a + #b),
+                            BinOp::Sub => q!(#a - #b),
+                            BinOp::Mul => q!(#a * #b),
+                            BinOp::Div => q!(#a / #b),
+                        }
+                    }
+                    _ => unreachable!("only cheap arithmetic is recomputed"),
+                };
+                out.extend(q!(let mut #n = #e;));
+            }
+        }
+        out.extend(self.adjoint_inits(&vars));
+        if let (Some((src, scalar)), Some(t)) = (seed, &b.tail) {
+            out.extend(self.acc(t, src, scalar));
+        }
+        for s in b.stmts.iter().rev() {
+            out.extend(self.rev_stmt(s, self.depth(b), false));
+        }
+        q!({ #out })
+    }
+
+    /// The stacks (already made) that every iteration of a loop with this body pushes exactly
+    /// once: its scope saves and the saves, branch decisions, pullbacks and trip counts of the
+    /// statements directly in it.
+    pub(super) fn per_iteration_tapes(&self, body: &Block) -> Vec<Ident> {
+        let direct: HashSet<usize> = body
+            .stmts
+            .iter()
+            .map(|s| s as *const Stmt as usize)
+            .collect();
+        let ids = self.tape_ids.borrow();
+        let vecs: HashSet<String> = self
+            .tapes
+            .borrow()
+            .iter()
+            .filter(|(_, v)| *v)
+            .map(|(id, _)| id.to_string())
+            .collect();
+        let mut out: Vec<Ident> = ids
+            .iter()
+            .filter(|((a, _, kind), _)| match *kind {
+                "scope" => *a == body.id,
+                "save" | "branch" | "arm" | "pullback" | "count" => direct.contains(a),
+                _ => false,
+            })
+            .map(|(_, id)| id.clone())
+            .filter(|id| vecs.contains(&id.to_string()))
+            .collect();
+        out.sort_by_key(|a| a.to_string());
+        out
+    }
+
+    /// See [`crate::analysis::replay`].
+    pub(super) fn replay_plan(&self, b: &Block) -> crate::analysis::replay::Plan {
+        // Inside a one-pass loop the stacks hold one iteration at a time and stay in cache:
+        // storing is cheaper there than computing again.
+        if b.id == self.body_id || self.in_fused.get() {
+            return crate::analysis::replay::Plan {
+                stmts: Vec::new(),
+                covered: HashSet::new(),
+            };
+        }
+        crate::analysis::replay::plan(b, &self.needed, self.remat, self.by_name)
+    }
+
+    /// A statement of the forward sweep run again at the start of its block's reverse: its
+    /// primal only (no saves), recording what it reads.
+    pub(super) fn replay_stmt(&self, s: &Stmt) -> TokenStream {
+        let cx = self.cx;
+        match s {
+            Stmt::Let { var, ty, rhs, .. } => {
+                let n = cx.name(*var);
+                let ty = ty.as_ref().map(|t| q!(: #t));
+                let e = match rhs {
+                    Rhs::Operand(a) => self.val(a),
+                    Rhs::Neg(a) => {
+                        let a = self.val(a);
+                        q!(-#a)
+                    }
+                    Rhs::Bin(op, a, b) => {
+                        let (a, b) = (self.val(a), self.val(b));
+                        match op {
+                            BinOp::Add => q!(#a + #b),
+                            BinOp::Sub => q!(#a - #b),
+                            BinOp::Mul => q!(#a * #b),
+                            BinOp::Div => q!(#a / #b),
+                        }
+                    }
+                    Rhs::Rule(rule, args) => {
+                        args.iter().for_each(|a| {
+                            let _ = self.val(a);
+                        });
+                        cx.rule_primal(rule, args)
+                    }
+                    Rhs::Array(elems) => {
+                        let vals = elems.iter().map(|e| self.val(e));
+                        q!([#(#vals),*])
+                    }
+                    Rhs::Tuple(elems) => {
+                        let vals = elems.iter().map(|e| self.val(e));
+                        q!((#(#vals),*,))
+                    }
+                    Rhs::Struct {
+                        path,
+                        fields,
+                        args,
+                        rest,
+                    } => {
+                        let vals: Vec<TokenStream> = args.iter().map(|e| self.val(e)).collect();
+                        let (vals, rv) = vals.split_at(fields.len());
+                        let rv = rest.then(|| {
+                            let v = &rv[0];
+                            q!(..#v)
+                        });
+                        q!(#path { #(#fields: #vals,)* #rv })
+                    }
+                    Rhs::Repeat { elem, len, vec } => {
+                        let v = self.val(elem);
+                        self.read_tokens(len);
+                        if *vec {
+                            q!(vec![#v; #len])
+                        } else {
+                            q!([#v; #len])
+                        }
+                    }
+                    _ => unreachable!("replay::plan re-runs no calls or branches"),
+                };
+                q!(let mut #n #ty = #e;)
+            }
+            Stmt::Assign { place, value, .. } | Stmt::AddAssign { place, value, .. } => {
+                self.reads.borrow_mut().insert(place.var);
+                self.read_proj(place);
+                let p = cx.place(place);
+                let v = self.val(value);
+                match s {
+                    Stmt::AddAssign { sub: true, .. } => q!(#p -= #v;),
+                    Stmt::AddAssign { .. } => q!(#p += #v;),
+                    _ => q!(#p = #v;),
+                }
+            }
+            Stmt::For {
+                var, iter, body, ..
+            } => {
+                self.read_tokens(&iter.tokens);
+                for &r in &iter.reads {
+                    self.reads.borrow_mut().insert(r);
+                }
+                let v = cx.name(*var);
+                let it = &iter.tokens;
+                let inner = body.stmts.iter().map(|s| self.replay_stmt(s));
+                q!(for #v in #it { #(#inner)* })
+            }
+            _ => unreachable!("replay::plan re-runs no calls or branches"),
+        }
+    }
+
+    /// Zero adjoints for a block's active bindings, at the start of its reverse (`-0.0` for
+    /// scalars; an array's zero is shaped like its value, which is therefore read).
+    pub(super) fn adjoint_inits(&self, vars: &[VarId]) -> TokenStream {
+        let mut out = TokenStream::new();
+        for &v in vars {
+            let var = &self.cx.f.vars[v];
+            if var.active {
+                let n = &var.name;
+                let a = names::adjoint(n);
+                if !var.scalar {
+                    self.reads.borrow_mut().insert(v);
+                }
+                let z = if var.scalar {
+                    self.cx.neg_zero_scalar()
+                } else {
+                    self.cx.zero_like(&q!(#n), false)
+                };
+                out.extend(q!(let mut #a = #z;));
+            }
+        }
+        out
+    }
+
+    pub(super) fn restore(&self, s: &Stmt, place: &Place, depth: usize) -> TokenStream {
+        if !self.must_save(s, place) {
+            return q!();
+        }
+        if let Some(undo) = self.inverse(s) {
+            return undo;
+        }
+        self.read_proj(place);
+        let t = self.tape((s as *const Stmt as usize, 0, "save"), depth);
+        let p = self.cx.place(place);
+        q!(#p = #t.pop().unwrap();)
+    }
+
+    pub(super) fn rev_stmt(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
+        let outer = self.reads.replace(HashSet::new());
+        let out = self.rev_stmt_inner(s, depth, top);
+        let mine = self.reads.replace(outer);
+        self.reads.borrow_mut().extend(mine.iter().copied());
+        self.stmt_reads
+            .borrow_mut()
+            .insert(s as *const Stmt as usize, mine);
+        match crate::emit::codegen::stmt_span(s) {
+            Some(span)
+                if !matches!(
+                    s,
+                    Stmt::Let {
+                        rhs: Rhs::If { .. } | Rhs::Match { .. } | Rhs::Block(_),
+                        ..
+                    }
+                ) =>
+            {
+                crate::emit::codegen::respan(out, span)
+            }
+            _ => out,
+        }
+    }
+
+    pub(super) fn rev_stmt_inner(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
+        let cx = self.cx;
+        // A binding whose value never reaches the result has a zero adjoint: its statements'
+        // adjoints are left out (also so that a zero adjoint never meets an infinite partial
+        // of a value that overflowed but is not used: 0 * inf would be NaN).
+        // The same, point by point: a binding not live after this statement (overwritten
+        // before any use that reaches the result, `live_after`) has a zero adjoint here. The
+        // old value is still restored: earlier statements may read it.
+        let key_addr = s as *const Stmt as usize;
+        let dead = |v: VarId| {
+            cx.f.vars[v].active
+                && (!self.live.contains(&v)
+                    || self
+                        .live_after
+                        .get(&key_addr)
+                        .is_some_and(|l| !l.contains(&v)))
+        };
+        match s {
+            Stmt::Let { var, rhs, .. }
+                if dead(*var)
+                    && !matches!(rhs, Rhs::If { .. } | Rhs::Match { .. } | Rhs::Block(_)) =>
+            {
+                return q!();
+            }
+            Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } if dead(place.var) => {
+                // Its old value may still be read: through passive tokens (`stop_gradient(v)`,
+                // a condition) or by earlier statements.
+                return self.restore(s, place, depth);
+            }
+            _ => {}
+        }
+        let c = self.core();
+        let key = s as *const Stmt as usize;
+        match s {
+            Stmt::Let { var, rhs, .. } => {
+                let v = &cx.f.vars[*var];
+                if !v.active {
+                    return q!();
+                }
+                let n = &v.name;
+                let vb = names::adjoint(n);
+                match rhs {
+                    Rhs::Operand(op) => self.acc(op, q!(#vb), v.scalar),
+                    Rhs::Bin(op, a, b) => {
+                        let mut out = TokenStream::new();
+                        match op {
+                            BinOp::Add => {
+                                out.extend(self.acc(a, q!(#vb), true));
+                                out.extend(self.acc(b, q!(#vb), true));
+                            }
+                            BinOp::Sub => {
+                                out.extend(self.acc(a, q!(#vb), true));
+                                out.extend(self.acc(b, q!(-#vb), true));
+                            }
+                            BinOp::Mul if a.same_place(b) && a.active_place(self.f()).is_some() => {
+                                // A square: one contribution of `2 x x_bar`.
+                                let av = self.val(a);
+                                out.extend(self.acc(
+                                    a,
+                                    q!({ let __d = #vb * #av; __d + __d }),
+                                    true,
+                                ));
+                            }
+                            BinOp::Mul => {
+                                if a.active_place(self.f()).is_some() {
+                                    let bv = self.val(b);
+                                    out.extend(self.acc(a, q!(#vb * #bv), true));
+                                }
+                                if b.active_place(self.f()).is_some() {
+                                    let av = self.val(a);
+                                    out.extend(self.acc(b, q!(#vb * #av), true));
+                                }
+                            }
+                            BinOp::Div => {
+                                let bv = self.val(b);
+                                if a.active_place(self.f()).is_some() {
+                                    out.extend(self.acc(a, q!(#vb / #bv), true));
+                                }
+                                if b.active_place(self.f()).is_some() {
+                                    let av = self.val(a);
+                                    out.extend(self.acc(b, q!(-(#vb * #av) / (#bv * #bv)), true));
+                                }
+                            }
+                        }
+                        out
+                    }
+                    Rhs::Neg(a) => self.acc(a, q!(-#vb), true),
+                    Rhs::Rule(rule, args) => {
+                        let floats: Vec<(usize, &Operand)> = args
+                            .iter()
+                            .zip(rule.args)
+                            .enumerate()
+                            .filter(|(_, (_, (_, k)))| *k == "F")
+                            .map(|(i, (a, _))| (i, a))
+                            .collect();
+                        // Record exactly what each needed partial reads.
+                        let vals: Vec<TokenStream> = args.iter().map(|a| cx.value(a)).collect();
+                        let partials = cx.partials(rule, args, &q!(#n));
+                        let mut out = TokenStream::new();
+                        for (k, ((_, a), d)) in floats.iter().zip(&partials).enumerate() {
+                            if a.active_place(self.f()).is_none() {
+                                continue;
+                            }
+                            for name in crate::rules::partial_reads(rule, k) {
+                                if name == rule.result {
+                                    self.reads.borrow_mut().insert(*var);
+                                } else if let Some(i) =
+                                    rule.args.iter().position(|(x, _)| *x == name)
+                                {
+                                    let _ = self.val(&args[i]);
+                                }
+                            }
+                            out.extend(self.acc(a, q!(#vb * #d), true));
+                        }
+                        let _ = vals;
+                        out
+                    }
+                    Rhs::Call { args, .. } => {
+                        let pb = names::derived("__pb_", n, "");
+                        let take = if depth == 0 && top {
+                            q!()
+                        } else {
+                            let t = self.tape((key, 0, "pullback"), depth);
+                            q!(let #pb = #t.pop().unwrap();)
+                        };
+                        let diff: Vec<&Arg> =
+                            args.iter().filter(|a| cx.differentiable_arg(a)).collect();
+                        let mut out = q!(#take let __adj = #pb(#vb););
+                        for (k, a) in diff.iter().enumerate() {
+                            let src = if diff.len() == 1 {
+                                q!(__adj)
+                            } else {
+                                let i = syn::Index::from(k);
+                                q!(__adj.#i)
+                            };
+                            out.extend(self.acc(&a.op, src, false));
+                        }
+                        out
+                    }
+                    Rhs::Array(elems) => {
+                        let mut out = TokenStream::new();
+                        for (k, e) in elems.iter().enumerate() {
+                            out.extend(self.acc(e, q!(#vb[#k]), false));
+                        }
+                        out
+                    }
+                    Rhs::Repeat { elem, .. } => {
+                        if elem.active_place(self.f()).is_none() {
+                            return q!();
+                        }
+                        // Inside the emitted loop: never the binding's only, whole contribution.
+                        let was_top = self.cur_top.replace(false);
+                        let body = self.acc(elem, q!(*__e), false);
+                        self.cur_top.set(was_top);
+                        q!(for __e in #vb.iter() { #body })
+                    }
+                    Rhs::Tuple(elems) => {
+                        let mut out = TokenStream::new();
+                        for (k, e) in elems.iter().enumerate() {
+                            let i = syn::Index::from(k);
+                            out.extend(self.acc(e, q!(#vb.#i), false));
+                        }
+                        out
+                    }
+                    Rhs::Struct {
+                        fields, args, rest, ..
+                    } => {
+                        let mut out = TokenStream::new();
+                        for (m, e) in fields.iter().zip(args) {
+                            out.extend(self.acc(e, q!(#vb.#m), false));
+                        }
+                        if *rest {
+                            // `..r` gave the fields not written: its adjoint gets those.
+                            let c = self.core();
+                            out.extend(q!(
+                                let mut __r = ::core::clone::Clone::clone(&#vb);
+                                #(__r.#fields = #c::rt::zero_of(&__r.#fields);)*
+                            ));
+                            out.extend(self.acc(&args[fields.len()], q!(__r), false));
+                        }
+                        out
+                    }
+                    Rhs::If { cond, then, els } => {
+                        let seed = Some((q!(#vb), v.scalar));
+                        let (tb, eb) = (
+                            self.rev_block(then, seed.clone()),
+                            self.rev_block(els, seed),
+                        );
+                        let c = self.rev_branch(cond, key, depth);
+                        q!(if #c #tb else #eb)
+                    }
+                    Rhs::Match { arms, .. } => {
+                        let t = self.tape((key, 0, "arm"), depth);
+                        let seed = Some((q!(#vb), v.scalar));
+                        let arms = arms.iter().enumerate().map(|(i, a)| {
+                            let body = self.rev_block(&a.body, seed.clone());
+                            q!(#i => #body)
+                        });
+                        q!(match #t.pop().unwrap() { #(#arms)* _ => unreachable!() })
+                    }
+                    Rhs::Block(b) => self.rev_block(b, Some((q!(#vb), v.scalar))),
+                }
+            }
+            Stmt::Assign { place, value, .. } => {
+                let mut out = TokenStream::new();
+                let active = cx.f.vars[place.var].active;
+                if active {
+                    let a = self.adj(place);
+                    if cx.is_scalar_op(value)
+                        || place.proj.is_empty() && cx.f.vars[place.var].scalar
+                    {
+                        let z = cx.zero_scalar();
+                        out.extend(q!(let __b = #a; #a = #z;));
+                    } else {
+                        out.extend(q!(let __z = #c::rt::zero_of(&#a); let __b = ::core::mem::replace(&mut #a, __z);));
+                    }
+                }
+                out.extend(self.restore(s, place, depth));
+                if active {
+                    out.extend(self.acc(value, q!(__b), false));
+                }
+                out
+            }
+            Stmt::AddAssign {
+                place, value, sub, ..
+            } => {
+                let mut out = TokenStream::new();
+                if cx.f.vars[place.var].active && value.active_place(self.f()).is_some() {
+                    let mut a = self.adj(place);
+                    if value
+                        .active_place(self.f())
+                        .is_some_and(|v| v.var == place.var)
+                    {
+                        // `b[1] += b[0]`, `a -= a`: the adjoint read and the one added to are
+                        // parts of one variable, so the read is copied out first.
+                        out.extend(q!(let __s = ::core::clone::Clone::clone(&#a);));
+                        a = q!(__s);
+                    }
+                    let scalar = cx.is_scalar_op(value);
+                    out.extend(self.acc_signed(value, a, scalar, *sub));
+                }
+                out.extend(self.restore(s, place, depth));
+                out
+            }
+            Stmt::Passive(_) => q!(),
+            Stmt::If { cond, then, els } => {
+                let (tb, eb) = (self.rev_block(then, None), self.rev_block(els, None));
+                let c = self.rev_branch(cond, key, depth);
+                q!(if #c #tb else #eb)
+            }
+            Stmt::Match { arms, .. } => {
+                let t = self.tape((key, 0, "arm"), depth);
+                let arms = arms.iter().enumerate().map(|(i, a)| {
+                    let body = self.rev_block(&a.body, None);
+                    q!(#i => #body)
+                });
+                q!(match #t.pop().unwrap() { #(#arms)* _ => unreachable!() })
+            }
+            Stmt::For {
+                var,
+                iter,
+                body,
+                exit,
+                ..
+            } => {
+                let v = cx.name(*var);
+                let b = self.rev_block(body, None);
+                if self.reversible(iter, body, exit) {
+                    for &r in &iter.reads {
+                        self.reads.borrow_mut().insert(r);
+                    }
+                    let it = &iter.tokens;
+                    q!(for #v in (#it).rev() #b)
+                } else {
+                    let count = self.tape((key, 0, "count"), depth);
+                    let pop_i = if self.needed.contains(var) {
+                        let ti = self.tape((key, 0, "index"), depth + 1);
+                        if self.f().vars[*var].kind == ValueKind::Other {
+                            q!(let #v = #ti.pop().unwrap();)
+                        } else {
+                            let k = names::derived("__k_", v, "");
+                            q!(let #k = #ti.pop().unwrap(); let #v = #k.back();)
+                        }
+                    } else {
+                        q!()
+                    };
+                    q!(for _ in 0..#count.pop().unwrap() { #pop_i #b })
+                }
+            }
+            Stmt::While { body, .. } | Stmt::Loop { body, .. } => {
+                let count = self.tape((key, 0, "count"), depth);
+                let b = self.rev_block(body, None);
+                q!(for _ in 0..#count.pop().unwrap() #b)
+            }
+            Stmt::Return { value, .. } => {
+                let scalar = self.result_scalar;
+                self.acc(value, q!(ct), scalar)
+            }
+            Stmt::Break { .. } | Stmt::Continue { .. } => q!(),
+        }
+    }
+}

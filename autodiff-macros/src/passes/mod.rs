@@ -1,0 +1,3 @@
+//! IR-to-IR passes, between lowering and the analyses.
+
+pub mod structure;
