@@ -15,13 +15,13 @@ impl Rev<'_> {
         let cx = self.cx;
         let c = self.core();
         let fwd = self.fwd_stmts(body);
-        let result = if self.has_return {
+        let result = if self.facts.has_return {
             q!(let __y = match __ret { ::core::option::Option::Some(v) => v, ::core::option::Option::None => unreachable!("every path of a differentiated function returns") };)
         } else {
             match &body.tail {
                 Some(t) => {
                     let v = cx.value(t);
-                    let needs_clone = matches!(t, Operand::Place(p) if self.needed.contains(&p.var) && !cx.is_scalar_op(t));
+                    let needs_clone = matches!(t, Operand::Place(p) if self.needs.needed.contains(&p.var) && !cx.is_scalar_op(t));
                     if needs_clone {
                         q!(let __y = ::core::clone::Clone::clone(&#v);)
                     } else {
@@ -36,7 +36,7 @@ impl Rev<'_> {
         let mut inits = TokenStream::new();
         for &p in &cx.f.params {
             let v = &cx.f.vars[p];
-            if !v.active || self.single.contains(&p) {
+            if !v.active || self.needs.single.contains(&p) {
                 continue;
             }
             let n = &v.name;
@@ -50,13 +50,13 @@ impl Rev<'_> {
         }
         // The reverse sweep.
         let mut rev = TokenStream::new();
-        if !self.has_return
+        if !self.facts.has_return
             && let Some(t) = &body.tail
         {
-            rev.extend(self.acc(t, q!(ct), self.result_scalar));
+            rev.extend(self.acc(t, q!(ct), self.facts.result_scalar));
         }
         for (i, s) in body.stmts.iter().enumerate().rev() {
-            if !self.fused.contains_key(&i) {
+            if !self.facts.fused.contains_key(&i) {
                 rev.extend(self.rev_stmt(s, self.depth(body), true));
             }
         }
@@ -74,6 +74,7 @@ impl Rev<'_> {
             q!((#(#adjoints),*))
         };
         let tapes = self
+            .rec
             .tapes
             .borrow()
             .iter()
@@ -87,13 +88,14 @@ impl Rev<'_> {
             .collect::<Vec<_>>();
         let flag_decls = flags.iter().map(|f| q!(let mut #f = false;));
         let ret_decl = self
+            .facts
             .has_return
             .then(|| q!(let mut __ret = ::core::option::Option::None;));
         let needed_params =
             cx.f.params
                 .iter()
                 .copied()
-                .filter(|p| self.needed.contains(p))
+                .filter(|p| self.needs.needed.contains(p))
                 .collect();
         Reverse {
             forward: q!(#(#flag_decls)* #ret_decl #(#tapes)* #fwd #result),
@@ -108,10 +110,10 @@ impl Rev<'_> {
     /// The statements of a block in the forward sweep, with the saves at the end of its scope.
     pub(super) fn fwd_stmts(&self, b: &Block) -> TokenStream {
         let depth = self.depth(b);
-        let top = b.id == self.body_id;
+        let top = b.id == self.facts.body_id;
         let mut out = TokenStream::new();
         for (i, s) in b.stmts.iter().enumerate() {
-            match self.fused.get(&i) {
+            match self.facts.fused.get(&i) {
                 Some(one) if top => out.extend(self.fused_loop(s, one)),
                 _ => out.extend(self.fwd_stmt(s, depth, top)),
             }
@@ -132,10 +134,10 @@ impl Rev<'_> {
         else {
             return self.fwd_stmt(s, 0, true);
         };
-        let was = self.in_fused.replace(true);
+        let was = self.mode.in_fused.replace(true);
         let v = self.cx.name(*var);
         let arrays: HashMap<VarId, usize> = one.windows.iter().copied().collect();
-        *self.window.borrow_mut() = Some((v.to_string(), arrays));
+        *self.mode.window.borrow_mut() = Some((v.to_string(), arrays));
         let reg = |x: VarId, k: usize| names::derived("__w_", self.cx.name(x), &format!("_{k}"));
         let nz = self.cx.neg_zero_scalar();
         let mut regs = TokenStream::new();
@@ -143,18 +145,18 @@ impl Rev<'_> {
         let mut flush_end = TokenStream::new();
         // A parameter read nowhere else and never written gets each element's adjoint once,
         // from its window: stored, not added (see `crate::analysis::once`).
-        let inner = crate::analysis::once::param_reads(self.f(), body, self.by_name);
+        let inner = crate::analysis::once::param_reads(self.f(), body, &self.facts.by_name);
         let range = crate::analysis::once::is_range(&iter.tokens);
         for &(x, kmax) in &one.windows {
             let xb = names::adjoint(self.cx.name(x));
             // The window is flushed into the adjoint whether or not the body adds to it: never
             // the adjoint's only contribution, so it is made before the loop (fuzzer 821:50).
-            *self.contrib.borrow_mut().entry(x).or_insert(0) += 2;
+            *self.rec.contrib.borrow_mut().entry(x).or_insert(0) += 2;
             let only_here = range
-                && !self.assigned.contains(&x)
+                && !self.facts.assigned.contains(&x)
                 && inner
                     .get(&x)
-                    .is_some_and(|n| self.analysis.param_reads.get(&x) == Some(n));
+                    .is_some_and(|n| self.facts.analysis.param_reads.get(&x) == Some(n));
             let add = |r: &Ident| {
                 if only_here { q!(#r) } else { q!(*__e + #r) }
             };
@@ -196,14 +198,14 @@ impl Rev<'_> {
         };
         let l = label.as_ref().map(|l| q!(#l:));
         let stmts = self.fwd_stmts(body);
-        let was_top = self.cur_top.replace(false);
+        let was_top = self.mode.cur_top.replace(false);
         let mut rev = self.adjoint_inits(&self.scope_vars(body));
         for s in body.stmts.iter().rev() {
             rev.extend(self.rev_stmt(s, self.depth(body), false));
         }
-        self.cur_top.set(was_top);
-        self.in_fused.set(was);
-        *self.window.borrow_mut() = None;
+        self.mode.cur_top.set(was_top);
+        self.mode.in_fused.set(was);
+        *self.mode.window.borrow_mut() = None;
         let shadows = one.accs.iter().map(|(a, coef)| {
             let n = names::adjoint(self.cx.name(*a));
             q!(let #n = #coef;)
@@ -214,7 +216,7 @@ impl Rev<'_> {
     pub(super) fn scope_saves(&self, b: &Block) -> TokenStream {
         let push = self.push();
         let mut out = TokenStream::new();
-        if b.id == self.body_id {
+        if b.id == self.facts.body_id {
             return out;
         }
         let kept = self.kept_scope_vars(b);
@@ -248,7 +250,9 @@ impl Rev<'_> {
         self.scope_vars(b)
             .into_iter()
             .filter(|v| {
-                self.needed.contains(v) && !self.remat.contains_key(v) && !plan.covered.contains(v)
+                self.needs.needed.contains(v)
+                    && !self.facts.remat.contains_key(v)
+                    && !plan.covered.contains(v)
             })
             .collect()
     }
@@ -281,9 +285,9 @@ impl Rev<'_> {
     }
 
     pub(super) fn inverse_applies(&self, s: &Stmt) -> bool {
-        let reads = self.reads.borrow().clone();
+        let reads = self.rec.reads.borrow().clone();
         let r = self.inverse(s).is_some();
-        *self.reads.borrow_mut() = reads;
+        *self.rec.reads.borrow_mut() = reads;
         r
     }
 
@@ -311,7 +315,7 @@ impl Rev<'_> {
         // value can be moved, so that the pullback need not keep the value for its shape.
         if let (true, Stmt::Let { var, .. }) = (top, s) {
             let v = &self.cx.f.vars[*var];
-            if v.active && !self.single.contains(var) {
+            if v.active && !self.needs.single.contains(var) {
                 let n = &v.name;
                 let a = names::adjoint(n);
                 let z = self.cx.zero_like(&q!(#n), v.scalar);
@@ -474,7 +478,7 @@ impl Rev<'_> {
                     }
                 } else {
                     let count = self.tape((key, 0, "count"), depth);
-                    let push_i = if self.needed.contains(var) {
+                    let push_i = if self.needs.needed.contains(var) {
                         let ti = self.tape((key, 0, "index"), depth + 1);
                         if self.f().vars[*var].kind == ValueKind::Other {
                             q!(#push(&mut #ti, #v);)

@@ -51,88 +51,39 @@ pub struct Reverse {
 
 /// `fuse`: for `NAME_grad`, whose cotangent is known before it starts (see [`crate::analysis::fuse`]).
 pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool, fuse: bool) -> Reverse {
-    let has_return = contains_return(body);
-    let mut let_declared = HashSet::new();
-    let mut for_vars = HashSet::new();
-    collect_decls(body, &mut let_declared, &mut for_vars);
-    let by_name: HashMap<String, VarId> =
-        cx.f.vars
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (v.name.to_string(), i))
-            .collect();
-    let mut assigned = HashSet::new();
-    assigned_vars(body, &mut assigned);
-    let analysis = crate::analysis::once::analyse(cx.f, body, &by_name);
-    let live = live_vars(cx.f, body);
-    let live_after = live_after(body);
-    let mut remat = rematerializable(body, &assigned, &by_name);
-    for (t, p) in &analysis.aliases {
-        remat
-            .entry(*t)
-            .or_insert_with(|| Rhs::Operand(Operand::Place(p.clone())));
-    }
-    let regions = save_regions(body, &let_declared, &for_vars, cx.f);
-    let fused = if fuse && result_scalar {
-        crate::analysis::fuse::plan(cx.f, body, &by_name, &cx.one_scalar(), has_return)
-    } else {
-        crate::analysis::fuse::Fused::new()
-    };
-    let fused_accs: HashSet<VarId> = fused
-        .values()
-        .flat_map(|o| o.accs.iter().map(|(v, _)| *v))
-        .collect();
-    let mut needed: HashSet<VarId> = HashSet::new();
-    let mut prev_reads: HashMap<usize, HashSet<VarId>> = HashMap::new();
-    let mut single: HashSet<VarId> = HashSet::new();
+    let facts = Facts::of(cx, body, result_scalar, fuse);
+    let mut needs = Needs::default();
     for round in 0.. {
         let r = Rev {
             cx,
-            by_name: &by_name,
-            needed: needed.clone(),
-            reads: RefCell::new(HashSet::new()),
-            tapes: RefCell::new(Vec::new()),
-            tape_ids: RefCell::new(HashMap::new()),
-            let_declared: &let_declared,
-            for_vars: &for_vars,
-            body_id: body.id,
-            has_return,
-            result_scalar,
-            remat: &remat,
-            assigned: &assigned,
-            regions: &regions,
-            prev_reads: prev_reads.clone(),
-            stmt_reads: RefCell::new(HashMap::new()),
-            single: single.clone(),
-            contrib: RefCell::new(HashMap::new()),
-            cur_top: std::cell::Cell::new(true),
-            fused: &fused,
-            fused_accs: &fused_accs,
-            in_fused: std::cell::Cell::new(false),
-            window: RefCell::new(None),
-            analysis: &analysis,
-            live: &live,
-            live_after: &live_after,
+            facts: &facts,
+            needs: &needs,
+            rec: Recorder::default(),
+            mode: Mode::default(),
         };
         let out = r.run(body, flags);
-        let reads = r.reads.into_inner();
-        let stmt_reads = r.stmt_reads.into_inner();
-        let new_single: HashSet<VarId> = r
+        let rec = r.rec;
+        let reads = rec.reads.into_inner();
+        let stmt_reads = rec.stmt_reads.into_inner();
+        let single: HashSet<VarId> = rec
             .contrib
             .into_inner()
             .into_iter()
-            .filter(|&(v, n)| n == 1 && !assigned.contains(&v) && single_candidate(cx.f, v, body))
+            .filter(|&(v, n)| {
+                n == 1 && !facts.assigned.contains(&v) && single_candidate(cx.f, v, body)
+            })
             .map(|(v, _)| v)
             .collect();
-        let grown: HashSet<VarId> = needed.union(&reads).copied().collect();
-        let stable =
-            grown.len() == needed.len() && stmt_reads == prev_reads && new_single == single;
-        if stable || round >= 12 {
+        let needed: HashSet<VarId> = needs.needed.union(&reads).copied().collect();
+        let next = Needs {
+            needed,
+            prev_reads: stmt_reads,
+            single,
+        };
+        if next == needs || round >= 12 {
             return out;
         }
-        needed = grown;
-        prev_reads = stmt_reads;
-        single = new_single;
+        needs = next;
     }
     unreachable!("the loop returns")
 }
@@ -152,52 +103,140 @@ fn single_candidate(f: &Func, v: VarId, body: &Block) -> bool {
     }
 }
 
+/// The reverse emitter of one round: the function's context, the facts of the analyses, what
+/// the previous round found the pullback needs, what this round records, and the emission mode.
 struct Rev<'a> {
     cx: &'a Ctx<'a>,
-    by_name: &'a HashMap<String, VarId>,
-    needed: HashSet<VarId>,
-    reads: RefCell<HashSet<VarId>>,
-    tapes: RefCell<Vec<(Ident, bool)>>,
-    tape_ids: RefCell<HashMap<(usize, usize, &'static str), Ident>>,
-    let_declared: &'a HashSet<VarId>,
-    for_vars: &'a HashSet<VarId>,
+    facts: &'a Facts,
+    needs: &'a Needs,
+    rec: Recorder,
+    mode: Mode,
+}
+
+/// What the analyses found about the body, computed once before the emission rounds.
+struct Facts {
+    by_name: HashMap<String, VarId>,
+    let_declared: HashSet<VarId>,
+    for_vars: HashSet<VarId>,
     body_id: BlockId,
     has_return: bool,
     result_scalar: bool,
     /// Scope-local bindings the reverse sweep recomputes instead of storing: cheap arithmetic
     /// on values that are never overwritten.
-    remat: &'a HashMap<VarId, Rhs>,
+    remat: HashMap<VarId, Rhs>,
     /// Variables assigned anywhere.
-    assigned: &'a HashSet<VarId>,
+    assigned: HashSet<VarId>,
     /// See [`save_regions`].
-    regions: &'a HashMap<usize, Vec<usize>>,
+    regions: HashMap<usize, Vec<usize>>,
+    /// Loops of the body run forward and reverse in one pass (`_grad` only).
+    fused: crate::analysis::fuse::Fused,
+    /// Their accumulators, never saved (nothing reads their earlier values).
+    fused_accs: HashSet<VarId>,
+    /// Parameter elements whose adjoint gets one contribution (stored, not added), loop
+    /// bindings read back from memory (reading them does not make the array's old values
+    /// needed), parameters' read counts: see [`crate::analysis::once`].
+    analysis: crate::analysis::once::Analysis,
+    /// The bindings whose values reach the result (see [`live_vars`]): the adjoint statements of
+    /// the others are left out.
+    live: HashSet<VarId>,
+    /// By statement: the bindings live just after it (see [`live_after`]).
+    live_after: HashMap<usize, HashSet<VarId>>,
+}
+
+/// What the pullback needs, as the previous round of emission found it: the values it reads,
+/// what each statement's reverse read, and the bindings whose adjoint gets one contribution.
+#[derive(Default, PartialEq)]
+struct Needs {
+    /// The values the pullback reads (it owns them, or they are saved before an overwrite).
+    needed: HashSet<VarId>,
     /// What each statement's reverse read, in the previous round.
     prev_reads: HashMap<usize, HashSet<VarId>>,
-    /// What each statement's reverse reads, in this round.
-    stmt_reads: RefCell<HashMap<usize, HashSet<VarId>>>,
     /// Bindings whose adjoint is declared at its only contribution (from the previous round).
     single: HashSet<VarId>,
+}
+
+impl Facts {
+    fn of(cx: &Ctx, body: &Block, result_scalar: bool, fuse: bool) -> Facts {
+        let has_return = contains_return(body);
+        let mut let_declared = HashSet::new();
+        let mut for_vars = HashSet::new();
+        collect_decls(body, &mut let_declared, &mut for_vars);
+        let by_name: HashMap<String, VarId> =
+            cx.f.vars
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v.name.to_string(), i))
+                .collect();
+        let mut assigned = HashSet::new();
+        assigned_vars(body, &mut assigned);
+        let analysis = crate::analysis::once::analyse(cx.f, body, &by_name);
+        let live = live_vars(cx.f, body);
+        let live_after = live_after(body);
+        let mut remat = rematerializable(body, &assigned, &by_name);
+        for (t, p) in &analysis.aliases {
+            remat
+                .entry(*t)
+                .or_insert_with(|| Rhs::Operand(Operand::Place(p.clone())));
+        }
+        let regions = save_regions(body, &let_declared, &for_vars, cx.f);
+        let fused = if fuse && result_scalar {
+            crate::analysis::fuse::plan(cx.f, body, &by_name, &cx.one_scalar(), has_return)
+        } else {
+            crate::analysis::fuse::Fused::new()
+        };
+        let fused_accs: HashSet<VarId> = fused
+            .values()
+            .flat_map(|o| o.accs.iter().map(|(v, _)| *v))
+            .collect();
+        Facts {
+            by_name,
+            let_declared,
+            for_vars,
+            body_id: body.id,
+            has_return,
+            result_scalar,
+            remat,
+            assigned,
+            regions,
+            fused,
+            fused_accs,
+            analysis,
+            live,
+            live_after,
+        }
+    }
+}
+
+/// What a round of emission records while it runs.
+#[derive(Default)]
+struct Recorder {
+    reads: RefCell<HashSet<VarId>>,
+    tapes: RefCell<Vec<(Ident, bool)>>,
+    tape_ids: RefCell<HashMap<(usize, usize, &'static str), Ident>>,
+    /// What each statement's reverse reads, in this round.
+    stmt_reads: RefCell<HashMap<usize, HashSet<VarId>>>,
     /// Contributions to each binding's adjoint, in this round.
     contrib: RefCell<HashMap<VarId, usize>>,
+}
+
+/// Where the emitter is: directly in the body, in a one-pass loop, and that loop's window.
+struct Mode {
     /// Whether the statement being emitted is directly in the function's body.
     cur_top: std::cell::Cell<bool>,
-    /// Loops of the body run forward and reverse in one pass (`_grad` only).
-    fused: &'a crate::analysis::fuse::Fused,
-    /// Their accumulators, never saved (nothing reads their earlier values).
-    fused_accs: &'a HashSet<VarId>,
     /// Whether a fused loop is being emitted.
     in_fused: std::cell::Cell<bool>,
     /// In a fused loop: its variable's name and the arrays whose adjoints ride in registers.
     window: RefCell<Option<(String, HashMap<VarId, usize>)>>,
-    /// Parameter elements whose adjoint gets one contribution (stored, not added), loop
-    /// bindings read back from memory (reading them does not make the array's old values
-    /// needed), parameters' read counts: see [`crate::analysis::once`].
-    analysis: &'a crate::analysis::once::Analysis,
-    /// The bindings whose values reach the result (see [`live_vars`]): the adjoint statements of
-    /// the others are left out.
-    live: &'a HashSet<VarId>,
-    /// By statement: the bindings live just after it (see [`live_after`]).
-    live_after: &'a HashMap<usize, HashSet<VarId>>,
+}
+
+impl Default for Mode {
+    fn default() -> Self {
+        Mode {
+            cur_top: std::cell::Cell::new(true),
+            in_fused: std::cell::Cell::new(false),
+            window: RefCell::new(None),
+        }
+    }
 }
 
 impl<'a> Rev<'a> {
@@ -211,13 +250,13 @@ impl<'a> Rev<'a> {
 
     /// The stack of one save site; `depth` > 0 means it may run many times.
     fn tape(&self, key: (usize, usize, &'static str), depth: usize) -> Ident {
-        if let Some(id) = self.tape_ids.borrow().get(&key) {
+        if let Some(id) = self.rec.tape_ids.borrow().get(&key) {
             return id.clone();
         }
-        let n = self.tapes.borrow().len();
+        let n = self.rec.tapes.borrow().len();
         let id = names::generated("tape", n);
-        self.tapes.borrow_mut().push((id.clone(), depth > 0));
-        self.tape_ids.borrow_mut().insert(key, id.clone());
+        self.rec.tapes.borrow_mut().push((id.clone(), depth > 0));
+        self.rec.tape_ids.borrow_mut().insert(key, id.clone());
         id
     }
 
@@ -228,7 +267,7 @@ impl<'a> Rev<'a> {
     }
 
     fn read_tokens(&self, t: &TokenStream) {
-        crate::ir::mentions_tokens(t, self.by_name, &mut self.reads.borrow_mut());
+        crate::ir::mentions_tokens(t, &self.facts.by_name, &mut self.rec.reads.borrow_mut());
     }
 
     fn read_proj(&self, p: &Place) {
@@ -243,7 +282,7 @@ impl<'a> Rev<'a> {
     fn val(&self, op: &Operand) -> TokenStream {
         match op {
             Operand::Place(p) => {
-                self.reads.borrow_mut().insert(p.var);
+                self.rec.reads.borrow_mut().insert(p.var);
                 self.read_proj(p);
             }
             Operand::Const { tokens, .. } => self.read_tokens(tokens),
@@ -259,7 +298,7 @@ impl<'a> Rev<'a> {
 
     /// The register holding the pending adjoint of `p` in a fused loop's window, if any.
     fn window_reg(&self, p: &Place) -> Option<Ident> {
-        let w = self.window.borrow();
+        let w = self.mode.window.borrow();
         let (name, arrays) = w.as_ref()?;
         arrays.get(&p.var)?;
         let [Proj::Index(t)] = p.proj.as_slice() else {
@@ -292,8 +331,9 @@ impl<'a> Rev<'a> {
             Some(p) => {
                 // Sources that can be moved into a fresh adjoint (not an element of an array).
                 let movable = scalar || !src.to_string().contains('[');
-                let whole = p.proj.is_empty() && self.cur_top.get() && movable && !sub;
-                *self.contrib.borrow_mut().entry(p.var).or_insert(0) += if whole { 1 } else { 2 };
+                let whole = p.proj.is_empty() && self.mode.cur_top.get() && movable && !sub;
+                *self.rec.contrib.borrow_mut().entry(p.var).or_insert(0) +=
+                    if whole { 1 } else { 2 };
                 let c = self.core();
                 if let Some(w) = self.window_reg(p) {
                     self.read_proj(p);
@@ -305,11 +345,17 @@ impl<'a> Rev<'a> {
                     };
                 }
                 let a = self.adj(p);
-                if whole && self.single.contains(&p.var) {
+                if whole && self.needs.single.contains(&p.var) {
                     // The only contribution: the adjoint starts here, with no zero to add to.
                     return q!(let mut #a = #src;);
                 }
-                if scalar && self.analysis.once.contains(&(p.var, crate::ir::key(p))) {
+                if scalar
+                    && self
+                        .facts
+                        .analysis
+                        .once
+                        .contains(&(p.var, crate::ir::key(p)))
+                {
                     // Still zero: this is the element's only contribution.
                     return if sub { q!(#a = -#src;) } else { q!(#a = #src;) };
                 }
@@ -329,16 +375,20 @@ impl<'a> Rev<'a> {
     /// by the reverse sweep of a statement that runs before the assignment (see
     /// [`save_regions`]).
     fn must_save(&self, s: &Stmt, place: &Place) -> bool {
-        if !self.needed.contains(&place.var) {
+        if !self.needs.needed.contains(&place.var) {
             return false;
         }
-        if self.in_fused.get() && place.proj.is_empty() && self.fused_accs.contains(&place.var) {
+        if self.mode.in_fused.get()
+            && place.proj.is_empty()
+            && self.facts.fused_accs.contains(&place.var)
+        {
             return false;
         }
-        match self.regions.get(&(s as *const Stmt as usize)) {
+        match self.facts.regions.get(&(s as *const Stmt as usize)) {
             Some(region) => region.iter().any(|r| {
                 *r == usize::MAX
                     || self
+                        .needs
                         .prev_reads
                         .get(r)
                         .is_some_and(|reads| reads.contains(&place.var))
@@ -377,7 +427,7 @@ impl<'a> Rev<'a> {
     }
 
     fn stable_tokens(&self, t: &TokenStream) -> bool {
-        stable_tokens(t, self.by_name, self.assigned)
+        stable_tokens(t, &self.facts.by_name, &self.facts.assigned)
     }
 
     /// The forward sweep's branch decision: the statements that record it and the condition
@@ -419,9 +469,9 @@ impl<'a> Rev<'a> {
             })
         }
         walk(cond, &mut |i| {
-            self.by_name.get(&i.to_string()).is_some_and(|&v| {
-                (self.for_vars.contains(&v) || self.f().var(v).param.is_some())
-                    && !self.assigned.contains(&v)
+            self.facts.by_name.get(&i.to_string()).is_some_and(|&v| {
+                (self.facts.for_vars.contains(&v) || self.f().var(v).param.is_some())
+                    && !self.facts.assigned.contains(&v)
             })
         })
     }
@@ -438,8 +488,8 @@ impl<'a> Rev<'a> {
             .collect();
         for (i, v) in self.f().vars.iter().enumerate() {
             if v.scope == Some(b.id)
-                && !self.let_declared.contains(&i)
-                && !self.for_vars.contains(&i)
+                && !self.facts.let_declared.contains(&i)
+                && !self.facts.for_vars.contains(&i)
                 && v.param.is_none()
             {
                 out.insert(0, i);

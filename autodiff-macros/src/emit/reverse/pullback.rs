@@ -30,9 +30,9 @@ impl Rev<'_> {
     /// A block in the reverse sweep: restore its bindings, zero their adjoints, seed the tail's
     /// adjoint, then the statements backwards.
     pub(super) fn rev_block(&self, b: &Block, seed: Option<(TokenStream, bool)>) -> TokenStream {
-        let was_top = self.cur_top.replace(false);
+        let was_top = self.mode.cur_top.replace(false);
         let out = self.rev_block_inner(b, seed);
-        self.cur_top.set(was_top);
+        self.mode.cur_top.set(was_top);
         out
     }
 
@@ -74,11 +74,12 @@ impl Rev<'_> {
         for (i, s) in b.stmts.iter().enumerate() {
             if replayed.contains(&i) {
                 // What the re-run reads of its own bindings is not needed elsewhere.
-                let before = self.reads.borrow().clone();
+                let before = self.rec.reads.borrow().clone();
                 out.extend(self.replay_stmt(s));
                 let mut own = HashSet::new();
                 crate::ir::declared(s, &mut own);
-                self.reads
+                self.rec
+                    .reads
                     .borrow_mut()
                     .retain(|v| before.contains(v) || !own.contains(v));
                 continue;
@@ -87,11 +88,11 @@ impl Rev<'_> {
                 continue;
             };
             let v = *v;
-            if let (true, Some(rhs)) = (self.needed.contains(&v), self.remat.get(&v)) {
+            if let (true, Some(rhs)) = (self.needs.needed.contains(&v), self.facts.remat.get(&v)) {
                 let n = cx.name(v);
                 let e = match rhs {
-                    _ if self.analysis.aliases.contains_key(&v) => {
-                        let p = &self.analysis.aliases[&v];
+                    _ if self.facts.analysis.aliases.contains_key(&v) => {
+                        let p = &self.facts.analysis.aliases[&v];
                         self.read_proj(p);
                         cx.value(&Operand::Place(p.clone()))
                     }
@@ -133,8 +134,9 @@ impl Rev<'_> {
             .iter()
             .map(|s| s as *const Stmt as usize)
             .collect();
-        let ids = self.tape_ids.borrow();
+        let ids = self.rec.tape_ids.borrow();
         let vecs: HashSet<String> = self
+            .rec
             .tapes
             .borrow()
             .iter()
@@ -159,13 +161,18 @@ impl Rev<'_> {
     pub(super) fn replay_plan(&self, b: &Block) -> crate::analysis::replay::Plan {
         // Inside a one-pass loop the stacks hold one iteration at a time and stay in cache:
         // storing is cheaper there than computing again.
-        if b.id == self.body_id || self.in_fused.get() {
+        if b.id == self.facts.body_id || self.mode.in_fused.get() {
             return crate::analysis::replay::Plan {
                 stmts: Vec::new(),
                 covered: HashSet::new(),
             };
         }
-        crate::analysis::replay::plan(b, &self.needed, self.remat, self.by_name)
+        crate::analysis::replay::plan(
+            b,
+            &self.needs.needed,
+            &self.facts.remat,
+            &self.facts.by_name,
+        )
     }
 
     /// A statement of the forward sweep run again at the start of its block's reverse: its
@@ -233,7 +240,7 @@ impl Rev<'_> {
                 q!(let mut #n #ty = #e;)
             }
             Stmt::Assign { place, value, .. } | Stmt::AddAssign { place, value, .. } => {
-                self.reads.borrow_mut().insert(place.var);
+                self.rec.reads.borrow_mut().insert(place.var);
                 self.read_proj(place);
                 let p = cx.place(place);
                 let v = self.val(value);
@@ -248,7 +255,7 @@ impl Rev<'_> {
             } => {
                 self.read_tokens(&iter.tokens);
                 for &r in &iter.reads {
-                    self.reads.borrow_mut().insert(r);
+                    self.rec.reads.borrow_mut().insert(r);
                 }
                 let v = cx.name(*var);
                 let it = &iter.tokens;
@@ -269,7 +276,7 @@ impl Rev<'_> {
                 let n = &var.name;
                 let a = names::adjoint(n);
                 if !var.scalar {
-                    self.reads.borrow_mut().insert(v);
+                    self.rec.reads.borrow_mut().insert(v);
                 }
                 let z = if var.scalar {
                     self.cx.neg_zero_scalar()
@@ -296,11 +303,12 @@ impl Rev<'_> {
     }
 
     pub(super) fn rev_stmt(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
-        let outer = self.reads.replace(HashSet::new());
+        let outer = self.rec.reads.replace(HashSet::new());
         let out = self.rev_stmt_inner(s, depth, top);
-        let mine = self.reads.replace(outer);
-        self.reads.borrow_mut().extend(mine.iter().copied());
-        self.stmt_reads
+        let mine = self.rec.reads.replace(outer);
+        self.rec.reads.borrow_mut().extend(mine.iter().copied());
+        self.rec
+            .stmt_reads
             .borrow_mut()
             .insert(s as *const Stmt as usize, mine);
         match crate::emit::codegen::stmt_span(s) {
@@ -330,8 +338,9 @@ impl Rev<'_> {
         let key_addr = s as *const Stmt as usize;
         let dead = |v: VarId| {
             cx.f.vars[v].active
-                && (!self.live.contains(&v)
+                && (!self.facts.live.contains(&v)
                     || self
+                        .facts
                         .live_after
                         .get(&key_addr)
                         .is_some_and(|l| !l.contains(&v)))
@@ -424,7 +433,7 @@ impl Rev<'_> {
                             }
                             for name in crate::rules::partial_reads(rule, k) {
                                 if name == rule.result {
-                                    self.reads.borrow_mut().insert(*var);
+                                    self.rec.reads.borrow_mut().insert(*var);
                                 } else if let Some(i) =
                                     rule.args.iter().position(|(x, _)| *x == name)
                                 {
@@ -470,9 +479,9 @@ impl Rev<'_> {
                             return q!();
                         }
                         // Inside the emitted loop: never the binding's only, whole contribution.
-                        let was_top = self.cur_top.replace(false);
+                        let was_top = self.mode.cur_top.replace(false);
                         let body = self.acc(elem, q!(*__e), false);
-                        self.cur_top.set(was_top);
+                        self.mode.cur_top.set(was_top);
                         q!(for __e in #vb.iter() { #body })
                     }
                     Rhs::Tuple(elems) => {
@@ -588,13 +597,13 @@ impl Rev<'_> {
                 let b = self.rev_block(body, None);
                 if self.reversible(iter, body, exit) {
                     for &r in &iter.reads {
-                        self.reads.borrow_mut().insert(r);
+                        self.rec.reads.borrow_mut().insert(r);
                     }
                     let it = &iter.tokens;
                     q!(for #v in (#it).rev() #b)
                 } else {
                     let count = self.tape((key, 0, "count"), depth);
-                    let pop_i = if self.needed.contains(var) {
+                    let pop_i = if self.needs.needed.contains(var) {
                         let ti = self.tape((key, 0, "index"), depth + 1);
                         if self.f().vars[*var].kind == ValueKind::Other {
                             q!(let #v = #ti.pop().unwrap();)
@@ -614,7 +623,7 @@ impl Rev<'_> {
                 q!(for _ in 0..#count.pop().unwrap() #b)
             }
             Stmt::Return { value, .. } => {
-                let scalar = self.result_scalar;
+                let scalar = self.facts.result_scalar;
                 self.acc(value, q!(ct), scalar)
             }
             Stmt::Break { .. } | Stmt::Continue { .. } => q!(),
