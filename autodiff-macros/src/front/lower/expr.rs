@@ -1,0 +1,473 @@
+//! Lowering expressions: places, operands, right-hand sides (operators, rule methods, calls).
+//!
+//! Input: a syntax expression.  Output: an IR operand or right-hand side, with the temporaries
+//! it needs appended as statements.
+
+use std::collections::HashMap;
+
+use autodiff_core::rules::Rule;
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::{BinOp as SynBinOp, Expr, UnOp};
+
+use super::*;
+
+impl Lowerer<'_> {
+    pub(super) fn mentioned_vars(&self, e: &Expr) -> Vec<VarId> {
+        struct V<'b> {
+            by_name: &'b HashMap<String, VarId>,
+            found: Vec<VarId>,
+        }
+        impl<'ast> syn::visit::Visit<'ast> for V<'_> {
+            fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+                if let Some(i) = p.path.get_ident()
+                    && let Some(&id) = self.by_name.get(&i.to_string())
+                {
+                    self.found.push(id);
+                }
+            }
+        }
+        let mut v = V {
+            by_name: &self.by_name,
+            found: Vec::new(),
+        };
+        syn::visit::Visit::visit_expr(&mut v, e);
+        v.found
+    }
+
+    /// Lowers a place expression (`x`, `x[i]`, `p.w[o][c]`).
+    pub(super) fn lower_place(&mut self, e: &Expr) -> Option<Place> {
+        match e {
+            Expr::Path(p) => {
+                let id = p
+                    .path
+                    .get_ident()
+                    .and_then(|i| self.lookup(&i.to_string()))?;
+                Some(Place {
+                    var: id,
+                    proj: Vec::new(),
+                    span: e.span(),
+                    deref: false,
+                })
+            }
+            Expr::Paren(p) => self.lower_place(&p.expr),
+            Expr::Index(i) => {
+                let mut base = self.lower_place(&i.expr)?;
+                if self.is_active(&i.index) {
+                    self.error(i.index.span(), "an index must be an integer");
+                }
+                base.proj.push(Proj::Index(i.index.to_token_stream()));
+                base.span = e.span();
+                Some(base)
+            }
+            Expr::Field(f) => {
+                let mut base = self.lower_place(&f.base)?;
+                base.proj.push(Proj::Field(f.member.clone()));
+                base.span = e.span();
+                Some(base)
+            }
+            Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => {
+                let mut p = self.lower_place(&u.expr)?;
+                if p.proj.is_empty() && self.vars[p.var].param == Some(ParamKind::Ref) {
+                    p.deref = true;
+                }
+                Some(p)
+            }
+            _ => None,
+        }
+    }
+
+    /// Lowers an expression to an operand, binding its operations to temporaries in `out`.
+    pub(super) fn lower_operand(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        if !self.is_active(e) {
+            return Operand::Const {
+                tokens: e.to_token_stream(),
+                float: self.float_kind(e),
+            };
+        }
+        match e {
+            Expr::Paren(p) => return self.lower_operand(&p.expr, out),
+            Expr::Group(g) => return self.lower_operand(&g.expr, out),
+            Expr::Path(_) | Expr::Index(_) | Expr::Field(_) => {
+                if let Some(p) = self.lower_place(e) {
+                    return Operand::Place(p);
+                }
+            }
+            Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => {
+                if let Some(p) = self.lower_place(e) {
+                    return Operand::Place(p);
+                }
+            }
+            _ => {}
+        }
+        let span = e.span();
+        let rhs = self.lower_rhs(e, out);
+        let scalar = rhs_scalar(&rhs, &self.vars);
+        let t = self.temp(scalar);
+        out.push(Stmt::Let {
+            var: t,
+            ty: None,
+            rhs,
+            span,
+        });
+        Operand::Place(Place {
+            var: t,
+            proj: Vec::new(),
+            span,
+            deref: false,
+        })
+    }
+
+    /// Lowers an active expression to the right-hand side of a `let`.
+    pub(super) fn lower_rhs(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Rhs {
+        if !self.is_active(e) {
+            return Rhs::Operand(Operand::Const {
+                tokens: e.to_token_stream(),
+                float: self.float_kind(e),
+            });
+        }
+        match e {
+            Expr::Paren(p) => self.lower_rhs(&p.expr, out),
+            Expr::Group(g) => self.lower_rhs(&g.expr, out),
+            Expr::Path(_) | Expr::Index(_) | Expr::Field(_) => match self.lower_place(e) {
+                Some(p) => Rhs::Operand(Operand::Place(p)),
+                None => {
+                    self.error(
+                        e.span(),
+                        format!(
+                            "{} is not supported in a differentiated function",
+                            describe(e)
+                        ),
+                    );
+                    Rhs::Operand(Operand::Const {
+                        tokens: e.to_token_stream(),
+                        float: false,
+                    })
+                }
+            },
+            Expr::Binary(b) => {
+                let op = match b.op {
+                    SynBinOp::Add(_) => BinOp::Add,
+                    SynBinOp::Sub(_) => BinOp::Sub,
+                    SynBinOp::Mul(_) => BinOp::Mul,
+                    SynBinOp::Div(_) => BinOp::Div,
+                    _ => {
+                        self.error(b.op.span(), "this operator has no derivative rule: the supported operators on active values are `+ - * /` and unary `-`");
+                        return Rhs::Operand(Operand::Const {
+                            tokens: e.to_token_stream(),
+                            float: true,
+                        });
+                    }
+                };
+                let l = self.lower_operand(&b.left, out);
+                let r = self.lower_operand(&b.right, out);
+                Rhs::Bin(op, l, r)
+            }
+            Expr::Unary(u) => match u.op {
+                UnOp::Neg(_) => Rhs::Neg(self.lower_operand(&u.expr, out)),
+                UnOp::Deref(_) => match self.lower_place(e) {
+                    Some(p) => Rhs::Operand(Operand::Place(p)),
+                    None => Rhs::Operand(self.lower_operand(&u.expr, out)),
+                },
+                _ => {
+                    self.error(
+                        u.span(),
+                        "this operator is not supported on an active value",
+                    );
+                    Rhs::Operand(Operand::Const {
+                        tokens: e.to_token_stream(),
+                        float: false,
+                    })
+                }
+            },
+            Expr::MethodCall(m) => {
+                let name = m.method.to_string();
+                const ITERATORS: &[&str] = &[
+                    "iter",
+                    "into_iter",
+                    "iter_mut",
+                    "map",
+                    "sum",
+                    "product",
+                    "fold",
+                    "zip",
+                    "enumerate",
+                    "filter",
+                    "collect",
+                    "for_each",
+                    "reduce",
+                    "copied",
+                    "cloned",
+                    "rev",
+                    "skip",
+                    "take",
+                ];
+                if ITERATORS.contains(&name.as_str()) {
+                    self.error(
+                        m.span(),
+                        format!(
+                            "iterator chains (`.{name}()`) are not supported on active values: write a `for` loop over \
+                             indices, e.g. `let mut s = 0.0; for i in 0..x.len() {{ s += x[i] * x[i]; }}`"
+                        ),
+                    );
+                    return Rhs::Operand(Operand::Const {
+                        tokens: e.to_token_stream(),
+                        float: true,
+                    });
+                }
+                if name == "sin_cos" && m.args.is_empty() {
+                    // `(x.sin(), x.cos())`: two rows of the table on one operand.
+                    let x = self.lower_operand(&m.receiver, out);
+                    let span = m.span();
+                    let parts = ["sin", "cos"].map(|r| {
+                        let rule = Rule::find(r).expect("sin and cos are rules");
+                        let t = self.temp(true);
+                        out.push(Stmt::Let {
+                            var: t,
+                            ty: None,
+                            rhs: Rhs::Rule(rule, vec![x.clone()]),
+                            span,
+                        });
+                        Operand::Place(Place {
+                            var: t,
+                            proj: Vec::new(),
+                            span,
+                            deref: false,
+                        })
+                    });
+                    return Rhs::Tuple(parts.to_vec());
+                }
+                let Some(rule) = Rule::find(&name) else {
+                    self.error(
+                        m.method.span(),
+                        format!(
+                            "method `{name}` has no derivative rule: the float methods with rules are {}; \
+                             for another function, call a function `g` for which you write `g_jvp` and `g_vjp` by hand",
+                            rule_names()
+                        ),
+                    );
+                    return Rhs::Operand(Operand::Const {
+                        tokens: e.to_token_stream(),
+                        float: true,
+                    });
+                };
+                if m.turbofish.is_some() {
+                    self.error(m.span(), "a turbofish on a float method is not supported");
+                }
+                let mut all: Vec<&Expr> = vec![&m.receiver];
+                all.extend(m.args.iter());
+                self.lower_rule(rule, &all, m.span(), out)
+            }
+            Expr::Call(c) => self.lower_call(c, out),
+            Expr::Array(a) => {
+                Rhs::Array(a.elems.iter().map(|e| self.lower_operand(e, out)).collect())
+            }
+            Expr::Repeat(r) => Rhs::Repeat {
+                elem: self.lower_operand(&r.expr, out),
+                len: r.len.to_token_stream(),
+                vec: false,
+            },
+            Expr::Tuple(t) => {
+                Rhs::Tuple(t.elems.iter().map(|e| self.lower_operand(e, out)).collect())
+            }
+            Expr::Struct(st) if st.qself.is_none() => {
+                let fields: Vec<syn::Member> = st.fields.iter().map(|f| f.member.clone()).collect();
+                let mut args: Vec<Operand> = st
+                    .fields
+                    .iter()
+                    .map(|f| self.lower_operand(&f.expr, out))
+                    .collect();
+                if let Some(r) = &st.rest {
+                    args.push(self.lower_operand(r, out));
+                }
+                Rhs::Struct {
+                    path: st.path.to_token_stream(),
+                    fields,
+                    args,
+                    rest: st.rest.is_some(),
+                }
+            }
+            Expr::Macro(m) if m.mac.path.is_ident("vec") => match MacroArgs::parse(&m.mac.tokens) {
+                Some(MacroArgs::Repeat(e, n)) => Rhs::Repeat {
+                    elem: self.lower_operand(&e, out),
+                    len: n.to_token_stream(),
+                    vec: true,
+                },
+                _ => {
+                    self.error(m.span(), "only `vec![value; n]` is supported for active values: build the vector with `vec![0.0; n]` and assign its elements");
+                    Rhs::Operand(Operand::Const {
+                        tokens: e.to_token_stream(),
+                        float: false,
+                    })
+                }
+            },
+            Expr::If(i) => {
+                let (cond, then, els) = self.lower_if_parts(i);
+                if then.tail.is_none() || els.tail.is_none() {
+                    self.error(
+                        i.span(),
+                        "an `if` used as a value needs an `else` and a value in both branches",
+                    );
+                }
+                Rhs::If { cond, then, els }
+            }
+            Expr::Match(m) => {
+                let (scrutinee, arms) = self.lower_match_parts(m);
+                if arms.iter().any(|a| a.body.tail.is_none()) {
+                    self.error(
+                        m.span(),
+                        "a `match` used as a value needs a value in every arm",
+                    );
+                }
+                Rhs::Match { scrutinee, arms }
+            }
+            Expr::Block(b) if b.label.is_none() => {
+                let block = self.lower_block(&b.block);
+                Rhs::Block(block)
+            }
+            Expr::Closure(_) => Rhs::Operand(Operand::Const {
+                tokens: e.to_token_stream(),
+                float: false,
+            }),
+            // Reported by `exits_from_floats`.
+            Expr::Unsafe(_) => Rhs::Operand(Operand::Const {
+                tokens: e.to_token_stream(),
+                float: false,
+            }),
+            other => {
+                let what = describe(other);
+                let hint = match other {
+                    Expr::Closure(_) => {
+                        "write a named function instead (with `#[differentiate]`, or with hand-written `_jvp` and `_vjp` for a custom derivative)"
+                    }
+                    Expr::Unsafe(_) => {
+                        "move the unsafe code into a function with hand-written `_jvp` and `_vjp`"
+                    }
+                    Expr::Cast(_) => {
+                        "casts are allowed on integers (constants); for a passive copy of a float, use `stop_gradient(x)`; a raw pointer cannot carry a derivative"
+                    }
+                    Expr::Reference(_) => {
+                        "a reference to an active value can only be passed to a call (`g(&x)`)"
+                    }
+                    Expr::Macro(_) => {
+                        "write the computation as plain Rust (of the macros, only `vec![e; n]` is understood)"
+                    }
+                    _ => {
+                        "rewrite it with `let`, arithmetic, float methods, indexing and calls to differentiable functions"
+                    }
+                };
+                self.error(other.span(), format!("{what} on an active value is not supported in a differentiated function: {hint}"));
+                Rhs::Operand(Operand::Const {
+                    tokens: e.to_token_stream(),
+                    float: false,
+                })
+            }
+        }
+    }
+
+    pub(super) fn lower_rule(
+        &mut self,
+        rule: &'static Rule,
+        args: &[&Expr],
+        span: Span,
+        out: &mut Vec<Stmt>,
+    ) -> Rhs {
+        if args.len() != rule.args.len() {
+            self.error(
+                span,
+                format!(
+                    "`{}` takes {} argument(s) besides the receiver",
+                    rule.name,
+                    rule.args.len() - 1
+                ),
+            );
+            return Rhs::Operand(Operand::Const {
+                tokens: q!(),
+                float: true,
+            });
+        }
+        let ops = args
+            .iter()
+            .zip(rule.args)
+            .map(|(a, (_, kind))| {
+                if *kind == "F" {
+                    self.lower_operand(a, out)
+                } else {
+                    Operand::Const {
+                        tokens: a.to_token_stream(),
+                        float: false,
+                    }
+                }
+            })
+            .collect();
+        Rhs::Rule(rule, ops)
+    }
+
+    pub(super) fn lower_call(&mut self, c: &syn::ExprCall, out: &mut Vec<Stmt>) -> Rhs {
+        let Expr::Path(path) = &*c.func else {
+            self.error(c.func.span(), "only calls of named functions are supported in a differentiated function (`g(x)` or `module::g(x)`)");
+            return Rhs::Operand(Operand::Const {
+                tokens: c.to_token_stream(),
+                float: false,
+            });
+        };
+        let segs: Vec<String> = path
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        // `f64::sin(x)`, `F::sin(x)`, `Float::sin(x)`: a method of the rule table.
+        if segs.len() == 2 && (self.float_types.contains(&segs[0]) || segs[0] == "Float") {
+            if let Some(rule) = Rule::find(&segs[1]) {
+                let args: Vec<&Expr> = c.args.iter().collect();
+                return self.lower_rule(rule, &args, c.span(), out);
+            }
+            self.error(
+                path.span(),
+                format!(
+                    "`{}::{}` has no derivative rule: the float functions with rules are {}",
+                    segs[0],
+                    segs[1],
+                    rule_names()
+                ),
+            );
+        }
+        if path.qself.is_some()
+            && let Some(rule) = segs.last().and_then(|s| Rule::find(s))
+        {
+            let args: Vec<&Expr> = c.args.iter().collect();
+            return self.lower_rule(rule, &args, c.span(), out);
+        }
+        let args = c
+            .args
+            .iter()
+            .map(|a| match a {
+                Expr::Reference(r) if r.mutability.is_none() => Arg { op: self.lower_operand(&r.expr, out), by_ref: true },
+                Expr::Reference(r) => {
+                    self.error(r.span(), "`&mut` arguments are not supported in a differentiated function: return the new value instead");
+                    Arg { op: Operand::Const { tokens: q!(), float: false }, by_ref: false }
+                }
+                _ => Arg { op: self.lower_operand(a, out), by_ref: false },
+            })
+            .collect();
+        for a in &c.args {
+            let e = match a {
+                Expr::Reference(r) => &*r.expr,
+                e => e,
+            };
+            if !self.is_active(e) && self.value_kind(e) == ValueKind::Unknown {
+                let callee = path.to_token_stream().to_string().replace(' ', "");
+                self.error(
+                    e.span(),
+                    format!("cannot tell whether this argument of `{callee}` is a float (a call passes floats a zero tangent) or not (integers get none): bind it to a name with its type first (`let v: f64 = ..;` or `let n: usize = ..;`) and pass that"),
+                );
+            }
+        }
+        Rhs::Call {
+            path: path.clone(),
+            args,
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Lowering `for` loops: ranges (with `.rev()`, `.step_by`) and element loops over collections,
+//! which become index loops.
+//!
+//! Input: a syntax `for` loop.  Output: an IR `For` statement.
+
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::{Ident, Pat};
+
+use super::*;
+
+impl Lowerer<'_> {
+    pub(super) fn lower_for(&mut self, f: &syn::ExprForLoop, out: &mut Vec<Stmt>) {
+        let label = f.label.as_ref().map(|l| l.name.clone());
+        // Over active collections, and over passive ones with patterns a plain `for` of the
+        // subset does not take (`&x`, `(i, x)`): the index loop.
+        // Over active collections, over passive ones with patterns a plain `for` of the subset
+        // does not take (`&x`, `(i, x)`), and over `xs.iter()`-like passive ones (a range loop
+        // that the reverse sweep runs backwards, instead of taping the items): the index loop.
+        if let Some(lp) = crate::front::activity::IterLoop::parse(&f.pat, &f.expr)
+            && (lp.elems.iter().any(|(_, src, _)| self.is_active(src))
+                || !matches!(strip_pat_type(&f.pat), Pat::Ident(_) | Pat::Wild(_))
+                || lp
+                    .elems
+                    .iter()
+                    .all(|(_, _, items)| *items != crate::front::activity::Items::Value))
+        {
+            return self.lower_index_loop(f, &lp, label, out);
+        }
+        if self.is_active(&f.expr) || mentions(&f.expr, self.active) && !is_range(&f.expr) {
+            self.error(
+                f.expr.span(),
+                "iterating over active values is not supported: loop over indices (`for i in 0..x.len()`) and read `x[i]`",
+            );
+        }
+        let reversible = reversible_iter(&f.expr);
+        let reads = self.mentioned_vars(&f.expr);
+        let iter = ForIter {
+            tokens: f.expr.to_token_stream(),
+            reversible,
+            reads,
+        };
+        self.loops.push(label.as_ref().map(|l| l.ident.to_string()));
+        self.loop_depth += 1;
+        // The loop variable belongs to the body's scope: declare it inside.
+        let id = self.new_block();
+        self.block_stack.push(id);
+        // Ranges count integers (floats have no ranges to iterate).
+        let loop_var_kind = if is_range(&f.expr) {
+            ValueKind::Other
+        } else {
+            ValueKind::Unknown
+        };
+        let var = match strip_pat_type(&f.pat) {
+            Pat::Ident(pi) if pi.subpat.is_none() => self.declare(&pi.ident, false, loop_var_kind),
+            Pat::Wild(_) => self.declare(&Ident::new("_", f.pat.span()), false, ValueKind::Other),
+            other => {
+                self.error(other.span(), "only a name or `_` is supported as the variable of a `for` loop in a differentiated function");
+                self.declare(&Ident::new("_", other.span()), false, ValueKind::Unknown)
+            }
+        };
+        let stmts = Vec::new();
+        self.finish_for(f, (var, iter, label), (id, stmts), out);
+    }
+
+    /// `for x in xs.iter()` and its kin (`activity::IterLoop`) over an active collection, as the
+    /// index loop a hand rewrite gives.
+    ///
+    /// Input: `for (i, &x) in xs.iter().enumerate() { body }`
+    /// Output: `for __i0 in 0..xs.len() { let i = __i0; let x = xs[__i0]; body }`
+    pub(super) fn lower_index_loop(
+        &mut self,
+        f: &syn::ExprForLoop,
+        lp: &crate::front::activity::IterLoop,
+        label: Option<syn::Lifetime>,
+        out: &mut Vec<Stmt>,
+    ) {
+        let (k, _) = self.fresh.next("__i", 0);
+        let k = Ident::new(&k, Span::call_site());
+        let lens: Vec<TokenStream> = lp
+            .elems
+            .iter()
+            .map(|(_, src, _)| {
+                let src = strip_parens(src);
+                q!(#src.len())
+            })
+            .collect();
+        let len = match lens.as_slice() {
+            [a] => a.clone(),
+            [a, b] => q!(::core::cmp::min(#a, #b)),
+            _ => unreachable!("one or two collections"),
+        };
+        let iter_tokens = q!(0..#len);
+        let reads = self.mentioned_vars(&f.expr);
+        let iter = ForIter {
+            tokens: iter_tokens,
+            reversible: true,
+            reads,
+        };
+        self.loops.push(label.as_ref().map(|l| l.ident.to_string()));
+        self.loop_depth += 1;
+        let id = self.new_block();
+        self.block_stack.push(id);
+        let var = self.declare(&k, false, ValueKind::Other);
+        let span = f.pat.span();
+        let mut stmts = Vec::new();
+        if let Some(ip) = lp.index
+            && let Pat::Ident(pi) = strip_pat_type(ip)
+        {
+            let iv = self.declare(&pi.ident, false, ValueKind::Other);
+            stmts.push(Stmt::Let {
+                var: iv,
+                ty: None,
+                rhs: Rhs::Operand(Operand::Const {
+                    tokens: q!(#k),
+                    float: false,
+                }),
+                span,
+            });
+        }
+        for (pat, src, items) in &lp.elems {
+            let Some(Some(pi)) = crate::front::activity::element_pat(pat) else {
+                continue;
+            };
+            // `&x` takes the item's value; a plain `x` keeps what the iterator yields.
+            let by_ref_pat = matches!(strip_pat_type(pat), Pat::Reference(_));
+            let src = strip_parens(src);
+            if self.is_active(src) {
+                let Some(mut place) = self.lower_place(src) else {
+                    self.error(src.span(), "iterate over a variable, a field or an element (`xs.iter()`, `p.w.iter()`)");
+                    continue;
+                };
+                place.deref = false;
+                place.proj.push(Proj::Index(q!(#k)));
+                let scalar = self.vars[place.var].scalar;
+                let v = self.declare(&pi.ident, false, ValueKind::Differentiable);
+                let _ = scalar;
+                stmts.push(Stmt::Let {
+                    var: v,
+                    ty: None,
+                    rhs: Rhs::Operand(Operand::Place(place)),
+                    span,
+                });
+            } else {
+                let kind = self.value_kind(src).element();
+                let v = self.declare(&pi.ident, false, kind);
+                let tokens = match (items, by_ref_pat) {
+                    (crate::front::activity::Items::Ref, false) => q!(&#src[#k]),
+                    (crate::front::activity::Items::Clone, _) => {
+                        q!(::core::clone::Clone::clone(&#src[#k]))
+                    }
+                    _ => q!(#src[#k]),
+                };
+                stmts.push(Stmt::Let {
+                    var: v,
+                    ty: None,
+                    rhs: Rhs::Operand(Operand::Const {
+                        tokens,
+                        float: kind.differentiable(),
+                    }),
+                    span,
+                });
+            }
+        }
+        self.finish_for(f, (var, iter, label), (id, stmts), out);
+    }
+
+    /// Lowers a `for` body after `stmts` (the statements binding its items), closes the loop's
+    /// scope and pushes the loop.
+    pub(super) fn finish_for(
+        &mut self,
+        f: &syn::ExprForLoop,
+        (var, iter, label): (VarId, ForIter, Option<syn::Lifetime>),
+        (id, mut stmts): (BlockId, Vec<Stmt>),
+        out: &mut Vec<Stmt>,
+    ) {
+        for s in &f.body.stmts {
+            self.lower_stmt(s, &mut stmts);
+        }
+        self.block_stack.pop();
+        self.loop_depth -= 1;
+        self.loops.pop();
+        out.push(Stmt::For {
+            var,
+            iter,
+            body: Block {
+                id,
+                stmts,
+                tail: None,
+            },
+            label,
+            exit: None,
+        });
+    }
+}

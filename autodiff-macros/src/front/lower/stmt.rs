@@ -1,0 +1,488 @@
+//! Lowering statements: blocks, `let`, expression statements, `if` and `match`.
+//!
+//! Input: a syntax block.  Output: IR statements appended to the current block.
+
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::{BinOp as SynBinOp, Expr, Pat, Stmt as SynStmt, Type};
+
+use super::*;
+
+impl Lowerer<'_> {
+    pub(super) fn lower_block(&mut self, b: &syn::Block) -> Block {
+        let id = self.new_block();
+        self.block_stack.push(id);
+        let mut stmts = Vec::new();
+        let mut tail = None;
+        let n = b.stmts.len();
+        for (k, s) in b.stmts.iter().enumerate() {
+            match s {
+                SynStmt::Expr(e, None) if k + 1 == n && !is_statement_like(e) => {
+                    tail = Some(self.lower_operand(e, &mut stmts));
+                }
+                _ => self.lower_stmt(s, &mut stmts),
+            }
+        }
+        self.block_stack.pop();
+        Block { id, stmts, tail }
+    }
+
+    pub(super) fn lower_stmt(&mut self, s: &SynStmt, out: &mut Vec<Stmt>) {
+        match s {
+            SynStmt::Local(l) => self.lower_local(l, out),
+            SynStmt::Item(item) => out.push(Stmt::Passive(item.to_token_stream())),
+            SynStmt::Expr(e, _) => self.lower_expr_stmt(e, out),
+            SynStmt::Macro(m) => {
+                let e = Expr::Macro(syn::ExprMacro {
+                    attrs: m.attrs.clone(),
+                    mac: m.mac.clone(),
+                });
+                if self.is_active(&e) {
+                    self.error(m.span(), "write the computation as plain Rust (of the macros, only `vec![e; n]` is understood)");
+                }
+                out.push(Stmt::Passive(s.to_token_stream()));
+            }
+        }
+    }
+
+    pub(super) fn lower_local(&mut self, l: &syn::Local, out: &mut Vec<Stmt>) {
+        let span = l.span();
+        if let Some(init) = &l.init
+            && let Some((_, div)) = &init.diverge
+        {
+            self.error(
+                div.span(),
+                "`let ... else` is not supported in a differentiated function: use `match` or `if`",
+            );
+        }
+        let (pat, ty) = match &l.pat {
+            Pat::Type(t) => (&*t.pat, Some(t.ty.clone())),
+            p => (p, None),
+        };
+        let Some(init) = &l.init else {
+            self.error(span, "a `let` without a value is not supported in a differentiated function: give it a value (`let mut x = 0.0;`)");
+            return;
+        };
+        let is_array = matches!(&*init.expr, Expr::Array(_) | Expr::Repeat(_));
+        match strip_pat_type(pat) {
+            Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => {
+                let name = &pi.ident;
+                let active = self.active.contains(&name.to_string());
+                let ty_scalar = ty.as_ref().is_some_and(|t| self.is_float_type(t));
+                if !active {
+                    let kind = match &ty {
+                        Some(t) => self.type_kind(t),
+                        None => self.value_kind(&init.expr),
+                    };
+                    let float_kind = kind.differentiable();
+                    let toks = init.expr.to_token_stream();
+                    let id = self.declare(name, ty_scalar || float_kind && is_literal(&init.expr), kind);
+                    self.vars[id].array = is_array;
+                    out.push(Stmt::Let {
+                        var: id,
+                        ty,
+                        rhs: Rhs::Operand(Operand::Const { tokens: toks, float: float_kind }),
+                        span,
+                    });
+                    return;
+                }
+                let rhs = self.lower_rhs(&init.expr, out);
+                let scalar = ty_scalar || rhs_scalar(&rhs, &self.vars);
+                let kind = if scalar { ValueKind::Floats } else { ValueKind::Differentiable };
+                let id = self.declare(name, scalar, kind);
+                self.vars[id].array = is_array;
+                out.push(Stmt::Let { var: id, ty, rhs, span });
+            }
+            Pat::Wild(_) => {
+                if self.is_active(&init.expr) {
+                    let _ = self.lower_rhs(&init.expr, out);
+                } else {
+                    out.push(Stmt::Passive(l.to_token_stream()));
+                }
+            }
+            Pat::Tuple(pt) => {
+                if !self.is_active(&init.expr) && !pat_has_active(pat, self.active) {
+                    // A passive destructuring: keep it, but know its bindings, and what each
+                    // is where the pattern's type or the tuple written says so.
+                    out.push(Stmt::Passive(l.to_token_stream()));
+                    let elem_kinds: Vec<ValueKind> = match (&ty, &*init.expr) {
+                        (Some(t), _) => match &**t {
+                            Type::Tuple(tt) => tt.elems.iter().map(|e| self.type_kind(e)).collect(),
+                            _ => Vec::new(),
+                        },
+                        (None, Expr::Tuple(et)) => et.elems.iter().map(|e| self.value_kind(e)).collect(),
+                        _ => Vec::new(),
+                    };
+                    for (k, p) in pt.elems.iter().enumerate() {
+                        let mut names = Vec::new();
+                        crate::front::activity::pat_bindings(p, &mut names);
+                        let kind = match (strip_pat_type(p), elem_kinds.get(k)) {
+                            (Pat::Ident(_), Some(kind)) => *kind,
+                            _ => ValueKind::Unknown,
+                        };
+                        for n in names {
+                            let id = names::ident(&n, Span::call_site());
+                            self.declare(&id, false, kind);
+                        }
+                    }
+                    return;
+                }
+                let elems: Vec<&Pat> = pt.elems.iter().collect();
+                let parts: Vec<Operand> = match &*init.expr {
+                    Expr::Tuple(et) if et.elems.len() == elems.len() => {
+                        et.elems.iter().map(|e| self.lower_operand(e, out)).collect()
+                    }
+                    e => {
+                        let whole = self.lower_operand(e, out);
+                        (0..elems.len())
+                            .map(|i| project(&whole, Proj::Field(syn::Member::Unnamed(syn::Index::from(i)))))
+                            .collect()
+                    }
+                };
+                for (p, op) in elems.into_iter().zip(parts) {
+                    match strip_pat_type(p) {
+                        Pat::Ident(pi) if pi.subpat.is_none() => {
+                            let scalar = op_scalar(&op, &self.vars);
+                            let kind = match &op {
+                                Operand::Const { float: true, .. } => ValueKind::Floats,
+                                Operand::Const { .. } => ValueKind::Unknown,
+                                Operand::Place(p) => self.vars[p.var].kind.element(),
+                            };
+                            let id = self.declare(&pi.ident, scalar, kind);
+                            out.push(Stmt::Let { var: id, ty: None, rhs: Rhs::Operand(op), span });
+                        }
+                        Pat::Wild(_) => {}
+                        other => self.error(other.span(), "only names and `_` are supported inside a tuple pattern of a differentiated function"),
+                    }
+                }
+            }
+            other => self.error(
+                other.span(),
+                "this pattern is not supported in a differentiated function: bind a name (`let x = ..`) or a tuple of names (`let (a, b) = ..`)",
+            ),
+        }
+    }
+
+    pub(super) fn lower_expr_stmt(&mut self, e: &Expr, out: &mut Vec<Stmt>) {
+        let span = e.span();
+        match e {
+            Expr::Assign(a) => {
+                let Some(place) = self.lower_place(&a.left) else {
+                    self.error(a.left.span(), "only a variable, an indexed element or a field can be assigned in a differentiated function");
+                    return;
+                };
+                let value = self.lower_operand(&a.right, out);
+                out.push(Stmt::Assign { place, value, span });
+            }
+            Expr::Binary(b)
+                if matches!(
+                    b.op,
+                    SynBinOp::AddAssign(_)
+                        | SynBinOp::SubAssign(_)
+                        | SynBinOp::MulAssign(_)
+                        | SynBinOp::DivAssign(_)
+                ) =>
+            {
+                let Some(place) = self.lower_place(&b.left) else {
+                    self.error(b.left.span(), "only a variable, an indexed element or a field can be assigned in a differentiated function");
+                    return;
+                };
+                let base_active = self.vars[place.var].active;
+                let value = self.lower_operand(&b.right, out);
+                match b.op {
+                    SynBinOp::AddAssign(_) | SynBinOp::SubAssign(_) => {
+                        let sub = matches!(b.op, SynBinOp::SubAssign(_));
+                        out.push(Stmt::AddAssign {
+                            place,
+                            value,
+                            sub,
+                            span,
+                        });
+                    }
+                    _ => {
+                        let op = if matches!(b.op, SynBinOp::MulAssign(_)) {
+                            BinOp::Mul
+                        } else {
+                            BinOp::Div
+                        };
+                        if base_active {
+                            let t = self.temp(true);
+                            out.push(Stmt::Let {
+                                var: t,
+                                ty: None,
+                                rhs: Rhs::Bin(op, Operand::Place(place.clone()), value),
+                                span,
+                            });
+                            let tp = Place {
+                                var: t,
+                                proj: vec![],
+                                span,
+                                deref: false,
+                            };
+                            out.push(Stmt::Assign {
+                                place,
+                                value: Operand::Place(tp),
+                                span,
+                            });
+                        } else {
+                            let (l, r) = (&b.left, &b.right);
+                            let tokens = if op == BinOp::Mul {
+                                q!(#l * #r)
+                            } else {
+                                q!(#l / #r)
+                            };
+                            out.push(Stmt::Assign {
+                                place,
+                                value: Operand::Const {
+                                    tokens,
+                                    float: false,
+                                },
+                                span,
+                            });
+                        }
+                    }
+                }
+            }
+            Expr::If(i) => {
+                let (cond, then, els) = self.lower_if_parts(i);
+                out.push(Stmt::If { cond, then, els });
+            }
+            Expr::Match(m) => {
+                let (scrutinee, arms) = self.lower_match_parts(m);
+                out.push(Stmt::Match { scrutinee, arms });
+            }
+            Expr::ForLoop(f) => self.lower_for(f, out),
+            Expr::While(w) => {
+                if let Expr::Let(l) = &*w.cond {
+                    self.error(l.span(), "`while let` is not supported in a differentiated function: use `while` with a condition, or `loop` with `break`");
+                    return;
+                }
+                if self.is_active(&w.cond) {
+                    self.error(w.cond.span(), "a loop condition must be a bool");
+                }
+                let cond = w.cond.to_token_stream();
+                let label = w.label.as_ref().map(|l| l.name.clone());
+                self.loops.push(label.as_ref().map(|l| l.ident.to_string()));
+                self.loop_depth += 1;
+                let body = self.lower_block(&w.body);
+                self.loop_depth -= 1;
+                self.loops.pop();
+                self.no_tail(&body, w.body.span());
+                out.push(Stmt::While {
+                    cond,
+                    body,
+                    label,
+                    exit: None,
+                });
+            }
+            Expr::Loop(l) => {
+                let label = l.label.as_ref().map(|l| l.name.clone());
+                self.loops.push(label.as_ref().map(|l| l.ident.to_string()));
+                self.loop_depth += 1;
+                let body = self.lower_block(&l.body);
+                self.loop_depth -= 1;
+                self.loops.pop();
+                self.no_tail(&body, l.body.span());
+                out.push(Stmt::Loop {
+                    body,
+                    label,
+                    exit: None,
+                });
+            }
+            Expr::Break(b) => {
+                if let Some(v) = &b.expr {
+                    self.error(v.span(), "`break` with a value is not supported in a differentiated function: assign the value to a variable declared before the loop, then `break`");
+                }
+                if self.loops.is_empty() {
+                    self.error(span, "`break` outside of a loop");
+                }
+                out.push(Stmt::Break {
+                    label: b.label.clone(),
+                    span,
+                });
+            }
+            Expr::Continue(c) => out.push(Stmt::Continue {
+                label: c.label.clone(),
+                span,
+            }),
+            Expr::Return(r) => {
+                let value = match &r.expr {
+                    Some(v) => self.lower_operand(v, out),
+                    None => {
+                        self.error(
+                            span,
+                            "a differentiated function returns a value: write `return value;`",
+                        );
+                        return;
+                    }
+                };
+                out.push(Stmt::Return { value, span });
+            }
+            Expr::Block(b) if b.label.is_none() => {
+                let block = self.lower_block(&b.block);
+                // A nested block is an `if true { .. }` without the branch: keep it a scope.
+                out.push(Stmt::If {
+                    cond: q!(true),
+                    then: block,
+                    els: self.empty_block(),
+                });
+            }
+            // Reported by `exits_from_floats`.
+            Expr::Unsafe(_) => {}
+            _ => {
+                if self.is_active(e) {
+                    let what = describe(e);
+                    self.error(span, format!("{what} is not supported as a statement of a differentiated function: bind its value with `let`, or assign it"));
+                } else if mentions(e, self.active) && matches!(e, Expr::MethodCall(_)) {
+                    self.error(span, "a method call that may change an active value is not supported in a differentiated function: write the update as an assignment (`x[i] = ..`)");
+                } else {
+                    out.push(Stmt::Passive(q!(#e;)));
+                }
+            }
+        }
+    }
+
+    pub(super) fn empty_block(&mut self) -> Block {
+        Block {
+            id: self.new_block(),
+            stmts: Vec::new(),
+            tail: None,
+        }
+    }
+
+    pub(super) fn no_tail(&mut self, b: &Block, span: Span) {
+        if b.tail.is_some() {
+            self.error(span, "a loop body cannot end in a value");
+        }
+    }
+
+    pub(super) fn lower_if_parts(&mut self, i: &syn::ExprIf) -> (TokenStream, Block, Block) {
+        if let Expr::Let(l) = &*i.cond {
+            self.error(
+                l.span(),
+                "`if let` is not supported in a differentiated function: use `match`",
+            );
+        }
+        if self.is_active(&i.cond) {
+            self.error(i.cond.span(), "a condition must be a bool");
+        }
+        let cond = i.cond.to_token_stream();
+        let then = self.lower_block(&i.then_branch);
+        let els = match &i.else_branch {
+            None => self.empty_block(),
+            Some((_, e)) => match &**e {
+                Expr::Block(b) => self.lower_block(&b.block),
+                Expr::If(inner) => {
+                    // `else if`: a block holding one `if`.
+                    let id = self.new_block();
+                    self.block_stack.push(id);
+                    let mut stmts = Vec::new();
+                    let (c, t, e2) = self.lower_if_parts(inner);
+                    let tail = if t.tail.is_some() {
+                        // A value-producing `else if`: bind it and make it the tail.
+                        let v =
+                            self.temp(t.tail.as_ref().is_some_and(|o| op_scalar(o, &self.vars)));
+                        stmts.push(Stmt::Let {
+                            var: v,
+                            ty: None,
+                            rhs: Rhs::If {
+                                cond: c,
+                                then: t,
+                                els: e2,
+                            },
+                            span: inner.span(),
+                        });
+                        Some(Operand::Place(Place {
+                            var: v,
+                            proj: vec![],
+                            span: inner.span(),
+                            deref: false,
+                        }))
+                    } else {
+                        stmts.push(Stmt::If {
+                            cond: c,
+                            then: t,
+                            els: e2,
+                        });
+                        None
+                    };
+                    self.block_stack.pop();
+                    Block { id, stmts, tail }
+                }
+                other => {
+                    self.error(other.span(), "unexpected `else` branch");
+                    self.empty_block()
+                }
+            },
+        };
+        (cond, then, els)
+    }
+
+    pub(super) fn lower_match_parts(&mut self, m: &syn::ExprMatch) -> (TokenStream, Vec<Arm>) {
+        if self.is_active(&m.expr) {
+            self.error(m.expr.span(), "`match` on an active value is not supported: match on a passive value (an integer, a bool, an enum), or use `if` with comparisons");
+        }
+        let scrutinee = m.expr.to_token_stream();
+        let mut arms = Vec::new();
+        for arm in &m.arms {
+            // The arm is its own scope: its pattern's bindings live in the arm's block.
+            let id = self.new_block();
+            self.block_stack.push(id);
+            let mut names = Vec::new();
+            crate::front::activity::pat_bindings(&arm.pat, &mut names);
+            for n in names {
+                self.declare(&names::ident(&n, arm.pat.span()), false, ValueKind::Unknown);
+            }
+            let mut stmts = Vec::new();
+            let tail = match &*arm.body {
+                Expr::Block(b) if b.label.is_none() => {
+                    let inner = self.lower_block(&b.block);
+                    if inner.tail.is_some() {
+                        let v = self.temp(
+                            inner
+                                .tail
+                                .as_ref()
+                                .is_some_and(|o| op_scalar(o, &self.vars)),
+                        );
+                        stmts.push(Stmt::Let {
+                            var: v,
+                            ty: None,
+                            rhs: Rhs::Block(inner),
+                            span: b.span(),
+                        });
+                        Some(Operand::Place(Place {
+                            var: v,
+                            proj: vec![],
+                            span: b.span(),
+                            deref: false,
+                        }))
+                    } else {
+                        stmts.push(Stmt::If {
+                            cond: q!(true),
+                            then: inner,
+                            els: self.empty_block(),
+                        });
+                        None
+                    }
+                }
+                e if is_statement_like(e) => {
+                    self.lower_expr_stmt(e, &mut stmts);
+                    None
+                }
+                e => Some(self.lower_operand(e, &mut stmts)),
+            };
+            self.block_stack.pop();
+            let pat = &arm.pat;
+            let pat = match &arm.guard {
+                Some((_, g)) => q!(#pat if #g),
+                None => q!(#pat),
+            };
+            arms.push(Arm {
+                pat,
+                body: Block { id, stmts, tail },
+            });
+        }
+        (scrutinee, arms)
+    }
+}
