@@ -1,13 +1,23 @@
 //! The macros of `autodiff`: `#[differentiate]` and `#[derive(Differentiable)]`.
 //!
-//! This file only parses and forwards. The pipeline of `#[differentiate]`, one module a step:
+//! This file only parses and forwards. `#[differentiate]` is a compiler of one-way stages; each
+//! module imports only from the stages before it (`ir` and `names` from none):
 //!
-//! `options` (parse the attribute) -> `desugar` (iterator reductions into loops) -> `names`
-//! (resolve shadowing; hygienic generated names) -> `activity` (which values carry
-//! derivatives) -> `lower` (the function into a small IR that keeps spans, checking what is
-//! supported) -> `forward`
-//! (emit `NAME_jvp`) / `reverse` (emit `NAME_vjp`, `NAME_grad`) -> `expand` (assemble, or
-//! fall back to the user's function beside `compile_error!`).
+//! 1. `front` (the user's syntax into the IR): `options` (the attribute) and `signature` (the
+//!    parameters classified, the float types, `wrt`) -> `desugar` (iterator reductions into
+//!    loops) -> `names::Renamer` (shadowing resolved; hygienic generated names) -> `activity`
+//!    (which bindings carry derivatives) -> `lower` (one operation a binding, with spans;
+//!    everything unsupported reported at once). `front::syntax` holds the syntax queries they
+//!    share.
+//! 2. `ir`: the IR types and the one traversal and queries over them.
+//! 3. `passes`: IR-to-IR (`structure`: `break` / `continue` / `return` into flags and guards).
+//! 4. `analysis`: facts about the structured IR (liveness, save regions, rematerialization,
+//!    single contributions and aliases, replay, one-pass fusion), each from the IR alone.
+//! 5. `emit`: `codegen` (shared), `forward` (`NAME_jvp`), `reverse` (`NAME_vjp`, `NAME_grad`),
+//!    consuming the facts; `rules` instantiates the rule table's partials for them.
+//! 6. `expand`: the driver, running the stages in order and assembling the derived functions
+//!    beside the user's, or the user's function beside `compile_error!` when anything is
+//!    unsupported.
 
 use proc_macro::TokenStream;
 

@@ -1,4 +1,4 @@
-//! Step 5b (used by `reverse` for `NAME_grad` only): one pass for reduction loops.
+//! Analysis: one pass for reduction loops (read by the reverse emitter for `NAME_grad` only).
 //!
 //! `NAME_grad` knows its cotangent (one) before it starts. A loop of the function's body whose
 //! only effect outside itself is to add into float accumulators (`s += ..`) has an adjoint

@@ -1,4 +1,4 @@
-//! Step 5a (used by `reverse`): recompute instead of store.
+//! Analysis: recompute instead of store (read by the reverse emitter).
 //!
 //! A loop body (or branch) declares its own bindings; their values are gone when the block ends,
 //! so a value the reverse sweep reads must either be pushed on a tape at the end of every

@@ -1,4 +1,4 @@
-//! Step 4: emit forward mode (`NAME_jvp`).
+//! Emitter: forward mode (`NAME_jvp`).
 //!
 //! Every active binding `x` gets a tangent `x__dot` computed right after it, with the same
 //! control flow as the original; nothing is stored and nothing is allocated beyond what the

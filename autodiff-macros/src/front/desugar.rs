@@ -5,7 +5,7 @@
 //! Output: `{ let mut __acc = 0.0; for (a, b) in xs.iter().zip(ys) { __acc = __acc + a * b; } __acc }`
 //!
 //! Understood: a source `lower` can loop over (`xs.iter()`, `&xs`, `.copied()`, `.cloned()`,
-//! `.enumerate()`, `.zip(..)`: `activity::IterLoop`), then at most one `.map(|p| e)` (a closure
+//! `.enumerate()`, `.zip(..)`: `syntax::IterLoop`), then at most one `.map(|p| e)` (a closure
 //! of one parameter), then `.sum()`, `.product()` (turbofish allowed) or `.fold(init, |acc, p| e)`
 //! / `.fold(init, f64::max)`. `__acc` is hygienic: the user's closure cannot name it.
 
@@ -14,7 +14,7 @@ use quote::ToTokens;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, Pat};
 
-use crate::front::activity::IterLoop;
+use crate::front::syntax::IterLoop;
 
 /// Rewrites every understood reduction in `body`. `zero` and `one` are the function's float
 /// zero and one (`0.0`, `<F as Zero>::zero()`).

@@ -4,3 +4,81 @@ pub mod activity;
 pub mod desugar;
 pub mod lower;
 pub mod options;
+pub mod signature;
+pub mod syntax;
+
+use std::collections::HashSet;
+
+use syn::visit_mut::VisitMut;
+use syn::{ItemFn, Type};
+
+use crate::ir::{Func, ParamKind};
+use crate::names::{self, Renamer};
+use signature::{Errors, Signature, shape_of};
+
+/// The front end after the signature: iterator reductions into loops (`desugar`), shadowing
+/// resolved (`names::Renamer`), the active bindings found (`activity`), and the body lowered
+/// into the IR (`lower`), with every unsupported construct reported at once.
+///
+/// Input: the user's function and its [`Signature`].  Output: the IR [`Func`].
+pub fn lower_function(func: &ItemFn, sig: &Signature) -> syn::Result<Func> {
+    let Signature {
+        params,
+        float_types,
+        type_params,
+        scalar,
+        ..
+    } = sig;
+    let core = crate::core_path::core_path();
+    // Iterator reductions into loops, then resolve shadowing, then find the active bindings.
+    let mut body = (*func.block).clone();
+    let (zero, one) = match scalar.to_string().as_str() {
+        "f64" => (q!(0.0f64), q!(1.0f64)),
+        "f32" => (q!(0.0f32), q!(1.0f32)),
+        _ => (
+            q!(<#scalar as #core::num_traits::Zero>::zero()),
+            q!(<#scalar as #core::num_traits::One>::one()),
+        ),
+    };
+    desugar::reductions(&mut body, zero, one);
+    let mut renamer = Renamer::new(names::Fresh::new(q!(#func)));
+    for p in params.iter() {
+        renamer.declare(&p.name);
+    }
+    renamer.visit_block_mut(&mut body);
+    let seeds: HashSet<String> = params
+        .iter()
+        .filter(|p| p.kind != ParamKind::Passive)
+        .map(|p| p.name.to_string())
+        .collect();
+    let active = activity::analyze(&body, seeds);
+
+    let mut lowerer = lower::Lowerer::new(&active, float_types, type_params, renamer.into_fresh());
+    let param_ids: Vec<usize> = params
+        .iter()
+        .map(|p| {
+            let shape_kind = p.kind;
+            lowerer.add_param(
+                &p.name,
+                &p.ty,
+                shape_kind,
+                p.scalar,
+                matches!(p.ty, Type::Array(_)),
+            )
+        })
+        .collect();
+    let ir_body = lowerer.lower_body(&body);
+    let (mut ir, errs) = lowerer.finish(param_ids, ir_body);
+    // Passive parameters that are differentiable still need their shape for zero tangents.
+    for (p, &id) in params.iter().zip(&ir.params) {
+        if p.kind == ParamKind::Passive && p.differentiable {
+            ir.vars[id].param = Some(shape_of(&p.ty));
+        }
+    }
+    let mut errors = Errors::default();
+    for e in errs {
+        errors.push(e);
+    }
+    errors.finish()?;
+    Ok(ir)
+}

@@ -1,8 +1,11 @@
-//! Step 1: parse the attribute's options.
+//! Front end: parse the attribute's options.
 //!
 //! Accepted forms: `#[differentiate]`, `#[differentiate(forward)]`, `#[differentiate(reverse)]`,
 //! `#[differentiate(wrt(a, b))]`, and combinations separated by commas such as
 //! `#[differentiate(reverse, wrt(w))]`.
+//!
+//! Input: the attribute's tokens, `reverse, wrt(w)`.
+//! Output: `Options { forward: false, reverse: true, wrt: Some([w]) }`.
 
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{Parse, ParseStream, Parser};

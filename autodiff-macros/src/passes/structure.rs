@@ -170,7 +170,7 @@ impl Structurer {
                     match s {
                         Stmt::Let { var, .. } => self.rescoped.push((*var, gid)),
                         Stmt::Passive(t) => {
-                            for n in crate::front::activity::passive_bindings(t) {
+                            for n in crate::front::syntax::passive_bindings(t) {
                                 if let Some(&v) = self.by_name.get(&n) {
                                     self.rescoped.push((v, gid));
                                 }

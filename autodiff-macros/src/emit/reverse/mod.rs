@@ -1,4 +1,4 @@
-//! Step 5: emit reverse mode (`NAME_vjp`, `NAME_grad`).
+//! Emitter: reverse mode (`NAME_vjp`, `NAME_grad`).
 //!
 //! The emitted code is a forward sweep, the original computation plus what the reverse sweep
 //! will need, followed by a closure (the pullback) that runs the adjoint statements in reverse

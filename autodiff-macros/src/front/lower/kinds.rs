@@ -20,7 +20,7 @@ impl Lowerer<'_> {
         use ValueKind::*;
         match ty {
             _ if self.is_float_type(ty) => Floats,
-            _ if crate::front::activity::is_passive_type(ty) => Other,
+            _ if crate::front::syntax::is_passive_type(ty) => Other,
             Type::Reference(r) => self.type_kind(&r.elem),
             Type::Array(a) => self.type_kind(&a.elem),
             Type::Slice(a) => self.type_kind(&a.elem),
@@ -105,7 +105,7 @@ impl Lowerer<'_> {
                     Ok(t) => t,
                     Err(_) => return Unknown,
                 };
-                if crate::front::activity::is_passive_type(&first) {
+                if crate::front::syntax::is_passive_type(&first) {
                     Other
                 } else {
                     Unknown

@@ -18,13 +18,13 @@ impl Lowerer<'_> {
         // Over active collections, over passive ones with patterns a plain `for` of the subset
         // does not take (`&x`, `(i, x)`), and over `xs.iter()`-like passive ones (a range loop
         // that the reverse sweep runs backwards, instead of taping the items): the index loop.
-        if let Some(lp) = crate::front::activity::IterLoop::parse(&f.pat, &f.expr)
+        if let Some(lp) = crate::front::syntax::IterLoop::parse(&f.pat, &f.expr)
             && (lp.elems.iter().any(|(_, src, _)| self.is_active(src))
                 || !matches!(strip_pat_type(&f.pat), Pat::Ident(_) | Pat::Wild(_))
                 || lp
                     .elems
                     .iter()
-                    .all(|(_, _, items)| *items != crate::front::activity::Items::Value))
+                    .all(|(_, _, items)| *items != crate::front::syntax::Items::Value))
         {
             return self.lower_index_loop(f, &lp, label, out);
         }
@@ -64,7 +64,7 @@ impl Lowerer<'_> {
         self.finish_for(f, (var, iter, label), (id, stmts), out);
     }
 
-    /// `for x in xs.iter()` and its kin (`activity::IterLoop`) over an active collection, as the
+    /// `for x in xs.iter()` and its kin (`syntax::IterLoop`) over an active collection, as the
     /// index loop a hand rewrite gives.
     ///
     /// Input: `for (i, &x) in xs.iter().enumerate() { body }`
@@ -72,7 +72,7 @@ impl Lowerer<'_> {
     pub(super) fn lower_index_loop(
         &mut self,
         f: &syn::ExprForLoop,
-        lp: &crate::front::activity::IterLoop,
+        lp: &crate::front::syntax::IterLoop,
         label: Option<syn::Lifetime>,
         out: &mut Vec<Stmt>,
     ) {
@@ -120,7 +120,7 @@ impl Lowerer<'_> {
             });
         }
         for (pat, src, items) in &lp.elems {
-            let Some(Some(pi)) = crate::front::activity::element_pat(pat) else {
+            let Some(Some(pi)) = crate::front::syntax::element_pat(pat) else {
                 continue;
             };
             // `&x` takes the item's value; a plain `x` keeps what the iterator yields.
@@ -146,8 +146,8 @@ impl Lowerer<'_> {
                 let kind = self.value_kind(src).element();
                 let v = self.declare(&pi.ident, false, kind);
                 let tokens = match (items, by_ref_pat) {
-                    (crate::front::activity::Items::Ref, false) => q!(&#src[#k]),
-                    (crate::front::activity::Items::Clone, _) => {
+                    (crate::front::syntax::Items::Ref, false) => q!(&#src[#k]),
+                    (crate::front::syntax::Items::Clone, _) => {
                         q!(::core::clone::Clone::clone(&#src[#k]))
                     }
                     _ => q!(#src[#k]),

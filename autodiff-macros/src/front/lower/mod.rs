@@ -1,4 +1,4 @@
-//! Step 2: lower the (renamed) function body into the IR, checking what is supported.
+//! Front end: lower the (renamed) function body into the IR, checking what is supported.
 //!
 //! Input: `let y = x1 * x2 + x1.sin();`
 //! Output: `let __t0 = x1 * x2; let __t1 = x1.sin(); let y = __t0 + __t1;`
@@ -15,7 +15,8 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{BinOp as SynBinOp, Expr, Ident, Pat, Stmt as SynStmt, Type};
 
-use crate::front::activity::{PREDICATES, is_active, mentions, strip_pat_type};
+use crate::front::activity::{PREDICATES, is_active, mentions};
+use crate::front::syntax::strip_pat_type;
 use crate::ir::*;
 use crate::names::{self, MacroArgs};
 
@@ -266,7 +267,7 @@ fn exits_from_floats(body: &syn::Block, active: &HashSet<String>) -> Vec<(Span, 
             syn::visit::visit_expr_unsafe(self, u);
         }
         fn visit_expr_cast(&mut self, c: &'ast syn::ExprCast) {
-            if crate::front::activity::is_passive_type(&c.ty) && is_active(&c.expr, self.active) {
+            if crate::front::syntax::is_passive_type(&c.ty) && is_active(&c.expr, self.active) {
                 let ty = c.ty.to_token_stream().to_string();
                 self.out.push((c.span(), format!("casting an active float to `{ty}` drops its derivative: if the integer is meant to carry none, say so with `stop_gradient(..) as {ty}`")));
             }
@@ -282,7 +283,7 @@ fn exits_from_floats(body: &syn::Block, active: &HashSet<String>) -> Vec<(Span, 
             syn::visit::visit_expr_method_call(self, m);
         }
         fn visit_macro(&mut self, m: &'ast syn::Macro) {
-            if let Some(name) = crate::front::activity::format_captures(&m.tokens)
+            if let Some(name) = crate::front::syntax::format_captures(&m.tokens)
                 .into_iter()
                 .find(|n| self.active.contains(n))
             {
@@ -317,7 +318,7 @@ fn is_literal(e: &Expr) -> bool {
 
 fn pat_has_active(p: &Pat, active: &HashSet<String>) -> bool {
     let mut names = Vec::new();
-    crate::front::activity::pat_bindings(p, &mut names);
+    crate::front::syntax::pat_bindings(p, &mut names);
     names.iter().any(|n| active.contains(n))
 }
 

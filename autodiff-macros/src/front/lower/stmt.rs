@@ -116,7 +116,7 @@ impl Lowerer<'_> {
                     };
                     for (k, p) in pt.elems.iter().enumerate() {
                         let mut names = Vec::new();
-                        crate::front::activity::pat_bindings(p, &mut names);
+                        crate::front::syntax::pat_bindings(p, &mut names);
                         let kind = match (strip_pat_type(p), elem_kinds.get(k)) {
                             (Pat::Ident(_), Some(kind)) => *kind,
                             _ => ValueKind::Unknown,
@@ -430,7 +430,7 @@ impl Lowerer<'_> {
             let id = self.new_block();
             self.block_stack.push(id);
             let mut names = Vec::new();
-            crate::front::activity::pat_bindings(&arm.pat, &mut names);
+            crate::front::syntax::pat_bindings(&arm.pat, &mut names);
             for n in names {
                 self.declare(&names::ident(&n, arm.pat.span()), false, ValueKind::Unknown);
             }

@@ -1,0 +1,254 @@
+//! Queries on the user's syntax, shared by the front end's steps (desugaring, activity,
+//! lowering): the element loops an index loop expresses, patterns and their bindings, the base
+//! variable of a place, types that carry no derivative, and the names format macros capture.
+//!
+//! Input: syntax trees.  Output: facts about them; nothing is rewritten here.
+
+use syn::{Expr, Pat, Type, UnOp};
+
+/// A `for` loop over the elements of arrays, slices or `Vec`s, in one of the forms an index loop
+/// expresses: `for x in xs` / `&xs` / `xs.iter()` / `xs.into_iter()` (with `.copied()` or
+/// `.cloned()`), `for (i, x) in xs.iter().enumerate()`, `for (a, b) in xs.iter().zip(ys)`
+/// (`zip(&ys)`, `zip(ys.iter())`), each element pattern `x`, `&x`, `mut x` or `_`.
+///
+/// Input: `for (i, &x) in xs.iter().enumerate() { .. }`
+/// Output (what `lower` builds): `for __i0 in 0..xs.len() { let i = __i0; let x = xs[__i0]; .. }`
+pub struct IterLoop<'a> {
+    /// The index binding of `enumerate`.
+    pub index: Option<&'a Pat>,
+    /// Each element binding with the collection it comes from and how the original loop
+    /// yields its items.
+    pub elems: Vec<(&'a Pat, &'a Expr, Items)>,
+}
+
+/// How an iterator yields a collection's elements.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Items {
+    /// `xs.iter()`, `&xs`, and `zip`'s argument: references.
+    Ref,
+    /// `.copied()`, or what `xs` / `xs.into_iter()` yields (an array by value, or references
+    /// for a slice: the same values either way).
+    Value,
+    /// `.cloned()`.
+    Clone,
+}
+
+impl<'a> IterLoop<'a> {
+    pub fn parse(pat: &'a Pat, iter: &'a Expr) -> Option<IterLoop<'a>> {
+        let (iter, enumerate) = match iter {
+            Expr::MethodCall(m) if m.method == "enumerate" && m.args.is_empty() => {
+                (&*m.receiver, true)
+            }
+            e => (e, false),
+        };
+        let sources: Vec<(&Expr, Items)> = match iter {
+            Expr::MethodCall(m) if m.method == "zip" && m.args.len() == 1 => {
+                let (b, items) = collection(&m.args[0])?;
+                let items = if items == Items::Value {
+                    Items::Ref
+                } else {
+                    items
+                };
+                vec![collection(&m.receiver)?, (b, items)]
+            }
+            e => vec![collection(e)?],
+        };
+        let pat = strip_pat_type(pat);
+        let (index, elem_pat) = if enumerate {
+            match pat {
+                Pat::Tuple(t) if t.elems.len() == 2 => (Some(&t.elems[0]), &t.elems[1]),
+                _ => return None,
+            }
+        } else {
+            (None, pat)
+        };
+        let elem_pats: Vec<&Pat> = if sources.len() == 2 {
+            match strip_pat_type(elem_pat) {
+                Pat::Tuple(t) if t.elems.len() == 2 => t.elems.iter().collect(),
+                _ => return None,
+            }
+        } else {
+            vec![elem_pat]
+        };
+        if !elem_pats.iter().all(|p| element_pat(p).is_some()) {
+            return None;
+        }
+        if index.is_some_and(|p| !matches!(strip_pat_type(p), Pat::Ident(_) | Pat::Wild(_))) {
+            return None;
+        }
+        Some(IterLoop {
+            index,
+            elems: elem_pats
+                .into_iter()
+                .zip(sources)
+                .map(|(p, (e, items))| (p, e, items))
+                .collect(),
+        })
+    }
+}
+
+/// The binding of an element pattern (`x`, `&x`, `mut x`, `&mut x`), `None` for `_`... or for
+/// what is not an element pattern (the outer `Option` is `None` then).
+pub fn element_pat(p: &Pat) -> Option<Option<&syn::PatIdent>> {
+    match strip_pat_type(p) {
+        Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => Some(Some(pi)),
+        Pat::Wild(_) => Some(None),
+        Pat::Reference(r) => element_pat(&r.pat),
+        _ => None,
+    }
+}
+
+/// The collection iterated by `xs`, `&xs`, `xs.iter()`, `xs.into_iter()`, `xs.iter().copied()`,
+/// `xs.iter().cloned()` (`xs` a place: a name, a field, an element), and how its items come.
+pub(crate) fn collection(e: &Expr) -> Option<(&Expr, Items)> {
+    match e {
+        Expr::MethodCall(m)
+            if (m.method == "copied" || m.method == "cloned") && m.args.is_empty() =>
+        {
+            let items = if m.method == "copied" {
+                Items::Value
+            } else {
+                Items::Clone
+            };
+            match &*m.receiver {
+                Expr::MethodCall(i) if i.method == "iter" && i.args.is_empty() => {
+                    Some((collection(&i.receiver)?.0, items))
+                }
+                _ => None,
+            }
+        }
+        Expr::MethodCall(m) if m.method == "iter" && m.args.is_empty() => {
+            Some((collection(&m.receiver)?.0, Items::Ref))
+        }
+        Expr::MethodCall(m) if m.method == "into_iter" && m.args.is_empty() => {
+            collection(&m.receiver)
+        }
+        Expr::Reference(r) if r.mutability.is_none() => Some((collection(&r.expr)?.0, Items::Ref)),
+        Expr::Paren(p) => collection(&p.expr),
+        Expr::Path(_) | Expr::Field(_) | Expr::Index(_) => Some((e, Items::Value)),
+        _ => None,
+    }
+}
+
+pub fn strip_pat_type(p: &Pat) -> &Pat {
+    match p {
+        Pat::Type(t) => strip_pat_type(&t.pat),
+        Pat::Paren(p) => strip_pat_type(&p.pat),
+        _ => p,
+    }
+}
+
+/// The names a passive statement kept as tokens binds (`let (a, b) = ..;`), if it is a `let`.
+pub fn passive_bindings(t: &proc_macro2::TokenStream) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(syn::Stmt::Local(l)) = syn::parse2::<syn::Stmt>(t.clone()) {
+        pat_bindings(&l.pat, &mut out);
+    }
+    out
+}
+
+/// The names a pattern binds.
+pub fn pat_bindings(pat: &Pat, out: &mut Vec<String>) {
+    match pat {
+        Pat::Ident(p) => {
+            let s = p.ident.to_string();
+            if !s.starts_with(|c: char| c.is_uppercase()) {
+                out.push(s);
+            }
+            if let Some((_, sub)) = &p.subpat {
+                pat_bindings(sub, out);
+            }
+        }
+        Pat::Tuple(t) => t.elems.iter().for_each(|p| pat_bindings(p, out)),
+        Pat::TupleStruct(t) => t.elems.iter().for_each(|p| pat_bindings(p, out)),
+        Pat::Struct(s) => s.fields.iter().for_each(|f| pat_bindings(&f.pat, out)),
+        Pat::Reference(r) => pat_bindings(&r.pat, out),
+        Pat::Type(t) => pat_bindings(&t.pat, out),
+        Pat::Slice(s) => s.elems.iter().for_each(|p| pat_bindings(p, out)),
+        Pat::Paren(p) => pat_bindings(&p.pat, out),
+        Pat::Or(o) => {
+            if let Some(first) = o.cases.first() {
+                pat_bindings(first, out)
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The variable at the root of a place expression (`x`, `x[i]`, `p.w[o]`, `*x`).
+pub fn place_base(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Path(p) if p.path.segments.len() == 1 && p.qself.is_none() => {
+            Some(p.path.segments[0].ident.to_string())
+        }
+        Expr::Index(i) => place_base(&i.expr),
+        Expr::Field(f) => place_base(&f.base),
+        Expr::Paren(p) => place_base(&p.expr),
+        Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => place_base(&u.expr),
+        _ => None,
+    }
+}
+
+/// Integer, boolean and character types: values of these never carry derivatives.
+pub fn is_passive_type(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p.path.get_ident().is_some_and(|i| {
+            matches!(
+                i.to_string().as_str(),
+                "usize"
+                    | "isize"
+                    | "u8"
+                    | "u16"
+                    | "u32"
+                    | "u64"
+                    | "u128"
+                    | "i8"
+                    | "i16"
+                    | "i32"
+                    | "i64"
+                    | "i128"
+                    | "bool"
+                    | "char"
+                    | "str"
+                    | "String"
+            )
+        }),
+        Type::Reference(r) => is_passive_type(&r.elem),
+        Type::Paren(p) => is_passive_type(&p.elem),
+        _ => false,
+    }
+}
+
+/// The names a formatting macro's string literals capture inline (`"{x}"`, `"{x:.3}"`).
+pub fn format_captures(tokens: &proc_macro2::TokenStream) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in tokens.clone() {
+        match t {
+            proc_macro2::TokenTree::Literal(l) => {
+                let s = l.to_string();
+                if !s.starts_with('"') {
+                    continue;
+                }
+                let mut rest = s.as_str();
+                while let Some(i) = rest.find('{') {
+                    rest = &rest[i + 1..];
+                    if let Some(r) = rest.strip_prefix('{') {
+                        rest = r;
+                        continue;
+                    }
+                    let end = rest
+                        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .unwrap_or(rest.len());
+                    let name = &rest[..end];
+                    if !name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit()) {
+                        out.push(name.to_string());
+                    }
+                    rest = &rest[end..];
+                }
+            }
+            proc_macro2::TokenTree::Group(g) => out.extend(format_captures(&g.stream())),
+            _ => {}
+        }
+    }
+    out
+}
