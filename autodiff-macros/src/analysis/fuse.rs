@@ -53,7 +53,7 @@ pub fn plan(
         Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } => {
             assigned_anywhere.insert(place.var);
         }
-        Stmt::Passive(t) => mentions_tokens(t, by_name, &mut assigned_anywhere),
+        Stmt::Passive(_, t) => mentions_tokens(t, by_name, &mut assigned_anywhere),
         _ => {}
     });
     for (li, s) in body.stmts.iter().enumerate() {
@@ -131,7 +131,7 @@ fn candidate(
                 }
             }
             Stmt::Assign { place, .. } if !own.contains(&place.var) => ok = false,
-            Stmt::Passive(t) => {
+            Stmt::Passive(_, t) => {
                 // Passive code may write what it names: only loop-local names, or flags.
                 let mut m = HashSet::new();
                 mentions_tokens(t, by_name, &mut m);
@@ -178,7 +178,7 @@ fn candidate(
             Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } => {
                 later_assigned.insert(place.var);
             }
-            Stmt::Passive(t) => mentions_tokens(t, by_name, &mut later_assigned),
+            Stmt::Passive(_, t) => mentions_tokens(t, by_name, &mut later_assigned),
             _ => {}
         });
     }
@@ -467,7 +467,7 @@ fn stmt_mentions(
             place_idx(place, by_name, &mut m);
             op(value, &mut m);
         }
-        Stmt::Passive(t) => tokens_vec(t, by_name, &mut m),
+        Stmt::Passive(_, t) => tokens_vec(t, by_name, &mut m),
         Stmt::If { cond, .. } => tokens_vec(cond, by_name, &mut m),
         Stmt::Match { scrutinee, .. } => tokens_vec(scrutinee, by_name, &mut m),
         Stmt::For { var, iter, .. } => {

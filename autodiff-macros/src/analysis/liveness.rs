@@ -96,7 +96,7 @@ pub(crate) fn live_block(
     map: &mut HashMap<usize, HashSet<VarId>>,
 ) -> HashSet<VarId> {
     for s in b.stmts.iter().rev() {
-        map.insert(s as *const Stmt as usize, live.clone());
+        map.insert(s.id(), live.clone());
         live = live_stmt(s, live, map);
     }
     live
@@ -206,6 +206,6 @@ pub(crate) fn live_stmt(
             }
             live
         }
-        Stmt::Passive(_) | Stmt::Break { .. } | Stmt::Continue { .. } => out,
+        Stmt::Passive(_, _) | Stmt::Break { .. } | Stmt::Continue { .. } => out,
     }
 }

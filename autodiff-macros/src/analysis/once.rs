@@ -192,7 +192,7 @@ impl<'a> Walk<'a> {
                 *self.writes.entry(place.var).or_default() += 1;
                 self.operand(value);
             }
-            Stmt::Passive(t) => {
+            Stmt::Passive(_, t) => {
                 crate::ir::mentions_tokens(t, self.by_name, &mut self.passive);
             }
             Stmt::Break { .. } | Stmt::Continue { .. } => {}

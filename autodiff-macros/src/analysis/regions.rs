@@ -42,20 +42,13 @@ pub(crate) fn save_regions(
                         let param_here = var.param.is_some() && depth == 0;
                         if decl.is_some() || pattern_here || param_here {
                             let from = decl.unwrap_or(0);
-                            region = Some(
-                                blk.stmts[from..=kk]
-                                    .iter()
-                                    .map(|s| s as *const Stmt as usize)
-                                    .collect(),
-                            );
+                            region = Some(blk.stmts[from..=kk].iter().map(|s| s.id()).collect());
                             break;
                         }
                     }
                     // Not found (a loop variable assigned in its body): always save.
-                    self.out.insert(
-                        s as *const Stmt as usize,
-                        region.unwrap_or_else(|| vec![usize::MAX]),
-                    );
+                    self.out
+                        .insert(s.id(), region.unwrap_or_else(|| vec![usize::MAX]));
                 }
                 for_each_child_block(s, &mut |child| self.block(child, chain));
                 chain.pop();

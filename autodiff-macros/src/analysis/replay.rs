@@ -67,7 +67,7 @@ pub fn plan(
         Stmt::For { var, .. } => {
             changed.insert(*var);
         }
-        Stmt::Passive(t) => {
+        Stmt::Passive(_, t) => {
             let mut m = HashSet::new();
             mentions_tokens(t, by_name, &mut m);
             untouchable.extend(m.iter().copied().filter(|v| locals.contains(v)));

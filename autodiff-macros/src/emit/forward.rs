@@ -144,13 +144,17 @@ fn stmt_inner(cx: &Ctx, s: &Stmt, result_scalar: bool) -> TokenStream {
                 _ => q!(#p #op #v;),
             }
         }
-        Stmt::Passive(t) => t.clone(),
-        Stmt::If { cond, then, els } => {
+        Stmt::Passive(_, t) => t.clone(),
+        Stmt::If {
+            cond, then, els, ..
+        } => {
             let t = block_stmts(cx, then, result_scalar);
             let e = block_stmts(cx, els, result_scalar);
             q!(if #cond { #t } else { #e })
         }
-        Stmt::Match { scrutinee, arms } => {
+        Stmt::Match {
+            scrutinee, arms, ..
+        } => {
             let arms = arms.iter().map(|a| {
                 let pat = &a.pat;
                 let body = block_stmts(cx, &a.body, result_scalar);

@@ -203,11 +203,16 @@ pub struct ForIter {
     pub reads: Vec<VarId>,
 }
 
+/// A statement's identity: unique in its function, assigned by lowering (and by the passes that
+/// add statements, from [`Func::num_stmts`] on).
+pub type StmtId = usize;
+
 /// A statement.
 #[derive(Clone)]
 pub enum Stmt {
     /// `let var: ty = rhs;`
     Let {
+        id: StmtId,
         var: VarId,
         ty: Option<Box<syn::Type>>,
         rhs: Rhs,
@@ -215,31 +220,36 @@ pub enum Stmt {
     },
     /// `place = value;`
     Assign {
+        id: StmtId,
         place: Place,
         value: Operand,
         span: Span,
     },
     /// `place += value` (`sub`: `-=`), kept apart because its adjoint needs no values.
     AddAssign {
+        id: StmtId,
         place: Place,
         value: Operand,
         sub: bool,
         span: Span,
     },
     /// A passive statement kept as tokens (assignments to passive variables and the like).
-    Passive(TokenStream),
+    Passive(StmtId, TokenStream),
     If {
+        id: StmtId,
         cond: TokenStream,
         then: Block,
         els: Block,
     },
     Match {
+        id: StmtId,
         scrutinee: TokenStream,
         arms: Vec<Arm>,
     },
     /// `exit`: set by the reverse emitter's structuring pass, a condition checked at the top
     /// of every iteration that ends the loop (replacing `break` and `return`).
     For {
+        id: StmtId,
         var: VarId,
         iter: ForIter,
         body: Block,
@@ -247,28 +257,53 @@ pub enum Stmt {
         exit: Option<TokenStream>,
     },
     While {
+        id: StmtId,
         cond: TokenStream,
         body: Block,
         label: Option<Lifetime>,
         exit: Option<TokenStream>,
     },
     Loop {
+        id: StmtId,
         body: Block,
         label: Option<Lifetime>,
         exit: Option<TokenStream>,
     },
     Break {
+        id: StmtId,
         label: Option<Lifetime>,
         span: Span,
     },
     Continue {
+        id: StmtId,
         label: Option<Lifetime>,
         span: Span,
     },
     Return {
+        id: StmtId,
         value: Operand,
         span: Span,
     },
+}
+
+impl Stmt {
+    /// The statement's identity: what analyses and tapes key their facts by.
+    pub fn id(&self) -> StmtId {
+        match self {
+            Stmt::Let { id, .. }
+            | Stmt::Assign { id, .. }
+            | Stmt::AddAssign { id, .. }
+            | Stmt::Passive(id, _)
+            | Stmt::If { id, .. }
+            | Stmt::Match { id, .. }
+            | Stmt::For { id, .. }
+            | Stmt::While { id, .. }
+            | Stmt::Loop { id, .. }
+            | Stmt::Break { id, .. }
+            | Stmt::Continue { id, .. }
+            | Stmt::Return { id, .. } => *id,
+        }
+    }
 }
 
 /// A block: its own scope.
@@ -291,6 +326,8 @@ pub struct Func {
     pub body: Block,
     /// Number of blocks (ids are `0..num_blocks`).
     pub num_blocks: usize,
+    /// Number of statements (ids are `0..num_stmts`).
+    pub num_stmts: usize,
     /// Loop depth of every block.
     pub block_depth: Vec<usize>,
 }

@@ -156,3 +156,11 @@ pub fn op_scalar(op: &Operand, vars: &[Var]) -> bool {
         }
     }
 }
+
+/// Whether every statement of `body` has an id of its own (facts are keyed by [`StmtId`]).
+pub fn ids_unique(body: &Block) -> bool {
+    let mut seen = HashSet::new();
+    let mut unique = true;
+    visit_stmts(body, &mut |s| unique &= seen.insert(s.id()));
+    unique
+}

@@ -40,6 +40,7 @@ pub fn structure(f: &mut Func) -> Vec<Ident> {
         rescoped: Vec::new(),
         flags: Vec::new(),
         f_blocks: f.num_blocks,
+        f_stmts: f.num_stmts,
         depths: f.block_depth.clone(),
         loops: Vec::new(),
         cur_depth: 0,
@@ -57,6 +58,7 @@ pub fn structure(f: &mut Func) -> Vec<Ident> {
         // The function's value becomes one more `return`.
         if let Some(t) = body.tail.take() {
             body.stmts.push(Stmt::Return {
+                id: st.sid(),
                 value: t,
                 span: Span::call_site(),
             });
@@ -68,6 +70,7 @@ pub fn structure(f: &mut Func) -> Vec<Ident> {
     }
     f.body = body;
     f.num_blocks = st.f_blocks;
+    f.num_stmts = st.f_stmts;
     f.block_depth = st.depths;
     st.flags
 }
@@ -84,6 +87,8 @@ pub(crate) struct Structurer {
     rescoped: Vec<(VarId, BlockId)>,
     flags: Vec<Ident>,
     f_blocks: usize,
+    /// Statements numbered so far: new ones get the next ids.
+    f_stmts: usize,
     depths: Vec<usize>,
     loops: Vec<LoopFlags>,
     /// Loop depth of the block being rewritten.
@@ -93,6 +98,12 @@ pub(crate) struct Structurer {
 }
 
 impl Structurer {
+    /// A fresh statement id.
+    fn sid(&mut self) -> StmtId {
+        self.f_stmts += 1;
+        self.f_stmts - 1
+    }
+
     fn flag(&mut self, what: &str) -> Ident {
         // Flags stand in the IR's passive tokens, which the analyses scan by spelling: a flag
         // must not be spelled like a binding of the function (a parameter named `__brk0`).
@@ -169,7 +180,7 @@ impl Structurer {
                 for s in &remaining {
                     match s {
                         Stmt::Let { var, .. } => self.rescoped.push((*var, gid)),
-                        Stmt::Passive(t) => {
+                        Stmt::Passive(_, t) => {
                             for n in crate::front::syntax::passive_bindings(t) {
                                 if let Some(&v) = self.by_name.get(&n) {
                                     self.rescoped.push((v, gid));
@@ -193,6 +204,7 @@ impl Structurer {
                 self.f_blocks += 1;
                 self.depths.push(self.depths[id]);
                 out.push(Stmt::If {
+                    id: self.sid(),
                     cond: q!(!(#(#exits)||*)),
                     then: guarded,
                     els: Block {
@@ -231,7 +243,11 @@ impl Structurer {
             | Stmt::Loop { exit: Some(_), .. } => self.last_break.take(),
             _ => None,
         };
-        (reset.map(|b| Stmt::Passive(q!(#b = false;))), s, exits)
+        (
+            reset.map(|b| Stmt::Passive(self.sid(), q!(#b = false;))),
+            s,
+            exits,
+        )
     }
 
     fn stmt_inner(&mut self, s: Stmt) -> (Stmt, Vec<Ident>) {
@@ -246,9 +262,9 @@ impl Structurer {
                             f
                         }
                     };
-                    (Stmt::Passive(q!(#f = true;)), vec![f])
+                    (Stmt::Passive(self.sid(), q!(#f = true;)), vec![f])
                 }
-                None => (Stmt::Passive(q!()), vec![]),
+                None => (Stmt::Passive(self.sid(), q!()), vec![]),
             },
             Stmt::Continue { label, .. } => match self.target(&label) {
                 Some(i) => {
@@ -260,11 +276,11 @@ impl Structurer {
                             f
                         }
                     };
-                    (Stmt::Passive(q!(#f = true;)), vec![f])
+                    (Stmt::Passive(self.sid(), q!(#f = true;)), vec![f])
                 }
-                None => (Stmt::Passive(q!()), vec![]),
+                None => (Stmt::Passive(self.sid(), q!()), vec![]),
             },
-            Stmt::Return { value, span } => {
+            Stmt::Return { value, span, .. } => {
                 let d = self.done();
                 let id = self.f_blocks;
                 self.f_blocks += 1;
@@ -275,11 +291,19 @@ impl Structurer {
                 // `return v` -> `{ __ret = Some(v); __done = true; }`, as one statement.
                 let block = Block {
                     id,
-                    stmts: vec![Stmt::Return { value, span }, Stmt::Passive(q!(#d = true;))],
+                    stmts: vec![
+                        Stmt::Return {
+                            id: self.sid(),
+                            value,
+                            span,
+                        },
+                        Stmt::Passive(self.sid(), q!(#d = true;)),
+                    ],
                     tail: None,
                 };
                 (
                     Stmt::If {
+                        id: self.sid(),
                         cond: q!(true),
                         then: block,
                         els: Block {
@@ -291,7 +315,9 @@ impl Structurer {
                     vec![d],
                 )
             }
-            Stmt::If { cond, then, els } => {
+            Stmt::If {
+                cond, then, els, ..
+            } => {
                 let (then, mut a) = self.block(then);
                 let (els, b) = self.block(els);
                 for e in b {
@@ -299,9 +325,19 @@ impl Structurer {
                         a.push(e);
                     }
                 }
-                (Stmt::If { cond, then, els }, a)
+                (
+                    Stmt::If {
+                        id: self.sid(),
+                        cond,
+                        then,
+                        els,
+                    },
+                    a,
+                )
             }
-            Stmt::Match { scrutinee, arms } => {
+            Stmt::Match {
+                scrutinee, arms, ..
+            } => {
                 let mut all = Vec::new();
                 let arms = arms
                     .into_iter()
@@ -315,7 +351,14 @@ impl Structurer {
                         Arm { pat: a.pat, body }
                     })
                     .collect();
-                (Stmt::Match { scrutinee, arms }, all)
+                (
+                    Stmt::Match {
+                        id: self.sid(),
+                        scrutinee,
+                        arms,
+                    },
+                    all,
+                )
             }
             Stmt::For {
                 var,
@@ -327,6 +370,7 @@ impl Structurer {
                 let (body, exit, esc) = self.loop_body(body, &label);
                 (
                     Stmt::For {
+                        id: self.sid(),
                         var,
                         iter,
                         body,
@@ -342,6 +386,7 @@ impl Structurer {
                 let (body, exit, esc) = self.loop_body(body, &label);
                 (
                     Stmt::While {
+                        id: self.sid(),
                         cond,
                         body,
                         label,
@@ -352,7 +397,15 @@ impl Structurer {
             }
             Stmt::Loop { body, label, .. } => {
                 let (body, exit, esc) = self.loop_body(body, &label);
-                (Stmt::Loop { body, label, exit }, esc)
+                (
+                    Stmt::Loop {
+                        id: self.sid(),
+                        body,
+                        label,
+                        exit,
+                    },
+                    esc,
+                )
             }
             other => (other, vec![]),
         }
@@ -372,7 +425,8 @@ impl Structurer {
         let lf = self.loops.pop().expect("pushed above");
         self.last_break = lf.brk.clone();
         if let Some(c) = &lf.cont {
-            body.stmts.insert(0, Stmt::Passive(q!(#c = false;)));
+            body.stmts
+                .insert(0, Stmt::Passive(self.sid(), q!(#c = false;)));
         }
         let escaping: Vec<Ident> = exits
             .into_iter()

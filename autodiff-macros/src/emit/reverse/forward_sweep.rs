@@ -279,7 +279,7 @@ impl Rev<'_> {
         if !self.must_save(s, place) || self.inverse_applies(s) {
             return q!();
         }
-        let t = self.tape((s as *const Stmt as usize, 0, "save"), depth);
+        let t = self.tape((s.id(), 0, "save"), depth);
         let p = self.cx.place(place);
         q!(#push(&mut #t, #p);)
     }
@@ -328,7 +328,7 @@ impl Rev<'_> {
     pub(super) fn fwd_stmt_primal(&self, s: &Stmt, depth: usize, top: bool) -> TokenStream {
         let push = self.push();
         let cx = self.cx;
-        let key = s as *const Stmt as usize;
+        let key = s.id();
         match s {
             Stmt::Let { var, ty, rhs, .. } => {
                 let n = cx.name(*var);
@@ -438,13 +438,17 @@ impl Rev<'_> {
                     q!(#save #p += #v;)
                 }
             }
-            Stmt::Passive(t) => t.clone(),
-            Stmt::If { cond, then, els } => {
+            Stmt::Passive(_, t) => t.clone(),
+            Stmt::If {
+                cond, then, els, ..
+            } => {
                 let (record, c) = self.fwd_branch(cond, key, depth);
                 let (tb, eb) = (self.fwd_block(then), self.fwd_block(els));
                 q!({ #record if #c #tb else #eb })
             }
-            Stmt::Match { scrutinee, arms } => {
+            Stmt::Match {
+                scrutinee, arms, ..
+            } => {
                 let t = self.tape((key, 0, "arm"), depth);
                 let arms = arms.iter().enumerate().map(|(i, a)| {
                     let pat = &a.pat;
@@ -459,6 +463,7 @@ impl Rev<'_> {
                 body,
                 label,
                 exit,
+                ..
             } => {
                 let v = cx.name(*var);
                 let it = &iter.tokens;
@@ -503,6 +508,7 @@ impl Rev<'_> {
                 body,
                 label,
                 exit,
+                ..
             } => {
                 let count = self.tape((key, 0, "count"), depth);
                 let b = self.fwd_block(body);
@@ -517,7 +523,9 @@ impl Rev<'_> {
                     #push(&mut #count, __n);
                 })
             }
-            Stmt::Loop { body, label, exit } => {
+            Stmt::Loop {
+                body, label, exit, ..
+            } => {
                 let count = self.tape((key, 0, "count"), depth);
                 let b = self.fwd_block(body);
                 let l = label.as_ref().map(|l| q!(#l:));

@@ -51,6 +51,7 @@ pub struct Reverse {
 
 /// `fuse`: for `NAME_grad`, whose cotangent is known before it starts (see [`crate::analysis::fuse`]).
 pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool, fuse: bool) -> Reverse {
+    debug_assert!(ids_unique(body), "statement ids are unique");
     let facts = Facts::of(cx, body, result_scalar, fuse);
     let mut needs = Needs::default();
     for round in 0.. {
@@ -384,7 +385,7 @@ impl<'a> Rev<'a> {
         {
             return false;
         }
-        match self.facts.regions.get(&(s as *const Stmt as usize)) {
+        match self.facts.regions.get(&s.id()) {
             Some(region) => region.iter().any(|r| {
                 *r == usize::MAX
                     || self

@@ -129,11 +129,7 @@ impl Rev<'_> {
     /// once: its scope saves and the saves, branch decisions, pullbacks and trip counts of the
     /// statements directly in it.
     pub(super) fn per_iteration_tapes(&self, body: &Block) -> Vec<Ident> {
-        let direct: HashSet<usize> = body
-            .stmts
-            .iter()
-            .map(|s| s as *const Stmt as usize)
-            .collect();
+        let direct: HashSet<usize> = body.stmts.iter().map(|s| s.id()).collect();
         let ids = self.rec.tape_ids.borrow();
         let vecs: HashSet<String> = self
             .rec
@@ -297,7 +293,7 @@ impl Rev<'_> {
             return undo;
         }
         self.read_proj(place);
-        let t = self.tape((s as *const Stmt as usize, 0, "save"), depth);
+        let t = self.tape((s.id(), 0, "save"), depth);
         let p = self.cx.place(place);
         q!(#p = #t.pop().unwrap();)
     }
@@ -307,10 +303,7 @@ impl Rev<'_> {
         let out = self.rev_stmt_inner(s, depth, top);
         let mine = self.rec.reads.replace(outer);
         self.rec.reads.borrow_mut().extend(mine.iter().copied());
-        self.rec
-            .stmt_reads
-            .borrow_mut()
-            .insert(s as *const Stmt as usize, mine);
+        self.rec.stmt_reads.borrow_mut().insert(s.id(), mine);
         match crate::emit::codegen::stmt_span(s) {
             Some(span)
                 if !matches!(
@@ -335,7 +328,7 @@ impl Rev<'_> {
         // The same, point by point: a binding not live after this statement (overwritten
         // before any use that reaches the result, `live_after`) has a zero adjoint here. The
         // old value is still restored: earlier statements may read it.
-        let key_addr = s as *const Stmt as usize;
+        let key_addr = s.id();
         let dead = |v: VarId| {
             cx.f.vars[v].active
                 && (!self.facts.live.contains(&v)
@@ -360,7 +353,7 @@ impl Rev<'_> {
             _ => {}
         }
         let c = self.core();
-        let key = s as *const Stmt as usize;
+        let key = s.id();
         match s {
             Stmt::Let { var, rhs, .. } => {
                 let v = &cx.f.vars[*var];
@@ -572,8 +565,10 @@ impl Rev<'_> {
                 out.extend(self.restore(s, place, depth));
                 out
             }
-            Stmt::Passive(_) => q!(),
-            Stmt::If { cond, then, els } => {
+            Stmt::Passive(_, _) => q!(),
+            Stmt::If {
+                cond, then, els, ..
+            } => {
                 let (tb, eb) = (self.rev_block(then, None), self.rev_block(els, None));
                 let c = self.rev_branch(cond, key, depth);
                 q!(if #c #tb else #eb)

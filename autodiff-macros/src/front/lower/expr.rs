@@ -106,6 +106,7 @@ impl Lowerer<'_> {
         let scalar = rhs_scalar(&rhs, &self.vars);
         let t = self.temp(scalar);
         out.push(Stmt::Let {
+            id: self.sid(),
             var: t,
             ty: None,
             rhs,
@@ -224,6 +225,7 @@ impl Lowerer<'_> {
                         let rule = Rule::find(r).expect("sin and cos are rules");
                         let t = self.temp(true);
                         out.push(Stmt::Let {
+                            id: self.sid(),
                             var: t,
                             ty: None,
                             rhs: Rhs::Rule(rule, vec![x.clone()]),

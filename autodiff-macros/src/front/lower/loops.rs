@@ -110,6 +110,7 @@ impl Lowerer<'_> {
         {
             let iv = self.declare(&pi.ident, false, ValueKind::Other);
             stmts.push(Stmt::Let {
+                id: self.sid(),
                 var: iv,
                 ty: None,
                 rhs: Rhs::Operand(Operand::Const {
@@ -137,6 +138,7 @@ impl Lowerer<'_> {
                 let v = self.declare(&pi.ident, false, ValueKind::Differentiable);
                 let _ = scalar;
                 stmts.push(Stmt::Let {
+                    id: self.sid(),
                     var: v,
                     ty: None,
                     rhs: Rhs::Operand(Operand::Place(place)),
@@ -153,6 +155,7 @@ impl Lowerer<'_> {
                     _ => q!(#src[#k]),
                 };
                 stmts.push(Stmt::Let {
+                    id: self.sid(),
                     var: v,
                     ty: None,
                     rhs: Rhs::Operand(Operand::Const {
@@ -182,6 +185,7 @@ impl Lowerer<'_> {
         self.loop_depth -= 1;
         self.loops.pop();
         out.push(Stmt::For {
+            id: self.sid(),
             var,
             iter,
             body: Block {

@@ -36,6 +36,8 @@ pub struct Lowerer<'a> {
     loop_depth: usize,
     block_stack: Vec<BlockId>,
     temps: usize,
+    /// Statements numbered so far (see [`StmtId`]).
+    stmts: usize,
     /// The parameters with tangents and adjoints in the signatures.
     signature: Vec<VarId>,
     /// The function's type parameters (those that are not floats are passive types).
@@ -66,6 +68,7 @@ impl<'a> Lowerer<'a> {
             loop_depth: 0,
             block_stack: Vec::new(),
             temps: 0,
+            stmts: 0,
             loops: Vec::new(),
         }
     }
@@ -123,6 +126,12 @@ impl<'a> Lowerer<'a> {
         });
         self.by_name.insert(name.to_string(), id);
         id
+    }
+
+    /// A fresh statement id.
+    fn sid(&mut self) -> StmtId {
+        self.stmts += 1;
+        self.stmts - 1
     }
 
     fn temp(&mut self, scalar: bool) -> VarId {
@@ -240,6 +249,7 @@ impl<'a> Lowerer<'a> {
                 signature: self.signature,
                 body,
                 num_blocks,
+                num_stmts: self.stmts,
                 block_depth: self.block_depth,
             },
             self.errors,

@@ -31,7 +31,7 @@ impl Lowerer<'_> {
     pub(super) fn lower_stmt(&mut self, s: &SynStmt, out: &mut Vec<Stmt>) {
         match s {
             SynStmt::Local(l) => self.lower_local(l, out),
-            SynStmt::Item(item) => out.push(Stmt::Passive(item.to_token_stream())),
+            SynStmt::Item(item) => out.push(Stmt::Passive(self.sid(), item.to_token_stream())),
             SynStmt::Expr(e, _) => self.lower_expr_stmt(e, out),
             SynStmt::Macro(m) => {
                 let e = Expr::Macro(syn::ExprMacro {
@@ -41,7 +41,7 @@ impl Lowerer<'_> {
                 if self.is_active(&e) {
                     self.error(m.span(), "write the computation as plain Rust (of the macros, only `vec![e; n]` is understood)");
                 }
-                out.push(Stmt::Passive(s.to_token_stream()));
+                out.push(Stmt::Passive(self.sid(), s.to_token_stream()));
             }
         }
     }
@@ -79,7 +79,7 @@ impl Lowerer<'_> {
                     let toks = init.expr.to_token_stream();
                     let id = self.declare(name, ty_scalar || float_kind && is_literal(&init.expr), kind);
                     self.vars[id].array = is_array;
-                    out.push(Stmt::Let {
+                    out.push(Stmt::Let { id: self.sid(),
                         var: id,
                         ty,
                         rhs: Rhs::Operand(Operand::Const { tokens: toks, float: float_kind }),
@@ -92,20 +92,20 @@ impl Lowerer<'_> {
                 let kind = if scalar { ValueKind::Floats } else { ValueKind::Differentiable };
                 let id = self.declare(name, scalar, kind);
                 self.vars[id].array = is_array;
-                out.push(Stmt::Let { var: id, ty, rhs, span });
+                out.push(Stmt::Let { id: self.sid(), var: id, ty, rhs, span });
             }
             Pat::Wild(_) => {
                 if self.is_active(&init.expr) {
                     let _ = self.lower_rhs(&init.expr, out);
                 } else {
-                    out.push(Stmt::Passive(l.to_token_stream()));
+                    out.push(Stmt::Passive(self.sid(), l.to_token_stream()));
                 }
             }
             Pat::Tuple(pt) => {
                 if !self.is_active(&init.expr) && !pat_has_active(pat, self.active) {
                     // A passive destructuring: keep it, but know its bindings, and what each
                     // is where the pattern's type or the tuple written says so.
-                    out.push(Stmt::Passive(l.to_token_stream()));
+                    out.push(Stmt::Passive(self.sid(), l.to_token_stream()));
                     let elem_kinds: Vec<ValueKind> = match (&ty, &*init.expr) {
                         (Some(t), _) => match &**t {
                             Type::Tuple(tt) => tt.elems.iter().map(|e| self.type_kind(e)).collect(),
@@ -150,7 +150,7 @@ impl Lowerer<'_> {
                                 Operand::Place(p) => self.vars[p.var].kind.element(),
                             };
                             let id = self.declare(&pi.ident, scalar, kind);
-                            out.push(Stmt::Let { var: id, ty: None, rhs: Rhs::Operand(op), span });
+                            out.push(Stmt::Let { id: self.sid(), var: id, ty: None, rhs: Rhs::Operand(op), span });
                         }
                         Pat::Wild(_) => {}
                         other => self.error(other.span(), "only names and `_` are supported inside a tuple pattern of a differentiated function"),
@@ -173,7 +173,12 @@ impl Lowerer<'_> {
                     return;
                 };
                 let value = self.lower_operand(&a.right, out);
-                out.push(Stmt::Assign { place, value, span });
+                out.push(Stmt::Assign {
+                    id: self.sid(),
+                    place,
+                    value,
+                    span,
+                });
             }
             Expr::Binary(b)
                 if matches!(
@@ -194,6 +199,7 @@ impl Lowerer<'_> {
                     SynBinOp::AddAssign(_) | SynBinOp::SubAssign(_) => {
                         let sub = matches!(b.op, SynBinOp::SubAssign(_));
                         out.push(Stmt::AddAssign {
+                            id: self.sid(),
                             place,
                             value,
                             sub,
@@ -209,6 +215,7 @@ impl Lowerer<'_> {
                         if base_active {
                             let t = self.temp(true);
                             out.push(Stmt::Let {
+                                id: self.sid(),
                                 var: t,
                                 ty: None,
                                 rhs: Rhs::Bin(op, Operand::Place(place.clone()), value),
@@ -221,6 +228,7 @@ impl Lowerer<'_> {
                                 deref: false,
                             };
                             out.push(Stmt::Assign {
+                                id: self.sid(),
                                 place,
                                 value: Operand::Place(tp),
                                 span,
@@ -233,6 +241,7 @@ impl Lowerer<'_> {
                                 q!(#l / #r)
                             };
                             out.push(Stmt::Assign {
+                                id: self.sid(),
                                 place,
                                 value: Operand::Const {
                                     tokens,
@@ -246,11 +255,20 @@ impl Lowerer<'_> {
             }
             Expr::If(i) => {
                 let (cond, then, els) = self.lower_if_parts(i);
-                out.push(Stmt::If { cond, then, els });
+                out.push(Stmt::If {
+                    id: self.sid(),
+                    cond,
+                    then,
+                    els,
+                });
             }
             Expr::Match(m) => {
                 let (scrutinee, arms) = self.lower_match_parts(m);
-                out.push(Stmt::Match { scrutinee, arms });
+                out.push(Stmt::Match {
+                    id: self.sid(),
+                    scrutinee,
+                    arms,
+                });
             }
             Expr::ForLoop(f) => self.lower_for(f, out),
             Expr::While(w) => {
@@ -270,6 +288,7 @@ impl Lowerer<'_> {
                 self.loops.pop();
                 self.no_tail(&body, w.body.span());
                 out.push(Stmt::While {
+                    id: self.sid(),
                     cond,
                     body,
                     label,
@@ -285,6 +304,7 @@ impl Lowerer<'_> {
                 self.loops.pop();
                 self.no_tail(&body, l.body.span());
                 out.push(Stmt::Loop {
+                    id: self.sid(),
                     body,
                     label,
                     exit: None,
@@ -298,11 +318,13 @@ impl Lowerer<'_> {
                     self.error(span, "`break` outside of a loop");
                 }
                 out.push(Stmt::Break {
+                    id: self.sid(),
                     label: b.label.clone(),
                     span,
                 });
             }
             Expr::Continue(c) => out.push(Stmt::Continue {
+                id: self.sid(),
                 label: c.label.clone(),
                 span,
             }),
@@ -317,12 +339,17 @@ impl Lowerer<'_> {
                         return;
                     }
                 };
-                out.push(Stmt::Return { value, span });
+                out.push(Stmt::Return {
+                    id: self.sid(),
+                    value,
+                    span,
+                });
             }
             Expr::Block(b) if b.label.is_none() => {
                 let block = self.lower_block(&b.block);
                 // A nested block is an `if true { .. }` without the branch: keep it a scope.
                 out.push(Stmt::If {
+                    id: self.sid(),
                     cond: q!(true),
                     then: block,
                     els: self.empty_block(),
@@ -337,7 +364,7 @@ impl Lowerer<'_> {
                 } else if mentions(e, self.active) && matches!(e, Expr::MethodCall(_)) {
                     self.error(span, "a method call that may change an active value is not supported in a differentiated function: write the update as an assignment (`x[i] = ..`)");
                 } else {
-                    out.push(Stmt::Passive(q!(#e;)));
+                    out.push(Stmt::Passive(self.sid(), q!(#e;)));
                 }
             }
         }
@@ -384,6 +411,7 @@ impl Lowerer<'_> {
                         let v =
                             self.temp(t.tail.as_ref().is_some_and(|o| op_scalar(o, &self.vars)));
                         stmts.push(Stmt::Let {
+                            id: self.sid(),
                             var: v,
                             ty: None,
                             rhs: Rhs::If {
@@ -401,6 +429,7 @@ impl Lowerer<'_> {
                         }))
                     } else {
                         stmts.push(Stmt::If {
+                            id: self.sid(),
                             cond: c,
                             then: t,
                             els: e2,
@@ -446,6 +475,7 @@ impl Lowerer<'_> {
                                 .is_some_and(|o| op_scalar(o, &self.vars)),
                         );
                         stmts.push(Stmt::Let {
+                            id: self.sid(),
                             var: v,
                             ty: None,
                             rhs: Rhs::Block(inner),
@@ -459,6 +489,7 @@ impl Lowerer<'_> {
                         }))
                     } else {
                         stmts.push(Stmt::If {
+                            id: self.sid(),
                             cond: q!(true),
                             then: inner,
                             els: self.empty_block(),
