@@ -448,12 +448,8 @@ fn stmt_mentions(
     count: &mut HashMap<VarId, usize>,
 ) {
     let mut m: Vec<VarId> = Vec::new();
-    let op = |o: &Operand, m: &mut Vec<VarId>| match o {
-        Operand::Place(p) => {
-            m.push(p.var);
-            place_idx(p, by_name, m);
-        }
-        Operand::Const { tokens, .. } => tokens_vec(tokens, by_name, m),
+    let op = |o: &Operand, m: &mut Vec<VarId>| {
+        crate::ir::operand_mentions(o, by_name, &mut |v| m.push(v))
     };
     match s {
         Stmt::Let { var, rhs, .. } => {
@@ -487,12 +483,8 @@ fn stmt_mentions(
 /// The variables a right-hand side names (the blocks of `if`/`match` values included).
 fn rhs_mentions(rhs: &Rhs, by_name: &HashMap<String, VarId>, out: &mut HashSet<VarId>) {
     let mut m = Vec::new();
-    let op = |o: &Operand, m: &mut Vec<VarId>| match o {
-        Operand::Place(p) => {
-            m.push(p.var);
-            place_idx(p, by_name, m);
-        }
-        Operand::Const { tokens, .. } => tokens_vec(tokens, by_name, m),
+    let op = |o: &Operand, m: &mut Vec<VarId>| {
+        crate::ir::operand_mentions(o, by_name, &mut |v| m.push(v))
     };
     match rhs {
         Rhs::Operand(a) | Rhs::Neg(a) => op(a, &mut m),
@@ -539,23 +531,9 @@ fn block_mentions(b: &Block, by_name: &HashMap<String, VarId>, m: &mut Vec<VarId
 }
 
 fn place_idx(p: &Place, by_name: &HashMap<String, VarId>, m: &mut Vec<VarId>) {
-    for pr in &p.proj {
-        if let Proj::Index(i) = pr {
-            tokens_vec(i, by_name, m);
-        }
-    }
+    crate::ir::index_mentions(p, by_name, &mut |v| m.push(v));
 }
 
 fn tokens_vec(t: &TokenStream, by_name: &HashMap<String, VarId>, m: &mut Vec<VarId>) {
-    for tt in t.clone() {
-        match tt {
-            TokenTree::Ident(i) => {
-                if let Some(&v) = by_name.get(&i.to_string()) {
-                    m.push(v);
-                }
-            }
-            TokenTree::Group(g) => tokens_vec(&g.stream(), by_name, m),
-            _ => {}
-        }
-    }
+    crate::ir::token_mentions(t, by_name, &mut |v| m.push(v));
 }

@@ -51,27 +51,7 @@ pub(crate) fn rematerializable(
     }
     scan(body, true, &mut out, assigned, &stable);
     visit_stmts(body, &mut |s| {
-        let mut inner = |b: &Block| scan(b, false, &mut out, assigned, &stable);
-        match s {
-            Stmt::If { then, els, .. } => {
-                inner(then);
-                inner(els);
-            }
-            Stmt::Match { arms, .. } => arms.iter().for_each(|a| inner(&a.body)),
-            Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop { body, .. } => {
-                inner(body)
-            }
-            Stmt::Let { rhs, .. } => match rhs {
-                Rhs::If { then, els, .. } => {
-                    inner(then);
-                    inner(els);
-                }
-                Rhs::Match { arms, .. } => arms.iter().for_each(|a| inner(&a.body)),
-                Rhs::Block(b) => inner(b),
-                _ => {}
-            },
-            _ => {}
-        }
+        for_each_child_block(s, &mut |b| scan(b, false, &mut out, assigned, &stable));
     });
     out
 }

@@ -91,7 +91,7 @@ pub fn plan(
             let mut mentions = HashSet::new();
             let replayable = scan(s, by_name, &mut writes, &mut decls, &mut mentions);
             // Writes of a statement that cannot be re-run count too (they stop a re-run).
-            all_writes(s, &mut writes);
+            crate::ir::writes(s, &mut writes);
             Info {
                 replayable,
                 writes,
@@ -246,33 +246,14 @@ const CHEAP_RULES: &[&str] = &[
     "abs", "max", "min", "mul_add", "recip", "floor", "ceil", "round", "trunc", "signum",
 ];
 
-/// Every variable `s` assigns or declares, nested statements included.
-fn all_writes(s: &Stmt, out: &mut HashSet<VarId>) {
-    crate::ir::visit_stmt(s, &mut |s| match s {
-        Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } => {
-            out.insert(place.var);
-        }
-        Stmt::Let { var, .. } | Stmt::For { var, .. } => {
-            out.insert(*var);
-        }
-        _ => {}
+fn operand(op: &Operand, by_name: &HashMap<String, VarId>, out: &mut HashSet<VarId>) {
+    crate::ir::operand_mentions(op, by_name, &mut |v| {
+        out.insert(v);
     });
 }
 
-fn operand(op: &Operand, by_name: &HashMap<String, VarId>, out: &mut HashSet<VarId>) {
-    match op {
-        Operand::Place(p) => {
-            out.insert(p.var);
-            proj(p, by_name, out);
-        }
-        Operand::Const { tokens, .. } => mentions_tokens(tokens, by_name, out),
-    }
-}
-
 fn proj(p: &Place, by_name: &HashMap<String, VarId>, out: &mut HashSet<VarId>) {
-    for pr in &p.proj {
-        if let Proj::Index(i) = pr {
-            mentions_tokens(i, by_name, out);
-        }
-    }
+    crate::ir::index_mentions(p, by_name, &mut |v| {
+        out.insert(v);
+    });
 }

@@ -20,26 +20,7 @@ pub fn visit_stmts(b: &Block, f: &mut dyn FnMut(&Stmt)) {
 /// Calls `f` on `s` and on every statement nested in it.
 pub fn visit_stmt(s: &Stmt, f: &mut dyn FnMut(&Stmt)) {
     f(s);
-    match s {
-        Stmt::Let { rhs, .. } => match rhs {
-            Rhs::If { then, els, .. } => {
-                visit_stmts(then, f);
-                visit_stmts(els, f);
-            }
-            Rhs::Match { arms, .. } => arms.iter().for_each(|a| visit_stmts(&a.body, f)),
-            Rhs::Block(b) => visit_stmts(b, f),
-            _ => {}
-        },
-        Stmt::If { then, els, .. } => {
-            visit_stmts(then, f);
-            visit_stmts(els, f);
-        }
-        Stmt::Match { arms, .. } => arms.iter().for_each(|a| visit_stmts(&a.body, f)),
-        Stmt::For { body, .. } | Stmt::While { body, .. } | Stmt::Loop { body, .. } => {
-            visit_stmts(body, f)
-        }
-        _ => {}
-    }
+    for_each_child_block(s, &mut |b| visit_stmts(b, f));
 }
 
 /// Calls `f` on the blocks directly inside a statement.
@@ -111,22 +92,64 @@ pub fn declared(s: &Stmt, out: &mut HashSet<VarId>) {
     });
 }
 
+/// The variables that passive tokens mention, into a set.
 pub fn mentions_tokens(
     t: &TokenStream,
     by_name: &HashMap<String, VarId>,
     out: &mut HashSet<VarId>,
 ) {
+    token_mentions(t, by_name, &mut |v| {
+        out.insert(v);
+    });
+}
+
+/// Calls `f` on every variable that passive tokens mention, once a mention.
+pub fn token_mentions(t: &TokenStream, by_name: &HashMap<String, VarId>, f: &mut dyn FnMut(VarId)) {
     for tt in t.clone() {
         match tt {
             TokenTree::Ident(i) => {
                 if let Some(&v) = by_name.get(&i.to_string()) {
-                    out.insert(v);
+                    f(v);
                 }
             }
-            TokenTree::Group(g) => mentions_tokens(&g.stream(), by_name, out),
+            TokenTree::Group(g) => token_mentions(&g.stream(), by_name, f),
             _ => {}
         }
     }
+}
+
+/// Calls `f` on the variables a place's index expressions mention.
+pub fn index_mentions(p: &Place, by_name: &HashMap<String, VarId>, f: &mut dyn FnMut(VarId)) {
+    for pr in &p.proj {
+        if let Proj::Index(i) = pr {
+            token_mentions(i, by_name, f);
+        }
+    }
+}
+
+/// Calls `f` on the variables an operand reads: a place's variable and its indices' variables,
+/// or those a passive expression mentions.
+pub fn operand_mentions(op: &Operand, by_name: &HashMap<String, VarId>, f: &mut dyn FnMut(VarId)) {
+    match op {
+        Operand::Place(p) => {
+            f(p.var);
+            index_mentions(p, by_name, f);
+        }
+        Operand::Const { tokens, .. } => token_mentions(tokens, by_name, f),
+    }
+}
+
+/// Every variable `s` assigns or declares, nested statements included.
+pub fn writes(s: &Stmt, out: &mut HashSet<VarId>) {
+    visit_stmt(s, &mut |s| match s {
+        Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } => {
+            out.insert(place.var);
+        }
+        Stmt::Let { var, .. } | Stmt::For { var, .. } => {
+            out.insert(*var);
+        }
+        _ => {}
+    });
 }
 
 /// A place's projections as a comparable key.
