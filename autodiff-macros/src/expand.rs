@@ -66,7 +66,7 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
     }
     if sig.opts.reverse {
         let flags = crate::passes::structure::structure(&mut ir);
-        out.extend(emit_reverse(&shell, &sig, &ir, &flags, &core));
+        out.extend(emit_reverse(&shell, &sig, &ir, &flags, &core)?);
     }
     Ok(out)
 }
@@ -290,14 +290,15 @@ fn emit_jvp(shell: &Shell, s: &Signature, ir: &Func, core: &TokenStream) -> Toke
     out
 }
 
-/// `NAME_vjp` and, for a scalar result, `NAME_grad`, from the structured IR.
+/// `NAME_vjp` and, for a scalar result, `NAME_grad`, from the structured IR (an error if the
+/// reverse emitter cannot settle what its pullback needs).
 fn emit_reverse(
     shell: &Shell,
     s: &Signature,
     ir: &Func,
     flags: &[syn::Ident],
     core: &TokenStream,
-) -> TokenStream {
+) -> syn::Result<TokenStream> {
     let Shell {
         vis,
         name,
@@ -327,7 +328,7 @@ fn emit_reverse(
         core: core.clone(),
         scalar: scalar.clone(),
     };
-    let r = reverse::emit(&cx, &ir.body, flags, result_scalar, false);
+    let r = reverse::emit(&cx, &ir.body, flags, result_scalar, false)?;
     let (fwd, inits, pullback) = (&r.forward, &r.adjoint_inits, &r.pullback);
     // `vjp`: the pullback owns copies of the borrowed parameters it reads.
     let mut own = TokenStream::new();
@@ -372,7 +373,7 @@ fn emit_reverse(
         });
     if result_scalar {
         // `grad` knows its cotangent up front: reduction loops run in one pass.
-        let g = reverse::emit(&cx, &ir.body, flags, result_scalar, true);
+        let g = reverse::emit(&cx, &ir.body, flags, result_scalar, true)?;
         let (fwd, inits, pullback) = (&g.forward, &g.adjoint_inits, &g.pullback);
         let grad = format_ident!("{}_grad", name);
         let one = cx.one_scalar();
@@ -397,5 +398,5 @@ fn emit_reverse(
             }
         });
     }
-    out
+    Ok(out)
 }

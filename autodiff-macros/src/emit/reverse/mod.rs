@@ -49,8 +49,21 @@ pub struct Reverse {
     pub pullback: TokenStream,
 }
 
+/// The most rounds of emission before giving up (2 or 3 suffice for every function of the test
+/// suite and the fuzzer's programs).
+const MAX_ROUNDS: usize = 12;
+
 /// `fuse`: for `NAME_grad`, whose cotangent is known before it starts (see [`crate::analysis::fuse`]).
-pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool, fuse: bool) -> Reverse {
+///
+/// An error when what the pullback needs has not settled after [`MAX_ROUNDS`]: code emitted
+/// from needs that are still growing could read a value that was overwritten.
+pub fn emit(
+    cx: &Ctx,
+    body: &Block,
+    flags: &[Ident],
+    result_scalar: bool,
+    fuse: bool,
+) -> syn::Result<Reverse> {
     debug_assert!(ids_unique(body), "statement ids are unique");
     let facts = Facts::of(cx, body, result_scalar, fuse);
     let mut needs = Needs::default();
@@ -81,12 +94,18 @@ pub fn emit(cx: &Ctx, body: &Block, flags: &[Ident], result_scalar: bool, fuse: 
             prev_reads: stmt_reads,
             single,
         };
-        if next == needs || round >= 12 {
-            return out;
+        if next == needs {
+            return Ok(out);
+        }
+        if round + 1 == MAX_ROUNDS {
+            break;
         }
         needs = next;
     }
-    unreachable!("the loop returns")
+    Err(syn::Error::new(
+        proc_macro2::Span::call_site(),
+        "#[differentiate] could not settle which values the reverse sweep needs (an internal limit); use `#[differentiate(forward)]` for this function, and please report it",
+    ))
 }
 
 /// A binding of the function's body (not inside a loop or branch), or a parameter passed by
