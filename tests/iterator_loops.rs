@@ -151,6 +151,91 @@ fn loops_over_elements() {
     );
 }
 
+// ---------------------------------------------------------------- position adapters
+
+#[differentiate]
+fn adapted_loops(xs: &[f64], w: [f64; 5]) -> f64 {
+    let mut s = 0.0;
+    for (i, &x) in xs.iter().enumerate().skip(1).step_by(2) {
+        s += x * w[i] * (i as f64 + 1.0);
+    }
+    for x in xs.iter().rev().take(3) {
+        s = s * 0.5 + x.sin();
+    }
+    for (a, b) in xs.iter().zip(w.iter()).rev().skip(1) {
+        s += a * b;
+    }
+    for &v in (w.iter().step_by(2)).rev() {
+        s *= 1.0 + 0.1 * v;
+    }
+    s
+}
+
+#[differentiate]
+fn adapted_reductions(xs: &[f64]) -> f64 {
+    let head: f64 = xs.iter().take(2).map(|x| x * x).sum();
+    let tail = xs.iter().skip(1).rev().fold(0.0, |acc, x| acc * 0.5 + x);
+    let odd: f64 = xs.iter().step_by(2).product();
+    head + tail + odd
+}
+
+#[test]
+fn position_adapters() {
+    let w5 = |p: &[f64]| -> [f64; 5] { p.try_into().unwrap() };
+    check_fn(
+        "adapted_loops",
+        &[0.3, -0.5, 0.8, 0.1, 0.6, 1.0, 2.0, -1.5, 0.5, 0.7],
+        &|p| vec![adapted_loops(&p[..5], w5(&p[5..]))],
+        &|p, t| {
+            let (y, d) = adapted_loops_jvp(&p[..5], w5(&p[5..]), &t[..5], w5(&t[5..]));
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = adapted_loops_vjp(&p[..5], w5(&p[5..]));
+            let (gx, gw) = pb(c[0]);
+            (vec![y], [gx, gw.to_vec()].concat())
+        },
+    );
+    check_grad(
+        "adapted_loops (grad)",
+        &[0.3, -0.5, 0.8, 0.1, 0.6, 1.0, 2.0, -1.5, 0.5, 0.7],
+        &|p| adapted_loops(&p[..5], w5(&p[5..])),
+        &|p| {
+            let (y, (gx, gw)) = adapted_loops_grad(&p[..5], w5(&p[5..]));
+            (y, [gx, gw.to_vec()].concat())
+        },
+    );
+    // A shorter slice than `w`: `zip` stops at the shorter, `take` at the end.
+    check_grad(
+        "adapted_loops (short)",
+        &[0.3, -0.5, 1.0, 2.0, -1.5, 0.5, 0.7],
+        &|p| adapted_loops(&p[..2], w5(&p[2..])),
+        &|p| {
+            let (y, (gx, gw)) = adapted_loops_grad(&p[..2], w5(&p[2..]));
+            (y, [gx, gw.to_vec()].concat())
+        },
+    );
+    check_fn(
+        "adapted_reductions",
+        &[0.3, -0.5, 0.8, 0.1, 0.6],
+        &|p| vec![adapted_reductions(p)],
+        &|p, t| {
+            let (y, d) = adapted_reductions_jvp(p, t);
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = adapted_reductions_vjp(p);
+            (vec![y], pb(c[0]))
+        },
+    );
+    check_grad(
+        "adapted_reductions (grad)",
+        &[0.3, -0.5, 0.8, 0.1, 0.6, 0.9],
+        &|p| adapted_reductions(p),
+        &|p| adapted_reductions_grad(p),
+    );
+}
+
 // ---------------------------------------------------------------- reductions
 
 #[differentiate]

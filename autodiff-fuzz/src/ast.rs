@@ -152,6 +152,8 @@ pub enum S {
         idx: Option<String>,
         src: String,
         copied: bool,
+        /// Position adapters after the source (`.skip(1).step_by(2)`), or empty.
+        adapters: String,
         body: Vec<S>,
     },
 }
@@ -575,12 +577,13 @@ impl Pr {
                 idx,
                 src,
                 copied,
+                adapters: ad,
                 body,
             } => {
                 let head = match (idx, copied) {
-                    (Some(i), _) => format!("for ({i}, &{var}) in {src}.iter().enumerate()"),
-                    (None, true) => format!("for {var} in {src}.iter().copied()"),
-                    (None, false) => format!("for &{var} in {src}.iter()"),
+                    (Some(i), _) => format!("for ({i}, &{var}) in {src}.iter().enumerate(){ad}"),
+                    (None, true) => format!("for {var} in {src}.iter().copied(){ad}"),
+                    (None, false) => format!("for &{var} in {src}.iter(){ad}"),
                 };
                 writeln!(out, "{pad}{head} {{").unwrap();
                 self.stmts(body, ind + 1, out);

@@ -68,6 +68,7 @@ pub const CONSTRUCTS: &[&str] = &[
     "unsupported",
     "for-elem",
     "for-enumerate",
+    "for-adapters",
     "reduce",
     "let-mut",
     "let-shadow",
@@ -276,6 +277,23 @@ impl<'a> Gen<'a> {
     }
 
     /// Whether to use construct `c` now (allowed and drawn with probability `p`); records it.
+    /// One or two position adapters for an element loop over `len` items: `.rev()`,
+    /// `.skip(k)`, `.take(k)` (`k` up to past the end), `.step_by(k)` (`k >= 1`).
+    fn position_adapters(&mut self, len: usize) -> String {
+        let n = 1 + self.rng.below(2);
+        let mut out = String::new();
+        for _ in 0..n {
+            let k = self.rng.range(0, len as i64 + 1);
+            out.push_str(&match self.rng.below(4) {
+                0 => ".rev()".to_string(),
+                1 => format!(".skip({k})"),
+                2 => format!(".take({k})"),
+                _ => format!(".step_by({})", 1 + k % 3),
+            });
+        }
+        out
+    }
+
     fn want(&mut self, c: &str, p: f64) -> bool {
         if self.cfg.allowed(c) && self.rng.chance(p) {
             self.used.insert(c.to_string());
@@ -674,6 +692,16 @@ impl<'a> Gen<'a> {
                 self.mark("reduce");
                 let xs = self.flat_arrays();
                 let (x, _) = self.rng.pick(&xs).clone();
+                if self.want("for-adapters", 0.3) {
+                    let t = *self.rng.pick(&[
+                        "X.iter().skip(1).map(|v| v * v).sum::<f64>()",
+                        "X.iter().rev().take(2).fold(0.0, |acc, v| acc * 0.5 + v)",
+                        "X.iter().step_by(2).product::<f64>()",
+                        "X.iter().rev().skip(1).step_by(2).map(|v| v.sin()).sum::<f64>()",
+                        "X.iter().enumerate().skip(1).map(|(i, v)| v * i as f64).sum::<f64>()",
+                    ]);
+                    return E::Reduce(t, x);
+                }
                 let t = *self.rng.pick(&[
                     "X.iter().sum::<f64>()",
                     "X.iter().map(|v| v * v).sum::<f64>()",
@@ -1175,6 +1203,11 @@ impl<'a> Gen<'a> {
                     None
                 };
                 let copied = idx.is_none() && self.rng.chance(0.5);
+                let adapters = if self.want("for-adapters", 0.4) {
+                    self.position_adapters(len)
+                } else {
+                    String::new()
+                };
                 self.scopes.push(vec![]);
                 // The iterated array is borrowed by the loop: not writable in its body.
                 if let Some(v) = self.vars().into_iter().find(|v| v.name == src) {
@@ -1191,6 +1224,7 @@ impl<'a> Gen<'a> {
                     idx,
                     src,
                     copied,
+                    adapters,
                     body,
                 }]
             }

@@ -19,6 +19,28 @@ pub struct IterLoop<'a> {
     /// Each element binding with the collection it comes from and how the original loop
     /// yields its items.
     pub elems: Vec<(&'a Pat, &'a Expr, Items)>,
+    /// Position adapters applied after the sources are combined, innermost first: `rev()`,
+    /// `skip(n)`, `take(n)`, `step_by(n)`. Each maps the positions `0..len` the same way
+    /// whatever the items are, so the index loop iterates `(0..len)` through the same adapters.
+    pub adapters: Vec<&'a syn::ExprMethodCall>,
+}
+
+/// The iterator adapters that select or reorder positions without looking at the items.
+pub const POSITION_ADAPTERS: &[(&str, usize)] =
+    &[("rev", 0), ("skip", 1), ("take", 1), ("step_by", 1)];
+
+/// `it.rev()`, `it.skip(n)`, `it.take(n)`, `it.step_by(n)`: the receiver and the call.
+pub fn position_adapter(e: &Expr) -> Option<(&Expr, &syn::ExprMethodCall)> {
+    match e {
+        Expr::MethodCall(m)
+            if POSITION_ADAPTERS.iter().any(|(name, n)| {
+                m.method == name && m.args.len() == *n && m.turbofish.is_none()
+            }) =>
+        {
+            Some((&m.receiver, m))
+        }
+        _ => None,
+    }
 }
 
 /// How an iterator yields a collection's elements.
@@ -35,6 +57,14 @@ pub enum Items {
 
 impl<'a> IterLoop<'a> {
     pub fn parse(pat: &'a Pat, iter: &'a Expr) -> Option<IterLoop<'a>> {
+        let mut adapters = Vec::new();
+        let mut iter = iter;
+        while let Some((inner, call)) = position_adapter(strip_paren(iter)) {
+            adapters.push(call);
+            iter = inner;
+        }
+        adapters.reverse();
+        let iter = strip_paren(iter);
         let (iter, enumerate) = match iter {
             Expr::MethodCall(m) if m.method == "enumerate" && m.args.is_empty() => {
                 (&*m.receiver, true)
@@ -83,6 +113,7 @@ impl<'a> IterLoop<'a> {
                 .zip(sources)
                 .map(|(p, (e, items))| (p, e, items))
                 .collect(),
+            adapters,
         })
     }
 }
@@ -251,4 +282,11 @@ pub fn format_captures(tokens: &proc_macro2::TokenStream) -> Vec<String> {
         }
     }
     out
+}
+
+fn strip_paren(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip_paren(&p.expr),
+        _ => e,
+    }
 }

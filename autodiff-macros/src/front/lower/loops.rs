@@ -91,7 +91,16 @@ impl Lowerer<'_> {
             [a, b] => q!(::core::cmp::min(#a, #b)),
             _ => unreachable!("one or two collections"),
         };
-        let iter_tokens = q!(0..#len);
+        // `xs.iter().skip(1).step_by(2)` visits the positions `(0..len).skip(1).step_by(2)`.
+        let adapters = lp.adapters.iter().map(|m| {
+            let (method, args) = (&m.method, &m.args);
+            q!(.#method(#args))
+        });
+        let iter_tokens = if lp.adapters.is_empty() {
+            q!(0..#len)
+        } else {
+            q!((0..#len) #(#adapters)*)
+        };
         let reads = self.mentioned_vars(&f.expr);
         let iter = ForIter {
             tokens: iter_tokens,
