@@ -236,6 +236,84 @@ fn position_adapters() {
     );
 }
 
+// ---------------------------------------------------------------- filter
+
+#[differentiate]
+fn filtered(xs: &[f64], w: [f64; 4], t: f64) -> f64 {
+    let mut s = 0.0;
+    for &x in xs.iter().filter(|v| **v > 0.0) {
+        s += x * x * t;
+    }
+    for (i, x) in xs.iter().enumerate().filter(|(i, _)| i % 2 == 1) {
+        s += x.sin() * (i as f64);
+    }
+    // The predicate reads an active parameter: it only decides.
+    let pos: f64 = xs
+        .iter()
+        .zip(w.iter())
+        .filter(|(a, _)| **a < t)
+        .map(|(a, b)| a * b)
+        .sum();
+    let big = xs
+        .iter()
+        .copied()
+        .filter(|v| v.abs() > 0.2)
+        .fold(1.0, |acc, v| acc * v);
+    s + pos + big
+}
+
+#[differentiate(wrt(x))]
+fn filtered_passive(x: f64, data: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for &d in data.iter().filter(|d| **d >= 0.0).filter(|d| **d < 2.0) {
+        s += (x - d).powi(2);
+    }
+    s
+}
+
+#[test]
+fn filters() {
+    let w4 = |p: &[f64]| -> [f64; 4] { p.try_into().unwrap() };
+    let p0 = [0.3, -0.5, 0.8, 0.1, 0.6, 1.0, 2.0, -1.5, 0.5, 0.45];
+    check_fn(
+        "filtered",
+        &p0,
+        &|p| vec![filtered(&p[..5], w4(&p[5..9]), p[9])],
+        &|p, t| {
+            let (y, d) = filtered_jvp(&p[..5], w4(&p[5..9]), p[9], &t[..5], w4(&t[5..9]), t[9]);
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = filtered_vjp(&p[..5], w4(&p[5..9]), p[9]);
+            let (gx, gw, gt) = pb(c[0]);
+            (vec![y], [gx, gw.to_vec(), vec![gt]].concat())
+        },
+    );
+    check_grad(
+        "filtered (grad)",
+        &p0,
+        &|p| filtered(&p[..5], w4(&p[5..9]), p[9]),
+        &|p| {
+            let (y, (gx, gw, gt)) = filtered_grad(&p[..5], w4(&p[5..9]), p[9]);
+            (y, [gx, gw.to_vec(), vec![gt]].concat())
+        },
+    );
+    let data = [0.5, -1.0, 1.5, 2.5, 0.0];
+    check_grad(
+        "filtered_passive",
+        &[0.7],
+        &|p| filtered_passive(p[0], &data),
+        &|p| {
+            let (y, g) = filtered_passive_grad(p[0], &data);
+            (y, vec![g])
+        },
+    );
+    // Against the loop written by hand.
+    let (y, _) = filtered_passive_grad(0.7, &data);
+    let want: f64 = [0.5f64, 1.5, 0.0].iter().map(|d| (0.7 - d).powi(2)).sum();
+    assert!((y - want).abs() < 1e-15);
+}
+
 // ---------------------------------------------------------------- reductions
 
 #[differentiate]

@@ -69,6 +69,7 @@ pub const CONSTRUCTS: &[&str] = &[
     "for-elem",
     "for-enumerate",
     "for-adapters",
+    "for-filter",
     "reduce",
     "let-mut",
     "let-shadow",
@@ -699,6 +700,8 @@ impl<'a> Gen<'a> {
                         "X.iter().step_by(2).product::<f64>()",
                         "X.iter().rev().skip(1).step_by(2).map(|v| v.sin()).sum::<f64>()",
                         "X.iter().enumerate().skip(1).map(|(i, v)| v * i as f64).sum::<f64>()",
+                        "X.iter().filter(|v| **v > 0.1).map(|v| v * v).sum::<f64>()",
+                        "X.iter().copied().filter(|v| v.abs() < 0.9).fold(1.0, |acc, v| acc * v)",
                     ]);
                     return E::Reduce(t, x);
                 }
@@ -1203,11 +1206,24 @@ impl<'a> Gen<'a> {
                     None
                 };
                 let copied = idx.is_none() && self.rng.chance(0.5);
-                let adapters = if self.want("for-adapters", 0.4) {
+                let mut adapters = if self.want("for-adapters", 0.4) {
                     self.position_adapters(len)
                 } else {
                     String::new()
                 };
+                if self.want("for-filter", 0.3) {
+                    // A passive predicate on the item (`&f64` with `enumerate`'s index beside
+                    // it, or the item itself).
+                    let c = self.rng.range(-8, 8) as f64 / 10.0;
+                    adapters.push_str(&match (&idx, copied) {
+                        (Some(_), _) if self.rng.chance(0.5) => {
+                            ".filter(|(i, _)| i % 2 == 0)".to_string()
+                        }
+                        (Some(_), _) => format!(".filter(|(_, v)| **v > {c:?})"),
+                        (None, true) => format!(".filter(|v| v.abs() > {c:?})"),
+                        (None, false) => format!(".filter(|&&v| v < {c:?})"),
+                    });
+                }
                 self.scopes.push(vec![]);
                 // The iterated array is borrowed by the loop: not writable in its body.
                 if let Some(v) = self.vars().into_iter().find(|v| v.name == src) {

@@ -5,7 +5,8 @@
 //! Output: `{ let mut __acc = 0.0; for (a, b) in xs.iter().zip(ys) { __acc = __acc + a * b; } __acc }`
 //!
 //! Understood: a source `lower` can loop over (`xs.iter()`, `&xs`, `.copied()`, `.cloned()`,
-//! `.enumerate()`, `.zip(..)`: `syntax::IterLoop`), then at most one `.map(|p| e)` (a closure
+//! `.enumerate()`, `.zip(..)`, position adapters, `.filter(..)`: `syntax::IterLoop`), then at
+//! most one `.map(|p| e)` (a closure
 //! of one parameter), then `.sum()`, `.product()` (turbofish allowed) or `.fold(init, |acc, p| e)`
 //! / `.fold(init, f64::max)`. `__acc` is hygienic: the user's closure cannot name it.
 

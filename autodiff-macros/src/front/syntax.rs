@@ -23,6 +23,9 @@ pub struct IterLoop<'a> {
     /// `skip(n)`, `take(n)`, `step_by(n)`. Each maps the positions `0..len` the same way
     /// whatever the items are, so the index loop iterates `(0..len)` through the same adapters.
     pub adapters: Vec<&'a syn::ExprMethodCall>,
+    /// `.filter(|q| pred)` calls after the adapters, innermost first: the body runs for the
+    /// items whose predicates all hold (passive: they only decide).
+    pub filters: Vec<&'a syn::ExprClosure>,
 }
 
 /// The iterator adapters that select or reorder positions without looking at the items.
@@ -57,8 +60,19 @@ pub enum Items {
 
 impl<'a> IterLoop<'a> {
     pub fn parse(pat: &'a Pat, iter: &'a Expr) -> Option<IterLoop<'a>> {
+        let mut filters = Vec::new();
+        let mut iter = strip_paren(iter);
+        while let Expr::MethodCall(m) = iter
+            && m.method == "filter"
+            && m.args.len() == 1
+            && let Expr::Closure(c) = &m.args[0]
+            && c.inputs.len() == 1
+        {
+            filters.push(c);
+            iter = strip_paren(&m.receiver);
+        }
+        filters.reverse();
         let mut adapters = Vec::new();
-        let mut iter = iter;
         while let Some((inner, call)) = position_adapter(strip_paren(iter)) {
             adapters.push(call);
             iter = inner;
@@ -114,6 +128,7 @@ impl<'a> IterLoop<'a> {
                 .map(|(p, (e, items))| (p, e, items))
                 .collect(),
             adapters,
+            filters,
         })
     }
 }
@@ -289,4 +304,47 @@ fn strip_paren(e: &Expr) -> &Expr {
         Expr::Paren(p) => strip_paren(&p.expr),
         _ => e,
     }
+}
+
+/// The spans of everything in `e` that may write a variable: assignments, compound
+/// assignments, `&mut` borrows and macros (whose expansion is not seen).
+pub fn writes_in(e: &Expr) -> Vec<proc_macro2::Span> {
+    use syn::spanned::Spanned;
+    struct W(Vec<proc_macro2::Span>);
+    impl<'ast> syn::visit::Visit<'ast> for W {
+        fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+            self.0.push(a.span());
+        }
+        fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+            use syn::BinOp::*;
+            if matches!(
+                b.op,
+                AddAssign(_)
+                    | SubAssign(_)
+                    | MulAssign(_)
+                    | DivAssign(_)
+                    | RemAssign(_)
+                    | BitXorAssign(_)
+                    | BitAndAssign(_)
+                    | BitOrAssign(_)
+                    | ShlAssign(_)
+                    | ShrAssign(_)
+            ) {
+                self.0.push(b.span());
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_reference(&mut self, r: &'ast syn::ExprReference) {
+            if r.mutability.is_some() {
+                self.0.push(r.span());
+            }
+            syn::visit::visit_expr_reference(self, r);
+        }
+        fn visit_macro(&mut self, m: &'ast syn::Macro) {
+            self.0.push(m.span());
+        }
+    }
+    let mut w = W(Vec::new());
+    syn::visit::Visit::visit_expr(&mut w, e);
+    w.0
 }

@@ -20,6 +20,7 @@ impl Lowerer<'_> {
         // that the reverse sweep runs backwards, instead of taping the items): the index loop.
         if let Some(lp) = crate::front::syntax::IterLoop::parse(&f.pat, &f.expr)
             && (lp.elems.iter().any(|(_, src, _)| self.is_active(src))
+                || !lp.filters.is_empty()
                 || !matches!(strip_pat_type(&f.pat), Pat::Ident(_) | Pat::Wild(_))
                 || lp
                     .elems
@@ -175,7 +176,54 @@ impl Lowerer<'_> {
                 });
             }
         }
-        self.finish_for(f, (var, iter, label), (id, stmts), out);
+        if lp.filters.is_empty() {
+            self.finish_for(f, (var, iter, label), (id, stmts), out);
+            return;
+        }
+        // `.filter(|q| pred)`: the body runs under `{ let q = &ITEM; pred }`, with `ITEM` what
+        // the user's iterator yields at this position (so `pred` sees the types it was written
+        // for), read from the collections as passive tokens.
+        let items: Vec<TokenStream> = lp
+            .elems
+            .iter()
+            .map(|(_, src, items)| {
+                let src = strip_parens(src);
+                match items {
+                    crate::front::syntax::Items::Ref => q!(&#src[#k]),
+                    crate::front::syntax::Items::Value => q!(#src[#k]),
+                    crate::front::syntax::Items::Clone => {
+                        q!(::core::clone::Clone::clone(&#src[#k]))
+                    }
+                }
+            })
+            .collect();
+        let item = match items.as_slice() {
+            [a] => a.clone(),
+            [a, b] => q!((#a, #b)),
+            _ => unreachable!("one or two collections"),
+        };
+        let item = if lp.index.is_some() {
+            q!((#k, #item))
+        } else {
+            item
+        };
+        let conds = lp.filters.iter().map(|c| {
+            let (q, pred) = (&c.inputs[0], &c.body);
+            q!({ let #q = &#item; #pred })
+        });
+        let body = &f.body;
+        let mut filtered = f.clone();
+        match syn::parse2(q!({ if #(#conds)&&* #body })) {
+            Ok(b) => filtered.body = b,
+            Err(e) => {
+                self.error(
+                    e.span(),
+                    "this `filter` could not be lowered: write the loop with an `if` inside",
+                );
+                return;
+            }
+        }
+        self.finish_for(&filtered, (var, iter, label), (id, stmts), out);
     }
 
     /// Lowers a `for` body after `stmts` (the statements binding its items), closes the loop's

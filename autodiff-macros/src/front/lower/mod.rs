@@ -177,21 +177,51 @@ impl<'a> Lowerer<'a> {
 
     /// Lowers the function body.
     pub fn lower_body(&mut self, body: &syn::Block) -> Block {
-        // Closures are rejected wherever they are: a call of a local closure would look like a
-        // call of a function without derivative.
-        struct Closures(Vec<Span>);
-        impl<'ast> syn::visit::Visit<'ast> for Closures {
+        // Closures are rejected wherever they are (a call of a local closure would look like a
+        // call of a function without derivative), except the predicates of `filter` in a loop
+        // `lower` understands: they only decide, so they must not write anything.
+        struct Closures<'ast> {
+            found: Vec<Span>,
+            writes: Vec<Span>,
+            predicates: Vec<*const syn::ExprClosure>,
+            _ast: std::marker::PhantomData<&'ast ()>,
+        }
+        impl<'ast> syn::visit::Visit<'ast> for Closures<'ast> {
+            fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+                if let Some(lp) = crate::front::syntax::IterLoop::parse(&f.pat, &f.expr) {
+                    for c in lp.filters {
+                        self.predicates.push(c as *const _);
+                        self.writes.extend(crate::front::syntax::writes_in(&c.body));
+                    }
+                }
+                syn::visit::visit_expr_for_loop(self, f);
+            }
             fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
-                self.0.push(c.span());
+                if self.predicates.contains(&(c as *const _)) {
+                    return;
+                }
+                self.found.push(c.span());
             }
         }
-        let mut found = Closures(Vec::new());
+        let mut found = Closures {
+            found: Vec::new(),
+            writes: Vec::new(),
+            predicates: Vec::new(),
+            _ast: std::marker::PhantomData,
+        };
         syn::visit::Visit::visit_block(&mut found, body);
-        for span in found.0 {
+        for span in found.found {
             self.error(
                 span,
                 "closures are not supported in a differentiated function: write a named function \
                  instead (with `#[differentiate]`, or with hand-written `_jvp` and `_vjp`), or a `for` loop",
+            );
+        }
+        for span in found.writes {
+            self.error(
+                span,
+                "a `filter` predicate of a differentiated function must not write anything (its \
+                 writes would carry no derivative): move the write into the loop's body",
             );
         }
         for (span, msg) in exits_from_floats(body, self.active) {
