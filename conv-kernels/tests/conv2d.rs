@@ -239,7 +239,7 @@ fn a_batch_of_256_images_runs_on_a_2_mib_stack() {
     assert!(out.is_finite());
 }
 
-/// The stride-1, unpadded fast path of the batched patches (and its adjoint) against the
+/// The batched convolution at stride 1 without padding (a rectangular kernel) against the
 /// per-image convolution and the dot-product test.
 #[test]
 fn batched_fast_path_matches_and_passes_the_dot_product_test() {
