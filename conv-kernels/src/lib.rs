@@ -5,8 +5,6 @@
 //!   points and their derivatives.
 //! - [`im2col`]: the column matrix of a convolution, and its adjoint `col2im`.
 
-pub mod batch;
-pub mod conv;
 pub mod gemm;
 pub mod im2col;
 pub mod layers;

@@ -10,11 +10,11 @@
 
 use autodiff_core::Differentiable;
 use autodiff_core::num_traits::ToPrimitive;
-use conv_kernels::conv::{
+use conv_kernels::gemm::Kernel;
+use conv_kernels::layers::{
     conv2d, filters_times_image_patches, filters_times_image_patches_vjp, im2col_gemm,
     im2col_gemm_jvp, im2col_gemm_vjp, image_patches, image_patches_vjp,
 };
-use conv_kernels::gemm::Kernel;
 use conv_kernels::{Filters, Image, Scalar, Tensor, Vector};
 
 /// A deterministic pseudo-random fill in [-1, 1).
@@ -217,11 +217,11 @@ fn fused_rule_on_a_large_image_f32() {
     });
 }
 
-// The library's batched convolution (`batch::conv2d_batch`, a `#[differentiate]` function over
+// The library's batched convolution (`layers::conv2d_batch`, a `#[differentiate]` function over
 // the fused rules `im2col_gemm_batch` and `add_bias_batch`), checked below image by image
 // against the naive loops (values) and `conv2d`'s pullback (gradients).
-use conv_kernels::batch::{conv2d_batch, conv2d_batch_jvp, conv2d_batch_vjp};
-use conv_kernels::conv::conv2d_vjp;
+use conv_kernels::layers::conv2d_vjp;
+use conv_kernels::layers::{conv2d_batch, conv2d_batch_jvp, conv2d_batch_vjp};
 
 /// One batched shape: every image against the naive loops plus the bias, the gradients against
 /// the per-image `conv2d_vjp` (`dW` and `db` summed over the batch), and the dot-product test

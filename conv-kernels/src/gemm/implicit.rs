@@ -963,6 +963,19 @@ fn pack_rows_by_16<F: Scalar>(a: &[F], m: usize, n: usize) -> Vec<F> {
     packed
 }
 
+/// The sum of a slice, with eight partial sums so that the adds do not wait on each other.
+pub(crate) fn plane_sum<F: Scalar>(plane: &[F]) -> F {
+    let mut partial = [F::zero(); 8];
+    let mut blocks = plane.chunks_exact(8);
+    for block in &mut blocks {
+        for (p, &v) in partial.iter_mut().zip(block) {
+            *p = *p + v;
+        }
+    }
+    let tail = blocks.remainder().iter().fold(F::zero(), |acc, &v| acc + v);
+    partial.iter().fold(tail, |acc, &p| acc + p)
+}
+
 /// `sums[p] <- Σ_i y[p n + i]` for the planes of `n` elements of `y` (`sums.len()` of them):
 /// the bias gradient of a convolution, by AVX2 for `f32`.
 pub(crate) fn plane_sums<F: Scalar>(y: &[F], n: usize, sums: &mut [F]) {
@@ -982,7 +995,7 @@ pub(crate) fn plane_sums<F: Scalar>(y: &[F], n: usize, sums: &mut [F]) {
         return;
     }
     for (p, s) in sums.iter_mut().enumerate() {
-        *s = crate::conv::plane_sum(&y[p * n..(p + 1) * n]);
+        *s = plane_sum(&y[p * n..(p + 1) * n]);
     }
 }
 

@@ -16,7 +16,7 @@
 //!
 //! `implicit` (crate-private) runs a convolution's product without storing its patch matrix:
 //! the image is read in place (stride 1, `f32` with AVX2 or AVX-512) or gathered one L2-sized block of
-//! the patch matrix at a time; [`crate::conv::im2col_gemm`] is its differentiable face.
+//! the patch matrix at a time; [`crate::layers::im2col_gemm`] is its differentiable face.
 //!
 //! ```
 //! use conv_kernels::gemm::gemm;
@@ -63,7 +63,7 @@ pub enum Transpose {
 /// - [`Kernel::install`] forces one kernel on the calling thread.
 ///
 /// Both apply to the GEMM entry points and to the convolution kernels of
-/// [`crate::conv::im2col_gemm`].
+/// [`crate::layers::im2col_gemm`].
 ///
 /// ```
 /// use conv_kernels::gemm::Kernel;
