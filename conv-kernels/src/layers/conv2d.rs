@@ -20,9 +20,9 @@ use autodiff_macros::differentiate;
 
 use std::sync::Arc;
 
-use crate::gemm::implicit::{ConvPlan, plane_sum, plane_sums};
+use crate::conv::im2col::{Im2colShape, col2im_slice, im2col_slice};
+use crate::conv::implicit::{ConvPlan, plane_sum, plane_sums};
 use crate::gemm::{Transpose, gemm_slices};
-use crate::im2col::{Im2colShape, col2im_slice, im2col_slice};
 use crate::{Batch, Filters, Image, Scalar, Vector};
 
 /// A flat heap buffer whose shape lives in its type: for a tensor whose first dimension is

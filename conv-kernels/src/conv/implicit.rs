@@ -39,14 +39,11 @@
 //!
 //! No buffer is larger than the padded image, the output, or one block.
 
-use super::{Kernel, avx2, avx512};
+use super::im2col::{Im2colShape, add_run, copy_run};
 #[cfg(target_arch = "x86_64")]
-#[path = "implicit_avx2.rs"]
-mod implicit_avx2;
-use super::kernel::{RawMat, RawMatMut};
-use super::{MatMut, MatRef, gemm_into, is_f32};
+use super::implicit_avx2;
 use crate::Scalar;
-use crate::im2col::{Im2colShape, add_run, copy_run};
+use crate::gemm::{Kernel, MatMut, MatRef, RawMat, RawMatMut, avx2, avx512, gemm_into, is_f32};
 
 /// The largest block of the patch matrix (or of `Wᵀ dY`) held at once: a quarter of this
 /// machine's 512 KiB L2, so that the block, the filters and the image stay in L2 together.
