@@ -7,11 +7,12 @@
 //!   whole (`ConvPlan`): the image is read in place (stride 1, `f32` with AVX2 or AVX-512) or
 //!   gathered one L2-sized block of the patch matrix at a time into the blocked GEMM; and the
 //!   plane sums of a bias gradient.
-//! - `implicit_avx2` (crate-private, x86-64): its AVX2 kernels over dense output pixels, and
-//!   the plane sums. (The other convolution tiles are still in `gemm/avx2.rs` and
-//!   `gemm/avx512.rs`.)
+//! - `implicit_avx2`, `implicit_avx512` (crate-private, x86-64): the register tiles of those
+//!   products (and the AVX2 plane sums), over the GEMM's microkernel plumbing: its raw views,
+//!   dot-product tiles and row dispatch.
 
 pub mod im2col;
 pub(crate) mod implicit;
 #[cfg(target_arch = "x86_64")]
 mod implicit_avx2;
+mod implicit_avx512;
