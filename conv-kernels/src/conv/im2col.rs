@@ -171,7 +171,7 @@ pub fn im2col_slice<F: Scalar>(shape: &Im2colShape, x: &[F], col: &mut [F]) {
 
 /// `dst <- src` for a short run (one row of one window position or of an image, a few dozen
 /// elements): an inline loop of fixed 8-element blocks, cheaper than a call to `memcpy` at
-/// these lengths. Also used by the fused convolution (`gemm::implicit`).
+/// these lengths. Also used by the fused convolution (`conv::implicit`).
 #[inline(always)]
 pub(crate) fn copy_run<F: Copy>(dst: &mut [F], src: &[F]) {
     let src = &src[..dst.len()];
