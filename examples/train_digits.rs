@@ -63,7 +63,7 @@ fn loss(p: &Params, x: &Digit, label: usize) -> f32 {
     nn::softmax_cross_entropy(&z, label)
 }
 
-/// Samples go through the network sixteen at a time: one GEMM per layer for the whole chunk.
+/// Samples go through the network sixteen at a time, through the batched layers.
 const CHUNK: usize = 16;
 
 /// The summed loss of a chunk of digits, through the batched layers (the same network as

@@ -48,27 +48,14 @@ type Digits<const N: usize> = Batch<f32, N, 1, 28, 28>;
 
 /// The first layer's maps of `N` digits, after its ReLU.
 fn first_layer<const N: usize>(p: &Params, x: &Digits<N>) -> Batch<f32, N, 6, 24, 24> {
-    nn::relu(&nn::conv2d_batch_fused::<
-        f32,
-        N,
-        1,
-        28,
-        28,
-        6,
-        5,
-        5,
-        1,
-        0,
-        24,
-        24,
-    >(x, &p.w1, &p.b1))
+    nn::relu(&nn::conv2d_batch::<f32, N, 1, 28, 28, 6, 5, 5, 1, 0, 24, 24>(x, &p.w1, &p.b1))
 }
 
 /// The logits of `N` digits (the network of [`chunk_loss`]).
 fn logits<const N: usize>(p: &Params, x: &Digits<N>) -> Mat<f32, N, 10> {
-    let h1 = nn::conv2d_batch_fused::<f32, N, 1, 28, 28, 6, 5, 5, 1, 0, 24, 24>(x, &p.w1, &p.b1);
+    let h1 = nn::conv2d_batch::<f32, N, 1, 28, 28, 6, 5, 5, 1, 0, 24, 24>(x, &p.w1, &p.b1);
     let m1 = nn::relu_max_pool2d_batch::<f32, N, 6, 24, 24, 2, 2, 12, 12>(&h1);
-    let h2 = nn::conv2d_batch_fused::<f32, N, 6, 12, 12, 16, 5, 5, 1, 0, 8, 8>(&m1, &p.w2, &p.b2);
+    let h2 = nn::conv2d_batch::<f32, N, 6, 12, 12, 16, 5, 5, 1, 0, 8, 8>(&m1, &p.w2, &p.b2);
     let m2 = nn::relu_max_pool2d_batch::<f32, N, 16, 8, 8, 2, 2, 4, 4>(&h2);
     let f = nn::flatten_batch::<f32, N, 16, 4, 4, 256>(&m2);
     let a3 = nn::relu(&nn::linear_batch(&p.w3, &p.b3, &f));
@@ -84,9 +71,9 @@ fn logits<const N: usize>(p: &Params, x: &Digits<N>) -> Mat<f32, N, 10> {
 #[allow(dead_code)]
 #[differentiate(reverse, wrt(p))]
 fn chunk_loss<const N: usize>(p: &Params, x: &Digits<N>, labels: &[usize; N]) -> f32 {
-    let h1 = nn::conv2d_batch_fused::<f32, N, 1, 28, 28, 6, 5, 5, 1, 0, 24, 24>(x, &p.w1, &p.b1);
+    let h1 = nn::conv2d_batch::<f32, N, 1, 28, 28, 6, 5, 5, 1, 0, 24, 24>(x, &p.w1, &p.b1);
     let m1 = nn::relu_max_pool2d_batch::<f32, N, 6, 24, 24, 2, 2, 12, 12>(&h1);
-    let h2 = nn::conv2d_batch_fused::<f32, N, 6, 12, 12, 16, 5, 5, 1, 0, 8, 8>(&m1, &p.w2, &p.b2);
+    let h2 = nn::conv2d_batch::<f32, N, 6, 12, 12, 16, 5, 5, 1, 0, 8, 8>(&m1, &p.w2, &p.b2);
     let m2 = nn::relu_max_pool2d_batch::<f32, N, 16, 8, 8, 2, 2, 4, 4>(&h2);
     let f = nn::flatten_batch::<f32, N, 16, 4, 4, 256>(&m2);
     let z3 = nn::linear_batch(&p.w3, &p.b3, &f);

@@ -25,12 +25,9 @@ pub use autodiff_core as __core;
 /// assert_eq!(y.as_flat().len(), 4 * 6 * 6);
 /// ```
 pub mod nn {
-    pub use conv_kernels::batch::*;
-    pub use conv_kernels::conv::*;
+    pub use conv_kernels::conv::im2col;
     pub use conv_kernels::layers::*;
-    pub use conv_kernels::{
-        Batch, Filters, Image, Mat, Scalar, Tensor, Vector, Zeros, gemm, im2col,
-    };
+    pub use conv_kernels::{Batch, Filters, Image, Mat, Scalar, Tensor, Vector, Zeros, gemm};
 }
 
 /// Optimisers over any `Differentiable` (SGD, momentum, Adam).

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use autodiff_core::Float;
 use autodiff_macros::differentiate;
-use conv_kernels::conv::{
+use conv_kernels::layers::{
     add_bias, add_bias_vjp, conv2d, conv2d_vjp, filters_times_image_patches,
     filters_times_image_patches_vjp, image_patches, image_patches_vjp,
 };

@@ -15,7 +15,7 @@
 )]
 
 use autodiff_core::Differentiable;
-use conv_kernels::conv::{conv2d, conv2d_jvp, conv2d_vjp};
+use conv_kernels::layers::{conv2d, conv2d_jvp, conv2d_vjp};
 use conv_kernels::{Filters, Image, Tensor, Vector};
 
 /// A deterministic pseudo-random fill in [-1, 1).
@@ -164,7 +164,7 @@ fn differentiated_gemm_chain_passes_the_dot_product_test() {
 /// dot-product test; so does the batched linear layer.
 #[test]
 fn batched_layers_match_per_image_and_pass_the_dot_product_test() {
-    use conv_kernels::batch::{
+    use conv_kernels::layers::{
         conv2d_batch, conv2d_batch_jvp, conv2d_batch_vjp, linear_batch_jvp, linear_batch_vjp,
     };
     use conv_kernels::{Batch, Mat};
@@ -212,7 +212,7 @@ fn batched_layers_match_per_image_and_pass_the_dot_product_test() {
 /// with a 2 MiB stack: every large tensor lives on the heap.
 #[test]
 fn a_batch_of_256_images_runs_on_a_2_mib_stack() {
-    use conv_kernels::batch::conv2d_batch_vjp;
+    use conv_kernels::layers::conv2d_batch_vjp;
     use conv_kernels::layers::{max_pool2d_batch_vjp, relu_vjp};
     use conv_kernels::{Batch, Scalar};
     fn run<F: Scalar + autodiff_core::Real>() -> F {
@@ -239,12 +239,12 @@ fn a_batch_of_256_images_runs_on_a_2_mib_stack() {
     assert!(out.is_finite());
 }
 
-/// The stride-1, unpadded fast path of the batched patches (and its adjoint) against the
+/// The batched convolution at stride 1 without padding (a rectangular kernel) against the
 /// per-image convolution and the dot-product test.
 #[test]
 fn batched_fast_path_matches_and_passes_the_dot_product_test() {
     use conv_kernels::Batch;
-    use conv_kernels::batch::{conv2d_batch, conv2d_batch_jvp, conv2d_batch_vjp};
+    use conv_kernels::layers::{conv2d_batch, conv2d_batch_jvp, conv2d_batch_vjp};
     type X = Batch<f64, 4, 2, 6, 5>;
     type Wt = Filters<f64, 3, 2, 3, 2>;
     type B = Vector<f64, 3>;

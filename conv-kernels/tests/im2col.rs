@@ -14,7 +14,7 @@
 )]
 
 use autodiff_core::Differentiable;
-use conv_kernels::im2col::{
+use conv_kernels::conv::im2col::{
     Im2colShape, col2im, col2im_slice, col2im_vjp, im2col, im2col_jvp, im2col_slice, im2col_vjp,
 };
 use conv_kernels::{Image, Mat};

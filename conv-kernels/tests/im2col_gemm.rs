@@ -5,15 +5,16 @@
 //! AVX-512: the wide-row kernels at stride 1 with long output rows, the pixel-row kernel
 //! otherwise), each with every kernel this CPU has ([`Kernel::install`]); its pullback against
 //! the dot-product test and against the unfused `image_patches` +
-//! `filters_times_image_patches`.
+//! `filters_times_image_patches`; and the batched `conv2d_batch` (the same rules image by
+//! image) against them.
 
 use autodiff_core::Differentiable;
 use autodiff_core::num_traits::ToPrimitive;
-use conv_kernels::conv::{
+use conv_kernels::gemm::Kernel;
+use conv_kernels::layers::{
     conv2d, filters_times_image_patches, filters_times_image_patches_vjp, im2col_gemm,
     im2col_gemm_jvp, im2col_gemm_vjp, image_patches, image_patches_vjp,
 };
-use conv_kernels::gemm::Kernel;
 use conv_kernels::{Filters, Image, Scalar, Tensor, Vector};
 
 /// A deterministic pseudo-random fill in [-1, 1).
@@ -216,40 +217,71 @@ fn fused_rule_on_a_large_image_f32() {
     });
 }
 
-// The library's batched convolution on the fused rules (`batch::conv2d_batch_fused`, a
-// `#[differentiate]` function over `im2col_gemm_batch` and `add_bias_batch`), checked below
-// against `conv2d_batch`, which goes through the batch's whole patch matrix.
-use conv_kernels::batch::{conv2d_batch_fused, conv2d_batch_fused_jvp, conv2d_batch_fused_vjp};
+// The library's batched convolution (`layers::conv2d_batch`, a `#[differentiate]` function over
+// the fused rules `im2col_gemm_batch` and `add_bias_batch`), checked below image by image
+// against the naive loops (values) and `conv2d`'s pullback (gradients).
+use conv_kernels::layers::conv2d_vjp;
+use conv_kernels::layers::{conv2d_batch, conv2d_batch_jvp, conv2d_batch_vjp};
 
-/// One batched shape: the fused batch against the existing `conv2d_batch` (values and
-/// gradients) and the dot-product test of its generated derivatives.
+/// One batched shape: every image against the naive loops plus the bias, the gradients against
+/// the per-image `conv2d_vjp` (`dW` and `db` summed over the batch), and the dot-product test
+/// of the generated derivatives.
 macro_rules! check_batch {
     ($f:ty, $tol:expr, $n:literal, $c:literal, $h:literal, $w:literal, $o:literal, $kh:literal,
      $kw:literal, $s:literal, $p:literal, $oh:literal, $ow:literal) => {{
         use conv_kernels::Batch;
-        use conv_kernels::batch::{conv2d_batch, conv2d_batch_vjp};
         type F = $f;
         type X = Batch<F, $n, $c, $h, $w>;
         type Wt = Filters<F, $o, $c, $kh, $kw>;
         type B = Vector<F, $o>;
         type Y = Batch<F, $n, $o, $oh, $ow>;
         let (x, w, b): (X, Wt, B) = (fill(61), fill(62), fill(63));
-        let want = conv2d_batch::<F, $n, $c, $h, $w, $o, $kh, $kw, $s, $p, $oh, $ow>(&x, &w, &b);
-        let y = conv2d_batch_fused::<F, $n, $c, $h, $w, $o, $kh, $kw, $s, $p, $oh, $ow>(&x, &w, &b);
-        let to_f64 = |v: &[F]| v.iter().map(|a| a.to_f64().unwrap()).collect::<Vec<_>>();
-        assert_close("batch y", y.as_flat(), &to_f64(want.as_flat()), $tol);
+        let y = conv2d_batch::<F, $n, $c, $h, $w, $o, $kh, $kw, $s, $p, $oh, $ow>(&x, &w, &b);
         let ct: Y = fill(64);
         let (_, pullback) =
             conv2d_batch_vjp::<F, $n, $c, $h, $w, $o, $kh, $kw, $s, $p, $oh, $ow>(&x, &w, &b);
-        let (ax_want, aw_want, ab_want) = pullback(ct.clone());
-        let (_, pullback) =
-            conv2d_batch_fused_vjp::<F, $n, $c, $h, $w, $o, $kh, $kw, $s, $p, $oh, $ow>(&x, &w, &b);
         let (ax, aw, ab) = pullback(ct.clone());
-        assert_close("batch dx", ax.as_flat(), &to_f64(ax_want.as_flat()), $tol);
-        assert_close("batch dw", aw.as_flat(), &to_f64(aw_want.as_flat()), $tol);
-        assert_close("batch db", ab.as_flat(), &to_f64(ab_want.as_flat()), $tol);
+        let to_f64 = |v: &[F]| v.iter().map(|a| a.to_f64().unwrap()).collect::<Vec<_>>();
+        let (image_len, out_len) = ($c * $h * $w, $o * $oh * $ow);
+        let mut aw_want = vec![0.0; aw.as_flat().len()];
+        let mut ab_want = vec![0.0; $o];
+        for n in 0..$n {
+            let xn: Image<F, $c, $h, $w> = Tensor::from_array(x[n]);
+            let cn: Image<F, $o, $oh, $ow> = Tensor::from_array(ct[n]);
+            let want: Vec<f64> = naive(
+                ($c, $h, $w),
+                ($o, $kh, $kw),
+                ($s, $p),
+                ($oh, $ow),
+                xn.as_flat(),
+                w.as_flat(),
+            )
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| v + b.as_flat()[i / ($oh * $ow)].to_f64().unwrap())
+            .collect();
+            assert_close(
+                "batch y",
+                &y.as_flat()[n * out_len..][..out_len],
+                &want,
+                $tol,
+            );
+            let (_, pullback) =
+                conv2d_vjp::<F, $c, $h, $w, $o, $kh, $kw, $s, $p, $oh, $ow>(&xn, &w, &b);
+            let (dxn, dwn, dbn) = pullback(cn);
+            let ax_n = &ax.as_flat()[n * image_len..][..image_len];
+            assert_close("batch dx", ax_n, &to_f64(dxn.as_flat()), $tol);
+            for (s, v) in aw_want.iter_mut().zip(to_f64(dwn.as_flat())) {
+                *s += v;
+            }
+            for (s, v) in ab_want.iter_mut().zip(to_f64(dbn.as_flat())) {
+                *s += v;
+            }
+        }
+        assert_close("batch dw", aw.as_flat(), &aw_want, $tol * $n as f64);
+        assert_close("batch db", ab.as_flat(), &ab_want, $tol * $n as f64);
         let (tx, tw, tb): (X, Wt, B) = (fill(65), fill(66), fill(67));
-        let (_, ty) = conv2d_batch_fused_jvp::<F, $n, $c, $h, $w, $o, $kh, $kw, $s, $p, $oh, $ow>(
+        let (_, ty) = conv2d_batch_jvp::<F, $n, $c, $h, $w, $o, $kh, $kw, $s, $p, $oh, $ow>(
             &x, &w, &b, &tx, &tw, &tb,
         );
         let lhs = ty.dot(&ct).to_f64().unwrap();
@@ -262,7 +294,7 @@ macro_rules! check_batch {
 }
 
 #[test]
-fn fused_batch_rules_match_conv2d_batch() {
+fn batched_convolution_matches_per_image() {
     check_batch!(f64, 1e-12, 3, 2, 7, 6, 5, 3, 3, 2, 1, 4, 3);
     check_batch!(f64, 1e-12, 4, 3, 9, 9, 6, 5, 5, 1, 0, 5, 5);
     check_batch!(f32, 2e-5, 3, 2, 7, 6, 5, 3, 3, 2, 1, 4, 3);
@@ -271,4 +303,7 @@ fn fused_batch_rules_match_conv2d_batch() {
     // LeNet-5's two layers on MNIST, as train_mnist calls them.
     check_batch!(f32, 2e-5, 3, 1, 28, 28, 6, 5, 5, 1, 0, 24, 24);
     check_batch!(f32, 2e-5, 3, 6, 12, 12, 16, 5, 5, 1, 0, 8, 8);
+    // train_digits' two layers.
+    check_batch!(f32, 2e-5, 3, 1, 8, 8, 8, 3, 3, 1, 0, 6, 6);
+    check_batch!(f32, 2e-5, 3, 8, 6, 6, 16, 3, 3, 1, 0, 4, 4);
 }

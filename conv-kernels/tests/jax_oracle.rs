@@ -4,8 +4,8 @@
 //! channels. The numbers are in `jax_oracle/conv2d_cases.rs`, written by
 //! `jax_oracle/make_conv2d.py` (kept beside them); this test needs no Python.
 
-use conv_kernels::batch::conv2d_batch_vjp;
-use conv_kernels::conv::{conv2d, conv2d_vjp};
+use conv_kernels::layers::conv2d_batch_vjp;
+use conv_kernels::layers::{conv2d, conv2d_vjp};
 use conv_kernels::{Batch, Filters, Image, Tensor, Vector};
 
 #[rustfmt::skip]

@@ -14,10 +14,6 @@
 //! variable `CONV_KERNELS_ISA` (`avx512`, `avx2`, `portable`) caps the pick for the process,
 //! [`Kernel::install`] forces one on a thread. `beta == 0` never reads C.
 //!
-//! `implicit` (crate-private) runs a convolution's product without storing its patch matrix:
-//! the image is read in place (stride 1, `f32` with AVX2 or AVX-512) or gathered one L2-sized block of
-//! the patch matrix at a time; [`crate::conv::im2col_gemm`] is its differentiable face.
-//!
 //! ```
 //! use conv_kernels::gemm::gemm;
 //! use conv_kernels::Mat;
@@ -30,7 +26,6 @@
 pub mod avx2;
 pub mod avx512;
 pub mod blocked;
-pub(crate) mod implicit;
 pub mod kernel;
 pub mod params;
 pub mod portable;
@@ -62,8 +57,8 @@ pub enum Transpose {
 ///   ones still on an AVX2-only CPU given `avx512`); any other value panics;
 /// - [`Kernel::install`] forces one kernel on the calling thread.
 ///
-/// Both apply to the GEMM entry points and to the convolution kernels of
-/// [`crate::conv::im2col_gemm`].
+/// Both apply to the GEMM entry points and to the convolution kernels built on them
+/// ([`crate::conv`]).
 ///
 /// ```
 /// use conv_kernels::gemm::Kernel;
@@ -197,7 +192,7 @@ impl Kernel {
     }
 }
 
-fn is_f32<F: 'static>() -> bool {
+pub(crate) fn is_f32<F: 'static>() -> bool {
     TypeId::of::<F>() == TypeId::of::<f32>()
 }
 

@@ -30,7 +30,8 @@
 //! |---|---|
 //! | [`activation`] | [`relu`] (any tensor, so batches too) |
 //! | [`pool`] | [`max_pool2d`], [`avg_pool2d`], [`max_pool2d_batch`], [`avg_pool2d_batch`], [`relu_max_pool2d_batch`] |
-//! | [`linear`](mod@linear) | [`linear()`] |
+//! | [`conv2d`](mod@conv2d) | [`conv2d()`], [`conv2d_batch`], and their pieces: [`im2col_gemm`], [`im2col_gemm_batch`], [`add_bias`], [`add_bias_batch`], the unfused [`image_patches`] and [`filters_times_image_patches`] |
+//! | [`linear`](mod@linear) | [`linear()`], [`linear_batch`] |
 //! | [`reshape`] | [`flatten`], [`unflatten`], [`flatten_batch`], [`unflatten_batch`] |
 //! | [`loss`] | [`softmax`], [`softmax_cross_entropy`], [`softmax_cross_entropy_batch`], [`mse`] |
 //! | [`conv1d`](mod@conv1d) | [`conv1d()`] |
@@ -53,6 +54,7 @@
 
 pub mod activation;
 pub mod conv1d;
+pub mod conv2d;
 pub mod correlate;
 pub mod linear;
 pub mod locally_connected;
@@ -63,10 +65,19 @@ pub mod shapes;
 
 pub use activation::{relu, relu_jvp, relu_vjp};
 pub use conv1d::{Filters1d, conv1d, conv1d_jvp, conv1d_vjp};
+pub use conv2d::{
+    ImagePatches, add_bias, add_bias_batch, add_bias_batch_jvp, add_bias_batch_vjp, add_bias_jvp,
+    add_bias_vjp, conv2d, conv2d_batch, conv2d_batch_jvp, conv2d_batch_vjp, conv2d_jvp, conv2d_vjp,
+    filters_times_image_patches, filters_times_image_patches_jvp, filters_times_image_patches_vjp,
+    im2col_gemm, im2col_gemm_batch, im2col_gemm_batch_jvp, im2col_gemm_batch_vjp, im2col_gemm_jvp,
+    im2col_gemm_vjp, image_patches, image_patches_jvp, image_patches_vjp,
+};
 pub use correlate::{
     Mode, convolve2d, convolve2d_jvp, convolve2d_vjp, correlate2d, correlate2d_jvp, correlate2d_vjp,
 };
-pub use linear::{linear, linear_jvp, linear_vjp};
+pub use linear::{
+    linear, linear_batch, linear_batch_jvp, linear_batch_vjp, linear_jvp, linear_vjp,
+};
 pub use locally_connected::{
     LocalWeights, locally_connected2d, locally_connected2d_jvp, locally_connected2d_vjp,
 };
@@ -89,16 +100,3 @@ pub use reshape::{
 pub use shapes::{
     Conv1dShape, Conv2dShape, LinearShape, LocallyConnected2dShape, conv_output_size,
 };
-
-/// Below this many scalars, batched layers run on the calling thread: splitting smaller work
-/// across rayon's pool costs more than it saves.
-pub(crate) const PAR_MIN_LEN: usize = 1 << 15;
-
-/// Whether a batched layer over `n` samples and `len` scalars splits its samples across
-/// rayon's pool: only for large enough work, and only when called from outside the pool's
-/// threads. A caller that already runs on one of them (a training loop that shares a batch's
-/// chunks across the threads) has its parallelism; splitting each layer again under it only
-/// adds scheduling (it was a fifth of LeNet-5's time on MNIST).
-pub(crate) fn split_across_pool(n: usize, len: usize) -> bool {
-    n > 1 && len >= PAR_MIN_LEN && rayon::current_thread_index().is_none()
-}

@@ -13,9 +13,21 @@
 use autodiff_core::Real;
 use rayon::prelude::*;
 
-use super::split_across_pool;
 use crate::Scalar;
 use crate::tensor::{Batch, Image, Tensor, Zeros};
+
+/// Below this many scalars, batched layers run on the calling thread: splitting smaller work
+/// across rayon's pool costs more than it saves.
+const PAR_MIN_LEN: usize = 1 << 15;
+
+/// Whether a batched pooling layer over `n` samples and `len` scalars splits its samples across
+/// rayon's pool: only for large enough work, and only when called from outside the pool's
+/// threads. A caller that already runs on one of them (a training loop that shares a batch's
+/// chunks across the threads) has its parallelism; splitting each layer again under it only
+/// adds scheduling (it was a fifth of LeNet-5's time on MNIST).
+fn split_across_pool(n: usize, len: usize) -> bool {
+    n > 1 && len >= PAR_MIN_LEN && rayon::current_thread_index().is_none()
+}
 
 /// Whether a pooling shape is consistent (evaluated at compile time).
 #[allow(clippy::too_many_arguments)]

@@ -24,7 +24,7 @@ use crate::{Image, Mat, Scalar};
 /// `kernel_h x kernel_w` window with the given stride and zero padding.
 ///
 /// ```
-/// use conv_kernels::im2col::Im2colShape;
+/// use conv_kernels::conv::im2col::Im2colShape;
 /// let s = Im2colShape { channels: 3, height: 32, width: 32, kernel_h: 5, kernel_w: 5, stride: 1, padding: 0 };
 /// assert_eq!((s.out_h(), s.out_w(), s.rows(), s.cols()), (28, 28, 75, 784));
 /// ```
@@ -118,7 +118,7 @@ impl Im2colShape {
 /// If a slice length disagrees with the shape.
 ///
 /// ```
-/// use conv_kernels::im2col::{im2col_slice, Im2colShape};
+/// use conv_kernels::conv::im2col::{im2col_slice, Im2colShape};
 /// // One 3x3 channel, a 2x2 window, stride 1, no padding: four windows of four taps.
 /// let shape = Im2colShape { channels: 1, height: 3, width: 3, kernel_h: 2, kernel_w: 2, stride: 1, padding: 0 };
 /// let x: Vec<f64> = (1..=9).map(f64::from).collect();
@@ -171,7 +171,7 @@ pub fn im2col_slice<F: Scalar>(shape: &Im2colShape, x: &[F], col: &mut [F]) {
 
 /// `dst <- src` for a short run (one row of one window position or of an image, a few dozen
 /// elements): an inline loop of fixed 8-element blocks, cheaper than a call to `memcpy` at
-/// these lengths. Also used by the fused convolution (`gemm::implicit`).
+/// these lengths. Also used by the fused convolution (`conv::implicit`).
 #[inline(always)]
 pub(crate) fn copy_run<F: Copy>(dst: &mut [F], src: &[F]) {
     let src = &src[..dst.len()];
@@ -210,7 +210,7 @@ pub(crate) fn add_run<F: Scalar>(dst: &mut [F], src: &[F]) {
 /// If a slice length disagrees with the shape.
 ///
 /// ```
-/// use conv_kernels::im2col::{col2im_slice, Im2colShape};
+/// use conv_kernels::conv::im2col::{col2im_slice, Im2colShape};
 /// // Every 2x2 window of a 3x3 image adds 1 to each of its pixels: the centre is in all four.
 /// let shape = Im2colShape { channels: 1, height: 3, width: 3, kernel_h: 2, kernel_w: 2, stride: 1, padding: 0 };
 /// let mut x = vec![0.0; 9];
@@ -316,7 +316,7 @@ impl<
 /// `L = OH OW`.
 ///
 /// ```
-/// use conv_kernels::im2col::im2col;
+/// use conv_kernels::conv::im2col::im2col;
 /// use conv_kernels::{Image, Mat};
 /// let x: Image<f32, 1, 3, 3> = Image::from_flat_fn(|i| i as f32);
 /// // 2x2 window, stride 1, padding 1: 4x4 output positions.
@@ -327,7 +327,7 @@ impl<
 /// A wrong output size does not compile:
 ///
 /// ```compile_fail
-/// use conv_kernels::im2col::im2col;
+/// use conv_kernels::conv::im2col::im2col;
 /// use conv_kernels::{Image, Mat};
 /// let x: Image<f32, 1, 3, 3> = Image::zeros();
 /// let col: Mat<f32, 4, 9> = im2col::<f32, 1, 3, 3, 2, 2, 1, 0, 3, 3, 4, 9>(&x);
@@ -358,7 +358,7 @@ pub fn im2col<
 /// read from them. Same const parameters and checks as [`im2col`].
 ///
 /// ```
-/// use conv_kernels::im2col::col2im;
+/// use conv_kernels::conv::im2col::col2im;
 /// use conv_kernels::{Image, Mat};
 /// let ones: Mat<f64, 4, 4> = Mat::from_flat_fn(|_| 1.0);
 /// let x: Image<f64, 1, 3, 3> = col2im::<f64, 1, 3, 3, 2, 2, 1, 0, 2, 2, 4, 4>(&ones);
@@ -389,7 +389,7 @@ pub fn col2im<
 /// Forward mode of [`im2col`], a linear map: the value and the tangent `im2col(t)`.
 ///
 /// ```
-/// use conv_kernels::im2col::{im2col, im2col_jvp};
+/// use conv_kernels::conv::im2col::{im2col, im2col_jvp};
 /// use conv_kernels::Image;
 /// let x: Image<f64, 1, 2, 2> = Image::from_flat_fn(|i| i as f64);
 /// let t: Image<f64, 1, 2, 2> = Image::from_flat_fn(|_| 1.0);
@@ -423,7 +423,7 @@ pub fn im2col_jvp<
 /// Reverse mode of [`im2col`]: the value and the pullback [`col2im`].
 ///
 /// ```
-/// use conv_kernels::im2col::im2col_vjp;
+/// use conv_kernels::conv::im2col::im2col_vjp;
 /// use conv_kernels::{Image, Mat};
 /// let x: Image<f64, 1, 3, 3> = Image::zeros();
 /// let (_col, pullback) = im2col_vjp::<f64, 1, 3, 3, 2, 2, 1, 0, 2, 2, 4, 4>(&x);
@@ -458,7 +458,7 @@ pub fn im2col_vjp<
 /// Forward mode of [`col2im`], a linear map: the value and the tangent `col2im(t)`.
 ///
 /// ```
-/// use conv_kernels::im2col::col2im_jvp;
+/// use conv_kernels::conv::im2col::col2im_jvp;
 /// use conv_kernels::Mat;
 /// let c: Mat<f64, 1, 4> = Mat::from_flat_fn(|i| i as f64);
 /// let (x, dx) = col2im_jvp::<f64, 1, 2, 2, 1, 1, 1, 0, 2, 2, 1, 4>(&c, &c);
@@ -490,7 +490,7 @@ pub fn col2im_jvp<
 /// Reverse mode of [`col2im`]: the value and the pullback [`im2col`].
 ///
 /// ```
-/// use conv_kernels::im2col::col2im_vjp;
+/// use conv_kernels::conv::im2col::col2im_vjp;
 /// use conv_kernels::{Image, Mat};
 /// let c: Mat<f64, 4, 4> = Mat::zeros();
 /// let (_x, pullback) = col2im_vjp::<f64, 1, 3, 3, 2, 2, 1, 0, 2, 2, 4, 4>(&c);

@@ -10,20 +10,86 @@
 //! [`filters_times_image_patches`] (the filters `(O, C, KH, KW)` as the `O x (C·KH·KW)`
 //! matrix times it) computes the same thing step by step, as the course writes it; it is the
 //! fused rule's reference in the tests and the benchmark.
+//!
+//! `conv2d_batch` is, like [`conv2d()`], a `#[differentiate]` function: the fused rule image
+//! after image ([`im2col_gemm_batch`]), then the bias ([`add_bias_batch`]); its backward pass is
+//! derived.
 
 use autodiff_core::Float;
 use autodiff_macros::differentiate;
 
-use crate::batch::ImagePatches;
 use std::sync::Arc;
 
-use crate::gemm::implicit::ConvPlan;
+use crate::conv::im2col::{Im2colShape, col2im_slice, im2col_slice};
+use crate::conv::implicit::{ConvPlan, plane_sum, plane_sums};
 use crate::gemm::{Transpose, gemm_slices};
-use crate::im2col::{Im2colShape, col2im_slice, im2col_slice};
 use crate::{Batch, Filters, Image, Scalar, Vector};
 
+/// A flat heap buffer whose shape lives in its type: for a tensor whose first dimension is
+/// small, so that an element of a nested array would be too large to build on a stack.
+macro_rules! flat_tensor {
+    ($(#[$doc:meta])* $name:ident < $($c:ident),* > = $len:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct $name<F, $(const $c: usize),*> {
+            data: Vec<F>,
+        }
+
+        impl<F: Scalar, $(const $c: usize),*> $name<F, $($c),*> {
+            /// The number of scalars.
+            pub const LEN: usize = $len;
+            /// All zeros.
+            pub fn zeros() -> Self {
+                Self { data: vec![F::zero(); Self::LEN] }
+            }
+            /// The scalars, in order.
+            pub fn as_flat(&self) -> &[F] {
+                &self.data
+            }
+            /// The scalars, in order, mutably.
+            pub fn as_flat_mut(&mut self) -> &mut [F] {
+                &mut self.data
+            }
+        }
+
+        impl<F: Scalar + autodiff_core::Differentiable<Scalar = F>, $(const $c: usize),*> autodiff_core::Differentiable
+            for $name<F, $($c),*>
+        {
+            type Scalar = F;
+            fn zero_like(&self) -> Self {
+                Self::zeros()
+            }
+            fn accumulate(&mut self, other: &Self) {
+                self.data.accumulate(&other.data)
+            }
+            fn axpy(&mut self, a: F, x: &Self) {
+                self.data.axpy(a, &x.data)
+            }
+            fn dot(&self, other: &Self) -> F {
+                self.data.dot(&other.data)
+            }
+            fn scale(&mut self, a: F) {
+                self.data.scale(a)
+            }
+            fn zip_map(&mut self, other: &Self, f: &mut dyn FnMut(&mut F, F)) {
+                self.data.zip_map(&other.data, f)
+            }
+            fn num_leaves(&self) -> usize {
+                self.data.len()
+            }
+        }
+    };
+}
+
+flat_tensor! {
+    /// The patches of one image, `(C, KH, KW, OH, OW)`: the `(C·KH·KW) x (OH·OW)` patch matrix
+    /// of the unfused convolution ([`image_patches`]), in one flat
+    /// heap buffer.
+    ImagePatches<C, KH, KW, OH, OW> = C * KH * KW * OH * OW
+}
+
 /// The im2col geometry, with the output size checked at compile time.
-pub(crate) const fn geometry<
+const fn geometry<
     const C: usize,
     const H: usize,
     const W: usize,
@@ -61,8 +127,8 @@ pub(crate) const fn geometry<
 }
 
 /// `y <- W cols + beta y` on flat buffers: the filters `W` as an `O x K` matrix, the patches
-/// as `K x L`, the output as `O x L`. Shared by the single-image and the batched convolution.
-pub(crate) fn filters_product<F: Scalar>(
+/// as `K x L`, the output as `O x L`.
+fn filters_product<F: Scalar>(
     (o, k, l): (usize, usize, usize),
     w: &[F],
     cols: &[F],
@@ -89,7 +155,7 @@ pub(crate) fn filters_product<F: Scalar>(
 
 /// The backward of [`filters_product`] with `beta = 0`: `dW = dY colsᵀ` into `dw`, then
 /// `dcols = Wᵀ dY` written over `cols` (the patches are not needed after `dW`).
-pub(crate) fn filters_product_backward<F: Scalar>(
+fn filters_product_backward<F: Scalar>(
     (o, k, l): (usize, usize, usize),
     w: &[F],
     dy: &[F],
@@ -134,7 +200,7 @@ pub(crate) fn filters_product_backward<F: Scalar>(
 /// padding `P`) as a column.
 ///
 /// ```
-/// use conv_kernels::{Image, conv::image_patches};
+/// use conv_kernels::{Image, layers::image_patches};
 /// let x: Image<f64, 1, 3, 3> = Image::from_flat_fn(|i| i as f64);
 /// let p = image_patches::<f64, 1, 3, 3, 2, 2, 1, 0, 2, 2>(&x);
 /// assert_eq!(&p.as_flat()[..4], &[0.0, 1.0, 3.0, 4.0]); // tap (0, 0) of the four windows
@@ -222,7 +288,7 @@ pub fn image_patches_vjp<
 /// [`im2col_gemm`]; this pair is its reference in the tests and the benchmark.)
 ///
 /// ```
-/// use conv_kernels::{Filters, Image, Tensor, conv::{filters_times_image_patches, image_patches}};
+/// use conv_kernels::{Filters, Image, Tensor, layers::{filters_times_image_patches, image_patches}};
 /// let x: Image<f64, 1, 1, 2> = Tensor::from_flat(&[0.0, 1.0]);
 /// let w: Filters<f64, 1, 1, 1, 1> = Tensor::from_flat_fn(|_| 2.0);
 /// let p = image_patches::<f64, 1, 1, 2, 1, 1, 1, 0, 1, 2>(&x);
@@ -357,7 +423,7 @@ fn plan_and_pad<
 /// The result equals `filters_times_image_patches(w, image_patches(x))`.
 ///
 /// ```
-/// use conv_kernels::{Filters, Image, Tensor, conv::im2col_gemm};
+/// use conv_kernels::{Filters, Image, Tensor, layers::im2col_gemm};
 /// let x: Image<f64, 1, 2, 3> = Tensor::from_flat(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
 /// let w: Filters<f64, 1, 1, 2, 2> = Tensor::from_flat(&[1.0, 0.0, 0.0, 1.0]);
 /// // Each output is x[i][j] + x[i + 1][j + 1].
@@ -468,7 +534,7 @@ pub fn im2col_gemm_vjp<
 /// batched convolution.
 ///
 /// ```
-/// use conv_kernels::{Batch, Filters, Image, Tensor, conv::{im2col_gemm, im2col_gemm_batch}};
+/// use conv_kernels::{Batch, Filters, Image, Tensor, layers::{im2col_gemm, im2col_gemm_batch}};
 /// let x: Batch<f64, 2, 1, 3, 3> = Tensor::from_flat_fn(|i| i as f64);
 /// let w: Filters<f64, 2, 1, 2, 2> = Tensor::from_flat_fn(|i| i as f64 - 1.0);
 /// let y = im2col_gemm_batch::<f64, 2, 1, 3, 3, 2, 2, 2, 1, 0, 2, 2>(&x, &w);
@@ -603,7 +669,7 @@ pub fn im2col_gemm_batch_vjp<
 /// [`add_bias`] over a batch: `y[n][o][i][j] + b[o]`, in place on the batch it takes.
 ///
 /// ```
-/// use conv_kernels::{Batch, Tensor, Vector, conv::add_bias_batch};
+/// use conv_kernels::{Batch, Tensor, Vector, layers::add_bias_batch};
 /// let y: Batch<f64, 2, 2, 1, 1> = Tensor::from_flat(&[1.0, 2.0, 3.0, 4.0]);
 /// let b: Vector<f64, 2> = Tensor::from_flat(&[10.0, 20.0]);
 /// assert_eq!(add_bias_batch(y, &b).as_flat(), &[11.0, 22.0, 13.0, 24.0]);
@@ -671,23 +737,10 @@ pub fn add_bias_batch_vjp<
     })
 }
 
-/// The sum of a slice, with eight partial sums so that the adds do not wait on each other.
-pub(crate) fn plane_sum<F: Scalar>(plane: &[F]) -> F {
-    let mut partial = [F::zero(); 8];
-    let mut blocks = plane.chunks_exact(8);
-    for block in &mut blocks {
-        for (p, &v) in partial.iter_mut().zip(block) {
-            *p = *p + v;
-        }
-    }
-    let tail = blocks.remainder().iter().fold(F::zero(), |acc, &v| acc + v);
-    partial.iter().fold(tail, |acc, &p| acc + p)
-}
-
 /// `y[o][i][j] + b[o]`: the bias of a convolution, added in place to the image it takes.
 ///
 /// ```
-/// use conv_kernels::{Image, Tensor, Vector, conv::add_bias};
+/// use conv_kernels::{Image, Tensor, Vector, layers::add_bias};
 /// let y: Image<f64, 2, 1, 2> = Tensor::from_flat(&[1.0, 2.0, 3.0, 4.0]);
 /// let b: Vector<f64, 2> = Tensor::from_flat(&[10.0, 20.0]);
 /// assert_eq!(add_bias(y, &b).as_flat(), &[11.0, 12.0, 23.0, 24.0]);
@@ -726,7 +779,7 @@ pub fn add_bias_vjp<F: Scalar, const O: usize, const OH: usize, const OW: usize>
 ) {
     (add_bias(y, b), |ct: Image<F, O, OH, OW>| {
         let mut db = Vector::zeros();
-        crate::gemm::implicit::plane_sums(ct.as_flat(), OH * OW, db.as_flat_mut());
+        plane_sums(ct.as_flat(), OH * OW, db.as_flat_mut());
         (ct, db)
     })
 }
@@ -742,7 +795,7 @@ pub fn add_bias_vjp<F: Scalar, const O: usize, const OH: usize, const OW: usize>
 /// compute the same product through the full patch matrix.
 ///
 /// ```
-/// use conv_kernels::{Filters, Image, Vector, Tensor, conv::conv2d};
+/// use conv_kernels::{Filters, Image, Vector, Tensor, layers::conv2d};
 /// // The course's layer: 3x32x32 through six 5x5x3 filters -> 6x28x28.
 /// let x: Image<f32, 3, 32, 32> = Tensor::from_flat_fn(|i| (i % 7) as f32);
 /// let w: Filters<f32, 6, 3, 5, 5> = Tensor::from_flat_fn(|_| 0.01);
@@ -770,4 +823,41 @@ pub fn conv2d<
 ) -> Image<F, O, OH, OW> {
     let y = im2col_gemm::<F, C, H, W, O, KH, KW, S, P, OH, OW>(x, w);
     add_bias(y, b)
+}
+
+/// [`conv2d()`] over a batch `(N, C, H, W)` -> `(N, O, OH, OW)` through
+/// the fused kernels image after image ([`im2col_gemm_batch`]: the patch matrix is never
+/// stored, and no buffer grows with the batch beyond the input and the output) and
+/// [`add_bias_batch`]. Written with `#[differentiate]`; its derivatives are generated.
+///
+/// ```
+/// use conv_kernels::{Batch, Filters, Tensor, Vector, layers::{conv2d, conv2d_batch}};
+/// let x: Batch<f64, 3, 2, 5, 5> = Tensor::from_flat_fn(|i| (i % 7) as f64);
+/// let w: Filters<f64, 4, 2, 3, 3> = Tensor::from_flat_fn(|i| (i % 5) as f64 - 2.0);
+/// let b: Vector<f64, 4> = Tensor::from_flat_fn(|o| o as f64);
+/// let y = conv2d_batch::<f64, 3, 2, 5, 5, 4, 3, 3, 1, 0, 3, 3>(&x, &w, &b);
+/// let x1 = Tensor::from_array(x[1]);
+/// assert_eq!(y[1], *conv2d::<f64, 2, 5, 5, 4, 3, 3, 1, 0, 3, 3>(&x1, &w, &b));
+/// ```
+#[differentiate]
+pub fn conv2d_batch<
+    F: Float + Scalar,
+    const N: usize,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const O: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+>(
+    x: &Batch<F, N, C, H, W>,
+    w: &Filters<F, O, C, KH, KW>,
+    b: &Vector<F, O>,
+) -> Batch<F, N, O, OH, OW> {
+    let y = im2col_gemm_batch::<F, N, C, H, W, O, KH, KW, S, P, OH, OW>(x, w);
+    add_bias_batch(y, b)
 }

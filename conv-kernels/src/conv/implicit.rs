@@ -11,16 +11,17 @@
 //! - **Wide rows** (stride 1): with the output rows laid out `Wp` wide instead of `OW` (the
 //!   last `KW - 1` columns of each row are wasted work, cropped afterwards), `bases[l]` is `l`
 //!   itself, so row `p` of the patch matrix is the padded image read from `taps[p]` on. The
-//!   `f32` AVX2 kernels read it in place: the forward product ([`avx2::conv_taps_f32`], a
-//!   `6 x 16` tile of output channels by pixels), the weight gradient (dot products,
-//!   [`avx2::conv_weight_grad_taps_f32`]) and the input gradient, whose tiles of `Wᵀ dY` are
-//!   added straight into the padded gradient ([`avx2::conv_input_grad_taps_f32`]: col2im fused
-//!   into the product). Best when the output rows are long.
+//!   `f32` AVX2 kernels read it in place: the forward product
+//!   ([`implicit_avx2::conv_taps_f32`], a `6 x 16` tile of output channels by pixels), the
+//!   weight gradient (dot products, [`implicit_avx2::conv_weight_grad_taps_f32`]) and the input
+//!   gradient, whose tiles of `Wᵀ dY` are added straight into the padded gradient
+//!   ([`implicit_avx2::conv_input_grad_taps_f32`]: col2im fused into the product). Best when
+//!   the output rows are long.
 //! - **Pixel rows** (`f32` with AVX2, any stride): the register tile turned around, six pixels
 //!   by sixteen output channels, so that the channels fill the lanes and the patch-matrix
-//!   entries are broadcast from the padded image ([`avx2::conv_gather_f32`]); the weight
-//!   gradient is the same kernel with the roles of pixels and taps swapped. Best when the
-//!   output rows are short and there are 16 or more channels (LeNet's second layer).
+//!   entries are broadcast from the padded image ([`implicit_avx2::conv_gather_f32`]); the
+//!   weight gradient is the same kernel with the roles of pixels and taps swapped. Best when
+//!   the output rows are short and there are 16 or more channels (LeNet's second layer).
 //! - **Gathered blocks** (every other scalar, and the input gradient at strides above 1): the
 //!   patch matrix is gathered `K x NB` at a time (at most [`BLOCK_BYTES`]) and each block goes
 //!   through the blocked GEMM; in the backward pass a block of `Wᵀ dY` is scattered back
@@ -39,14 +40,12 @@
 //!
 //! No buffer is larger than the padded image, the output, or one block.
 
-use super::{Kernel, avx2, avx512};
+use super::im2col::{Im2colShape, add_run, copy_run};
 #[cfg(target_arch = "x86_64")]
-#[path = "implicit_avx2.rs"]
-mod implicit_avx2;
-use super::kernel::{RawMat, RawMatMut};
-use super::{MatMut, MatRef, gemm_into, is_f32};
+use super::implicit_avx2;
+use super::implicit_avx512;
 use crate::Scalar;
-use crate::im2col::{Im2colShape, add_run, copy_run};
+use crate::gemm::{Kernel, MatMut, MatRef, RawMat, RawMatMut, gemm_into, is_f32};
 
 /// The largest block of the patch matrix (or of `Wᵀ dY`) held at once: a quarter of this
 /// machine's 512 KiB L2, so that the block, the filters and the image stay in L2 together.
@@ -131,9 +130,9 @@ pub(crate) struct ConvPlan {
     /// The segments of the dense output pixels (stride 1), see [`ConvPlan::segments`].
     #[cfg(target_arch = "x86_64")]
     segments: (Vec<(u32, u32)>, Vec<implicit_avx2::Segment>),
-    /// The same by 16 pixels, for the AVX-512 kernel ([`avx512::Segment16`]).
+    /// The same by 16 pixels, for the AVX-512 kernel ([`implicit_avx512::Segment16`]).
     #[cfg(target_arch = "x86_64")]
-    segments16: (Vec<(u32, u32)>, Vec<avx512::Segment16>),
+    segments16: (Vec<(u32, u32)>, Vec<implicit_avx512::Segment16>),
 }
 
 /// Plans kept per thread by [`ConvPlan::cached`].
@@ -184,10 +183,12 @@ impl ConvPlan {
             });
             plan.segments = (groups, segments.collect());
             let (groups, pieces) = plan.segments_by(16);
-            let segments = pieces.iter().map(|&(bits, offset)| avx512::Segment16 {
-                mask: bits as u16,
-                offset,
-            });
+            let segments = pieces
+                .iter()
+                .map(|&(bits, offset)| implicit_avx512::Segment16 {
+                    mask: bits as u16,
+                    offset,
+                });
             plan.segments16 = (groups, segments.collect());
         }
         plan
@@ -250,7 +251,7 @@ impl ConvPlan {
     /// Columns of the wide-row kernels' register tile: 32 with AVX-512, 16 with AVX2.
     fn wide_nr<F: Scalar>(&self) -> usize {
         if self.avx512_f32::<F>() {
-            avx512::WIDE_NR
+            implicit_avx512::WIDE_NR
         } else {
             16
         }
@@ -269,7 +270,7 @@ impl ConvPlan {
         let (o, l) = (self.out_channels as f64, self.l() as f64);
         let used = |n: f64, tile: f64| n / (tile * (n / tile).ceil());
         let (nr, pixel_mr) = if self.avx512_f32::<F>() {
-            (avx512::WIDE_NR as f64, 12.0)
+            (implicit_avx512::WIDE_NR as f64, 12.0)
         } else {
             (16.0, 6.0)
         };
@@ -401,10 +402,22 @@ impl ConvPlan {
                 // `y_wide` holds `o` rows of `ld`.
                 #[cfg(target_arch = "x86_64")]
                 unsafe {
-                    if nr == avx512::WIDE_NR {
-                        avx512::conv_taps_f32((o, k, tiles), filters, image, &self.taps, out);
+                    if nr == implicit_avx512::WIDE_NR {
+                        implicit_avx512::conv_taps_f32(
+                            (o, k, tiles),
+                            filters,
+                            image,
+                            &self.taps,
+                            out,
+                        );
                     } else {
-                        avx2::conv_taps_f32((o, k, tiles), filters, image, &self.taps, out);
+                        implicit_avx2::conv_taps_f32(
+                            (o, k, tiles),
+                            filters,
+                            image,
+                            &self.taps,
+                            out,
+                        );
                     }
                 }
                 self.crop_wide(y_wide, ld, y);
@@ -438,7 +451,7 @@ impl ConvPlan {
         }
     }
 
-    /// [`avx2::conv_gather_f32`] (or [`avx512::conv_gather_f32`]) on slices: `C[r][j] <- Σ_s padded[columns[j] + steps[s]] b[r][s]`
+    /// [`implicit_avx2::conv_gather_f32`] (or [`implicit_avx512::conv_gather_f32`]) on slices: `C[r][j] <- Σ_s padded[columns[j] + steps[s]] b[r][s]`
     /// for the `m x n` matrix C, with `b` packed by [`pack_rows_by_16`].
     fn pixel_rows<F: Scalar>(
         &self,
@@ -469,9 +482,9 @@ impl ConvPlan {
         #[cfg(target_arch = "x86_64")]
         unsafe {
             if self.avx512_f32::<F>() {
-                avx512::conv_gather_f32((m, n_steps, n), image, columns, steps, b, out);
+                implicit_avx512::conv_gather_f32((m, n_steps, n), image, columns, steps, b, out);
             } else {
-                avx2::conv_gather_f32((m, n_steps, n), image, columns, steps, b, out);
+                implicit_avx2::conv_gather_f32((m, n_steps, n), image, columns, steps, b, out);
             }
         }
     }
@@ -636,8 +649,8 @@ impl ConvPlan {
                     // above); `dw` is `o x k`.
                     #[cfg(target_arch = "x86_64")]
                     unsafe {
-                        if nr == avx512::WIDE_NR {
-                            avx512::conv_weight_grad_taps_f32(
+                        if nr == implicit_avx512::WIDE_NR {
+                            implicit_avx512::conv_weight_grad_taps_f32(
                                 (o, ld, k),
                                 dy_rows,
                                 image,
@@ -645,7 +658,13 @@ impl ConvPlan {
                                 out,
                             );
                         } else {
-                            avx2::conv_weight_grad_taps_f32((o, ld, k), dy_rows, image, taps, out);
+                            implicit_avx2::conv_weight_grad_taps_f32(
+                                (o, ld, k),
+                                dy_rows,
+                                image,
+                                taps,
+                                out,
+                            );
                         }
                     }
                 }
@@ -676,8 +695,8 @@ impl ConvPlan {
                 // its sliver's shift is at least 0; the gradient is a buffer of its own.
                 #[cfg(target_arch = "x86_64")]
                 unsafe {
-                    if nr == avx512::WIDE_NR {
-                        avx512::conv_input_grad_taps_f32(
+                    if nr == implicit_avx512::WIDE_NR {
+                        implicit_avx512::conv_input_grad_taps_f32(
                             (o, tiles),
                             filters,
                             order,
@@ -688,7 +707,7 @@ impl ConvPlan {
                             dx,
                         );
                     } else {
-                        avx2::conv_input_grad_taps_f32(
+                        implicit_avx2::conv_input_grad_taps_f32(
                             (o, tiles),
                             filters,
                             order,
@@ -760,8 +779,8 @@ impl ConvPlan {
     }
 
     /// The slivers `(first, rows, shift)` of [`ConvPlan::order`] for the AVX-512 wide-row
-    /// input gradient ([`avx512::conv_input_grad_taps_f32`]), given the address of the padded
-    /// gradient. When it is 64-byte aligned and the padded rows are a multiple of 16 floats,
+    /// input gradient ([`implicit_avx512::conv_input_grad_taps_f32`]), given the address of the
+    /// padded gradient. When it is 64-byte aligned and the padded rows are a multiple of 16 floats,
     /// tap `(c, u, v)` lies `v mod 16` floats past a 64-byte boundary: the taps of one `v` (all
     /// `C KH` of them, consecutive in the order) make slivers of at most six with that shift,
     /// which aligns their stores; `v < KW`, so the shift is at most the `KW - 1` zero columns
@@ -810,7 +829,7 @@ impl ConvPlan {
     }
 
     /// The segments of the dense output pixels, `lanes` (8 or 16) at a time (see
-    /// [`implicit_avx2::Segment`], [`avx512::Segment16`]): `groups[g]` is the range of
+    /// [`implicit_avx2::Segment`], [`implicit_avx512::Segment16`]): `groups[g]` is the range of
     /// segments of the pixels `lanes g .. lanes (g + 1)`, split where an output row ends; each
     /// segment is its lanes (bit `t` for lane `t`) and where lane 0 would go. Stride 1.
     #[cfg(target_arch = "x86_64")]
@@ -857,7 +876,7 @@ impl ConvPlan {
             // gradient (asserted above), and the other lanes are masked off; the gradient is
             // a buffer of its own.
             unsafe {
-                avx512::conv_input_grad_pixels_f32(
+                implicit_avx512::conv_input_grad_pixels_f32(
                     (o, k, l),
                     wt.as_ptr().cast::<f32>(),
                     dy.as_ptr().cast::<f32>(),
@@ -936,7 +955,7 @@ fn simd_f32<F: Scalar>() -> bool {
 
 /// The `m x n` row-major matrix `a` transposed into blocks of 16 of its rows: block `b` holds,
 /// for each column `s < n`, the 16 entries `a[16 b + j][s]` (zero past `m`). The `B` operand
-/// of [`avx2::conv_gather_f32`].
+/// of [`implicit_avx2::conv_gather_f32`].
 fn pack_rows_by_16<F: Scalar>(a: &[F], m: usize, n: usize) -> Vec<F> {
     assert_eq!(a.len(), m * n);
     let mut packed = vec![F::zero(); m.div_ceil(16) * 16 * n];
@@ -945,7 +964,7 @@ fn pack_rows_by_16<F: Scalar>(a: &[F], m: usize, n: usize) -> Vec<F> {
         // (asserted) and `packed` `16 n ⌈m / 16⌉`.
         #[cfg(target_arch = "x86_64")]
         unsafe {
-            avx2::pack_rows_by_16_f32(
+            implicit_avx2::pack_rows_by_16_f32(
                 a.as_ptr().cast::<f32>(),
                 m,
                 n,
@@ -961,6 +980,19 @@ fn pack_rows_by_16<F: Scalar>(a: &[F], m: usize, n: usize) -> Vec<F> {
         }
     }
     packed
+}
+
+/// The sum of a slice, with eight partial sums so that the adds do not wait on each other.
+pub(crate) fn plane_sum<F: Scalar>(plane: &[F]) -> F {
+    let mut partial = [F::zero(); 8];
+    let mut blocks = plane.chunks_exact(8);
+    for block in &mut blocks {
+        for (p, &v) in partial.iter_mut().zip(block) {
+            *p = *p + v;
+        }
+    }
+    let tail = blocks.remainder().iter().fold(F::zero(), |acc, &v| acc + v);
+    partial.iter().fold(tail, |acc, &p| acc + p)
 }
 
 /// `sums[p] <- Σ_i y[p n + i]` for the planes of `n` elements of `y` (`sums.len()` of them):
@@ -982,7 +1014,7 @@ pub(crate) fn plane_sums<F: Scalar>(y: &[F], n: usize, sums: &mut [F]) {
         return;
     }
     for (p, s) in sums.iter_mut().enumerate() {
-        *s = crate::conv::plane_sum(&y[p * n..(p + 1) * n]);
+        *s = plane_sum(&y[p * n..(p + 1) * n]);
     }
 }
 
