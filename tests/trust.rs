@@ -1153,3 +1153,34 @@ fn one_pass_loops_beside_calls() {
         call_then_reduce_grad
     );
 }
+
+// ------------------------------------------- statements written inside parentheses or blocks
+
+// A write inside a parenthesised statement is a write (was kept as the user's tokens: a silent
+// zero derivative; found through inlined closures).
+#[differentiate]
+fn paren_statements(x: [f64; 2]) -> f64 {
+    let mut s = x[0];
+    (s *= x[1]);
+    ({
+        s += x[0] * x[0];
+    });
+    ({
+        let t = s.sin();
+        s -= t * x[1];
+    });
+    s
+}
+
+#[test]
+fn writes_in_parenthesised_statements() {
+    check_arr!(
+        "paren_statements",
+        2,
+        [0.3, -0.7],
+        paren_statements,
+        paren_statements_jvp,
+        paren_statements_vjp,
+        paren_statements_grad
+    );
+}

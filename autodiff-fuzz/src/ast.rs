@@ -52,6 +52,9 @@ pub enum E {
     /// An iterator reduction over a 1-D float array / slice / Vec: the template with `X`
     /// replaced by the variable (`X.iter().map(|v| v * v).sum::<f64>()`).
     Reduce(&'static str, String),
+    /// Closures bound by `let` in a block expression: the template with `@0`, `@1` replaced by
+    /// the expressions (`{ let sq = |v: f64| v * v; sq(@0) + sq(@1) }`).
+    Closure(&'static str, Vec<E>),
 }
 
 /// A call argument.
@@ -321,7 +324,13 @@ impl Pr {
         let s = self.e_plain(e);
         let computed = matches!(
             e,
-            E::Bin(..) | E::Neg(_) | E::Meth(..) | E::Powi(..) | E::Call(..) | E::Reduce(..)
+            E::Bin(..)
+                | E::Neg(_)
+                | E::Meth(..)
+                | E::Powi(..)
+                | E::Call(..)
+                | E::Reduce(..)
+                | E::Closure(..)
         );
         if self.probe && computed {
             format!("probe({s})")
@@ -392,6 +401,13 @@ impl Pr {
             }
             E::Unsup(t, a) => t.replace('U', &self.e(a)),
             E::Reduce(t, x) => t.replace('X', x),
+            E::Closure(t, es) => {
+                let mut s = t.to_string();
+                for (k, e) in es.iter().enumerate() {
+                    s = s.replace(&format!("@{k}"), &self.e(e));
+                }
+                s
+            }
         }
     }
 

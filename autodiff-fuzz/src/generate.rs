@@ -70,6 +70,7 @@ pub const CONSTRUCTS: &[&str] = &[
     "for-enumerate",
     "for-adapters",
     "for-filter",
+    "closure",
     "reduce",
     "let-mut",
     "let-shadow",
@@ -715,6 +716,18 @@ impl<'a> Gen<'a> {
                 ]);
                 E::Reduce(t, x)
             }
+            98..=99 if !self.generic && d > 0 && self.want("closure", 0.3) => {
+                // Placeholders `@0`, `@1`: no expression's text holds an `@`.
+                let t = *self.rng.pick(&[
+                    "{ let clsq = |clv: f64| clv * clv; clsq(@0) + clsq(@1) }",
+                    "{ let clk = @0; let clf = |clv: f64| clv * clk + clv.sin(); clf(@1) - clf(clk) * 0.5 }",
+                    "{ let mut cla = 0.0; let mut cladd = |clv: f64| cla += clv * clv; cladd(@0); cladd(@1); cla }",
+                    "{ let clg = |clv: f64, clw: f64| clv * clw - clw; let clh = |clv: f64| clg(clv, 0.5) * clv; clh(@0) + clg(@1, @0) }",
+                    "{ let clp = |(clv, clw): (f64, f64)| clv * clw; clp((@0, @1)) }",
+                ]);
+                let n = if t.contains("@1") { 2 } else { 1 };
+                E::Closure(t, (0..n).map(|_| self.e(d - 1)).collect())
+            }
             98..=99 if !self.generic && !self.unsupported_done && self.want("unsupported", 0.3) => {
                 // Outside the subset: the macro must reject it with a spanned error (or, if it
                 // accepts it, differentiate it right).
@@ -1211,12 +1224,13 @@ impl<'a> Gen<'a> {
                 } else {
                     String::new()
                 };
-                if self.want("for-filter", 0.3) {
+                // (Literals in predicates are `f64`: not in generic functions.)
+                if (!self.generic || idx.is_some()) && self.want("for-filter", 0.3) {
                     // A passive predicate on the item (`&f64` with `enumerate`'s index beside
                     // it, or the item itself).
                     let c = self.rng.range(-8, 8) as f64 / 10.0;
                     adapters.push_str(&match (&idx, copied) {
-                        (Some(_), _) if self.rng.chance(0.5) => {
+                        (Some(_), _) if self.generic || self.rng.chance(0.5) => {
                             ".filter(|(i, _)| i % 2 == 0)".to_string()
                         }
                         (Some(_), _) => format!(".filter(|(_, v)| **v > {c:?})"),

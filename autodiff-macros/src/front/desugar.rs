@@ -49,7 +49,7 @@ impl Reductions {
             Expr::MethodCall(m) if m.method == "map" && m.args.len() == 1 => match &m.args[0] {
                 Expr::Closure(c) if c.inputs.len() == 1 => {
                     let body = &c.body;
-                    (&m.receiver, c.inputs[0].clone(), q!({ #body }))
+                    (&m.receiver, untyped(&c.inputs[0]), q!({ #body }))
                 }
                 _ => return None,
             },
@@ -71,7 +71,7 @@ impl Reductions {
                         if mapped {
                             (pat, init, q!({ let #a = #acc; let #y = #item; #body }))
                         } else {
-                            (y.clone(), init, q!({ let #a = #acc; #body }))
+                            (untyped(y), init, q!({ let #a = #acc; #body }))
                         }
                     }
                     // `fold(init, f64::max)`.
@@ -90,5 +90,13 @@ impl Reductions {
             #acc
         }))
         .ok()
+    }
+}
+
+/// A closure parameter's pattern as a `for` pattern (which takes no type annotation).
+fn untyped(p: &Pat) -> Pat {
+    match p {
+        Pat::Type(t) => (*t.pat).clone(),
+        p => p.clone(),
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod desugar;
+pub mod inline;
 pub mod lower;
 pub mod options;
 pub mod signature;
@@ -40,8 +41,20 @@ pub fn lower_function(func: &ItemFn, sig: &Signature) -> syn::Result<Func> {
             q!(<#scalar as #core::num_traits::One>::one()),
         ),
     };
-    desugar::reductions(&mut body, zero, one);
+    // Names made unique, so that closures can be inlined where they are used; reductions into
+    // loops; then names made unique again (each inlined body is a copy).
     let mut renamer = Renamer::new(names::Fresh::new(q!(#func)));
+    for p in params.iter() {
+        renamer.declare(&p.name);
+    }
+    renamer.visit_block_mut(&mut body);
+    let mut errors = Errors::default();
+    for e in inline::closures(&mut body) {
+        errors.push(e);
+    }
+    errors.finish()?;
+    desugar::reductions(&mut body, zero, one);
+    let mut renamer = Renamer::new(names::Fresh::new(q!(#func #body)));
     for p in params.iter() {
         renamer.declare(&p.name);
     }

@@ -348,3 +348,51 @@ pub fn writes_in(e: &Expr) -> Vec<proc_macro2::Span> {
     syn::visit::Visit::visit_expr(&mut w, e);
     w.0
 }
+
+/// The base variables that `e` assigns (`x = ..`, `x[i] += ..`, `s.f *= ..`) or borrows mutably
+/// (`&mut x`), with the span of each write; closures and nested items included.
+pub fn written_bases(e: &Expr) -> Vec<(proc_macro2::Span, String)> {
+    use syn::spanned::Spanned;
+    struct W(Vec<(proc_macro2::Span, String)>);
+    impl W {
+        fn place(&mut self, e: &Expr, span: proc_macro2::Span) {
+            if let Some(b) = place_base(e) {
+                self.0.push((span, b));
+            }
+        }
+    }
+    impl<'ast> syn::visit::Visit<'ast> for W {
+        fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+            self.place(&a.left, a.left.span());
+            syn::visit::visit_expr_assign(self, a);
+        }
+        fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+            use syn::BinOp::*;
+            if matches!(
+                b.op,
+                AddAssign(_)
+                    | SubAssign(_)
+                    | MulAssign(_)
+                    | DivAssign(_)
+                    | RemAssign(_)
+                    | BitXorAssign(_)
+                    | BitAndAssign(_)
+                    | BitOrAssign(_)
+                    | ShlAssign(_)
+                    | ShrAssign(_)
+            ) {
+                self.place(&b.left, b.left.span());
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_reference(&mut self, r: &'ast syn::ExprReference) {
+            if r.mutability.is_some() {
+                self.place(&r.expr, r.span());
+            }
+            syn::visit::visit_expr_reference(self, r);
+        }
+    }
+    let mut w = W(Vec::new());
+    syn::visit::Visit::visit_expr(&mut w, e);
+    w.0
+}

@@ -213,8 +213,11 @@ impl<'a> Lowerer<'a> {
         for span in found.found {
             self.error(
                 span,
-                "closures are not supported in a differentiated function: write a named function \
-                 instead (with `#[differentiate]`, or with hand-written `_jvp` and `_vjp`), or a `for` loop",
+                "this closure is not supported here: a differentiated function may call a closure \
+                 bound by `let`, or give one to `map`, `filter` or `fold` of a loop or reduction the \
+                 macro understands (docs/SUBSET.md); passed to a function (`impl Fn` parameters) or \
+                 in another iterator chain, write a named function (with `#[differentiate]`, or with \
+                 hand-written `_jvp` and `_vjp`) or a `for` loop",
             );
         }
         for span in found.writes {

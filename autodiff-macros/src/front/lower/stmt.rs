@@ -357,7 +357,19 @@ impl Lowerer<'_> {
             }
             // Reported by `exits_from_floats`.
             Expr::Unsafe(_) => {}
+            Expr::Paren(p) => self.lower_expr_stmt(&p.expr, out),
             _ => {
+                // Kept as the user's tokens, a statement must not write an active value: the
+                // write would carry no derivative.
+                let writes: Vec<_> = crate::front::syntax::written_bases(e)
+                    .into_iter()
+                    .filter(|(_, base)| self.active.contains(base))
+                    .collect();
+                if let Some((wspan, base)) = writes.first() {
+                    let what = describe(e);
+                    self.error(*wspan, format!("`{base}` carries a derivative and is written inside {what}, which is not supported as a statement of a differentiated function: write the assignment as a statement of its own"));
+                    return;
+                }
                 if self.is_active(e) {
                     let what = describe(e);
                     self.error(span, format!("{what} is not supported as a statement of a differentiated function: bind its value with `let`, or assign it"));
