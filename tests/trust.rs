@@ -1184,3 +1184,52 @@ fn writes_in_parenthesised_statements() {
         paren_statements_grad
     );
 }
+
+// ----------------------------------------------- loops with exits inside blocks used as values
+
+// A loop with `break` inside a block used as a value was left unstructured (an internal error;
+// fuzzer 1105:11, through `while let` in a block expression).
+#[differentiate]
+fn loop_in_value_block(x: [f64; 2]) -> f64 {
+    let y = {
+        let mut w = x[0];
+        for i in 0..4 {
+            if i == 2 {
+                break;
+            }
+            w = w * x[1] + 0.5;
+        }
+        w
+    };
+    let z = if y > 0.0 {
+        let mut v = y;
+        let mut k = 0;
+        loop {
+            k += 1;
+            if k > 3 {
+                break;
+            }
+            if k == 2 {
+                continue;
+            }
+            v = v.sin() * x[0];
+        }
+        v
+    } else {
+        y
+    };
+    y * z
+}
+
+#[test]
+fn exits_inside_value_blocks() {
+    check_arr!(
+        "loop_in_value_block",
+        2,
+        [0.8, -0.7],
+        loop_in_value_block,
+        loop_in_value_block_jvp,
+        loop_in_value_block_vjp,
+        loop_in_value_block_grad
+    );
+}

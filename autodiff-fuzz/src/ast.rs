@@ -52,9 +52,9 @@ pub enum E {
     /// An iterator reduction over a 1-D float array / slice / Vec: the template with `X`
     /// replaced by the variable (`X.iter().map(|v| v * v).sum::<f64>()`).
     Reduce(&'static str, String),
-    /// Closures bound by `let` in a block expression: the template with `@0`, `@1` replaced by
+    /// A block expression (closures, `while let`, `if let`): the template with `@0`, `@1` replaced by
     /// the expressions (`{ let sq = |v: f64| v * v; sq(@0) + sq(@1) }`).
-    Closure(&'static str, Vec<E>),
+    Template(&'static str, Vec<E>),
 }
 
 /// A call argument.
@@ -330,7 +330,7 @@ impl Pr {
                 | E::Powi(..)
                 | E::Call(..)
                 | E::Reduce(..)
-                | E::Closure(..)
+                | E::Template(..)
         );
         if self.probe && computed {
             format!("probe({s})")
@@ -401,7 +401,7 @@ impl Pr {
             }
             E::Unsup(t, a) => t.replace('U', &self.e(a)),
             E::Reduce(t, x) => t.replace('X', x),
-            E::Closure(t, es) => {
+            E::Template(t, es) => {
                 let mut s = t.to_string();
                 for (k, e) in es.iter().enumerate() {
                     s = s.replace(&format!("@{k}"), &self.e(e));

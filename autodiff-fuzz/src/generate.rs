@@ -71,6 +71,7 @@ pub const CONSTRUCTS: &[&str] = &[
     "for-adapters",
     "for-filter",
     "closure",
+    "pattern-let",
     "reduce",
     "let-mut",
     "let-shadow",
@@ -726,7 +727,17 @@ impl<'a> Gen<'a> {
                     "{ let clp = |(clv, clw): (f64, f64)| clv * clw; clp((@0, @1)) }",
                 ]);
                 let n = if t.contains("@1") { 2 } else { 1 };
-                E::Closure(t, (0..n).map(|_| self.e(d - 1)).collect())
+                E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
+            }
+            98..=99 if !self.generic && d > 0 && self.want("pattern-let", 0.3) => {
+                let t = *self.rng.pick(&[
+                    "{ let mut wl = @0; let mut wlit = [0.5f64, -1.0, 2.0].iter(); while let Some(&wlq) = wlit.next() { wl = wl * wlq + @1; } wl }",
+                    "{ let mut wl = @0; let mut wlit = [1usize, 3, 2].iter(); 'wl: while let Some(&wln) = wlit.next() { if wln > 2 { continue 'wl; } wl = wl * (wln as f64) - @1; } wl }",
+                    "(if let Some(&ilq) = [0.5f64, 1.5].get(1) { @0 * ilq } else { @1 })",
+                    "(if let Some(ilq) = [0.5f64].get(3) { @0 * ilq } else { @1 * 0.5 })",
+                ]);
+                let n = if t.contains("@1") { 2 } else { 1 };
+                E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
             }
             98..=99 if !self.generic && !self.unsupported_done && self.want("unsupported", 0.3) => {
                 // Outside the subset: the macro must reject it with a spanned error (or, if it

@@ -113,7 +113,7 @@ fn visit_e(e: &mut E, f: &mut dyn FnMut(&mut E)) {
             visit_e(b, f);
         }
         E::Unsup(_, a) => visit_e(a, f),
-        E::Closure(_, es) => es.iter_mut().for_each(|e| visit_e(e, f)),
+        E::Template(_, es) => es.iter_mut().for_each(|e| visit_e(e, f)),
         _ => {}
     }
 }
@@ -467,7 +467,7 @@ fn well_scoped(p: &Program) -> bool {
                 ie_ok(s, sc) && arms.iter().all(|(_, a)| e_ok(a, sc)) && e_ok(d, sc)
             }
             E::Call(_, args) => args.iter().all(|a| arg_ok(a, sc)),
-            E::Closure(_, es) => es.iter().all(|e| e_ok(e, sc)),
+            E::Template(_, es) => es.iter().all(|e| e_ok(e, sc)),
         }
     }
     fn arg_ok(a: &Arg, sc: &[Vec<String>]) -> bool {

@@ -18,7 +18,11 @@ pub fn emit_body(cx: &Ctx, result_scalar: bool) -> TokenStream {
     let stmts = block_stmts(cx, b, result_scalar);
     let tail = match &b.tail {
         Some(t) => pair(cx, t, result_scalar),
-        None => q!(),
+        // Every path returns (checked by the lowering); the nested blocks it returns from are
+        // `if true { .. }`, which rustc does not see through.
+        None => q!(::core::unreachable!(
+            "every path of a differentiated function returns"
+        )),
     };
     q!(#stmts #tail)
 }

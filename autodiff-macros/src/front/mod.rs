@@ -53,6 +53,7 @@ pub fn lower_function(func: &ItemFn, sig: &Signature) -> syn::Result<Func> {
         errors.push(e);
     }
     errors.finish()?;
+    desugar::patterns(&mut body);
     desugar::reductions(&mut body, zero, one);
     let mut renamer = Renamer::new(names::Fresh::new(q!(#func #body)));
     for p in params.iter() {

@@ -396,3 +396,110 @@ pub fn written_bases(e: &Expr) -> Vec<(proc_macro2::Span, String)> {
     syn::visit::Visit::visit_expr(&mut w, e);
     w.0
 }
+
+/// `break` / `continue` that leave, and `return`s inside, an expression used as a value (a
+/// `let` initializer, the right side of an assignment, an argument): the spans, each with what
+/// it is. The structured reverse sweep cannot leave a value half made.
+pub fn exits_from_values(body: &syn::Block) -> Vec<(proc_macro2::Span, &'static str)> {
+    use syn::spanned::Spanned;
+    struct V {
+        /// The labels of the loops around, innermost last.
+        loops: Vec<Option<String>>,
+        /// For each value being computed, the number of loops around it.
+        frames: Vec<usize>,
+        out: Vec<(proc_macro2::Span, &'static str)>,
+    }
+    impl V {
+        fn value(&mut self, e: &Expr) {
+            self.frames.push(self.loops.len());
+            syn::visit::Visit::visit_expr(self, e);
+            self.frames.pop();
+        }
+        fn target(&self, label: &Option<syn::Lifetime>) -> Option<usize> {
+            match label {
+                None => self.loops.len().checked_sub(1),
+                Some(l) => {
+                    let n = l.ident.to_string();
+                    self.loops
+                        .iter()
+                        .rposition(|x| x.as_deref() == Some(n.as_str()))
+                }
+            }
+        }
+        fn exit(
+            &mut self,
+            label: &Option<syn::Lifetime>,
+            span: proc_macro2::Span,
+            what: &'static str,
+        ) {
+            let Some(&frame) = self.frames.last() else {
+                return;
+            };
+            if self.target(label).is_none_or(|t| t < frame) {
+                self.out.push((span, what));
+            }
+        }
+        fn in_loop(&mut self, label: &Option<syn::Label>, body: &syn::Block) {
+            self.loops
+                .push(label.as_ref().map(|l| l.name.ident.to_string()));
+            syn::visit::Visit::visit_block(self, body);
+            self.loops.pop();
+        }
+    }
+    impl<'ast> syn::visit::Visit<'ast> for V {
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            if let Some(init) = &l.init {
+                self.value(&init.expr);
+                if let Some((_, d)) = &init.diverge {
+                    syn::visit::Visit::visit_expr(self, d);
+                }
+            }
+        }
+        fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+            self.value(&a.right);
+        }
+        fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+            self.value(&b.left);
+            self.value(&b.right);
+        }
+        fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+            c.args.iter().for_each(|a| self.value(a));
+        }
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            self.value(&m.receiver);
+            m.args.iter().for_each(|a| self.value(a));
+        }
+        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+            self.value(&f.expr);
+            self.in_loop(&f.label, &f.body);
+        }
+        fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+            self.value(&w.cond);
+            self.in_loop(&w.label, &w.body);
+        }
+        fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+            self.in_loop(&l.label, &l.body);
+        }
+        fn visit_expr_break(&mut self, b: &'ast syn::ExprBreak) {
+            self.exit(&b.label, b.span(), "`break`");
+        }
+        fn visit_expr_continue(&mut self, c: &'ast syn::ExprContinue) {
+            self.exit(&c.label, c.span(), "`continue`");
+        }
+        fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
+            if !self.frames.is_empty() {
+                self.out.push((r.span(), "`return`"));
+            }
+        }
+        // Closures and items have exits of their own.
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut v = V {
+        loops: Vec::new(),
+        frames: Vec::new(),
+        out: Vec::new(),
+    };
+    syn::visit::Visit::visit_block(&mut v, body);
+    v.out
+}

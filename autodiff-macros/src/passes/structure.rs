@@ -407,6 +407,60 @@ impl Structurer {
                     esc,
                 )
             }
+            // Blocks used as values: their own loops are structured like any; an exit out of
+            // such a block (to a loop around it, or `return`) is not supported.
+            Stmt::Let {
+                id,
+                var,
+                ty,
+                rhs,
+                span,
+            } => {
+                let mut escaping = Vec::new();
+                let mut block = |st: &mut Self, b: Block| {
+                    let (b, ex) = st.block(b);
+                    escaping.extend(ex);
+                    b
+                };
+                let rhs = match rhs {
+                    Rhs::Block(b) => Rhs::Block(block(self, b)),
+                    Rhs::If { cond, then, els } => {
+                        let then = block(self, then);
+                        let els = block(self, els);
+                        Rhs::If { cond, then, els }
+                    }
+                    Rhs::Match { scrutinee, arms } => Rhs::Match {
+                        scrutinee,
+                        arms: arms
+                            .into_iter()
+                            .map(|a| Arm {
+                                pat: a.pat,
+                                body: block(self, a.body),
+                            })
+                            .collect(),
+                    },
+                    other => other,
+                };
+                let stmt = Stmt::Let {
+                    id,
+                    var,
+                    ty,
+                    rhs,
+                    span,
+                };
+                if escaping.is_empty() {
+                    (stmt, vec![])
+                } else {
+                    let msg = "`break`, `continue` or `return` out of a block, `if` or `match` used as a value is not supported in a differentiated function: compute the value in a `let mut` before the block, assign it inside, and exit with a statement";
+                    (
+                        Stmt::Passive(
+                            self.sid(),
+                            quote::quote_spanned!(span=> ::core::compile_error!(#msg);),
+                        ),
+                        vec![],
+                    )
+                }
+            }
             other => (other, vec![]),
         }
     }

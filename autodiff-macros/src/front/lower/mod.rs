@@ -230,6 +230,9 @@ impl<'a> Lowerer<'a> {
         for (span, msg) in exits_from_floats(body, self.active) {
             self.error(span, msg);
         }
+        for (span, what) in crate::front::syntax::exits_from_values(body) {
+            self.error(span, format!("{what} out of a value (a block, `if` or `match` whose value is used) is not supported in a differentiated function: declare the variable with `let mut` before, assign it inside, and exit with a statement"));
+        }
         self.lower_block(body)
     }
 
