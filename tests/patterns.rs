@@ -3,6 +3,8 @@
 //! in both modes against finite differences and the dot-product test.
 #![deny(warnings)]
 #![allow(dead_code)]
+// `while let Some(..) = it.next()` is the construct under test, as users write it.
+#![allow(clippy::while_let_on_iterator)]
 
 mod common;
 
@@ -68,11 +70,11 @@ fn scaled_else(x: f64, o: Option<usize>) -> f64 {
 }
 
 #[differentiate]
-fn product_of_gets(x: f64, v: &Vec<usize>) -> f64 {
+fn product_of_gets(x: f64, v: &[usize]) -> f64 {
     let mut s = x;
     let mut i = 0;
     while let Some(k) = v.get(i) {
-        s = s * (*k as f64);
+        s *= *k as f64;
         i += 1;
     }
     s
