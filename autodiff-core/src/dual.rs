@@ -19,7 +19,7 @@ use core::ops::{
 use num_traits::{Float, FloatConst, Num, NumCast, One, ToPrimitive, Zero};
 
 use crate::Differentiable;
-use crate::rules::partials;
+use crate::rules::{partials, tangent};
 
 /// A dual number `v + t ε` with `ε² = 0`: a value and its tangent.
 ///
@@ -191,32 +191,45 @@ impl<F: Float> Neg for Dual<F> {
     type Output = Self;
     #[inline(always)]
     fn neg(self) -> Self {
+        let y = -self.v;
         Dual {
-            v: -self.v,
-            t: -self.t,
+            v: y,
+            t: of_operator(tangent::neg(self.v, y, [Some(self.t)])),
         }
     }
 }
 
-/// Implements a binary operator for `Dual op Dual` and `Dual op F`, with its `*Assign` forms,
-/// from the two formulas `|a: Dual, b: Dual| -> Dual` and `|a: Dual, s: F| -> Dual`.
-macro_rules! binary_op {
-    ($Op:ident $op:ident, $OpAssign:ident $op_assign:ident,
-     |$a:ident, $b:ident| $dd:expr, |$a2:ident, $s:ident| $ds:expr) => {
+/// A tangent of the rule table's `tangent` functions, one of whose arguments is always active.
+#[inline(always)]
+fn of_operator<F: Float>(t: Option<F>) -> F {
+    t.unwrap_or_else(F::zero)
+}
+
+/// Implements a binary operator for `Dual op Dual` and `Dual op F`, with its `*Assign` forms:
+/// the value is `F`'s operator, the tangent the rule table's row of the same name
+/// (`tangent::add`, ...), with `None` for the tangent of a constant.
+macro_rules! by_operator {
+    ($Op:ident $op:ident, $OpAssign:ident $op_assign:ident) => {
         impl<F: Float> $Op for Dual<F> {
             type Output = Self;
             #[inline(always)]
-            fn $op(self, $b: Self) -> Self {
-                let $a = self;
-                $dd
+            fn $op(self, b: Self) -> Self {
+                let y = $Op::$op(self.v, b.v);
+                Dual {
+                    v: y,
+                    t: of_operator(tangent::$op(self.v, b.v, y, [Some(self.t), Some(b.t)])),
+                }
             }
         }
         impl<F: Float> $Op<F> for Dual<F> {
             type Output = Self;
             #[inline(always)]
-            fn $op(self, $s: F) -> Self {
-                let $a2 = self;
-                $ds
+            fn $op(self, s: F) -> Self {
+                let y = $Op::$op(self.v, s);
+                Dual {
+                    v: y,
+                    t: of_operator(tangent::$op(self.v, s, y, [Some(self.t), None])),
+                }
             }
         }
         impl<F: Float> $OpAssign for Dual<F> {
@@ -234,57 +247,27 @@ macro_rules! binary_op {
     };
 }
 
-binary_op!(Add add, AddAssign add_assign,
-    |a, b| Dual { v: a.v + b.v, t: a.t + b.t },
-    |a, s| Dual { v: a.v + s, t: a.t });
-binary_op!(Sub sub, SubAssign sub_assign,
-    |a, b| Dual { v: a.v - b.v, t: a.t - b.t },
-    |a, s| Dual { v: a.v - s, t: a.t });
-binary_op!(Mul mul, MulAssign mul_assign,
-    |a, b| Dual { v: a.v * b.v, t: a.t * b.v + a.v * b.t },
-    |a, s| Dual { v: a.v * s, t: a.t * s });
-// (a / b)' = (a' - (a / b) b') / b
-binary_op!(Div div, DivAssign div_assign,
-    |a, b| { let y = a.v / b.v; Dual { v: y, t: (a.t - y * b.t) / b.v } },
-    |a, s| Dual { v: a.v / s, t: a.t / s });
-// a % b = a - trunc(a / b) b, and trunc is piecewise constant: partials 1 and -trunc(a / b).
-binary_op!(Rem rem, RemAssign rem_assign,
-    |a, b| Dual { v: a.v % b.v, t: a.t - (a.v / b.v).trunc() * b.t },
-    |a, s| Dual { v: a.v % s, t: a.t });
+by_operator!(Add add, AddAssign add_assign);
+by_operator!(Sub sub, SubAssign sub_assign);
+by_operator!(Mul mul, MulAssign mul_assign);
+by_operator!(Div div, DivAssign div_assign);
+by_operator!(Rem rem, RemAssign rem_assign);
 
-/// `f32 op Dual<f32>` and `f64 op Dual<f64>`: a plain float on the left.
+/// `f32 op Dual<f32>` and `f64 op Dual<f64>`: a plain float on the left, a constant.
 macro_rules! scalar_left_ops {
     ($($T:ty),*) => {$(
-        impl Add<Dual<$T>> for $T {
+        scalar_left_ops!(@op $T, Add add, Sub sub, Mul mul, Div div, Rem rem);
+    )*};
+    (@op $T:ty, $($Op:ident $op:ident),*) => {$(
+        impl $Op<Dual<$T>> for $T {
             type Output = Dual<$T>;
             #[inline(always)]
-            fn add(self, d: Dual<$T>) -> Dual<$T> { Dual { v: self + d.v, t: d.t } }
-        }
-        impl Sub<Dual<$T>> for $T {
-            type Output = Dual<$T>;
-            #[inline(always)]
-            fn sub(self, d: Dual<$T>) -> Dual<$T> { Dual { v: self - d.v, t: -d.t } }
-        }
-        impl Mul<Dual<$T>> for $T {
-            type Output = Dual<$T>;
-            #[inline(always)]
-            fn mul(self, d: Dual<$T>) -> Dual<$T> { Dual { v: self * d.v, t: self * d.t } }
-        }
-        impl Div<Dual<$T>> for $T {
-            type Output = Dual<$T>;
-            /// `(s / d)' = -(s / d) d' / d`.
-            #[inline(always)]
-            fn div(self, d: Dual<$T>) -> Dual<$T> {
-                let y = self / d.v;
-                Dual { v: y, t: -y * d.t / d.v }
-            }
-        }
-        impl Rem<Dual<$T>> for $T {
-            type Output = Dual<$T>;
-            /// `s % d = s - trunc(s / d) d`: derivative `-trunc(s / d)` in `d`.
-            #[inline(always)]
-            fn rem(self, d: Dual<$T>) -> Dual<$T> {
-                Dual { v: self % d.v, t: -(self / d.v).trunc() * d.t }
+            fn $op(self, d: Dual<$T>) -> Dual<$T> {
+                let y = $Op::$op(self, d.v);
+                Dual {
+                    v: y,
+                    t: of_operator(tangent::$op(self, d.v, y, [None, Some(d.t)])),
+                }
             }
         }
     )*};

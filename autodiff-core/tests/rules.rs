@@ -16,8 +16,21 @@
     clippy::neg_multiply
 )]
 
-use autodiff_core::rules::{RULES, Rule, partials};
+use autodiff_core::rules::{Form, RULES, Rule, partials, tangent};
 use autodiff_core::{Dual, Float};
+// The operator rows are called through their traits' methods: `x[0].add(x[1])`.
+use std::ops::{Add, Div, Mul, Neg, Rem, Sub};
+
+/// The row `square`, `x * x`, as a method for `rule_calls!`.
+trait Square {
+    fn square(self) -> Self;
+}
+
+impl<F: Float> Square for F {
+    fn square(self) -> Self {
+        self * self
+    }
+}
 
 /// Writes, from one list, the primal of every rule (generic: on `f64`/`f32` it is the
 /// primitive, on `Dual` it is the method under test) and the call of its `partials` function.
@@ -43,6 +56,23 @@ macro_rules! rule_calls {
                 _ => None,
             }
         }
+
+        /// `rules::tangent::NAME(x.., y, t)`, or `None` when the rule has no entry here.
+        fn table_tangent<F: Float>(name: &str, x: &[F], n: i32, y: F, t: &[Option<F>]) -> Option<Option<F>> {
+            let _ = n;
+            match name {
+                $(stringify!($name) => {
+                    Some(rule_calls!(@tangent $name, x, n, y, t, [$($i),+] $(; $int)?))
+                })*
+                _ => None,
+            }
+        }
+    };
+    (@tangent $name:ident, $x:ident, $n:ident, $y:ident, $t:ident, [$($i:tt),+]) => {
+        tangent::$name($($x[$i],)+ $y, [$($t[$i]),+])
+    };
+    (@tangent $name:ident, $x:ident, $n:ident, $y:ident, $t:ident, [$($i:tt),+]; int) => {
+        tangent::$name($($x[$i],)+ $n, $y, [$($t[$i]),+])
     };
     (@call $name:ident, $x:ident, $n:ident, [$first:tt $(, $rest:tt)*]) => {
         $x[$first].$name($($x[$rest]),*)
@@ -59,6 +89,7 @@ macro_rules! rule_calls {
 }
 
 rule_calls! {
+    add(0, 1); sub(0, 1); mul(0, 1); div(0, 1); rem(0, 1); neg(0); square(0);
     sin(0); cos(0); tan(0); asin(0); acos(0); atan(0); atan2(0, 1);
     sinh(0); cosh(0); tanh(0); asinh(0); acosh(0); atanh(0);
     exp(0); exp2(0); exp_m1(0); ln(0); ln_1p(0); log(0, 1); log2(0); log10(0);
@@ -80,6 +111,11 @@ const OFF_JUMPS: &[Point] = &[(&[-1.3], 0), (&[0.2], 0), (&[2.3], 0)];
 /// Points strictly inside each rule's domain, away from its non-differentiable points.
 fn points(name: &str) -> Option<&'static [Point]> {
     Some(match name {
+        "add" | "sub" | "mul" => &[(&[1.3, -0.4], 0), (&[-2.0, 0.7], 0), (&[0.2, 3.0], 0)],
+        "div" => &[(&[1.3, -0.4], 0), (&[-2.0, 0.7], 0), (&[0.2, 3.0], 0)],
+        // Away from the multiples of `a`, where `x % a` jumps.
+        "rem" => &[(&[1.3, 0.5], 0), (&[-2.2, 0.7], 0), (&[5.5, -2.0], 0)],
+        "neg" | "square" => ANYWHERE,
         "sin" | "cos" | "tan" | "atan" | "sinh" | "cosh" | "tanh" | "asinh" | "exp" | "exp2"
         | "exp_m1" => ANYWHERE,
         "asin" | "acos" | "atanh" => OPEN_UNIT,
@@ -188,7 +224,21 @@ fn every_rule_is_documented_and_well_formed() {
             "{}",
             rule.name
         );
-        assert_eq!(Rule::find(rule.name).map(|r| r.name), Some(rule.name));
+        assert_eq!(Rule::named(rule.name).map(|r| r.name), Some(rule.name));
+        // Only methods are found by method name: an operator's trait method on a user's type
+        // is the user's.
+        assert_eq!(
+            Rule::find(rule.name).is_some(),
+            rule.form == Form::Method,
+            "{}",
+            rule.name
+        );
+        match rule.form {
+            Form::Binary(op) => assert_eq!(Rule::binary(op).map(|r| r.name), Some(rule.name)),
+            Form::Unary(op) => assert_eq!(Rule::unary(op).map(|r| r.name), Some(rule.name)),
+            Form::Square => assert_eq!(Rule::square().name, rule.name),
+            Form::Method => {}
+        }
     }
 }
 
@@ -221,6 +271,43 @@ fn partials_match_finite_differences_f32() {
                 let what = format!("f32 {} d/d{} at {x:?}", rule.name, rule.args[i].0);
                 let fd = finite_difference(rule.name, x, n, i);
                 assert_close(&what, f64::from(d), fd, 1e-4);
+            }
+        }
+    }
+}
+
+/// `tangent::NAME` is `sum_i t_i partials_i` over the arguments that have a tangent (the one
+/// division of a row with a divisor rounds differently: compared to 1e-14).
+#[test]
+fn tangent_functions_combine_the_partials() {
+    for rule in RULES {
+        for &(x, n) in points(rule.name).unwrap_or(&[]) {
+            let k = arity(rule, x);
+            let y = primal(rule.name, x, n).unwrap();
+            let d = table_partials(rule.name, x, n, y).unwrap();
+            // Every subset of the arguments active.
+            for mask in 0..(1u32 << k) {
+                let t: Vec<Option<f64>> = (0..k)
+                    .map(|i| (mask >> i & 1 == 1).then_some(0.7 - 0.4 * i as f64))
+                    .collect();
+                let got = table_tangent(rule.name, x, n, y, &t).unwrap();
+                let want: Option<f64> = t
+                    .iter()
+                    .zip(&d)
+                    .filter_map(|(t, d)| t.map(|t| t * d))
+                    .reduce(|a, b| a + b);
+                match (got, want) {
+                    (None, None) => {}
+                    (Some(g), Some(w)) => assert!(
+                        (g - w).abs() <= 1e-14 * w.abs().max(1.0),
+                        "{} at {x:?}, tangents {t:?}: {g} against {w}",
+                        rule.name
+                    ),
+                    _ => panic!(
+                        "{} at {x:?}, tangents {t:?}: {got:?} against {want:?}",
+                        rule.name
+                    ),
+                }
             }
         }
     }
