@@ -473,6 +473,188 @@ all_rules! {
     }
 }
 
+/// An operator row (`x OP a`, and `y OP= a` for a binary one), in f64, f32 and generic `F`.
+macro_rules! operator {
+    ($name:ident, binary $op:tt $op_assign:tt : [$(($x:expr, $a:expr)),* $(,)?]) => {
+        mod $name {
+            use autodiff::prelude::*;
+            use super::{check, Variant};
+
+            #[differentiate]
+            fn m64(x: f64, a: f64) -> f64 { x $op a }
+            #[differentiate]
+            fn p64(x: f64, a: f64) -> f64 { let mut y = x; y $op_assign a; y }
+            #[differentiate]
+            fn m32(x: f32, a: f32) -> f32 { x $op a }
+            #[differentiate]
+            fn p32(x: f32, a: f32) -> f32 { let mut y = x; y $op_assign a; y }
+            #[differentiate]
+            fn gm<F: Float>(x: F, a: F) -> F { x $op a }
+            #[differentiate]
+            fn gp<F: Float>(x: F, a: F) -> F { let mut y = x; y = y $op a; y }
+            /// A constant on either side.
+            #[differentiate]
+            fn cl(x: f64) -> f64 { 1.75 $op x }
+            #[differentiate]
+            fn cr(x: f64) -> f64 { x $op 1.75 }
+
+            macro_rules! v64 {
+                ($n:literal, $j:expr, $v:expr, $g:expr) => {
+                    Variant {
+                        name: $n, is_f32: false,
+                        jvp: Box::new(|p: &[f64], t: &[f64]| $j(p[0], p[1], t[0], t[1])),
+                        vjp: Box::new(|p: &[f64], c: f64| { let (y, pb) = $v(p[0], p[1]); let (g0, g1) = pb(c); (y, vec![g0, g1]) }),
+                        grad: Box::new(|p: &[f64]| { let (y, (g0, g1)) = $g(p[0], p[1]); (y, vec![g0, g1]) }),
+                    }
+                };
+            }
+            macro_rules! v32 {
+                ($n:literal, $j:expr, $v:expr, $g:expr) => {
+                    Variant {
+                        name: $n, is_f32: true,
+                        jvp: Box::new(|p: &[f64], t: &[f64]| { let (y, d): (f32, f32) = $j(p[0] as f32, p[1] as f32, t[0] as f32, t[1] as f32); (y as f64, d as f64) }),
+                        vjp: Box::new(|p: &[f64], c: f64| { let (y, pb) = $v(p[0] as f32, p[1] as f32); let (g0, g1): (f32, f32) = pb(c as f32); (y as f64, vec![g0 as f64, g1 as f64]) }),
+                        grad: Box::new(|p: &[f64]| { let (y, (g0, g1)): (f32, (f32, f32)) = $g(p[0] as f32, p[1] as f32); (y as f64, vec![g0 as f64, g1 as f64]) }),
+                    }
+                };
+            }
+            macro_rules! v1 {
+                ($n:literal, $j:expr, $v:expr, $g:expr) => {
+                    Variant {
+                        name: $n, is_f32: false,
+                        jvp: Box::new(|p: &[f64], t: &[f64]| $j(p[0], t[0])),
+                        vjp: Box::new(|p: &[f64], c: f64| { let (y, pb) = $v(p[0]); (y, vec![pb(c)]) }),
+                        grad: Box::new(|p: &[f64]| { let (y, g) = $g(p[0]); (y, vec![g]) }),
+                    }
+                };
+            }
+
+            #[test]
+            fn both_modes_against_finite_differences() {
+                let variants = [
+                    v64!("x op a in f64", m64_jvp, m64_vjp, m64_grad),
+                    v64!("y op= a in f64", p64_jvp, p64_vjp, p64_grad),
+                    v64!("generic x op a at f64", gm_jvp::<f64>, gm_vjp::<f64>, gm_grad::<f64>),
+                    v64!("generic y = y op a at f64", gp_jvp::<f64>, gp_vjp::<f64>, gp_grad::<f64>),
+                    v32!("x op a in f32", m32_jvp, m32_vjp, m32_grad),
+                    v32!("y op= a in f32", p32_jvp, p32_vjp, p32_grad),
+                    v32!("generic x op a at f32", gm_jvp::<f32>, gm_vjp::<f32>, gm_grad::<f32>),
+                    v32!("generic y = y op a at f32", gp_jvp::<f32>, gp_vjp::<f32>, gp_grad::<f32>),
+                ];
+                for &(x, a) in &[$(($x, $a)),*] {
+                    let (x, a): (f64, f64) = (x, a);
+                    check(
+                        stringify!($name),
+                        &[x, a],
+                        &|p: &[f64]| p[0] $op p[1],
+                        &|p: &[f64]| ((p[0] as f32) $op (p[1] as f32)) as f64,
+                        &variants,
+                    );
+                    check(
+                        concat!("1.75 ", stringify!($op), " x"),
+                        &[a],
+                        &|p: &[f64]| 1.75 $op p[0],
+                        &|p: &[f64]| (1.75f32 $op p[0] as f32) as f64,
+                        &[v1!("constant on the left", cl_jvp, cl_vjp, cl_grad)],
+                    );
+                    check(
+                        concat!("x ", stringify!($op), " 1.75"),
+                        &[x],
+                        &|p: &[f64]| p[0] $op 1.75,
+                        &|p: &[f64]| (p[0] as f32 $op 1.75f32) as f64,
+                        &[v1!("constant on the right", cr_jvp, cr_vjp, cr_grad)],
+                    );
+                }
+            }
+        }
+    };
+    ($name:ident, unary: [$($x:expr),* $(,)?]) => {
+        operator!(@one $name, |x| -x, [$($x),*]);
+    };
+    ($name:ident, square: [$($x:expr),* $(,)?]) => {
+        operator!(@one $name, |x| x * x, [$($x),*]);
+    };
+    (@one $name:ident, |$x:ident| $e:expr, [$($p:expr),*]) => {
+        mod $name {
+            use autodiff::prelude::*;
+            use super::{check, Variant};
+
+            #[differentiate]
+            fn m64($x: f64) -> f64 { $e }
+            #[differentiate]
+            fn m32($x: f32) -> f32 { $e }
+            #[differentiate]
+            fn gm<F: Float>($x: F) -> F { $e }
+            /// Of an element and a field-free place.
+            #[differentiate]
+            fn el(v: [f64; 2]) -> f64 { let $x = v[1]; $e + v[0] }
+
+            macro_rules! v64 {
+                ($n:literal, $j:expr, $v:expr, $g:expr) => {
+                    Variant {
+                        name: $n, is_f32: false,
+                        jvp: Box::new(|p: &[f64], t: &[f64]| $j(p[0], t[0])),
+                        vjp: Box::new(|p: &[f64], c: f64| { let (y, pb) = $v(p[0]); (y, vec![pb(c)]) }),
+                        grad: Box::new(|p: &[f64]| { let (y, g) = $g(p[0]); (y, vec![g]) }),
+                    }
+                };
+            }
+            macro_rules! v32 {
+                ($n:literal, $j:expr, $v:expr, $g:expr) => {
+                    Variant {
+                        name: $n, is_f32: true,
+                        jvp: Box::new(|p: &[f64], t: &[f64]| { let (y, d): (f32, f32) = $j(p[0] as f32, t[0] as f32); (y as f64, d as f64) }),
+                        vjp: Box::new(|p: &[f64], c: f64| { let (y, pb) = $v(p[0] as f32); let g: f32 = pb(c as f32); (y as f64, vec![g as f64]) }),
+                        grad: Box::new(|p: &[f64]| { let (y, g): (f32, f32) = $g(p[0] as f32); (y as f64, vec![g as f64]) }),
+                    }
+                };
+            }
+
+            #[test]
+            fn both_modes_against_finite_differences() {
+                let variants = [
+                    v64!("in f64", m64_jvp, m64_vjp, m64_grad),
+                    v64!("generic at f64", gm_jvp::<f64>, gm_vjp::<f64>, gm_grad::<f64>),
+                    v32!("in f32", m32_jvp, m32_vjp, m32_grad),
+                    v32!("generic at f32", gm_jvp::<f32>, gm_vjp::<f32>, gm_grad::<f32>),
+                ];
+                for &p in &[$($p),*] {
+                    let p: f64 = p;
+                    check(stringify!($name), &[p], &|v: &[f64]| { let $x = v[0]; $e }, &|v: &[f64]| { let $x = v[0] as f32; $e as f64 }, &variants);
+                    // Of an array element.
+                    let (y, g) = el_grad([0.5, p]);
+                    let h = 1e-6;
+                    let f = |$x: f64| $e;
+                    let fd = (f(p + h) - f(p - h)) / (2.0 * h);
+                    assert_eq!(y, f(p) + 0.5);
+                    assert_eq!(g[0], 1.0);
+                    assert!(super::close(g[1], fd, 1e-6, 1e-8), "{}: element {} against {fd}", stringify!($name), g[1]);
+                }
+            }
+        }
+    };
+}
+
+operator!(add, binary + += : [(1.3, -0.4), (-2.0, 0.7)]);
+operator!(sub, binary - -= : [(1.3, -0.4), (-2.0, 0.7)]);
+operator!(mul, binary * *= : [(1.3, -0.4), (-2.0, 0.7)]);
+operator!(div, binary / /= : [(1.3, -0.4), (-2.0, 0.7), (0.2, 3.0)]);
+// Away from the multiples of the divisor, where `x % a` jumps.
+operator!(rem, binary % %= : [(1.3, 0.5), (-2.2, 0.7), (5.5, -2.0)]);
+operator!(neg, unary: [-1.3, 0.2, 2.0]);
+operator!(square, square: [-1.3, 0.2, 2.0]);
+
+/// The operator rows these tables test: (name, float args, int args).
+const OPERATORS_COVERED: &[(&str, usize, usize)] = &[
+    ("add", 2, 0),
+    ("sub", 2, 0),
+    ("mul", 2, 0),
+    ("div", 2, 0),
+    ("rem", 2, 0),
+    ("neg", 1, 0),
+    ("square", 1, 0),
+];
+
 #[test]
 fn every_rule_is_covered() {
     for rule in RULES {
@@ -485,7 +667,11 @@ fn every_rule_is_covered() {
             rule.name,
             rule.args
         );
-        match COVERED.iter().find(|(n, _, _)| *n == rule.name) {
+        match COVERED
+            .iter()
+            .chain(OPERATORS_COVERED)
+            .find(|(n, _, _)| *n == rule.name)
+        {
             None => panic!(
                 "rule `{}` of autodiff::rules::RULES is not tested by tests/rules_macro.rs: add it to `all_rules!`",
                 rule.name
@@ -499,7 +685,7 @@ fn every_rule_is_covered() {
             ),
         }
     }
-    for (n, _, _) in COVERED {
+    for (n, _, _) in COVERED.iter().chain(OPERATORS_COVERED) {
         assert!(
             RULES.iter().any(|r| r.name == *n),
             "`{n}` is tested but is not in RULES"

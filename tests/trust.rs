@@ -1233,3 +1233,27 @@ fn exits_inside_value_blocks() {
         loop_in_value_block_grad
     );
 }
+
+// ------------------------------------------ compound assignment to a passive float, compound rhs
+
+// `w *= a + b` on a passive float kept as tokens was written `w * a + b` (the right side
+// unparenthesised).
+#[differentiate(wrt(x))]
+fn passive_compound(x: f64, a: f64) -> f64 {
+    let mut w = 2.0;
+    w *= a + 1.0;
+    w /= a - 3.0;
+    w %= a + 0.25;
+    x * w
+}
+
+#[test]
+fn passive_compound_assignment_keeps_the_right_side_whole() {
+    let a = 0.5;
+    let mut w: f64 = 2.0;
+    w *= a + 1.0;
+    w /= a - 3.0;
+    w %= a + 0.25;
+    assert_eq!(passive_compound_grad(1.5, a), (1.5 * w, w));
+    assert_eq!(passive_compound_jvp(1.5, a, 1.0), (1.5 * w, w));
+}

@@ -1,25 +1,29 @@
 //! The one table of derivative rules.
 //!
-//! Every float method that `#[differentiate]` understands is written here once, as its partial
-//! derivatives with respect to each float argument. Three things are driven from this table and
-//! nothing else, so they cannot drift apart:
+//! Every operation `#[differentiate]` differentiates is written here once, as its partial
+//! derivatives with respect to each float argument: the operators (`+ - * / %`, unary `-`, and
+//! `x * x` as the row `square`) and every float method it understands. Each row also says how
+//! it is written in source ([`Form`]) and what recomputing it costs ([`Cost`]). Three things
+//! are driven from this table and nothing else, so they cannot drift apart:
 //!
 //! - the macro's emitter (`autodiff-macros` reads [`RULES`] and substitutes the operands into the
 //!   partials' source text, both for tangents `t_y = sum d_i * t_i` and for adjoints
-//!   `x_i_bar += d_i * y_bar`);
-//! - [`Dual`](crate::Dual)'s `Float` methods, which call the functions of [`partials`];
+//!   `x_i_bar += d_i * y_bar`; a partial `1` is no product, a leading `-` a subtraction, and a
+//!   row with a divisor divides once);
+//! - [`Dual`](crate::Dual)'s operators, which call the functions of [`tangent`], and its `Float`
+//!   methods, which call those of [`partials`];
 //! - the rule tests, which iterate over [`RULES`] and check every entry in both modes against
 //!   central finite differences.
 //!
-//! In a rule, `x` is the receiver, `a` and `b` further float arguments, `n` an integer argument
-//! and `y` the result, already computed. `F` is the float type. Partials are listed in the order
-//! of the float arguments.
+//! In a rule, `x` is the receiver (the left operand), `a` and `b` further float arguments, `n`
+//! an integer argument and `y` the result, already computed. `F` is the float type. Partials are
+//! listed in the order of the float arguments.
 //!
 //! Conventions at points where a function is not differentiable (documented per rule as well):
 //! `abs` has derivative 0 at 0 (as PyTorch), `max`/`min` send the whole derivative to the
 //! receiver on a tie, `signum`, `floor`, `ceil`, `round`, `trunc` have derivative 0 everywhere
 //! (their derivative is 0 almost everywhere; at the jumps it does not exist), `powf` treats
-//! `d/da x^a` as 0 where `x^a == 0`.
+//! `d/da x^a` as 0 where `x^a == 0`, `x % a` keeps its formula at its jumps.
 
 use num_traits::Float;
 

@@ -18,8 +18,6 @@
 
 use autodiff_core::rules::{Form, RULES, Rule, partials, tangent};
 use autodiff_core::{Dual, Float};
-// The operator rows are called through their traits' methods: `x[0].add(x[1])`.
-use std::ops::{Add, Div, Mul, Neg, Rem, Sub};
 
 /// The row `square`, `x * x`, as a method for `rule_calls!`.
 trait Square {

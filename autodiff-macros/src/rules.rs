@@ -1,11 +1,13 @@
-//! Instantiates the rule table's partial derivatives (`autodiff_core::rules::RULES`) for the
-//! emitter: the rule's source text is parsed once and its argument names, result name and `F`
-//! are replaced by the operands, the result and the function's float type.
+//! Instantiates the rule table (`autodiff_core::rules::RULES`, operators included) for the
+//! emitters: a row's primal in its source form, and its partials with the argument names,
+//! result name and `F` replaced by the operands, the result and the function's float type,
+//! each simplified into a sign and a factor (`F::one()` is no factor, a leading `-` a sign), so
+//! that `x - a` has the tangent `x__dot - a__dot` and the adjoints `y__bar` and `-y__bar`.
 //!
-//! Input: the rule `sin(x) -> y = [x.cos()]`, operand `x[i]`.  Output: `(x[i]).cos()`.
+//! Input: the rule `sin(x) -> y = [x.cos()]`, operand `x[i]`.  Output: the term `x[i].cos()`.
 
-use autodiff_core::rules::Rule;
-use proc_macro2::{Group, Ident, TokenStream, TokenTree};
+use autodiff_core::rules::{Form, Rule};
+use proc_macro2::{Delimiter, Group, Ident, Spacing, TokenStream, TokenTree};
 use quote::quote;
 
 /// What to substitute into a rule's partials.
@@ -20,25 +22,115 @@ pub struct Subst<'a> {
     pub core: &'a TokenStream,
 }
 
-/// The partial derivatives of `rule`, one per float argument, with the operands substituted.
-pub fn partials(rule: &Rule, s: &Subst) -> Vec<TokenStream> {
+/// One partial derivative of a row, as the emitters multiply by it: `sign * factor`.
+pub struct Term {
+    /// The partial is the negation of the factor.
+    pub neg: bool,
+    /// `None`: the factor is 1.
+    pub factor: Option<TokenStream>,
+}
+
+impl Term {
+    /// `src` times this partial: `src`, `-src`, `src * f` or `-(src * f)`.
+    pub fn times(&self, src: &TokenStream) -> TokenStream {
+        match (&self.factor, self.neg) {
+            (None, false) => src.clone(),
+            (None, true) => quote!(-#src),
+            (Some(f), false) => quote!(#src * #f),
+            (Some(f), true) => quote!(-(#src * #f)),
+        }
+    }
+
+    /// `src` times this partial without its sign (the caller subtracts when [`Term::neg`]).
+    pub fn times_unsigned(&self, src: &TokenStream) -> TokenStream {
+        match &self.factor {
+            None => src.clone(),
+            Some(f) => quote!(#src * #f),
+        }
+    }
+}
+
+/// The partial derivatives of `rule`, one per float argument, with the operands substituted
+/// and each split into a sign and a factor. A row with a divisor divides each of them by
+/// [`divisor`].
+pub fn terms(rule: &Rule, s: &Subst) -> Vec<Term> {
     rule.partials
         .iter()
-        .map(|src| {
-            let toks: TokenStream = src
-                .parse()
-                .unwrap_or_else(|_| quote!(compile_error!("bad rule")));
-            substitute(toks, rule, s)
+        .map(|src| match syn::parse_str::<syn::Expr>(src) {
+            Ok(e) => term(&e, rule, s, false),
+            Err(_) => Term {
+                neg: false,
+                factor: Some(quote!(compile_error!("bad rule"))),
+            },
         })
         .collect()
 }
 
-/// Which names of the rule a partial reads: for deciding what the reverse sweep needs.
+fn term(e: &syn::Expr, rule: &Rule, s: &Subst, neg: bool) -> Term {
+    match e {
+        syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => term(&u.expr, rule, s, !neg),
+        syn::Expr::Paren(p) => term(&p.expr, rule, s, neg),
+        syn::Expr::Call(c) if c.args.is_empty() && is_f_one(&c.func) => Term { neg, factor: None },
+        e => Term {
+            neg,
+            factor: Some(operand(substitute(quote!(#e), rule, s))),
+        },
+    }
+}
+
+/// `F::one`.
+fn is_f_one(e: &syn::Expr) -> bool {
+    matches!(e, syn::Expr::Path(p) if p.qself.is_none()
+        && p.path.segments.len() == 2
+        && p.path.segments[0].ident == "F"
+        && p.path.segments[1].ident == "one")
+}
+
+/// The divisor of a row's partials, substituted, when it has one.
+pub fn divisor(rule: &Rule, s: &Subst) -> Option<TokenStream> {
+    let src = rule.divisor?;
+    let toks: TokenStream = src
+        .parse()
+        .unwrap_or_else(|_| quote!(compile_error!("bad rule")));
+    Some(operand(substitute(toks, rule, s)))
+}
+
+/// The primal of a row in its source form: `x.sin()`, `x + a`, `-x`, `x * x`.
+pub fn primal(rule: &Rule, args: &[TokenStream]) -> TokenStream {
+    let arg = |k: usize| args.get(k).cloned().unwrap_or_default();
+    match rule.form {
+        Form::Method => {
+            let m = Ident::new(rule.name, proc_macro2::Span::call_site());
+            let (recv, rest) = (arg(0), args.get(1..).unwrap_or_default());
+            quote!(#recv.#m(#(#rest),*))
+        }
+        Form::Binary(op) => {
+            let op: TokenStream = op.parse().unwrap_or_default();
+            let (a, b) = (arg(0), arg(1));
+            quote!(#a #op #b)
+        }
+        Form::Unary(op) => {
+            let op: TokenStream = op.parse().unwrap_or_default();
+            let a = arg(0);
+            quote!(#op #a)
+        }
+        Form::Square => {
+            let a = arg(0);
+            quote!(#a * #a)
+        }
+    }
+}
+
+/// Which names of the rule a partial reads (its divisor's included): for deciding what the
+/// reverse sweep needs.
 pub fn partial_reads(rule: &Rule, which: usize) -> Vec<&'static str> {
     let src = rule.partials[which];
     let toks: TokenStream = src.parse().unwrap_or_default();
     let mut names = Vec::new();
     collect_idents(toks, &mut names);
+    if let Some(d) = rule.divisor {
+        collect_idents(d.parse().unwrap_or_default(), &mut names);
+    }
     let mut out = Vec::new();
     for (name, _) in rule.args {
         if names.iter().any(|n| n == name) {
@@ -96,11 +188,9 @@ fn substitute(t: TokenStream, rule: &Rule, s: &Subst) -> TokenStream {
                 } else if name == "lit" {
                     out.extend(quote!(#core::rules::lit));
                 } else if let Some(k) = rule.args.iter().position(|(a, _)| *a == name) {
-                    let v = &s.args[k];
-                    out.extend(quote!((#v)));
+                    out.extend(operand(s.args[k].clone()));
                 } else if name == rule.result {
-                    let r = s.result;
-                    out.extend(quote!((#r)));
+                    out.extend(operand(s.result.clone()));
                 } else {
                     out.extend([TokenTree::Ident(Ident::new(
                         &name,
@@ -119,4 +209,31 @@ fn substitute(t: TokenStream, rule: &Rule, s: &Subst) -> TokenStream {
         i += 1;
     }
     out
+}
+
+/// `t` as an operand of any operator: itself when it is a postfix expression (a name, a place
+/// `x[i].w`, a call, a literal, a parenthesised expression), else parenthesised.
+pub fn operand(t: TokenStream) -> TokenStream {
+    if is_postfix(&t) { t } else { quote!((#t)) }
+}
+
+fn is_postfix(t: &TokenStream) -> bool {
+    let toks: Vec<TokenTree> = t.clone().into_iter().collect();
+    let starts_well = matches!(
+        toks.first(),
+        Some(TokenTree::Ident(_) | TokenTree::Literal(_))
+    ) || matches!(toks.first(), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis);
+    starts_well
+        && toks.iter().enumerate().all(|(k, tt)| match tt {
+            TokenTree::Ident(i) => i != "as",
+            TokenTree::Literal(l) => !l.to_string().starts_with('-'),
+            TokenTree::Group(g) => matches!(g.delimiter(), Delimiter::Parenthesis | Delimiter::Bracket),
+            // `.` of a field or method, `::` of a path (a joint `:` and the one after it).
+            TokenTree::Punct(p) => {
+                p.as_char() == '.'
+                    || (p.as_char() == ':'
+                        && (p.spacing() == Spacing::Joint
+                            || matches!(toks.get(k.wrapping_sub(1)), Some(TokenTree::Punct(q)) if q.as_char() == ':')))
+            }
+        })
 }

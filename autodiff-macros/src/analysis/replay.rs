@@ -195,8 +195,8 @@ fn scan(
                     operand(a, by_name, mentions);
                     operand(c, by_name, mentions);
                 }
-                // Transcendental rules cost more to recompute than to store.
-                Rhs::Rule(rule, args) if CHEAP_RULES.contains(&rule.name) => {
+                // Transcendental rules cost more to recompute than to store (the table says).
+                Rhs::Rule(rule, args) if rule.cost == autodiff_core::rules::Cost::Cheap => {
                     args.iter().for_each(|a| operand(a, by_name, mentions))
                 }
                 Rhs::Array(args) | Rhs::Tuple(args) | Rhs::Struct { args, .. } => {
@@ -240,11 +240,6 @@ fn scan(
         _ => false,
     }
 }
-
-/// Rules as cheap as an arithmetic operation.
-const CHEAP_RULES: &[&str] = &[
-    "abs", "max", "min", "mul_add", "recip", "floor", "ceil", "round", "trunc", "signum",
-];
 
 fn operand(op: &Operand, by_name: &HashMap<String, VarId>, out: &mut HashSet<VarId>) {
     crate::ir::operand_mentions(op, by_name, &mut |v| {

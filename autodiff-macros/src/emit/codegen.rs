@@ -143,34 +143,28 @@ impl Ctx<'_> {
         }
     }
 
-    /// The partials of a rule application, with the operands' values and the result substituted.
-    pub fn partials(
+    /// The partials of a row of the rule table at `args` (result `result`), each a sign and a
+    /// factor, and the divisor common to them when the row has one.
+    pub fn terms(
         &self,
         rule: &autodiff_core::rules::Rule,
-        args: &[Operand],
+        args: &[&Operand],
         result: &TokenStream,
-    ) -> Vec<TokenStream> {
+    ) -> (Vec<rules::Term>, Option<TokenStream>) {
         let vals: Vec<TokenStream> = args.iter().map(|a| self.value(a)).collect();
-        rules::partials(
-            rule,
-            &Subst {
-                args: &vals,
-                result,
-                scalar: &self.scalar,
-                core: &self.core,
-            },
-        )
-        .into_iter()
-        .map(|d| q!((#d)))
-        .collect()
+        let subst = Subst {
+            args: &vals,
+            result,
+            scalar: &self.scalar,
+            core: &self.core,
+        };
+        (rules::terms(rule, &subst), rules::divisor(rule, &subst))
     }
 
-    /// The primal of a rule application: `(x).sin()`.
-    pub fn rule_primal(&self, rule: &autodiff_core::rules::Rule, args: &[Operand]) -> TokenStream {
-        let m = syn::Ident::new(rule.name, proc_macro2::Span::call_site());
-        let recv = self.value(&args[0]);
-        let rest = args[1..].iter().map(|a| self.value(a));
-        q!(#recv.#m(#(#rest),*))
+    /// The primal of a row of the rule table: `x.sin()`, `x + a`, `-x`, `x * x`.
+    pub fn rule_primal(&self, rule: &autodiff_core::rules::Rule, args: &[&Operand]) -> TokenStream {
+        let vals: Vec<TokenStream> = args.iter().map(|a| self.value(a)).collect();
+        rules::primal(rule, &vals)
     }
 
     /// `g` -> `g_jvp` / `g_vjp`, keeping the path and turbofish.

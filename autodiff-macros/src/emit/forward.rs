@@ -227,59 +227,40 @@ fn let_stmt(
             let t = owned_tangent(cx, op).unwrap_or_else(|| zero(cx));
             q!(let mut #name #ty_ann = #val; let mut #dot = #t;)
         }
-        Rhs::Bin(op, a, b) => {
-            let (va, vb) = (cx.value(a), cx.value(b));
-            let (ta, tb) = (tangent(cx, a), tangent(cx, b));
-            let primal = match op {
-                BinOp::Add => q!(#va + #vb),
-                BinOp::Sub => q!(#va - #vb),
-                BinOp::Mul => q!(#va * #vb),
-                BinOp::Div => q!(#va / #vb),
+        rhs @ (Rhs::Bin(..) | Rhs::Neg(_) | Rhs::Rule(..)) => {
+            let Some((rule, args)) = rhs.arith() else {
+                unreachable!("operators and rules are rows of the table")
             };
-            let t = match (op, ta, tb) {
-                (_, None, None) => zero(cx),
-                (BinOp::Add, Some(x), None) => x,
-                (BinOp::Add, None, Some(y)) => y,
-                (BinOp::Add, Some(x), Some(y)) => q!(#x + #y),
-                (BinOp::Sub, Some(x), None) => x,
-                (BinOp::Sub, None, Some(y)) => q!(-#y),
-                (BinOp::Sub, Some(x), Some(y)) => q!(#x - #y),
-                (BinOp::Mul, Some(x), None) => q!(#x * #vb),
-                (BinOp::Mul, None, Some(y)) => q!(#va * #y),
-                // A square: `2 (x' x)`, the same bits as `x' x + x x'` in one product.
-                (BinOp::Mul, Some(x), Some(_)) if a.same_place(b) => {
-                    q!({ let __d = #x * #vb; __d + __d })
-                }
-                (BinOp::Mul, Some(x), Some(y)) => q!(#x * #vb + #va * #y),
-                (BinOp::Div, Some(x), None) => q!(#x / #vb),
-                (BinOp::Div, None, Some(y)) => q!(-(#name * #y) / #vb),
-                (BinOp::Div, Some(x), Some(y)) => q!((#x - #name * #y) / #vb),
-            };
-            q!(let mut #name #ty_ann = #primal; let mut #dot = #t;)
-        }
-        Rhs::Neg(a) => {
-            let va = cx.value(a);
-            let t = tangent(cx, a).map(|t| q!(-#t)).unwrap_or_else(|| zero(cx));
-            q!(let mut #name #ty_ann = -#va; let mut #dot = #t;)
-        }
-        Rhs::Rule(rule, args) => {
-            let primal = cx.rule_primal(rule, args);
-            let partials = cx.partials(rule, args, &q!(#name));
-            let floats: Vec<&Operand> = args
+            let primal = cx.rule_primal(rule, &args);
+            let (terms, divisor) = cx.terms(rule, &args, &q!(#name));
+            let floats = args
                 .iter()
                 .zip(rule.args)
                 .filter(|(_, (_, k))| *k == "F")
-                .map(|(a, _)| a)
-                .collect();
-            let terms: Vec<TokenStream> = floats
-                .iter()
-                .zip(&partials)
-                .filter_map(|(a, d)| tangent(cx, a).map(|t| q!(#t * #d)))
-                .collect();
-            let t = if terms.is_empty() {
-                zero(cx)
-            } else {
-                q!(#(#terms)+*)
+                .map(|(a, _)| *a);
+            // `sum_i t_i d_i`, the signs as `+` and `-`, divided once by a common divisor.
+            let mut t: Option<TokenStream> = None;
+            let mut parts = 0;
+            for (a, d) in floats.zip(&terms) {
+                let Some(ta) = tangent(cx, a) else { continue };
+                parts += 1;
+                t = Some(match (t, d.neg) {
+                    (None, _) => d.times(&ta),
+                    (Some(s), false) => {
+                        let p = d.times_unsigned(&ta);
+                        q!(#s + #p)
+                    }
+                    (Some(s), true) => {
+                        let p = d.times_unsigned(&ta);
+                        q!(#s - #p)
+                    }
+                });
+            }
+            let t = match (t, divisor) {
+                (None, _) => zero(cx),
+                (Some(t), None) => t,
+                (Some(t), Some(d)) if parts == 1 => q!(#t / #d),
+                (Some(t), Some(d)) => q!((#t) / #d),
             };
             q!(let mut #name #ty_ann = #primal; let mut #dot = #t;)
         }

@@ -95,7 +95,11 @@ impl<'ast> Visit<'ast> for Analysis {
     fn visit_expr_binary(&mut self, e: &'ast syn::ExprBinary) {
         let compound = matches!(
             e.op,
-            BinOp::AddAssign(_) | BinOp::SubAssign(_) | BinOp::MulAssign(_) | BinOp::DivAssign(_)
+            BinOp::AddAssign(_)
+                | BinOp::SubAssign(_)
+                | BinOp::MulAssign(_)
+                | BinOp::DivAssign(_)
+                | BinOp::RemAssign(_)
         );
         if compound
             && is_active(&e.right, &self.active)
@@ -107,21 +111,7 @@ impl<'ast> Visit<'ast> for Analysis {
     }
 }
 
-/// Float methods whose result is not a float (so reading through them is passive).
-pub const PREDICATES: &[&str] = &[
-    "len",
-    "is_empty",
-    "is_nan",
-    "is_finite",
-    "is_infinite",
-    "is_normal",
-    "is_subnormal",
-    "is_sign_positive",
-    "is_sign_negative",
-    "partial_cmp",
-    "total_cmp",
-    "classify",
-];
+pub use autodiff_core::rules::PREDICATES;
 
 /// Methods that take a float out of the floats (its derivative would silently be lost): passive
 /// here, and each a spanned error of `lower` on an active receiver.

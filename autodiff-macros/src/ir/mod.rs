@@ -126,13 +126,38 @@ pub enum Operand {
     },
 }
 
-/// The four arithmetic operators.
+/// The arithmetic operators; their derivatives are rows of the rule table ([`BinOp::rule`]).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum BinOp {
     Add,
     Sub,
     Mul,
     Div,
+    Rem,
+}
+
+impl BinOp {
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Rem => "%",
+        }
+    }
+
+    /// The operator's row of the rule table (the table has a row for each: checked by the
+    /// macro crate's tests).
+    pub fn rule(self) -> &'static Rule {
+        Rule::binary(self.symbol()).unwrap_or_else(Rule::square)
+    }
+}
+
+/// Negation's row of the rule table.
+pub fn neg_rule() -> &'static Rule {
+    Rule::unary("-").unwrap_or_else(Rule::square)
 }
 
 /// One argument of a call to a differentiable function.
@@ -286,6 +311,20 @@ pub enum Stmt {
     },
 }
 
+impl Rhs {
+    /// An arithmetic right-hand side (an operator, a square `x * x`, a method of the rule
+    /// table) as its row of the table and its operands, integer arguments included.
+    pub fn arith(&self) -> Option<(&'static Rule, Vec<&Operand>)> {
+        match self {
+            Rhs::Bin(BinOp::Mul, a, b) if a.same_place(b) => Some((Rule::square(), vec![a])),
+            Rhs::Bin(op, a, b) => Some((op.rule(), vec![a, b])),
+            Rhs::Neg(a) => Some((neg_rule(), vec![a])),
+            Rhs::Rule(rule, args) => Some((rule, args.iter().collect())),
+            _ => None,
+        }
+    }
+}
+
 impl Stmt {
     /// The statement's identity: what analyses and tapes key their facts by.
     pub fn id(&self) -> StmtId {
@@ -353,5 +392,21 @@ impl Operand {
             Operand::Place(p) if f.var(p.var).active => Some(p),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use autodiff_core::rules::Form;
+
+    /// The fallbacks of [`BinOp::rule`] and [`neg_rule`] are never taken.
+    #[test]
+    fn every_operator_has_its_row() {
+        for op in [BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::Div, BinOp::Rem] {
+            assert_eq!(op.rule().form, Form::Binary(op.symbol()));
+        }
+        assert_eq!(neg_rule().form, Form::Unary("-"));
+        assert_eq!(Rule::square().form, Form::Square);
     }
 }

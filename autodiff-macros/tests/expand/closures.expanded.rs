@@ -34,7 +34,7 @@ fn closures_jvp(x: f64, xs: &[f64], mut x__dot: f64, mut xs__dot: &[f64]) -> (f6
             let mut v__1__dot = xs__dot[__i0];
             let (mut __t1, mut __t1__dot) = {
                 let mut __t0 = v__1 * x;
-                let mut __t0__dot = v__1__dot * x + v__1 * x__dot;
+                let mut __t0__dot = v__1__dot * x + x__dot * v__1;
                 (__t0, __t0__dot)
             };
             let mut __t2 = __acc + __t1;
@@ -48,20 +48,14 @@ fn closures_jvp(x: f64, xs: &[f64], mut x__dot: f64, mut xs__dot: &[f64]) -> (f6
         let mut v: f64 = x;
         let mut v__dot = x__dot;
         let mut __t3 = v * v;
-        let mut __t3__dot = {
-            let __d = v__dot * v;
-            __d + __d
-        };
+        let mut __t3__dot = v__dot * (v + v);
         (__t3, __t3__dot)
     };
     let (mut __t6, mut __t6__dot) = {
         let mut v__2: f64 = total;
         let mut v__2__dot = total__dot;
         let mut __t5 = v__2 * v__2;
-        let mut __t5__dot = {
-            let __d = v__2__dot * v__2;
-            __d + __d
-        };
+        let mut __t5__dot = v__2__dot * (v__2 + v__2);
         (__t5, __t5__dot)
     };
     let mut __t7 = __t4 + __t6;
@@ -131,11 +125,7 @@ fn closures_vjp(
                 let mut v__2__bar = -0.0f64;
                 let mut __t5__bar = -0.0f64;
                 __t5__bar = __t5__bar + __t6__bar;
-                v__2__bar = v__2__bar
-                    + {
-                        let __d = __t5__bar * v__2;
-                        __d + __d
-                    };
+                v__2__bar = v__2__bar + __t5__bar * (v__2 + v__2);
                 total__bar = total__bar + v__2__bar;
             }
             {
@@ -143,11 +133,7 @@ fn closures_vjp(
                 let mut v__bar = -0.0f64;
                 let mut __t3__bar = -0.0f64;
                 __t3__bar = __t3__bar + __t4__bar;
-                v__bar = v__bar
-                    + {
-                        let __d = __t3__bar * v;
-                        __d + __d
-                    };
+                v__bar = v__bar + __t3__bar * (v + v);
                 x__bar = x__bar + v__bar;
             }
             {
@@ -233,11 +219,7 @@ fn closures_grad(x: f64, xs: &[f64]) -> (f64, (f64, ::std::vec::Vec<f64>)) {
             let mut v__2__bar = -0.0f64;
             let mut __t5__bar = -0.0f64;
             __t5__bar = __t5__bar + __t6__bar;
-            v__2__bar = v__2__bar
-                + {
-                    let __d = __t5__bar * v__2;
-                    __d + __d
-                };
+            v__2__bar = v__2__bar + __t5__bar * (v__2 + v__2);
             total__bar = total__bar + v__2__bar;
         }
         {
@@ -245,11 +227,7 @@ fn closures_grad(x: f64, xs: &[f64]) -> (f64, (f64, ::std::vec::Vec<f64>)) {
             let mut v__bar = -0.0f64;
             let mut __t3__bar = -0.0f64;
             __t3__bar = __t3__bar + __t4__bar;
-            v__bar = v__bar
-                + {
-                    let __d = __t3__bar * v;
-                    __d + __d
-                };
+            v__bar = v__bar + __t3__bar * (v + v);
             x__bar = x__bar + v__bar;
         }
         {

@@ -48,10 +48,7 @@ fn filtered_jvp(
             **v > 0.0
         } {
             let mut __t0 = x * x;
-            let mut __t0__dot = {
-                let __d = x__dot * x;
-                __d + __d
-            };
+            let mut __t0__dot = x__dot * (x + x);
             s += __t0;
             s__dot += __t0__dot;
         } else {}
@@ -70,7 +67,7 @@ fn filtered_jvp(
             } {
                 let (mut __t2, mut __t2__dot) = {
                     let mut __t1 = a__1 * b;
-                    let mut __t1__dot = a__1__dot * b + a__1 * b__dot;
+                    let mut __t1__dot = a__1__dot * b + b__dot * a__1;
                     (__t1, __t1__dot)
                 };
                 let mut __t3 = __acc + __t2;
@@ -204,11 +201,7 @@ fn filtered_vjp(
                 if __tape0.pop().unwrap() {
                     let mut __t0__bar = -0.0f64;
                     __t0__bar = __t0__bar + s__bar;
-                    x__bar = x__bar
-                        + {
-                            let __d = __t0__bar * x;
-                            __d + __d
-                        };
+                    x__bar = x__bar + __t0__bar * (x + x);
                 } else {}
                 xs__bar[__i0] = xs__bar[__i0] + x__bar;
             }
@@ -262,11 +255,7 @@ fn filtered_grad(xs: &[f64], w: [f64; 4]) -> (f64, (::std::vec::Vec<f64>, [f64; 
                 if __tape0.pop().unwrap() {
                     let mut __t0__bar = -0.0f64;
                     __t0__bar = __t0__bar + s__bar;
-                    x__bar = x__bar
-                        + {
-                            let __d = __t0__bar * x;
-                            __d + __d
-                        };
+                    x__bar = x__bar + __t0__bar * (x + x);
                 } else {}
                 __w_xs_0 = __w_xs_0 + x__bar;
             }

@@ -40,10 +40,11 @@ where
             let __b = s__bar;
             s__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
             let mut __t2__bar = __b;
-            let mut __t0__bar = __t2__bar / __t1;
-            let mut __t1__bar = -(__t2__bar * __t0) / (__t1 * __t1);
+            let __g = __t2__bar / __t1;
+            let mut __t0__bar = __g;
+            let mut __t1__bar = -(__g * __t2);
             y__bar = y__bar + __t1__bar;
-            s__bar = s__bar + __t0__bar * ((__t0));
+            s__bar = s__bar + __t0__bar * __t0;
             let mut x__bar = s__bar * y;
             y__bar = y__bar + s__bar * x;
             (x__bar, y__bar)
@@ -85,10 +86,11 @@ where
         let __b = s__bar;
         s__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
         let mut __t2__bar = __b;
-        let mut __t0__bar = __t2__bar / __t1;
-        let mut __t1__bar = -(__t2__bar * __t0) / (__t1 * __t1);
+        let __g = __t2__bar / __t1;
+        let mut __t0__bar = __g;
+        let mut __t1__bar = -(__g * __t2);
         y__bar = y__bar + __t1__bar;
-        s__bar = s__bar + __t0__bar * ((__t0));
+        s__bar = s__bar + __t0__bar * __t0;
         let mut x__bar = s__bar * y;
         y__bar = y__bar + s__bar * x;
         (x__bar, y__bar)

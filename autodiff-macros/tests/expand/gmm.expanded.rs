@@ -121,7 +121,7 @@ pub fn gmm_objective_jvp(
             s += icf[k][j];
             s__dot += icf__dot[k][j];
             let mut __t0 = icf[k][j].exp();
-            let mut __t0__dot = icf__dot[k][j] * ((__t0));
+            let mut __t0__dot = icf__dot[k][j] * __t0;
             qdiags[k][j] = __t0;
             qdiags__dot[k][j] = __t0__dot;
         }
@@ -149,7 +149,7 @@ pub fn gmm_objective_jvp(
             for j__2 in 0..D {
                 let mut __t2 = qdiags[k__1][j__2] * xc[j__2];
                 let mut __t2__dot = qdiags__dot[k__1][j__2] * xc[j__2]
-                    + qdiags[k__1][j__2] * xc__dot[j__2];
+                    + xc__dot[j__2] * qdiags[k__1][j__2];
                 qxc[j__2] = __t2;
                 qxc__dot[j__2] = __t2__dot;
             }
@@ -158,7 +158,7 @@ pub fn gmm_objective_jvp(
                 for r in c + 1..D {
                     let mut __t3 = icf[k__1][li] * xc[c];
                     let mut __t3__dot = icf__dot[k__1][li] * xc[c]
-                        + icf[k__1][li] * xc__dot[c];
+                        + xc__dot[c] * icf[k__1][li];
                     qxc[r] += __t3;
                     qxc__dot[r] += __t3__dot;
                     li += (1);
@@ -168,17 +168,14 @@ pub fn gmm_objective_jvp(
             let mut sq__dot = 0.0f64;
             for j__3 in 0..D {
                 let mut __t4 = qxc[j__3] * qxc[j__3];
-                let mut __t4__dot = {
-                    let __d = qxc__dot[j__3] * qxc[j__3];
-                    __d + __d
-                };
+                let mut __t4__dot = qxc__dot[j__3] * (qxc[j__3] + qxc[j__3]);
                 sq += __t4;
                 sq__dot += __t4__dot;
             }
             let mut __t5 = alphas[k__1] + sum_qs[k__1];
             let mut __t5__dot = alphas__dot[k__1] + sum_qs__dot[k__1];
             let mut __t6 = (0.5) * sq;
-            let mut __t6__dot = (0.5) * sq__dot;
+            let mut __t6__dot = sq__dot * (0.5);
             let mut v = __t5 - __t6;
             let mut v__dot = __t5__dot - __t6__dot;
             if k__1 == 0 {
@@ -191,9 +188,9 @@ pub fn gmm_objective_jvp(
                     let mut __t7 = mx - v;
                     let mut __t7__dot = mx__dot - v__dot;
                     let mut __t8 = __t7.exp();
-                    let mut __t8__dot = __t7__dot * ((__t8));
+                    let mut __t8__dot = __t7__dot * __t8;
                     let mut __t9 = se * __t8;
-                    let mut __t9__dot = se__dot * __t8 + se * __t8__dot;
+                    let mut __t9__dot = se__dot * __t8 + __t8__dot * se;
                     let mut __t10 = __t9 + (1.0);
                     let mut __t10__dot = __t9__dot;
                     se = __t10;
@@ -204,14 +201,14 @@ pub fn gmm_objective_jvp(
                     let mut __t11 = v - mx;
                     let mut __t11__dot = v__dot - mx__dot;
                     let mut __t12 = __t11.exp();
-                    let mut __t12__dot = __t11__dot * ((__t12));
+                    let mut __t12__dot = __t11__dot * __t12;
                     se += __t12;
                     se__dot += __t12__dot;
                 }
             }
         }
         let mut __t13 = se.ln();
-        let mut __t13__dot = se__dot * ((se).recip());
+        let mut __t13__dot = se__dot * se.recip();
         let mut __t14 = mx + __t13;
         let mut __t14__dot = mx__dot + __t13__dot;
         slse += __t14;
@@ -231,12 +228,12 @@ pub fn gmm_objective_jvp(
         let mut __t15 = alphas[k__3] - amax;
         let mut __t15__dot = alphas__dot[k__3] - amax__dot;
         let mut __t16 = __t15.exp();
-        let mut __t16__dot = __t15__dot * ((__t16));
+        let mut __t16__dot = __t15__dot * __t16;
         asum += __t16;
         asum__dot += __t16__dot;
     }
     let mut __t17 = asum.ln();
-    let mut __t17__dot = asum__dot * ((asum).recip());
+    let mut __t17__dot = asum__dot * asum.recip();
     let mut lse_alphas = amax + __t17;
     let mut lse_alphas__dot = amax__dot + __t17__dot;
     let mut prior = (0.0);
@@ -248,26 +245,21 @@ pub fn gmm_objective_jvp(
             let mut q = qdiags[k__4][j__4];
             let mut q__dot = qdiags__dot[k__4][j__4];
             let mut __t18 = q * q;
-            let mut __t18__dot = {
-                let __d = q__dot * q;
-                __d + __d
-            };
+            let mut __t18__dot = q__dot * (q + q);
             fro += __t18;
             fro__dot += __t18__dot;
         }
         for j__5 in D..ICF {
             let mut __t19 = icf[k__4][j__5] * icf[k__4][j__5];
-            let mut __t19__dot = {
-                let __d = icf__dot[k__4][j__5] * icf[k__4][j__5];
-                __d + __d
-            };
+            let mut __t19__dot = icf__dot[k__4][j__5]
+                * (icf[k__4][j__5] + icf[k__4][j__5]);
             fro += __t19;
             fro__dot += __t19__dot;
         }
         let mut __t20 = (0.5 * wishart_gamma * wishart_gamma) * fro;
-        let mut __t20__dot = (0.5 * wishart_gamma * wishart_gamma) * fro__dot;
+        let mut __t20__dot = fro__dot * (0.5 * wishart_gamma * wishart_gamma);
         let mut __t21 = (wishart_m) * sum_qs[k__4];
-        let mut __t21__dot = (wishart_m) * sum_qs__dot[k__4];
+        let mut __t21__dot = sum_qs__dot[k__4] * (wishart_m);
         let mut __t22 = __t20 - __t21;
         let mut __t22__dot = __t20__dot - __t21__dot;
         prior += __t22;
@@ -277,7 +269,7 @@ pub fn gmm_objective_jvp(
     let mut __t23 = (cst) + slse;
     let mut __t23__dot = slse__dot;
     let mut __t24 = ((n as f64)) * lse_alphas;
-    let mut __t24__dot = ((n as f64)) * lse_alphas__dot;
+    let mut __t24__dot = lse_alphas__dot * ((n as f64));
     let mut __t25 = __t23 - __t24;
     let mut __t25__dot = __t23__dot - __t24__dot;
     let mut __t26 = __t25 + prior;
@@ -491,33 +483,26 @@ pub fn gmm_objective_vjp(
                     let mut __t19__bar = -0.0f64;
                     __t19__bar = __t19__bar + fro__bar;
                     icf__bar[k__4][j__5] = icf__bar[k__4][j__5]
-                        + {
-                            let __d = __t19__bar * icf[k__4][j__5];
-                            __d + __d
-                        };
+                        + __t19__bar * (icf[k__4][j__5] + icf[k__4][j__5]);
                 }
                 for j__4 in (0..D).rev() {
                     let mut q = qdiags[k__4][j__4];
                     let mut q__bar = -0.0f64;
                     let mut __t18__bar = -0.0f64;
                     __t18__bar = __t18__bar + fro__bar;
-                    q__bar = q__bar
-                        + {
-                            let __d = __t18__bar * q;
-                            __d + __d
-                        };
+                    q__bar = q__bar + __t18__bar * (q + q);
                     qdiags__bar[k__4][j__4] = qdiags__bar[k__4][j__4] + q__bar;
                 }
             }
             amax__bar = amax__bar + lse_alphas__bar;
             let mut __t17__bar = lse_alphas__bar;
-            asum__bar = asum__bar + __t17__bar * ((asum).recip());
+            asum__bar = asum__bar + __t17__bar * asum.recip();
             for k__3 in (0..K).rev() {
                 let mut __t16 = __tape8.pop().unwrap();
                 let mut __t15__bar = -0.0f64;
                 let mut __t16__bar = -0.0f64;
                 __t16__bar = __t16__bar + asum__bar;
-                __t15__bar = __t15__bar + __t16__bar * ((__t16));
+                __t15__bar = __t15__bar + __t16__bar * __t16;
                 alphas__bar[k__3] = alphas__bar[k__3] + __t15__bar;
                 amax__bar = amax__bar + -__t15__bar;
             }
@@ -538,7 +523,7 @@ pub fn gmm_objective_vjp(
                 __t14__bar = __t14__bar + slse__bar;
                 mx__bar = mx__bar + __t14__bar;
                 __t13__bar = __t13__bar + __t14__bar;
-                se__bar = se__bar + __t13__bar * ((se).recip());
+                se__bar = se__bar + __t13__bar * se.recip();
                 for k__1 in (0..K).rev() {
                     let mut xc = ([0.0; D]);
                     for j__1 in 0..D {
@@ -588,7 +573,7 @@ pub fn gmm_objective_vjp(
                             __t9__bar = __t9__bar + __t10__bar;
                             se__bar = se__bar + __t9__bar * __t8;
                             __t8__bar = __t8__bar + __t9__bar * se;
-                            __t7__bar = __t7__bar + __t8__bar * ((__t8));
+                            __t7__bar = __t7__bar + __t8__bar * __t8;
                             mx__bar = mx__bar + __t7__bar;
                             v__bar = v__bar + -__t7__bar;
                         } else {
@@ -597,7 +582,7 @@ pub fn gmm_objective_vjp(
                             let mut __t12__bar = -0.0f64;
                             __t12__bar = __t12__bar + se__bar;
                             se = __tape4.pop().unwrap();
-                            __t11__bar = __t11__bar + __t12__bar * ((__t12));
+                            __t11__bar = __t11__bar + __t12__bar * __t12;
                             v__bar = v__bar + __t11__bar;
                             mx__bar = mx__bar + -__t11__bar;
                         }
@@ -611,10 +596,7 @@ pub fn gmm_objective_vjp(
                         let mut __t4__bar = -0.0f64;
                         __t4__bar = __t4__bar + sq__bar;
                         qxc__bar[j__3] = qxc__bar[j__3]
-                            + {
-                                let __d = __t4__bar * qxc[j__3];
-                                __d + __d
-                            };
+                            + __t4__bar * (qxc[j__3] + qxc[j__3]);
                     }
                     for c in (0..D).rev() {
                         for r in (c + 1..D).rev() {
@@ -654,7 +636,7 @@ pub fn gmm_objective_vjp(
                     let __b = qdiags__bar[k][j];
                     qdiags__bar[k][j] = 0.0f64;
                     ::autodiff_core::rt::acc(&mut __t0__bar, &__b);
-                    icf__bar[k][j] = icf__bar[k][j] + __t0__bar * ((__t0));
+                    icf__bar[k][j] = icf__bar[k][j] + __t0__bar * __t0;
                     ::autodiff_core::rt::acc(&mut icf__bar[k][j], &s__bar);
                 }
             }
@@ -803,7 +785,7 @@ pub fn gmm_objective_grad(
                 __t14__bar = __t14__bar + slse__bar;
                 mx__bar = mx__bar + __t14__bar;
                 __t13__bar = __t13__bar + __t14__bar;
-                se__bar = se__bar + __t13__bar * ((se).recip());
+                se__bar = se__bar + __t13__bar * se.recip();
                 for k__1 in (0..K).rev() {
                     let (mut xc, mut qxc, mut __k_li) = __tape6.pop().unwrap();
                     let mut li = __k_li.back();
@@ -837,7 +819,7 @@ pub fn gmm_objective_grad(
                             __t9__bar = __t9__bar + __t10__bar;
                             se__bar = se__bar + __t9__bar * __t8;
                             __t8__bar = __t8__bar + __t9__bar * se;
-                            __t7__bar = __t7__bar + __t8__bar * ((__t8));
+                            __t7__bar = __t7__bar + __t8__bar * __t8;
                             mx__bar = mx__bar + __t7__bar;
                             v__bar = v__bar + -__t7__bar;
                         } else {
@@ -846,7 +828,7 @@ pub fn gmm_objective_grad(
                             let mut __t12__bar = -0.0f64;
                             __t12__bar = __t12__bar + se__bar;
                             se = __tape4.pop().unwrap();
-                            __t11__bar = __t11__bar + __t12__bar * ((__t12));
+                            __t11__bar = __t11__bar + __t12__bar * __t12;
                             v__bar = v__bar + __t11__bar;
                             mx__bar = mx__bar + -__t11__bar;
                         }
@@ -860,10 +842,7 @@ pub fn gmm_objective_grad(
                         let mut __t4__bar = -0.0f64;
                         __t4__bar = __t4__bar + sq__bar;
                         qxc__bar[j__3] = qxc__bar[j__3]
-                            + {
-                                let __d = __t4__bar * qxc[j__3];
-                                __d + __d
-                            };
+                            + __t4__bar * (qxc[j__3] + qxc[j__3]);
                     }
                     for c in (0..D).rev() {
                         for r in (c + 1..D).rev() {
@@ -962,21 +941,14 @@ pub fn gmm_objective_grad(
                     let mut __t19__bar = -0.0f64;
                     __t19__bar = __t19__bar + fro__bar;
                     icf__bar[k__4][j__5] = icf__bar[k__4][j__5]
-                        + {
-                            let __d = __t19__bar * icf[k__4][j__5];
-                            __d + __d
-                        };
+                        + __t19__bar * (icf[k__4][j__5] + icf[k__4][j__5]);
                 }
                 for j__4 in (0..D).rev() {
                     let mut q = __tape9.pop().unwrap();
                     let mut q__bar = -0.0f64;
                     let mut __t18__bar = -0.0f64;
                     __t18__bar = __t18__bar + fro__bar;
-                    q__bar = q__bar
-                        + {
-                            let __d = __t18__bar * q;
-                            __d + __d
-                        };
+                    q__bar = q__bar + __t18__bar * (q + q);
                     qdiags__bar[k__4][j__4] = qdiags__bar[k__4][j__4] + q__bar;
                 }
             }
@@ -1003,13 +975,13 @@ pub fn gmm_objective_grad(
         slse__bar = slse__bar + __t23__bar;
         amax__bar = amax__bar + lse_alphas__bar;
         let mut __t17__bar = lse_alphas__bar;
-        asum__bar = asum__bar + __t17__bar * ((asum).recip());
+        asum__bar = asum__bar + __t17__bar * asum.recip();
         for k__3 in (0..K).rev() {
             let mut __t16 = __tape8.pop().unwrap();
             let mut __t15__bar = -0.0f64;
             let mut __t16__bar = -0.0f64;
             __t16__bar = __t16__bar + asum__bar;
-            __t15__bar = __t15__bar + __t16__bar * ((__t16));
+            __t15__bar = __t15__bar + __t16__bar * __t16;
             alphas__bar[k__3] = alphas__bar[k__3] + __t15__bar;
             amax__bar = amax__bar + -__t15__bar;
         }
@@ -1032,7 +1004,7 @@ pub fn gmm_objective_grad(
                 let __b = qdiags__bar[k][j];
                 qdiags__bar[k][j] = 0.0f64;
                 ::autodiff_core::rt::acc(&mut __t0__bar, &__b);
-                icf__bar[k][j] = icf__bar[k][j] + __t0__bar * ((__t0));
+                icf__bar[k][j] = icf__bar[k][j] + __t0__bar * __t0;
                 ::autodiff_core::rt::acc(&mut icf__bar[k][j], &s__bar);
             }
         }

@@ -32,7 +32,7 @@ fn dot_jvp(a: &[f64], b: &[f64], mut a__dot: &[f64], mut b__dot: &[f64]) -> (f64
             let mut y__dot = b__dot[__i0];
             let (mut __t1, mut __t1__dot) = {
                 let mut __t0 = x * y;
-                let mut __t0__dot = x__dot * y + x * y__dot;
+                let mut __t0__dot = x__dot * y + y__dot * x;
                 (__t0, __t0__dot)
             };
             let mut __t2 = __acc + __t1;

@@ -45,29 +45,29 @@ pub fn lv_loss_jvp(
         let mut v = s[1];
         let mut v__dot = s__dot[1];
         let mut __t0 = p[0] * u;
-        let mut __t0__dot = p__dot[0] * u + p[0] * u__dot;
+        let mut __t0__dot = p__dot[0] * u + u__dot * p[0];
         let mut __t1 = p[1] * u;
-        let mut __t1__dot = p__dot[1] * u + p[1] * u__dot;
+        let mut __t1__dot = p__dot[1] * u + u__dot * p[1];
         let mut __t2 = __t1 * v;
-        let mut __t2__dot = __t1__dot * v + __t1 * v__dot;
+        let mut __t2__dot = __t1__dot * v + v__dot * __t1;
         let mut du = __t0 - __t2;
         let mut du__dot = __t0__dot - __t2__dot;
         let mut __t3 = p[2] * u;
-        let mut __t3__dot = p__dot[2] * u + p[2] * u__dot;
+        let mut __t3__dot = p__dot[2] * u + u__dot * p[2];
         let mut __t4 = __t3 * v;
-        let mut __t4__dot = __t3__dot * v + __t3 * v__dot;
+        let mut __t4__dot = __t3__dot * v + v__dot * __t3;
         let mut __t5 = p[3] * v;
-        let mut __t5__dot = p__dot[3] * v + p[3] * v__dot;
+        let mut __t5__dot = p__dot[3] * v + v__dot * p[3];
         let mut dv = __t4 - __t5;
         let mut dv__dot = __t4__dot - __t5__dot;
         let mut __t6 = (dt) * du;
-        let mut __t6__dot = (dt) * du__dot;
+        let mut __t6__dot = du__dot * (dt);
         let mut __t7 = u + __t6;
         let mut __t7__dot = u__dot + __t6__dot;
         s[0] = __t7;
         s__dot[0] = __t7__dot;
         let mut __t8 = (dt) * dv;
-        let mut __t8__dot = (dt) * dv__dot;
+        let mut __t8__dot = dv__dot * (dt);
         let mut __t9 = v + __t8;
         let mut __t9__dot = v__dot + __t8__dot;
         s[1] = __t9;
@@ -78,15 +78,9 @@ pub fn lv_loss_jvp(
     let mut b = s[1] - (0.5);
     let mut b__dot = s__dot[1];
     let mut __t10 = a * a;
-    let mut __t10__dot = {
-        let __d = a__dot * a;
-        __d + __d
-    };
+    let mut __t10__dot = a__dot * (a + a);
     let mut __t11 = b * b;
-    let mut __t11__dot = {
-        let __d = b__dot * b;
-        __d + __d
-    };
+    let mut __t11__dot = b__dot * (b + b);
     let mut __t12 = __t10 + __t11;
     let mut __t12__dot = __t10__dot + __t11__dot;
     (__t12, __t12__dot)
@@ -155,14 +149,8 @@ pub fn lv_loss_vjp(
             let mut __t12__bar = ct;
             let mut __t10__bar = __t12__bar;
             let mut __t11__bar = __t12__bar;
-            let mut b__bar = {
-                let __d = __t11__bar * b;
-                __d + __d
-            };
-            let mut a__bar = {
-                let __d = __t10__bar * a;
-                __d + __d
-            };
+            let mut b__bar = __t11__bar * (b + b);
+            let mut a__bar = __t10__bar * (a + a);
             s__bar[1] = s__bar[1] + b__bar;
             s__bar[0] = s__bar[0] + a__bar;
             for _step in (0..1000).rev() {
@@ -281,14 +269,8 @@ pub fn lv_loss_grad(
         let mut __t12__bar = ct;
         let mut __t10__bar = __t12__bar;
         let mut __t11__bar = __t12__bar;
-        let mut b__bar = {
-            let __d = __t11__bar * b;
-            __d + __d
-        };
-        let mut a__bar = {
-            let __d = __t10__bar * a;
-            __d + __d
-        };
+        let mut b__bar = __t11__bar * (b + b);
+        let mut a__bar = __t10__bar * (a + a);
         s__bar[1] = s__bar[1] + b__bar;
         s__bar[0] = s__bar[0] + a__bar;
         for _step in (0..1000).rev() {

@@ -64,7 +64,7 @@ fn patterns_jvp(x: f64, o: Option<f64>, steps: &[usize], mut x__dot: f64) -> (f6
                     }
                 }
                 let mut __t5 = acc * x;
-                let mut __t5__dot = acc__dot * x + acc * x__dot;
+                let mut __t5__dot = acc__dot * x + x__dot * acc;
                 return (__t5, __t5__dot);
             } else {}
         }

@@ -42,7 +42,7 @@ fn adapted_jvp(
         let mut x = xs[__i0];
         let mut x__dot = xs__dot[__i0];
         let mut __t0 = x * w[i];
-        let mut __t0__dot = x__dot * w[i] + x * w__dot[i];
+        let mut __t0__dot = x__dot * w[i] + w__dot[i] * x;
         s += __t0;
         s__dot += __t0__dot;
     }
@@ -52,7 +52,7 @@ fn adapted_jvp(
         let mut __t1 = s * (0.5);
         let mut __t1__dot = s__dot * (0.5);
         let mut __t2 = x__1.sin();
-        let mut __t2__dot = x__1__dot * ((x__1).cos());
+        let mut __t2__dot = x__1__dot * x__1.cos();
         let mut __t3 = __t1 + __t2;
         let mut __t3__dot = __t1__dot + __t2__dot;
         s = __t3;
@@ -117,7 +117,7 @@ fn adapted_vjp(
                 ::autodiff_core::rt::acc(&mut __t3__bar, &__b);
                 __t1__bar = __t1__bar + __t3__bar;
                 __t2__bar = __t2__bar + __t3__bar;
-                x__1__bar = x__1__bar + __t2__bar * ((x__1).cos());
+                x__1__bar = x__1__bar + __t2__bar * x__1.cos();
                 s__bar = s__bar + __t1__bar * (0.5);
                 xs__bar[__i1] = xs__bar[__i1] + x__1__bar;
             }
@@ -186,7 +186,7 @@ fn adapted_grad(xs: &[f64], w: [f64; 5]) -> (f64, (::std::vec::Vec<f64>, [f64; 5
             ::autodiff_core::rt::acc(&mut __t3__bar, &__b);
             __t1__bar = __t1__bar + __t3__bar;
             __t2__bar = __t2__bar + __t3__bar;
-            x__1__bar = x__1__bar + __t2__bar * ((x__1).cos());
+            x__1__bar = x__1__bar + __t2__bar * x__1.cos();
             s__bar = s__bar + __t1__bar * (0.5);
             xs__bar[__i1] = xs__bar[__i1] + x__1__bar;
         }

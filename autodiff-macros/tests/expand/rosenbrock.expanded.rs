@@ -64,22 +64,14 @@ fn rosenbrock_vjp(
                 __t4__bar = __t4__bar + s__bar;
                 __t2__bar = __t2__bar + __t4__bar;
                 __t3__bar = __t3__bar + __t4__bar;
-                b__bar = b__bar
-                    + {
-                        let __d = __t3__bar * b;
-                        __d + __d
-                    };
+                b__bar = b__bar + __t3__bar * (b + b);
                 __t1__bar = __t1__bar + __t2__bar * a;
                 a__bar = a__bar + __t2__bar * __t1;
                 a__bar = a__bar + __t1__bar * (100.0);
                 x__bar[i] = x__bar[i] + -b__bar;
                 x__bar[i + 1] = x__bar[i + 1] + a__bar;
                 __t0__bar = __t0__bar + -a__bar;
-                x__bar[i] = x__bar[i]
-                    + {
-                        let __d = __t0__bar * x[i];
-                        __d + __d
-                    };
+                x__bar[i] = x__bar[i] + __t0__bar * (x[i] + x[i]);
             }
             x__bar
         },
@@ -133,22 +125,14 @@ fn rosenbrock_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
                 __t4__bar = __t4__bar + s__bar;
                 __t2__bar = __t2__bar + __t4__bar;
                 __t3__bar = __t3__bar + __t4__bar;
-                b__bar = b__bar
-                    + {
-                        let __d = __t3__bar * b;
-                        __d + __d
-                    };
+                b__bar = b__bar + __t3__bar * (b + b);
                 __t1__bar = __t1__bar + __t2__bar * a;
                 a__bar = a__bar + __t2__bar * __t1;
                 a__bar = a__bar + __t1__bar * (100.0);
                 __w_x_0 = __w_x_0 + -b__bar;
                 __w_x_1 = __w_x_1 + a__bar;
                 __t0__bar = __t0__bar + -a__bar;
-                __w_x_0 = __w_x_0
-                    + {
-                        let __d = __t0__bar * x[i];
-                        __d + __d
-                    };
+                __w_x_0 = __w_x_0 + __t0__bar * (x[i] + x[i]);
             }
             if let ::core::option::Option::Some(__e) = x__bar.get_mut(i) {
                 *__e = __w_x_0;

@@ -21,9 +21,9 @@ fn f(x1: f64, x2: f64) -> f64 {
 #[inline]
 fn f_jvp(x1: f64, x2: f64, mut x1__dot: f64, mut x2__dot: f64) -> (f64, f64) {
     let mut __t0 = x1 * x2;
-    let mut __t0__dot = x1__dot * x2 + x1 * x2__dot;
+    let mut __t0__dot = x1__dot * x2 + x2__dot * x1;
     let mut __t1 = x1.sin();
-    let mut __t1__dot = x1__dot * ((x1).cos());
+    let mut __t1__dot = x1__dot * x1.cos();
     let mut __t2 = __t0 + __t1;
     let mut __t2__dot = __t0__dot + __t1__dot;
     (__t2, __t2__dot)
@@ -60,7 +60,7 @@ fn f_vjp(
             let mut __t2__bar = ct;
             let mut __t0__bar = __t2__bar;
             let mut __t1__bar = __t2__bar;
-            x1__bar = x1__bar + __t1__bar * ((x1).cos());
+            x1__bar = x1__bar + __t1__bar * x1.cos();
             x1__bar = x1__bar + __t0__bar * x2;
             let mut x2__bar = __t0__bar * x1;
             (x1__bar, x2__bar)
@@ -95,7 +95,7 @@ fn f_grad(x1: f64, x2: f64) -> (f64, (f64, f64)) {
         let mut __t2__bar = ct;
         let mut __t0__bar = __t2__bar;
         let mut __t1__bar = __t2__bar;
-        x1__bar = x1__bar + __t1__bar * ((x1).cos());
+        x1__bar = x1__bar + __t1__bar * x1.cos();
         x1__bar = x1__bar + __t0__bar * x2;
         let mut x2__bar = __t0__bar * x1;
         (x1__bar, x2__bar)

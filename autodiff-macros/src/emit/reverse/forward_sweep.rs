@@ -338,22 +338,11 @@ impl Rev<'_> {
                         let v = cx.value(op);
                         q!(let mut #n #ty = #v;)
                     }
-                    Rhs::Bin(op, a, b) => {
-                        let (a, b) = (cx.value(a), cx.value(b));
-                        let e = match op {
-                            BinOp::Add => q!(#a + #b),
-                            BinOp::Sub => q!(#a - #b),
-                            BinOp::Mul => q!(#a * #b),
-                            BinOp::Div => q!(#a / #b),
+                    rhs @ (Rhs::Bin(..) | Rhs::Neg(_) | Rhs::Rule(..)) => {
+                        let Some((rule, args)) = rhs.arith() else {
+                            unreachable!("operators and rules are rows of the table")
                         };
-                        q!(let mut #n #ty = #e;)
-                    }
-                    Rhs::Neg(a) => {
-                        let a = cx.value(a);
-                        q!(let mut #n #ty = -#a;)
-                    }
-                    Rhs::Rule(rule, args) => {
-                        let e = cx.rule_primal(rule, args);
+                        let e = cx.rule_primal(rule, &args);
                         q!(let mut #n #ty = #e;)
                     }
                     Rhs::Call { path, args } => {

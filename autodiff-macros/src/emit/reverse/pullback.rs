@@ -97,19 +97,7 @@ impl Rev<'_> {
                         cx.value(&Operand::Place(p.clone()))
                     }
                     Rhs::Operand(a) => self.val(a),
-                    Rhs::Neg(a) => {
-                        let a = self.val(a);
-                        q!(-#a)
-                    }
-                    Rhs::Bin(op, a, b) => {
-                        let (a, b) = (self.val(a), self.val(b));
-                        match op {
-                            BinOp::Add => q!(#a + #b),
-                            BinOp::Sub => q!(#a - #b),
-                            BinOp::Mul => q!(#a * #b),
-                            BinOp::Div => q!(#a / #b),
-                        }
-                    }
+                    rhs @ (Rhs::Neg(_) | Rhs::Bin(..)) => self.arith_primal(rhs),
                     _ => unreachable!("only cheap arithmetic is recomputed"),
                 };
                 out.extend(q!(let mut #n = #e;));
@@ -123,6 +111,15 @@ impl Rev<'_> {
             out.extend(self.rev_stmt(s, self.depth(b), false));
         }
         q!({ #out })
+    }
+
+    /// The primal of an operator or rule of the table, recording what it reads.
+    fn arith_primal(&self, rhs: &Rhs) -> TokenStream {
+        let Some((rule, args)) = rhs.arith() else {
+            unreachable!("called on operators and rules")
+        };
+        let vals: Vec<TokenStream> = args.iter().map(|a| self.val(a)).collect();
+        crate::rules::primal(rule, &vals)
     }
 
     /// The stacks (already made) that every iteration of a loop with this body pushes exactly
@@ -181,25 +178,7 @@ impl Rev<'_> {
                 let ty = ty.as_ref().map(|t| q!(: #t));
                 let e = match rhs {
                     Rhs::Operand(a) => self.val(a),
-                    Rhs::Neg(a) => {
-                        let a = self.val(a);
-                        q!(-#a)
-                    }
-                    Rhs::Bin(op, a, b) => {
-                        let (a, b) = (self.val(a), self.val(b));
-                        match op {
-                            BinOp::Add => q!(#a + #b),
-                            BinOp::Sub => q!(#a - #b),
-                            BinOp::Mul => q!(#a * #b),
-                            BinOp::Div => q!(#a / #b),
-                        }
-                    }
-                    Rhs::Rule(rule, args) => {
-                        args.iter().for_each(|a| {
-                            let _ = self.val(a);
-                        });
-                        cx.rule_primal(rule, args)
-                    }
+                    rhs @ (Rhs::Neg(_) | Rhs::Bin(..) | Rhs::Rule(..)) => self.arith_primal(rhs),
                     Rhs::Array(elems) => {
                         let vals = elems.iter().map(|e| self.val(e));
                         q!([#(#vals),*])
@@ -364,78 +343,45 @@ impl Rev<'_> {
                 let vb = names::adjoint(n);
                 match rhs {
                     Rhs::Operand(op) => self.acc(op, q!(#vb), v.scalar),
-                    Rhs::Bin(op, a, b) => {
-                        let mut out = TokenStream::new();
-                        match op {
-                            BinOp::Add => {
-                                out.extend(self.acc(a, q!(#vb), true));
-                                out.extend(self.acc(b, q!(#vb), true));
-                            }
-                            BinOp::Sub => {
-                                out.extend(self.acc(a, q!(#vb), true));
-                                out.extend(self.acc(b, q!(-#vb), true));
-                            }
-                            BinOp::Mul if a.same_place(b) && a.active_place(self.f()).is_some() => {
-                                // A square: one contribution of `2 x x_bar`.
-                                let av = self.val(a);
-                                out.extend(self.acc(
-                                    a,
-                                    q!({ let __d = #vb * #av; __d + __d }),
-                                    true,
-                                ));
-                            }
-                            BinOp::Mul => {
-                                if a.active_place(self.f()).is_some() {
-                                    let bv = self.val(b);
-                                    out.extend(self.acc(a, q!(#vb * #bv), true));
-                                }
-                                if b.active_place(self.f()).is_some() {
-                                    let av = self.val(a);
-                                    out.extend(self.acc(b, q!(#vb * #av), true));
-                                }
-                            }
-                            BinOp::Div => {
-                                let bv = self.val(b);
-                                if a.active_place(self.f()).is_some() {
-                                    out.extend(self.acc(a, q!(#vb / #bv), true));
-                                }
-                                if b.active_place(self.f()).is_some() {
-                                    let av = self.val(a);
-                                    out.extend(self.acc(b, q!(-(#vb * #av) / (#bv * #bv)), true));
-                                }
-                            }
-                        }
-                        out
-                    }
-                    Rhs::Neg(a) => self.acc(a, q!(-#vb), true),
-                    Rhs::Rule(rule, args) => {
-                        let floats: Vec<(usize, &Operand)> = args
+                    rhs @ (Rhs::Bin(..) | Rhs::Neg(_) | Rhs::Rule(..)) => {
+                        let Some((rule, args)) = rhs.arith() else {
+                            unreachable!("operators and rules are rows of the table")
+                        };
+                        let active: Vec<(usize, &Operand)> = args
                             .iter()
                             .zip(rule.args)
+                            .filter(|(_, (_, k))| *k == "F")
+                            .map(|(a, _)| *a)
                             .enumerate()
-                            .filter(|(_, (_, (_, k)))| *k == "F")
-                            .map(|(i, (a, _))| (i, a))
+                            .filter(|(_, a)| a.active_place(self.f()).is_some())
                             .collect();
                         // Record exactly what each needed partial reads.
-                        let vals: Vec<TokenStream> = args.iter().map(|a| cx.value(a)).collect();
-                        let partials = cx.partials(rule, args, &q!(#n));
-                        let mut out = TokenStream::new();
-                        for (k, ((_, a), d)) in floats.iter().zip(&partials).enumerate() {
-                            if a.active_place(self.f()).is_none() {
-                                continue;
-                            }
-                            for name in crate::rules::partial_reads(rule, k) {
+                        for (k, _) in &active {
+                            for name in crate::rules::partial_reads(rule, *k) {
                                 if name == rule.result {
                                     self.rec.reads.borrow_mut().insert(*var);
                                 } else if let Some(i) =
                                     rule.args.iter().position(|(x, _)| *x == name)
                                 {
-                                    let _ = self.val(&args[i]);
+                                    let _ = self.val(args[i]);
                                 }
                             }
-                            out.extend(self.acc(a, q!(#vb * #d), true));
                         }
-                        let _ = vals;
+                        let (terms, divisor) = cx.terms(rule, &args, &q!(#n));
+                        // What each partial multiplies: the adjoint, or the adjoint over the
+                        // row's divisor, divided once.
+                        let mut out = TokenStream::new();
+                        let src = match divisor {
+                            None => q!(#vb),
+                            Some(d) if active.len() == 1 => q!(#vb / #d),
+                            Some(d) => {
+                                out.extend(q!(let __g = #vb / #d;));
+                                q!(__g)
+                            }
+                        };
+                        for (k, a) in active {
+                            out.extend(self.acc(a, terms[k].times(&src), true));
+                        }
                         out
                     }
                     Rhs::Call { args, .. } => {

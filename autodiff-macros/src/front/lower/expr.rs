@@ -153,8 +153,9 @@ impl Lowerer<'_> {
                     SynBinOp::Sub(_) => BinOp::Sub,
                     SynBinOp::Mul(_) => BinOp::Mul,
                     SynBinOp::Div(_) => BinOp::Div,
+                    SynBinOp::Rem(_) => BinOp::Rem,
                     _ => {
-                        self.error(b.op.span(), "this operator has no derivative rule: the supported operators on active values are `+ - * /` and unary `-`");
+                        self.error(b.op.span(), "this operator has no derivative rule: the supported operators on active values are `+ - * / %` and unary `-`");
                         return Rhs::Operand(Operand::Const {
                             tokens: e.to_token_stream(),
                             float: true,

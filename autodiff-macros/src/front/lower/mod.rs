@@ -345,9 +345,11 @@ fn exits_from_floats(body: &syn::Block, active: &HashSet<String>) -> Vec<(Span, 
     v.out
 }
 
+/// The float methods of the rule table.
 fn rule_names() -> String {
     autodiff_core::rules::RULES
         .iter()
+        .filter(|r| r.form == autodiff_core::rules::Form::Method)
         .map(|r| r.name)
         .collect::<Vec<_>>()
         .join(" ")
@@ -379,7 +381,7 @@ fn is_statement_like(e: &Expr) -> bool {
             | Expr::Return(_)
             | Expr::Break(_)
             | Expr::Continue(_)
-    ) || matches!(e, Expr::Binary(b) if matches!(b.op, SynBinOp::AddAssign(_) | SynBinOp::SubAssign(_) | SynBinOp::MulAssign(_) | SynBinOp::DivAssign(_)))
+    ) || matches!(e, Expr::Binary(b) if matches!(b.op, SynBinOp::AddAssign(_) | SynBinOp::SubAssign(_) | SynBinOp::MulAssign(_) | SynBinOp::DivAssign(_) | SynBinOp::RemAssign(_)))
         || matches!(e, Expr::If(i) if i.else_branch.is_none() || !block_has_value(&i.then_branch))
         || matches!(e, Expr::Match(m) if m.arms.iter().all(|a| !expr_has_value(&a.body)))
         || matches!(e, Expr::Block(b) if !block_has_value(&b.block))

@@ -187,6 +187,7 @@ impl Lowerer<'_> {
                         | SynBinOp::SubAssign(_)
                         | SynBinOp::MulAssign(_)
                         | SynBinOp::DivAssign(_)
+                        | SynBinOp::RemAssign(_)
                 ) =>
             {
                 let Some(place) = self.lower_place(&b.left) else {
@@ -207,10 +208,10 @@ impl Lowerer<'_> {
                         });
                     }
                     _ => {
-                        let op = if matches!(b.op, SynBinOp::MulAssign(_)) {
-                            BinOp::Mul
-                        } else {
-                            BinOp::Div
+                        let op = match b.op {
+                            SynBinOp::MulAssign(_) => BinOp::Mul,
+                            SynBinOp::DivAssign(_) => BinOp::Div,
+                            _ => BinOp::Rem,
                         };
                         if base_active {
                             let t = self.temp(true);
@@ -235,11 +236,8 @@ impl Lowerer<'_> {
                             });
                         } else {
                             let (l, r) = (&b.left, &b.right);
-                            let tokens = if op == BinOp::Mul {
-                                q!(#l * #r)
-                            } else {
-                                q!(#l / #r)
-                            };
+                            let op: TokenStream = op.symbol().parse().unwrap_or_default();
+                            let tokens = q!(#l #op (#r));
                             out.push(Stmt::Assign {
                                 id: self.sid(),
                                 place,
