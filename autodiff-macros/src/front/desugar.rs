@@ -81,7 +81,9 @@ impl Reductions {
             }
             _ => return None,
         };
-        IterLoop::parse(&pat, src)?;
+        if IterLoop::parse(&pat, src).is_none() && Slices::parse(src, &pat).is_none() {
+            return None;
+        }
         syn::parse2(q!({
             let mut #acc = #init;
             for #pat in #src {
@@ -204,4 +206,221 @@ fn let_else(b: &mut syn::Block, top: bool) {
 /// `let ... else` in the function's body itself (see [`let_else`]).
 pub fn let_else_top(body: &mut syn::Block) {
     let_else(body, true);
+}
+
+/// `xs.windows(k)`, `xs.chunks(k)`, `xs.chunks_exact(k)`, possibly `.enumerate()`d, when `xs` is
+/// a place: what a `for` loop (or a reduction, made a loop by [`reductions`]) over them is.
+struct Slices<'a> {
+    index: Option<&'a Pat>,
+    /// The collection.
+    of: &'a Expr,
+    /// `windows`, `chunks` or `chunks_exact`.
+    kind: String,
+    k: &'a Expr,
+}
+
+impl<'a> Slices<'a> {
+    fn parse(iter: &'a Expr, pat: &'a Pat) -> Option<(Slices<'a>, &'a syn::Ident)> {
+        let mut iter = crate::front::syntax::strip_paren(iter);
+        let mut pat = pat;
+        let mut index = None;
+        if let Expr::MethodCall(m) = iter
+            && m.method == "enumerate"
+            && m.args.is_empty()
+        {
+            let Pat::Tuple(t) = pat else { return None };
+            if t.elems.len() != 2 {
+                return None;
+            }
+            index = Some(&t.elems[0]);
+            pat = &t.elems[1];
+            iter = crate::front::syntax::strip_paren(&m.receiver);
+        }
+        let Expr::MethodCall(m) = iter else {
+            return None;
+        };
+        let kind = m.method.to_string();
+        if !matches!(kind.as_str(), "windows" | "chunks" | "chunks_exact")
+            || m.args.len() != 1
+            || m.turbofish.is_some()
+            || !is_place(&m.receiver)
+        {
+            return None;
+        }
+        let Pat::Ident(w) = untyped_ref(pat) else {
+            return None;
+        };
+        if w.by_ref.is_some() || w.subpat.is_some() {
+            return None;
+        }
+        Some((
+            Slices {
+                index,
+                of: &m.receiver,
+                kind,
+                k: &m.args[0],
+            },
+            &w.ident,
+        ))
+    }
+}
+
+fn untyped_ref(p: &Pat) -> &Pat {
+    match p {
+        Pat::Type(t) => &t.pat,
+        p => p,
+    }
+}
+
+/// A variable, a field or an element: evaluating it twice gives the same collection.
+fn is_place(e: &Expr) -> bool {
+    match e {
+        Expr::Path(p) => p.qself.is_none(),
+        Expr::Field(f) => is_place(&f.base),
+        Expr::Index(i) => is_place(&i.expr) && !matches!(*i.index, Expr::Range(_)),
+        Expr::Paren(p) => is_place(&p.expr),
+        _ => false,
+    }
+}
+
+/// Loops over the windows or chunks of a collection as index loops: `for w in xs.windows(2) {
+/// .. w[j] .. }` is `for s in 0..(xs.len() + 1).saturating_sub(2) { .. xs[s + j] .. }` (a
+/// chunk starts at `s * k`); `w.len()` is the window's length. A loop whose body uses the
+/// window otherwise (passes it on, slices or iterates it) is left for `lower` to refuse.
+pub fn windows(body: &mut syn::Block) {
+    Windows.visit_block_mut(body);
+}
+
+struct Windows;
+
+impl VisitMut for Windows {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        visit_mut::visit_expr_mut(self, e);
+        if let Expr::ForLoop(f) = e
+            && let Some(r) = window_loop(f)
+        {
+            *e = r;
+        }
+    }
+}
+
+fn window_loop(f: &syn::ExprForLoop) -> Option<Expr> {
+    let (s, w) = Slices::parse(&f.expr, &f.pat)?;
+    let (of, k) = (s.of, s.k);
+    if matches!(k, Expr::Lit(l) if matches!(&l.lit, syn::Lit::Int(i) if i.base10_digits() == "0")) {
+        return None;
+    }
+    let start = crate::names::hygienic("__s", Span::call_site());
+    // A literal size is known not to be 0 (`windows(0)` panics); another is checked where the
+    // loop starts, as `windows` checks it.
+    let kind = &s.kind;
+    let msg = format!("{kind} size must be non-zero");
+    let checked = match k {
+        Expr::Lit(_) => q!(#k),
+        _ => q!(::core::num::NonZeroUsize::new(#k).expect(#msg).get()),
+    };
+    let k = match k {
+        Expr::Lit(_) | Expr::Path(_) => q!(#k),
+        _ => q!((#k)),
+    };
+    let (count, first, len) = match kind.as_str() {
+        "windows" => (
+            q!((#of.len() + 1).saturating_sub(#checked)),
+            q!(#start),
+            k.clone(),
+        ),
+        "chunks_exact" => (q!(#of.len() / #checked), q!(#start * #k), k.clone()),
+        _ => (
+            q!(#of.len().div_ceil(#checked)),
+            q!(#start * #k),
+            q!(usize::min(#k, #of.len() - #start * #k)),
+        ),
+    };
+    let mut body = f.body.clone();
+    let mut r = Reads {
+        w,
+        first: &first,
+        len: &len,
+        of,
+        ok: true,
+    };
+    r.visit_block_mut(&mut body);
+    if !r.ok {
+        return None;
+    }
+    let index = s.index.map(|p| q!(let #p = #start;));
+    let label = &f.label;
+    // The body's statements directly in the loop's (names are unique by now): a nested block
+    // would be a scope of its own.
+    let stmts = &body.stmts;
+    syn::parse2(q!(#label for #start in 0..#count { #index #(#stmts)* })).ok()
+}
+
+/// Rewrites `w[j]` into the collection's element and `w.len()` into the window's length;
+/// `ok` is cleared by any other use of `w`.
+struct Reads<'a> {
+    w: &'a syn::Ident,
+    first: &'a TokenStream,
+    len: &'a TokenStream,
+    of: &'a Expr,
+    ok: bool,
+}
+
+impl Reads<'_> {
+    fn is_w(&self, e: &Expr) -> bool {
+        matches!(crate::front::syntax::strip_paren(e), Expr::Path(p) if p.path.is_ident(self.w))
+    }
+}
+
+impl VisitMut for Reads<'_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        let rewritten = match e {
+            Expr::Index(i) if self.is_w(&i.expr) => {
+                if matches!(*i.index, Expr::Range(_)) {
+                    self.ok = false;
+                    return;
+                }
+                self.visit_expr_mut(&mut i.index);
+                // Spelled as a hand rewrite would (`xs[s]`, `xs[s + 1]`), so that the analyses
+                // of index loops see the same offsets.
+                let (of, first, j) = (self.of, self.first, &*i.index);
+                match j {
+                    Expr::Lit(l) if matches!(&l.lit, syn::Lit::Int(n) if n.base10_digits() == "0") => {
+                        syn::parse2(q!(#of[#first])).ok()
+                    }
+                    Expr::Lit(_) | Expr::Path(_) => syn::parse2(q!(#of[#first + #j])).ok(),
+                    _ => syn::parse2(q!(#of[#first + (#j)])).ok(),
+                }
+            }
+            Expr::MethodCall(m)
+                if self.is_w(&m.receiver) && m.method == "len" && m.args.is_empty() =>
+            {
+                let len = self.len;
+                syn::parse2(q!((#len))).ok()
+            }
+            Expr::Path(p) if p.path.is_ident(self.w) => {
+                // The window itself, passed on or iterated.
+                self.ok = false;
+                None
+            }
+            _ => {
+                visit_mut::visit_expr_mut(self, e);
+                None
+            }
+        };
+        if let Some(r) = rewritten {
+            *e = r;
+        }
+    }
+
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        let w = self.w;
+        if m.tokens
+            .clone()
+            .into_iter()
+            .any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if i == w))
+        {
+            self.ok = false;
+        }
+    }
 }

@@ -55,6 +55,7 @@ pub fn lower_function(func: &ItemFn, sig: &Signature) -> syn::Result<Func> {
     errors.finish()?;
     desugar::patterns(&mut body);
     desugar::reductions(&mut body, zero, one);
+    desugar::windows(&mut body);
     let mut renamer = Renamer::new(names::Fresh::new(q!(#func #body)));
     for p in params.iter() {
         renamer.declare(&p.name);

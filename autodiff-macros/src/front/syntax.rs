@@ -299,7 +299,7 @@ pub fn format_captures(tokens: &proc_macro2::TokenStream) -> Vec<String> {
     out
 }
 
-fn strip_paren(e: &Expr) -> &Expr {
+pub fn strip_paren(e: &Expr) -> &Expr {
     match e {
         Expr::Paren(p) => strip_paren(&p.expr),
         _ => e,
