@@ -67,14 +67,8 @@ pub struct Facts<'a> {
 /// What the pullback of `body` needs: the least fixpoint of one emission round's reads, as the
 /// emitter iterated to before, computed on the IR.
 pub fn needs(f: &Func, body: &Block, facts: &Facts) -> Needs {
-    let contrib = contributions(f, body, facts);
-    let single: HashSet<VarId> = contrib
-        .into_iter()
-        .filter(|&(v, n)| n == 1 && !facts.assigned.contains(&v) && single_candidate(f, v, body))
-        .map(|(v, _)| v)
-        .collect();
     let mut needs = Needs::default();
-    for _ in 0..MAX_ROUNDS {
+    for round in 0..MAX_ROUNDS {
         let mut w = Walk {
             f,
             facts,
@@ -82,41 +76,39 @@ pub fn needs(f: &Func, body: &Block, facts: &Facts) -> Needs {
             needs: &needs,
             reads: HashSet::new(),
             stmt_reads: HashMap::new(),
-            contrib: None,
+            // The contributions do not depend on what is needed: counted in the first round.
+            contrib: (round == 0).then(HashMap::new),
             in_fused: false,
             cur_top: true,
         };
         w.run();
-        let next = Needs {
-            needed: needs.needed.union(&w.reads).copied().collect(),
-            prev_reads: w.stmt_reads,
-            single: single.clone(),
+        let Walk {
+            reads,
+            stmt_reads,
+            contrib,
+            ..
+        } = w;
+        let single = match contrib {
+            Some(contrib) => contrib
+                .into_iter()
+                .filter(|&(v, n)| {
+                    n == 1 && !facts.assigned.contains(&v) && single_candidate(f, v, body)
+                })
+                .map(|(v, _)| v)
+                .collect(),
+            None => std::mem::take(&mut needs.single),
         };
-        if next == needs {
-            break;
+        let next = Needs {
+            needed: needs.needed.union(&reads).copied().collect(),
+            prev_reads: stmt_reads,
+            single,
+        };
+        if next.needed == needs.needed && next.prev_reads == needs.prev_reads {
+            return next;
         }
         needs = next;
     }
     needs
-}
-
-/// How many contributions each binding's adjoint gets (a contribution that is not whole, made
-/// in a nested block or to a part, counts two). Independent of what is needed.
-fn contributions(f: &Func, body: &Block, facts: &Facts) -> HashMap<VarId, usize> {
-    let none = Needs::default();
-    let mut w = Walk {
-        f,
-        facts,
-        body,
-        needs: &none,
-        reads: HashSet::new(),
-        stmt_reads: HashMap::new(),
-        contrib: Some(HashMap::new()),
-        in_fused: false,
-        cur_top: true,
-    };
-    w.run();
-    w.contrib.unwrap_or_default()
 }
 
 /// A binding of the function's body (not inside a loop or branch), or a parameter passed by
@@ -205,7 +197,8 @@ struct Walk<'a> {
     /// What the statement being walked reads so far.
     reads: HashSet<VarId>,
     stmt_reads: HashMap<usize, HashSet<VarId>>,
-    /// Counted only when asked for.
+    /// How many contributions each binding's adjoint gets (one that is not whole, made in a
+    /// nested block or to a part, counts two), when counted.
     contrib: Option<HashMap<VarId, usize>>,
     in_fused: bool,
     cur_top: bool,

@@ -16,8 +16,9 @@
 //! `break`, `continue` and `return` are first rewritten into flags and guards (`structure`), so
 //! the reverse sweep only sees structured code.
 //!
-//! Which values are needed is found by a fixpoint: emit, collect what the reverse sweep reads,
-//! and emit again with that set, until it no longer grows.
+//! Which values are needed is computed first, on the IR ([`crate::analysis::needs`], from the
+//! facts of the other analyses, which this driver computes and passes in); the emission then runs
+//! once and checks, with what it records, that it read exactly what was predicted.
 //!
 //! Input: `let y = x.sin() * c;`  Output (forward): `let __t0 = x.sin(); let y = __t0 * c;`
 //! (reverse): `__t0__bar += y__bar * c; x__bar += __t0__bar * x.cos();`
@@ -54,8 +55,18 @@ pub struct Reverse {
 /// the emission read (a fallback that the test suite and the fuzzer never reach).
 const MAX_ROUNDS: usize = 12;
 
-/// Emissions that read something the analysis did not predict and ran again (see [`emit`]).
-pub static FALLBACKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+thread_local! {
+    /// Emissions on this thread that read something the analysis did not predict and ran again
+    /// (see [`emit`]).
+    static FALLBACKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many emissions on this thread fell back to a second round (the snapshot test checks
+/// that none does).
+#[cfg(test)]
+pub fn fallbacks() -> usize {
+    FALLBACKS.with(|c| c.get())
+}
 
 /// `fuse`: for `NAME_grad`, whose cotangent is known before it starts (see [`crate::analysis::fuse`]).
 ///
@@ -108,7 +119,7 @@ pub fn emit(
             return Ok(out);
         }
         if round == 0 {
-            FALLBACKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            FALLBACKS.with(|c| c.set(c.get() + 1));
         }
         if round + 1 == MAX_ROUNDS {
             break;
@@ -154,7 +165,7 @@ fn predict(cx: &Ctx, body: &Block, facts: &Facts) -> Needs {
 }
 
 /// With `AUTODIFF_NEEDS_LOG=<file>` set while compiling, one line per reverse-mode function:
-/// its name and how many rounds of emission it took (1 unless the fallback ran). A measurement
+/// its size and how many rounds of emission it took (1 unless the fallback ran). A measurement
 /// aid: `grep -vc 'rounds=1$' <file>` counts the fallbacks of a test run or a fuzzer run.
 fn log_rounds(cx: &Ctx, rounds: usize) {
     let Some(path) = std::env::var_os("AUTODIFF_NEEDS_LOG") else {
@@ -175,7 +186,7 @@ fn log_rounds(cx: &Ctx, rounds: usize) {
 }
 
 /// The reverse emitter of one round: the function's context, the facts of the analyses, what
-/// the previous round found the pullback needs, what this round records, and the emission mode.
+/// the pullback needs (as predicted), what this round records, and the emission mode.
 struct Rev<'a> {
     cx: &'a Ctx<'a>,
     facts: &'a Facts,
@@ -184,7 +195,7 @@ struct Rev<'a> {
     mode: Mode,
 }
 
-/// What the analyses found about the body, computed once before the emission rounds.
+/// What the analyses found about the body, computed once before emission.
 struct Facts {
     by_name: HashMap<String, VarId>,
     let_declared: HashSet<VarId>,
