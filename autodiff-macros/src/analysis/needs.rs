@@ -7,14 +7,15 @@
 //! needed in turn). Whether an overwrite must save depends on what the statements of its region
 //! read, and what is recomputed depends on what is needed: a fixpoint over sets, run here on the
 //! IR (no tokens are built), mirroring statement by statement what the reverse emitter reads.
-//! The emitter then runs once with the result, and checks that it read no more than predicted.
+//! The emitter then runs once with the result, and checks that it read exactly that.
 //!
 //! The facts of the other analyses (which bindings are recomputed, save regions, liveness,
 //! one-pass loops, which blocks re-run which statements) come in as plain data from the driver.
 //!
 //! Input: `let mut s = 0.0; for i in 0..n { let t = x[i].sin(); s += t * t; }`
-//! Output: `needed = {x, i, t}` (the partial of `sin` reads `x[i]`, the square reads `t`),
-//! per statement what its reverse reads, and the bindings whose adjoint gets one contribution.
+//! Output: `needed = {x, i, t, n}` (the partial of `sin` reads `x[i]`, the square reads `t`, the
+//! loop runs backwards over `0..n`), per statement what its reverse reads, and the bindings
+//! whose adjoint gets one contribution.
 
 use std::collections::{HashMap, HashSet};
 
