@@ -12,7 +12,8 @@
 //! 2. `ir`: the IR types and the one traversal and queries over them.
 //! 3. `passes`: IR-to-IR (`structure`: `break` / `continue` / `return` into flags and guards).
 //! 4. `analysis`: facts about the structured IR (liveness, save regions, rematerialization,
-//!    single contributions and aliases, replay, one-pass fusion), each from the IR alone.
+//!    single contributions and aliases, replay, one-pass fusion), each from the IR alone;
+//!    `needs` (what the pullback reads) from the IR and the others' facts, passed in as data.
 //! 5. `emit`: `codegen` (shared), `forward` (`NAME_jvp`), `reverse` (`NAME_vjp`, `NAME_grad`),
 //!    consuming the facts; `rules` instantiates the rule table's partials for them.
 //! 6. `expand`: the driver, running the stages in order and assembling the derived functions

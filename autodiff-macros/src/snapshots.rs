@@ -38,7 +38,14 @@ fn expansions_match_snapshots() {
             continue;
         }
         let src = std::fs::read_to_string(&path).expect("readable");
+        let before = crate::emit::reverse::fallbacks();
         let got = expand_file(&src);
+        // What the pullback needs is predicted exactly (`analysis::needs`): one emission round.
+        assert_eq!(
+            crate::emit::reverse::fallbacks(),
+            before,
+            "{name}: the reverse emitter read more than `analysis::needs` predicted"
+        );
         let snap = path.with_extension("expanded.rs");
         if update || !snap.exists() {
             std::fs::write(&snap, &got).expect("writable");

@@ -3,6 +3,7 @@
 
 pub mod fuse;
 pub mod liveness;
+pub mod needs;
 pub mod once;
 pub mod regions;
 pub mod remat;

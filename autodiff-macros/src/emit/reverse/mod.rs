@@ -16,8 +16,9 @@
 //! `break`, `continue` and `return` are first rewritten into flags and guards (`structure`), so
 //! the reverse sweep only sees structured code.
 //!
-//! Which values are needed is found by a fixpoint: emit, collect what the reverse sweep reads,
-//! and emit again with that set, until it no longer grows.
+//! Which values are needed is computed first, on the IR ([`crate::analysis::needs`], from the
+//! facts of the other analyses, which this driver computes and passes in); the emission then runs
+//! once and checks, with what it records, that it read exactly what was predicted.
 //!
 //! Input: `let y = x.sin() * c;`  Output (forward): `let __t0 = x.sin(); let y = __t0 * c;`
 //! (reverse): `__t0__bar += y__bar * c; x__bar += __t0__bar * x.cos();`
@@ -28,6 +29,7 @@ use std::collections::{HashMap, HashSet};
 use proc_macro2::{Ident, TokenStream};
 
 use crate::analysis::liveness::{live_after, live_vars};
+use crate::analysis::needs::{self, Needs};
 use crate::analysis::regions::save_regions;
 use crate::analysis::remat::{rematerializable, stable_tokens};
 use crate::emit::codegen::Ctx;
@@ -49,13 +51,31 @@ pub struct Reverse {
     pub pullback: TokenStream,
 }
 
-/// The most rounds of emission before giving up (2 or 3 suffice for every function of the test
-/// suite and the fuzzer's programs).
+/// The most rounds of emission before giving up, when the analysis' prediction was not what
+/// the emission read (a fallback that the test suite and the fuzzer never reach).
 const MAX_ROUNDS: usize = 12;
+
+thread_local! {
+    /// Emissions on this thread that read something the analysis did not predict and ran again
+    /// (see [`emit`]).
+    static FALLBACKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many emissions on this thread fell back to a second round (the snapshot test checks
+/// that none does).
+#[cfg(test)]
+pub fn fallbacks() -> usize {
+    FALLBACKS.with(|c| c.get())
+}
 
 /// `fuse`: for `NAME_grad`, whose cotangent is known before it starts (see [`crate::analysis::fuse`]).
 ///
-/// An error when what the pullback needs has not settled after [`MAX_ROUNDS`]: code emitted
+/// What the pullback needs is computed first ([`crate::analysis::needs`]); then one round of
+/// emission, whose recorded reads are checked against the prediction: the emission is kept only
+/// if what it read, statement by statement, and the single contributions it made are exactly
+/// what it was emitted with (the fixpoint the emitter iterated to before). Otherwise (never seen
+/// in the test suite or the fuzzer, counted in [`FALLBACKS`]) emission runs again with what it
+/// read, as before, and an error when that has not settled after [`MAX_ROUNDS`]: code emitted
 /// from needs that are still growing could read a value that was overwritten.
 pub fn emit(
     cx: &Ctx,
@@ -66,7 +86,7 @@ pub fn emit(
 ) -> syn::Result<Reverse> {
     debug_assert!(ids_unique(body), "statement ids are unique");
     let facts = Facts::of(cx, body, result_scalar, fuse);
-    let mut needs = Needs::default();
+    let mut needs = predict(cx, body, &facts);
     for round in 0.. {
         let r = Rev {
             cx,
@@ -84,7 +104,7 @@ pub fn emit(
             .into_inner()
             .into_iter()
             .filter(|&(v, n)| {
-                n == 1 && !facts.assigned.contains(&v) && single_candidate(cx.f, v, body)
+                n == 1 && !facts.assigned.contains(&v) && needs::single_candidate(cx.f, v, body)
             })
             .map(|(v, _)| v)
             .collect();
@@ -95,7 +115,11 @@ pub fn emit(
             single,
         };
         if next == needs {
+            log_rounds(cx, round + 1);
             return Ok(out);
+        }
+        if round == 0 {
+            FALLBACKS.with(|c| c.set(c.get() + 1));
         }
         if round + 1 == MAX_ROUNDS {
             break;
@@ -108,23 +132,61 @@ pub fn emit(
     ))
 }
 
-/// A binding of the function's body (not inside a loop or branch), or a parameter passed by
-/// value or by reference (a slice's adjoint is checked against its length up front): its
-/// adjoint may be declared where its only contribution is made (a call's adjoint moved in
-/// instead of added to a zero).
-fn single_candidate(f: &Func, v: VarId, body: &Block) -> bool {
-    let var = &f.vars[v];
-    match var.param {
-        Some(kind) => matches!(kind, ParamKind::Value | ParamKind::Ref),
-        None => body
-            .stmts
-            .iter()
-            .any(|s| matches!(s, Stmt::Let { var, .. } if *var == v)),
+/// What the pullback needs, from the analysis, given the facts of the others.
+fn predict(cx: &Ctx, body: &Block, facts: &Facts) -> Needs {
+    let fused: HashMap<usize, Vec<VarId>> = facts
+        .fused
+        .iter()
+        .map(|(i, o)| (*i, o.windows.iter().map(|(v, _)| *v).collect()))
+        .collect();
+    let replay = |b: &Block, needed: &HashSet<VarId>| {
+        crate::analysis::replay::plan(b, needed, &facts.remat, &facts.by_name).stmts
+    };
+    needs::needs(
+        cx.f,
+        body,
+        &needs::Facts {
+            by_name: &facts.by_name,
+            assigned: &facts.assigned,
+            let_declared: &facts.let_declared,
+            for_vars: &facts.for_vars,
+            remat: &facts.remat,
+            aliases: &facts.analysis.aliases,
+            regions: &facts.regions,
+            fused: &fused,
+            fused_accs: &facts.fused_accs,
+            live: &facts.live,
+            live_after: &facts.live_after,
+            invertible: &facts.invertible,
+            has_return: facts.has_return,
+            replay: &replay,
+        },
+    )
+}
+
+/// With `AUTODIFF_NEEDS_LOG=<file>` set while compiling, one line per reverse-mode function:
+/// its size and how many rounds of emission it took (1 unless the fallback ran). A measurement
+/// aid: `grep -vc 'rounds=1$' <file>` counts the fallbacks of a test run or a fuzzer run.
+fn log_rounds(cx: &Ctx, rounds: usize) {
+    let Some(path) = std::env::var_os("AUTODIFF_NEEDS_LOG") else {
+        return;
+    };
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let line = format!(
+            "vars={} stmts={} rounds={rounds}\n",
+            cx.f.vars.len(),
+            cx.f.num_stmts
+        );
+        let _ = std::io::Write::write_all(&mut file, line.as_bytes());
     }
 }
 
 /// The reverse emitter of one round: the function's context, the facts of the analyses, what
-/// the previous round found the pullback needs, what this round records, and the emission mode.
+/// the pullback needs (as predicted), what this round records, and the emission mode.
 struct Rev<'a> {
     cx: &'a Ctx<'a>,
     facts: &'a Facts,
@@ -133,7 +195,7 @@ struct Rev<'a> {
     mode: Mode,
 }
 
-/// What the analyses found about the body, computed once before the emission rounds.
+/// What the analyses found about the body, computed once before emission.
 struct Facts {
     by_name: HashMap<String, VarId>,
     let_declared: HashSet<VarId>,
@@ -161,18 +223,8 @@ struct Facts {
     live: HashSet<VarId>,
     /// By statement: the bindings live just after it (see [`live_after`]).
     live_after: HashMap<usize, HashSet<VarId>>,
-}
-
-/// What the pullback needs, as the previous round of emission found it: the values it reads,
-/// what each statement's reverse read, and the bindings whose adjoint gets one contribution.
-#[derive(Default, PartialEq)]
-struct Needs {
-    /// The values the pullback reads (it owns them, or they are saved before an overwrite).
-    needed: HashSet<VarId>,
-    /// What each statement's reverse read, in the previous round.
-    prev_reads: HashMap<usize, HashSet<VarId>>,
-    /// Bindings whose adjoint is declared at its only contribution (from the previous round).
-    single: HashSet<VarId>,
+    /// Statements whose overwrite is undone by its inverse (see [`Rev::inverse`]).
+    invertible: HashSet<usize>,
 }
 
 impl Facts {
@@ -208,6 +260,27 @@ impl Facts {
             .values()
             .flat_map(|o| o.accs.iter().map(|(v, _)| *v))
             .collect();
+        let mut invertible = HashSet::new();
+        visit_stmts(body, &mut |s| {
+            if let Stmt::AddAssign {
+                id,
+                place,
+                value:
+                    Operand::Const {
+                        tokens,
+                        float: false,
+                    },
+                ..
+            } = s
+            {
+                let v = &cx.f.vars[place.var];
+                if !(v.active || v.float_kind || v.scalar)
+                    && stable_tokens(tokens, &by_name, &assigned)
+                {
+                    invertible.insert(*id);
+                }
+            }
+        });
         Facts {
             by_name,
             let_declared,
@@ -223,6 +296,7 @@ impl Facts {
             analysis,
             live,
             live_after,
+            invertible,
         }
     }
 }
@@ -421,19 +495,14 @@ impl<'a> Rev<'a> {
     fn inverse(&self, s: &Stmt) -> Option<TokenStream> {
         let Stmt::AddAssign {
             place,
-            value:
-                Operand::Const {
-                    tokens,
-                    float: false,
-                },
+            value: Operand::Const { tokens, .. },
             sub,
             ..
         } = s
         else {
             return None;
         };
-        let v = &self.f().vars[place.var];
-        if v.active || v.float_kind || v.scalar || !self.stable_tokens(tokens) {
+        if !self.facts.invertible.contains(&s.id()) {
             return None;
         }
         self.read_tokens(tokens);
@@ -444,10 +513,6 @@ impl<'a> Rev<'a> {
         } else {
             q!(#p -= #tokens;)
         })
-    }
-
-    fn stable_tokens(&self, t: &TokenStream) -> bool {
-        stable_tokens(t, &self.facts.by_name, &self.facts.assigned)
     }
 
     /// The forward sweep's branch decision: the statements that record it and the condition
@@ -476,46 +541,15 @@ impl<'a> Rev<'a> {
         q!(#t.pop().unwrap())
     }
 
-    /// A branch condition the reverse sweep can evaluate again instead of storing: literals,
-    /// operators and loop variables or parameters that are never assigned (`k == 0`), no
-    /// calls, methods or other names (which could have effects or be out of scope).
+    /// See [`needs::recomputable_cond`].
     fn recomputable_cond(&self, cond: &TokenStream) -> bool {
-        fn walk(t: &TokenStream, ok: &mut dyn FnMut(&Ident) -> bool) -> bool {
-            t.clone().into_iter().all(|tt| match tt {
-                proc_macro2::TokenTree::Ident(i) => ok(&i),
-                proc_macro2::TokenTree::Group(g) => walk(&g.stream(), ok),
-                proc_macro2::TokenTree::Punct(p) => p.as_char() != '.',
-                proc_macro2::TokenTree::Literal(_) => true,
-            })
-        }
-        walk(cond, &mut |i| {
-            self.facts.by_name.get(&i.to_string()).is_some_and(|&v| {
-                (self.facts.for_vars.contains(&v) || self.f().var(v).param.is_some())
-                    && !self.facts.assigned.contains(&v)
-            })
-        })
+        let fx = self.facts;
+        needs::recomputable_cond(self.f(), cond, &fx.by_name, &fx.for_vars, &fx.assigned)
     }
 
-    /// The bindings a block declares, in order (loop variables excluded).
+    /// See [`needs::scope_vars`].
     fn scope_vars(&self, b: &Block) -> Vec<VarId> {
-        let mut out: Vec<VarId> = b
-            .stmts
-            .iter()
-            .filter_map(|s| match s {
-                Stmt::Let { var, .. } => Some(*var),
-                _ => None,
-            })
-            .collect();
-        for (i, v) in self.f().vars.iter().enumerate() {
-            if v.scope == Some(b.id)
-                && !self.facts.let_declared.contains(&i)
-                && !self.facts.for_vars.contains(&i)
-                && v.param.is_none()
-            {
-                out.insert(0, i);
-            }
-        }
-        out
+        needs::scope_vars(self.f(), b, &self.facts.let_declared, &self.facts.for_vars)
     }
 
     fn depth(&self, b: &Block) -> usize {

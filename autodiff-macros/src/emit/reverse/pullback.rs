@@ -10,19 +10,14 @@ use proc_macro2::{Ident, TokenStream};
 use super::*;
 
 impl Rev<'_> {
-    /// Can the reverse sweep run this loop backwards by re-evaluating its iterator?
+    /// See [`needs::reversible`].
     pub(super) fn reversible(
         &self,
         iter: &ForIter,
         body: &Block,
         exit: &Option<TokenStream>,
     ) -> bool {
-        if !iter.reversible || exit.is_some() {
-            return false;
-        }
-        let mut assigned = HashSet::new();
-        assigned_vars(body, &mut assigned);
-        !iter.reads.iter().any(|v| assigned.contains(v))
+        needs::reversible(iter, body, exit)
     }
 
     // ---------------------------------------------------------------- reverse sweep
