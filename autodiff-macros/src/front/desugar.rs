@@ -424,3 +424,120 @@ impl VisitMut for Reads<'_> {
         }
     }
 }
+
+/// Destructuring `let`s as the `let`s of their parts: `let [a, b] = xs;` is `let a = xs[0];
+/// let b = xs[1];`, `let Point { x, y: py, .. } = p;` is `let x = p.x; let py = p.y;`,
+/// `let Pair(a, b) = p;` is `let a = p.0; let b = p.1;`, and a tuple pattern of a place `let (a,
+/// b) = t;` is `let a = t.0; let b = t.1;`. A value that is not a place is bound first (`let d =
+/// e;`, hygienic), so it is computed once; nested patterns are taken apart in turn; `_` and a
+/// trailing `..` bind nothing. Other patterns (`..` elsewhere, `@`, `ref`) are left for `lower`.
+///
+/// Input: `let [a, [b, c]] = m;`  Output: `let a = m[0]; let b = m[1][0]; let c = m[1][1];`
+pub fn destructuring(body: &mut syn::Block) {
+    Destructuring.visit_block_mut(body);
+}
+
+struct Destructuring;
+
+impl VisitMut for Destructuring {
+    fn visit_block_mut(&mut self, b: &mut syn::Block) {
+        visit_mut::visit_block_mut(self, b);
+        let mut out = Vec::with_capacity(b.stmts.len());
+        for s in std::mem::take(&mut b.stmts) {
+            match s {
+                syn::Stmt::Local(l) => match destructure(&l) {
+                    Some(parts) => out.extend(parts),
+                    None => out.push(syn::Stmt::Local(l)),
+                },
+                s => out.push(s),
+            }
+        }
+        b.stmts = out;
+    }
+}
+
+/// The `let`s a destructuring `let` stands for, or `None` when it is not one this pass takes.
+fn destructure(l: &syn::Local) -> Option<Vec<syn::Stmt>> {
+    let init = l.init.as_ref()?;
+    if init.diverge.is_some() {
+        return None;
+    }
+    let (pat, ty) = match &l.pat {
+        Pat::Type(t) => (&*t.pat, Some(&t.ty)),
+        p => (p, None),
+    };
+    let tuple_of_place = matches!(pat, Pat::Tuple(_)) && is_place(&init.expr);
+    if !matches!(pat, Pat::Slice(_) | Pat::Struct(_) | Pat::TupleStruct(_)) && !tuple_of_place {
+        return None;
+    }
+    let mut out = Vec::new();
+    let src: TokenStream = if is_place(&init.expr) {
+        let e = &init.expr;
+        q!(#e)
+    } else {
+        let d = crate::names::hygienic("__d", Span::call_site());
+        let (e, ty) = (&init.expr, ty.map(|t| q!(: #t)));
+        out.push(syn::parse2(q!(let #d #ty = #e;)).ok()?);
+        q!(#d)
+    };
+    parts(pat, &src, &mut out)?;
+    Some(out)
+}
+
+/// The `let`s binding the parts of `pat` matched against the place `src`.
+fn parts(pat: &Pat, src: &TokenStream, out: &mut Vec<syn::Stmt>) -> Option<()> {
+    let mut bind = |p: &Pat, part: TokenStream| -> Option<()> {
+        match p {
+            Pat::Wild(_) => Some(()),
+            Pat::Ident(i) if i.by_ref.is_none() && i.subpat.is_none() => {
+                out.push(syn::parse2(q!(let #i = #part;)).ok()?);
+                Some(())
+            }
+            Pat::Slice(_) | Pat::Struct(_) | Pat::TupleStruct(_) | Pat::Tuple(_) => {
+                parts(p, &part, out)
+            }
+            Pat::Paren(q) => parts(&q.pat, &part, out),
+            _ => None,
+        }
+    };
+    match pat {
+        Pat::Slice(s) => {
+            for (k, p) in s.elems.iter().enumerate() {
+                if matches!(p, Pat::Rest(_)) {
+                    // Only a trailing `..`: the positions before it are known.
+                    return (k + 1 == s.elems.len()).then_some(());
+                }
+                bind(p, q!(#src[#k]))?;
+            }
+            Some(())
+        }
+        Pat::Tuple(t) => {
+            for (k, p) in t.elems.iter().enumerate() {
+                if matches!(p, Pat::Rest(_)) {
+                    return (k + 1 == t.elems.len()).then_some(());
+                }
+                let k = syn::Index::from(k);
+                bind(p, q!(#src.#k))?;
+            }
+            Some(())
+        }
+        Pat::TupleStruct(t) => {
+            for (k, p) in t.elems.iter().enumerate() {
+                if matches!(p, Pat::Rest(_)) {
+                    return (k + 1 == t.elems.len()).then_some(());
+                }
+                let k = syn::Index::from(k);
+                bind(p, q!(#src.#k))?;
+            }
+            Some(())
+        }
+        Pat::Struct(s) => {
+            for f in &s.fields {
+                let m = &f.member;
+                bind(&f.pat, q!(#src.#m))?;
+            }
+            Some(())
+        }
+        _ => None,
+    }
+}

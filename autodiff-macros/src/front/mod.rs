@@ -54,6 +54,7 @@ pub fn lower_function(func: &ItemFn, sig: &Signature) -> syn::Result<Func> {
     }
     errors.finish()?;
     desugar::patterns(&mut body);
+    desugar::destructuring(&mut body);
     desugar::reductions(&mut body, zero, one);
     desugar::windows(&mut body);
     let mut renamer = Renamer::new(names::Fresh::new(q!(#func #body)));
