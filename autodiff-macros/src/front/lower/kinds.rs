@@ -161,6 +161,12 @@ impl Lowerer<'_> {
                     }
                     _ if PREDICATES.contains(&name.as_str()) => Other,
                     _ if Rule::find(&name).is_some() => Floats,
+                    // A call of a differentiated method: its value carries derivatives.
+                    _ if self.is_active(&m.receiver)
+                        || m.args.iter().any(|a| self.is_active(a)) =>
+                    {
+                        Differentiable
+                    }
                     _ => Unknown,
                 }
             }

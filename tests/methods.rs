@@ -1,0 +1,365 @@
+//! Methods (issue 13 item 3): `#[differentiate]` on inherent methods taking `&self` or `self`,
+//! `wrt(self, ..)`, calls of differentiated methods in bodies (`self.predict(x)`,
+//! `model.loss(x, y)`, `Self::helper(..)`), methods returning `Self`. Both modes against central
+//! finite differences and the dot-product identity (`tests/common`).
+#![deny(warnings)]
+#![allow(clippy::needless_range_loop)]
+use autodiff::prelude::*;
+
+mod common;
+use common::*;
+
+#[derive(Differentiable, Clone, Debug)]
+struct Mlp {
+    w1: [[f64; 2]; 3],
+    b1: [f64; 3],
+    w2: [f64; 3],
+    b2: f64,
+}
+
+impl Mlp {
+    #[differentiate]
+    fn predict(&self, x: &[f64; 2]) -> f64 {
+        let mut y = self.b2;
+        for i in 0..3 {
+            let mut s = self.b1[i];
+            for j in 0..2 {
+                s += self.w1[i][j] * x[j];
+            }
+            y += self.w2[i] * s.tanh();
+        }
+        y
+    }
+
+    #[differentiate]
+    fn loss(&self, x: &[f64; 2], y: f64) -> f64 {
+        let d = self.predict(x) - y;
+        Self::half_square(d)
+    }
+
+    #[differentiate]
+    fn half_square(d: f64) -> f64 {
+        0.5 * d * d
+    }
+
+    /// Only the weights: `x` and `y` are data.
+    #[differentiate(wrt(self))]
+    fn data_loss(&self, x: &[f64; 2], y: f64) -> f64 {
+        let d = self.predict(x) - y;
+        0.5 * d * d
+    }
+
+    /// Only the input: the weights are constants.
+    #[differentiate(wrt(x))]
+    fn input_sensitivity(&self, x: &[f64; 2]) -> f64 {
+        let p = self.predict(x);
+        p * p.sin()
+    }
+}
+
+/// A free function calling a method of a parameter.
+#[differentiate]
+fn batch_loss(m: &Mlp, xs: &[[f64; 2]; 2], ys: &[f64; 2]) -> f64 {
+    let mut s = 0.0;
+    for k in 0..2 {
+        s += m.loss(&xs[k], ys[k]);
+    }
+    s
+}
+
+#[derive(Differentiable, Clone, Copy, Debug, PartialEq)]
+struct State {
+    x: f64,
+    v: f64,
+}
+
+impl State {
+    /// By value.
+    #[differentiate]
+    fn energy(self, k: f64) -> f64 {
+        0.5 * self.v * self.v + 0.5 * k * self.x * self.x
+    }
+
+    /// Returning `Self`.
+    #[differentiate]
+    fn step(&self, dt: f64, k: f64) -> Self {
+        Self {
+            x: self.x + dt * self.v,
+            v: self.v - dt * k * self.x.sin(),
+        }
+    }
+
+    /// Chains of method calls on locals, by value and by reference.
+    #[differentiate]
+    fn rollout(self, dt: f64, k: f64) -> f64 {
+        let mut s = self;
+        for _ in 0..3 {
+            s = s.step(dt, k);
+        }
+        s.energy(k)
+    }
+
+    /// `mut self`, written in the body, returning `Self` with functional update.
+    #[differentiate]
+    fn kick(mut self, dv: f64) -> Self {
+        self.v = self.v * dv.exp();
+        Self {
+            x: self.x * self.v,
+            ..self
+        }
+    }
+}
+
+fn mlp_from(v: &[f64]) -> Mlp {
+    Mlp {
+        w1: [[v[0], v[1]], [v[2], v[3]], [v[4], v[5]]],
+        b1: [v[6], v[7], v[8]],
+        w2: [v[9], v[10], v[11]],
+        b2: v[12],
+    }
+}
+
+fn mlp_flat(m: &Mlp) -> Vec<f64> {
+    let mut v: Vec<f64> = m.w1.iter().flatten().copied().collect();
+    v.extend(m.b1);
+    v.extend(m.w2);
+    v.push(m.b2);
+    v
+}
+
+const NM: usize = 13;
+
+fn point() -> Vec<f64> {
+    let mut r = Rng::new(1300);
+    r.vec(NM + 3)
+}
+
+#[test]
+fn predict_both_modes() {
+    let x0 = point();
+    check_fn(
+        "Mlp::predict",
+        &x0[..NM + 2],
+        &|v| vec![mlp_from(v).predict(&[v[NM], v[NM + 1]])],
+        &|v, t| {
+            let (m, dm) = (mlp_from(v), mlp_from(t));
+            let (y, dy) = m.predict_jvp(&[v[NM], v[NM + 1]], &dm, &[t[NM], t[NM + 1]]);
+            (vec![y], vec![dy])
+        },
+        &|v, c| {
+            let (y, pb) = mlp_from(v).predict_vjp(&[v[NM], v[NM + 1]]);
+            let (gm, gx): (Mlp, [f64; 2]) = pb(c[0]);
+            let mut g = mlp_flat(&gm);
+            g.extend(gx);
+            (vec![y], g)
+        },
+    );
+}
+
+#[test]
+fn loss_calls_predict_and_helper() {
+    let x0 = point();
+    let f = |v: &[f64]| mlp_from(v).loss(&[v[NM], v[NM + 1]], v[NM + 2]);
+    check_fn(
+        "Mlp::loss",
+        &x0,
+        &|v| vec![f(v)],
+        &|v, t| {
+            let (m, dm) = (mlp_from(v), mlp_from(t));
+            let (y, dy) = m.loss_jvp(
+                &[v[NM], v[NM + 1]],
+                v[NM + 2],
+                &dm,
+                &[t[NM], t[NM + 1]],
+                t[NM + 2],
+            );
+            (vec![y], vec![dy])
+        },
+        &|v, c| {
+            let (y, pb) = mlp_from(v).loss_vjp(&[v[NM], v[NM + 1]], v[NM + 2]);
+            let (gm, gx, gy): (Mlp, [f64; 2], f64) = pb(c[0]);
+            let mut g = mlp_flat(&gm);
+            g.extend(gx);
+            g.push(gy);
+            (vec![y], g)
+        },
+    );
+    check_grad("Mlp::loss_grad", &x0, &f, &|v| {
+        let (y, (gm, gx, gy)) = mlp_from(v).loss_grad(&[v[NM], v[NM + 1]], v[NM + 2]);
+        let mut g = mlp_flat(&gm);
+        g.extend(gx);
+        g.push(gy);
+        (y, g)
+    });
+}
+
+#[test]
+fn wrt_self_only() {
+    let x0 = point();
+    let (x, y) = ([x0[NM], x0[NM + 1]], x0[NM + 2]);
+    let f = |v: &[f64]| mlp_from(v).data_loss(&x, y);
+    check_fn(
+        "Mlp::data_loss",
+        &x0[..NM],
+        &|v| vec![f(v)],
+        &|v, t| {
+            let (y, dy) = mlp_from(v).data_loss_jvp(&x, y, &mlp_from(t));
+            (vec![y], vec![dy])
+        },
+        &|v, c| {
+            let (y, pb) = mlp_from(v).data_loss_vjp(&x, y);
+            let gm: Mlp = pb(c[0]);
+            (vec![y], mlp_flat(&gm))
+        },
+    );
+    // The same as the full gradient's `self` part.
+    let m = mlp_from(&x0);
+    let (_, g1) = m.data_loss_grad(&x, y);
+    let (_, (g2, _, _)) = m.loss_grad(&x, y);
+    assert_close_vec(
+        "wrt(self) vs all",
+        &mlp_flat(&g1),
+        &mlp_flat(&g2),
+        1e-14,
+        1e-15,
+    );
+}
+
+#[test]
+fn wrt_input_only() {
+    let x0 = point();
+    let m = mlp_from(&x0);
+    check_fn(
+        "Mlp::input_sensitivity",
+        &x0[NM..NM + 2],
+        &|v| vec![m.input_sensitivity(&[v[0], v[1]])],
+        &|v, t| {
+            let (y, dy) = m.input_sensitivity_jvp(&[v[0], v[1]], &[t[0], t[1]]);
+            (vec![y], vec![dy])
+        },
+        &|v, c| {
+            let (y, pb) = m.input_sensitivity_vjp(&[v[0], v[1]]);
+            let g: [f64; 2] = pb(c[0]);
+            (vec![y], g.to_vec())
+        },
+    );
+}
+
+#[test]
+fn free_function_calls_a_method() {
+    let mut r = Rng::new(77);
+    let x0 = r.vec(NM + 6);
+    let split = |v: &[f64]| {
+        (
+            mlp_from(v),
+            [[v[NM], v[NM + 1]], [v[NM + 2], v[NM + 3]]],
+            [v[NM + 4], v[NM + 5]],
+        )
+    };
+    let f = |v: &[f64]| {
+        let (m, xs, ys) = split(v);
+        batch_loss(&m, &xs, &ys)
+    };
+    check_fn(
+        "batch_loss",
+        &x0,
+        &|v| vec![f(v)],
+        &|v, t| {
+            let (m, xs, ys) = split(v);
+            let (dm, dxs, dys) = split(t);
+            let (y, dy) = batch_loss_jvp(&m, &xs, &ys, &dm, &dxs, &dys);
+            (vec![y], vec![dy])
+        },
+        &|v, c| {
+            let (m, xs, ys) = split(v);
+            let (y, pb) = batch_loss_vjp(&m, &xs, &ys);
+            let (gm, gxs, gys) = pb(c[0]);
+            let mut g = mlp_flat(&gm);
+            g.extend(gxs.iter().flatten());
+            g.extend(gys);
+            (vec![y], g)
+        },
+    );
+}
+
+fn st(v: &[f64]) -> State {
+    State { x: v[0], v: v[1] }
+}
+
+#[test]
+fn by_value_self_and_returning_self() {
+    let x0 = [0.7, -0.3, 1.4, 0.1];
+    check_fn(
+        "State::energy",
+        &x0[..3],
+        &|v| vec![st(v).energy(v[2])],
+        &|v, t| {
+            let (y, dy) = st(v).energy_jvp(v[2], &st(t), t[2]);
+            (vec![y], vec![dy])
+        },
+        &|v, c| {
+            let (y, pb) = st(v).energy_vjp(v[2]);
+            let (gs, gk) = pb(c[0]);
+            (vec![y], vec![gs.x, gs.v, gk])
+        },
+    );
+    check_fn(
+        "State::step",
+        &x0,
+        &|v| {
+            let s = st(v).step(v[2], v[3]);
+            vec![s.x, s.v]
+        },
+        &|v, t| {
+            let (s, ds) = st(v).step_jvp(v[2], v[3], &st(t), t[2], t[3]);
+            (vec![s.x, s.v], vec![ds.x, ds.v])
+        },
+        &|v, c| {
+            let (s, pb) = st(v).step_vjp(v[2], v[3]);
+            let (gs, gdt, gk) = pb(st(c));
+            (vec![s.x, s.v], vec![gs.x, gs.v, gdt, gk])
+        },
+    );
+    check_fn(
+        "State::rollout",
+        &x0[..3],
+        &|v| vec![st(v).rollout(v[2], 0.8)],
+        &|v, t| {
+            let (y, dy) = st(v).rollout_jvp(v[2], 0.8, &st(t), t[2], 0.0);
+            (vec![y], vec![dy])
+        },
+        &|v, c| {
+            let (y, pb) = st(v).rollout_vjp(v[2], 0.8);
+            let (gs, gdt, _) = pb(c[0]);
+            (vec![y], vec![gs.x, gs.v, gdt])
+        },
+    );
+    let (y, (gs, _, _)) = st(&x0).rollout_grad(x0[2], 0.8);
+    assert_eq!(y, st(&x0).rollout(x0[2], 0.8));
+    let (_, pb) = st(&x0).rollout_vjp(x0[2], 0.8);
+    let (gv, _, _) = pb(1.0);
+    assert_close_vec(
+        "rollout grad vs vjp",
+        &[gs.x, gs.v],
+        &[gv.x, gv.v],
+        1e-12,
+        1e-14,
+    );
+    check_fn(
+        "State::kick",
+        &x0[..3],
+        &|v| {
+            let s = st(v).kick(v[2]);
+            vec![s.x, s.v]
+        },
+        &|v, t| {
+            let (s, ds) = st(v).kick_jvp(v[2], &st(t), t[2]);
+            (vec![s.x, s.v], vec![ds.x, ds.v])
+        },
+        &|v, c| {
+            let (s, pb) = st(v).kick_vjp(v[2]);
+            let (gs, gdv) = pb(st(c));
+            (vec![s.x, s.v], vec![gs.x, gs.v, gdv])
+        },
+    );
+}
