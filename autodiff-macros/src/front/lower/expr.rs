@@ -240,6 +240,23 @@ impl Lowerer<'_> {
                     });
                     return Rhs::Tuple(parts.to_vec());
                 }
+                const STD: &[&str] = &[
+                    "clone", "to_owned", "to_vec", "into", "as_ref", "borrow", "as_slice",
+                    "unwrap", "expect", "get", "first", "last",
+                ];
+                if STD.contains(&name.as_str()) {
+                    self.error(
+                        m.method.span(),
+                        format!(
+                            "`.{name}()` of an active value is not supported in a differentiated function: \
+                             use the value itself (`x`, `x[i]`, `p.w`), or pass it to a call"
+                        ),
+                    );
+                    return Rhs::Operand(Operand::Const {
+                        tokens: e.to_token_stream(),
+                        float: true,
+                    });
+                }
                 if Rule::find(&name).is_none() && self.value_kind(&m.receiver) != ValueKind::Floats
                 {
                     return self.lower_method_call(m, out);
