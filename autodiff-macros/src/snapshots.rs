@@ -40,13 +40,18 @@ fn expand_file(src: &str) -> String {
             items: vec![syn::Item::Impl(imp)],
         });
     }
-    let item: syn::ItemFn = syn::parse_str(src).expect("a snapshot input is one function or one impl");
+    let item: syn::ItemFn =
+        syn::parse_str(src).expect("a snapshot input is one function or one impl");
     prettyplease::unparse(&syn::parse_str(&expand_fn(item)).expect("the expansion parses"))
 }
 
 /// The macro's output for one function (a method's receiver included), as source text.
 fn expand_fn(item: syn::ItemFn) -> String {
-    if !item.attrs.iter().any(|a| a.path().is_ident("differentiate")) {
+    if !item
+        .attrs
+        .iter()
+        .any(|a| a.path().is_ident("differentiate"))
+    {
         return quote::quote!(#item).to_string();
     }
     let attr = item

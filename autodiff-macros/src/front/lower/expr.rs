@@ -488,6 +488,18 @@ impl Lowerer<'_> {
         if let Expr::Reference(r) = recv {
             self.error(r.span(), "the receiver of a differentiated method is written without `&` (`x.g(..)`): the method takes it as its `self` says");
         }
+        let name = &m.method;
+        if !self.is_active(recv) && self.value_kind(recv) == ValueKind::Unknown {
+            self.error(
+                m.method.span(),
+                format!(
+                    "method `{name}` is not a float method with a derivative rule, so this is a call of the methods \
+                     `{name}_jvp` / `{name}_vjp` of the receiver's type (a `#[differentiate]` method, or a hand-written pair), \
+                     which passes the receiver a zero tangent; the macro cannot tell the receiver's type: bind it with \
+                     its type first (`let t: Model = ..;`) or pass it as a parameter"
+                ),
+            );
+        }
         let op = match self.lower_operand(recv, out) {
             Operand::Const { tokens, .. } => Operand::Const {
                 tokens,
