@@ -363,3 +363,106 @@ fn by_value_self_and_returning_self() {
         },
     );
 }
+
+#[derive(Differentiable, Clone, Debug)]
+struct Layer {
+    w: [f64; 2],
+}
+
+impl Layer {
+    #[differentiate]
+    fn forward(&self, x: f64) -> f64 {
+        (self.w[0] * x + self.w[1]).tanh()
+    }
+}
+
+#[derive(Differentiable, Clone, Debug)]
+struct Net {
+    first: Layer,
+    rest: [Layer; 2],
+    out: Vec<f64>,
+}
+
+impl Net {
+    /// Methods of fields and of array elements of `self`.
+    #[differentiate]
+    fn run(&self, x: f64) -> f64 {
+        let mut h = self.first.forward(x);
+        for i in 0..2 {
+            h = self.rest[i].forward(h);
+        }
+        h * self.out[0] + self.out[1]
+    }
+
+    /// By value, calling a `&self` method on itself.
+    #[differentiate]
+    fn consume(self, k: f64) -> f64 {
+        let a = self.out[0] * k;
+        a + self.run(k)
+    }
+}
+
+fn net_from(v: &[f64]) -> Net {
+    Net {
+        first: Layer { w: [v[0], v[1]] },
+        rest: [Layer { w: [v[2], v[3]] }, Layer { w: [v[4], v[5]] }],
+        out: vec![v[6], v[7]],
+    }
+}
+
+fn net_flat(n: &Net) -> Vec<f64> {
+    let mut v = n.first.w.to_vec();
+    v.extend(n.rest.iter().flat_map(|l| l.w));
+    v.extend(&n.out);
+    v
+}
+
+#[test]
+fn methods_of_fields_and_elements() {
+    let x0 = [0.5, 0.1, 0.3, -0.2, 1.1, 0.4, 2.0, -0.3, 0.7];
+    for (name, f) in [
+        (
+            "Net::run",
+            (|n: Net, x: f64| n.run(x)) as fn(Net, f64) -> f64,
+        ),
+        ("Net::consume", |n: Net, x: f64| n.consume(x)),
+    ] {
+        let jvp = |v: &[f64], t: &[f64]| {
+            let (n, dn) = (net_from(v), net_from(t));
+            if name == "Net::run" {
+                n.run_jvp(v[8], &dn, t[8])
+            } else {
+                n.consume_jvp(v[8], &dn, t[8])
+            }
+        };
+        let vjp = |v: &[f64], c: f64| {
+            let n = net_from(v);
+            let (y, (gn, gx)) = if name == "Net::run" {
+                let (y, pb) = n.run_vjp(v[8]);
+                (y, pb(c))
+            } else {
+                let (y, pb) = n.consume_vjp(v[8]);
+                (y, pb(c))
+            };
+            let mut g = net_flat(&gn);
+            g.push(gx);
+            (vec![y], g)
+        };
+        check_fn(
+            name,
+            &x0,
+            &|v| vec![f(net_from(v), v[8])],
+            &|v, t| {
+                let (y, dy) = jvp(v, t);
+                (vec![y], vec![dy])
+            },
+            &|v, c| vjp(v, c[0]),
+        );
+    }
+    check_grad("Net::run_grad", &x0, &|v| net_from(v).run(v[8]), &|v| {
+        let (y, (gn, gx)) = net_from(v).run_grad(v[8]);
+        let mut g = net_flat(&gn);
+        g.push(gx);
+        (y, g)
+    });
+}
