@@ -102,7 +102,7 @@ impl State {
     /// `mut self`, written in the body, returning `Self` with functional update.
     #[differentiate]
     fn kick(mut self, dv: f64) -> Self {
-        self.v = self.v * dv.exp();
+        self.v *= dv.exp();
         Self {
             x: self.x * self.v,
             ..self
