@@ -177,6 +177,11 @@ impl Lowerer<'_> {
                 .reduce(ValueKind::join)
                 .unwrap_or(Unknown),
             Expr::Repeat(r) => self.value_kind(&r.expr),
+            // `Model { .. }`: what its type is (a `Differentiable` struct unless passive).
+            Expr::Struct(st) if st.qself.is_none() => self.type_kind(&Type::Path(syn::TypePath {
+                qself: None,
+                path: st.path.clone(),
+            })),
             Expr::Macro(m) if m.mac.path.is_ident("vec") => {
                 match crate::names::MacroArgs::parse(&m.mac.tokens) {
                     Some(crate::names::MacroArgs::Repeat(e, _)) => self.value_kind(&e),
