@@ -466,3 +466,37 @@ fn methods_of_fields_and_elements() {
         (y, g)
     });
 }
+
+#[derive(Differentiable, Clone, Debug)]
+struct Gain {
+    k: f64,
+}
+
+impl Gain {
+    /// A generic method: `self`'s fields are read as constants of `F`.
+    #[differentiate(wrt(x))]
+    fn apply<F: Float>(&self, x: F) -> F {
+        x * x.sin() * F::from(self.k).unwrap()
+    }
+}
+
+#[test]
+fn generic_method() {
+    let g = Gain { k: 1.5 };
+    check_fn(
+        "Gain::apply",
+        &[0.8],
+        &|v| vec![g.apply(v[0])],
+        &|v, t| {
+            let (y, dy) = g.apply_jvp(v[0], t[0]);
+            (vec![y], vec![dy])
+        },
+        &|v, c| {
+            let (y, pb) = g.apply_vjp(v[0]);
+            (vec![y], vec![pb(c[0])])
+        },
+    );
+    let (y32, d32) = g.apply_grad(0.8f32);
+    let (y64, d64) = g.apply_grad(0.8f64);
+    assert!((f64::from(y32) - y64).abs() < 1e-6 && (f64::from(d32) - d64).abs() < 1e-5);
+}
