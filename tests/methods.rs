@@ -42,10 +42,10 @@ impl Mlp {
         0.5 * d * d
     }
 
-    /// Only the weights: `x` and `y` are data.
+    /// Only the weights: `x` and `y` are data. The call in its path form.
     #[differentiate(wrt(self))]
     fn data_loss(&self, x: &[f64; 2], y: f64) -> f64 {
-        let d = self.predict(x) - y;
+        let d = Self::predict(self, x) - y;
         0.5 * d * d
     }
 
@@ -499,4 +499,33 @@ fn generic_method() {
     let (y32, d32) = g.apply_grad(0.8f32);
     let (y64, d64) = g.apply_grad(0.8f64);
     assert!((f64::from(y32) - y64).abs() < 1e-6 && (f64::from(d32) - d64).abs() < 1e-5);
+}
+
+impl Gain {
+    /// User names that look like the ones the macro gives `self` and its tangent.
+    #[differentiate]
+    #[allow(non_snake_case)]
+    fn names(&self, self_0: f64) -> f64 {
+        let self_0__dot = self_0 * self.k;
+        let self_1 = self_0__dot.sin();
+        self_1 * self.k
+    }
+}
+
+#[test]
+fn user_names_like_generated_ones() {
+    check_fn(
+        "Gain::names",
+        &[1.5, 0.8],
+        &|v| vec![Gain { k: v[0] }.names(v[1])],
+        &|v, t| {
+            let (y, dy) = Gain { k: v[0] }.names_jvp(v[1], &Gain { k: t[0] }, t[1]);
+            (vec![y], vec![dy])
+        },
+        &|v, c| {
+            let (y, pb) = Gain { k: v[0] }.names_vjp(v[1]);
+            let (gs, gx) = pb(c[0]);
+            (vec![y], vec![gs.k, gx])
+        },
+    );
 }
