@@ -529,3 +529,65 @@ fn user_names_like_generated_ones() {
         },
     );
 }
+
+#[derive(Clone, Copy)]
+enum Mode {
+    Single,
+    Double,
+}
+
+impl Mode {
+    fn scale(self, k: f64) -> f64 {
+        match self {
+            Mode::Single => k,
+            Mode::Double => 2.0 * k,
+        }
+    }
+}
+
+/// Methods of a passive enum called on passive arguments stay passive code.
+#[differentiate]
+fn scaled(x: f64, mode: Mode, n: usize) -> f64 {
+    x * mode.scale(2.0) + mode.scale(n as f64)
+}
+
+#[derive(Differentiable, Clone, Debug)]
+struct Radius {
+    w: f64,
+}
+
+impl Radius {
+    #[differentiate]
+    fn norm(&self) -> f64 {
+        self.w * self.w
+    }
+}
+
+/// `m.norm()` alone would read as an enum's method; `wrt(x, m)` says `m` is differentiable.
+#[differentiate(wrt(x, m))]
+fn weighted(x: f64, m: &Radius) -> f64 {
+    x * m.norm()
+}
+
+#[test]
+fn enum_receivers_and_wrt_override() {
+    for mode in [Mode::Single, Mode::Double] {
+        let (y, g) = scaled_grad(1.5, mode, 3);
+        assert_eq!(y, scaled(1.5, mode, 3));
+        assert_eq!(g, mode.scale(2.0));
+    }
+    check_fn(
+        "weighted",
+        &[2.0, 3.0],
+        &|v| vec![weighted(v[0], &Radius { w: v[1] })],
+        &|v, t| {
+            let (y, dy) = weighted_jvp(v[0], &Radius { w: v[1] }, t[0], &Radius { w: t[1] });
+            (vec![y], vec![dy])
+        },
+        &|v, c| {
+            let (y, pb) = weighted_vjp(v[0], &Radius { w: v[1] });
+            let (gx, gm) = pb(c[0]);
+            (vec![y], vec![gx, gm.w])
+        },
+    );
+}

@@ -179,7 +179,13 @@ pub fn read(
     }
     scope_renamer.visit_block_mut(&mut scoped);
     let receiver_name = receiver.map(|r| r.to_string());
-    let passive_only = only_passive_uses(&scoped, &named, receiver_name.as_deref());
+    let passive_params: Vec<String> = params
+        .iter()
+        .filter(|p| p.kind == ParamKind::Passive)
+        .map(|p| p.name.to_string())
+        .collect();
+    let passive_only =
+        only_passive_uses(&scoped, &named, receiver_name.as_deref(), &passive_params);
     let named_in_wrt = |n: &Ident| {
         opts.as_ref()
             .and_then(|o| o.wrt.as_ref())
@@ -268,9 +274,10 @@ pub(crate) fn strip_ref(ty: &Type) -> &Type {
 
 /// The parameters used in the body, every use one that no derivative flows through: the
 /// scrutinee of a `match`, `if let`, `while let` or `let else`, a side of `==` / `!=`, the
-/// receiver of a method call without arguments (also as `*p` or `&p`), unless it is the
-/// method's `receiver` (`self.norm()` calls a differentiated method, which takes `self`'s
-/// tangent; so does `model.loss(x)`, a call with arguments). A parameter of a named type used
+/// receiver of a method call (also as `*p` or `&p`) whose arguments read no variable other
+/// than the `passive` parameters, unless it is the method's `receiver`: `self.norm()` and
+/// `model.loss(x)` are calls of differentiated methods, which take the receiver's tangent;
+/// `mode.scale(2.0)` and `mode.pick(k)` (`k: usize`) are not. A parameter of a named type used
 /// only so is an enum or another value without derivatives; one whose fields are read, or that
 /// is passed to a call, bound, returned or built on, is taken to be a `Differentiable` struct,
 /// and so is one the body does not use (API.md: its adjoint is zero).
@@ -278,11 +285,39 @@ pub(crate) fn only_passive_uses(
     body: &syn::Block,
     names: &[String],
     receiver: Option<&str>,
+    passive: &[String],
 ) -> HashSet<String> {
     use syn::visit::Visit;
+    /// Whether `e` reads a variable (a lower-case name) other than the `passive` ones.
+    fn reads_variable(e: &syn::Expr, passive: &[String]) -> bool {
+        struct R<'a> {
+            passive: &'a [String],
+            found: bool,
+        }
+        impl<'ast> Visit<'ast> for R<'_> {
+            fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+                if let Some(i) = p.path.get_ident() {
+                    let n = i.to_string();
+                    let n = n.trim_start_matches("r#");
+                    if n.starts_with(|c: char| c.is_lowercase() || c == '_')
+                        && !self.passive.iter().any(|q| q == n)
+                    {
+                        self.found = true;
+                    }
+                }
+            }
+        }
+        let mut r = R {
+            passive,
+            found: false,
+        };
+        r.visit_expr(e);
+        r.found
+    }
     struct V<'a> {
         names: &'a [String],
         receiver: Option<&'a str>,
+        passive_params: &'a [String],
         all: HashMap<String, usize>,
         passive: HashMap<String, usize>,
     }
@@ -337,8 +372,11 @@ pub(crate) fn only_passive_uses(
             syn::visit::visit_expr_binary(self, b);
         }
         fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-            let differentiated = !m.args.is_empty()
-                || name(&m.receiver).as_deref() == self.receiver && self.receiver.is_some();
+            let differentiated = m
+                .args
+                .iter()
+                .any(|a| reads_variable(a, self.passive_params))
+                || self.receiver.is_some() && name(&m.receiver).as_deref() == self.receiver;
             if !differentiated {
                 self.passive_use(&m.receiver);
             }
@@ -348,6 +386,7 @@ pub(crate) fn only_passive_uses(
     let mut v = V {
         names,
         receiver,
+        passive_params: passive,
         all: HashMap::new(),
         passive: HashMap::new(),
     };
