@@ -99,6 +99,18 @@ impl State {
         s.energy(k)
     }
 
+    /// An associated constructor.
+    #[differentiate]
+    fn at_rest(x: f64) -> Self {
+        Self { x, v: 0.0 }
+    }
+
+    /// A method called on the result of an associated function.
+    #[differentiate]
+    fn rest_energy(&self, k: f64) -> f64 {
+        Self::at_rest(self.x + self.v).energy(k)
+    }
+
     /// `mut self`, written in the body, returning `Self` with functional update.
     #[differentiate]
     fn kick(mut self, dv: f64) -> Self {
@@ -332,6 +344,20 @@ fn by_value_self_and_returning_self() {
             let (y, pb) = st(v).rollout_vjp(v[2], 0.8);
             let (gs, gdt, _) = pb(c[0]);
             (vec![y], vec![gs.x, gs.v, gdt])
+        },
+    );
+    check_fn(
+        "State::rest_energy",
+        &x0[..3],
+        &|v| vec![st(v).rest_energy(v[2])],
+        &|v, t| {
+            let (y, dy) = st(v).rest_energy_jvp(v[2], &st(t), t[2]);
+            (vec![y], vec![dy])
+        },
+        &|v, c| {
+            let (y, pb) = st(v).rest_energy_vjp(v[2]);
+            let (gs, gk) = pb(c[0]);
+            (vec![y], vec![gs.x, gs.v, gk])
         },
     );
     let (y, (gs, _, _)) = st(&x0).rollout_grad(x0[2], 0.8);
