@@ -617,3 +617,95 @@ fn enum_receivers_and_wrt_override() {
         },
     );
 }
+
+#[derive(Differentiable, Clone, Debug)]
+struct Lin<F: Float> {
+    a: F,
+    b: [F; 2],
+}
+
+/// A generic impl: the attribute on the block tells the methods its generics.
+#[differentiate]
+impl<F: Float> Lin<F> {
+    #[differentiate]
+    fn eval(&self, x: F) -> F {
+        self.a * x.sin() + self.b[1] * x
+    }
+
+    #[differentiate(reverse, wrt(self))]
+    fn scaled_eval(&self, x: F) -> F {
+        self.eval(x) * self.b[0]
+    }
+
+    #[differentiate]
+    fn shift(self, d: F) -> Self {
+        Self {
+            a: self.a + d,
+            ..self
+        }
+    }
+
+    fn a(&self) -> F {
+        self.a
+    }
+}
+
+fn lin(v: &[f64]) -> Lin<f64> {
+    Lin {
+        a: v[0],
+        b: [v[1], v[2]],
+    }
+}
+
+#[test]
+fn generic_impl() {
+    let x0 = [2.0, 0.5, 1.5, 0.9];
+    check_fn(
+        "Lin::eval",
+        &x0,
+        &|v| vec![lin(v).eval(v[3])],
+        &|v, t| {
+            let (y, dy) = lin(v).eval_jvp(v[3], &lin(t), t[3]);
+            (vec![y], vec![dy])
+        },
+        &|v, c| {
+            let (y, pb) = lin(v).eval_vjp(v[3]);
+            let (gl, gx) = pb(c[0]);
+            (vec![y], vec![gl.a, gl.b[0], gl.b[1], gx])
+        },
+    );
+    check_fn(
+        "Lin::shift",
+        &x0,
+        &|v| {
+            let s = lin(v).shift(v[3]);
+            vec![s.a, s.b[0], s.b[1]]
+        },
+        &|v, t| {
+            let (s, ds) = lin(v).shift_jvp(v[3], &lin(t), t[3]);
+            (vec![s.a, s.b[0], s.b[1]], vec![ds.a, ds.b[0], ds.b[1]])
+        },
+        &|v, c| {
+            let (s, pb) = lin(v).shift_vjp(v[3]);
+            let (gl, gd) = pb(lin(c));
+            (vec![s.a, s.b[0], s.b[1]], vec![gl.a, gl.b[0], gl.b[1], gd])
+        },
+    );
+    let l = lin(&x0);
+    check_grad(
+        "Lin::scaled_eval_grad",
+        &x0[..3],
+        &|v| lin(v).scaled_eval(x0[3]),
+        &|v| {
+            let (y, g) = lin(v).scaled_eval_grad(x0[3]);
+            (y, vec![g.a, g.b[0], g.b[1]])
+        },
+    );
+    let l32 = Lin {
+        a: 2.0f32,
+        b: [0.5, 1.5],
+    };
+    let ((y32, (_, d32)), (y64, (_, d64))) = (l32.eval_grad(0.9), l.eval_grad(0.9));
+    assert!((f64::from(y32) - y64).abs() < 1e-5 && (f64::from(d32) - d64).abs() < 1e-5);
+    assert_eq!(l.a(), 2.0);
+}

@@ -21,6 +21,9 @@ use crate::ir::{Func, ParamKind};
 use crate::names;
 
 pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
+    if let Ok(imp) = syn::parse2::<syn::ItemImpl>(item.clone()) {
+        return differentiate_impl(args, imp);
+    }
     let func: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {
@@ -32,18 +35,95 @@ pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
             return q!(#err #item);
         }
     };
+    differentiate_fn(args, func, None)
+}
+
+/// One function or method; `outer` holds the generics of the `impl` block around a method
+/// when the attribute is on the block.
+fn differentiate_fn(args: TokenStream, func: ItemFn, outer: Option<&syn::Generics>) -> TokenStream {
     // The subset asks for index loops over slices (iterator chains cannot be differentiated),
     // which clippy's `needless_range_loop` would flag in the user's function.
     let mut func = func;
     func.attrs
         .push(syn::parse_quote!(#[allow(clippy::needless_range_loop, clippy::manual_memcpy)]));
-    match expand(args, &func) {
+    match expand(args, &func, outer) {
         Ok(generated) => q!(#func #generated),
         Err(e) => {
             let err = e.into_compile_error();
             q!(#func #err)
         }
     }
+}
+
+/// `#[differentiate]` on an inherent `impl` block: each method marked `#[differentiate(..)]`
+/// inside is expanded knowing the block's generics, which the attribute on a method alone
+/// cannot see (`impl<F: Float> Lin<F>`: `F` is a float type, and the pullbacks capture it).
+fn differentiate_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
+    let is_ours = |a: &syn::Attribute| {
+        a.path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "differentiate")
+    };
+    let mut errors = TokenStream::new();
+    if !args.is_empty() {
+        errors.extend(syn::Error::new(first_span(&args), "the options of #[differentiate] on an `impl` block go on its methods: `#[differentiate(reverse, wrt(self))] fn loss(&self, ..)`").into_compile_error());
+    }
+    if let Some((_, path, _)) = &imp.trait_ {
+        errors.extend(syn::Error::new(path.span(), "#[differentiate] applies to inherent impls (`impl Model { .. }`): the derived methods `NAME_jvp` and `NAME_vjp` cannot be members of a trait; differentiate a method of an inherent impl and call it from the trait's method").into_compile_error());
+        for it in &mut imp.items {
+            if let syn::ImplItem::Fn(m) = it {
+                m.attrs.retain(|a| !is_ours(a));
+            }
+        }
+        return q!(#imp #errors);
+    }
+    let outer = imp.generics.clone();
+    let mut items = Vec::new();
+    for it in std::mem::take(&mut imp.items) {
+        match it {
+            syn::ImplItem::Fn(mut m) if m.attrs.iter().any(is_ours) => {
+                let k = m.attrs.iter().position(is_ours).expect("checked above");
+                let attr = m.attrs.remove(k);
+                let margs = match attr.meta {
+                    syn::Meta::List(l) => l.tokens,
+                    _ => TokenStream::new(),
+                };
+                let f = ItemFn {
+                    attrs: m.attrs,
+                    vis: m.vis,
+                    sig: m.sig,
+                    block: Box::new(m.block),
+                };
+                items.push(syn::ImplItem::Verbatim(differentiate_fn(
+                    margs,
+                    f,
+                    Some(&outer),
+                )));
+            }
+            other => items.push(other),
+        }
+    }
+    imp.items = items;
+    q!(#imp #errors)
+}
+
+/// `func` with the generics of the `impl` block around it added to its own (for reading the
+/// signature: float types, captured parameters, where-clauses).
+fn with_outer_generics(func: &ItemFn, outer: &syn::Generics) -> ItemFn {
+    let mut f = func.clone();
+    let own = std::mem::take(&mut f.sig.generics.params);
+    let mut params: syn::punctuated::Punctuated<GenericParam, syn::Token![,]> =
+        outer.params.clone();
+    params.extend(own);
+    f.sig.generics.params = params;
+    if let Some(w) = &outer.where_clause {
+        let wc = f.sig.generics.make_where_clause();
+        let own: Vec<_> = std::mem::take(&mut wc.predicates).into_iter().collect();
+        wc.predicates.extend(w.predicates.iter().cloned());
+        wc.predicates.extend(own);
+    }
+    f
 }
 
 fn first_span(t: &TokenStream) -> Span {
@@ -153,13 +233,19 @@ fn rename_self(tokens: TokenStream, name: &syn::Ident) -> TokenStream {
 }
 
 /// The pipeline: signature, front end, passes and emitters, one after the other.
-fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
+fn expand(
+    args: TokenStream,
+    func: &ItemFn,
+    outer: Option<&syn::Generics>,
+) -> syn::Result<TokenStream> {
     let core = core_path::core_path();
-    let (func, receiver) = receiver_to_param(func)?;
+    let own_generics = func.sig.generics.clone();
+    let merged = outer.map(|g| with_outer_generics(func, g));
+    let (func, receiver) = receiver_to_param(merged.as_ref().unwrap_or(func))?;
     let func = &func;
     let sig = signature::read(args, func, &core, receiver.as_ref().map(|r| &r.name))?;
     let mut ir = crate::front::lower_function(func, &sig)?;
-    let shell = Shell::new(func, &sig, &core, receiver.as_ref());
+    let shell = Shell::new(func, &sig, &core, receiver.as_ref(), &own_generics);
     let mut out = TokenStream::new();
     if sig.opts.forward {
         out.extend(emit_jvp(&shell, &sig, &ir, &core));
@@ -190,7 +276,15 @@ struct Shell {
 }
 
 impl Shell {
-    fn new(func: &ItemFn, s: &Signature, core: &TokenStream, receiver: Option<&Receiver>) -> Shell {
+    /// `own` are the function's own generics (the ones the derived functions declare; `func`
+    /// may also hold those of the `impl` block around it).
+    fn new(
+        func: &ItemFn,
+        s: &Signature,
+        core: &TokenStream,
+        receiver: Option<&Receiver>,
+        own: &syn::Generics,
+    ) -> Shell {
         let Signature {
             params,
             float_types,
@@ -204,7 +298,7 @@ impl Shell {
         let name = sig.ident.clone();
         let (impl_generics, _, where_clause) = sig.generics.split_for_impl();
         let _ = impl_generics;
-        let generics_params = &sig.generics.params;
+        let generics_params = &own.params;
         let gen_decl = if generics_params.is_empty() {
             q!()
         } else {
