@@ -7,6 +7,17 @@ use std::path::Path;
 fn expand_file(src: &str) -> String {
     // An `impl` block: each of its methods with `#[differentiate]` expanded in place.
     if let Ok(mut imp) = syn::parse_str::<syn::ItemImpl>(src) {
+        // With the attribute on the block: the macro expands the block.
+        if let Some(k) = imp
+            .attrs
+            .iter()
+            .position(|a| a.path().is_ident("differentiate"))
+        {
+            imp.attrs.remove(k);
+            let out =
+                crate::expand::differentiate(proc_macro2::TokenStream::new(), quote::quote!(#imp));
+            return prettyplease::unparse(&syn::parse2(out).expect("the expansion parses"));
+        }
         let mut items = Vec::new();
         for it in std::mem::take(&mut imp.items) {
             let syn::ImplItem::Fn(m) = it else {
