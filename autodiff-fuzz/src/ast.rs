@@ -722,12 +722,48 @@ pub fn source(p: &Program) -> String {
         }
         writeln!(s, "}}\n").unwrap();
     }
+    let mut funcs = String::new();
     for f in &p.funcs {
-        pr.func(f, &p.structs, &mut s);
-        s.push('\n');
+        pr.func(f, &p.structs, &mut funcs);
+        funcs.push('\n');
     }
+    if funcs.contains("mmv") {
+        s.push_str(METHODS);
+    }
+    s.push_str(&funcs);
     s
 }
+
+/// The struct of the construct `method`: differentiated methods taking `&self` and `self`,
+/// calling each other (`self.mm_eval(..)`, `Self::mm_sq(..)`) and returning `Self`. The
+/// attributes start their lines, so that the plain copy leaves them out.
+pub const METHODS: &str = "#[derive(Differentiable, Clone, Copy, Debug, PartialEq)]
+pub struct Mm {
+    pub a: f64,
+    pub b: f64,
+}
+
+impl Mm {
+#[differentiate]
+    pub fn mm_eval(&self, v: f64) -> f64 {
+        self.a * v.sin() + self.b * v
+    }
+#[differentiate]
+    pub fn mm_mix(&self, v: f64, w: f64) -> f64 {
+        let q = self.mm_eval(v);
+        q * w + Self::mm_sq(self.b)
+    }
+#[differentiate]
+    pub fn mm_step(self, v: f64) -> Self {
+        Self { a: self.a + v * self.b, b: self.b * v.cos() }
+    }
+#[differentiate]
+    pub fn mm_sq(v: f64) -> f64 {
+        v * v
+    }
+}
+
+";
 
 /// The check code of the function under test, for one float type (`f64`, or `f32` for the
 /// second instantiation of a generic program).

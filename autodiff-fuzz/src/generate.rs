@@ -73,6 +73,7 @@ pub const CONSTRUCTS: &[&str] = &[
     "for-filter",
     "closure",
     "pattern-let",
+    "method",
     "reduce",
     "let-mut",
     "let-shadow",
@@ -729,6 +730,17 @@ impl<'a> Gen<'a> {
                     "{ let mut cla = 0.0; let mut cladd = |clv: f64| cla += clv * clv; cladd(@0); cladd(@1); cla }",
                     "{ let clg = |clv: f64, clw: f64| clv * clw - clw; let clh = |clv: f64| clg(clv, 0.5) * clv; clh(@0) + clg(@1, @0) }",
                     "{ let clp = |(clv, clw): (f64, f64)| clv * clw; clp((@0, @1)) }",
+                ]);
+                let n = if t.contains("@1") { 2 } else { 1 };
+                E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
+            }
+            98..=99 if !self.generic && d > 0 && self.want("method", 0.3) => {
+                // The methods of `Mm` (`ast::METHODS`, defined when a program uses them).
+                let t = *self.rng.pick(&[
+                    "{ let mmv = Mm { a: @0, b: 0.5 }; mmv.mm_eval(@1) }",
+                    "{ let mmv = Mm { a: @0, b: @1 }; mmv.mm_mix(0.3, mmv.a) }",
+                    "{ let mmv = Mm { a: @0, b: -0.25 }.mm_step(@1); mmv.mm_eval(mmv.b) + mmv.a }",
+                    "{ let mmv = Mm::mm_sq(@0); mmv }",
                 ]);
                 let n = if t.contains("@1") { 2 } else { 1 };
                 E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())

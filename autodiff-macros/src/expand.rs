@@ -21,6 +21,9 @@ use crate::ir::{Func, ParamKind};
 use crate::names;
 
 pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
+    if let Ok(imp) = syn::parse2::<syn::ItemImpl>(item.clone()) {
+        return differentiate_impl(args, imp);
+    }
     let func: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {
@@ -32,18 +35,95 @@ pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
             return q!(#err #item);
         }
     };
+    differentiate_fn(args, func, None)
+}
+
+/// One function or method; `outer` holds the generics of the `impl` block around a method
+/// when the attribute is on the block.
+fn differentiate_fn(args: TokenStream, func: ItemFn, outer: Option<&syn::Generics>) -> TokenStream {
     // The subset asks for index loops over slices (iterator chains cannot be differentiated),
     // which clippy's `needless_range_loop` would flag in the user's function.
     let mut func = func;
     func.attrs
         .push(syn::parse_quote!(#[allow(clippy::needless_range_loop, clippy::manual_memcpy)]));
-    match expand(args, &func) {
+    match expand(args, &func, outer) {
         Ok(generated) => q!(#func #generated),
         Err(e) => {
             let err = e.into_compile_error();
             q!(#func #err)
         }
     }
+}
+
+/// `#[differentiate]` on an inherent `impl` block: each method marked `#[differentiate(..)]`
+/// inside is expanded knowing the block's generics, which the attribute on a method alone
+/// cannot see (`impl<F: Float> Lin<F>`: `F` is a float type, and the pullbacks capture it).
+fn differentiate_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
+    let is_ours = |a: &syn::Attribute| {
+        a.path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "differentiate")
+    };
+    let mut errors = TokenStream::new();
+    if !args.is_empty() {
+        errors.extend(syn::Error::new(first_span(&args), "the options of #[differentiate] on an `impl` block go on its methods: `#[differentiate(reverse, wrt(self))] fn loss(&self, ..)`").into_compile_error());
+    }
+    if let Some((_, path, _)) = &imp.trait_ {
+        errors.extend(syn::Error::new(path.span(), "#[differentiate] applies to inherent impls (`impl Model { .. }`): the derived methods `NAME_jvp` and `NAME_vjp` cannot be members of a trait; differentiate a method of an inherent impl and call it from the trait's method").into_compile_error());
+        for it in &mut imp.items {
+            if let syn::ImplItem::Fn(m) = it {
+                m.attrs.retain(|a| !is_ours(a));
+            }
+        }
+        return q!(#imp #errors);
+    }
+    let outer = imp.generics.clone();
+    let mut items = Vec::new();
+    for it in std::mem::take(&mut imp.items) {
+        match it {
+            syn::ImplItem::Fn(mut m) if m.attrs.iter().any(is_ours) => {
+                let k = m.attrs.iter().position(is_ours).expect("checked above");
+                let attr = m.attrs.remove(k);
+                let margs = match attr.meta {
+                    syn::Meta::List(l) => l.tokens,
+                    _ => TokenStream::new(),
+                };
+                let f = ItemFn {
+                    attrs: m.attrs,
+                    vis: m.vis,
+                    sig: m.sig,
+                    block: Box::new(m.block),
+                };
+                items.push(syn::ImplItem::Verbatim(differentiate_fn(
+                    margs,
+                    f,
+                    Some(&outer),
+                )));
+            }
+            other => items.push(other),
+        }
+    }
+    imp.items = items;
+    q!(#imp #errors)
+}
+
+/// `func` with the generics of the `impl` block around it added to its own (for reading the
+/// signature: float types, captured parameters, where-clauses).
+fn with_outer_generics(func: &ItemFn, outer: &syn::Generics) -> ItemFn {
+    let mut f = func.clone();
+    let own = std::mem::take(&mut f.sig.generics.params);
+    let mut params: syn::punctuated::Punctuated<GenericParam, syn::Token![,]> =
+        outer.params.clone();
+    params.extend(own);
+    f.sig.generics.params = params;
+    if let Some(w) = &outer.where_clause {
+        let wc = f.sig.generics.make_where_clause();
+        let own: Vec<_> = std::mem::take(&mut wc.predicates).into_iter().collect();
+        wc.predicates.extend(w.predicates.iter().cloned());
+        wc.predicates.extend(own);
+    }
+    f
 }
 
 fn first_span(t: &TokenStream) -> Span {
@@ -54,12 +134,118 @@ fn first_span(t: &TokenStream) -> Span {
         .unwrap_or_else(Span::call_site)
 }
 
+/// A method's receiver, made a parameter for the pipeline: `&self` is a parameter
+/// `self_0: &Self` (a spelling no identifier of the user's has) and every `self` of the body
+/// names it; the emitted methods take the receiver as the user wrote it and bind the parameter
+/// to it first.
+struct Receiver {
+    /// The parameter standing for `self`.
+    name: syn::Ident,
+    /// `&self`, `&'a self` or `self`, for the emitted methods.
+    tokens: TokenStream,
+    /// `let self_0: &Self = self;` at the top of each emitted method.
+    prologue: TokenStream,
+}
+
+/// The method `func` with its receiver made a parameter (see [`Receiver`]), or `func` itself
+/// for a free function; a receiver that cannot be differentiated is a spanned error.
+fn receiver_to_param(func: &ItemFn) -> syn::Result<(ItemFn, Option<Receiver>)> {
+    let Some(syn::FnArg::Receiver(r)) = func.sig.inputs.first() else {
+        return Ok((func.clone(), None));
+    };
+    let by_mut_ref = r.reference.is_some() && r.mutability.is_some()
+        || matches!(&*r.ty, Type::Reference(t) if t.mutability.is_some());
+    if by_mut_ref {
+        return Err(syn::Error::new(
+            r.span(),
+            "`&mut self` is not supported by #[differentiate]: take `&self` (or `self`) and return the new value, a method returning `Self` (`fn step(&self, ..) -> Self { Self { .. } }`)",
+        ));
+    }
+    if !matches!(strip_ref(&r.ty), Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self")) {
+        return Err(syn::Error::new(
+            r.ty.span(),
+            "#[differentiate] supports the receivers `&self` and `self`: take `&self` or `self` instead of this type",
+        ));
+    }
+    let (name, _) = names::Fresh::new(q!(#func)).next("self_", 0);
+    let name = syn::Ident::new(&name, r.self_token.span);
+    let ty = &*r.ty;
+    let self_tok = syn::Ident::new("self", r.self_token.span);
+    let mutability = &r.mutability;
+    let tokens = match &r.reference {
+        Some((and, lt)) => q!(#and #lt #self_tok),
+        None => q!(#self_tok),
+    };
+    let prologue = if r.reference.is_some() {
+        q!(let #name: #ty = #self_tok;)
+    } else {
+        q!(let #mutability #name: #ty = #self_tok;)
+    };
+    let mut f = func.clone();
+    let pat = if r.reference.is_some() {
+        q!(#name)
+    } else {
+        q!(#mutability #name)
+    };
+    f.sig.inputs[0] = syn::parse_quote!(#pat: #ty);
+    let block = f.block.clone();
+    let body = rename_self(q!(#block), &name);
+    f.block = Box::new(syn::parse2(body)?);
+    Ok((
+        f,
+        Some(Receiver {
+            name,
+            tokens,
+            prologue,
+        }),
+    ))
+}
+
+/// Every `self` of a method's body (macros' arguments and closures included) renamed to
+/// `name`, keeping its span; `self::` paths are modules, not the receiver.
+fn rename_self(tokens: TokenStream, name: &syn::Ident) -> TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    let toks: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::with_capacity(toks.len());
+    for (k, t) in toks.iter().enumerate() {
+        match t {
+            TokenTree::Ident(i) if i == "self" => {
+                let path = matches!(toks.get(k + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':')
+                    && matches!(toks.get(k + 2), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+                if path {
+                    out.push(t.clone());
+                } else {
+                    out.push(TokenTree::Ident(syn::Ident::new(
+                        &name.to_string(),
+                        i.span(),
+                    )));
+                }
+            }
+            TokenTree::Group(g) => {
+                let mut ng = Group::new(g.delimiter(), rename_self(g.stream(), name));
+                ng.set_span(g.span());
+                out.push(TokenTree::Group(ng));
+            }
+            _ => out.push(t.clone()),
+        }
+    }
+    out.into_iter().collect()
+}
+
 /// The pipeline: signature, front end, passes and emitters, one after the other.
-fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
+fn expand(
+    args: TokenStream,
+    func: &ItemFn,
+    outer: Option<&syn::Generics>,
+) -> syn::Result<TokenStream> {
     let core = core_path::core_path();
-    let sig = signature::read(args, func, &core)?;
+    let own_generics = func.sig.generics.clone();
+    let merged = outer.map(|g| with_outer_generics(func, g));
+    let (func, receiver) = receiver_to_param(merged.as_ref().unwrap_or(func))?;
+    let func = &func;
+    let sig = signature::read(args, func, &core, receiver.as_ref().map(|r| &r.name))?;
     let mut ir = crate::front::lower_function(func, &sig)?;
-    let shell = Shell::new(func, &sig, &core);
+    let shell = Shell::new(func, &sig, &core, receiver.as_ref(), &own_generics);
     let mut out = TokenStream::new();
     if sig.opts.forward {
         out.extend(emit_jvp(&shell, &sig, &ir, &core));
@@ -76,7 +262,6 @@ fn expand(args: TokenStream, func: &ItemFn) -> syn::Result<TokenStream> {
 struct Shell {
     vis: syn::Visibility,
     name: syn::Ident,
-    fname: String,
     gen_decl: TokenStream,
     where_tokens: TokenStream,
     capture: Vec<TokenStream>,
@@ -84,10 +269,22 @@ struct Shell {
     adj_ty: TokenStream,
     allow: TokenStream,
     result_scalar: bool,
+    /// For a method: binds the parameter standing for `self` (see [`Receiver`]).
+    prologue: TokenStream,
+    /// What the docs link to: `NAME`, or `Self::NAME` for a method.
+    doc_target: String,
 }
 
 impl Shell {
-    fn new(func: &ItemFn, s: &Signature, core: &TokenStream) -> Shell {
+    /// `own` are the function's own generics (the ones the derived functions declare; `func`
+    /// may also hold those of the `impl` block around it).
+    fn new(
+        func: &ItemFn,
+        s: &Signature,
+        core: &TokenStream,
+        receiver: Option<&Receiver>,
+        own: &syn::Generics,
+    ) -> Shell {
         let Signature {
             params,
             float_types,
@@ -101,7 +298,7 @@ impl Shell {
         let name = sig.ident.clone();
         let (impl_generics, _, where_clause) = sig.generics.split_for_impl();
         let _ = impl_generics;
-        let generics_params = &sig.generics.params;
+        let generics_params = &own.params;
         let gen_decl = if generics_params.is_empty() {
             q!()
         } else {
@@ -154,11 +351,19 @@ impl Shell {
             .collect();
         let user_params: Vec<TokenStream> = params
             .iter()
-            .map(|p| {
-                let (pat, ty) = (&p.pat, &p.ty);
-                q!(#pat: #ty)
+            .map(|p| match receiver {
+                Some(r) if r.name == p.name => r.tokens.clone(),
+                _ => {
+                    let (pat, ty) = (&p.pat, &p.ty);
+                    q!(#pat: #ty)
+                }
             })
             .collect();
+        let prologue = receiver.map_or_else(TokenStream::new, |r| r.prologue.clone());
+        let doc_target = match receiver {
+            Some(_) => format!("Self::{}", sig.ident),
+            None => sig.ident.to_string(),
+        };
         let active_params: Vec<&Param> = params
             .iter()
             .filter(|p| p.kind != ParamKind::Passive)
@@ -187,7 +392,6 @@ impl Shell {
         Shell {
             vis,
             name,
-            fname: sig.ident.to_string(),
             gen_decl,
             where_tokens,
             capture,
@@ -195,6 +399,8 @@ impl Shell {
             adj_ty,
             allow,
             result_scalar,
+            prologue,
+            doc_target,
         }
     }
 }
@@ -204,12 +410,13 @@ fn emit_jvp(shell: &Shell, s: &Signature, ir: &Func, core: &TokenStream) -> Toke
     let Shell {
         vis,
         name,
-        fname,
         gen_decl,
         where_tokens,
         user_params,
         allow,
         result_scalar,
+        prologue: self_prologue,
+        doc_target,
         ..
     } = shell;
     let result_scalar = *result_scalar;
@@ -257,7 +464,7 @@ fn emit_jvp(shell: &Shell, s: &Signature, ir: &Func, core: &TokenStream) -> Toke
             prologue.extend(q!(let mut #t = #z;));
         }
     }
-    let body = q!(#prologue #(#length_checks)* #body);
+    let body = q!(#self_prologue #prologue #(#length_checks)* #body);
     let jvp = format_ident!("{}_jvp", name);
     let tangents: Vec<TokenStream> = active_params
         .iter()
@@ -277,7 +484,7 @@ fn emit_jvp(shell: &Shell, s: &Signature, ir: &Func, core: &TokenStream) -> Toke
         })
         .collect();
     let doc = format!(
-        "Forward mode of [`{fname}`]: its value and its directional derivative along the tangents of the active parameters (generated by `#[differentiate]`)."
+        "Forward mode of [`{doc_target}`]: its value and its directional derivative along the tangents of the active parameters (generated by `#[differentiate]`)."
     );
     out.extend(quote_spanned! {names::hygienic_span(name.span())=>
             #[doc = #doc]
@@ -302,7 +509,6 @@ fn emit_reverse(
     let Shell {
         vis,
         name,
-        fname,
         gen_decl,
         where_tokens,
         capture,
@@ -310,6 +516,8 @@ fn emit_reverse(
         adj_ty,
         allow,
         result_scalar,
+        prologue: self_prologue,
+        doc_target,
     } = shell;
     let result_scalar = *result_scalar;
     let Signature {
@@ -358,13 +566,14 @@ fn emit_reverse(
         .collect();
     let vjp = format_ident!("{}_vjp", name);
     let doc = format!(
-        "Reverse mode of [`{fname}`], as JAX's `vjp`: its value and the pullback, which maps a cotangent of the output to the adjoints of the active parameters (generated by `#[differentiate]`). The pullback owns what it needs."
+        "Reverse mode of [`{doc_target}`], as JAX's `vjp`: its value and the pullback, which maps a cotangent of the output to the adjoints of the active parameters (generated by `#[differentiate]`). The pullback owns what it needs."
     );
     out.extend(quote_spanned! {names::hygienic_span(name.span())=>
             #[doc = #doc]
             #allow
             #[inline]
             #vis fn #vjp #gen_decl (#(#user_params),*) -> (#ret_ty, impl ::core::ops::FnOnce(#ret_ty) -> #adj_ty + use<#(#capture),*>) #where_tokens {
+                #self_prologue
                 #inits
                 #fwd
                 #own
@@ -378,13 +587,14 @@ fn emit_reverse(
         let grad = format_ident!("{}_grad", name);
         let one = cx.one_scalar();
         let doc = format!(
-            "The gradient of [`{fname}`] with respect to its active parameters, with its value (generated by `#[differentiate]`)."
+            "The gradient of [`{doc_target}`] with respect to its active parameters, with its value (generated by `#[differentiate]`)."
         );
         out.extend(quote_spanned! {names::hygienic_span(name.span())=>
             #[doc = #doc]
             #allow
             #[inline]
             #vis fn #grad #gen_decl (#(#user_params),*) -> (#ret_ty, #adj_ty) #where_tokens {
+                #self_prologue
                 #inits
                 #(#adjoint_lengths)*
                 #fwd

@@ -5,7 +5,66 @@
 use std::path::Path;
 
 fn expand_file(src: &str) -> String {
-    let item: syn::ItemFn = syn::parse_str(src).expect("a snapshot input is one function");
+    // An `impl` block: each of its methods with `#[differentiate]` expanded in place.
+    if let Ok(mut imp) = syn::parse_str::<syn::ItemImpl>(src) {
+        // With the attribute on the block: the macro expands the block.
+        if let Some(k) = imp
+            .attrs
+            .iter()
+            .position(|a| a.path().is_ident("differentiate"))
+        {
+            imp.attrs.remove(k);
+            let out =
+                crate::expand::differentiate(proc_macro2::TokenStream::new(), quote::quote!(#imp));
+            return prettyplease::unparse(&syn::parse2(out).expect("the expansion parses"));
+        }
+        let mut items = Vec::new();
+        for it in std::mem::take(&mut imp.items) {
+            let syn::ImplItem::Fn(m) = it else {
+                items.push(it);
+                continue;
+            };
+            let f = syn::ItemFn {
+                attrs: m.attrs,
+                vis: m.vis,
+                sig: m.sig,
+                block: Box::new(m.block),
+            };
+            let file: syn::File = syn::parse_str(&expand_fn(f)).expect("the expansion parses");
+            for item in file.items {
+                let syn::Item::Fn(f) = item else {
+                    panic!("a method expands to associated functions");
+                };
+                items.push(syn::ImplItem::Fn(syn::ImplItemFn {
+                    attrs: f.attrs,
+                    vis: f.vis,
+                    defaultness: None,
+                    sig: f.sig,
+                    block: *f.block,
+                }));
+            }
+        }
+        imp.items = items;
+        return prettyplease::unparse(&syn::File {
+            shebang: None,
+            attrs: Vec::new(),
+            items: vec![syn::Item::Impl(imp)],
+        });
+    }
+    let item: syn::ItemFn =
+        syn::parse_str(src).expect("a snapshot input is one function or one impl");
+    prettyplease::unparse(&syn::parse_str(&expand_fn(item)).expect("the expansion parses"))
+}
+
+/// The macro's output for one function (a method's receiver included), as source text.
+fn expand_fn(item: syn::ItemFn) -> String {
+    if !item
+        .attrs
+        .iter()
+        .any(|a| a.path().is_ident("differentiate"))
+    {
+        return quote::quote!(#item).to_string();
+    }
     let attr = item
         .attrs
         .iter()
@@ -17,9 +76,7 @@ fn expand_file(src: &str) -> String {
     };
     let mut plain = item.clone();
     plain.attrs.retain(|a| !a.path().is_ident("differentiate"));
-    let out = crate::expand::differentiate(args, quote::quote!(#plain));
-    let file: syn::File = syn::parse2(out).expect("the expansion parses");
-    prettyplease::unparse(&file)
+    crate::expand::differentiate(args, quote::quote!(#plain)).to_string()
 }
 
 #[test]

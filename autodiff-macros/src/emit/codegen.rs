@@ -167,6 +167,34 @@ impl Ctx<'_> {
         rules::primal(rule, &vals)
     }
 
+    /// The call of `g_jvp` / `g_vjp` (`suffix`) on the arguments' tokens `vals` (values, then
+    /// tangents): `path::g_vjp(vals)`, or for a method call `vals[0].g_vjp(vals[1..])`.
+    pub fn derived_call(
+        path: &syn::ExprPath,
+        method: bool,
+        suffix: &str,
+        vals: Vec<TokenStream>,
+    ) -> TokenStream {
+        let d = Self::derived_path(path, suffix);
+        match vals.split_first() {
+            Some((recv, rest)) if method => {
+                let seg = d.path.segments.last().map(|s| {
+                    let (m, args) = (&s.ident, &s.arguments);
+                    match args {
+                        syn::PathArguments::AngleBracketed(a) => {
+                            let mut a = a.clone();
+                            a.colon2_token = Some(Default::default());
+                            q!(#m #a)
+                        }
+                        _ => q!(#m),
+                    }
+                });
+                q!(#recv.#seg(#(#rest),*))
+            }
+            _ => q!(#d(#(#vals),*)),
+        }
+    }
+
     /// `g` -> `g_jvp` / `g_vjp`, keeping the path and turbofish.
     pub fn derived_path(path: &syn::ExprPath, suffix: &str) -> syn::ExprPath {
         let mut p = path.clone();

@@ -264,8 +264,7 @@ fn let_stmt(
             };
             q!(let mut #name #ty_ann = #primal; let mut #dot = #t;)
         }
-        Rhs::Call { path, args } => {
-            let jvp = Ctx::derived_path(path, "jvp");
+        Rhs::Call { path, args, method } => {
             let vals = args.iter().map(|a| {
                 let v = cx.value(&a.op);
                 if a.by_ref { q!(&#v) } else { v }
@@ -282,7 +281,8 @@ fn let_stmt(
                     None => cx.zero_arg(a),
                 })
                 .collect();
-            q!(let (mut #name, mut #dot) = #jvp(#(#vals,)* #(#tans),*);)
+            let call = Ctx::derived_call(path, *method, "jvp", vals.chain(tans).collect());
+            q!(let (mut #name, mut #dot) = #call;)
         }
         Rhs::Array(elems) => {
             let vals = elems.iter().map(|e| cx.value(e));

@@ -8,6 +8,7 @@
 //! Output: `Options { forward: false, reverse: true, wrt: Some([w]) }`.
 
 use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Ident, Token};
@@ -50,7 +51,9 @@ impl Parse for Opt {
             let k: kw::wrt = input.parse()?;
             let content;
             syn::parenthesized!(content in input);
-            let names = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+            // `Ident::parse_any`: `wrt(self, x)` names a method's receiver.
+            let names =
+                Punctuated::<Ident, Token![,]>::parse_terminated_with(&content, Ident::parse_any)?;
             if names.is_empty() {
                 return Err(syn::Error::new(
                     k.span,

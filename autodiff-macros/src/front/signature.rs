@@ -64,11 +64,26 @@ pub struct Signature {
 
 /// Reads and checks the signature of `func` under the attribute's `args`; `core` is the path of
 /// the runtime crate.
-pub fn read(args: TokenStream, func: &ItemFn, core: &TokenStream) -> syn::Result<Signature> {
+///
+/// For a method, `func` is the method with its receiver already made a parameter (see
+/// `expand`), and `receiver` that parameter's name: `wrt(self, ..)` names it.
+pub fn read(
+    args: TokenStream,
+    func: &ItemFn,
+    core: &TokenStream,
+    receiver: Option<&Ident>,
+) -> syn::Result<Signature> {
     let sig = &func.sig;
     let mut errors = Errors::default();
     let opts = match options::parse(args) {
-        Ok(o) => Some(o),
+        Ok(mut o) => {
+            if let (Some(wrt), Some(r)) = (&mut o.wrt, receiver) {
+                for w in wrt.iter_mut().filter(|w| *w == "self") {
+                    *w = Ident::new(&r.to_string(), w.span());
+                }
+            }
+            Some(o)
+        }
         Err(e) => {
             errors.push(e);
             None
@@ -163,9 +178,22 @@ pub fn read(args: TokenStream, func: &ItemFn, core: &TokenStream) -> syn::Result
         scope_renamer.declare(&p.name);
     }
     scope_renamer.visit_block_mut(&mut scoped);
-    let passive_only = only_passive_uses(&scoped, &named);
+    let receiver_name = receiver.map(|r| r.to_string());
+    let passive_params: Vec<String> = params
+        .iter()
+        .filter(|p| p.kind == ParamKind::Passive)
+        .map(|p| p.name.to_string())
+        .collect();
+    let passive_only =
+        only_passive_uses(&scoped, &named, receiver_name.as_deref(), &passive_params);
+    let named_in_wrt = |n: &Ident| {
+        opts.as_ref()
+            .and_then(|o| o.wrt.as_ref())
+            .is_some_and(|w| w.contains(n))
+    };
     for p in &mut params {
-        if passive_only.contains(&p.name.to_string()) {
+        // Naming a parameter in `wrt(..)` says it is differentiable, whatever its uses.
+        if passive_only.contains(&p.name.to_string()) && !named_in_wrt(&p.name) {
             p.kind = ParamKind::Passive;
             p.differentiable = false;
         }
@@ -176,18 +204,25 @@ pub fn read(args: TokenStream, func: &ItemFn, core: &TokenStream) -> syn::Result
     };
     if let Some(wrt) = &opts.wrt {
         for w in wrt {
+            let spelled = |n: &Ident| {
+                if Some(n) == receiver {
+                    "self".to_string()
+                } else {
+                    n.to_string()
+                }
+            };
             match params.iter().find(|p| p.name == *w) {
                 None => errors.push(syn::Error::new(
                     w.span(),
                     format!(
                         "`{w}` is not a parameter of `{}`: `wrt(..)` names parameters ({})",
                         sig.ident,
-                        params.iter().map(|p| p.name.to_string()).collect::<Vec<_>>().join(", ")
+                        params.iter().map(|p| spelled(&p.name)).collect::<Vec<_>>().join(", ")
                     ),
                 )),
                 Some(p) if !p.differentiable => errors.push(syn::Error::new(
                     w.span(),
-                    format!("`{w}` cannot be differentiated: its type is not a float, an array of floats, a slice of floats or a `Differentiable` struct"),
+                    format!("`{}` cannot be differentiated: its type is not a float, an array of floats, a slice of floats or a `Differentiable` struct", spelled(w)),
                 )),
                 _ => {}
             }
@@ -239,14 +274,50 @@ pub(crate) fn strip_ref(ty: &Type) -> &Type {
 
 /// The parameters used in the body, every use one that no derivative flows through: the
 /// scrutinee of a `match`, `if let`, `while let` or `let else`, a side of `==` / `!=`, the
-/// receiver of a method call (also as `*p` or `&p`). A parameter of a named type used only so
-/// is an enum or another value without derivatives; one whose fields are read, or that is
-/// passed to a call, bound, returned or built on, is taken to be a `Differentiable` struct, and
-/// so is one the body does not use (API.md: its adjoint is zero).
-pub(crate) fn only_passive_uses(body: &syn::Block, names: &[String]) -> HashSet<String> {
+/// receiver of a method call (also as `*p` or `&p`) whose arguments read no variable other
+/// than the `passive` parameters, unless it is the method's `receiver`: `self.norm()` and
+/// `model.loss(x)` are calls of differentiated methods, which take the receiver's tangent;
+/// `mode.scale(2.0)` and `mode.pick(k)` (`k: usize`) are not. A parameter of a named type used
+/// only so is an enum or another value without derivatives; one whose fields are read, or that
+/// is passed to a call, bound, returned or built on, is taken to be a `Differentiable` struct,
+/// and so is one the body does not use (API.md: its adjoint is zero).
+pub(crate) fn only_passive_uses(
+    body: &syn::Block,
+    names: &[String],
+    receiver: Option<&str>,
+    passive: &[String],
+) -> HashSet<String> {
     use syn::visit::Visit;
+    /// Whether `e` reads a variable (a lower-case name) other than the `passive` ones.
+    fn reads_variable(e: &syn::Expr, passive: &[String]) -> bool {
+        struct R<'a> {
+            passive: &'a [String],
+            found: bool,
+        }
+        impl<'ast> Visit<'ast> for R<'_> {
+            fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+                if let Some(i) = p.path.get_ident() {
+                    let n = i.to_string();
+                    let n = n.trim_start_matches("r#");
+                    if n.starts_with(|c: char| c.is_lowercase() || c == '_')
+                        && !self.passive.iter().any(|q| q == n)
+                    {
+                        self.found = true;
+                    }
+                }
+            }
+        }
+        let mut r = R {
+            passive,
+            found: false,
+        };
+        r.visit_expr(e);
+        r.found
+    }
     struct V<'a> {
         names: &'a [String],
+        receiver: Option<&'a str>,
+        passive_params: &'a [String],
         all: HashMap<String, usize>,
         passive: HashMap<String, usize>,
     }
@@ -301,12 +372,21 @@ pub(crate) fn only_passive_uses(body: &syn::Block, names: &[String]) -> HashSet<
             syn::visit::visit_expr_binary(self, b);
         }
         fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-            self.passive_use(&m.receiver);
+            let differentiated = m
+                .args
+                .iter()
+                .any(|a| reads_variable(a, self.passive_params))
+                || self.receiver.is_some() && name(&m.receiver).as_deref() == self.receiver;
+            if !differentiated {
+                self.passive_use(&m.receiver);
+            }
             syn::visit::visit_expr_method_call(self, m);
         }
     }
     let mut v = V {
         names,
+        receiver,
+        passive_params: passive,
         all: HashMap::new(),
         passive: HashMap::new(),
     };

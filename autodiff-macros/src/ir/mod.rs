@@ -176,10 +176,13 @@ pub enum Rhs {
     Neg(Operand),
     /// A method of the rule table; integer arguments are passive operands.
     Rule(&'static Rule, Vec<Operand>),
-    /// A call to a differentiable function: `path` is the callee (turbofish included).
+    /// A call to a differentiable function: `path` is the callee (turbofish included). When
+    /// `method`, the call is `args[0].g(args[1..])` (a method of the receiver's type, `path`
+    /// being `g` with its turbofish); the receiver always gets a tangent and an adjoint.
     Call {
         path: syn::ExprPath,
         args: Vec<Arg>,
+        method: bool,
     },
     Array(Vec<Operand>),
     /// `[e; n]` or `vec![e; n]`.

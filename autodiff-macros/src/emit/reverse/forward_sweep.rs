@@ -345,8 +345,7 @@ impl Rev<'_> {
                         let e = cx.rule_primal(rule, &args);
                         q!(let mut #n #ty = #e;)
                     }
-                    Rhs::Call { path, args } => {
-                        let vjp = Ctx::derived_path(path, "vjp");
+                    Rhs::Call { path, args, method } => {
                         let vals = args.iter().map(|a| {
                             let v = cx.value(&a.op);
                             if a.by_ref { q!(&#v) } else { v }
@@ -358,7 +357,8 @@ impl Rev<'_> {
                             let t = self.tape((key, 0, "pullback"), depth);
                             q!(#push(&mut #t, #pb);)
                         };
-                        q!(let (mut #n, #pb) = #vjp(#(#vals),*); #store)
+                        let call = Ctx::derived_call(path, *method, "vjp", vals.collect());
+                        q!(let (mut #n, #pb) = #call; #store)
                     }
                     Rhs::Array(elems) => {
                         let vals = elems.iter().map(|e| cx.value(e));

@@ -241,6 +241,27 @@ impl Lowerer<'_> {
                     });
                     return Rhs::Tuple(parts.to_vec());
                 }
+                const STD: &[&str] = &[
+                    "clone", "to_owned", "to_vec", "into", "as_ref", "borrow", "as_slice",
+                    "unwrap", "expect", "get", "first", "last",
+                ];
+                if STD.contains(&name.as_str()) {
+                    self.error(
+                        m.method.span(),
+                        format!(
+                            "`.{name}()` of an active value is not supported in a differentiated function: \
+                             use the value itself (`x`, `x[i]`, `p.w`), or pass it to a call"
+                        ),
+                    );
+                    return Rhs::Operand(Operand::Const {
+                        tokens: e.to_token_stream(),
+                        float: true,
+                    });
+                }
+                if Rule::find(&name).is_none() && self.value_kind(&m.receiver) != ValueKind::Floats
+                {
+                    return self.lower_method_call(m, out);
+                }
                 let Some(rule) = Rule::find(&name) else {
                     self.error(
                         m.method.span(),
@@ -443,9 +464,78 @@ impl Lowerer<'_> {
             let args: Vec<&Expr> = c.args.iter().collect();
             return self.lower_rule(rule, &args, c.span(), out);
         }
-        let args = c
-            .args
-            .iter()
+        let callee = path.to_token_stream().to_string().replace(' ', "");
+        let args = self.lower_args(c.args.iter(), &callee, out);
+        Rhs::Call {
+            path: path.clone(),
+            args,
+            method: false,
+        }
+    }
+
+    /// A call `recv.g(args)` of a method that is not a float method: a call of the method
+    /// `g_jvp` / `g_vjp` of the receiver's type (a `#[differentiate]` method or a hand-written
+    /// pair). The receiver always passes a tangent (zero when it is passive) and gets an
+    /// adjoint: the callee differentiates its `self`.
+    pub(super) fn lower_method_call(
+        &mut self,
+        m: &syn::ExprMethodCall,
+        out: &mut Vec<Stmt>,
+    ) -> Rhs {
+        let recv = match &*m.receiver {
+            Expr::Paren(p) => &*p.expr,
+            e => e,
+        };
+        if let Expr::Reference(r) = recv {
+            self.error(r.span(), "the receiver of a differentiated method is written without `&` (`x.g(..)`): the method takes it as its `self` says");
+        }
+        let name = &m.method;
+        if !self.is_active(recv) && self.value_kind(recv) == ValueKind::Unknown {
+            self.error(
+                m.method.span(),
+                format!(
+                    "method `{name}` is not a float method with a derivative rule, so this is a call of the methods \
+                     `{name}_jvp` / `{name}_vjp` of the receiver's type (a `#[differentiate]` method, or a hand-written pair), \
+                     which passes the receiver a zero tangent; the macro cannot tell the receiver's type: bind it with \
+                     its type first (`let t: Model = ..;`) or pass it as a parameter"
+                ),
+            );
+        }
+        let op = match self.lower_operand(recv, out) {
+            Operand::Const { tokens, .. } => Operand::Const {
+                tokens,
+                float: true,
+            },
+            p => p,
+        };
+        let callee = format!("{}", m.method);
+        let mut args = vec![Arg { op, by_ref: false }];
+        args.extend(self.lower_args(m.args.iter(), &callee, out));
+        let mut seg = syn::PathSegment::from(m.method.clone());
+        if let Some(t) = &m.turbofish {
+            seg.arguments = syn::PathArguments::AngleBracketed(t.clone());
+        }
+        Rhs::Call {
+            path: syn::ExprPath {
+                attrs: Vec::new(),
+                qself: None,
+                path: seg.into(),
+            },
+            args,
+            method: true,
+        }
+    }
+
+    /// The arguments of a call, lowered; an argument that may or may not be a float is an
+    /// error (the call must know whether to pass it a tangent).
+    fn lower_args<'e>(
+        &mut self,
+        call_args: impl Iterator<Item = &'e Expr> + Clone,
+        callee: &str,
+        out: &mut Vec<Stmt>,
+    ) -> Vec<Arg> {
+        let args = call_args
+            .clone()
             .map(|a| match a {
                 Expr::Reference(r) if r.mutability.is_none() => Arg { op: self.lower_operand(&r.expr, out), by_ref: true },
                 Expr::Reference(r) => {
@@ -455,22 +545,18 @@ impl Lowerer<'_> {
                 _ => Arg { op: self.lower_operand(a, out), by_ref: false },
             })
             .collect();
-        for a in &c.args {
+        for a in call_args {
             let e = match a {
                 Expr::Reference(r) => &*r.expr,
                 e => e,
             };
             if !self.is_active(e) && self.value_kind(e) == ValueKind::Unknown {
-                let callee = path.to_token_stream().to_string().replace(' ', "");
                 self.error(
                     e.span(),
                     format!("cannot tell whether this argument of `{callee}` is a float (a call passes floats a zero tangent) or not (integers get none): bind it to a name with its type first (`let v: f64 = ..;` or `let n: usize = ..;`) and pass that"),
                 );
             }
         }
-        Rhs::Call {
-            path: path.clone(),
-            args,
-        }
+        args
     }
 }

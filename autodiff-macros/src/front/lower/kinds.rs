@@ -161,6 +161,12 @@ impl Lowerer<'_> {
                     }
                     _ if PREDICATES.contains(&name.as_str()) => Other,
                     _ if Rule::find(&name).is_some() => Floats,
+                    // A call of a differentiated method: its value carries derivatives.
+                    _ if self.is_active(&m.receiver)
+                        || m.args.iter().any(|a| self.is_active(a)) =>
+                    {
+                        Differentiable
+                    }
                     _ => Unknown,
                 }
             }
@@ -171,6 +177,11 @@ impl Lowerer<'_> {
                 .reduce(ValueKind::join)
                 .unwrap_or(Unknown),
             Expr::Repeat(r) => self.value_kind(&r.expr),
+            // `Model { .. }`: what its type is (a `Differentiable` struct unless passive).
+            Expr::Struct(st) if st.qself.is_none() => self.type_kind(&Type::Path(syn::TypePath {
+                qself: None,
+                path: st.path.clone(),
+            })),
             Expr::Macro(m) if m.mac.path.is_ident("vec") => {
                 match crate::names::MacroArgs::parse(&m.mac.tokens) {
                     Some(crate::names::MacroArgs::Repeat(e, _)) => self.value_kind(&e),
