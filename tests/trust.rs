@@ -1257,3 +1257,63 @@ fn passive_compound_assignment_keeps_the_right_side_whole() {
     assert_eq!(passive_compound_grad(1.5, a), (1.5 * w, w));
     assert_eq!(passive_compound_jvp(1.5, a, 1.0), (1.5 * w, w));
 }
+
+// --------------------------------------- functional update of a struct with non-Copy fields
+
+#[derive(Clone, Differentiable)]
+pub struct LayerNc {
+    pub w: Vec<f64>,
+    pub b: f64,
+}
+
+#[derive(Clone, Differentiable)]
+pub struct NetNc {
+    pub l1: LayerNc,
+    pub l2: LayerNc,
+    pub scale: f64,
+}
+
+// The pullback moved a written field's adjoint out of the struct's adjoint, then cloned the
+// struct's adjoint for the fields `..rest` gave (E0382 inside emitted code; found while adding
+// methods).
+#[differentiate]
+fn replace_layer(n: NetNc, x: f64) -> f64 {
+    let l = LayerNc {
+        w: vec![n.scale * x; 2],
+        b: n.l1.b * x,
+    };
+    let m = NetNc { l1: l, ..n };
+    m.l1.b * m.scale + m.l2.w[0] * m.l1.w[1]
+}
+
+#[test]
+fn functional_update_of_non_copy_fields() {
+    let net = |v: &[f64]| NetNc {
+        l1: LayerNc {
+            w: vec![v[0], v[1]],
+            b: v[2],
+        },
+        l2: LayerNc {
+            w: vec![v[3], v[4]],
+            b: v[5],
+        },
+        scale: v[6],
+    };
+    let flat = |n: &NetNc| {
+        vec![
+            n.l1.w[0], n.l1.w[1], n.l1.b, n.l2.w[0], n.l2.w[1], n.l2.b, n.scale,
+        ]
+    };
+    let x = 0.7;
+    let p = [0.3, -0.5, 0.8, 1.2, -0.4, 0.6, 1.5];
+    // y = l1.b x scale + l2.w[0] scale x, so dy/dl1.b = x scale, dy/dl2.w[0] = scale x,
+    // dy/dscale = l1.b x + l2.w[0] x, dy/dx = l1.b scale + l2.w[0] scale.
+    let (y, (g, gx)) = replace_layer_grad(net(&p), x);
+    assert_eq!(y, p[2] * x * p[6] + p[3] * (p[6] * x));
+    let want = [0.0, 0.0, x * p[6], p[6] * x, 0.0, 0.0, p[2] * x + p[3] * x];
+    common::assert_close_vec("replace_layer", &flat(&g), &want, 1e-15, 1e-15);
+    assert!((gx - (p[2] * p[6] + p[3] * p[6])).abs() < 1e-15);
+    let (yj, dj) = replace_layer_jvp(net(&p), x, &net(&[1.0; 7]), 0.0);
+    assert_eq!(yj, y);
+    assert!((dj - want.iter().sum::<f64>()).abs() < 1e-14);
+}

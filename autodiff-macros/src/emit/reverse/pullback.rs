@@ -430,17 +430,18 @@ impl Rev<'_> {
                         fields, args, rest, ..
                     } => {
                         let mut out = TokenStream::new();
-                        for (m, e) in fields.iter().zip(args) {
-                            out.extend(self.acc(e, q!(#vb.#m), false));
-                        }
                         if *rest {
-                            // `..r` gave the fields not written: its adjoint gets those.
+                            // `..r` gave the fields not written: its adjoint gets those. First,
+                            // before the written fields' adjoints may be moved out of `vb`.
                             let c = self.core();
                             out.extend(q!(
                                 let mut __r = ::core::clone::Clone::clone(&#vb);
                                 #(__r.#fields = #c::rt::zero_of(&__r.#fields);)*
                             ));
                             out.extend(self.acc(&args[fields.len()], q!(__r), false));
+                        }
+                        for (m, e) in fields.iter().zip(args) {
+                            out.extend(self.acc(e, q!(#vb.#m), false));
                         }
                         out
                     }
