@@ -56,25 +56,45 @@ impl Term {
 pub fn terms(rule: &Rule, s: &Subst) -> Vec<Term> {
     rule.partials
         .iter()
-        .map(|src| match syn::parse_str::<syn::Expr>(src) {
-            Ok(e) => term(&e, rule, s, false),
-            Err(_) => Term {
-                neg: false,
-                factor: Some(quote!(compile_error!("bad rule"))),
-            },
+        .map(|src| {
+            let (neg, factor) = shape(src);
+            Term {
+                neg,
+                factor: factor.map(|f| {
+                    let toks: TokenStream = f
+                        .parse()
+                        .unwrap_or_else(|_| quote!(compile_error!("bad rule")));
+                    operand(substitute(toks, rule, s))
+                }),
+            }
         })
         .collect()
 }
 
-fn term(e: &syn::Expr, rule: &Rule, s: &Subst, neg: bool) -> Term {
+/// A partial's sign and its factor's source (`None`: the factor 1), parsed once per process:
+/// plain strings, since tokens do not outlive a macro invocation.
+fn shape(src: &'static str) -> (bool, Option<String>) {
+    thread_local! {
+        static SHAPES: std::cell::RefCell<std::collections::HashMap<&'static str, (bool, Option<String>)>> =
+            std::cell::RefCell::default();
+    }
+    if let Some(s) = SHAPES.with(|m| m.borrow().get(src).cloned()) {
+        return s;
+    }
+    let s = match syn::parse_str::<syn::Expr>(src) {
+        Ok(e) => split(&e, false),
+        Err(_) => (false, Some("compile_error!(\"bad rule\")".to_string())),
+    };
+    SHAPES.with(|m| m.borrow_mut().insert(src, s.clone()));
+    s
+}
+
+fn split(e: &syn::Expr, neg: bool) -> (bool, Option<String>) {
     match e {
-        syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => term(&u.expr, rule, s, !neg),
-        syn::Expr::Paren(p) => term(&p.expr, rule, s, neg),
-        syn::Expr::Call(c) if c.args.is_empty() && is_f_one(&c.func) => Term { neg, factor: None },
-        e => Term {
-            neg,
-            factor: Some(operand(substitute(quote!(#e), rule, s))),
-        },
+        syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => split(&u.expr, !neg),
+        syn::Expr::Paren(p) => split(&p.expr, neg),
+        syn::Expr::Call(c) if c.args.is_empty() && is_f_one(&c.func) => (neg, None),
+        e => (neg, Some(quote!(#e).to_string())),
     }
 }
 
