@@ -17,7 +17,8 @@ use crate::ir::{Func, ParamKind};
 use crate::names::{self, Renamer};
 use signature::{Errors, Signature, shape_of};
 
-/// The front end after the signature: iterator reductions into loops (`desugar`), shadowing
+/// The front end after the signature: closures inlined (`inline`), patterns, destructuring,
+/// iterator reductions and windows into plainer Rust (`desugar`), shadowing
 /// resolved (`names::Renamer`), the active bindings found (`activity`), and the body lowered
 /// into the IR (`lower`), with every unsupported construct reported at once.
 ///
