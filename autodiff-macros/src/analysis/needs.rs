@@ -460,14 +460,7 @@ impl Walk<'_> {
                         let Some((rule, args)) = rhs.arith() else {
                             return;
                         };
-                        let active: Vec<(usize, &Operand)> = args
-                            .iter()
-                            .zip(rule.args)
-                            .filter(|(_, (_, k))| *k == "F")
-                            .map(|(a, _)| *a)
-                            .enumerate()
-                            .filter(|(_, a)| a.active_place(f).is_some())
-                            .collect();
+                        let active = active_floats(rule, &args, f);
                         for (k, _) in &active {
                             for name in crate::rules::partial_reads(rule, *k) {
                                 if name == rule.result {

@@ -511,20 +511,11 @@ fn parts(pat: &Pat, src: &TokenStream, out: &mut Vec<syn::Stmt>) -> Option<()> {
             }
             Some(())
         }
-        Pat::Tuple(t) => {
-            for (k, p) in t.elems.iter().enumerate() {
+        Pat::Tuple(syn::PatTuple { elems, .. })
+        | Pat::TupleStruct(syn::PatTupleStruct { elems, .. }) => {
+            for (k, p) in elems.iter().enumerate() {
                 if matches!(p, Pat::Rest(_)) {
-                    return (k + 1 == t.elems.len()).then_some(());
-                }
-                let k = syn::Index::from(k);
-                bind(p, q!(#src.#k))?;
-            }
-            Some(())
-        }
-        Pat::TupleStruct(t) => {
-            for (k, p) in t.elems.iter().enumerate() {
-                if matches!(p, Pat::Rest(_)) {
-                    return (k + 1 == t.elems.len()).then_some(());
+                    return (k + 1 == elems.len()).then_some(());
                 }
                 let k = syn::Index::from(k);
                 bind(p, q!(#src.#k))?;

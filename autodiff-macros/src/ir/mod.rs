@@ -314,6 +314,18 @@ pub enum Stmt {
     },
 }
 
+/// The float arguments of a row of the rule table that are active places, each with its
+/// position among the row's float arguments (the index of its partial).
+pub fn active_floats<'a>(rule: &Rule, args: &[&'a Operand], f: &Func) -> Vec<(usize, &'a Operand)> {
+    args.iter()
+        .zip(rule.args)
+        .filter(|(_, (_, k))| *k == "F")
+        .map(|(a, _)| *a)
+        .enumerate()
+        .filter(|(_, a)| a.active_place(f).is_some())
+        .collect()
+}
+
 impl Rhs {
     /// An arithmetic right-hand side (an operator, a square `x * x`, a method of the rule
     /// table) as its row of the table and its operands, integer arguments included.

@@ -342,14 +342,7 @@ impl Rev<'_> {
                         let Some((rule, args)) = rhs.arith() else {
                             unreachable!("operators and rules are rows of the table")
                         };
-                        let active: Vec<(usize, &Operand)> = args
-                            .iter()
-                            .zip(rule.args)
-                            .filter(|(_, (_, k))| *k == "F")
-                            .map(|(a, _)| *a)
-                            .enumerate()
-                            .filter(|(_, a)| a.active_place(self.f()).is_some())
-                            .collect();
+                        let active = active_floats(rule, &args, self.f());
                         // Record exactly what each needed partial reads.
                         for (k, _) in &active {
                             for name in crate::rules::partial_reads(rule, *k) {
