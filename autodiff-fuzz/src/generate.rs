@@ -73,6 +73,8 @@ pub const CONSTRUCTS: &[&str] = &[
     "for-filter",
     "closure",
     "pattern-let",
+    "windows",
+    "destructuring",
     "method",
     "reduce",
     "let-mut",
@@ -751,6 +753,25 @@ impl<'a> Gen<'a> {
                     "{ let mut wl = @0; let mut wlit = [1usize, 3, 2].iter(); 'wl: while let Some(&wln) = wlit.next() { if wln > 2 { continue 'wl; } wl = wl * (wln as f64) - @1; } wl }",
                     "(if let Some(&ilq) = [0.5f64, 1.5].get(1) { @0 * ilq } else { @1 })",
                     "(if let Some(ilq) = [0.5f64].get(3) { @0 * ilq } else { @1 * 0.5 })",
+                ]);
+                let n = if t.contains("@1") { 2 } else { 1 };
+                E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
+            }
+            98..=99 if !self.generic && d > 0 && self.want("windows", 0.3) => {
+                let t = *self.rng.pick(&[
+                    "{ let wwa = [@0, @1, 0.5f64]; wwa.windows(2).map(|ww| ww[0] * ww[1] - ww[1]).sum::<f64>() }",
+                    "{ let wwa = [@0, 0.25f64, @1, -0.5]; let mut wws = 0.0f64; for (wwi, ww) in wwa.windows(3).enumerate() { wws += ww[wwi % 3] * (ww.len() as f64) + ww[0]; } wws }",
+                    "{ let wwa = [@0, @1, 0.75f64, -0.5, 1.25]; let mut wws = @0; for wc in wwa.chunks(2) { wws = wws * 0.5 + wc[wc.len() - 1] * wc[0]; } wws }",
+                    "{ let wwa = [@1, @0, 0.5f64, 0.25]; wwa.chunks_exact(2).map(|wc| wc[0] - wc[1] * wc[1]).sum::<f64>() }",
+                ]);
+                let n = if t.contains("@1") { 2 } else { 1 };
+                E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
+            }
+            98..=99 if !self.generic && d > 0 && self.want("destructuring", 0.6) => {
+                let t = *self.rng.pick(&[
+                    "{ let [dsa, dsb, _] = [@0, @1, 0.5f64]; dsa * dsb - dsa }",
+                    "{ let dsm = [[@0, 0.5f64], [@1, -1.0]]; let [[dsa, dsb], dsr] = dsm; dsa * dsr[0] + dsb * dsr[1] }",
+                    "{ let dsp = (@0, [@1, 0.25f64]); let (dsa, [dsb, ..]) = dsp; dsa - dsb * dsa }",
                 ]);
                 let n = if t.contains("@1") { 2 } else { 1 };
                 E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
