@@ -502,3 +502,24 @@ fn tuple_output_and_f32() {
     assert!((lhs - ab[0]).abs() < 1e-5, "{lhs} vs {ab:?}");
     let _ = at;
 }
+
+/// Parameters named as the derived functions do not shadow them.
+#[differentiate]
+fn named(x: &mut f64, named_vjp: f64, named_jvp: f64) -> f64 {
+    *x *= named_vjp + named_jvp;
+    *x
+}
+
+#[test]
+fn parameters_named_as_derived_functions() {
+    let mut x = 2.0;
+    assert_eq!(named(&mut x, 3.0, 1.0), 8.0);
+    let (mut x, mut xd) = (2.0, 1.0);
+    assert_eq!(named_jvp(&mut x, 3.0, 1.0, &mut xd, 0.0, 0.0), (8.0, 4.0));
+    let mut x = 2.0;
+    let (y, pb) = named_vjp(&mut x, 3.0, 1.0);
+    assert_eq!((y, x), (8.0, 8.0));
+    assert_eq!(pb(1.0, 0.0), (4.0, 2.0, 2.0));
+    let mut x = 2.0;
+    assert_eq!(named_grad(&mut x, 3.0, 1.0), (8.0, (4.0, 2.0, 2.0)));
+}
