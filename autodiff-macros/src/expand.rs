@@ -20,6 +20,8 @@ use crate::front::signature::{
 use crate::ir::{Func, ParamKind};
 use crate::names;
 
+mod mut_params;
+
 pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
     if let Ok(imp) = syn::parse2::<syn::ItemImpl>(item.clone()) {
         return differentiate_impl(args, imp);
@@ -153,14 +155,7 @@ fn receiver_to_param(func: &ItemFn) -> syn::Result<(ItemFn, Option<Receiver>)> {
     let Some(syn::FnArg::Receiver(r)) = func.sig.inputs.first() else {
         return Ok((func.clone(), None));
     };
-    let by_mut_ref = r.reference.is_some() && r.mutability.is_some()
-        || matches!(&*r.ty, Type::Reference(t) if t.mutability.is_some());
-    if by_mut_ref {
-        return Err(syn::Error::new(
-            r.span(),
-            "`&mut self` is not supported by #[differentiate]: take `&self` (or `self`) and return the new value, a method returning `Self` (`fn step(&self, ..) -> Self { Self { .. } }`)",
-        ));
-    }
+    // `&mut self` is a parameter `self_0: &mut Self`: an in/out value (`mut_params`).
     if !matches!(strip_ref(&r.ty), Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self")) {
         return Err(syn::Error::new(
             r.ty.span(),
@@ -172,9 +167,10 @@ fn receiver_to_param(func: &ItemFn) -> syn::Result<(ItemFn, Option<Receiver>)> {
     let ty = &*r.ty;
     let self_tok = syn::Ident::new("self", r.self_token.span);
     let mutability = &r.mutability;
-    let tokens = match &r.reference {
-        Some((and, lt)) => q!(#and #lt #self_tok),
-        None => q!(#self_tok),
+    let tokens = match (&r.reference, &r.colon_token) {
+        (Some((and, lt)), _) => q!(#and #lt #mutability #self_tok),
+        (None, Some(_)) => q!(#self_tok: #ty),
+        (None, None) => q!(#self_tok),
     };
     let prologue = if r.reference.is_some() {
         q!(let #name: #ty = #self_tok;)
@@ -243,6 +239,16 @@ fn expand(
     let merged = outer.map(|g| with_outer_generics(func, g));
     let (func, receiver) = receiver_to_param(merged.as_ref().unwrap_or(func))?;
     let func = &func;
+    if let Some((inner, muts, unit)) = mut_params::split(func)? {
+        let m = mut_params::MutFn {
+            inner: &inner,
+            muts: &muts,
+            unit,
+            receiver: receiver.as_ref(),
+            own_generics: &own_generics,
+        };
+        return mut_params::expand(args, func, &m, &core);
+    }
     let sig = signature::read(args, func, &core, receiver.as_ref().map(|r| &r.name))?;
     let mut ir = crate::front::lower_function(func, &sig)?;
     let shell = Shell::new(func, &sig, &core, receiver.as_ref(), &own_generics);

@@ -86,6 +86,11 @@ impl Fresh {
         Fresh { taken }
     }
 
+    /// Whether no identifier has the spelling `s`.
+    pub fn is_free(&self, s: &str) -> bool {
+        !self.taken.contains(s)
+    }
+
     /// `{base}{n}` for the first `n >= from` whose spelling is free; marks it taken.
     pub fn next(&mut self, base: &str, from: usize) -> (String, usize) {
         let mut n = from;

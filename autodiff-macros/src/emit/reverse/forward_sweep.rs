@@ -11,6 +11,20 @@ use proc_macro2::{Ident, TokenStream};
 use super::*;
 
 impl Rev<'_> {
+    /// An operand built into a tuple, array or struct: a copy of a non-scalar binding that the
+    /// pullback still reads (the aggregate would move it: `(y, p)` with `p` a struct whose
+    /// fields the reverse sweep reads; found with `&mut` parameters, whose final states are
+    /// such a tuple's parts).
+    fn kept_value(&self, e: &Operand) -> TokenStream {
+        let v = self.cx.value(e);
+        match e {
+            Operand::Place(p) if self.needs.needed.contains(&p.var) && !self.cx.is_scalar_op(e) => {
+                q!(::core::clone::Clone::clone(&#v))
+            }
+            _ => v,
+        }
+    }
+
     pub(super) fn run(&self, body: &Block, flags: &[Ident]) -> Reverse {
         let cx = self.cx;
         let c = self.core();
@@ -361,7 +375,7 @@ impl Rev<'_> {
                         q!(let (mut #n, #pb) = #call; #store)
                     }
                     Rhs::Array(elems) => {
-                        let vals = elems.iter().map(|e| cx.value(e));
+                        let vals = elems.iter().map(|e| self.kept_value(e));
                         q!(let mut #n #ty = [#(#vals),*];)
                     }
                     Rhs::Repeat { elem, len, vec } => {
@@ -373,7 +387,7 @@ impl Rev<'_> {
                         }
                     }
                     Rhs::Tuple(elems) => {
-                        let vals = elems.iter().map(|e| cx.value(e));
+                        let vals = elems.iter().map(|e| self.kept_value(e));
                         q!(let mut #n #ty = (#(#vals),*,);)
                     }
                     Rhs::Struct {
@@ -382,7 +396,7 @@ impl Rev<'_> {
                         args,
                         rest,
                     } => {
-                        let vals = args[..fields.len()].iter().map(|e| cx.value(e));
+                        let vals = args[..fields.len()].iter().map(|e| self.kept_value(e));
                         let rv = rest.then(|| {
                             let v = cx.value(&args[fields.len()]);
                             q!(..#v)
