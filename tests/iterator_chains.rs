@@ -442,3 +442,36 @@ fn chains() {
         (y, [ga, gb.to_vec()].concat())
     });
 }
+
+// ---------------------------------------------------------------- generic floats
+
+/// In a function generic over `F: Float`: the running value starts from `F::zero()`.
+#[differentiate]
+fn generic_chains<F: Float>(xs: &Vec<F>) -> F {
+    let hi = xs
+        .iter()
+        .copied()
+        .max_by(|a, b| a.partial_cmp(b).unwrap())
+        .unwrap();
+    let t = xs.iter().map(|x| *x * *x).reduce(|a, b| a + b).unwrap();
+    let v: Vec<F> = xs.iter().map(|x| x.sin()).map(|s| s * s).collect();
+    hi * t + v[0]
+}
+
+#[test]
+fn generic_floats() {
+    let plain = |xs: &[f64]| {
+        let hi = xs.iter().copied().max_by(|a, b| a.total_cmp(b)).unwrap();
+        let t = xs.iter().map(|x| *x * *x).reduce(|a, b| a + b).unwrap();
+        hi * t + xs[0].sin() * xs[0].sin()
+    };
+    assert_eq!(generic_chains(&XS.to_vec()), plain(&XS));
+    check_grad(
+        "generic_chains",
+        &XS,
+        &|p| generic_chains(&p.to_vec()),
+        &|p| generic_chains_grad(&p.to_vec()),
+    );
+    let (y32, g32) = generic_chains_grad(&vec![0.5f32, -0.25, 0.75]);
+    assert!((y32 - generic_chains(&vec![0.5f32, -0.25, 0.75])).abs() == 0.0 && g32.len() == 3);
+}
