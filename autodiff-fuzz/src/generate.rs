@@ -701,7 +701,7 @@ impl<'a> Gen<'a> {
                 self.mark("reduce");
                 let xs = self.flat_arrays();
                 let (x, _) = self.rng.pick(&xs).clone();
-                if self.want("iter-chain", 0.3) {
+                if self.want("iter-chain", 0.5) {
                     // Longer chains (`front/iterators.rs`): maps and filters in a row, running
                     // values, `collect`, `chain`, passive `count`.
                     let t = *self.rng.pick(&[
