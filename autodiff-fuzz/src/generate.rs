@@ -77,6 +77,7 @@ pub const CONSTRUCTS: &[&str] = &[
     "destructuring",
     "method",
     "reduce",
+    "iter-chain",
     "let-mut",
     "let-shadow",
     "let-typed",
@@ -702,6 +703,24 @@ impl<'a> Gen<'a> {
                 self.mark("reduce");
                 let xs = self.flat_arrays();
                 let (x, _) = self.rng.pick(&xs).clone();
+                if self.want("iter-chain", 0.5) {
+                    // Longer chains (`front/iterators.rs`): maps and filters in a row, running
+                    // values, `collect`, `chain`, passive `count`.
+                    let t = *self.rng.pick(&[
+                        "X.iter().map(|v| v * 2.0).map(|w| w.sin()).sum::<f64>()",
+                        "X.iter().map(|v| v * v + 0.1).filter(|w| *w > 0.2).map(|w| w.sqrt()).sum::<f64>()",
+                        "X.iter().copied().max_by(|a, b| a.total_cmp(b)).unwrap()",
+                        "X.iter().map(|v| v.cos()).min_by(|a, b| a.total_cmp(b)).unwrap()",
+                        "X.iter().map(|v| v * 0.5).reduce(|a, b| a * b + 0.1).unwrap()",
+                        "X.iter().copied().reduce(f64::max).expect(\"non-empty\")",
+                        "X.iter().copied().fold(f64::INFINITY, f64::min)",
+                        "X.iter().chain(X.iter().rev()).map(|v| v * v).sum::<f64>()",
+                        "{ let cv: Vec<f64> = X.iter().map(|v| v.sin() * 2.0).collect(); cv[0] * cv[cv.len() - 1] }",
+                        "{ let cw = X.iter().copied().filter(|v| v.abs() < 0.9).collect::<Vec<f64>>(); cw.iter().map(|v| v * v).sum::<f64>() }",
+                        "((X.iter().filter(|v| **v > 0.0).count() as f64) + 1.0) * X.iter().map(|v| v * 0.5).sum::<f64>()",
+                    ]);
+                    return E::Reduce(t, x);
+                }
                 if self.want("for-adapters", 0.3) {
                     let t = *self.rng.pick(&[
                         "X.iter().skip(1).map(|v| v * v).sum::<f64>()",

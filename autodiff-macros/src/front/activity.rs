@@ -113,6 +113,39 @@ impl<'ast> Visit<'ast> for Analysis {
 
 pub use autodiff_core::rules::PREDICATES;
 
+/// Iterator ends whose values are counts and truths (`usize`, `bool`): passive whatever they
+/// iterate, so the chain before them stays the user's code (std runs it on the primal values):
+/// `it.count()`, `it.all(|x| ..)`, `it.any(|x| ..)` with `it` an iterator chain of std's
+/// adapters (a method of the user's named `count` is not one).
+pub fn counts_items(m: &syn::ExprMethodCall) -> bool {
+    const ITERS: &[&str] = &[
+        "iter",
+        "into_iter",
+        "map",
+        "filter",
+        "zip",
+        "enumerate",
+        "chain",
+        "copied",
+        "cloned",
+        "rev",
+        "skip",
+        "take",
+        "step_by",
+        "windows",
+        "chunks",
+        "chunks_exact",
+    ];
+    let arity_ok = match m.method.to_string().as_str() {
+        "count" => m.args.is_empty(),
+        "all" | "any" => m.args.len() == 1 && matches!(m.args[0], Expr::Closure(_)),
+        _ => false,
+    };
+    arity_ok
+        && m.turbofish.is_none()
+        && matches!(crate::front::syntax::strip_paren(&m.receiver), Expr::MethodCall(r) if ITERS.contains(&r.method.to_string().as_str()))
+}
+
 /// Methods that take a float out of the floats (its derivative would silently be lost): passive
 /// here, and each a spanned error of `lower` on an active receiver.
 pub const EXITS: &[&str] = &[
@@ -150,7 +183,10 @@ pub fn is_active(e: &Expr, active: &HashSet<String>) -> bool {
         Expr::Reference(r) => is_active(&r.expr, active),
         Expr::MethodCall(m) => {
             let name = m.method.to_string();
-            if PREDICATES.contains(&name.as_str()) || EXITS.contains(&name.as_str()) {
+            if PREDICATES.contains(&name.as_str())
+                || EXITS.contains(&name.as_str())
+                || counts_items(m)
+            {
                 false
             } else {
                 is_active(&m.receiver, active) || m.args.iter().any(|a| is_active(a, active))

@@ -95,6 +95,11 @@ impl Reductions {
     }
 }
 
+/// Whether `for pat in src` is a loop `lower` (or [`windows`]) takes.
+pub(crate) fn loopable(pat: &Pat, src: &Expr) -> bool {
+    IterLoop::parse(pat, src).is_some() || Slices::parse(src, pat).is_some()
+}
+
 /// A closure parameter's pattern as a `for` pattern (which takes no type annotation).
 fn untyped(p: &Pat) -> Pat {
     match p {

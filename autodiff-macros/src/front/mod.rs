@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod desugar;
 pub mod inline;
+pub mod iterators;
 pub mod lower;
 pub mod options;
 pub mod signature;
@@ -56,7 +57,9 @@ pub fn lower_function(func: &ItemFn, sig: &Signature) -> syn::Result<Func> {
     errors.finish()?;
     desugar::patterns(&mut body);
     desugar::destructuring(&mut body);
-    desugar::reductions(&mut body, zero, one);
+    desugar::reductions(&mut body, zero.clone(), one.clone());
+    let typed: Vec<(String, &Type)> = params.iter().map(|p| (p.name.to_string(), &p.ty)).collect();
+    iterators::chains(&mut body, zero, one, float_types, &typed);
     desugar::windows(&mut body);
     let mut renamer = Renamer::new(names::Fresh::new(q!(#func #body)));
     for p in params.iter() {

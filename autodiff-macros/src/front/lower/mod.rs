@@ -179,7 +179,8 @@ impl<'a> Lowerer<'a> {
     pub fn lower_body(&mut self, body: &syn::Block) -> Block {
         // Closures are rejected wherever they are (a call of a local closure would look like a
         // call of a function without derivative), except the predicates of `filter` in a loop
-        // `lower` understands: they only decide, so they must not write anything.
+        // `lower` understands, and those of a chain ending in `count`, `all` or `any`: they only
+        // decide, so they must not write anything.
         struct Closures<'ast> {
             found: Vec<Span>,
             writes: Vec<Span>,
@@ -195,6 +196,26 @@ impl<'a> Lowerer<'a> {
                     }
                 }
                 syn::visit::visit_expr_for_loop(self, f);
+            }
+            // `CHAIN.count()`, `.all(p)`, `.any(p)`: passive (a count, a truth), run by std on the
+            // primal values, so the chain's closures only decide; they must not write either.
+            fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+                if crate::front::activity::counts_items(m) {
+                    let mut e = m;
+                    loop {
+                        for a in &e.args {
+                            if let Expr::Closure(c) = a {
+                                self.predicates.push(c as *const _);
+                                self.writes.extend(crate::front::syntax::writes_in(&c.body));
+                            }
+                        }
+                        match crate::front::syntax::strip_paren(&e.receiver) {
+                            Expr::MethodCall(r) => e = r,
+                            _ => break,
+                        }
+                    }
+                }
+                syn::visit::visit_expr_method_call(self, m);
             }
             fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
                 if self.predicates.contains(&(c as *const _)) {
@@ -223,8 +244,9 @@ impl<'a> Lowerer<'a> {
         for span in found.writes {
             self.error(
                 span,
-                "a `filter` predicate of a differentiated function must not write anything (its \
-                 writes would carry no derivative): move the write into the loop's body",
+                "a `filter` predicate (or a closure of a chain ending in `count`, `all` or `any`) \
+                 of a differentiated function must not write anything (its writes would carry no \
+                 derivative): move the write into a loop's body",
             );
         }
         for (span, msg) in exits_from_floats(body, self.active) {

@@ -1,0 +1,694 @@
+//! Front end, before renaming: the iterator chains `desugar::reductions` does not take, as the
+//! loops a hand rewrite gives. A chain is a source `lower` loops over (`syntax::IterLoop`, or the
+//! windows and chunks of `desugar`), or several joined by `.chain(..)` (one loop each, the same
+//! body), then any `.map(|p| e)` and `.filter(|q| pred)` in a row, then an end:
+//!
+//! - `.sum()`, `.product()`, `.fold(init, f)` (as in `desugar::reductions`, with any stages);
+//! - `.max_by(cmp)` / `.min_by(cmp)` / `.reduce(f)` then `.unwrap()` / `.expect(msg)`: a running
+//!   value and a flag (std's semantics: `max_by` keeps the last of equal maxima, `min_by` the
+//!   first; an empty source panics with std's message);
+//! - `.collect::<Vec<T>>()` and `let v: Vec<T> = ...collect();` of floats: a `vec![0.0; n]`
+//!   written in order (`n` the source's length, or a count of the filtered items).
+//!
+//! Each map's value is bound by a `let` of the next closure's pattern, spliced into the loop's
+//! body; a filter becomes an `if` around the rest. Every name introduced is hygienic.
+//!
+//! Input: `xs.iter().map(|x| x * 2.0).map(|y| y.sin()).sum::<f64>()`
+//! Output: `{ let mut __acc = 0.0; for x in xs.iter() { let y = (x * 2.0); __acc = __acc +
+//! (y.sin()); } __acc }`
+//!
+//! Items of the running value and of `collect` must be known floats, or the `0.0` it starts from
+//! would not type: a `Vec<f64>` (or `f32`, or the function's float type) named by the user, a
+//! map computing floats (a float literal or a float method in it), a closure parameter typed
+//! with a float type, `total_cmp`, or `f64::max`-like paths. Other chains are left alone (the
+//! lowering refuses them on active values; on passive ones they stay the user's code).
+
+use proc_macro2::{Span, TokenStream};
+use syn::visit_mut::{self, VisitMut};
+use syn::{Expr, Pat};
+
+use crate::front::desugar::loopable;
+use crate::front::syntax::strip_paren;
+use crate::names::hygienic;
+
+/// Rewrites every understood chain in `body`. `zero` and `one` are the function's float zero and
+/// one, `floats` the names of its float types.
+/// `params` are the function's parameters with their types: those that are slices, arrays or
+/// `Vec`s of floats make their items known floats.
+pub fn chains(
+    body: &mut syn::Block,
+    zero: TokenStream,
+    one: TokenStream,
+    floats: &[String],
+    params: &[(String, &syn::Type)],
+) {
+    let mut floats = floats.to_vec();
+    floats.extend(["f64".to_string(), "f32".to_string()]);
+    let mut c = Chains {
+        zero,
+        one,
+        floats,
+        float_params: Vec::new(),
+    };
+    c.float_params = params
+        .iter()
+        .filter(|(_, t)| c.float_collection(t))
+        .map(|(n, _)| n.clone())
+        .collect();
+    c.visit_block_mut(body);
+}
+
+struct Chains {
+    zero: TokenStream,
+    one: TokenStream,
+    floats: Vec<String>,
+    /// Parameters that are collections of floats.
+    float_params: Vec<String>,
+}
+
+#[derive(Clone, Copy)]
+enum Stage<'a> {
+    Map(&'a syn::ExprClosure),
+    Filter(&'a syn::ExprClosure),
+}
+
+impl VisitMut for Chains {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        visit_mut::visit_expr_mut(self, e);
+        if let Some(r) = self.rewrite(e) {
+            *e = r;
+        }
+    }
+
+    fn visit_block_mut(&mut self, b: &mut syn::Block) {
+        visit_mut::visit_block_mut(self, b);
+        // `let v: Vec<f64> = CHAIN.collect();` and `for p in a.chain(b) { .. }` become statements
+        // of the block itself.
+        let mut out = Vec::with_capacity(b.stmts.len());
+        for s in std::mem::take(&mut b.stmts) {
+            match self.statements(&s) {
+                Some(stmts) => out.extend(stmts),
+                None => out.push(s),
+            }
+        }
+        b.stmts = out;
+    }
+}
+
+/// `src.map(..).filter(..)..`: the source (the receiver of the first `map`; filters before it
+/// stay with the source, which `lower` takes) and the stages from that `map` on.
+fn split(e: &Expr) -> (&Expr, Vec<Stage<'_>>) {
+    let mut cur = strip_paren(e);
+    let mut st: Vec<(&Expr, Stage)> = Vec::new();
+    while let Expr::MethodCall(m) = cur
+        && (m.method == "map" || m.method == "filter")
+        && m.args.len() == 1
+        && m.turbofish.is_none()
+        && let Expr::Closure(c) = &m.args[0]
+        && c.inputs.len() == 1
+    {
+        let s = if m.method == "map" {
+            Stage::Map(c)
+        } else {
+            Stage::Filter(c)
+        };
+        st.push((&m.receiver, s));
+        cur = strip_paren(&m.receiver);
+    }
+    st.reverse();
+    match st.iter().position(|(_, s)| matches!(s, Stage::Map(_))) {
+        Some(i) => (st[i].0, st[i..].iter().map(|(_, s)| *s).collect()),
+        None => (e, Vec::new()),
+    }
+}
+
+/// The sources a loop runs over in turn: `a.chain(b)` is `a` then `b` (filters on the chain go
+/// to each part).
+fn pieces(src: &Expr) -> Vec<Expr> {
+    let mut filters = Vec::new();
+    let mut cur = strip_paren(src);
+    while let Expr::MethodCall(m) = cur
+        && m.method == "filter"
+        && m.args.len() == 1
+    {
+        filters.push(&m.args[0]);
+        cur = strip_paren(&m.receiver);
+    }
+    filters.reverse();
+    match cur {
+        Expr::MethodCall(m) if m.method == "chain" && m.args.len() == 1 && !filters.is_empty() => {
+            let mut out = pieces(&m.receiver);
+            out.extend(pieces(&m.args[0]));
+            out.into_iter()
+                .map(|p| {
+                    let mut p: Expr = syn::parse_quote!((#p));
+                    for f in &filters {
+                        p = syn::parse_quote!(#p.filter(#f));
+                    }
+                    p
+                })
+                .collect()
+        }
+        Expr::MethodCall(m) if m.method == "chain" && m.args.len() == 1 => {
+            let mut out = pieces(&m.receiver);
+            out.extend(pieces(&m.args[0]));
+            out
+        }
+        _ => vec![src.clone()],
+    }
+}
+
+/// A closure parameter's pattern as a `for` pattern (which takes no type annotation).
+fn untyped(p: &Pat) -> Pat {
+    match p {
+        Pat::Type(t) => (*t.pat).clone(),
+        p => p.clone(),
+    }
+}
+
+/// A closure body as an operand.
+fn operand(e: &Expr) -> TokenStream {
+    match e {
+        Expr::Block(_) | Expr::Path(_) | Expr::Lit(_) | Expr::Paren(_) => q!(#e),
+        _ => q!((#e)),
+    }
+}
+
+/// The statements of a loop's body: the stages applied to `item`, then `end` of the last value.
+fn staged(
+    stages: &[Stage],
+    item: TokenStream,
+    end: &dyn Fn(&TokenStream) -> TokenStream,
+) -> TokenStream {
+    match stages.split_first() {
+        None => end(&item),
+        Some((Stage::Map(c), rest)) => {
+            let p = &c.inputs[0];
+            let r = staged(rest, operand(&c.body), end);
+            q!(let #p = #item; #r)
+        }
+        Some((Stage::Filter(c), rest)) => {
+            let y = hygienic("__y", Span::call_site());
+            let (p, pred) = (&c.inputs[0], &c.body);
+            let r = staged(rest, q!(#y), end);
+            q!(let #y = #item; if { let #p = &#y; #pred } { #r })
+        }
+    }
+}
+
+/// The loops over `src` (one per piece of a `chain`) whose bodies run `stages` then `end`, or
+/// `None` when a piece is not a source `lower` takes.
+fn loops(
+    src: &Expr,
+    stages: &[Stage],
+    label: Option<&syn::Label>,
+    end: &dyn Fn(&TokenStream) -> TokenStream,
+) -> Option<TokenStream> {
+    let x = hygienic("__x", Span::call_site());
+    let pat = for_pat(stages);
+    let body = match stages.first() {
+        Some(Stage::Map(c)) => staged(&stages[1..], operand(&c.body), end),
+        _ => staged(stages, q!(#x), end),
+    };
+    let mut out = TokenStream::new();
+    for p in pieces(src) {
+        if !loopable(&pat, &p) {
+            return None;
+        }
+        out.extend(q!(#label for #pat in #p { #body }));
+    }
+    Some(out)
+}
+
+/// The pattern of the loops' variable: the first map's parameter, or a fresh name.
+fn for_pat(stages: &[Stage]) -> Pat {
+    match stages.first() {
+        Some(Stage::Map(c)) => untyped(&c.inputs[0]),
+        _ => {
+            let x = hygienic("__x", Span::call_site());
+            syn::parse_quote!(#x)
+        }
+    }
+}
+
+/// `msg` of `.expect(msg)`, `None` for `.unwrap()`; the receiver.
+fn unwrapped(e: &Expr) -> Option<(&Expr, Option<&Expr>)> {
+    match e {
+        Expr::MethodCall(m) if m.method == "unwrap" && m.args.is_empty() => {
+            Some((&m.receiver, None))
+        }
+        Expr::MethodCall(m) if m.method == "expect" && m.args.len() == 1 => {
+            Some((&m.receiver, Some(&m.args[0])))
+        }
+        _ => None,
+    }
+}
+
+impl Chains {
+    fn is_float_type(&self, t: &syn::Type) -> bool {
+        matches!(t, syn::Type::Path(p) if p.qself.is_none() && p.path.get_ident().is_some_and(|i| self.floats.contains(&i.to_string())))
+    }
+
+    /// `Vec<T>` with `T` a float type.
+    fn float_vec(&self, t: &syn::Type) -> bool {
+        if let syn::Type::Path(p) = t
+            && p.qself.is_none()
+            && let Some(last) = p.path.segments.last()
+            && last.ident == "Vec"
+            && let syn::PathArguments::AngleBracketed(a) = &last.arguments
+            && a.args.len() == 1
+            && let syn::GenericArgument::Type(t) = &a.args[0]
+        {
+            return self.is_float_type(t);
+        }
+        false
+    }
+
+    /// `&[F]`, `[F; N]`, `Vec<F>` (behind references) with `F` a float type.
+    fn float_collection(&self, t: &syn::Type) -> bool {
+        match t {
+            syn::Type::Reference(r) => self.float_collection(&r.elem),
+            syn::Type::Paren(p) => self.float_collection(&p.elem),
+            syn::Type::Slice(s) => self.is_float_type(&s.elem),
+            syn::Type::Array(a) => self.is_float_type(&a.elem),
+            t => self.float_vec(t),
+        }
+    }
+
+    /// Whether every piece of `src` iterates one float collection parameter.
+    fn source_floats(&self, src: &Expr) -> bool {
+        let x = hygienic("__x", Span::call_site());
+        let pat: Pat = syn::parse_quote!(#x);
+        pieces(src).iter().all(|p| {
+            crate::front::syntax::IterLoop::parse(&pat, p).is_some_and(|lp| {
+                lp.elems.len() == 1
+                    && matches!(strip_paren(lp.elems[0].1), Expr::Path(q) if q.path.get_ident().is_some_and(|i| self.float_params.contains(&i.to_string())))
+            })
+        })
+    }
+
+    /// A syntactic float: a float literal, a name in `names`, a float method (not one integers
+    /// also have), a cast to a float type, arithmetic on one of these.
+    fn float_expr(&self, e: &Expr) -> bool {
+        self.float_expr_in(e, &[])
+    }
+
+    fn float_expr_in(&self, e: &Expr, names: &[String]) -> bool {
+        let float_expr = |e: &Expr| self.float_expr_in(e, names);
+        match e {
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|i| names.contains(&i.to_string())),
+            Expr::Lit(l) => matches!(l.lit, syn::Lit::Float(_)),
+            Expr::Paren(p) => float_expr(&p.expr),
+            Expr::Group(g) => float_expr(&g.expr),
+            Expr::Unary(u) => float_expr(&u.expr),
+            Expr::Binary(b) => {
+                use syn::BinOp::*;
+                matches!(b.op, Add(_) | Sub(_) | Mul(_) | Div(_) | Rem(_))
+                    && (float_expr(&b.left) || float_expr(&b.right))
+            }
+            Expr::Cast(c) => self.is_float_type(&c.ty),
+            Expr::MethodCall(m) => {
+                let name = m.method.to_string();
+                !matches!(
+                    name.as_str(),
+                    "abs" | "max" | "min" | "clamp" | "signum" | "pow" | "rem_euclid"
+                ) && autodiff_core::rules::Rule::find(&name).is_some()
+                    || float_expr(&m.receiver)
+                        && matches!(name.as_str(), "abs" | "max" | "min" | "clamp" | "signum")
+            }
+            Expr::Call(c) => match &*c.func {
+                Expr::Path(p) => {
+                    p.path.segments.len() == 2
+                        && self.floats.contains(&p.path.segments[0].ident.to_string())
+                }
+                _ => false,
+            },
+            Expr::Block(b) => match b.block.stmts.last() {
+                Some(syn::Stmt::Expr(e, None)) => float_expr(e),
+                _ => false,
+            },
+            Expr::If(i) => match i.then_branch.stmts.last() {
+                Some(syn::Stmt::Expr(e, None)) => float_expr(e),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    fn typed_float(&self, p: &Pat) -> bool {
+        matches!(p, Pat::Type(t) if self.is_float_type(&t.ty))
+    }
+
+    /// Whether the chain's items are known floats: the source's are (a float collection
+    /// parameter) and no map changes that, or its last map computes floats (from a float
+    /// literal or method, or from floats it is given).
+    fn float_items(&self, src: &Expr, stages: &[Stage]) -> bool {
+        let mut float = self.source_floats(src);
+        for s in stages {
+            if let Stage::Map(c) = s {
+                let p = &c.inputs[0];
+                let mut names = Vec::new();
+                if float || self.typed_float(p) {
+                    crate::front::syntax::pat_bindings(p, &mut names);
+                }
+                float = self.float_expr_in(&c.body, &names);
+            }
+        }
+        float
+    }
+
+    fn rewrite(&self, e: &Expr) -> Option<Expr> {
+        if let Some((recv, msg)) = unwrapped(e) {
+            return self.running(recv, msg);
+        }
+        let Expr::MethodCall(end) = e else {
+            return None;
+        };
+        let (src, stages) = split(&end.receiver);
+        let chained = pieces(src).len() > 1;
+        let acc = hygienic("__acc", Span::call_site());
+        match (end.method.to_string().as_str(), end.args.len()) {
+            // One map and no chain is `desugar::reductions`' (which ran before).
+            ("sum" | "product" | "fold", _) if stages.len() <= 1 && !chained => None,
+            ("sum", 0) | ("product", 0) => {
+                let (init, op) = if end.method == "sum" {
+                    (self.zero.clone(), q!(+))
+                } else {
+                    (self.one.clone(), q!(*))
+                };
+                let body = loops(src, &stages, None, &|item| q!(#acc = #acc #op #item;))?;
+                syn::parse2(q!({ let mut #acc = #init; #body #acc })).ok()
+            }
+            ("fold", 2) => {
+                let init = &end.args[0];
+                let body = match &end.args[1] {
+                    Expr::Closure(c) if c.inputs.len() == 2 => {
+                        let (a, y, f) = (&c.inputs[0], &c.inputs[1], &c.body);
+                        let f = operand(f);
+                        loops(
+                            src,
+                            &stages,
+                            None,
+                            &|item| q!(let #a = #acc; let #y = #item; #acc = #f;),
+                        )?
+                    }
+                    Expr::Path(p) => {
+                        loops(src, &stages, None, &|item| q!(#acc = #p(#acc, #item);))?
+                    }
+                    _ => return None,
+                };
+                syn::parse2(q!({ let mut #acc = #init; #body #acc })).ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// `CHAIN.max_by(cmp)` / `.min_by(cmp)` / `.reduce(f)`, unwrapped: a running value.
+    fn running(&self, recv: &Expr, msg: Option<&Expr>) -> Option<Expr> {
+        let Expr::MethodCall(m) = strip_paren(recv) else {
+            return None;
+        };
+        if m.args.len() != 1 || m.turbofish.is_some() {
+            return None;
+        }
+        let (src, stages) = split(&m.receiver);
+        // Without a map the items are the source's: values (`.copied()`), not references (the
+        // user's code would read the result as a reference).
+        if stages.is_empty() && !pieces(src).iter().all(value_items) {
+            return None;
+        }
+        let (acc, some, y) = (
+            hygienic("__acc", Span::call_site()),
+            hygienic("__some", Span::call_site()),
+            hygienic("__y", Span::call_site()),
+        );
+        let f = &m.args[0];
+        let known = self.float_items(src, &stages);
+        let greater = q!(::core::cmp::Ordering::Greater);
+        let (known, body) = match (m.method.to_string().as_str(), f) {
+            (name @ ("max_by" | "min_by"), Expr::Closure(c)) if c.inputs.len() == 2 => {
+                let (a, b, cmp) = (&c.inputs[0], &c.inputs[1], &c.body);
+                // std: `max_by` takes the new item unless the running value is greater (the
+                // last of equal maxima); `min_by` only when the running value is greater.
+                let take = if name == "max_by" { q!(!=) } else { q!(==) };
+                let known = known
+                    || mentions_ident(&q!(#cmp), "total_cmp")
+                    || self.typed_float(a)
+                    || self.typed_float(b);
+                (
+                    known,
+                    loops(src, &stages, None, &|item| {
+                        q!(
+                            let #y = #item;
+                            if !#some || ({ let #a = &#acc; let #b = &#y; #cmp } #take #greater) {
+                                #acc = #y;
+                            }
+                            #some = true;
+                        )
+                    })?,
+                )
+            }
+            ("reduce", Expr::Closure(c)) if c.inputs.len() == 2 => {
+                let (a, b, f) = (&c.inputs[0], &c.inputs[1], operand(&c.body));
+                let known =
+                    known || self.typed_float(a) || self.typed_float(b) || self.float_expr(&c.body);
+                (
+                    known,
+                    loops(src, &stages, None, &|item| {
+                        q!(
+                            let #y = #item;
+                            if #some {
+                                let #a = #acc;
+                                let #b = #y;
+                                #acc = #f;
+                            } else {
+                                #acc = #y;
+                            }
+                            #some = true;
+                        )
+                    })?,
+                )
+            }
+            ("reduce", Expr::Path(p)) => {
+                let known = known
+                    || p.path.segments.len() == 2
+                        && self.floats.contains(&p.path.segments[0].ident.to_string());
+                (
+                    known,
+                    loops(src, &stages, None, &|item| {
+                        q!(
+                            let #y = #item;
+                            if #some {
+                                #acc = #p(#acc, #y);
+                            } else {
+                                #acc = #y;
+                            }
+                            #some = true;
+                        )
+                    })?,
+                )
+            }
+            _ => return None,
+        };
+        if !known {
+            return None;
+        }
+        let zero = &self.zero;
+        // A statement, not a branch: the sweeps have nothing to record.
+        let check = match msg {
+            None => q!(::core::assert!(#some, "called `Option::unwrap()` on a `None` value");),
+            Some(m) => q!(::core::assert!(#some, "{}", #m);),
+        };
+        syn::parse2(q!({
+            let mut #acc = #zero;
+            let mut #some = false;
+            #body
+            #check
+            #acc
+        }))
+        .ok()
+    }
+
+    /// The statements filling `v` with the items of `src` through `stages`.
+    fn collect(&self, v: &syn::Ident, chain: &Expr) -> Option<TokenStream> {
+        let (src, stages) = split(chain);
+        let stages = &stages[..];
+        let k = hygienic("__k", Span::call_site());
+        let n = hygienic("__n", Span::call_site());
+        if stages.is_empty() && !pieces(src).iter().all(value_items) {
+            return None;
+        }
+        let fill = loops(src, stages, None, &|item| q!(#v[#k] = #item; #k += 1;))?;
+        let zero = &self.zero;
+        let pat = for_pat(stages);
+        let exact: Option<Vec<TokenStream>> =
+            if stages.iter().any(|s| matches!(s, Stage::Filter(_))) {
+                None
+            } else {
+                pieces(src).iter().map(|p| exact_len(&pat, p)).collect()
+            };
+        let len = match exact {
+            Some(lens) => q!(let #n = 0usize #(+ #lens)*;),
+            // The number of items the filters keep: the user's chain counted (passive: what
+            // the filters decide on is the primal).
+            None => q!(let #n = (#chain).count();),
+        };
+        Some(q!(
+            #len
+            let mut #v = ::std::vec![#zero; #n];
+            let mut #k = 0usize;
+            #fill
+        ))
+    }
+
+    /// `v` bound to `e` when it is `CHAIN.collect()` into a `Vec` of floats (`ty` the `let`'s
+    /// type, if any).
+    fn collected(&self, v: &syn::Ident, e: &Expr, ty: Option<&syn::Type>) -> Option<TokenStream> {
+        let Expr::MethodCall(end) = strip_paren(e) else {
+            return None;
+        };
+        if end.method != "collect" || !end.args.is_empty() {
+            return None;
+        }
+        let ty = match (&end.turbofish, ty) {
+            (Some(t), _) if t.args.len() == 1 => match &t.args[0] {
+                syn::GenericArgument::Type(t) => t,
+                _ => return None,
+            },
+            (None, Some(t)) => t,
+            _ => return None,
+        };
+        let (src, stages) = split(&end.receiver);
+        if !is_vec(ty) || !(self.float_vec(ty) || self.float_items(src, &stages)) {
+            return None;
+        }
+        self.collect(v, &end.receiver)
+    }
+
+    /// `let v: Vec<f64> = CHAIN.collect();` (and a block's value `CHAIN.collect::<Vec<f64>>()`),
+    /// and `for` loops over chains: statements of the
+    /// enclosing block.
+    fn statements(&self, s: &syn::Stmt) -> Option<Vec<syn::Stmt>> {
+        match s {
+            syn::Stmt::Local(l) => {
+                let init = l.init.as_ref()?;
+                if init.diverge.is_some() {
+                    return None;
+                }
+                let (pi, ty) = match &l.pat {
+                    Pat::Type(t) => match &*t.pat {
+                        Pat::Ident(pi) => (pi, Some(&*t.ty)),
+                        _ => return None,
+                    },
+                    Pat::Ident(pi) => (pi, None),
+                    _ => return None,
+                };
+                if pi.by_ref.is_some() || pi.subpat.is_some() {
+                    return None;
+                }
+                let stmts = self.collected(&pi.ident, &init.expr, ty)?;
+                let block: syn::Block = syn::parse2(q!({ #stmts })).ok()?;
+                Some(block.stmts)
+            }
+            syn::Stmt::Expr(Expr::ForLoop(f), _) => {
+                let ps = pieces(&f.expr);
+                if ps.len() < 2 || breaks(&f.body) {
+                    return None;
+                }
+                let (pat, body, label) = (&f.pat, &f.body, &f.label);
+                let mut out = Vec::new();
+                for p in ps {
+                    if !loopable(pat, &p) {
+                        return None;
+                    }
+                    out.push(syn::Stmt::Expr(
+                        syn::parse2(q!(#label for #pat in #p #body)).ok()?,
+                        None,
+                    ));
+                }
+                Some(out)
+            }
+            // The block's value.
+            syn::Stmt::Expr(e, None) => {
+                let v = hygienic("__v", Span::call_site());
+                let stmts = self.collected(&v, e, None)?;
+                let block: syn::Block = syn::parse2(q!({ #stmts #v })).ok()?;
+                Some(block.stmts)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn is_vec(t: &syn::Type) -> bool {
+    matches!(t, syn::Type::Path(p) if p.qself.is_none() && p.path.segments.last().is_some_and(|s| s.ident == "Vec"))
+}
+
+/// The number of items of an unfiltered element loop over `src` (with `pat`), from the lengths
+/// of its collections through its position adapters; `None` for other sources.
+fn exact_len(pat: &Pat, src: &Expr) -> Option<TokenStream> {
+    let lp = crate::front::syntax::IterLoop::parse(pat, src)?;
+    if !lp.filters.is_empty() {
+        return None;
+    }
+    let lens: Vec<TokenStream> = lp
+        .elems
+        .iter()
+        .map(|(_, c, _)| {
+            let c = strip_paren(c);
+            q!(#c.len())
+        })
+        .collect();
+    let len = match lens.as_slice() {
+        [a] => a.clone(),
+        [a, b] => q!(::core::cmp::min(#a, #b)),
+        _ => return None,
+    };
+    if lp.adapters.is_empty() {
+        return Some(len);
+    }
+    let adapters = lp.adapters.iter().map(|m| {
+        let (method, args) = (&m.method, &m.args);
+        q!(.#method(#args))
+    });
+    Some(q!(::core::iter::ExactSizeIterator::len(&(0..#len) #(#adapters)*)))
+}
+
+/// Whether a loop body `break`s (out of this loop or an outer one).
+fn breaks(b: &syn::Block) -> bool {
+    struct B(bool);
+    impl<'ast> syn::visit::Visit<'ast> for B {
+        fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
+            self.0 = true;
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_macro(&mut self, m: &'ast syn::Macro) {
+            if m.tokens.to_string().contains("break") {
+                self.0 = true;
+            }
+        }
+    }
+    let mut v = B(false);
+    syn::visit::Visit::visit_block(&mut v, b);
+    v.0
+}
+
+/// Whether a token stream names `name`.
+fn mentions_ident(t: &TokenStream, name: &str) -> bool {
+    t.clone().into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(i) => i == name,
+        proc_macro2::TokenTree::Group(g) => mentions_ident(&g.stream(), name),
+        _ => false,
+    })
+}
+
+/// A source whose items are values (`.copied()`, `.cloned()`, an array by value), one collection.
+fn value_items(src: &Expr) -> bool {
+    let x = hygienic("__x", Span::call_site());
+    let pat: Pat = syn::parse_quote!(#x);
+    crate::front::syntax::IterLoop::parse(&pat, src)
+        .is_some_and(|lp| lp.elems.len() == 1 && lp.elems[0].2 != crate::front::syntax::Items::Ref)
+}
