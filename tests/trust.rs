@@ -1317,3 +1317,37 @@ fn functional_update_of_non_copy_fields() {
     assert_eq!(yj, y);
     assert!((dj - want.iter().sum::<f64>()).abs() < 1e-14);
 }
+
+// -------------------------------------------- a saved Vec local as the value of a block
+
+// `let w = { ..; v }` with `v` saved at the end of the block for the reverse sweep: the tail
+// moved `v` before the save read it (E0382 inside emitted code; found by a helper adding
+// `collect`).
+#[differentiate]
+fn block_vec_tail(x: &[f64; 3]) -> f64 {
+    let w = {
+        let mut v = vec![1.0; 3];
+        for i in 0..3 {
+            let t = v[i] * x[i];
+            v[i] = t.sin();
+        }
+        let u = v[0] * v[1];
+        v[2] = u;
+        v
+    };
+    w[0] * w[2] + w[1]
+}
+
+#[test]
+fn saved_vec_as_a_block_value() {
+    let a3 = |p: &[f64]| -> [f64; 3] { p.try_into().unwrap() };
+    check_grad(
+        "block_vec_tail",
+        &[0.4, -0.7, 1.1],
+        &|p| block_vec_tail(&a3(p)),
+        &|p| {
+            let (y, g) = block_vec_tail_grad(&a3(p));
+            (y, g.to_vec())
+        },
+    );
+}

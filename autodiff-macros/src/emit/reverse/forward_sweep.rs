@@ -278,8 +278,14 @@ impl Rev<'_> {
         match &b.tail {
             Some(t) => {
                 let v = self.cx.value(t);
+                // A tail that is itself saved at the end of the block (a `Vec` local, say) is
+                // copied out before the save takes it.
+                let saved_tail = matches!(t, Operand::Place(p)
+                    if !self.cx.f.vars[p.var].scalar && self.kept_scope_vars(b).contains(&p.var));
                 if saves.is_empty() {
                     q!({ #stmts #v })
+                } else if saved_tail {
+                    q!({ #stmts let __v = ::core::clone::Clone::clone(&#v); #saves __v })
                 } else {
                     q!({ #stmts let __v = #v; #saves __v })
                 }
