@@ -197,10 +197,7 @@ fn candidate(
         .params
         .iter()
         .copied()
-        .chain(body.stmts[..li].iter().filter_map(|s| match s {
-            Stmt::Let { var, .. } => Some(*var),
-            _ => None,
-        }))
+        .chain(crate::ir::let_vars(&body.stmts[..li]))
         .collect();
     let coefs = coefficients(body, li, by_name, one, &before, assigned_anywhere)?;
     let mut res = Vec::new();

@@ -37,6 +37,34 @@ pub struct Needs {
     pub single: HashSet<VarId>,
 }
 
+impl Needs {
+    /// Must the old value be saved before the assignment `s` to `place`? Only if the variable's
+    /// value is read by the reverse sweep of a statement that runs before the assignment (its
+    /// save region, `regions`), and never for an accumulator of a one-pass loop being emitted
+    /// (`fused_acc`). The emitter and this analysis both decide by it.
+    pub fn must_save(
+        &self,
+        regions: &HashMap<usize, Vec<usize>>,
+        fused_acc: bool,
+        s: &Stmt,
+        place: &Place,
+    ) -> bool {
+        if !self.needed.contains(&place.var) || fused_acc {
+            return false;
+        }
+        match regions.get(&s.id()) {
+            Some(region) => region.iter().any(|r| {
+                *r == usize::MAX
+                    || self
+                        .prev_reads
+                        .get(r)
+                        .is_some_and(|reads| reads.contains(&place.var))
+            }),
+            None => true,
+        }
+    }
+}
+
 /// The facts of the other analyses that decide what the reverse sweep reads, as the driver
 /// computed them.
 pub struct Facts<'a> {
@@ -169,14 +197,7 @@ pub fn scope_vars(
     let_declared: &HashSet<VarId>,
     for_vars: &HashSet<VarId>,
 ) -> Vec<VarId> {
-    let mut out: Vec<VarId> = b
-        .stmts
-        .iter()
-        .filter_map(|s| match s {
-            Stmt::Let { var, .. } => Some(*var),
-            _ => None,
-        })
-        .collect();
+    let mut out: Vec<VarId> = let_vars(&b.stmts).collect();
     for (i, v) in f.vars.iter().enumerate() {
         if v.scope == Some(b.id)
             && !let_declared.contains(&i)
@@ -278,23 +299,10 @@ impl Walk<'_> {
     }
 
     fn must_save(&self, s: &Stmt, place: &Place) -> bool {
-        if !self.needs.needed.contains(&place.var) {
-            return false;
-        }
-        if self.in_fused && place.proj.is_empty() && self.facts.fused_accs.contains(&place.var) {
-            return false;
-        }
-        match self.facts.regions.get(&s.id()) {
-            Some(region) => region.iter().any(|r| {
-                *r == usize::MAX
-                    || self
-                        .needs
-                        .prev_reads
-                        .get(r)
-                        .is_some_and(|reads| reads.contains(&place.var))
-            }),
-            None => true,
-        }
+        let fused_acc =
+            self.in_fused && place.proj.is_empty() && self.facts.fused_accs.contains(&place.var);
+        self.needs
+            .must_save(self.facts.regions, fused_acc, s, place)
     }
 
     fn restore(&mut self, s: &Stmt, place: &Place) {

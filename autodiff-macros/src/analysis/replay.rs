@@ -37,14 +37,7 @@ pub fn plan(
         covered: HashSet::new(),
     };
     // The block's own bindings, by `let` directly in it: only those can be rebuilt.
-    let locals: HashSet<VarId> = b
-        .stmts
-        .iter()
-        .filter_map(|s| match s {
-            Stmt::Let { var, .. } => Some(*var),
-            _ => None,
-        })
-        .collect();
+    let locals: HashSet<VarId> = crate::ir::let_vars(&b.stmts).collect();
     let want: Vec<VarId> = locals
         .iter()
         .copied()

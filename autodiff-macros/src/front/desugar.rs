@@ -101,7 +101,7 @@ pub(crate) fn loopable(pat: &Pat, src: &Expr) -> bool {
 }
 
 /// A closure parameter's pattern as a `for` pattern (which takes no type annotation).
-fn untyped(p: &Pat) -> Pat {
+pub(crate) fn untyped(p: &Pat) -> Pat {
     match p {
         Pat::Type(t) => (*t.pat).clone(),
         p => p.clone(),
@@ -252,7 +252,7 @@ impl<'a> Slices<'a> {
         {
             return None;
         }
-        let Pat::Ident(w) = untyped_ref(pat) else {
+        let Pat::Ident(w) = crate::front::syntax::strip_pat_type(pat) else {
             return None;
         };
         if w.by_ref.is_some() || w.subpat.is_some() {
@@ -267,13 +267,6 @@ impl<'a> Slices<'a> {
             },
             &w.ident,
         ))
-    }
-}
-
-fn untyped_ref(p: &Pat) -> &Pat {
-    match p {
-        Pat::Type(t) => &t.pat,
-        p => p,
     }
 }
 

@@ -27,7 +27,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, Pat};
 
-use crate::front::desugar::loopable;
+use crate::front::desugar::{loopable, untyped};
 use crate::front::syntax::strip_paren;
 use crate::names::hygienic;
 
@@ -155,14 +155,6 @@ fn pieces(src: &Expr) -> Vec<Expr> {
             out
         }
         _ => vec![src.clone()],
-    }
-}
-
-/// A closure parameter's pattern as a `for` pattern (which takes no type annotation).
-fn untyped(p: &Pat) -> Pat {
-    match p {
-        Pat::Type(t) => (*t.pat).clone(),
-        p => p.clone(),
     }
 }
 
@@ -634,27 +626,12 @@ fn exact_len(pat: &Pat, src: &Expr) -> Option<TokenStream> {
     if !lp.filters.is_empty() {
         return None;
     }
-    let lens: Vec<TokenStream> = lp
-        .elems
-        .iter()
-        .map(|(_, c, _)| {
-            let c = strip_paren(c);
-            q!(#c.len())
-        })
-        .collect();
-    let len = match lens.as_slice() {
-        [a] => a.clone(),
-        [a, b] => q!(::core::cmp::min(#a, #b)),
-        _ => return None,
-    };
+    let len = lp.len()?;
     if lp.adapters.is_empty() {
         return Some(len);
     }
-    let adapters = lp.adapters.iter().map(|m| {
-        let (method, args) = (&m.method, &m.args);
-        q!(.#method(#args))
-    });
-    Some(q!(::core::iter::ExactSizeIterator::len(&(0..#len) #(#adapters)*)))
+    let positions = lp.positions(&len);
+    Some(q!(::core::iter::ExactSizeIterator::len(&#positions)))
 }
 
 /// Whether a loop body `break`s (out of this loop or an outer one).

@@ -59,6 +59,37 @@ pub enum Items {
 }
 
 impl<'a> IterLoop<'a> {
+    /// The number of positions before the adapters: the collection's length, or the shorter of
+    /// two zipped ones (`None` for more than two).
+    pub fn len(&self) -> Option<proc_macro2::TokenStream> {
+        let lens: Vec<proc_macro2::TokenStream> = self
+            .elems
+            .iter()
+            .map(|(_, src, _)| {
+                let src = strip_paren(src);
+                q!(#src.len())
+            })
+            .collect();
+        match lens.as_slice() {
+            [a] => Some(a.clone()),
+            [a, b] => Some(q!(::core::cmp::min(#a, #b))),
+            _ => None,
+        }
+    }
+
+    /// The positions the loop visits: `0..len` through its position adapters
+    /// (`xs.iter().skip(1).step_by(2)` visits `(0..len).skip(1).step_by(2)`).
+    pub fn positions(&self, len: &proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+        if self.adapters.is_empty() {
+            return q!(0..#len);
+        }
+        let adapters = self.adapters.iter().map(|m| {
+            let (method, args) = (&m.method, &m.args);
+            q!(.#method(#args))
+        });
+        q!((0..#len) #(#adapters)*)
+    }
+
     pub fn parse(pat: &'a Pat, iter: &'a Expr) -> Option<IterLoop<'a>> {
         let mut filters = Vec::new();
         let mut iter = strip_paren(iter);

@@ -45,6 +45,14 @@ pub fn for_each_child_block<'b>(s: &'b Stmt, f: &mut dyn FnMut(&'b Block)) {
     }
 }
 
+/// The bindings the `let`s among `stmts` declare (not those of nested blocks), in order.
+pub fn let_vars(stmts: &[Stmt]) -> impl Iterator<Item = VarId> + '_ {
+    stmts.iter().filter_map(|s| match s {
+        Stmt::Let { var, .. } => Some(*var),
+        _ => None,
+    })
+}
+
 pub fn collect_decls(b: &Block, lets: &mut HashSet<VarId>, fors: &mut HashSet<VarId>) {
     visit_stmts(b, &mut |s| match s {
         Stmt::Let { var, .. } => {

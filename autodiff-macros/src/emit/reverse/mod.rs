@@ -465,30 +465,14 @@ impl<'a> Rev<'a> {
         }
     }
 
-    /// Must the old value be saved before this assignment? Only if the variable's value is read
-    /// by the reverse sweep of a statement that runs before the assignment (see
+    /// Must the old value be saved before this assignment? See [`Needs::must_save`] (regions:
     /// [`save_regions`]).
     fn must_save(&self, s: &Stmt, place: &Place) -> bool {
-        if !self.needs.needed.contains(&place.var) {
-            return false;
-        }
-        if self.mode.in_fused.get()
+        let fused_acc = self.mode.in_fused.get()
             && place.proj.is_empty()
-            && self.facts.fused_accs.contains(&place.var)
-        {
-            return false;
-        }
-        match self.facts.regions.get(&s.id()) {
-            Some(region) => region.iter().any(|r| {
-                *r == usize::MAX
-                    || self
-                        .needs
-                        .prev_reads
-                        .get(r)
-                        .is_some_and(|reads| reads.contains(&place.var))
-            }),
-            None => true,
-        }
+            && self.facts.fused_accs.contains(&place.var);
+        self.needs
+            .must_save(&self.facts.regions, fused_acc, s, place)
     }
 
     /// `k += n` on an integer is undone by `k -= n` (exactly), where `n` does not change.

@@ -79,29 +79,10 @@ impl Lowerer<'_> {
     ) {
         let (k, _) = self.fresh.next("__i", 0);
         let k = Ident::new(&k, Span::call_site());
-        let lens: Vec<TokenStream> = lp
-            .elems
-            .iter()
-            .map(|(_, src, _)| {
-                let src = strip_parens(src);
-                q!(#src.len())
-            })
-            .collect();
-        let len = match lens.as_slice() {
-            [a] => a.clone(),
-            [a, b] => q!(::core::cmp::min(#a, #b)),
-            _ => unreachable!("one or two collections"),
+        let Some(len) = lp.len() else {
+            unreachable!("one or two collections")
         };
-        // `xs.iter().skip(1).step_by(2)` visits the positions `(0..len).skip(1).step_by(2)`.
-        let adapters = lp.adapters.iter().map(|m| {
-            let (method, args) = (&m.method, &m.args);
-            q!(.#method(#args))
-        });
-        let iter_tokens = if lp.adapters.is_empty() {
-            q!(0..#len)
-        } else {
-            q!((0..#len) #(#adapters)*)
-        };
+        let iter_tokens = lp.positions(&len);
         let reads = self.mentioned_vars(&f.expr);
         let iter = ForIter {
             tokens: iter_tokens,
@@ -136,7 +117,7 @@ impl Lowerer<'_> {
             };
             // `&x` takes the item's value; a plain `x` keeps what the iterator yields.
             let by_ref_pat = matches!(strip_pat_type(pat), Pat::Reference(_));
-            let src = strip_parens(src);
+            let src = crate::front::syntax::strip_paren(src);
             if self.is_active(src) {
                 let Some(mut place) = self.lower_place(src) else {
                     self.error(src.span(), "iterate over a variable, a field or an element (`xs.iter()`, `p.w.iter()`)");
@@ -187,7 +168,7 @@ impl Lowerer<'_> {
             .elems
             .iter()
             .map(|(_, src, items)| {
-                let src = strip_parens(src);
+                let src = crate::front::syntax::strip_paren(src);
                 match items {
                     crate::front::syntax::Items::Ref => q!(&#src[#k]),
                     crate::front::syntax::Items::Value => q!(#src[#k]),

@@ -427,13 +427,6 @@ fn expr_has_value(e: &Expr) -> bool {
     }
 }
 
-fn strip_parens(e: &Expr) -> &Expr {
-    match e {
-        Expr::Paren(p) => strip_parens(&p.expr),
-        _ => e,
-    }
-}
-
 fn is_range(e: &Expr) -> bool {
     match e {
         Expr::Range(_) => true,
