@@ -406,7 +406,13 @@ impl Pr {
                 for (k, e) in es.iter().enumerate() {
                     s = s.replace(&format!("@{k}"), &self.e(e));
                 }
-                s
+                // A block template is an operand wherever it lands: at the start of a block
+                // (`else { {..} * 0.5 }`) an unparenthesised block would be a statement.
+                if s.starts_with('{') {
+                    format!("({s})")
+                } else {
+                    s
+                }
             }
         }
     }

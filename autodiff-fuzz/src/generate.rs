@@ -705,12 +705,13 @@ impl<'a> Gen<'a> {
                 let (x, _) = self.rng.pick(&xs).clone();
                 if self.want("iter-chain", 0.5) {
                     // Longer chains (`front/iterators.rs`): maps and filters in a row, running
-                    // values, `collect`, `chain`, passive `count`.
+                    // values, `collect`, `chain`, passive `count`. The comparators' parameters
+                    // are typed: a local `vec![0.0; n]` may still be `{float}` where they run.
                     let t = *self.rng.pick(&[
                         "X.iter().map(|v| v * 2.0).map(|w| w.sin()).sum::<f64>()",
                         "X.iter().map(|v| v * v + 0.1).filter(|w| *w > 0.2).map(|w| w.sqrt()).sum::<f64>()",
-                        "X.iter().copied().max_by(|a, b| a.total_cmp(b)).unwrap()",
-                        "X.iter().map(|v| v.cos()).min_by(|a, b| a.total_cmp(b)).unwrap()",
+                        "X.iter().copied().max_by(|a: &f64, b: &f64| a.total_cmp(b)).unwrap()",
+                        "X.iter().map(|v| v.cos()).min_by(|a: &f64, b: &f64| a.total_cmp(b)).unwrap()",
                         "X.iter().map(|v| v * 0.5).reduce(|a, b| a * b + 0.1).unwrap()",
                         "X.iter().copied().reduce(f64::max).expect(\"non-empty\")",
                         "X.iter().copied().fold(f64::INFINITY, f64::min)",
