@@ -1351,3 +1351,32 @@ fn saved_vec_as_a_block_value() {
         },
     );
 }
+
+// ------------------------------------------------ an empty float sum is -0.0, as std's
+
+// The reductions started sums at `0.0`, std's float `Sum` at `-0.0`: an empty (or all `-0.0`)
+// sum had the wrong sign (fuzzer 2105:127, through `.signum()`).
+#[differentiate]
+fn empty_sums(x: f64, xs: &[f64]) -> f64 {
+    let a = xs.iter().filter(|v| **v > 10.0).map(|v| v * v).sum::<f64>();
+    let b: f64 = xs
+        .iter()
+        .map(|v| v * 2.0)
+        .map(|v| v + 1.0)
+        .filter(|v| *v > 99.0)
+        .sum();
+    x * a.signum() + x * b.signum() + x.copysign(xs[..0].iter().sum::<f64>())
+}
+
+#[test]
+fn empty_sums_are_negative_zero() {
+    let xs = [0.5, -1.5, 2.0];
+    let std_a = xs.iter().filter(|v| **v > 10.0).map(|v| v * v).sum::<f64>();
+    assert!(std_a.is_sign_negative());
+    let x = 0.75;
+    let want = -x - x - x;
+    assert_eq!(empty_sums(x, &xs), want);
+    assert_eq!(empty_sums_grad(x, &xs).0, want);
+    assert_eq!(empty_sums_grad(x, &xs).1.0, -3.0);
+    assert_eq!(empty_sums_jvp(x, &xs, 1.0, &[0.0; 3]), (want, -3.0));
+}

@@ -60,7 +60,12 @@ impl Reductions {
         };
         let mapped = matches!(&*end.receiver, Expr::MethodCall(m) if m.method == "map");
         let (pat, init, step) = match (end.method.to_string().as_str(), end.args.len()) {
-            ("sum", 0) => (pat, self.zero.clone(), q!(#acc + #item)),
+            // std's float `sum` starts at `-0.0` (so an empty sum is `-0.0`, and a sum of
+            // `-0.0`s too).
+            ("sum", 0) => {
+                let zero = &self.zero;
+                (pat, q!(-#zero), q!(#acc + #item))
+            }
             ("product", 0) => (pat, self.one.clone(), q!(#acc * #item)),
             ("fold", 2) => {
                 let init = end.args[0].to_token_stream();

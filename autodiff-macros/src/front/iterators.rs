@@ -366,8 +366,10 @@ impl Chains {
             // One map and no chain is `desugar::reductions`' (which ran before).
             ("sum" | "product" | "fold", _) if stages.len() <= 1 && !chained => None,
             ("sum", 0) | ("product", 0) => {
+                // std's float `sum` starts at `-0.0`, as in `desugar::reductions`.
                 let (init, op) = if end.method == "sum" {
-                    (self.zero.clone(), q!(+))
+                    let zero = &self.zero;
+                    (q!(-#zero), q!(+))
                 } else {
                     (self.one.clone(), q!(*))
                 };

@@ -27,7 +27,7 @@ fn closures_jvp(x: f64, xs: &[f64], mut x__dot: f64, mut xs__dot: &[f64]) -> (f6
         xs.len(), xs__dot.len(), "the tangent of `xs` must have the length of `xs`"
     );
     let (mut total, mut total__dot) = {
-        let mut __acc = (0.0f64);
+        let mut __acc = (-0.0f64);
         let mut __acc__dot = 0.0f64;
         for __i0 in 0..xs.len() {
             let mut v__1 = xs[__i0];
@@ -86,7 +86,7 @@ fn closures_vjp(
     let mut x__bar = 0.0f64;
     let mut xs__bar = ::autodiff_core::rt::zero_owned(xs);
     let mut total: f64 = {
-        let mut __acc = (0.0f64);
+        let mut __acc = (-0.0f64);
         for __i0 in 0..xs.len() {
             let mut v__1 = xs[__i0];
             let mut __t1 = {
@@ -184,7 +184,7 @@ fn closures_grad(x: f64, xs: &[f64]) -> (f64, (f64, ::std::vec::Vec<f64>)) {
     let mut xs__bar = ::autodiff_core::rt::zero_owned(xs);
     assert_eq!(xs.len(), xs__bar.len());
     let mut total: f64 = {
-        let mut __acc = (0.0f64);
+        let mut __acc = (-0.0f64);
         for __i0 in 0..xs.len() {
             let mut v__1 = xs[__i0];
             let mut __t1 = {

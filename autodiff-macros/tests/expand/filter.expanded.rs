@@ -54,7 +54,7 @@ fn filtered_jvp(
         } else {}
     }
     let (mut pos, mut pos__dot) = {
-        let mut __acc = (0.0f64);
+        let mut __acc = (-0.0f64);
         let mut __acc__dot = 0.0f64;
         for __i1 in 0..::core::cmp::min(xs.len(), w.len()) {
             let mut a__1 = xs[__i1];
@@ -128,7 +128,7 @@ fn filtered_vjp(
         }
     }
     let mut pos: f64 = {
-        let mut __acc = (0.0f64);
+        let mut __acc = (-0.0f64);
         {
             let __trips = ::core::iter::Iterator::size_hint(
                     &(0..::core::cmp::min(xs.len(), w.len())),
@@ -266,7 +266,7 @@ fn filtered_grad(xs: &[f64], w: [f64; 4]) -> (f64, (::std::vec::Vec<f64>, [f64; 
         }
     }
     let mut pos: f64 = {
-        let mut __acc = (0.0f64);
+        let mut __acc = (-0.0f64);
         {
             let __trips = ::core::iter::Iterator::size_hint(
                     &(0..::core::cmp::min(xs.len(), w.len())),

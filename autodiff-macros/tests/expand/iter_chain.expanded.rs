@@ -30,7 +30,7 @@ fn chained_jvp(
     assert_eq!(a.len(), a__dot.len(), "the tangent of `a` must have the length of `a`");
     assert_eq!(b.len(), b__dot.len(), "the tangent of `b` must have the length of `b`");
     let (mut s, mut s__dot) = {
-        let mut __acc = (0.0f64);
+        let mut __acc = (-0.0f64);
         let mut __acc__dot = 0.0f64;
         for __i0 in 0..a.len() {
             let mut v = a[__i0];
@@ -86,7 +86,7 @@ fn chained_vjp(
     let mut a__bar = ::autodiff_core::rt::zero_owned(a);
     let mut b__bar = ::autodiff_core::rt::zero_owned(b);
     let mut s: f64 = {
-        let mut __acc = (0.0f64);
+        let mut __acc = (-0.0f64);
         for __i0 in 0..a.len() {
             let mut v = a[__i0];
             let mut __t0 = v * v;
@@ -175,7 +175,7 @@ fn chained_grad(
     assert_eq!(a.len(), a__bar.len());
     assert_eq!(b.len(), b__bar.len());
     let mut s: f64 = {
-        let mut __acc = (0.0f64);
+        let mut __acc = (-0.0f64);
         for __i0 in 0..a.len() {
             let mut v = a[__i0];
             let mut __t0 = v * v;

@@ -24,7 +24,7 @@ fn maps_jvp(xs: &[f64], mut xs__dot: &[f64]) -> (f64, f64) {
         xs.len(), xs__dot.len(), "the tangent of `xs` must have the length of `xs`"
     );
     let (mut __t2, mut __t2__dot) = {
-        let mut __acc = (0.0f64);
+        let mut __acc = (-0.0f64);
         let mut __acc__dot = 0.0f64;
         for __i0 in 0..xs.len() {
             let mut x = xs[__i0];
@@ -72,7 +72,7 @@ fn maps_vjp(
     let mut xs__bar = ::autodiff_core::rt::zero_owned(xs);
     let mut __tape0 = ::std::vec::Vec::new();
     let mut __t2 = {
-        let mut __acc = (0.0f64);
+        let mut __acc = (-0.0f64);
         {
             let __trips = ::core::iter::Iterator::size_hint(&(0..xs.len())).0;
             __tape0.reserve(__trips);
@@ -155,7 +155,7 @@ fn maps_grad(xs: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
     assert_eq!(xs.len(), xs__bar.len());
     let mut __tape0 = ::std::vec::Vec::new();
     let mut __t2 = {
-        let mut __acc = (0.0f64);
+        let mut __acc = (-0.0f64);
         {
             let __trips = ::core::iter::Iterator::size_hint(&(0..xs.len())).0;
             __tape0.reserve(__trips);

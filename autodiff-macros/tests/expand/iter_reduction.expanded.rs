@@ -23,7 +23,7 @@ fn dot_jvp(a: &[f64], b: &[f64], mut a__dot: &[f64], mut b__dot: &[f64]) -> (f64
     assert_eq!(a.len(), a__dot.len(), "the tangent of `a` must have the length of `a`");
     assert_eq!(b.len(), b__dot.len(), "the tangent of `b` must have the length of `b`");
     let (mut __t3, mut __t3__dot) = {
-        let mut __acc = (0.0f64);
+        let mut __acc = (-0.0f64);
         let mut __acc__dot = 0.0f64;
         for __i0 in 0..::core::cmp::min(a.len(), b.len()) {
             let mut x = a[__i0];
@@ -71,7 +71,7 @@ fn dot_vjp(
     let mut a__bar = ::autodiff_core::rt::zero_owned(a);
     let mut b__bar = ::autodiff_core::rt::zero_owned(b);
     let mut __t3 = {
-        let mut __acc = (0.0f64);
+        let mut __acc = (-0.0f64);
         for __i0 in 0..::core::cmp::min(a.len(), b.len()) {
             let mut x = a[__i0];
             let mut y = b[__i0];
@@ -150,7 +150,7 @@ fn dot_grad(
     assert_eq!(a.len(), a__bar.len());
     assert_eq!(b.len(), b__bar.len());
     let mut __t3 = {
-        let mut __acc = (0.0f64);
+        let mut __acc = (-0.0f64);
         for __i0 in 0..::core::cmp::min(a.len(), b.len()) {
             let mut x = a[__i0];
             let mut y = b[__i0];

@@ -24,7 +24,7 @@ fn rosenbrock_windows(x: &[f64]) -> f64 {
 fn rosenbrock_windows_jvp(x: &[f64], mut x__dot: &[f64]) -> (f64, f64) {
     assert_eq!(x.len(), x__dot.len(), "the tangent of `x` must have the length of `x`");
     let (mut __t9, mut __t9__dot) = {
-        let mut __acc = (0.0f64);
+        let mut __acc = (-0.0f64);
         let mut __acc__dot = 0.0f64;
         for __s in 0..(x.len() + 1).saturating_sub(2) {
             let (mut __t7, mut __t7__dot) = {
@@ -87,7 +87,7 @@ fn rosenbrock_windows_vjp(
 ) -> (f64, impl ::core::ops::FnOnce(f64) -> ::std::vec::Vec<f64> + use<>) {
     let mut x__bar = ::autodiff_core::rt::zero_owned(x);
     let mut __t9 = {
-        let mut __acc = (0.0f64);
+        let mut __acc = (-0.0f64);
         for __s in 0..(x.len() + 1).saturating_sub(2) {
             let mut __t7 = {
                 let mut __t0 = x[__s] * x[__s];
@@ -186,7 +186,7 @@ fn rosenbrock_windows_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
     let mut x__bar = ::autodiff_core::rt::zero_owned(x);
     assert_eq!(x.len(), x__bar.len());
     let mut __t9 = {
-        let mut __acc = (0.0f64);
+        let mut __acc = (-0.0f64);
         for __s in 0..(x.len() + 1).saturating_sub(2) {
             let mut __t7 = {
                 let mut __t0 = x[__s] * x[__s];
