@@ -258,9 +258,73 @@ fn expand(
     }
     if sig.opts.reverse {
         let flags = crate::passes::structure::structure(&mut ir);
-        out.extend(emit_reverse(&shell, &sig, &ir, &flags, &core)?);
+        let rec = recursion(func, &ir, receiver.as_ref())?;
+        out.extend(emit_reverse_rec(&shell, &sig, &ir, &flags, &core, rec.as_ref())?);
     }
     Ok(out)
+}
+
+/// A function that calls itself: its calls to itself and the name of its recursive pullback
+/// (see [`crate::analysis::recursion`]); an error where such a call passes a value that carries
+/// a derivative into a parameter left out of `wrt(..)`, whose derivative would be lost.
+fn recursion(
+    func: &ItemFn,
+    ir: &Func,
+    receiver: Option<&Receiver>,
+) -> syn::Result<Option<reverse::Recursive>> {
+    let recv = receiver.and_then(|r| {
+        ir.params
+            .iter()
+            .copied()
+            .find(|&p| ir.vars[p].name == r.name)
+    });
+    let name = &func.sig.ident;
+    let calls = crate::analysis::recursion::self_calls(ir, &ir.body, name, recv);
+    if calls.is_empty() {
+        return Ok(None);
+    }
+    let mut err: Option<syn::Error> = None;
+    crate::ir::visit_stmts(&ir.body, &mut |s| {
+        let crate::ir::Stmt::Let {
+            id,
+            rhs: crate::ir::Rhs::Call { args, .. },
+            ..
+        } = s
+        else {
+            return;
+        };
+        if !calls.contains_key(id) {
+            return;
+        }
+        for (a, p) in args.iter().zip(&ir.params) {
+            if let Some(place) = a.op.active_place(ir)
+                && !ir.signature.contains(p)
+            {
+                let msg = format!(
+                    "this argument carries a derivative into the parameter `{}` of `{name}`, which `wrt(..)` leaves out: add it to `wrt(..)` (or pass `stop_gradient(..)` of the value)",
+                    ir.vars[*p].name
+                );
+                let e = syn::Error::new(place.span, msg);
+                match &mut err {
+                    Some(all) => all.combine(e),
+                    None => err = Some(e),
+                }
+            }
+        }
+    });
+    if let Some(e) = err {
+        return Err(e);
+    }
+    let fresh = names::Fresh::new(q!(#func));
+    let base = names::raw_free(name);
+    let helper = (0..)
+        .map(|n| format!("{base}__rev{n}"))
+        .find(|b| fresh.is_free(b))
+        .unwrap_or_else(|| format!("{base}__rev"));
+    Ok(Some(reverse::Recursive {
+        helper: syn::Ident::new(&helper, name.span()),
+        calls,
+    }))
 }
 
 /// What the three derived functions share: visibility, name, generics and where-clause, the
@@ -512,6 +576,18 @@ fn emit_reverse(
     flags: &[syn::Ident],
     core: &TokenStream,
 ) -> syn::Result<TokenStream> {
+    emit_reverse_rec(shell, s, ir, flags, core, None)
+}
+
+/// [`emit_reverse`] for a function that may call itself (`rec`), with its recursive pullback.
+fn emit_reverse_rec(
+    shell: &Shell,
+    s: &Signature,
+    ir: &Func,
+    flags: &[syn::Ident],
+    core: &TokenStream,
+    rec: Option<&reverse::Recursive>,
+) -> syn::Result<TokenStream> {
     let Shell {
         vis,
         name,
@@ -532,17 +608,18 @@ fn emit_reverse(
         scalar,
         ..
     } = s;
-    let active_params: Vec<&Param> = params
-        .iter()
-        .filter(|p| p.kind != ParamKind::Passive)
-        .collect();
     let mut out = TokenStream::new();
     let cx = Ctx {
         f: ir,
         core: core.clone(),
         scalar: scalar.clone(),
     };
-    let r = reverse::emit(&cx, &ir.body, flags, result_scalar, false)?;
+    let opts = |fuse, accumulate| reverse::Options {
+        fuse,
+        recursive: rec,
+        accumulate,
+    };
+    let r = reverse::emit(&cx, &ir.body, flags, result_scalar, &opts(false, false))?;
     let (fwd, inits, pullback) = (&r.forward, &r.adjoint_inits, &r.pullback);
     // `vjp`: the pullback owns copies of the borrowed parameters it reads.
     let mut own = TokenStream::new();
@@ -557,19 +634,7 @@ fn emit_reverse(
             rebind.extend(q!(let #n: #ty = ::std::borrow::Borrow::borrow(&#o);));
         }
     }
-    // The adjoint of a slice was made with the slice's length; saying so lets the optimiser
-    // drop the bounds checks on the adjoint where the slice's are known to pass.
-    let adjoint_lengths: Vec<TokenStream> = active_params
-        .iter()
-        .filter(|p| {
-            p.kind == ParamKind::Slice
-                && r.needed_params.iter().any(|&id| params[id].name == p.name)
-        })
-        .map(|p| {
-            let (n, a) = (&p.name, names::adjoint(&p.name));
-            q!(assert_eq!(#n.len(), #a.len());)
-        })
-        .collect();
+    let adjoint_lengths = adjoint_lengths(params, &r.needed_params);
     let vjp = format_ident!("{}_vjp", name);
     let doc = format!(
         "Reverse mode of [`{doc_target}`], as JAX's `vjp`: its value and the pullback, which maps a cotangent of the output to the adjoints of the active parameters (generated by `#[differentiate]`). The pullback owns what it needs."
@@ -588,7 +653,7 @@ fn emit_reverse(
         });
     if result_scalar {
         // `grad` knows its cotangent up front: reduction loops run in one pass.
-        let g = reverse::emit(&cx, &ir.body, flags, result_scalar, true)?;
+        let g = reverse::emit(&cx, &ir.body, flags, result_scalar, &opts(true, false))?;
         let (fwd, inits, pullback) = (&g.forward, &g.adjoint_inits, &g.pullback);
         let grad = format_ident!("{}_grad", name);
         let one = cx.one_scalar();
@@ -614,5 +679,81 @@ fn emit_reverse(
             }
         });
     }
+    if let Some(rec) = rec {
+        out.extend(emit_recursive_pullback(shell, s, ir, flags, core, rec)?);
+    }
     Ok(out)
+}
+
+/// The adjoint of a slice was made with the slice's length; saying so lets the optimiser drop
+/// the bounds checks on the adjoint where the slice's are known to pass.
+fn adjoint_lengths(params: &[Param], needed: &[crate::ir::VarId]) -> Vec<TokenStream> {
+    params
+        .iter()
+        .filter(|p| {
+            p.kind == ParamKind::Slice && needed.iter().any(|&id| params[id].name == p.name)
+        })
+        .map(|p| {
+            let (n, a) = (&p.name, names::adjoint(&p.name));
+            q!(assert_eq!(#n.len(), #a.len());)
+        })
+        .collect()
+}
+
+/// The recursive pullback of a function that calls itself (see
+/// [`crate::analysis::recursion`]): `NAME__rev0(params.., ct, adjoints_in) -> adjoints`, the
+/// forward sweep and the reverse in place, adding to the adjoints passed in (`None`: zero).
+fn emit_recursive_pullback(
+    shell: &Shell,
+    s: &Signature,
+    ir: &Func,
+    flags: &[syn::Ident],
+    core: &TokenStream,
+    rec: &reverse::Recursive,
+) -> syn::Result<TokenStream> {
+    let Shell {
+        name,
+        gen_decl,
+        where_tokens,
+        user_params,
+        adj_ty,
+        allow,
+        result_scalar,
+        prologue: self_prologue,
+        ..
+    } = shell;
+    let cx = Ctx {
+        f: ir,
+        core: core.clone(),
+        scalar: s.scalar.clone(),
+    };
+    let opts = reverse::Options {
+        fuse: true,
+        recursive: Some(rec),
+        accumulate: true,
+    };
+    let r = reverse::emit(&cx, &ir.body, flags, *result_scalar, &opts)?;
+    let (fwd, inits, pullback) = (&r.forward, &r.adjoint_inits, &r.pullback);
+    let ret_ty = &s.ret_ty;
+    let ins = s
+        .params
+        .iter()
+        .filter(|p| p.kind != ParamKind::Passive)
+        .map(|p| {
+            let t = adjoint_type(p);
+            q!(::core::option::Option<#t>)
+        });
+    let helper = &rec.helper;
+    let adjoint_lengths = adjoint_lengths(&s.params, &r.needed_params);
+    Ok(quote_spanned! {names::hygienic_span(name.span())=>
+        #[doc(hidden)]
+        #allow
+        fn #helper #gen_decl (#(#user_params,)* ct: #ret_ty, __adj_in: (#(#ins,)*)) -> #adj_ty #where_tokens {
+            #self_prologue
+            #inits
+            #(#adjoint_lengths)*
+            #fwd
+            #pullback
+        }
+    })
 }

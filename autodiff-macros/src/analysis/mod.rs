@@ -5,6 +5,7 @@ pub mod fuse;
 pub mod liveness;
 pub mod needs;
 pub mod once;
+pub mod recursion;
 pub mod regions;
 pub mod remat;
 pub mod replay;

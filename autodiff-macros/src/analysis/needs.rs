@@ -89,6 +89,13 @@ pub struct Facts<'a> {
     /// Statements whose overwrite is undone by its inverse (`k -= n` for `k += n`).
     pub invertible: &'a HashSet<usize>,
     pub has_return: bool,
+    /// The calls of the function to itself: for each active parameter, the argument's
+    /// position and the parameter whose adjoint goes in and out (see the emitter's
+    /// `analysis::recursion`).
+    pub self_calls: &'a HashMap<usize, Vec<(usize, Option<VarId>)>>,
+    /// The parameters' adjoints come in from the caller (the recursive pullback): none is
+    /// declared at its only contribution.
+    pub accumulate: bool,
     /// The statements of a block re-run at the start of its reverse, given what is needed.
     pub replay: &'a dyn Fn(&Block, &HashSet<VarId>) -> Vec<usize>,
 }
@@ -121,7 +128,10 @@ pub fn needs(f: &Func, body: &Block, facts: &Facts) -> Needs {
             Some(contrib) => contrib
                 .into_iter()
                 .filter(|&(v, n)| {
-                    n == 1 && !facts.assigned.contains(&v) && single_candidate(f, v, body)
+                    n == 1
+                        && !facts.assigned.contains(&v)
+                        && single_candidate(f, v, body)
+                        && !(facts.accumulate && f.vars[v].param.is_some())
                 })
                 .map(|(v, _)| v)
                 .collect(),
@@ -484,11 +494,25 @@ impl Walk<'_> {
                             self.acc(a, true, false);
                         }
                     }
-                    Rhs::Call { args, .. } => {
-                        for a in args {
-                            self.acc(&a.op, true, false);
+                    Rhs::Call { args, .. } => match self.facts.self_calls.get(&s.id()) {
+                        // A call to itself: the recursive pullback is called again on the same
+                        // arguments; an adjoint passed in and out is never the only contribution.
+                        Some(passed) => {
+                            args.iter().for_each(|a| self.val(&a.op));
+                            for &(k, inout) in passed {
+                                match (inout, &mut self.contrib) {
+                                    (Some(v), Some(c)) => *c.entry(v).or_insert(0) += 2,
+                                    (Some(_), None) => {}
+                                    (None, _) => self.acc(&args[k].op, true, false),
+                                }
+                            }
                         }
-                    }
+                        None => {
+                            for a in args {
+                                self.acc(&a.op, true, false);
+                            }
+                        }
+                    },
                     // `v__bar[k]`: an element, never moved into a fresh adjoint.
                     Rhs::Array(elems) => elems.iter().for_each(|e| self.acc(e, false, false)),
                     Rhs::Repeat { elem, .. } => {

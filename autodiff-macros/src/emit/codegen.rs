@@ -175,7 +175,12 @@ impl Ctx<'_> {
         suffix: &str,
         vals: Vec<TokenStream>,
     ) -> TokenStream {
-        let d = Self::derived_path(path, suffix);
+        Self::path_call(&Self::derived_path(path, suffix), method, vals)
+    }
+
+    /// The call of `path` (the user's callee, or a function derived from it) on `vals`: a path
+    /// call, or for a method call `vals[0].g(vals[1..])` with `g` the last segment.
+    pub fn path_call(d: &syn::ExprPath, method: bool, vals: Vec<TokenStream>) -> TokenStream {
         match vals.split_first() {
             Some((recv, rest)) if method => {
                 let seg = d.path.segments.last().map(|s| {

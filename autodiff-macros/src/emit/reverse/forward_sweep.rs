@@ -25,6 +25,28 @@ impl Rev<'_> {
         }
     }
 
+    /// An argument `v` of a call to itself: `&v`, or a copy of a value that a call by value
+    /// would move and that is still read later (`keep`; in the reverse sweep, always: a loop
+    /// may run the call again). References are passed as they are.
+    pub(super) fn self_call_arg(&self, a: &Arg, v: TokenStream, keep: bool) -> TokenStream {
+        match &a.op {
+            _ if a.by_ref => q!(&#v),
+            Operand::Place(p)
+                if keep
+                    && !self.cx.is_scalar_op(&a.op)
+                    && !(p.proj.is_empty()
+                        && !p.deref
+                        && matches!(
+                            self.f().vars[p.var].param,
+                            Some(ParamKind::Ref | ParamKind::Slice)
+                        )) =>
+            {
+                q!(::core::clone::Clone::clone(&#v))
+            }
+            _ => v,
+        }
+    }
+
     pub(super) fn run(&self, body: &Block, flags: &[Ident]) -> Reverse {
         let cx = self.cx;
         let c = self.core();
@@ -60,7 +82,18 @@ impl Rev<'_> {
                 Some(ParamKind::Slice) => q!(#c::rt::zero_owned(#n)),
                 _ => cx.zero_like(&q!(#n), v.scalar),
             };
-            inits.extend(q!(let mut #a = #z;));
+            // The recursive pullback adds to the adjoints its caller passes in.
+            let j = cx.f.signature.iter().position(|&q| q == p);
+            match j {
+                Some(j) if self.facts.accumulate => {
+                    let j = syn::Index::from(j);
+                    inits.extend(q!(let mut #a = match __adj_in.#j {
+                        ::core::option::Option::Some(__a) => __a,
+                        ::core::option::Option::None => #z,
+                    };));
+                }
+                _ => inits.extend(q!(let mut #a = #z;)),
+            }
         }
         // The reverse sweep.
         let mut rev = TokenStream::new();
@@ -364,6 +397,17 @@ impl Rev<'_> {
                         };
                         let e = cx.rule_primal(rule, &args);
                         q!(let mut #n #ty = #e;)
+                    }
+                    Rhs::Call { path, args, method } if self.facts.self_calls.contains_key(&key) => {
+                        // A call to itself: its value only; the reverse sweep calls the
+                        // recursive pullback on the same arguments, so a value it still reads
+                        // is passed as a copy.
+                        let vals = args.iter().map(|a| {
+                            let keep = matches!(&a.op, Operand::Place(p) if self.needs.needed.contains(&p.var));
+                            self.self_call_arg(a, cx.value(&a.op), keep)
+                        });
+                        let call = Ctx::path_call(path, *method, vals.collect());
+                        q!(let mut #n #ty = #call;)
                     }
                     Rhs::Call { path, args, method } => {
                         let vals = args.iter().map(|a| {

@@ -30,6 +30,7 @@ use proc_macro2::{Ident, TokenStream};
 
 use crate::analysis::liveness::{live_after, live_vars};
 use crate::analysis::needs::{self, Needs};
+pub use crate::analysis::recursion::SelfCalls;
 use crate::analysis::regions::save_regions;
 use crate::analysis::remat::{rematerializable, stable_tokens};
 use crate::emit::codegen::Ctx;
@@ -68,7 +69,30 @@ pub fn fallbacks() -> usize {
     FALLBACKS.with(|c| c.get())
 }
 
-/// `fuse`: for `NAME_grad`, whose cotangent is known before it starts (see [`crate::analysis::fuse`]).
+/// A function that calls itself: how the reverse sweep handles those calls (see
+/// [`crate::analysis::recursion`]).
+pub struct Recursive {
+    /// The recursive pullback (`NAME__rev0`), which the reverse sweep calls at each call of
+    /// the function to itself.
+    pub helper: Ident,
+    /// Those calls, by statement.
+    pub calls: SelfCalls,
+}
+
+/// Which reverse function is emitted.
+pub struct Options<'a> {
+    /// Its cotangent is known before it starts (`_grad`, the recursive pullback): reduction
+    /// loops run in one pass.
+    pub fuse: bool,
+    /// The function calls itself.
+    pub recursive: Option<&'a Recursive>,
+    /// The recursive pullback: the parameters' adjoints come in (`__adj_in`, a tuple of
+    /// `Option`s, `None` for a zero) and are added to, never stored or made by their only
+    /// contribution.
+    pub accumulate: bool,
+}
+
+/// The pieces of a reverse function of the kind `opts` says (see [`Options`]).
 ///
 /// What the pullback needs is computed first ([`crate::analysis::needs`]); then one round of
 /// emission, whose recorded reads are checked against the prediction: the emission is kept only
@@ -82,10 +106,10 @@ pub fn emit(
     body: &Block,
     flags: &[Ident],
     result_scalar: bool,
-    fuse: bool,
+    opts: &Options,
 ) -> syn::Result<Reverse> {
     debug_assert!(ids_unique(body), "statement ids are unique");
-    let facts = Facts::of(cx, body, result_scalar, fuse);
+    let facts = Facts::of(cx, body, result_scalar, opts);
     let mut needs = predict(cx, body, &facts);
     for round in 0.. {
         let r = Rev {
@@ -104,7 +128,10 @@ pub fn emit(
             .into_inner()
             .into_iter()
             .filter(|&(v, n)| {
-                n == 1 && !facts.assigned.contains(&v) && needs::single_candidate(cx.f, v, body)
+                n == 1
+                    && !facts.assigned.contains(&v)
+                    && needs::single_candidate(cx.f, v, body)
+                    && !(facts.accumulate && cx.f.vars[v].param.is_some())
             })
             .map(|(v, _)| v)
             .collect();
@@ -159,6 +186,8 @@ fn predict(cx: &Ctx, body: &Block, facts: &Facts) -> Needs {
             live_after: &facts.live_after,
             invertible: &facts.invertible,
             has_return: facts.has_return,
+            self_calls: &facts.self_calls,
+            accumulate: facts.accumulate,
             replay: &replay,
         },
     )
@@ -225,10 +254,17 @@ struct Facts {
     live_after: HashMap<usize, HashSet<VarId>>,
     /// Statements whose overwrite is undone by its inverse (see [`Rev::inverse`]).
     invertible: HashSet<usize>,
+    /// The calls of the function to itself (see [`Recursive`]).
+    self_calls: SelfCalls,
+    /// The recursive pullback, when the function calls itself.
+    helper: Option<Ident>,
+    /// See [`Options::accumulate`].
+    accumulate: bool,
 }
 
 impl Facts {
-    fn of(cx: &Ctx, body: &Block, result_scalar: bool, fuse: bool) -> Facts {
+    fn of(cx: &Ctx, body: &Block, result_scalar: bool, opts: &Options) -> Facts {
+        let fuse = opts.fuse;
         let has_return = contains_return(body);
         let mut let_declared = HashSet::new();
         let mut for_vars = HashSet::new();
@@ -241,7 +277,13 @@ impl Facts {
                 .collect();
         let mut assigned = HashSet::new();
         assigned_vars(body, &mut assigned);
-        let analysis = crate::analysis::once::analyse(cx.f, body, &by_name);
+        let mut analysis = crate::analysis::once::analyse(cx.f, body, &by_name);
+        if opts.accumulate {
+            // The parameters' adjoints come in holding the caller's sums: every contribution
+            // is added, none stored.
+            analysis.once.clear();
+            analysis.param_reads.clear();
+        }
         let live = live_vars(cx.f, body);
         let live_after = live_after(body);
         let mut remat = rematerializable(body, &assigned, &by_name);
@@ -252,7 +294,13 @@ impl Facts {
         }
         let regions = save_regions(body, &let_declared, &for_vars, cx.f);
         let fused = if fuse && result_scalar {
-            crate::analysis::fuse::plan(cx.f, body, &by_name, &cx.one_scalar(), has_return)
+            // The recursive pullback's cotangent is its parameter `ct`.
+            let ct = if opts.accumulate {
+                q!(ct)
+            } else {
+                cx.one_scalar()
+            };
+            crate::analysis::fuse::plan(cx.f, body, &by_name, &ct, has_return)
         } else {
             crate::analysis::fuse::Fused::new()
         };
@@ -297,6 +345,12 @@ impl Facts {
             live,
             live_after,
             invertible,
+            self_calls: opts
+                .recursive
+                .map(|r| r.calls.clone())
+                .unwrap_or_default(),
+            helper: opts.recursive.map(|r| r.helper.clone()),
+            accumulate: opts.accumulate,
         }
     }
 }
@@ -452,6 +506,13 @@ impl<'a> Rev<'a> {
                 {
                     // Still zero: this is the element's only contribution.
                     return if sub { q!(#a = -#src;) } else { q!(#a = #src;) };
+                }
+                // A part of a slice (`&xs[lo..hi]` passed to a call) gets the callee's owned
+                // adjoint of that part, element by element.
+                let range = matches!(p.proj.last(), Some(Proj::Index(t))
+                    if syn::parse2::<syn::ExprRange>(t.clone()).is_ok());
+                if range && !scalar && !sub {
+                    return q!(#c::rt::acc_slice(&mut #a, &#src););
                 }
                 // `a = a + s` rather than `+=`: `Float` does not require `AddAssign`.
                 match (scalar, sub) {

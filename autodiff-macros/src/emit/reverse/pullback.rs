@@ -236,6 +236,58 @@ impl Rev<'_> {
         }
     }
 
+    /// The reverse of a call of the function to itself (see [`crate::analysis::recursion`]):
+    /// the recursive pullback on the same arguments and the cotangent `vb`; the adjoints of
+    /// the caller's parameters passed whole go in and come back, the others are added.
+    fn rev_self_call(
+        &self,
+        path: &syn::ExprPath,
+        args: &[Arg],
+        method: bool,
+        passed: &[(usize, Option<VarId>)],
+        vb: TokenStream,
+    ) -> TokenStream {
+        let cx = self.cx;
+        let mut vals: Vec<TokenStream> = args
+            .iter()
+            .map(|a| {
+                let v = self.val(&a.op);
+                self.self_call_arg(a, v, true)
+            })
+            .collect();
+        let mut ins = Vec::new();
+        let mut outs = TokenStream::new();
+        for (j, &(k, inout)) in passed.iter().enumerate() {
+            let src = if passed.len() == 1 {
+                q!(__adj)
+            } else {
+                let j = syn::Index::from(j);
+                q!(__adj.#j)
+            };
+            match inout {
+                Some(v) => {
+                    // Never the adjoint's only contribution (it is read first).
+                    *self.rec.contrib.borrow_mut().entry(v).or_insert(0) += 2;
+                    let a = names::adjoint(cx.name(v));
+                    ins.push(q!(::core::option::Option::Some(#a)));
+                    outs.extend(q!(#a = #src;));
+                }
+                None => {
+                    ins.push(q!(::core::option::Option::None));
+                    outs.extend(self.acc(&args[k].op, src, false));
+                }
+            }
+        }
+        vals.push(vb);
+        vals.push(q!((#(#ins,)*)));
+        let mut helper = path.clone();
+        if let (Some(last), Some(h)) = (helper.path.segments.last_mut(), &self.facts.helper) {
+            last.ident = h.clone();
+        }
+        let call = Ctx::path_call(&helper, method, vals);
+        q!(let __adj = #call; #outs)
+    }
+
     /// Zero adjoints for a block's active bindings, at the start of its reverse (`-0.0` for
     /// scalars; an array's zero is shaped like its value, which is therefore read).
     pub(super) fn adjoint_inits(&self, vars: &[VarId]) -> TokenStream {
@@ -371,6 +423,9 @@ impl Rev<'_> {
                             out.extend(self.acc(a, terms[k].times(&src), true));
                         }
                         out
+                    }
+                    Rhs::Call { path, args, method } if self.facts.self_calls.contains_key(&key) => {
+                        self.rev_self_call(path, args, *method, &self.facts.self_calls[&key], q!(#vb))
                     }
                     Rhs::Call { args, .. } => {
                         let pb = names::derived("__pb_", n, "");
