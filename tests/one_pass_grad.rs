@@ -273,3 +273,35 @@ fn windows_in_one_pass() {
         );
     }
 }
+
+/// An array read through a window (`x[i]`) and passed whole to a call in the same one-pass loop:
+/// the call's adjoint is added to every element while the window's registers are pending, so
+/// the array rides in no window (a flush would have stored over the call's contribution).
+#[differentiate]
+fn window_and_whole_call(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..3 {
+        s += x[i] * window_helper(x);
+    }
+    s
+}
+
+#[differentiate]
+fn window_helper(x: &[f64]) -> f64 {
+    x[0] * x[1] + x[2].sin()
+}
+
+#[test]
+fn window_and_whole_array_call() {
+    let x = [0.3, 0.7, -0.4];
+    check_grad_vjp(
+        "window_and_whole_call",
+        &|x| window_and_whole_call(x),
+        &|x| window_and_whole_call_grad(x),
+        &|x| {
+            let (y, pb) = window_and_whole_call_vjp(x);
+            (y, pb(1.0))
+        },
+        &x,
+    );
+}

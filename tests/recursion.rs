@@ -456,3 +456,67 @@ fn called_from_another_function() {
         &x,
     );
 }
+
+/// Calls to itself inside top-level loops, which `_grad` (and the recursive pullback, whose
+/// cotangent is also known up front) runs in one pass: the iteration's reverse calls the
+/// recursive pullback right after the iteration.
+#[differentiate]
+fn in_windowed_loop(x: &[f64], k: usize) -> f64 {
+    let mut s = x[0];
+    for i in 0..k {
+        s += x[i] * in_windowed_loop(x, k - 1);
+    }
+    s
+}
+
+#[differentiate]
+fn in_nested_loop(x: &[f64], k: usize) -> f64 {
+    let mut s = x[0] * 0.5;
+    for i in 0..k {
+        let v = in_nested_loop(x, i);
+        for j in 0..x.len() {
+            s += v * x[j].sin();
+        }
+    }
+    s
+}
+
+#[test]
+fn one_pass_loops() {
+    let x = [0.3, 0.7, -0.4];
+    for k in 0..4 {
+        check_grad_vjp(
+            &format!("in_windowed_loop {k}"),
+            &|x| in_windowed_loop(x, k),
+            &|x| in_windowed_loop_grad(x, k),
+            &|x| {
+                let (y, pb) = in_windowed_loop_vjp(x, k);
+                (y, pb(1.0))
+            },
+            &x,
+        );
+        check_fn(
+            &format!("in_nested_loop {k}"),
+            &x,
+            &|x| vec![in_nested_loop(x, k)],
+            &|x, t| {
+                let (y, d) = in_nested_loop_jvp(x, k, t);
+                (vec![y], vec![d])
+            },
+            &|x, c| {
+                let (y, pb) = in_nested_loop_vjp(x, k);
+                (vec![y], pb(c[0]))
+            },
+        );
+        check_grad_vjp(
+            &format!("in_nested_loop {k}"),
+            &|x| in_nested_loop(x, k),
+            &|x| in_nested_loop_grad(x, k),
+            &|x| {
+                let (y, pb) = in_nested_loop_vjp(x, k);
+                (y, pb(1.0))
+            },
+            &x,
+        );
+    }
+}

@@ -226,9 +226,18 @@ fn windows(f: &Func, lb: &Block, l: &Stmt, var: VarId) -> (Vec<(VarId, usize)>, 
     let name = f.vars[var].name.to_string();
     let mut good: HashMap<VarId, usize> = HashMap::new();
     let mut bad: HashSet<VarId> = HashSet::new();
+    // Arrays read whole (passed to a call): the call's adjoint is added to every element at
+    // once, which pending window registers (stored, not added, when flushed) would overwrite.
+    let mut whole: HashSet<VarId> = HashSet::new();
     let mut see = |op: &Operand, as_arg: bool| {
         let Operand::Place(p) = op else { return };
-        if own.contains(&p.var) || !f.vars[p.var].active || p.proj.is_empty() {
+        if own.contains(&p.var) || !f.vars[p.var].active {
+            return;
+        }
+        if p.proj.is_empty() {
+            if !f.vars[p.var].scalar {
+                whole.insert(p.var);
+            }
             return;
         }
         let k = match (as_arg, p.proj.as_slice()) {
@@ -282,6 +291,7 @@ fn windows(f: &Func, lb: &Block, l: &Stmt, var: VarId) -> (Vec<(VarId, usize)>, 
         Stmt::Return { value, .. } => see(value, true),
         _ => {}
     });
+    bad.extend(whole.into_iter().filter(|v| good.contains_key(v)));
     let all = bad.is_empty();
     let mut out: Vec<(VarId, usize)> = good.into_iter().filter(|(v, _)| !bad.contains(v)).collect();
     out.sort_unstable();
