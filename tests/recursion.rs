@@ -1,5 +1,5 @@
 //! Functions that call themselves, in both modes: the reverse sweep calls the recursive pullback
-//! `NAME__rev0` at each call to itself (docs/SUBSET.md, "Recursion"). Each is checked against
+//! `NAME__rev` at each call to itself (docs/SUBSET.md, "Recursion"). Each is checked against
 //! central finite differences, the dot-product identity and forward mode, and `_grad` against
 //! `_vjp`.
 #![allow(
@@ -518,5 +518,53 @@ fn one_pass_loops() {
             },
             &x,
         );
+    }
+}
+
+/// Mutual recursion, declared on both functions: `even` and `odd` call each other through their
+/// recursive pullbacks.
+#[differentiate(recursive(odd))]
+fn even(x: f64, v: &[f64], k: usize) -> f64 {
+    if k == 0 {
+        return x.cos() + v[0];
+    }
+    x * odd(x.sin(), v, k - 1) + v[k % v.len()]
+}
+
+#[differentiate(recursive(even))]
+fn odd(x: f64, v: &[f64], k: usize) -> f64 {
+    if k == 0 {
+        return x * v[1];
+    }
+    let e = even(x * 0.5, v, k - 1);
+    e * e + x
+}
+
+#[test]
+fn mutual_recursion() {
+    let mut rng = common::Rng::new(21);
+    let p = rng.vec(4);
+    for k in 0..5 {
+        let name = format!("even {k}");
+        check_fn(
+            &name,
+            &p,
+            &|p| vec![even(p[0], &p[1..], k)],
+            &|p, t| {
+                let (y, d) = even_jvp(p[0], &p[1..], k, t[0], &t[1..]);
+                (vec![y], vec![d])
+            },
+            &|p, c| {
+                let (y, pb) = even_vjp(p[0], &p[1..], k);
+                let (dx, mut dv) = pb(c[0]);
+                dv.insert(0, dx);
+                (vec![y], dv)
+            },
+        );
+        check_grad(&name, &p, &|p| odd(p[0], &p[1..], k), &|p| {
+            let (y, (dx, mut dv)) = odd_grad(p[0], &p[1..], k);
+            dv.insert(0, dx);
+            (y, dv)
+        });
     }
 }

@@ -258,19 +258,21 @@ fn expand(
     }
     if sig.opts.reverse {
         let flags = crate::passes::structure::structure(&mut ir);
-        let rec = recursion(func, &ir, receiver.as_ref())?;
+        let rec = recursion(func, &ir, receiver.as_ref(), &sig.opts.recursive)?;
         out.extend(emit_reverse_rec(&shell, &sig, &ir, &flags, &core, rec.as_ref())?);
     }
     Ok(out)
 }
 
-/// A function that calls itself: its calls to itself and the name of its recursive pullback
-/// (see [`crate::analysis::recursion`]); an error where such a call passes a value that carries
-/// a derivative into a parameter left out of `wrt(..)`, whose derivative would be lost.
+/// A function that calls itself, or names in `recursive(..)` functions that call back into it:
+/// those calls and the name of its recursive pullback (see [`crate::analysis::recursion`]); an
+/// error where a call to itself passes a value that carries a derivative into a parameter left
+/// out of `wrt(..)`, whose derivative would be lost.
 fn recursion(
     func: &ItemFn,
     ir: &Func,
     receiver: Option<&Receiver>,
+    others: &[syn::Ident],
 ) -> syn::Result<Option<reverse::Recursive>> {
     let recv = receiver.and_then(|r| {
         ir.params
@@ -279,8 +281,9 @@ fn recursion(
             .find(|&p| ir.vars[p].name == r.name)
     });
     let name = &func.sig.ident;
-    let calls = crate::analysis::recursion::self_calls(ir, &ir.body, name, recv);
-    if calls.is_empty() {
+    let (calls, callees) =
+        crate::analysis::recursion::self_calls(ir, &ir.body, name, recv, others);
+    if calls.is_empty() && others.is_empty() {
         return Ok(None);
     }
     let mut err: Option<syn::Error> = None;
@@ -293,7 +296,7 @@ fn recursion(
         else {
             return;
         };
-        if !calls.contains_key(id) {
+        if !calls.contains_key(id) || callees.contains_key(id) {
             return;
         }
         for (a, p) in args.iter().zip(&ir.params) {
@@ -315,15 +318,10 @@ fn recursion(
     if let Some(e) = err {
         return Err(e);
     }
-    let fresh = names::Fresh::new(q!(#func));
-    let base = names::raw_free(name);
-    let helper = (0..)
-        .map(|n| format!("{base}__rev{n}"))
-        .find(|b| fresh.is_free(b))
-        .unwrap_or_else(|| format!("{base}__rev"));
     Ok(Some(reverse::Recursive {
-        helper: syn::Ident::new(&helper, name.span()),
+        helper: names::recursive_pullback(name),
         calls,
+        callees,
     }))
 }
 
@@ -701,7 +699,7 @@ fn adjoint_lengths(params: &[Param], needed: &[crate::ir::VarId]) -> Vec<TokenSt
 }
 
 /// The recursive pullback of a function that calls itself (see
-/// [`crate::analysis::recursion`]): `NAME__rev0(params.., ct, adjoints_in) -> adjoints`, the
+/// [`crate::analysis::recursion`]): `NAME__rev(params.., ct, adjoints_in) -> adjoints`, the
 /// forward sweep and the reverse in place, adding to the adjoints passed in (`None`: zero).
 fn emit_recursive_pullback(
     shell: &Shell,

@@ -49,6 +49,13 @@ pub fn derived(prefix: &str, x: &Ident, suffix: &str) -> Ident {
     hygienic(&format!("{prefix}{}{suffix}", raw_free(x)), x.span())
 }
 
+/// The recursive pullback of the function `f`, `f__rev`: an item beside `f_vjp`, called from
+/// the reverse sweeps of `f` and of the functions that name `f` in `recursive(..)`, so its
+/// spelling is fixed (as `f_vjp`'s is).
+pub fn recursive_pullback(f: &Ident) -> Ident {
+    Ident::new(&format!("{}__rev", raw_free(f)), f.span())
+}
+
 /// A numbered generated name.
 pub fn generated(what: &str, n: usize) -> Ident {
     hygienic(&format!("__{what}{n}"), Span::call_site())

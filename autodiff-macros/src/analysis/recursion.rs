@@ -13,6 +13,10 @@
 //!
 //! A call is the function's own when it names it: `name(..)` (not in a method, where a plain
 //! name is a free function), `self::name(..)`, `Self::name(..)`, or `self.name(..)` in a method.
+//! Mutual recursion (`f` calls `g`, `g` calls `f`) is declared on both functions,
+//! `#[differentiate(recursive(g))]` on `f` and `recursive(f)` on `g`: calls to the functions
+//! named there use their recursive pullbacks (`g__rev`) the same way, with no adjoint passed
+//! in (what `g` differentiates is not known while expanding `f`).
 //!
 //! Input: `fn p(x: f64, k: u32) -> f64 { if k == 0 { 1.0 } else { x * p(x, k - 1) + 2.0 } }`
 //! Output: the statement binding `p(x, k - 1)`, with `[(0, Some(x))]`: `x`, the first active
@@ -22,27 +26,61 @@ use std::collections::HashMap;
 
 use crate::ir::*;
 
-/// By statement (a `let` of a call of the function to itself): for each active parameter of the
-/// signature, in order, its argument's position and the caller's parameter whose adjoint is
-/// passed in and out there, if any.
+/// By statement (a `let` of a call of the function to itself, or to a function that calls back
+/// into it): the argument positions whose adjoints the callee returns, in order, each with the
+/// caller's parameter whose adjoint is passed in and out there, if any.
 pub type SelfCalls = HashMap<StmtId, Vec<(usize, Option<VarId>)>>;
 
-/// The calls of `name` to itself in `body`; `receiver` is the parameter standing for `self` in
-/// a method.
-pub fn self_calls(f: &Func, body: &Block, name: &syn::Ident, receiver: Option<VarId>) -> SelfCalls {
+/// The calls of `name` to itself in `body` (`receiver` is the parameter standing for `self` in
+/// a method), and, in the second map, the calls to the functions of `others` (named by the
+/// user's `recursive(..)`: they call back into this one) with the callee's name. Those pass no
+/// adjoint in: their callee's active parameters are not known here, so the arguments that
+/// carry derivatives are those a call passes tangents for (as for any call).
+pub fn self_calls(
+    f: &Func,
+    body: &Block,
+    name: &syn::Ident,
+    receiver: Option<VarId>,
+    others: &[syn::Ident],
+) -> (SelfCalls, HashMap<StmtId, syn::Ident>) {
     let mut out = SelfCalls::new();
+    let mut callees = HashMap::new();
     visit_stmts(body, &mut |s| {
-        if let Stmt::Let {
+        let Stmt::Let {
             id,
             rhs: Rhs::Call { path, args, method },
             ..
         } = s
-            && is_self_call(f, name, receiver, path, args, *method)
-        {
+        else {
+            return;
+        };
+        if is_self_call(f, name, receiver, path, args, *method) {
             out.insert(*id, inout(f, args));
+        } else if let Some(last) = path.path.segments.last()
+            && let Some(g) = others
+                .iter()
+                .find(|g| crate::names::raw_free(g) == crate::names::raw_free(&last.ident))
+        {
+            let passed = args
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| differentiable(f, a))
+                .map(|(k, _)| (k, None))
+                .collect();
+            out.insert(*id, passed);
+            callees.insert(*id, g.clone());
         }
     });
-    out
+    (out, callees)
+}
+
+/// Does a call pass this argument a tangent (and get an adjoint for it)? As the emitters'
+/// `Ctx::differentiable_arg`: active or float places, float constants.
+fn differentiable(f: &Func, a: &Arg) -> bool {
+    match &a.op {
+        Operand::Place(p) => f.vars[p.var].active || f.vars[p.var].float_kind,
+        Operand::Const { float, .. } => *float,
+    }
 }
 
 /// Does this call name the function itself (see the module's documentation)?

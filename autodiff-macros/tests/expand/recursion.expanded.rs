@@ -132,7 +132,7 @@ fn horner_vjp(
                 c__bar[k] = c__bar[k] + __t2__bar;
                 x__bar = x__bar + __t1__bar * __t0;
                 __t0__bar = __t0__bar + __t1__bar * x;
-                let __adj = horner__rev0(
+                let __adj = horner__rev(
                     x,
                     c,
                     (k - 1),
@@ -233,7 +233,7 @@ fn horner_grad(x: f64, c: &[f64], k: usize) -> (f64, (f64, ::std::vec::Vec<f64>)
             c__bar[k] = c__bar[k] + __t2__bar;
             x__bar = x__bar + __t1__bar * __t0;
             __t0__bar = __t0__bar + __t1__bar * x;
-            let __adj = horner__rev0(
+            let __adj = horner__rev(
                 x,
                 c,
                 (k - 1),
@@ -271,7 +271,7 @@ fn horner_grad(x: f64, c: &[f64], k: usize) -> (f64, (f64, ::std::vec::Vec<f64>)
     clippy::pedantic,
     clippy::nursery
 )]
-fn horner__rev0(
+fn horner__rev(
     x: f64,
     c: &[f64],
     k: usize,
@@ -343,7 +343,7 @@ fn horner__rev0(
         c__bar[k] = c__bar[k] + __t2__bar;
         x__bar = x__bar + __t1__bar * __t0;
         __t0__bar = __t0__bar + __t1__bar * x;
-        let __adj = horner__rev0(
+        let __adj = horner__rev(
             x,
             c,
             (k - 1),

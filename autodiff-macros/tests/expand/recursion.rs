@@ -1,5 +1,5 @@
 // A function that calls itself: the forward sweep calls the function for the value, the reverse
-// sweep the recursive pullback `horner__rev0`, which adds into the adjoint of `x` passed in.
+// sweep the recursive pullback `horner__rev`, which adds into the adjoint of `x` passed in.
 #[differentiate]
 fn horner(x: f64, c: &[f64], k: usize) -> f64 {
     if k == 0 {

@@ -72,11 +72,13 @@ pub fn fallbacks() -> usize {
 /// A function that calls itself: how the reverse sweep handles those calls (see
 /// [`crate::analysis::recursion`]).
 pub struct Recursive {
-    /// The recursive pullback (`NAME__rev0`), which the reverse sweep calls at each call of
+    /// The recursive pullback (`NAME__rev`), which the reverse sweep calls at each call of
     /// the function to itself.
     pub helper: Ident,
-    /// Those calls, by statement.
+    /// Those calls, and those to the functions named in `recursive(..)`, by statement.
     pub calls: SelfCalls,
+    /// The calls to functions named in `recursive(..)`: the callee.
+    pub callees: HashMap<usize, Ident>,
 }
 
 /// Which reverse function is emitted.
@@ -258,6 +260,8 @@ struct Facts {
     self_calls: SelfCalls,
     /// The recursive pullback, when the function calls itself.
     helper: Option<Ident>,
+    /// Calls to the functions named in `recursive(..)`, by statement: the callee.
+    callees: HashMap<usize, Ident>,
     /// See [`Options::accumulate`].
     accumulate: bool,
 }
@@ -350,6 +354,10 @@ impl Facts {
                 .map(|r| r.calls.clone())
                 .unwrap_or_default(),
             helper: opts.recursive.map(|r| r.helper.clone()),
+            callees: opts
+                .recursive
+                .map(|r| r.callees.clone())
+                .unwrap_or_default(),
             accumulate: opts.accumulate,
         }
     }

@@ -236,18 +236,21 @@ impl Rev<'_> {
         }
     }
 
-    /// The reverse of a call of the function to itself (see [`crate::analysis::recursion`]):
-    /// the recursive pullback on the same arguments and the cotangent `vb`; the adjoints of
-    /// the caller's parameters passed whole go in and come back, the others are added.
+    /// The reverse of a call of the function to itself, or to one that calls back into it (see
+    /// [`crate::analysis::recursion`]): the recursive pullback on the same arguments and the
+    /// cotangent `vb`; the adjoints of the caller's parameters passed whole go in and come
+    /// back, the others are added.
     fn rev_self_call(
         &self,
         path: &syn::ExprPath,
         args: &[Arg],
         method: bool,
-        passed: &[(usize, Option<VarId>)],
+        key: usize,
         vb: TokenStream,
     ) -> TokenStream {
         let cx = self.cx;
+        let passed = &self.facts.self_calls[&key];
+        let other = self.facts.callees.get(&key);
         let mut vals: Vec<TokenStream> = args
             .iter()
             .map(|a| {
@@ -279,10 +282,18 @@ impl Rev<'_> {
             }
         }
         vals.push(vb);
-        vals.push(q!((#(#ins,)*)));
+        // Another function's pullback takes no adjoint in (all `None`).
+        vals.push(match other {
+            Some(_) => q!(::core::default::Default::default()),
+            None => q!((#(#ins,)*)),
+        });
+        let helper_name = match other {
+            Some(g) => Some(names::recursive_pullback(g)),
+            None => self.facts.helper.clone(),
+        };
         let mut helper = path.clone();
-        if let (Some(last), Some(h)) = (helper.path.segments.last_mut(), &self.facts.helper) {
-            last.ident = h.clone();
+        if let (Some(last), Some(h)) = (helper.path.segments.last_mut(), helper_name) {
+            last.ident = syn::Ident::new(&h.to_string(), last.ident.span());
         }
         let call = Ctx::path_call(&helper, method, vals);
         q!(let __adj = #call; #outs)
@@ -425,7 +436,7 @@ impl Rev<'_> {
                         out
                     }
                     Rhs::Call { path, args, method } if self.facts.self_calls.contains_key(&key) => {
-                        self.rev_self_call(path, args, *method, &self.facts.self_calls[&key], q!(#vb))
+                        self.rev_self_call(path, args, *method, key, q!(#vb))
                     }
                     Rhs::Call { args, .. } => {
                         let pb = names::derived("__pb_", n, "");
