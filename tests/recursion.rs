@@ -568,3 +568,51 @@ fn mutual_recursion() {
         });
     }
 }
+
+#[derive(Clone, Differentiable)]
+struct Affine {
+    w: f64,
+    b: f64,
+}
+
+impl Affine {
+    /// A method calling itself on another value of its type, through `Self::` (the receiver's
+    /// adjoint comes back fresh and is added into the local's).
+    #[differentiate]
+    fn halve(&self, x: f64, k: u32) -> f64 {
+        if k == 0 {
+            return x * self.w + self.b;
+        }
+        let half = Affine {
+            w: self.w * 0.5,
+            b: self.b.sin(),
+        };
+        Self::halve(&half, x + self.b, k - 1) * self.w
+    }
+}
+
+#[test]
+fn method_on_another_value() {
+    let p = [0.9, -0.4, 1.3];
+    for k in 0..4 {
+        check_fn(
+            &format!("Affine::halve {k}"),
+            &p,
+            &|p| vec![Affine { w: p[0], b: p[1] }.halve(p[2], k)],
+            &|p, t| {
+                let (y, d) = Affine { w: p[0], b: p[1] }.halve_jvp(
+                    p[2],
+                    k,
+                    &Affine { w: t[0], b: t[1] },
+                    t[2],
+                );
+                (vec![y], vec![d])
+            },
+            &|p, c| {
+                let (y, pb) = Affine { w: p[0], b: p[1] }.halve_vjp(p[2], k);
+                let (da, dx) = pb(c[0]);
+                (vec![y], vec![da.w, da.b, dx])
+            },
+        );
+    }
+}
