@@ -65,6 +65,8 @@ pub enum Arg {
     ArrVar(String, bool),
     /// `[e1, e2]`, by value or `&`.
     ArrLit(Vec<E>, bool),
+    /// An integer argument: the depth of a recursive helper (`depth - 1`, `2`).
+    Int(IE),
 }
 
 #[derive(Clone, Debug)]
@@ -211,6 +213,10 @@ pub struct Func {
     pub reverse: bool,
     /// Names in `wrt(..)`, if any.
     pub wrt: Option<Vec<String>>,
+    /// A helper that calls itself: its depth parameter and its base case, printed first as
+    /// `if depth == 0 { return base; }` (kept out of the body so that shrinking never removes
+    /// it).
+    pub base: Option<(String, Out)>,
 }
 
 #[derive(Clone, Debug)]
@@ -302,6 +308,7 @@ impl Pr {
                     let v: Vec<String> = es.iter().map(|e| self.e(e)).collect();
                     format!("{}[{}]", if *r { "&" } else { "" }, v.join(", "))
                 }
+                Arg::Int(i) => self.ie(i),
             })
             .collect();
         v.join(", ")
@@ -695,6 +702,9 @@ impl Pr {
             self.out_ty(&f.out, structs, self.ft())
         )
         .unwrap();
+        if let Some((depth, base)) = &f.base {
+            writeln!(out, "    if {depth} == 0 {{ return {}; }}", self.out(base)).unwrap();
+        }
         self.stmts(&f.body, 1, out);
         writeln!(out, "    {}", self.out(&f.ret)).unwrap();
         writeln!(out, "}}").unwrap();

@@ -111,6 +111,7 @@ pub const CONSTRUCTS: &[&str] = &[
     "return-early",
     "return-in-loop",
     "call",
+    "recursion",
     "call-tuple",
     "call-array-out",
     "call-arr-param",
@@ -250,6 +251,9 @@ pub struct Gen<'a> {
     unsupported_done: bool,
     counter: usize,
     labels: usize,
+    /// While the recursive helper's body is generated: its name, its depth parameter and how
+    /// many more calls to itself it may make.
+    self_call: Option<(String, String, usize)>,
 }
 
 const PLAIN: &[&str] = &[
@@ -281,6 +285,7 @@ impl<'a> Gen<'a> {
             unsupported_done: false,
             counter: 0,
             labels: 0,
+            self_call: None,
         }
     }
 
@@ -844,6 +849,11 @@ impl<'a> Gen<'a> {
 
     fn arg(&mut self, k: &PK, d: usize) -> Arg {
         match k {
+            // The depth of the recursive helper: one less inside it, at most 2 from outside.
+            PK::Usize(_) => match &self.self_call {
+                Some((_, depth, _)) => Arg::Int(IE::Sub(Box::new(IE::Var(depth.clone())), 1)),
+                None => Arg::Int(IE::Lit(self.rng.range(0, 2))),
+            },
             PK::Arr(dims) | PK::RefArr(dims) => {
                 let by_ref = matches!(k, PK::RefArr(_));
                 let n = dims[0];
@@ -970,14 +980,25 @@ impl<'a> Gen<'a> {
     }
 
     fn call_expr(&mut self, d: usize) -> E {
+        // Inside the recursive helper, a call to itself while it may make more (at most two:
+        // the calls multiply with the depth).
+        let own = |g: &Self, h: usize| match &g.self_call {
+            Some((name, _, left)) => g.helpers[h].name != *name || *left > 0,
+            None => true,
+        };
         let scalar: Vec<usize> = (0..self.helpers.len())
-            .filter(|h| self.helpers[*h].out == OutK::Scalar && self.callable(*h))
+            .filter(|h| self.helpers[*h].out == OutK::Scalar && self.callable(*h) && own(self, *h))
             .collect();
         if scalar.is_empty() {
             return self.e(d - 1);
         }
         self.mark("call");
         let h = *self.rng.pick(&scalar);
+        if let Some((name, _, left)) = &mut self.self_call
+            && self.helpers[h].name == *name
+        {
+            *left -= 1;
+        }
         let args = self.call_args(h, d);
         E::Call(self.helpers[h].name.clone(), args)
     }
@@ -1648,7 +1669,9 @@ impl<'a> Gen<'a> {
         }
     }
 
-    fn func(&mut self, name: &str, top: bool) -> Func {
+    /// A function; `recursive`: a helper that calls itself, with a passive depth parameter
+    /// (its last) decreasing by one a call, and its base case at depth 0.
+    fn func(&mut self, name: &str, top: bool, recursive: bool) -> Func {
         self.unsupported_done = !top;
         self.names.clear();
         self.counter = 0;
@@ -1681,6 +1704,15 @@ impl<'a> Gen<'a> {
         if !params.iter().any(|p| p.kind.is_float()) {
             params[0].kind = PK::Scalar;
         }
+        let depth = recursive.then(|| {
+            let d = self.fresh();
+            params.push(Param {
+                name: d.clone(),
+                kind: PK::Usize(0),
+                mutable: false,
+            });
+            d
+        });
         let out = if top {
             match self.rng.below(10) {
                 0 if self.ok("out-tuple") => {
@@ -1724,6 +1756,8 @@ impl<'a> Gen<'a> {
                 }
                 _ => OutK::Scalar,
             }
+        } else if recursive {
+            OutK::Scalar
         } else {
             match self.rng.below(10) {
                 0 | 1 => OutK::Tuple(2),
@@ -1742,6 +1776,20 @@ impl<'a> Gen<'a> {
         }
         self.out = out.clone();
         self.enter_params(&params);
+        // The depth is 0 to 2 (the base case is generated before the helper can call itself).
+        let base = depth.map(|d| {
+            for v in self.scopes[0].iter_mut().filter(|v| v.name == d) {
+                v.kind = VK::Int(0, 2);
+            }
+            let base = self.out_expr();
+            self.helpers.push(HelperSig {
+                name: name.into(),
+                params: params.iter().map(|p| p.kind.clone()).collect(),
+                out: out.clone(),
+            });
+            self.self_call = Some((name.into(), d.clone(), 2));
+            (d, base)
+        });
         let n = if top {
             self.rng.range(2, 7)
         } else {
@@ -1764,7 +1812,18 @@ impl<'a> Gen<'a> {
             let depth = if top { 0 } else { 2 };
             body.extend(self.stmt(depth));
         }
-        let ret = self.out_expr();
+        let mut ret = self.out_expr();
+        // A recursive helper whose body made no call to itself makes one in its result.
+        let h = self.helpers.len().saturating_sub(1);
+        if let (Some((_, _, 2)), Out::Scalar(e)) = (&self.self_call, &ret)
+            && self.callable(h)
+        {
+            let args = self.call_args(h, 2);
+            self.mark("call");
+            let call = E::Call(name.into(), args);
+            ret = Out::Scalar(E::Bin('+', Box::new(e.clone()), Box::new(call)));
+        }
+        self.self_call = None;
         let mut f = Func {
             name: name.into(),
             params,
@@ -1775,6 +1834,7 @@ impl<'a> Gen<'a> {
             forward: true,
             reverse: true,
             wrt: None,
+            base,
         };
         if top {
             let mut opts = vec![];
@@ -1818,15 +1878,25 @@ impl<'a> Gen<'a> {
         let mut funcs = vec![];
         for h in 0..nh {
             let name = format!("g{h}");
-            let f = self.func(&name, false);
-            self.helpers.push(HelperSig {
-                name,
-                params: f.params.iter().map(|p| p.kind.clone()).collect(),
-                out: f.out.clone(),
-            });
+            // `g0` may call itself (and then registers itself before its body). Drawn from a
+            // stream of its own, so that the programs without recursion stay as they were.
+            let recursive = h == 0
+                && self.ok("recursion")
+                && Rng(self.rng.0 ^ 0x7265_6375_7273_6521).chance(0.3);
+            if recursive {
+                self.mark("recursion");
+            }
+            let f = self.func(&name, false, recursive);
+            if !recursive {
+                self.helpers.push(HelperSig {
+                    name,
+                    params: f.params.iter().map(|p| p.kind.clone()).collect(),
+                    out: f.out.clone(),
+                });
+            }
             funcs.push(f);
         }
-        let f = self.func("f", true);
+        let f = self.func("f", true, false);
         funcs.push(f);
         Program {
             generic: self.generic,

@@ -122,7 +122,7 @@ fn visit_arg(a: &mut Arg, f: &mut dyn FnMut(&mut E)) {
     match a {
         Arg::F(e) => visit_e(e, f),
         Arg::ArrLit(es, _) => es.iter_mut().for_each(|e| visit_e(e, f)),
-        Arg::ArrVar(..) => {}
+        Arg::ArrVar(..) | Arg::Int(_) => {}
     }
 }
 
@@ -475,6 +475,7 @@ fn well_scoped(p: &Program) -> bool {
             Arg::F(e) => e_ok(e, sc),
             Arg::ArrVar(n, _) => has(sc, n),
             Arg::ArrLit(es, _) => es.iter().all(|e| e_ok(e, sc)),
+            Arg::Int(i) => ie_ok(i, sc),
         }
     }
     fn c_ok(c: &Cond, sc: &[Vec<String>]) -> bool {
