@@ -84,14 +84,25 @@ fn determinant_by_minors() {
 /// Horner's rule by recursion: `p_k(x) = x p_{k-1}(x) + c`, `p_0 = 1`; both `x` and `c` active.
 #[differentiate]
 fn horner(x: f64, c: f64, k: u32) -> f64 {
-    if k == 0 { 1.0 } else { x * horner(x, c, k - 1) + c }
+    if k == 0 {
+        1.0
+    } else {
+        x * horner(x, c, k - 1) + c
+    }
 }
 
 #[test]
 fn recursive_polynomial() {
     for k in 0..6 {
         K.with(|c| c.set(k));
-        check2!(horner_k, horner_k_jvp, horner_k_vjp, horner_k_grad, 0.7, -0.3);
+        check2!(
+            horner_k,
+            horner_k_jvp,
+            horner_k_vjp,
+            horner_k_grad,
+            0.7,
+            -0.3
+        );
     }
     // p_3(x) = x^3 + c x^2 + c x + c: d/dx = 3x^2 + 2cx + c, d/dc = x^2 + x + 1.
     let (x, c) = (1.5, 0.25);
@@ -339,11 +350,8 @@ fn generic_recursion_and_hessian_vector_products() {
                 vec![a, b]
             },
             &|p, v| {
-                let (_, (a, b)) = power_tower_grad(
-                    common::D::new(p[0], v[0]),
-                    common::D::new(p[1], v[1]),
-                    k,
-                );
+                let (_, (a, b)) =
+                    power_tower_grad(common::D::new(p[0], v[0]), common::D::new(p[1], v[1]), k);
                 (vec![a.value(), b.value()], vec![a.tangent(), b.tangent()])
             },
         );

@@ -259,7 +259,14 @@ fn expand(
     if sig.opts.reverse {
         let flags = crate::passes::structure::structure(&mut ir);
         let rec = recursion(func, &ir, receiver.as_ref(), &sig.opts.recursive)?;
-        out.extend(emit_reverse_rec(&shell, &sig, &ir, &flags, &core, rec.as_ref())?);
+        out.extend(emit_reverse_rec(
+            &shell,
+            &sig,
+            &ir,
+            &flags,
+            &core,
+            rec.as_ref(),
+        )?);
     }
     Ok(out)
 }
@@ -281,8 +288,7 @@ fn recursion(
             .find(|&p| ir.vars[p].name == r.name)
     });
     let name = &func.sig.ident;
-    let (calls, callees) =
-        crate::analysis::recursion::self_calls(ir, &ir.body, name, recv, others);
+    let (calls, callees) = crate::analysis::recursion::self_calls(ir, &ir.body, name, recv, others);
     if calls.is_empty() && others.is_empty() {
         return Ok(None);
     }

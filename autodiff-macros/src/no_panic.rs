@@ -72,6 +72,11 @@ const ITEMS: &[&str] = &[
     "fn",
     "fn f(",
     "const fn f(x: f64) -> f64 { x }",
+    "fn f(x: f64, k: u32) -> f64 { if k == 0 { x } else { f(x, k - 1) * f(x * x, k - 1) } }",
+    "fn f(x: f64, y: f64) -> f64 { f(y, x) + f(x) + self::f(x, y) + Self::f(x, y) + f::<F>(x, y) }",
+    "fn f(&self, x: f64) -> f64 { self.f(x) + Self::f(self, x) + self.f(x, x) + f(x) }",
+    "fn f(x: &[f64], k: usize) -> f64 { f(&x[..k], k / 2) + f(x, x, k) + g(x, k) }",
+    "fn f(x: f64) -> f64 { let f = x; f * 2.0 }",
 ];
 
 const ARGS: &[&str] = &[
@@ -91,6 +96,11 @@ const ARGS: &[&str] = &[
     "reverse, wrt(x, x)",
     "(",
     "forward reverse",
+    "recursive(g)",
+    "recursive()",
+    "recursive(g), recursive(h)",
+    "reverse, recursive(f, g), wrt(x)",
+    "recursive(self)",
 ];
 
 #[test]

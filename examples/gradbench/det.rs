@@ -46,6 +46,7 @@ pub fn gradient(a: &[f64], ell: usize) -> Vec<f64> {
 
 /// The gradient by forward mode, one `det_of_minor_jvp` per entry of `A` (ℓ² evaluations): what
 /// this module did before reverse mode went through recursion, kept to compare against.
+#[cfg(test)]
 pub fn gradient_forward(a: &[f64], ell: usize) -> Vec<f64> {
     let mut t = vec![0.0; a.len()];
     (0..a.len())
@@ -96,7 +97,10 @@ mod tests {
                 .collect();
             let (g, f) = (super::gradient(&a, ell), super::gradient_forward(&a, ell));
             for (x, y) in g.iter().zip(&f) {
-                assert!((x - y).abs() <= 1e-12 * (1.0 + y.abs()), "ell {ell}: {g:?} vs {f:?}");
+                assert!(
+                    (x - y).abs() <= 1e-12 * (1.0 + y.abs()),
+                    "ell {ell}: {g:?} vs {f:?}"
+                );
             }
         }
     }
@@ -120,7 +124,9 @@ mod tests {
             }
             best
         }
-        println!("| ℓ | primal | reverse (`_grad`) | forward (ℓ² `_jvp`) | reverse / primal | forward / reverse |");
+        println!(
+            "| ℓ | primal | reverse (`_grad`) | forward (ℓ² `_jvp`) | reverse / primal | forward / reverse |"
+        );
         println!("|---|---|---|---|---|---|");
         for ell in 4..=9 {
             let a: Vec<f64> = (0..ell * ell)

@@ -349,10 +349,7 @@ impl Facts {
             live,
             live_after,
             invertible,
-            self_calls: opts
-                .recursive
-                .map(|r| r.calls.clone())
-                .unwrap_or_default(),
+            self_calls: opts.recursive.map(|r| r.calls.clone()).unwrap_or_default(),
             helper: opts.recursive.map(|r| r.helper.clone()),
             callees: opts
                 .recursive
