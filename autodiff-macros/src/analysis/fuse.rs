@@ -246,8 +246,11 @@ fn windows(f: &Func, lb: &Block, l: &Stmt, var: VarId) -> (Vec<(VarId, usize)>, 
         }
     };
     visit_stmts(lb, &mut |s| match s {
-        Stmt::Let { rhs, .. } => match rhs {
-            Rhs::Operand(a) | Rhs::Neg(a) => see(a, false),
+        // A binding of an element not known to be a float (a row `let row = m[i];` of a nested
+        // array) has an adjoint of the row's shape, which no float register holds.
+        Stmt::Let { var, rhs, .. } => match rhs {
+            Rhs::Operand(a) => see(a, !f.vars[*var].scalar),
+            Rhs::Neg(a) => see(a, false),
             Rhs::Bin(_, a, b) => {
                 see(a, false);
                 see(b, false);

@@ -111,6 +111,9 @@ impl Lowerer<'_> {
                 span,
             });
         }
+        // The body, with the rows it names through element bindings replaced by the rows
+        // themselves (`rows.rs`).
+        let mut body = f.body.clone();
         for (pat, src, items) in &lp.elems {
             let Some(Some(pi)) = crate::front::syntax::element_pat(pat) else {
                 continue;
@@ -118,6 +121,19 @@ impl Lowerer<'_> {
             // `&x` takes the item's value; a plain `x` keeps what the iterator yields.
             let by_ref_pat = matches!(strip_pat_type(pat), Pat::Reference(_));
             let src = crate::front::syntax::strip_paren(src);
+            if self.is_active(src)
+                && pi.mutability.is_none()
+                && let Some(b) = self.row_alias(
+                    &body,
+                    &pi.ident,
+                    src,
+                    &k,
+                    !by_ref_pat && self.yields_refs(&f.expr, src, *items),
+                )
+            {
+                body = b;
+                continue;
+            }
             if self.is_active(src) {
                 let Some(mut place) = self.lower_place(src) else {
                     self.error(src.span(), "iterate over a variable, a field or an element (`xs.iter()`, `p.w.iter()`)");
@@ -157,6 +173,7 @@ impl Lowerer<'_> {
                 });
             }
         }
+        let f = &syn::ExprForLoop { body, ..f.clone() };
         if lp.filters.is_empty() {
             self.finish_for(f, (var, iter, label), (id, stmts), out);
             return;
