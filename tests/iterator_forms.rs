@@ -316,3 +316,221 @@ fn rows_of_nested_collections() {
         }
     );
 }
+
+// ---------------------------------------------------------------- chains over rows
+
+/// The corpus case: a map over the rows of `&[Vec<F>]` whose closure runs a chain over its row.
+#[differentiate(wrt(w1, w2))]
+fn mlp(w1: &[Vec<f64>], w2: &[f64], x: &[f64]) -> f64 {
+    let hidden: Vec<f64> = w1
+        .iter()
+        .map(|row| row.iter().zip(x).map(|(w, xi)| w * xi).sum::<f64>().tanh())
+        .collect();
+    hidden.iter().zip(w2).map(|(h, w)| h * w).sum()
+}
+
+#[differentiate]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Rows of `&Vec<Vec<F>>` passed to a differentiated function, reduced, folded.
+#[differentiate(wrt(m))]
+fn row_calls(m: &Vec<Vec<f64>>, x: &[f64]) -> f64 {
+    let a: f64 = m.iter().map(|row| dot(row, x)).sum();
+    let b = m
+        .iter()
+        .map(|row| row.iter().map(|v| v * v).sum::<f64>())
+        .fold(0.0, |acc, r| acc + r.sqrt());
+    let c = m.iter().fold(1.0, |acc, row| acc * (1.0 + row[0] * row[1]));
+    a + b + c
+}
+
+/// Rows of `&[[F; 3]]` and of `[[F; 3]; 2]`: the chains of each row in maps.
+#[differentiate]
+fn array_rows(m: &[[f64; 3]], n: [[f64; 3]; 2]) -> f64 {
+    let h: Vec<f64> = m
+        .iter()
+        .map(|row| row.iter().map(|v| v.sin()).sum::<f64>())
+        .collect();
+    let g = n
+        .iter()
+        .zip(m)
+        .map(|(r, q)| r.iter().zip(q.iter()).map(|(a, b)| a * b).sum::<f64>())
+        .map(|t| t.exp())
+        .sum::<f64>();
+    h.iter().sum::<f64>() * g
+}
+
+#[test]
+fn chains_over_rows() {
+    let x = [0.2, -0.4, 0.7, 0.1];
+    let x15: Vec<f64> = (0..15).map(|i| ((i * 37 % 11) as f64 - 5.0) / 7.0).collect();
+    check_flat!(
+        "mlp",
+        x15,
+        |p: &[f64]| mlp(&rows_of(&p[..12], 4), &p[12..], &x),
+        |p: &[f64], t: &[f64]| mlp_jvp(&rows_of(&p[..12], 4), &p[12..], &x, &rows_of(&t[..12], 4), &t[12..]),
+        |p: &[f64], c: f64| {
+            let (y, pb) = mlp_vjp(&rows_of(&p[..12], 4), &p[12..], &x);
+            let (g1, g2) = pb(c);
+            (y, [g1.concat(), g2].concat())
+        },
+        |p: &[f64]| {
+            let (y, (g1, g2)) = mlp_grad(&rows_of(&p[..12], 4), &p[12..], &x);
+            (y, [g1.concat(), g2].concat())
+        }
+    );
+    let x3 = [0.5, -0.25, 0.75];
+    check_flat!(
+        "row_calls",
+        P6,
+        |p: &[f64]| row_calls(&rows_of(p, 3), &x3),
+        |p: &[f64], t: &[f64]| row_calls_jvp(&rows_of(p, 3), &x3, &rows_of(t, 3)),
+        |p: &[f64], c: f64| {
+            let (y, pb) = row_calls_vjp(&rows_of(p, 3), &x3);
+            (y, pb(c).concat())
+        },
+        |p: &[f64]| {
+            let (y, g) = row_calls_grad(&rows_of(p, 3), &x3);
+            (y, g.concat())
+        }
+    );
+    let a3 = |p: &[f64]| -> Vec<[f64; 3]> { p.chunks(3).map(|c| [c[0], c[1], c[2]]).collect() };
+    let n23 = |p: &[f64]| [[p[0], p[1], p[2]], [p[3], p[4], p[5]]];
+    check_flat!(
+        "array_rows",
+        x12_(),
+        |p: &[f64]| array_rows(&a3(&p[..6]), n23(&p[6..])),
+        |p: &[f64], t: &[f64]| array_rows_jvp(&a3(&p[..6]), n23(&p[6..]), &a3(&t[..6]), n23(&t[6..])),
+        |p: &[f64], c: f64| {
+            let (y, pb) = array_rows_vjp(&a3(&p[..6]), n23(&p[6..]));
+            let (gm, gn) = pb(c);
+            (y, [gm.concat(), gn.concat()].concat())
+        },
+        |p: &[f64]| {
+            let (y, (gm, gn)) = array_rows_grad(&a3(&p[..6]), n23(&p[6..]));
+            (y, [gm.concat(), gn.concat()].concat())
+        }
+    );
+}
+
+fn x12_() -> [f64; 12] {
+    [0.3, -0.5, 0.8, 0.1, -0.7, 0.45, 0.25, -0.15, 0.6, 0.2, -0.3, 0.9]
+}
+
+// ---------------------------------------------------------------- zips of zips
+
+/// The corpus case: a zip of a zip with a nested tuple pattern.
+#[differentiate(wrt(w))]
+fn weighted_sq_error(w: &[f64], pred: &[f64], obs: &[f64]) -> f64 {
+    w.iter()
+        .zip(pred.iter().zip(obs))
+        .map(|(wi, (p, o))| wi * (p - o).powi(2))
+        .sum()
+}
+
+/// Both nestings, in loops, reductions, chains, `collect`, with `enumerate`, adapters and
+/// filters, `&x` patterns and `_`.
+#[differentiate]
+fn zips(a: &[f64], b: [f64; 4], c: &Vec<f64>) -> f64 {
+    let mut s = 0.0;
+    for (x, (y, z)) in a.iter().zip(b.iter().zip(c)) {
+        s += x * y - z.sin();
+    }
+    for ((x, &y), z) in a.iter().zip(&b).zip(c.iter()) {
+        s = s * 0.5 + x * y * z;
+    }
+    for (i, (x, (_, z))) in a.iter().zip(b.iter().zip(c)).enumerate().rev().skip(1) {
+        s += (i as f64 + 1.0) * x * z;
+    }
+    for (x, (y, z)) in a.iter().zip(b.iter().zip(c)).filter(|(x, (_, z))| **x > **z) {
+        s += x * y * z;
+    }
+    let t: f64 = a
+        .iter()
+        .zip(b.iter().zip(c))
+        .map(|(x, (y, z))| x * y + z)
+        .map(|u| u * u)
+        .sum();
+    let v: Vec<f64> = a.iter().zip(b).zip(c).map(|((x, y), z)| x * y * z).collect();
+    let f = a
+        .iter()
+        .zip(b.iter().zip(c.iter()))
+        .fold(0.0, |acc, (x, (y, z))| acc + x * (y - z));
+    s + t + v[1] * v[2] + f
+}
+
+/// Three levels, and rows zipped with rows.
+#[differentiate]
+fn deep_zips(a: &[f64], m: [[f64; 2]; 3], n: &[Vec<f64>]) -> f64 {
+    let mut s = 0.0;
+    for (x, (r, (q, k))) in a.iter().zip(m.iter().zip(n.iter().zip(a.iter()))) {
+        s += x * r[0] * q[1] + k * r[1];
+    }
+    s
+}
+
+#[test]
+fn zips_of_zips() {
+    let pred = [0.3, 0.1, -0.2, 0.5, 0.9];
+    let obs = [0.1, -0.4, 0.2, 0.2, 0.3];
+    let w = [0.5, 1.5, -0.5, 0.25, 2.0];
+    check_flat!(
+        "weighted_sq_error",
+        w,
+        |p: &[f64]| weighted_sq_error(p, &pred, &obs),
+        |p: &[f64], t: &[f64]| weighted_sq_error_jvp(p, &pred, &obs, t),
+        |p: &[f64], c: f64| {
+            let (y, pb) = weighted_sq_error_vjp(p, &pred, &obs);
+            (y, pb(c))
+        },
+        |p: &[f64]| weighted_sq_error_grad(p, &pred, &obs)
+    );
+    let b4 = |p: &[f64]| [p[0], p[1], p[2], p[3]];
+    check_flat!(
+        "zips",
+        x12_(),
+        |p: &[f64]| zips(&p[..4], b4(&p[4..8]), &p[8..].to_vec()),
+        |p: &[f64], t: &[f64]| zips_jvp(
+            &p[..4],
+            b4(&p[4..8]),
+            &p[8..].to_vec(),
+            &t[..4],
+            b4(&t[4..8]),
+            &t[8..]
+        ),
+        |p: &[f64], c: f64| {
+            let (y, pb) = zips_vjp(&p[..4], b4(&p[4..8]), &p[8..].to_vec());
+            let (ga, gb, gc) = pb(c);
+            (y, [ga, gb.to_vec(), gc].concat())
+        },
+        |p: &[f64]| {
+            let (y, (ga, gb, gc)) = zips_grad(&p[..4], b4(&p[4..8]), &p[8..].to_vec());
+            (y, [ga, gb.to_vec(), gc].concat())
+        }
+    );
+    let x15: Vec<f64> = (0..15).map(|i| ((i * 37 % 11) as f64 - 5.0) / 7.0).collect();
+    check_flat!(
+        "deep_zips",
+        x15,
+        |p: &[f64]| deep_zips(&p[..3], a32(&p[3..9]), &rows_of(&p[9..], 2)),
+        |p: &[f64], t: &[f64]| deep_zips_jvp(
+            &p[..3],
+            a32(&p[3..9]),
+            &rows_of(&p[9..], 2),
+            &t[..3],
+            a32(&t[3..9]),
+            &rows_of(&t[9..], 2)
+        ),
+        |p: &[f64], c: f64| {
+            let (y, pb) = deep_zips_vjp(&p[..3], a32(&p[3..9]), &rows_of(&p[9..], 2));
+            let (ga, gm, gn) = pb(c);
+            (y, [ga, gm.concat(), gn.concat()].concat())
+        },
+        |p: &[f64]| {
+            let (y, (ga, gm, gn)) = deep_zips_grad(&p[..3], a32(&p[3..9]), &rows_of(&p[9..], 2));
+            (y, [ga, gm.concat(), gn.concat()].concat())
+        }
+    );
+}

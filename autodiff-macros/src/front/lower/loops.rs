@@ -3,7 +3,7 @@
 //!
 //! Input: a syntax `for` loop.  Output: an IR `For` statement.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Ident, Pat};
@@ -80,7 +80,7 @@ impl Lowerer<'_> {
         let (k, _) = self.fresh.next("__i", 0);
         let k = Ident::new(&k, Span::call_site());
         let Some(len) = lp.len() else {
-            unreachable!("one or two collections")
+            unreachable!("at least one collection")
         };
         let iter_tokens = lp.positions(&len);
         let reads = self.mentioned_vars(&f.expr);
@@ -181,25 +181,17 @@ impl Lowerer<'_> {
         // `.filter(|q| pred)`: the body runs under `{ let q = &ITEM; pred }`, with `ITEM` what
         // the user's iterator yields at this position (so `pred` sees the types it was written
         // for), read from the collections as passive tokens.
-        let items: Vec<TokenStream> = lp
-            .elems
-            .iter()
-            .map(|(_, src, items)| {
-                let src = crate::front::syntax::strip_paren(src);
-                match items {
-                    crate::front::syntax::Items::Ref => q!(&#src[#k]),
-                    crate::front::syntax::Items::Value => q!(#src[#k]),
-                    crate::front::syntax::Items::Clone => {
-                        q!(::core::clone::Clone::clone(&#src[#k]))
-                    }
+        let item = lp.shape.item(&|i| {
+            let (_, src, items) = &lp.elems[i];
+            let src = crate::front::syntax::strip_paren(src);
+            match items {
+                crate::front::syntax::Items::Ref => q!(&#src[#k]),
+                crate::front::syntax::Items::Value => q!(#src[#k]),
+                crate::front::syntax::Items::Clone => {
+                    q!(::core::clone::Clone::clone(&#src[#k]))
                 }
-            })
-            .collect();
-        let item = match items.as_slice() {
-            [a] => a.clone(),
-            [a, b] => q!((#a, #b)),
-            _ => unreachable!("one or two collections"),
-        };
+            }
+        });
         let item = if lp.index.is_some() {
             q!((#k, #item))
         } else {
