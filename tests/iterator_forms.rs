@@ -534,3 +534,117 @@ fn zips_of_zips() {
         }
     );
 }
+
+// ---------------------------------------------------------------- flatten, flat_map
+
+/// The corpus case: a reduction over a nested array's `flatten()`.
+#[differentiate]
+fn frobenius_flat(a: [[f64; 2]; 2], b: [[f64; 2]; 2]) -> f64 {
+    let mut c = [[0.0; 2]; 2];
+    for i in 0..2 {
+        for j in 0..2 {
+            for k in 0..2 {
+                c[i][j] += a[i][k] * b[k][j];
+            }
+        }
+    }
+    c.iter().flatten().map(|v| v * v).sum()
+}
+
+/// `flatten` and `flat_map` in loops (with `break`, `continue` and labels), reductions, chains
+/// and `collect`, over nested arrays, slices of arrays and `Vec<Vec<F>>`.
+#[differentiate]
+fn flattened(m: [[f64; 2]; 3], n: &[Vec<f64>], t: f64) -> f64 {
+    let mut s = 0.0;
+    for v in m.iter().flatten() {
+        s += v * t;
+    }
+    for &v in n.iter().flatten() {
+        if v > 0.7 {
+            break;
+        }
+        s = s * 0.9 + v;
+    }
+    'rows: for v in n.iter().flat_map(|r| r.iter()) {
+        for k in 0..2 {
+            if k as f64 > 0.5 + *v {
+                continue 'rows;
+            }
+            s += v * (k as f64 + 1.0);
+        }
+    }
+    let p: f64 = m.iter().flatten().copied().product();
+    let q = n.iter().flatten().fold(0.0, |acc, v| acc + v.sin());
+    let w: Vec<f64> = m.iter().flatten().map(|v| v * t).filter(|v| *v > -0.5).collect();
+    let z: f64 = n
+        .iter()
+        .flat_map(|r| r.iter().zip(m[0].iter()))
+        .map(|(a, b)| a * b)
+        .map(|u| u.exp())
+        .sum();
+    let d: f64 = m.into_iter().flatten().chain(n[1].iter().copied()).map(|v| v * v).sum();
+    s + p + q + w.iter().sum::<f64>() + z + d
+}
+
+/// A flatten of a flatten (three levels).
+#[differentiate]
+fn deep_flat(t: [[[f64; 2]; 2]; 2]) -> f64 {
+    t.iter().flatten().flatten().map(|v| v.sin()).sum::<f64>()
+}
+
+#[test]
+fn flatten_and_flat_map() {
+    check_flat!(
+        "frobenius_flat",
+        P8,
+        |p: &[f64]| frobenius_flat(a22(&p[..4]), a22(&p[4..])),
+        |p: &[f64], t: &[f64]| frobenius_flat_jvp(a22(&p[..4]), a22(&p[4..]), a22(&t[..4]), a22(&t[4..])),
+        |p: &[f64], c: f64| {
+            let (y, pb) = frobenius_flat_vjp(a22(&p[..4]), a22(&p[4..]));
+            let (ga, gb) = pb(c);
+            (y, [ga.concat(), gb.concat()].concat())
+        },
+        |p: &[f64]| {
+            let (y, (ga, gb)) = frobenius_flat_grad(a22(&p[..4]), a22(&p[4..]));
+            (y, [ga.concat(), gb.concat()].concat())
+        }
+    );
+    let x13: Vec<f64> = (0..13).map(|i| ((i * 37 % 11) as f64 - 5.0) / 7.0).collect();
+    check_flat!(
+        "flattened",
+        x13,
+        |p: &[f64]| flattened(a32(&p[..6]), &rows_of(&p[6..12], 3), p[12]),
+        |p: &[f64], t: &[f64]| flattened_jvp(
+            a32(&p[..6]),
+            &rows_of(&p[6..12], 3),
+            p[12],
+            a32(&t[..6]),
+            &rows_of(&t[6..12], 3),
+            t[12]
+        ),
+        |p: &[f64], c: f64| {
+            let (y, pb) = flattened_vjp(a32(&p[..6]), &rows_of(&p[6..12], 3), p[12]);
+            let (gm, gn, gt) = pb(c);
+            (y, [gm.concat(), gn.concat(), vec![gt]].concat())
+        },
+        |p: &[f64]| {
+            let (y, (gm, gn, gt)) = flattened_grad(a32(&p[..6]), &rows_of(&p[6..12], 3), p[12]);
+            (y, [gm.concat(), gn.concat(), vec![gt]].concat())
+        }
+    );
+    let t3 = |p: &[f64]| [a22(&p[..4]), a22(&p[4..])];
+    check_flat!(
+        "deep_flat",
+        P8,
+        |p: &[f64]| deep_flat(t3(p)),
+        |p: &[f64], t: &[f64]| deep_flat_jvp(t3(p), t3(t)),
+        |p: &[f64], c: f64| {
+            let (y, pb) = deep_flat_vjp(t3(p));
+            (y, pb(c).iter().flat_map(|r| r.concat()).collect())
+        },
+        |p: &[f64]| {
+            let (y, g) = deep_flat_grad(t3(p));
+            (y, g.iter().flat_map(|r| r.concat()).collect())
+        }
+    );
+}

@@ -8,6 +8,7 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Ident, Pat};
 
+use super::rows::deref_free;
 use super::*;
 
 impl Lowerer<'_> {
@@ -133,6 +134,11 @@ impl Lowerer<'_> {
             {
                 body = b;
                 continue;
+            }
+            // An active element is bound by value: where the loop yields a reference, `*x`
+            // in the body is that value.
+            if self.is_active(src) && !by_ref_pat && self.yields_refs(&f.expr, src, *items) {
+                body = deref_free(&body, &pi.ident);
             }
             if self.is_active(src) {
                 let Some(mut place) = self.lower_place(src) else {

@@ -318,3 +318,23 @@ impl Alias<'_> {
         }
     }
 }
+
+/// `body` with `*name` read as `name`: the binding holds the value a reference pointed to.
+pub(super) fn deref_free(body: &syn::Block, name: &Ident) -> syn::Block {
+    struct D<'a>(&'a Ident);
+    impl VisitMut for D<'_> {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            if let Expr::Unary(u) = e
+                && matches!(u.op, syn::UnOp::Deref(_))
+                && matches!(crate::front::syntax::strip_paren(&u.expr), Expr::Path(p) if p.qself.is_none() && p.path.is_ident(self.0))
+            {
+                *e = (*u.expr).clone();
+                return;
+            }
+            visit_mut::visit_expr_mut(self, e);
+        }
+    }
+    let mut out = body.clone();
+    D(name).visit_block_mut(&mut out);
+    out
+}
