@@ -648,3 +648,102 @@ fn flatten_and_flat_map() {
         }
     );
 }
+
+// ---------------------------------------------------------------- Vec outputs
+
+/// The corpus case: a `Vec<F>` output whose tail is a `collect()` typed by the return type,
+/// called from another differentiated function.
+#[differentiate]
+fn softmax(x: &[f64]) -> Vec<f64> {
+    let m = x.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = x.iter().map(|v| (v - m).exp()).collect();
+    let s: f64 = e.iter().sum();
+    e.iter().map(|v| v / s).collect()
+}
+
+#[differentiate]
+fn use_softmax(x: &[f64]) -> f64 {
+    let p = softmax(x);
+    p[0] * 2.0 + p[1]
+}
+
+/// `collect()`s typed by the return type in branches and `return`s, generic.
+#[differentiate]
+fn shrink<F: Float>(x: &[F], k: F) -> Vec<F> {
+    if k > F::one() {
+        return x.iter().map(|v| *v / k).collect();
+    }
+    let y: Vec<F> = x.iter().map(|v| *v * k).collect();
+    if y.len() > 3 {
+        y.iter().map(|v| v.sin()).collect()
+    } else {
+        y.iter().zip(x).map(|(a, b)| *a * *b).collect()
+    }
+}
+
+#[differentiate]
+fn use_shrink(x: &[f64], k: f64) -> f64 {
+    let v = shrink(x, k);
+    let mut s = 0.0;
+    for (i, a) in v.iter().enumerate() {
+        s += a * (i as f64 + 1.0);
+    }
+    s
+}
+
+#[test]
+fn vec_outputs() {
+    let x = [0.3, -0.5, 0.8, 0.1];
+    check_flat!(
+        "use_softmax",
+        x,
+        |p: &[f64]| use_softmax(p),
+        |p: &[f64], t: &[f64]| use_softmax_jvp(p, t),
+        |p: &[f64], c: f64| {
+            let (y, pb) = use_softmax_vjp(p);
+            (y, pb(c))
+        },
+        |p: &[f64]| use_softmax_grad(p)
+    );
+    check_fn(
+        "softmax",
+        &x,
+        &|p| softmax(p),
+        &|p, t| softmax_jvp(p, t),
+        &|p, c| {
+            let (y, pb) = softmax_vjp(p);
+            (y, pb(c.to_vec()))
+        },
+    );
+    for k in [0.5, 1.5] {
+        for n in [3, 4] {
+            let p: Vec<f64> = x[..n].iter().copied().chain([k]).collect();
+            check_fn(
+                "shrink",
+                &p,
+                &|p| shrink(&p[..n], p[n]),
+                &|p, t| shrink_jvp(&p[..n], p[n], &t[..n], t[n]),
+                &|p, c| {
+                    let (y, pb) = shrink_vjp(&p[..n], p[n]);
+                    let (gx, gk) = pb(c.to_vec());
+                    (y, [gx, vec![gk]].concat())
+                },
+            );
+            check_flat!(
+                "use_shrink",
+                p,
+                |p: &[f64]| use_shrink(&p[..n], p[n]),
+                |p: &[f64], t: &[f64]| use_shrink_jvp(&p[..n], p[n], &t[..n], t[n]),
+                |p: &[f64], c: f64| {
+                    let (y, pb) = use_shrink_vjp(&p[..n], p[n]);
+                    let (gx, gk) = pb(c);
+                    (y, [gx, vec![gk]].concat())
+                },
+                |p: &[f64]| {
+                    let (y, (gx, gk)) = use_shrink_grad(&p[..n], p[n]);
+                    (y, [gx, vec![gk]].concat())
+                }
+            );
+        }
+    }
+}

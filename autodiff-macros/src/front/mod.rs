@@ -7,6 +7,7 @@ pub mod inline;
 pub mod iterators;
 pub mod lower;
 pub mod options;
+pub mod returns;
 pub mod signature;
 pub mod syntax;
 
@@ -56,6 +57,7 @@ pub fn lower_function(func: &ItemFn, sig: &Signature) -> syn::Result<Func> {
         errors.push(e);
     }
     errors.finish()?;
+    returns::typed_collects(&mut body, &sig.ret_ty);
     desugar::patterns(&mut body);
     desugar::destructuring(&mut body);
     desugar::reductions(&mut body, zero.clone(), one.clone());
