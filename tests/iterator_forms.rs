@@ -747,3 +747,137 @@ fn vec_outputs() {
         }
     }
 }
+
+// ---------------------------------------------------------------- push
+
+/// The corpus case: a local `Vec` built by `push` in a loop, then read by a chain.
+#[differentiate]
+fn cumulative(x: &[f64]) -> f64 {
+    let mut cs = Vec::with_capacity(x.len());
+    let mut acc = 0.0;
+    for &v in x {
+        acc += v;
+        cs.push(acc);
+    }
+    cs.iter().map(|c| c.sin()).sum()
+}
+
+/// `Vec::new()` and `vec![]`, pushes under branches, the length read between pushes (the
+/// reverse sweep sees the `Vec` as it was: a loop over `0..cs.len()` before a later push),
+/// an element overwritten, a passive push, a push whose `Vec` is not read afterwards.
+#[differentiate]
+fn pushes(x: &[f64], k: f64) -> f64 {
+    let mut cs = Vec::new();
+    let mut ds: Vec<f64> = vec![];
+    for (i, v) in x.iter().enumerate() {
+        if *v > 0.0 {
+            cs.push(v * k);
+        } else {
+            cs.push(v.sin());
+            ds.push(0.5);
+        }
+        ds.push(v * v);
+        if i % 2 == 0 {
+            ds.push(cs[cs.len() - 1] * k);
+        }
+    }
+    let mut s = 0.0;
+    for i in 0..cs.len() {
+        s += cs[i] * (i as f64 + 1.0);
+    }
+    cs[0] = cs[0] * s;
+    cs.push(s.cos());
+    let mut t = 0.0;
+    for j in 0..cs.len() {
+        t += cs[j] * cs[cs.len() - 1 - j];
+    }
+    let y = ds[1];
+    ds.push(y * 3.0);
+    t + s + y + ds.iter().sum::<f64>()
+}
+
+/// A `Vec` declared in a loop body, pushed in an inner loop; a `Vec` of arrays.
+#[differentiate]
+fn local_pushes(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for r in 0..3 {
+        let mut row = Vec::new();
+        for j in 0..x.len() {
+            row.push(x[j] * (r as f64 + 1.0) + s);
+        }
+        s += row[0] * row[row.len() - 1];
+    }
+    let mut pairs: Vec<[f64; 2]> = Vec::new();
+    for w in x.windows(2) {
+        pairs.push([w[0], w[0] * w[1]]);
+    }
+    for p in pairs.iter() {
+        s += p[0] * p[1];
+    }
+    s
+}
+
+/// A `Vec` output built by `push`, generic.
+#[differentiate]
+fn prefix_products<F: Float>(x: &[F]) -> Vec<F> {
+    let mut out = Vec::new();
+    let mut p = F::one();
+    for v in x.iter() {
+        p = p * *v;
+        out.push(p);
+    }
+    out
+}
+
+#[test]
+fn push_on_local_vecs() {
+    let x = [0.3, -0.5, 0.8, 0.1, -0.7];
+    check_flat!(
+        "cumulative",
+        x,
+        |p: &[f64]| cumulative(p),
+        |p: &[f64], t: &[f64]| cumulative_jvp(p, t),
+        |p: &[f64], c: f64| {
+            let (y, pb) = cumulative_vjp(p);
+            (y, pb(c))
+        },
+        |p: &[f64]| cumulative_grad(p)
+    );
+    let x6 = [0.3, -0.5, 0.8, 0.1, -0.7, 1.25];
+    check_flat!(
+        "pushes",
+        x6,
+        |p: &[f64]| pushes(&p[..5], p[5]),
+        |p: &[f64], t: &[f64]| pushes_jvp(&p[..5], p[5], &t[..5], t[5]),
+        |p: &[f64], c: f64| {
+            let (y, pb) = pushes_vjp(&p[..5], p[5]);
+            let (gx, gk) = pb(c);
+            (y, [gx, vec![gk]].concat())
+        },
+        |p: &[f64]| {
+            let (y, (gx, gk)) = pushes_grad(&p[..5], p[5]);
+            (y, [gx, vec![gk]].concat())
+        }
+    );
+    check_flat!(
+        "local_pushes",
+        x,
+        |p: &[f64]| local_pushes(p),
+        |p: &[f64], t: &[f64]| local_pushes_jvp(p, t),
+        |p: &[f64], c: f64| {
+            let (y, pb) = local_pushes_vjp(p);
+            (y, pb(c))
+        },
+        |p: &[f64]| local_pushes_grad(p)
+    );
+    check_fn(
+        "prefix_products",
+        &x,
+        &|p| prefix_products(p),
+        &|p, t| prefix_products_jvp(p, t),
+        &|p, c| {
+            let (y, pb) = prefix_products_vjp(p);
+            (y, pb(c.to_vec()))
+        },
+    );
+}
