@@ -189,6 +189,24 @@ fn local_vec_rows(x: &[f64]) -> f64 {
     s
 }
 
+/// A row bound again (`let r = row;`) names the row too; rows passed to a call by reference.
+#[differentiate(wrt(m, a))]
+fn row_bindings(m: &[Vec<f64>], a: [[f64; 2]; 2], x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for row in m.iter() {
+        let r = row;
+        let q: &Vec<f64> = r;
+        s += r[0] * q[q.len() - 1] + dot(q, x);
+    }
+    for row in &a {
+        let r = row;
+        for v in r.iter() {
+            s *= 1.0 + 0.25 * v;
+        }
+    }
+    s
+}
+
 /// Rows reduced by a chain inside a row loop.
 #[differentiate]
 fn row_reductions(m: [[f64; 2]; 3]) -> f64 {
@@ -300,6 +318,28 @@ fn rows_of_nested_collections() {
             (y, pb(c))
         },
         |p: &[f64]| local_vec_rows_grad(p)
+    );
+    let x3 = [0.5, -0.25, 0.75];
+    check_flat!(
+        "row_bindings",
+        x12_()[..10],
+        |p: &[f64]| row_bindings(&rows_of(&p[..6], 3), a22(&p[6..]), &x3),
+        |p: &[f64], t: &[f64]| row_bindings_jvp(
+            &rows_of(&p[..6], 3),
+            a22(&p[6..]),
+            &x3,
+            &rows_of(&t[..6], 3),
+            a22(&t[6..])
+        ),
+        |p: &[f64], c: f64| {
+            let (y, pb) = row_bindings_vjp(&rows_of(&p[..6], 3), a22(&p[6..]), &x3);
+            let (gm, ga) = pb(c);
+            (y, [gm.concat(), ga.concat()].concat())
+        },
+        |p: &[f64]| {
+            let (y, (gm, ga)) = row_bindings_grad(&rows_of(&p[..6], 3), a22(&p[6..]), &x3);
+            (y, [gm.concat(), ga.concat()].concat())
+        }
     );
     check_flat!(
         "row_reductions",

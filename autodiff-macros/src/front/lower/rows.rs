@@ -59,7 +59,7 @@ impl Lowerer<'_> {
         }
         let place: Expr = syn::parse2(q!(#src[#k])).ok()?;
         let mut a = Alias {
-            name,
+            names: vec![name.clone()],
             place,
             by_ref,
             row: false,
@@ -144,8 +144,9 @@ fn copied(iter: &Expr, src: &Expr) -> bool {
     c.found
 }
 
-struct Alias<'a> {
-    name: &'a Ident,
+struct Alias {
+    /// The element binding, and the bindings `let r = row;` makes of it.
+    names: Vec<Ident>,
     /// `src[k]`.
     place: Expr,
     by_ref: bool,
@@ -155,9 +156,9 @@ struct Alias<'a> {
     ok: bool,
 }
 
-impl Alias<'_> {
+impl Alias {
     fn is_name(&self, e: &Expr) -> bool {
-        matches!(crate::front::syntax::strip_paren(e), Expr::Path(p) if p.qself.is_none() && p.path.is_ident(self.name))
+        matches!(crate::front::syntax::strip_paren(e), Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some_and(|i| self.names.contains(i)))
     }
 
     /// The row where a value or reference of it is used: `&src[k]` or `src[k]`.
@@ -182,7 +183,7 @@ impl Alias<'_> {
     fn tokens(&self, t: &TokenStream) -> Option<TokenStream> {
         if crate::front::syntax::format_captures(t)
             .iter()
-            .any(|c| self.name == c)
+            .any(|c| self.names.iter().any(|n| n == c))
         {
             return None;
         }
@@ -190,7 +191,7 @@ impl Alias<'_> {
         let mut out = TokenStream::new();
         for tt in t.clone() {
             match tt {
-                TokenTree::Ident(i) if i == *self.name => out.extend(q!(#bare)),
+                TokenTree::Ident(i) if self.names.contains(&i) => out.extend(q!(#bare)),
                 TokenTree::Group(g) => {
                     let mut ng = proc_macro2::Group::new(g.delimiter(), self.tokens(&g.stream())?);
                     ng.set_span(g.span());
@@ -203,7 +204,30 @@ impl Alias<'_> {
     }
 }
 
-impl VisitMut for Alias<'_> {
+impl VisitMut for Alias {
+    /// `let r = row;` (or `let r: &[F] = row;`) names the row too: `r` is replaced as `row` is,
+    /// and the `let` goes.
+    fn visit_block_mut(&mut self, b: &mut syn::Block) {
+        let mut out = Vec::with_capacity(b.stmts.len());
+        for mut s in std::mem::take(&mut b.stmts) {
+            if let syn::Stmt::Local(l) = &s
+                && let Some(init) = &l.init
+                && init.diverge.is_none()
+                && self.is_name(&init.expr)
+                && let syn::Pat::Ident(pi) = crate::front::syntax::strip_pat_type(&l.pat)
+                && pi.by_ref.is_none()
+                && pi.mutability.is_none()
+                && pi.subpat.is_none()
+            {
+                self.names.push(pi.ident.clone());
+                continue;
+            }
+            self.visit_stmt_mut(&mut s);
+            out.push(s);
+        }
+        b.stmts = out;
+    }
+
     fn visit_expr_mut(&mut self, e: &mut Expr) {
         match e {
             Expr::Index(i) if self.is_name(&i.expr) => {
@@ -288,8 +312,8 @@ impl VisitMut for Alias<'_> {
     }
 
     fn visit_local_mut(&mut self, l: &mut syn::Local) {
-        // `let r = row;` would bind a reference to an active value (or copy it): the element
-        // keeps its own binding.
+        // `let mut r = row;` (a copy to change) or a pattern: the element keeps its own
+        // binding.
         if l.init.as_ref().is_some_and(|i| self.is_name(&i.expr)) {
             self.ok = false;
             return;
@@ -307,7 +331,7 @@ impl VisitMut for Alias<'_> {
     }
 }
 
-impl Alias<'_> {
+impl Alias {
     /// An argument (of a call, of a method): the row by reference or by value, unparenthesized
     /// (`g(&m[k])` is how a call passes a reference).
     fn arg(&mut self, a: &mut Expr) {
