@@ -78,6 +78,7 @@ pub const CONSTRUCTS: &[&str] = &[
     "method",
     "reduce",
     "iter-chain",
+    "iter-forms",
     "let-mut",
     "let-shadow",
     "let-typed",
@@ -708,6 +709,18 @@ impl<'a> Gen<'a> {
                 self.mark("reduce");
                 let xs = self.flat_arrays();
                 let (x, _) = self.rng.pick(&xs).clone();
+                if self.want("iter-forms", 0.25) {
+                    // Zips of zips with nested tuple patterns, `push` into a local `Vec`
+                    // (`front/lower/push.rs`).
+                    let t = *self.rng.pick(&[
+                        "X.iter().zip(X.iter().zip(X.iter())).map(|(fza, (fzb, fzc))| fza * fzb - fzc.sin()).sum::<f64>()",
+                        "{ let mut fzs = 0.0f64; for ((fza, fzb), fzc) in X.iter().zip(X.iter()).zip(X.iter().copied()) { fzs = fzs * 0.5 + fza * fzb + fzc; } fzs }",
+                        "X.iter().zip(X.iter().zip(X.iter())).rev().fold(0.25f64, |fzs, (fza, (fzb, _))| fzs * fza + fzb)",
+                        "{ let mut fpv = Vec::with_capacity(X.len()); let mut fpa = 0.0f64; for &fpw in X.iter() { fpa += fpw; fpv.push(fpa * fpw); } fpv.iter().map(|fq| fq.sin()).sum::<f64>() }",
+                        "{ let mut fpv = Vec::new(); for (fpi, fpw) in X.iter().enumerate() { if *fpw > 0.0 { fpv.push(fpw * 2.0); } else { fpv.push(fpw.cos()); } if fpi % 2 == 0 { fpv.push(fpv[fpv.len() - 1] * fpw); } } let mut fps = 0.0f64; for fpj in 0..fpv.len() { fps += fpv[fpj] * (fpj as f64 + 1.0); } fps }",
+                    ]);
+                    return E::Reduce(t, x);
+                }
                 if self.want("iter-chain", 0.5) {
                     // Longer chains (`front/iterators.rs`): maps and filters in a row, running
                     // values, `collect`, `chain`, passive `count`. The comparators' parameters
@@ -778,6 +791,23 @@ impl<'a> Gen<'a> {
                     "{ let mut wl = @0; let mut wlit = [1usize, 3, 2].iter(); 'wl: while let Some(&wln) = wlit.next() { if wln > 2 { continue 'wl; } wl = wl * (wln as f64) - @1; } wl }",
                     "(if let Some(&ilq) = [0.5f64, 1.5].get(1) { @0 * ilq } else { @1 })",
                     "(if let Some(ilq) = [0.5f64].get(3) { @0 * ilq } else { @1 * 0.5 })",
+                ]);
+                let n = if t.contains("@1") { 2 } else { 1 };
+                E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
+            }
+            98..=99 if !self.generic && d > 0 && self.want("iter-forms", 0.3) => {
+                // Rows of nested arrays and `Vec<Vec<f64>>` with inner loops and chains,
+                // `flatten`, `flat_map`, `push` (issue 13's corpus forms).
+                let t = *self.rng.pick(&[
+                    "{ let fnm = [[@0, 0.5f64], [@1, @0 * @1]]; let mut fns = 0.0f64; for fnr in fnm.iter() { for fnv in fnr { fns += fnv * fnv; } } fns }",
+                    "{ let fnm = [[@0, @1, 0.25f64], [0.5f64, @1, @0]]; let mut fns = @0; for (fni, fnr) in fnm.iter().enumerate() { for &fnv in fnr.iter() { fns = fns * 0.5 + fnv * (fni as f64 + 1.0); } } fns }",
+                    "{ let fnm = [[@0, 0.5f64], [@1, -0.25f64]]; let mut fns = 0.0f64; for fnr in fnm { for (fnj, fnv) in fnr.iter().enumerate() { fns += fnv * fnr[1 - fnj]; } } fns }",
+                    "{ let mut fnm = vec![vec![0.0f64; 2]; 3]; fnm[0][0] = @0; fnm[1][1] = @1; fnm[2][0] = @0 * @1; fnm.iter().map(|fnr| fnr.iter().map(|fnv| fnv * fnv + fnv).sum::<f64>()).sum::<f64>() }",
+                    "{ let fnm = [[@0, 0.5f64], [@1, -0.25f64]]; fnm.iter().flatten().map(|fnv| fnv.sin() * fnv).sum::<f64>() }",
+                    "{ let fnm = [[@0, @1], [@1, 0.75f64]]; let mut fns = 0.0f64; for fnv in fnm.iter().flatten() { if *fnv > 0.9 { break; } fns += fnv * @0; } fns }",
+                    "{ let fnm = [[@0, 0.5f64, @1], [@1, @0, -0.5f64]]; fnm.iter().flat_map(|fnr| fnr.iter()).fold(0.0f64, |fna, fnv| fna * 0.5 + fnv) }",
+                    "{ let mut fpv = Vec::new(); let mut fpa = @0; for fpk in 0..3 { fpa = fpa * @1 + (fpk as f64) * 0.25; fpv.push(fpa); } fpv.iter().map(|fq| fq * fq).sum::<f64>() + fpv[fpv.len() - 1] }",
+                    "{ let mut fpv: Vec<f64> = vec![]; fpv.push(@0); if @1 > 0.0 { fpv.push(@1 * 2.0); } fpv.push(fpv[0] * 0.5); let mut fps = 0.0f64; for fpi in 0..fpv.len() { fps += fpv[fpi] * (fpi as f64 + 1.0); } fps }",
                 ]);
                 let n = if t.contains("@1") { 2 } else { 1 };
                 E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())

@@ -50,7 +50,7 @@ pub fn plan(
     }
     let mut assigned_anywhere = HashSet::new();
     visit_stmts(body, &mut |s| match s {
-        Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } => {
+        Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } | Stmt::Push { place, .. } => {
             assigned_anywhere.insert(place.var);
         }
         Stmt::Passive(_, t) => mentions_tokens(t, by_name, &mut assigned_anywhere),
@@ -130,7 +130,9 @@ fn candidate(
                     ok = false;
                 }
             }
-            Stmt::Assign { place, .. } if !own.contains(&place.var) => ok = false,
+            Stmt::Assign { place, .. } | Stmt::Push { place, .. } if !own.contains(&place.var) => {
+                ok = false
+            }
             Stmt::Passive(_, t) => {
                 // Passive code may write what it names: only loop-local names, or flags.
                 let mut m = HashSet::new();
@@ -175,7 +177,7 @@ fn candidate(
     let mut later_assigned = HashSet::new();
     for s in &body.stmts[li + 1..] {
         visit_stmt(s, &mut |s| match s {
-            Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } => {
+            Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } | Stmt::Push { place, .. } => {
                 later_assigned.insert(place.var);
             }
             Stmt::Passive(_, t) => mentions_tokens(t, by_name, &mut later_assigned),
@@ -255,8 +257,11 @@ fn windows(f: &Func, lb: &Block, l: &Stmt, var: VarId) -> (Vec<(VarId, usize)>, 
         }
     };
     visit_stmts(lb, &mut |s| match s {
-        Stmt::Let { rhs, .. } => match rhs {
-            Rhs::Operand(a) | Rhs::Neg(a) => see(a, false),
+        // A binding of an element not known to be a float (a row `let row = m[i];` of a nested
+        // array) has an adjoint of the row's shape, which no float register holds.
+        Stmt::Let { var, rhs, .. } => match rhs {
+            Rhs::Operand(a) => see(a, !f.vars[*var].scalar),
+            Rhs::Neg(a) => see(a, false),
             Rhs::Bin(_, a, b) => {
                 see(a, false);
                 see(b, false);
@@ -287,7 +292,9 @@ fn windows(f: &Func, lb: &Block, l: &Stmt, var: VarId) -> (Vec<(VarId, usize)>, 
                 }
             }
         },
-        Stmt::Assign { value, .. } | Stmt::AddAssign { value, .. } => see(value, true),
+        Stmt::Assign { value, .. } | Stmt::AddAssign { value, .. } | Stmt::Push { value, .. } => {
+            see(value, true)
+        }
         Stmt::Return { value, .. } => see(value, true),
         _ => {}
     });
@@ -465,7 +472,9 @@ fn stmt_mentions(
             rhs_mentions(rhs, by_name, &mut r);
             m.extend(r);
         }
-        Stmt::Assign { place, value, .. } | Stmt::AddAssign { place, value, .. } => {
+        Stmt::Assign { place, value, .. }
+        | Stmt::AddAssign { place, value, .. }
+        | Stmt::Push { place, value, .. } => {
             m.push(place.var);
             place_idx(place, by_name, &mut m);
             op(value, &mut m);

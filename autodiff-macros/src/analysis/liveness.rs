@@ -55,7 +55,9 @@ pub(crate) fn live_vars(f: &Func, body: &Block) -> HashSet<VarId> {
                     Rhs::Match { arms, .. } => arms.iter().for_each(|a| tails(&a.body, &mut reads)),
                     Rhs::Block(b) => tails(b, &mut reads),
                 },
-                Stmt::Assign { place, value, .. } | Stmt::AddAssign { place, value, .. }
+                Stmt::Assign { place, value, .. }
+                | Stmt::AddAssign { place, value, .. }
+                | Stmt::Push { place, value, .. }
                     if live.contains(&place.var) =>
                 {
                     reads.push(value.clone());
@@ -169,7 +171,8 @@ pub(crate) fn live_stmt(
             }
             live
         }
-        Stmt::AddAssign { place, value, .. } => {
+        // A push adds an element: the `Vec`'s other elements stay.
+        Stmt::AddAssign { place, value, .. } | Stmt::Push { place, value, .. } => {
             let mut live = out.clone();
             if out.contains(&place.var) {
                 op_var(value, &mut live);

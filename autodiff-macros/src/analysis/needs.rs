@@ -556,6 +556,13 @@ impl Walk<'_> {
                 }
                 self.restore(s, place);
             }
+            // The pushed element's adjoint is popped off the `Vec`'s (and the element off the
+            // `Vec`, when it is needed: a write, no read).
+            Stmt::Push { place, value, .. } => {
+                if f.vars[place.var].active && !dead(place.var) {
+                    self.acc(value, true, false);
+                }
+            }
             Stmt::Passive(..) | Stmt::Break { .. } | Stmt::Continue { .. } => {}
             Stmt::If {
                 cond, then, els, ..

@@ -188,7 +188,9 @@ impl<'a> Walk<'a> {
     fn stmt(&mut self, s: &Stmt) {
         match s {
             Stmt::Let { rhs, .. } => self.rhs(rhs),
-            Stmt::Assign { place, value, .. } | Stmt::AddAssign { place, value, .. } => {
+            Stmt::Assign { place, value, .. }
+            | Stmt::AddAssign { place, value, .. }
+            | Stmt::Push { place, value, .. } => {
                 *self.writes.entry(place.var).or_default() += 1;
                 self.operand(value);
             }

@@ -27,6 +27,7 @@ pub(crate) fn save_regions(
         fn block<'b>(&mut self, b: &'b Block, chain: &mut Vec<(&'b Block, usize)>) {
             for (k, s) in b.stmts.iter().enumerate() {
                 chain.push((b, k));
+                // A push overwrites nothing (its reverse pops what it added).
                 if let Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } = s {
                     let v = place.var;
                     let var = &self.f.vars[v];

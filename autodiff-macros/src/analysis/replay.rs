@@ -51,7 +51,7 @@ pub fn plan(
     let mut changed: HashSet<VarId> = HashSet::new();
     let mut untouchable: HashSet<VarId> = HashSet::new();
     crate::ir::visit_stmts(b, &mut |s| match s {
-        Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } => {
+        Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } | Stmt::Push { place, .. } => {
             changed.insert(place.var);
         }
         Stmt::Let { var, .. } => {

@@ -239,6 +239,7 @@ pub fn stmt_span(s: &Stmt) -> Option<proc_macro2::Span> {
         Stmt::Let { span, .. }
         | Stmt::Assign { span, .. }
         | Stmt::AddAssign { span, .. }
+        | Stmt::Push { span, .. }
         | Stmt::Break { span, .. }
         | Stmt::Continue { span, .. }
         | Stmt::Return { span, .. } => Some(*span),

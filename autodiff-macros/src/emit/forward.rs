@@ -148,6 +148,18 @@ fn stmt_inner(cx: &Ctx, s: &Stmt, result_scalar: bool) -> TokenStream {
                 _ => q!(#p #op #v;),
             }
         }
+        // The tangent grows alongside (its element made first: the push may move the value).
+        Stmt::Push { place, value, .. } => {
+            let p = cx.place(place);
+            let v = cx.value(value);
+            if cx.f.vars[place.var].active {
+                let pt = cx.shadow(place, false);
+                let t = tangent_or_zero(cx, value, false);
+                q!(#pt.push(#t); #p.push(#v);)
+            } else {
+                q!(#p.push(#v);)
+            }
+        }
         Stmt::Passive(_, t) => t.clone(),
         Stmt::If {
             cond, then, els, ..

@@ -92,6 +92,18 @@ impl<'ast> Visit<'ast> for Analysis {
         visit::visit_expr_assign(self, e);
     }
 
+    /// `v.push(e)` with `e` active makes `v` active (the `Vec` holds derivatives).
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if m.method == "push"
+            && m.args.len() == 1
+            && is_active(&m.args[0], &self.active)
+            && let Some(base) = place_base(&m.receiver)
+        {
+            self.mark(base);
+        }
+        visit::visit_expr_method_call(self, m);
+    }
+
     fn visit_expr_binary(&mut self, e: &'ast syn::ExprBinary) {
         let compound = matches!(
             e.op,

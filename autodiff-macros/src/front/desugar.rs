@@ -86,7 +86,7 @@ impl Reductions {
             }
             _ => return None,
         };
-        if IterLoop::parse(&pat, src).is_none() && Slices::parse(src, &pat).is_none() {
+        if !loopable(&pat, src) {
             return None;
         }
         syn::parse2(q!({
@@ -100,9 +100,11 @@ impl Reductions {
     }
 }
 
-/// Whether `for pat in src` is a loop `lower` (or [`windows`]) takes.
+/// Whether `for pat in src` is a loop `lower` (or [`windows`], or `flatten::loops`) takes.
 pub(crate) fn loopable(pat: &Pat, src: &Expr) -> bool {
-    IterLoop::parse(pat, src).is_some() || Slices::parse(src, pat).is_some()
+    IterLoop::parse(pat, src).is_some()
+        || Slices::parse(src, pat).is_some()
+        || crate::front::flatten::loopable(pat, src)
 }
 
 /// A closure parameter's pattern as a `for` pattern (which takes no type annotation).

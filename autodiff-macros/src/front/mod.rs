@@ -2,10 +2,12 @@
 
 pub mod activity;
 pub mod desugar;
+pub mod flatten;
 pub mod inline;
 pub mod iterators;
 pub mod lower;
 pub mod options;
+pub mod returns;
 pub mod signature;
 pub mod syntax;
 
@@ -55,11 +57,13 @@ pub fn lower_function(func: &ItemFn, sig: &Signature) -> syn::Result<Func> {
         errors.push(e);
     }
     errors.finish()?;
+    returns::typed_collects(&mut body, &sig.ret_ty);
     desugar::patterns(&mut body);
     desugar::destructuring(&mut body);
     desugar::reductions(&mut body, zero.clone(), one.clone());
     let typed: Vec<(String, &Type)> = params.iter().map(|p| (p.name.to_string(), &p.ty)).collect();
     iterators::chains(&mut body, zero, one, float_types, &typed);
+    flatten::loops(&mut body);
     desugar::windows(&mut body);
     let mut renamer = Renamer::new(names::Fresh::new(q!(#func #body)));
     for p in params.iter() {

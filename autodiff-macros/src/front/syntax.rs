@@ -9,7 +9,9 @@ use syn::{Expr, Pat, Type, UnOp};
 /// A `for` loop over the elements of arrays, slices or `Vec`s, in one of the forms an index loop
 /// expresses: `for x in xs` / `&xs` / `xs.iter()` / `xs.into_iter()` (with `.copied()` or
 /// `.cloned()`), `for (i, x) in xs.iter().enumerate()`, `for (a, b) in xs.iter().zip(ys)`
-/// (`zip(&ys)`, `zip(ys.iter())`), each element pattern `x`, `&x`, `mut x` or `_`.
+/// (`zip(&ys)`, `zip(ys.iter())`), zips of zips (`for (a, (b, c)) in xs.iter().zip(ys.iter()
+/// .zip(zs))`, `for ((a, b), c) in xs.iter().zip(ys).zip(zs)`), each element pattern `x`, `&x`,
+/// `mut x` or `_`.
 ///
 /// Input: `for (i, &x) in xs.iter().enumerate() { .. }`
 /// Output (what `lower` builds): `for __i0 in 0..xs.len() { let i = __i0; let x = xs[__i0]; .. }`
@@ -26,6 +28,74 @@ pub struct IterLoop<'a> {
     /// `.filter(|q| pred)` calls after the adapters, innermost first: the body runs for the
     /// items whose predicates all hold (passive: they only decide).
     pub filters: Vec<&'a syn::ExprClosure>,
+    /// How the items of the sources nest in what the iterator yields (`a.zip(b.zip(c))`
+    /// yields `(a, (b, c))`), the leaves numbering `elems`.
+    pub shape: Zipped,
+}
+
+/// The nesting of zipped sources: a source (its number in [`IterLoop::elems`]), or a pair.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Zipped {
+    One(usize),
+    Pair(Box<Zipped>, Box<Zipped>),
+}
+
+impl Zipped {
+    /// The item with each source's part made by `leaf`: `leaf(0)`, `(leaf(0), (leaf(1),
+    /// leaf(2)))`.
+    pub fn item(
+        &self,
+        leaf: &dyn Fn(usize) -> proc_macro2::TokenStream,
+    ) -> proc_macro2::TokenStream {
+        match self {
+            Zipped::One(k) => leaf(*k),
+            Zipped::Pair(a, b) => {
+                let (a, b) = (a.item(leaf), b.item(leaf));
+                q!((#a, #b))
+            }
+        }
+    }
+}
+
+/// The sources of `a.zip(b)`, `a.zip(b.zip(c))`, `a.zip(b).zip(c)`, .. (each a collection),
+/// numbered from `out.len()` in order, and their nesting. `arg`: a `zip`'s argument, whose
+/// items come by reference.
+fn zipped<'a>(e: &'a Expr, arg: bool, out: &mut Vec<(&'a Expr, Items)>) -> Option<Zipped> {
+    match strip_paren(e) {
+        Expr::MethodCall(m) if m.method == "zip" && m.args.len() == 1 => {
+            let a = zipped(&m.receiver, arg, out)?;
+            let b = zipped(&m.args[0], true, out)?;
+            Some(Zipped::Pair(Box::new(a), Box::new(b)))
+        }
+        e => {
+            let (c, items) = collection(e)?;
+            let items = if arg && items == Items::Value {
+                Items::Ref
+            } else {
+                items
+            };
+            out.push((c, items));
+            Some(Zipped::One(out.len() - 1))
+        }
+    }
+}
+
+/// The element patterns of `pat` matched against `shape`, in the sources' order.
+fn zipped_pats<'a>(pat: &'a Pat, shape: &Zipped, out: &mut Vec<&'a Pat>) -> Option<()> {
+    match shape {
+        Zipped::One(_) => {
+            element_pat(pat)?;
+            out.push(pat);
+            Some(())
+        }
+        Zipped::Pair(a, b) => match strip_pat_type(pat) {
+            Pat::Tuple(t) if t.elems.len() == 2 => {
+                zipped_pats(&t.elems[0], a, out)?;
+                zipped_pats(&t.elems[1], b, out)
+            }
+            _ => None,
+        },
+    }
 }
 
 /// The iterator adapters that select or reorder positions without looking at the items.
@@ -59,8 +129,8 @@ pub enum Items {
 }
 
 impl<'a> IterLoop<'a> {
-    /// The number of positions before the adapters: the collection's length, or the shorter of
-    /// two zipped ones (`None` for more than two).
+    /// The number of positions before the adapters: the collection's length, or the shortest
+    /// of zipped ones.
     pub fn len(&self) -> Option<proc_macro2::TokenStream> {
         let lens: Vec<proc_macro2::TokenStream> = self
             .elems
@@ -70,11 +140,11 @@ impl<'a> IterLoop<'a> {
                 q!(#src.len())
             })
             .collect();
-        match lens.as_slice() {
-            [a] => Some(a.clone()),
-            [a, b] => Some(q!(::core::cmp::min(#a, #b))),
-            _ => None,
-        }
+        let (first, rest) = lens.split_first()?;
+        Some(
+            rest.iter()
+                .fold(first.clone(), |a, b| q!(::core::cmp::min(#a, #b))),
+        )
     }
 
     /// The positions the loop visits: `0..len` through its position adapters
@@ -116,18 +186,8 @@ impl<'a> IterLoop<'a> {
             }
             e => (e, false),
         };
-        let sources: Vec<(&Expr, Items)> = match iter {
-            Expr::MethodCall(m) if m.method == "zip" && m.args.len() == 1 => {
-                let (b, items) = collection(&m.args[0])?;
-                let items = if items == Items::Value {
-                    Items::Ref
-                } else {
-                    items
-                };
-                vec![collection(&m.receiver)?, (b, items)]
-            }
-            e => vec![collection(e)?],
-        };
+        let mut sources: Vec<(&Expr, Items)> = Vec::new();
+        let shape = zipped(iter, false, &mut sources)?;
         let pat = strip_pat_type(pat);
         let (index, elem_pat) = if enumerate {
             match pat {
@@ -137,17 +197,8 @@ impl<'a> IterLoop<'a> {
         } else {
             (None, pat)
         };
-        let elem_pats: Vec<&Pat> = if sources.len() == 2 {
-            match strip_pat_type(elem_pat) {
-                Pat::Tuple(t) if t.elems.len() == 2 => t.elems.iter().collect(),
-                _ => return None,
-            }
-        } else {
-            vec![elem_pat]
-        };
-        if !elem_pats.iter().all(|p| element_pat(p).is_some()) {
-            return None;
-        }
+        let mut elem_pats: Vec<&Pat> = Vec::new();
+        zipped_pats(elem_pat, &shape, &mut elem_pats)?;
         if index.is_some_and(|p| !matches!(strip_pat_type(p), Pat::Ident(_) | Pat::Wild(_))) {
             return None;
         }
@@ -160,6 +211,7 @@ impl<'a> IterLoop<'a> {
                 .collect(),
             adapters,
             filters,
+            shape,
         })
     }
 }

@@ -261,6 +261,16 @@ pub enum Stmt {
         sub: bool,
         span: Span,
     },
+    /// `place.push(value);` on a `Vec` declared in the function's body: its tangent and
+    /// adjoint grow alongside it, and the reverse sweep pops the adjoint of the pushed element
+    /// (and the element itself, when the reverse sweep reads the `Vec`: it sees the `Vec` as
+    /// it was at each point of the forward sweep).
+    Push {
+        id: StmtId,
+        place: Place,
+        value: Operand,
+        span: Span,
+    },
     /// A passive statement kept as tokens (assignments to passive variables and the like).
     Passive(StmtId, TokenStream),
     If {
@@ -347,6 +357,7 @@ impl Stmt {
             Stmt::Let { id, .. }
             | Stmt::Assign { id, .. }
             | Stmt::AddAssign { id, .. }
+            | Stmt::Push { id, .. }
             | Stmt::Passive(id, _)
             | Stmt::If { id, .. }
             | Stmt::Match { id, .. }

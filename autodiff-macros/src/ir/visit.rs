@@ -67,7 +67,7 @@ pub fn collect_decls(b: &Block, lets: &mut HashSet<VarId>, fors: &mut HashSet<Va
 
 pub fn assigned_vars(b: &Block, out: &mut HashSet<VarId>) {
     visit_stmts(b, &mut |s| match s {
-        Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } => {
+        Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } | Stmt::Push { place, .. } => {
             out.insert(place.var);
         }
         _ => {}
@@ -150,7 +150,7 @@ pub fn operand_mentions(op: &Operand, by_name: &HashMap<String, VarId>, f: &mut 
 /// Every variable `s` assigns or declares, nested statements included.
 pub fn writes(s: &Stmt, out: &mut HashSet<VarId>) {
     visit_stmt(s, &mut |s| match s {
-        Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } => {
+        Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } | Stmt::Push { place, .. } => {
             out.insert(place.var);
         }
         Stmt::Let { var, .. } | Stmt::For { var, .. } => {

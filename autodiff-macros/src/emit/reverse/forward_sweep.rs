@@ -493,6 +493,23 @@ impl Rev<'_> {
                     q!(#save #p += #v;)
                 }
             }
+            // The adjoint of a `Vec` of the function's body is made at its `let` (above) and
+            // grows alongside it; one declared in a nested block is made at the start of that
+            // block's reverse, from the `Vec` as it ended.
+            Stmt::Push { place, value, .. } => {
+                let p = cx.place(place);
+                let var = &cx.f.vars[place.var];
+                let grow = (var.active
+                    && var.scope == Some(self.facts.body_id)
+                    && !self.needs.single.contains(&place.var))
+                .then(|| {
+                    let a = cx.shadow(place, true);
+                    let z = cx.zero_like(&cx.value(value), cx.is_scalar_op(value));
+                    q!(#a.push(#z);)
+                });
+                let v = self.kept_value(value);
+                q!(#grow #p.push(#v);)
+            }
             Stmt::Passive(_, t) => t.clone(),
             Stmt::If {
                 cond, then, els, ..

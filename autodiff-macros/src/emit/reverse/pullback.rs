@@ -568,6 +568,26 @@ impl Rev<'_> {
                 out.extend(self.restore(s, place, depth));
                 out
             }
+            // The pushed element's adjoint comes off the `Vec`'s adjoint, which so has the
+            // `Vec`'s length at every point of the reverse sweep; the element comes off the `Vec`
+            // when the reverse sweep reads it (so that it sees the `Vec` as it was there).
+            Stmt::Push { place, value, .. } => {
+                let mut out = TokenStream::new();
+                if cx.f.vars[place.var].active {
+                    let a = cx.shadow(place, true);
+                    if !dead(place.var) && value.active_place(self.f()).is_some() {
+                        out.extend(q!(let __b = #a.pop().unwrap();));
+                        out.extend(self.acc(value, q!(__b), cx.is_scalar_op(value)));
+                    } else {
+                        out.extend(q!(#a.pop();));
+                    }
+                }
+                if self.needs.needed.contains(&place.var) {
+                    let p = cx.place(place);
+                    out.extend(q!(#p.pop();));
+                }
+                out
+            }
             Stmt::Passive(_, _) => q!(),
             Stmt::If {
                 cond, then, els, ..

@@ -3,11 +3,12 @@
 //!
 //! Input: a syntax `for` loop.  Output: an IR `For` statement.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Ident, Pat};
 
+use super::rows::deref_free;
 use super::*;
 
 impl Lowerer<'_> {
@@ -80,7 +81,7 @@ impl Lowerer<'_> {
         let (k, _) = self.fresh.next("__i", 0);
         let k = Ident::new(&k, Span::call_site());
         let Some(len) = lp.len() else {
-            unreachable!("one or two collections")
+            unreachable!("at least one collection")
         };
         let iter_tokens = lp.positions(&len);
         let reads = self.mentioned_vars(&f.expr);
@@ -111,6 +112,9 @@ impl Lowerer<'_> {
                 span,
             });
         }
+        // The body, with the rows it names through element bindings replaced by the rows
+        // themselves (`rows.rs`).
+        let mut body = f.body.clone();
         for (pat, src, items) in &lp.elems {
             let Some(Some(pi)) = crate::front::syntax::element_pat(pat) else {
                 continue;
@@ -118,6 +122,24 @@ impl Lowerer<'_> {
             // `&x` takes the item's value; a plain `x` keeps what the iterator yields.
             let by_ref_pat = matches!(strip_pat_type(pat), Pat::Reference(_));
             let src = crate::front::syntax::strip_paren(src);
+            if self.is_active(src)
+                && pi.mutability.is_none()
+                && let Some(b) = self.row_alias(
+                    &body,
+                    &pi.ident,
+                    src,
+                    &k,
+                    !by_ref_pat && self.yields_refs(&f.expr, src, *items),
+                )
+            {
+                body = b;
+                continue;
+            }
+            // An active element is bound by value: where the loop yields a reference, `*x`
+            // in the body is that value.
+            if self.is_active(src) && !by_ref_pat && self.yields_refs(&f.expr, src, *items) {
+                body = deref_free(&body, &pi.ident);
+            }
             if self.is_active(src) {
                 let Some(mut place) = self.lower_place(src) else {
                     self.error(src.span(), "iterate over a variable, a field or an element (`xs.iter()`, `p.w.iter()`)");
@@ -157,6 +179,7 @@ impl Lowerer<'_> {
                 });
             }
         }
+        let f = &syn::ExprForLoop { body, ..f.clone() };
         if lp.filters.is_empty() {
             self.finish_for(f, (var, iter, label), (id, stmts), out);
             return;
@@ -164,25 +187,17 @@ impl Lowerer<'_> {
         // `.filter(|q| pred)`: the body runs under `{ let q = &ITEM; pred }`, with `ITEM` what
         // the user's iterator yields at this position (so `pred` sees the types it was written
         // for), read from the collections as passive tokens.
-        let items: Vec<TokenStream> = lp
-            .elems
-            .iter()
-            .map(|(_, src, items)| {
-                let src = crate::front::syntax::strip_paren(src);
-                match items {
-                    crate::front::syntax::Items::Ref => q!(&#src[#k]),
-                    crate::front::syntax::Items::Value => q!(#src[#k]),
-                    crate::front::syntax::Items::Clone => {
-                        q!(::core::clone::Clone::clone(&#src[#k]))
-                    }
+        let item = lp.shape.item(&|i| {
+            let (_, src, items) = &lp.elems[i];
+            let src = crate::front::syntax::strip_paren(src);
+            match items {
+                crate::front::syntax::Items::Ref => q!(&#src[#k]),
+                crate::front::syntax::Items::Value => q!(#src[#k]),
+                crate::front::syntax::Items::Clone => {
+                    q!(::core::clone::Clone::clone(&#src[#k]))
                 }
-            })
-            .collect();
-        let item = match items.as_slice() {
-            [a] => a.clone(),
-            [a, b] => q!((#a, #b)),
-            _ => unreachable!("one or two collections"),
-        };
+            }
+        });
         let item = if lp.index.is_some() {
             q!((#k, #item))
         } else {

@@ -23,6 +23,8 @@ use crate::names::{self, MacroArgs};
 mod expr;
 mod kinds;
 mod loops;
+mod push;
+mod rows;
 mod stmt;
 
 pub struct Lowerer<'a> {

@@ -353,6 +353,14 @@ impl Lowerer<'_> {
                     els: self.empty_block(),
                 });
             }
+            Expr::MethodCall(m)
+                if m.method == "push"
+                    && m.args.len() == 1
+                    && m.turbofish.is_none()
+                    && mentions(e, self.active) =>
+            {
+                self.lower_push(m, out)
+            }
             // Reported by `exits_from_floats`.
             Expr::Unsafe(_) => {}
             Expr::Paren(p) => self.lower_expr_stmt(&p.expr, out),
