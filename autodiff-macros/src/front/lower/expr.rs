@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use autodiff_core::rules::Rule;
+use autodiff_core::rules::{Rule, Tuple};
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;
@@ -229,22 +229,25 @@ impl Lowerer<'_> {
         match e {
             Expr::Paren(p) => self.lower_rhs(&p.expr, out),
             Expr::Group(g) => self.lower_rhs(&g.expr, out),
-            Expr::Path(_) | Expr::Index(_) | Expr::Field(_) => match self.lower_place(e) {
-                Some(p) => Rhs::Operand(Operand::Place(p)),
-                None => {
-                    self.error(
-                        e.span(),
-                        format!(
-                            "{} is not supported in a differentiated function",
-                            describe(e)
-                        ),
-                    );
-                    Rhs::Operand(Operand::Const {
-                        tokens: e.to_token_stream(),
-                        float: false,
-                    })
+            Expr::Path(_) | Expr::Index(_) | Expr::Field(_) => {
+                if let Some(p) = self.lower_place(e) {
+                    return Rhs::Operand(Operand::Place(p));
                 }
-            },
+                if let Some(rhs) = self.lower_projection(e, out) {
+                    return rhs;
+                }
+                self.error(
+                    e.span(),
+                    format!(
+                        "{} is not supported in a differentiated function",
+                        describe(e)
+                    ),
+                );
+                Rhs::Operand(Operand::Const {
+                    tokens: e.to_token_stream(),
+                    float: false,
+                })
+            }
             Expr::Binary(b) => {
                 let op = match b.op {
                     SynBinOp::Add(_) => BinOp::Add,
@@ -318,28 +321,10 @@ impl Lowerer<'_> {
                         float: true,
                     });
                 }
-                if name == "sin_cos" && m.args.is_empty() {
-                    // `(x.sin(), x.cos())`: two rows of the table on one operand.
-                    let x = self.lower_operand(&m.receiver, out);
-                    let span = m.span();
-                    let parts = ["sin", "cos"].map(|r| {
-                        let rule = Rule::find(r).expect("sin and cos are rules");
-                        let t = self.temp(true);
-                        out.push(Stmt::Let {
-                            id: self.sid(),
-                            var: t,
-                            ty: None,
-                            rhs: Rhs::Rule(rule, vec![x.clone()]),
-                            span,
-                        });
-                        Operand::Place(Place {
-                            var: t,
-                            proj: Vec::new(),
-                            span,
-                            deref: false,
-                        })
-                    });
-                    return Rhs::Tuple(parts.to_vec());
+                if let Some(tuple) = Tuple::find(&name) {
+                    let mut all: Vec<&Expr> = vec![&m.receiver];
+                    all.extend(m.args.iter());
+                    return Rhs::Tuple(self.lower_tuple(tuple, &all, None, m.span(), out));
                 }
                 const STD: &[&str] = &[
                     "clone", "to_owned", "to_vec", "into", "as_ref", "borrow", "as_slice",
@@ -495,48 +480,6 @@ impl Lowerer<'_> {
         }
     }
 
-    pub(super) fn lower_rule(
-        &mut self,
-        rule: &'static Rule,
-        args: &[&Expr],
-        span: Span,
-        out: &mut Vec<Stmt>,
-    ) -> Rhs {
-        if args.len() != rule.args.len() {
-            self.error(
-                span,
-                format!(
-                    "`{}` takes {} argument(s) besides the receiver",
-                    rule.name,
-                    rule.args.len() - 1
-                ),
-            );
-            return Rhs::Operand(Operand::Const {
-                tokens: q!(),
-                float: true,
-            });
-        }
-        let floats: Vec<&Expr> = args
-            .iter()
-            .zip(rule.args)
-            .filter(|(_, (_, kind))| *kind == "F")
-            .map(|(a, _)| *a)
-            .collect();
-        let mut floats = self.lower_operands(&floats, out).into_iter();
-        let ops = args
-            .iter()
-            .zip(rule.args)
-            .map(|(a, (_, kind))| match *kind {
-                "F" => floats.next().expect("one operand a float argument"),
-                _ => Operand::Const {
-                    tokens: a.to_token_stream(),
-                    float: false,
-                },
-            })
-            .collect();
-        Rhs::Rule(rule, ops)
-    }
-
     pub(super) fn lower_call(&mut self, c: &syn::ExprCall, out: &mut Vec<Stmt>) -> Rhs {
         let Expr::Path(path) = &*c.func else {
             self.error(c.func.span(), "only calls of named functions are supported in a differentiated function (`g(x)` or `module::g(x)`)");
@@ -557,6 +500,10 @@ impl Lowerer<'_> {
                 let args: Vec<&Expr> = c.args.iter().collect();
                 return self.lower_rule(rule, &args, c.span(), out);
             }
+            if let Some(tuple) = Tuple::find(&segs[1]) {
+                let args: Vec<&Expr> = c.args.iter().collect();
+                return Rhs::Tuple(self.lower_tuple(tuple, &args, None, c.span(), out));
+            }
             self.error(
                 path.span(),
                 format!(
@@ -572,6 +519,12 @@ impl Lowerer<'_> {
         {
             let args: Vec<&Expr> = c.args.iter().collect();
             return self.lower_rule(rule, &args, c.span(), out);
+        }
+        if path.qself.is_some()
+            && let Some(tuple) = segs.last().and_then(|s| Tuple::find(s))
+        {
+            let args: Vec<&Expr> = c.args.iter().collect();
+            return Rhs::Tuple(self.lower_tuple(tuple, &args, None, c.span(), out));
         }
         let callee = path.to_token_stream().to_string().replace(' ', "");
         let args = self.lower_args(None, c.args.iter(), &callee, out);

@@ -24,6 +24,7 @@ mod control;
 mod expr;
 mod kinds;
 mod loops;
+mod methods;
 mod stmt;
 
 use control::LoopFrame;

@@ -132,12 +132,17 @@ impl Lowerer<'_> {
                     return;
                 }
                 let elems: Vec<&Pat> = pt.elems.iter().collect();
-                let parts: Vec<Operand> = match &*init.expr {
-                    Expr::Tuple(et) if et.elems.len() == elems.len() => {
+                // `let (s, c) = x.sin_cos();`: one row a part.
+                let tuple = self
+                    .tuple_call(&init.expr)
+                    .filter(|(t, _)| t.parts.len() == elems.len());
+                let parts: Vec<Operand> = match (&*init.expr, tuple) {
+                    (_, Some((t, args))) => self.lower_tuple(t, &args, None, init.expr.span(), out),
+                    (Expr::Tuple(et), None) if et.elems.len() == elems.len() => {
                         let es: Vec<&Expr> = et.elems.iter().collect();
                         self.lower_operands(&es, out)
                     }
-                    e => {
+                    (e, None) => {
                         let whole = self.lower_operand(e, out);
                         (0..elems.len())
                             .map(|i| project(&whole, Proj::Field(syn::Member::Unnamed(syn::Index::from(i)))))
