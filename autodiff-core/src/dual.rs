@@ -490,10 +490,23 @@ impl<F: Float> Float for Dual<F> {
         }
     }
 
-    /// Both from the table: `(sin x, cos x)`.
+    /// The tuple `sin_cos` of the table (`rules::TUPLES`): the value computed once, each
+    /// part's tangent from its row (`sin`, `cos`).
     #[inline]
     fn sin_cos(self) -> (Self, Self) {
-        (self.sin(), self.cos())
+        let (s, c) = <F as Float>::sin_cos(self.v);
+        let [ds] = partials::sin(self.v, s);
+        let [dc] = partials::cos(self.v, c);
+        (
+            Dual {
+                v: s,
+                t: scale_tangent(ds, self.t),
+            },
+            Dual {
+                v: c,
+                t: scale_tangent(dc, self.t),
+            },
+        )
     }
 
     by_rule!(to_degrees(self));

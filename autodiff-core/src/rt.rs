@@ -32,6 +32,31 @@ impl<T> Default for Slot<T> {
     }
 }
 
+/// The value a `loop` or labelled block used as a value produces: a float (`f32`, `f64`, a
+/// generic `F: Float`, [`Dual`](crate::Dual)), whose zero is [`placeholder`].
+#[diagnostic::on_unimplemented(
+    message = "the value of a `loop` or labelled block of a differentiated function is a `{Self}`, not a float",
+    label = "this `loop` or block's value",
+    note = "declare the variable before the loop (`let mut v = ..;`), assign it before `break`, and read it after the loop"
+)]
+pub trait BreakValue {
+    /// A value that is never read (every way out of the loop assigns the slot first).
+    fn placeholder() -> Self;
+}
+
+impl<T: num_traits::Float> BreakValue for T {
+    #[inline(always)]
+    fn placeholder() -> T {
+        T::zero()
+    }
+}
+
+/// The first value of the slot of a `loop` or labelled block used as a value (never read).
+#[inline(always)]
+pub fn placeholder<T: BreakValue>() -> T {
+    T::placeholder()
+}
+
 /// A zero of the same shape as `x`.
 #[inline(always)]
 pub fn zero_of<T: Differentiable>(x: &T) -> T {

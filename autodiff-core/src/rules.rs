@@ -116,6 +116,46 @@ impl Rule {
     }
 }
 
+/// A float method whose value is a tuple of rows of [`RULES`], each applied to the method's
+/// arguments: `x.sin_cos()` is `(x.sin(), x.cos())`, so its derivatives are those rows'
+/// (`cos x` for the first part, `-sin x` for the second). A row has one result, so a tuple is
+/// not a row itself but a name for its parts, and the same three consumers read it from here:
+///
+/// - the macro lowers `x.sin_cos()` / `F::sin_cos(x)` into its parts' rows (`x.sin_cos().0`
+///   into the first part's alone, `let (s, c) = x.sin_cos();` into one row each);
+/// - [`Dual`](crate::Dual)'s method computes the tuple once and each part's tangent from that
+///   part's row of [`partials`];
+/// - the rule tests check that every part is a method row taking the tuple's arguments, and
+///   every part of `Dual`'s method and of the macro's in both modes against finite differences.
+#[derive(Debug, Clone, Copy)]
+pub struct Tuple {
+    /// The method's name.
+    pub name: &'static str,
+    /// The rows giving its parts, in order.
+    pub parts: &'static [&'static str],
+    /// The method's documentation.
+    pub doc: &'static str,
+}
+
+impl Tuple {
+    /// Looks a tuple-valued float method up by name.
+    pub fn find(name: &str) -> Option<&'static Tuple> {
+        TUPLES.iter().find(|t| t.name == name)
+    }
+
+    /// The rows of the parts, in order (each a [`Form::Method`] row of [`RULES`]).
+    pub fn rules(&self) -> impl Iterator<Item = &'static Rule> + '_ {
+        self.parts.iter().filter_map(|p| Rule::find(p))
+    }
+}
+
+/// The tuple-valued float methods (see [`Tuple`]).
+pub static TUPLES: &[Tuple] = &[Tuple {
+    name: "sin_cos",
+    parts: &["sin", "cos"],
+    doc: "`sin_cos x = (sin x, cos x)`: the rows `sin` and `cos`, derivatives `cos x` and `-sin x`.",
+}];
+
 /// Float methods whose result is not a float: reading a float through them is passive.
 pub static PREDICATES: &[&str] = &[
     "len",

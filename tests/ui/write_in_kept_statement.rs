@@ -5,14 +5,9 @@ use autodiff::prelude::*;
 #[differentiate]
 fn f(x: f64) -> f64 {
     let mut s = x;
-    'done: {
-        s *= x;
-        if s > 1.0 {
-            break 'done;
-        }
-        s += x;
-    }
-    s
+    let mut t = x * x;
+    std::mem::swap(&mut s, &mut t);
+    s + 2.0 * t
 }
 
 fn main() {}

@@ -223,7 +223,13 @@ pub fn is_active(e: &Expr, active: &HashSet<String>) -> bool {
                     .is_some_and(|(_, e)| is_active(e, active))
         }
         Expr::Match(m) => m.arms.iter().any(|a| is_active(&a.body, active)),
-        Expr::Block(b) => block_active(&b.block, active),
+        // A labelled block's value is its tail's or that of a `break` leaving it.
+        Expr::Block(b) => {
+            block_active(&b.block, active)
+                || crate::front::syntax::block_breaks(b)
+                    .iter()
+                    .any(|x| x.expr.as_ref().is_some_and(|v| is_active(v, active)))
+        }
         Expr::Unsafe(b) => block_active(&b.block, active),
         Expr::Array(a) => a.elems.iter().any(|e| is_active(e, active)),
         Expr::Tuple(t) => t.elems.iter().any(|e| is_active(e, active)),

@@ -482,30 +482,48 @@ pub fn written_bases(e: &Expr) -> Vec<(proc_macro2::Span, String)> {
 
 /// `break` / `continue` that leave, and `return`s inside, an expression used as a value (a
 /// `let` initializer, the right side of an assignment, an argument): the spans, each with what
-/// it is. The structured reverse sweep cannot leave a value half made.
-pub fn exits_from_values(body: &syn::Block) -> Vec<(proc_macro2::Span, &'static str)> {
+/// it is. The structured reverse sweep cannot leave a value half made. A `loop` or labelled
+/// block that is the whole value and that `hoisted` says is lowered into statements before
+/// its use (`let r = loop { .. }` on active values) is no value here: exits from it are
+/// statements' exits.
+pub fn exits_from_values(
+    body: &syn::Block,
+    hoisted: &dyn Fn(&Expr) -> bool,
+) -> Vec<(proc_macro2::Span, &'static str)> {
     use syn::spanned::Spanned;
-    struct V {
-        /// The labels of the loops around, innermost last.
-        loops: Vec<Option<String>>,
+    struct V<'h> {
+        hoisted: &'h dyn Fn(&Expr) -> bool,
+        /// The labels of the loops and labelled blocks around, innermost last, each with
+        /// whether it is a block (which only a labelled `break` leaves).
+        loops: Vec<(Option<String>, bool)>,
         /// For each value being computed, the number of loops around it.
         frames: Vec<usize>,
         out: Vec<(proc_macro2::Span, &'static str)>,
     }
-    impl V {
+    impl V<'_> {
         fn value(&mut self, e: &Expr) {
+            let whole = strip_paren(e);
+            let exited = match whole {
+                Expr::Loop(l) => loop_has_value(l),
+                Expr::Block(b) => !block_breaks(b).is_empty(),
+                _ => false,
+            };
+            if exited && (self.hoisted)(whole) {
+                syn::visit::Visit::visit_expr(self, e);
+                return;
+            }
             self.frames.push(self.loops.len());
             syn::visit::Visit::visit_expr(self, e);
             self.frames.pop();
         }
         fn target(&self, label: &Option<syn::Lifetime>) -> Option<usize> {
             match label {
-                None => self.loops.len().checked_sub(1),
+                None => self.loops.iter().rposition(|(_, block)| !block),
                 Some(l) => {
                     let n = l.ident.to_string();
                     self.loops
                         .iter()
-                        .rposition(|x| x.as_deref() == Some(n.as_str()))
+                        .rposition(|(x, _)| x.as_deref() == Some(n.as_str()))
                 }
             }
         }
@@ -522,14 +540,14 @@ pub fn exits_from_values(body: &syn::Block) -> Vec<(proc_macro2::Span, &'static 
                 self.out.push((span, what));
             }
         }
-        fn in_loop(&mut self, label: &Option<syn::Label>, body: &syn::Block) {
+        fn in_loop(&mut self, label: &Option<syn::Label>, body: &syn::Block, block: bool) {
             self.loops
-                .push(label.as_ref().map(|l| l.name.ident.to_string()));
+                .push((label.as_ref().map(|l| l.name.ident.to_string()), block));
             syn::visit::Visit::visit_block(self, body);
             self.loops.pop();
         }
     }
-    impl<'ast> syn::visit::Visit<'ast> for V {
+    impl<'ast> syn::visit::Visit<'ast> for V<'_> {
         fn visit_local(&mut self, l: &'ast syn::Local) {
             if let Some(init) = &l.init {
                 self.value(&init.expr);
@@ -554,14 +572,21 @@ pub fn exits_from_values(body: &syn::Block) -> Vec<(proc_macro2::Span, &'static 
         }
         fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
             self.value(&f.expr);
-            self.in_loop(&f.label, &f.body);
+            self.in_loop(&f.label, &f.body, false);
         }
         fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
             self.value(&w.cond);
-            self.in_loop(&w.label, &w.body);
+            self.in_loop(&w.label, &w.body, false);
         }
         fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
-            self.in_loop(&l.label, &l.body);
+            self.in_loop(&l.label, &l.body, false);
+        }
+        fn visit_expr_block(&mut self, b: &'ast syn::ExprBlock) {
+            match &b.label {
+                // A labelled block is left by the `break`s naming it.
+                Some(_) => self.in_loop(&b.label, &b.block, true),
+                None => syn::visit::Visit::visit_block(self, &b.block),
+            }
         }
         fn visit_expr_break(&mut self, b: &'ast syn::ExprBreak) {
             self.exit(&b.label, b.span(), "`break`");
@@ -579,10 +604,104 @@ pub fn exits_from_values(body: &syn::Block) -> Vec<(proc_macro2::Span, &'static 
         fn visit_item(&mut self, _: &'ast syn::Item) {}
     }
     let mut v = V {
+        hoisted,
         loops: Vec::new(),
         frames: Vec::new(),
         out: Vec::new(),
     };
     syn::visit::Visit::visit_block(&mut v, body);
     v.out
+}
+
+/// The `break`s in `body` that leave the loop or labelled block whose body it is: those naming
+/// `label`, and, for a loop (`unlabelled`), the unlabelled ones outside the loops nested in it.
+/// Closures and items have exits of their own.
+pub fn breaks_to<'a>(
+    body: &'a syn::Block,
+    label: Option<&syn::Lifetime>,
+    unlabelled: bool,
+) -> Vec<&'a syn::ExprBreak> {
+    struct V<'a> {
+        label: Option<String>,
+        /// Whether an unlabelled `break` here leaves the construct (no loop in between).
+        unlabelled: bool,
+        out: Vec<&'a syn::ExprBreak>,
+    }
+    impl V<'_> {
+        fn nested(&mut self, shadows: bool, f: impl FnOnce(&mut Self)) {
+            let (label, unlabelled) = (self.label.clone(), self.unlabelled);
+            if shadows {
+                self.label = None;
+            }
+            self.unlabelled = false;
+            f(self);
+            self.label = label;
+            self.unlabelled = unlabelled;
+        }
+        fn shadows(&self, l: &Option<syn::Label>) -> bool {
+            l.as_ref()
+                .is_some_and(|l| Some(l.name.ident.to_string()) == self.label)
+        }
+    }
+    impl<'a> syn::visit::Visit<'a> for V<'a> {
+        fn visit_expr_break(&mut self, b: &'a syn::ExprBreak) {
+            let to_us = match &b.label {
+                Some(l) => Some(l.ident.to_string()) == self.label,
+                None => self.unlabelled,
+            };
+            if to_us {
+                self.out.push(b);
+            }
+            syn::visit::visit_expr_break(self, b);
+        }
+        fn visit_expr_loop(&mut self, l: &'a syn::ExprLoop) {
+            let s = self.shadows(&l.label);
+            self.nested(s, |v| v.visit_block(&l.body));
+        }
+        fn visit_expr_while(&mut self, w: &'a syn::ExprWhile) {
+            self.visit_expr(&w.cond);
+            let s = self.shadows(&w.label);
+            self.nested(s, |v| v.visit_block(&w.body));
+        }
+        fn visit_expr_for_loop(&mut self, f: &'a syn::ExprForLoop) {
+            self.visit_expr(&f.expr);
+            let s = self.shadows(&f.label);
+            self.nested(s, |v| v.visit_block(&f.body));
+        }
+        fn visit_expr_block(&mut self, b: &'a syn::ExprBlock) {
+            if self.shadows(&b.label) {
+                // Only its label is shadowed: an unlabelled `break` passes through a block.
+                let label = self.label.take();
+                self.visit_block(&b.block);
+                self.label = label;
+            } else {
+                self.visit_block(&b.block);
+            }
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V {
+        label: label.map(|l| l.ident.to_string()),
+        unlabelled,
+        out: Vec::new(),
+    };
+    syn::visit::Visit::visit_block(&mut v, body);
+    v.out
+}
+
+/// Whether some `break` leaves this `loop` with a value (so the loop is a value).
+pub fn loop_has_value(l: &syn::ExprLoop) -> bool {
+    let label = l.label.as_ref().map(|l| &l.name);
+    breaks_to(&l.body, label, true)
+        .iter()
+        .any(|b| b.expr.is_some())
+}
+
+/// The `break`s that leave a labelled block (none for a block without a label).
+pub fn block_breaks(b: &syn::ExprBlock) -> Vec<&syn::ExprBreak> {
+    match &b.label {
+        Some(l) => breaks_to(&b.block, Some(&l.name), false),
+        None => Vec::new(),
+    }
 }

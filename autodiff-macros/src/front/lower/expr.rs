@@ -3,9 +3,9 @@
 //! Input: a syntax expression.  Output: an IR operand or right-hand side, with the temporaries
 //! it needs appended as statements.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use autodiff_core::rules::Rule;
+use autodiff_core::rules::{Rule, Tuple};
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;
@@ -81,6 +81,7 @@ impl Lowerer<'_> {
     /// Lowers an expression to an operand, binding its operations to temporaries in `out`.
     pub(super) fn lower_operand(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Operand {
         if !self.is_active(e) {
+            self.no_hidden_writes(e);
             return Operand::Const {
                 tokens: e.to_token_stream(),
                 float: self.float_kind(e),
@@ -120,9 +121,106 @@ impl Lowerer<'_> {
         })
     }
 
+    /// A passive expression is kept as the user's tokens: a write of an active value inside it
+    /// (`let k = { s = s * x; 3 };`) would carry no derivative, so it is refused.
+    pub(super) fn no_hidden_writes(&mut self, e: &Expr) {
+        let writes: Vec<_> = crate::front::syntax::written_bases(e)
+            .into_iter()
+            .filter(|(_, base)| self.active.contains(base))
+            .collect();
+        for (span, base) in writes {
+            self.error(span, format!("`{base}` carries a derivative and is written inside an expression whose value carries none (kept as written, its writes would carry no derivative): write the assignment as a statement of its own"));
+        }
+    }
+
+    /// Lowers operands in the order Rust evaluates them. An operand that the statements of a
+    /// later one may write (`s + { s = 2.0 * s; s }`, a loop used as a value) is read into a
+    /// temporary before they run: otherwise the operation would read it afterwards.
+    pub(super) fn lower_operands(&mut self, es: &[&Expr], out: &mut Vec<Stmt>) -> Vec<Operand> {
+        let mut ops = Vec::with_capacity(es.len());
+        let mut ends = Vec::with_capacity(es.len());
+        for e in es {
+            ops.push(self.lower_operand(e, out));
+            ends.push(out.len());
+        }
+        // From the last operand back: an insertion moves no position still to be used.
+        for i in (0..ops.len().saturating_sub(1)).rev() {
+            let mut reads = HashSet::new();
+            crate::ir::operand_mentions(&ops[i], &self.by_name, &mut |v| {
+                reads.insert(v);
+            });
+            if reads.is_empty() || !self.may_write(&out[ends[i]..], &reads) {
+                continue;
+            }
+            let op = ops[i].clone();
+            let span = match &op {
+                Operand::Place(p) => p.span,
+                Operand::Const { .. } => Span::call_site(),
+            };
+            let (t, read) = match &op {
+                Operand::Place(_) => {
+                    let t = self.temp(op_scalar(&op, &self.vars));
+                    let read = Operand::Place(Place {
+                        var: t,
+                        proj: Vec::new(),
+                        span,
+                        deref: false,
+                    });
+                    (t, read)
+                }
+                Operand::Const { float, .. } => {
+                    let t = self.temp(false);
+                    self.vars[t].active = false;
+                    self.vars[t].kind = if *float {
+                        ValueKind::Floats
+                    } else {
+                        ValueKind::Unknown
+                    };
+                    self.vars[t].float_kind = *float;
+                    let name = &self.vars[t].name;
+                    let read = Operand::Const {
+                        tokens: q!(#name),
+                        float: *float,
+                    };
+                    (t, read)
+                }
+            };
+            let stmt = Stmt::Let {
+                id: self.sid(),
+                var: t,
+                ty: None,
+                rhs: Rhs::Operand(op),
+                span,
+            };
+            out.insert(ends[i], stmt);
+            ops[i] = read;
+        }
+        ops
+    }
+
+    /// Whether `stmts` may write one of `vars`: an assignment, or passive code mentioning it.
+    fn may_write(&self, stmts: &[Stmt], vars: &HashSet<VarId>) -> bool {
+        let mut hit = false;
+        for s in stmts {
+            crate::ir::visit_stmt(s, &mut |s| match s {
+                Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } => {
+                    hit |= vars.contains(&place.var);
+                }
+                Stmt::Passive(_, tokens) => {
+                    crate::ir::token_mentions(tokens, &self.by_name, &mut |v| {
+                        hit |= vars.contains(&v);
+                    });
+                }
+                _ => {}
+            });
+        }
+        hit
+    }
+
     /// Lowers an active expression to the right-hand side of a `let`.
     pub(super) fn lower_rhs(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Rhs {
         if !self.is_active(e) {
+            self.no_hidden_writes(e);
             return Rhs::Operand(Operand::Const {
                 tokens: e.to_token_stream(),
                 float: self.float_kind(e),
@@ -131,22 +229,25 @@ impl Lowerer<'_> {
         match e {
             Expr::Paren(p) => self.lower_rhs(&p.expr, out),
             Expr::Group(g) => self.lower_rhs(&g.expr, out),
-            Expr::Path(_) | Expr::Index(_) | Expr::Field(_) => match self.lower_place(e) {
-                Some(p) => Rhs::Operand(Operand::Place(p)),
-                None => {
-                    self.error(
-                        e.span(),
-                        format!(
-                            "{} is not supported in a differentiated function",
-                            describe(e)
-                        ),
-                    );
-                    Rhs::Operand(Operand::Const {
-                        tokens: e.to_token_stream(),
-                        float: false,
-                    })
+            Expr::Path(_) | Expr::Index(_) | Expr::Field(_) => {
+                if let Some(p) = self.lower_place(e) {
+                    return Rhs::Operand(Operand::Place(p));
                 }
-            },
+                if let Some(rhs) = self.lower_projection(e, out) {
+                    return rhs;
+                }
+                self.error(
+                    e.span(),
+                    format!(
+                        "{} is not supported in a differentiated function",
+                        describe(e)
+                    ),
+                );
+                Rhs::Operand(Operand::Const {
+                    tokens: e.to_token_stream(),
+                    float: false,
+                })
+            }
             Expr::Binary(b) => {
                 let op = match b.op {
                     SynBinOp::Add(_) => BinOp::Add,
@@ -162,8 +263,10 @@ impl Lowerer<'_> {
                         });
                     }
                 };
-                let l = self.lower_operand(&b.left, out);
-                let r = self.lower_operand(&b.right, out);
+                let [l, r] = self
+                    .lower_operands(&[&b.left, &b.right], out)
+                    .try_into()
+                    .unwrap_or_else(|_| unreachable!("two operands"));
                 Rhs::Bin(op, l, r)
             }
             Expr::Unary(u) => match u.op {
@@ -218,28 +321,10 @@ impl Lowerer<'_> {
                         float: true,
                     });
                 }
-                if name == "sin_cos" && m.args.is_empty() {
-                    // `(x.sin(), x.cos())`: two rows of the table on one operand.
-                    let x = self.lower_operand(&m.receiver, out);
-                    let span = m.span();
-                    let parts = ["sin", "cos"].map(|r| {
-                        let rule = Rule::find(r).expect("sin and cos are rules");
-                        let t = self.temp(true);
-                        out.push(Stmt::Let {
-                            id: self.sid(),
-                            var: t,
-                            ty: None,
-                            rhs: Rhs::Rule(rule, vec![x.clone()]),
-                            span,
-                        });
-                        Operand::Place(Place {
-                            var: t,
-                            proj: Vec::new(),
-                            span,
-                            deref: false,
-                        })
-                    });
-                    return Rhs::Tuple(parts.to_vec());
+                if let Some(tuple) = Tuple::find(&name) {
+                    let mut all: Vec<&Expr> = vec![&m.receiver];
+                    all.extend(m.args.iter());
+                    return Rhs::Tuple(self.lower_tuple(tuple, &all, None, m.span(), out));
                 }
                 const STD: &[&str] = &[
                     "clone", "to_owned", "to_vec", "into", "as_ref", "borrow", "as_slice",
@@ -285,7 +370,8 @@ impl Lowerer<'_> {
             }
             Expr::Call(c) => self.lower_call(c, out),
             Expr::Array(a) => {
-                Rhs::Array(a.elems.iter().map(|e| self.lower_operand(e, out)).collect())
+                let elems: Vec<&Expr> = a.elems.iter().collect();
+                Rhs::Array(self.lower_operands(&elems, out))
             }
             Expr::Repeat(r) => Rhs::Repeat {
                 elem: self.lower_operand(&r.expr, out),
@@ -293,18 +379,14 @@ impl Lowerer<'_> {
                 vec: false,
             },
             Expr::Tuple(t) => {
-                Rhs::Tuple(t.elems.iter().map(|e| self.lower_operand(e, out)).collect())
+                let elems: Vec<&Expr> = t.elems.iter().collect();
+                Rhs::Tuple(self.lower_operands(&elems, out))
             }
             Expr::Struct(st) if st.qself.is_none() => {
                 let fields: Vec<syn::Member> = st.fields.iter().map(|f| f.member.clone()).collect();
-                let mut args: Vec<Operand> = st
-                    .fields
-                    .iter()
-                    .map(|f| self.lower_operand(&f.expr, out))
-                    .collect();
-                if let Some(r) = &st.rest {
-                    args.push(self.lower_operand(r, out));
-                }
+                let mut exprs: Vec<&Expr> = st.fields.iter().map(|f| &f.expr).collect();
+                exprs.extend(st.rest.as_deref());
+                let args = self.lower_operands(&exprs, out);
                 Rhs::Struct {
                     path: st.path.to_token_stream(),
                     fields,
@@ -346,9 +428,17 @@ impl Lowerer<'_> {
                 }
                 Rhs::Match { scrutinee, arms }
             }
-            Expr::Block(b) if b.label.is_none() => {
+            Expr::Block(b) => {
+                if b.label.is_some()
+                    && let Some(rhs) = self.lower_labelled_block(b, true, out)
+                {
+                    return rhs.expect("a block lowered for its value has a slot");
+                }
                 let block = self.lower_block(&b.block);
                 Rhs::Block(block)
+            }
+            Expr::Loop(l) if crate::front::syntax::loop_has_value(l) => {
+                self.lower_value_loop(l, out)
             }
             Expr::Closure(_) => Rhs::Operand(Operand::Const {
                 tokens: e.to_token_stream(),
@@ -390,44 +480,6 @@ impl Lowerer<'_> {
         }
     }
 
-    pub(super) fn lower_rule(
-        &mut self,
-        rule: &'static Rule,
-        args: &[&Expr],
-        span: Span,
-        out: &mut Vec<Stmt>,
-    ) -> Rhs {
-        if args.len() != rule.args.len() {
-            self.error(
-                span,
-                format!(
-                    "`{}` takes {} argument(s) besides the receiver",
-                    rule.name,
-                    rule.args.len() - 1
-                ),
-            );
-            return Rhs::Operand(Operand::Const {
-                tokens: q!(),
-                float: true,
-            });
-        }
-        let ops = args
-            .iter()
-            .zip(rule.args)
-            .map(|(a, (_, kind))| {
-                if *kind == "F" {
-                    self.lower_operand(a, out)
-                } else {
-                    Operand::Const {
-                        tokens: a.to_token_stream(),
-                        float: false,
-                    }
-                }
-            })
-            .collect();
-        Rhs::Rule(rule, ops)
-    }
-
     pub(super) fn lower_call(&mut self, c: &syn::ExprCall, out: &mut Vec<Stmt>) -> Rhs {
         let Expr::Path(path) = &*c.func else {
             self.error(c.func.span(), "only calls of named functions are supported in a differentiated function (`g(x)` or `module::g(x)`)");
@@ -448,6 +500,10 @@ impl Lowerer<'_> {
                 let args: Vec<&Expr> = c.args.iter().collect();
                 return self.lower_rule(rule, &args, c.span(), out);
             }
+            if let Some(tuple) = Tuple::find(&segs[1]) {
+                let args: Vec<&Expr> = c.args.iter().collect();
+                return Rhs::Tuple(self.lower_tuple(tuple, &args, None, c.span(), out));
+            }
             self.error(
                 path.span(),
                 format!(
@@ -464,8 +520,14 @@ impl Lowerer<'_> {
             let args: Vec<&Expr> = c.args.iter().collect();
             return self.lower_rule(rule, &args, c.span(), out);
         }
+        if path.qself.is_some()
+            && let Some(tuple) = segs.last().and_then(|s| Tuple::find(s))
+        {
+            let args: Vec<&Expr> = c.args.iter().collect();
+            return Rhs::Tuple(self.lower_tuple(tuple, &args, None, c.span(), out));
+        }
         let callee = path.to_token_stream().to_string().replace(' ', "");
-        let args = self.lower_args(c.args.iter(), &callee, out);
+        let args = self.lower_args(None, c.args.iter(), &callee, out);
         Rhs::Call {
             path: path.clone(),
             args,
@@ -501,16 +563,11 @@ impl Lowerer<'_> {
                 ),
             );
         }
-        let op = match self.lower_operand(recv, out) {
-            Operand::Const { tokens, .. } => Operand::Const {
-                tokens,
-                float: true,
-            },
-            p => p,
-        };
         let callee = format!("{}", m.method);
-        let mut args = vec![Arg { op, by_ref: false }];
-        args.extend(self.lower_args(m.args.iter(), &callee, out));
+        let mut args = self.lower_args(Some(recv), m.args.iter(), &callee, out);
+        if let Operand::Const { float, .. } = &mut args[0].op {
+            *float = true;
+        }
         let mut seg = syn::PathSegment::from(m.method.clone());
         if let Some(t) = &m.turbofish {
             seg.arguments = syn::PathArguments::AngleBracketed(t.clone());
@@ -526,24 +583,31 @@ impl Lowerer<'_> {
         }
     }
 
-    /// The arguments of a call, lowered; an argument that may or may not be a float is an
-    /// error (the call must know whether to pass it a tangent).
+    /// The arguments of a call (after the receiver of a method call), lowered; an argument that
+    /// may or may not be a float is an error (the call must know whether to pass it a tangent).
     fn lower_args<'e>(
         &mut self,
+        recv: Option<&'e Expr>,
         call_args: impl Iterator<Item = &'e Expr> + Clone,
         callee: &str,
         out: &mut Vec<Stmt>,
     ) -> Vec<Arg> {
-        let args = call_args
-            .clone()
-            .map(|a| match a {
-                Expr::Reference(r) if r.mutability.is_none() => Arg { op: self.lower_operand(&r.expr, out), by_ref: true },
+        // `&x` passes `x` by reference; `&mut x` is refused.
+        let mut exprs: Vec<(&Expr, bool)> = recv.map(|r| (r, false)).into_iter().collect();
+        for a in call_args.clone() {
+            match a {
+                Expr::Reference(r) if r.mutability.is_none() => exprs.push((&r.expr, true)),
                 Expr::Reference(r) => {
                     self.error(r.span(), "`&mut` arguments are not supported in a differentiated function: return the new value instead");
-                    Arg { op: Operand::Const { tokens: q!(), float: false }, by_ref: false }
                 }
-                _ => Arg { op: self.lower_operand(a, out), by_ref: false },
-            })
+                _ => exprs.push((a, false)),
+            }
+        }
+        let ops = self.lower_operands(&exprs.iter().map(|(e, _)| *e).collect::<Vec<_>>(), out);
+        let args = ops
+            .into_iter()
+            .zip(exprs)
+            .map(|(op, (_, by_ref))| Arg { op, by_ref })
             .collect();
         for a in call_args {
             let e = match a {

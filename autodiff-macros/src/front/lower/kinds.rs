@@ -160,7 +160,11 @@ impl Lowerer<'_> {
                         self.value_kind(&m.receiver)
                     }
                     _ if PREDICATES.contains(&name.as_str()) => Other,
-                    _ if Rule::find(&name).is_some() => Floats,
+                    _ if Rule::find(&name).is_some()
+                        || autodiff_core::rules::Tuple::find(&name).is_some() =>
+                    {
+                        Floats
+                    }
                     // A call of a differentiated method: its value carries derivatives.
                     _ if self.is_active(&m.receiver)
                         || m.args.iter().any(|a| self.is_active(a)) =>

@@ -43,7 +43,7 @@ impl Lowerer<'_> {
             reversible,
             reads,
         };
-        self.loops.push(label.as_ref().map(|l| l.ident.to_string()));
+        self.enter_loop(&label);
         self.loop_depth += 1;
         // The loop variable belongs to the body's scope: declare it inside.
         let id = self.new_block();
@@ -63,7 +63,7 @@ impl Lowerer<'_> {
             }
         };
         let stmts = Vec::new();
-        self.finish_for(f, (var, iter, label), (id, stmts), out);
+        self.finish_for(f, (var, iter), (id, stmts), out);
     }
 
     /// `for x in xs.iter()` and its kin (`syntax::IterLoop`) over an active collection, as the
@@ -90,7 +90,7 @@ impl Lowerer<'_> {
             reversible: true,
             reads,
         };
-        self.loops.push(label.as_ref().map(|l| l.ident.to_string()));
+        self.enter_loop(&label);
         self.loop_depth += 1;
         let id = self.new_block();
         self.block_stack.push(id);
@@ -181,7 +181,7 @@ impl Lowerer<'_> {
         }
         let f = &syn::ExprForLoop { body, ..f.clone() };
         if lp.filters.is_empty() {
-            self.finish_for(f, (var, iter, label), (id, stmts), out);
+            self.finish_for(f, (var, iter), (id, stmts), out);
             return;
         }
         // `.filter(|q| pred)`: the body runs under `{ let q = &ITEM; pred }`, with `ITEM` what
@@ -219,7 +219,7 @@ impl Lowerer<'_> {
                 return;
             }
         }
-        self.finish_for(&filtered, (var, iter, label), (id, stmts), out);
+        self.finish_for(&filtered, (var, iter), (id, stmts), out);
     }
 
     /// Lowers a `for` body after `stmts` (the statements binding its items), closes the loop's
@@ -227,7 +227,7 @@ impl Lowerer<'_> {
     pub(super) fn finish_for(
         &mut self,
         f: &syn::ExprForLoop,
-        (var, iter, label): (VarId, ForIter, Option<syn::Lifetime>),
+        (var, iter): (VarId, ForIter),
         (id, mut stmts): (BlockId, Vec<Stmt>),
         out: &mut Vec<Stmt>,
     ) {
@@ -236,7 +236,7 @@ impl Lowerer<'_> {
         }
         self.block_stack.pop();
         self.loop_depth -= 1;
-        self.loops.pop();
+        let label = self.exit_loop();
         out.push(Stmt::For {
             id: self.sid(),
             var,

@@ -20,12 +20,16 @@ use crate::front::syntax::strip_pat_type;
 use crate::ir::*;
 use crate::names::{self, MacroArgs};
 
+mod control;
 mod expr;
 mod kinds;
 mod loops;
+mod methods;
 mod push;
 mod rows;
 mod stmt;
+
+use control::LoopFrame;
 
 pub struct Lowerer<'a> {
     pub vars: Vec<Var>,
@@ -46,8 +50,8 @@ pub struct Lowerer<'a> {
     type_params: &'a [String],
     /// Spellings for temporaries that no binding of the function has.
     fresh: names::Fresh,
-    /// Labels of the loops around the current point (`None` for unlabelled).
-    loops: Vec<Option<String>>,
+    /// The loops (and labelled blocks) around the current point, innermost last.
+    loops: Vec<LoopFrame>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -254,7 +258,7 @@ impl<'a> Lowerer<'a> {
         for (span, msg) in exits_from_floats(body, self.active) {
             self.error(span, msg);
         }
-        for (span, what) in crate::front::syntax::exits_from_values(body) {
+        for (span, what) in crate::front::syntax::exits_from_values(body, &|e| self.is_active(e)) {
             self.error(span, format!("{what} out of a value (a block, `if` or `match` whose value is used) is not supported in a differentiated function: declare the variable with `let mut` before, assign it inside, and exit with a statement"));
         }
         self.lower_block(body)
@@ -400,15 +404,15 @@ fn is_statement_like(e: &Expr) -> bool {
         e,
         Expr::ForLoop(_)
             | Expr::While(_)
-            | Expr::Loop(_)
             | Expr::Assign(_)
             | Expr::Return(_)
             | Expr::Break(_)
             | Expr::Continue(_)
-    ) || matches!(e, Expr::Binary(b) if matches!(b.op, SynBinOp::AddAssign(_) | SynBinOp::SubAssign(_) | SynBinOp::MulAssign(_) | SynBinOp::DivAssign(_) | SynBinOp::RemAssign(_)))
+    ) || matches!(e, Expr::Loop(l) if !crate::front::syntax::loop_has_value(l))
+        || matches!(e, Expr::Binary(b) if matches!(b.op, SynBinOp::AddAssign(_) | SynBinOp::SubAssign(_) | SynBinOp::MulAssign(_) | SynBinOp::DivAssign(_) | SynBinOp::RemAssign(_)))
         || matches!(e, Expr::If(i) if i.else_branch.is_none() || !block_has_value(&i.then_branch))
         || matches!(e, Expr::Match(m) if m.arms.iter().all(|a| !expr_has_value(&a.body)))
-        || matches!(e, Expr::Block(b) if !block_has_value(&b.block))
+        || matches!(e, Expr::Block(b) if !block_has_value(&b.block) && !crate::front::syntax::block_breaks(b).iter().any(|x| x.expr.is_some()))
 }
 
 /// Does a block end in a value (an expression without `;` that is not itself a statement)?
@@ -421,7 +425,12 @@ fn block_has_value(b: &syn::Block) -> bool {
 
 fn expr_has_value(e: &Expr) -> bool {
     match e {
-        Expr::Block(b) => block_has_value(&b.block),
+        Expr::Block(b) => {
+            block_has_value(&b.block)
+                || crate::front::syntax::block_breaks(b)
+                    .iter()
+                    .any(|x| x.expr.is_some())
+        }
         Expr::If(i) => i.else_branch.is_some() && block_has_value(&i.then_branch),
         Expr::Match(m) => m.arms.iter().any(|a| expr_has_value(&a.body)),
         Expr::Tuple(t) => !t.elems.is_empty(),

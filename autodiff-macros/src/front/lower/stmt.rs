@@ -76,6 +76,7 @@ impl Lowerer<'_> {
                         None => self.value_kind(&init.expr),
                     };
                     let float_kind = kind.differentiable();
+                    self.no_hidden_writes(&init.expr);
                     let toks = init.expr.to_token_stream();
                     let id = self.declare(name, ty_scalar || float_kind && is_literal(&init.expr), kind);
                     self.vars[id].array = is_array;
@@ -98,11 +99,13 @@ impl Lowerer<'_> {
                 if self.is_active(&init.expr) {
                     let _ = self.lower_rhs(&init.expr, out);
                 } else {
+                    self.no_hidden_writes(&init.expr);
                     out.push(Stmt::Passive(self.sid(), l.to_token_stream()));
                 }
             }
             Pat::Tuple(pt) => {
                 if !self.is_active(&init.expr) && !pat_has_active(pat, self.active) {
+                    self.no_hidden_writes(&init.expr);
                     // A passive destructuring: keep it, but know its bindings, and what each
                     // is where the pattern's type or the tuple written says so.
                     out.push(Stmt::Passive(self.sid(), l.to_token_stream()));
@@ -129,11 +132,17 @@ impl Lowerer<'_> {
                     return;
                 }
                 let elems: Vec<&Pat> = pt.elems.iter().collect();
-                let parts: Vec<Operand> = match &*init.expr {
-                    Expr::Tuple(et) if et.elems.len() == elems.len() => {
-                        et.elems.iter().map(|e| self.lower_operand(e, out)).collect()
+                // `let (s, c) = x.sin_cos();`: one row a part.
+                let tuple = self
+                    .tuple_call(&init.expr)
+                    .filter(|(t, _)| t.parts.len() == elems.len());
+                let parts: Vec<Operand> = match (&*init.expr, tuple) {
+                    (_, Some((t, args))) => self.lower_tuple(t, &args, None, init.expr.span(), out),
+                    (Expr::Tuple(et), None) if et.elems.len() == elems.len() => {
+                        let es: Vec<&Expr> = et.elems.iter().collect();
+                        self.lower_operands(&es, out)
                     }
-                    e => {
+                    (e, None) => {
                         let whole = self.lower_operand(e, out);
                         (0..elems.len())
                             .map(|i| project(&whole, Proj::Field(syn::Member::Unnamed(syn::Index::from(i)))))
@@ -279,11 +288,11 @@ impl Lowerer<'_> {
                 }
                 let cond = w.cond.to_token_stream();
                 let label = w.label.as_ref().map(|l| l.name.clone());
-                self.loops.push(label.as_ref().map(|l| l.ident.to_string()));
+                self.enter_loop(&label);
                 self.loop_depth += 1;
                 let body = self.lower_block(&w.body);
                 self.loop_depth -= 1;
-                self.loops.pop();
+                let label = self.exit_loop();
                 self.no_tail(&body, w.body.span());
                 out.push(Stmt::While {
                     id: self.sid(),
@@ -295,11 +304,11 @@ impl Lowerer<'_> {
             }
             Expr::Loop(l) => {
                 let label = l.label.as_ref().map(|l| l.name.clone());
-                self.loops.push(label.as_ref().map(|l| l.ident.to_string()));
+                self.enter_loop(&label);
                 self.loop_depth += 1;
                 let body = self.lower_block(&l.body);
                 self.loop_depth -= 1;
-                self.loops.pop();
+                let label = self.exit_loop();
                 self.no_tail(&body, l.body.span());
                 out.push(Stmt::Loop {
                     id: self.sid(),
@@ -308,24 +317,8 @@ impl Lowerer<'_> {
                     exit: None,
                 });
             }
-            Expr::Break(b) => {
-                if let Some(v) = &b.expr {
-                    self.error(v.span(), "`break` with a value is not supported in a differentiated function: assign the value to a variable declared before the loop, then `break`");
-                }
-                if self.loops.is_empty() {
-                    self.error(span, "`break` outside of a loop");
-                }
-                out.push(Stmt::Break {
-                    id: self.sid(),
-                    label: b.label.clone(),
-                    span,
-                });
-            }
-            Expr::Continue(c) => out.push(Stmt::Continue {
-                id: self.sid(),
-                label: c.label.clone(),
-                span,
-            }),
+            Expr::Break(b) => self.lower_break(b, out),
+            Expr::Continue(c) => self.lower_continue(c, out),
             Expr::Return(r) => {
                 let value = match &r.expr {
                     Some(v) => self.lower_operand(v, out),
@@ -343,7 +336,10 @@ impl Lowerer<'_> {
                     span,
                 });
             }
-            Expr::Block(b) if b.label.is_none() => {
+            Expr::Block(b) => {
+                if b.label.is_some() && self.lower_labelled_block(b, false, out).is_some() {
+                    return;
+                }
                 let block = self.lower_block(&b.block);
                 // A nested block is an `if true { .. }` without the branch: keep it a scope.
                 out.push(Stmt::If {
