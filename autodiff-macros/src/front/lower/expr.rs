@@ -104,11 +104,12 @@ impl Lowerer<'_> {
         let span = e.span();
         let rhs = self.lower_rhs(e, out);
         let scalar = rhs_scalar(&rhs, &self.vars);
+        let ty = self.float_row_type(e, &rhs);
         let t = self.temp(scalar);
         out.push(Stmt::Let {
             id: self.sid(),
             var: t,
-            ty: None,
+            ty,
             rhs,
             span,
         });
@@ -122,6 +123,8 @@ impl Lowerer<'_> {
 
     /// Lowers an active expression to the right-hand side of a `let`.
     pub(super) fn lower_rhs(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Rhs {
+        // Set for an operator inside a value declared to be a struct (`operators`).
+        let declared = std::mem::take(&mut self.struct_ctx);
         if !self.is_active(e) {
             return Rhs::Operand(Operand::Const {
                 tokens: e.to_token_stream(),
@@ -129,8 +132,14 @@ impl Lowerer<'_> {
             });
         }
         match e {
-            Expr::Paren(p) => self.lower_rhs(&p.expr, out),
-            Expr::Group(g) => self.lower_rhs(&g.expr, out),
+            Expr::Paren(p) => {
+                self.struct_ctx = declared;
+                self.lower_rhs(&p.expr, out)
+            }
+            Expr::Group(g) => {
+                self.struct_ctx = declared;
+                self.lower_rhs(&g.expr, out)
+            }
             Expr::Path(_) | Expr::Index(_) | Expr::Field(_) => match self.lower_place(e) {
                 Some(p) => Rhs::Operand(Operand::Place(p)),
                 None => {
@@ -162,12 +171,10 @@ impl Lowerer<'_> {
                         });
                     }
                 };
-                let l = self.lower_operand(&b.left, out);
-                let r = self.lower_operand(&b.right, out);
-                Rhs::Bin(op, l, r)
+                self.lower_arith(e, Some(op), declared, out)
             }
             Expr::Unary(u) => match u.op {
-                UnOp::Neg(_) => Rhs::Neg(self.lower_operand(&u.expr, out)),
+                UnOp::Neg(_) => self.lower_arith(e, None, declared, out),
                 UnOp::Deref(_) => match self.lower_place(e) {
                     Some(p) => Rhs::Operand(Operand::Place(p)),
                     None => Rhs::Operand(self.lower_operand(&u.expr, out)),
