@@ -10,8 +10,9 @@
 //! implementations: rustc picks the `impl`, as it does for `a * b` itself.
 //!
 //! The operands are passed by value, as the operator takes them; tangents by reference (a
-//! tangent has its value's type); the pullback returns the adjoints of both operands. Floats
-//! (every [`Real`]) implement the traits from the rule table's rows, so a struct operator whose
+//! tangent has its value's type); the pullback returns the adjoints of both operands. The floats
+//! (`f32`, `f64`, [`Dual`]; every [`Real`](crate::Real) is one of them) implement the traits from
+//! the rule table's rows, so a struct operator whose
 //! value is a float (`Mul for V3` with `Output = f64`, a dot product) can be an operand of the
 //! next one.
 //!
@@ -20,9 +21,34 @@
 
 use core::ops::{Add, Div, Mul, Neg, Rem, Sub};
 
+use num_traits::Float;
+
 use crate::Differentiable;
-use crate::differentiable::Real;
+use crate::dual::Dual;
 use crate::rules::partials;
+
+/// The floats' implementations of a binary operator's traits, from the rule table's row.
+macro_rules! floats {
+    ($Trait:ident $method:ident: $Jvp:ident $jvp:ident, $Vjp:ident $vjp:ident; $($F:ty),*) => {$(
+        impl $Jvp for $F {
+            #[inline(always)]
+            fn $jvp(self, rhs: $F, t_self: &$F, t_rhs: &$F) -> ($F, $F) {
+                let y = <$F as $Trait>::$method(self, rhs);
+                let [dx, da] = partials::$method(self, rhs, y);
+                (y, dx * *t_self + da * *t_rhs)
+            }
+        }
+
+        impl $Vjp for $F {
+            #[inline(always)]
+            fn $vjp(self, rhs: $F) -> ($F, impl FnOnce($F) -> ($F, $F)) {
+                let y = <$F as $Trait>::$method(self, rhs);
+                let [dx, da] = partials::$method(self, rhs, y);
+                (y, move |ct: $F| (dx * ct, da * ct))
+            }
+        }
+    )*};
+}
 
 macro_rules! binary_ops {
     ($(
@@ -48,21 +74,23 @@ macro_rules! binary_ops {
             fn $vjp(self, rhs: Rhs) -> (Self::Output, impl FnOnce(Self::Output) -> (Self, Rhs));
         }
 
-        impl<F: Real> $Jvp for F {
+        floats! { $Trait $method: $Jvp $jvp, $Vjp $vjp; f32, f64 }
+
+        impl<F: Float> $Jvp for Dual<F> {
             #[inline(always)]
-            fn $jvp(self, rhs: F, t_self: &F, t_rhs: &F) -> (F, F) {
-                let y = <F as $Trait>::$method(self, rhs);
+            fn $jvp(self, rhs: Self, t_self: &Self, t_rhs: &Self) -> (Self, Self) {
+                let y = <Self as $Trait>::$method(self, rhs);
                 let [dx, da] = partials::$method(self, rhs, y);
                 (y, dx * *t_self + da * *t_rhs)
             }
         }
 
-        impl<F: Real> $Vjp for F {
+        impl<F: Float> $Vjp for Dual<F> {
             #[inline(always)]
-            fn $vjp(self, rhs: F) -> (F, impl FnOnce(F) -> (F, F)) {
-                let y = <F as $Trait>::$method(self, rhs);
+            fn $vjp(self, rhs: Self) -> (Self, impl FnOnce(Self) -> (Self, Self)) {
+                let y = <Self as $Trait>::$method(self, rhs);
                 let [dx, da] = partials::$method(self, rhs, y);
-                (y, move |ct: F| (dx * ct, da * ct))
+                (y, move |ct: Self| (dx * ct, da * ct))
             }
         }
 
@@ -147,21 +175,45 @@ pub trait NegVjp: Neg + Sized {
     fn neg_vjp(self) -> (Self::Output, impl FnOnce(Self::Output) -> Self);
 }
 
-impl<F: Real> NegJvp for F {
+macro_rules! neg_floats {
+    ($($F:ty),*) => {$(
+        impl NegJvp for $F {
+            #[inline(always)]
+            fn neg_jvp(self, t_self: &$F) -> ($F, $F) {
+                let y = -self;
+                let [dx] = partials::neg(self, y);
+                (y, dx * *t_self)
+            }
+        }
+
+        impl NegVjp for $F {
+            #[inline(always)]
+            fn neg_vjp(self) -> ($F, impl FnOnce($F) -> $F) {
+                let y = -self;
+                let [dx] = partials::neg(self, y);
+                (y, move |ct: $F| dx * ct)
+            }
+        }
+    )*};
+}
+
+neg_floats!(f32, f64);
+
+impl<F: Float> NegJvp for Dual<F> {
     #[inline(always)]
-    fn neg_jvp(self, t_self: &F) -> (F, F) {
+    fn neg_jvp(self, t_self: &Self) -> (Self, Self) {
         let y = -self;
         let [dx] = partials::neg(self, y);
         (y, dx * *t_self)
     }
 }
 
-impl<F: Real> NegVjp for F {
+impl<F: Float> NegVjp for Dual<F> {
     #[inline(always)]
-    fn neg_vjp(self) -> (F, impl FnOnce(F) -> F) {
+    fn neg_vjp(self) -> (Self, impl FnOnce(Self) -> Self) {
         let y = -self;
         let [dx] = partials::neg(self, y);
-        (y, move |ct: F| dx * ct)
+        (y, move |ct: Self| dx * ct)
     }
 }
 
