@@ -31,6 +31,7 @@ pub mod nn {
 }
 
 /// Optimisers over any `Differentiable` (SGD, momentum, Adam).
+pub use autodiff_core::ops;
 pub use autodiff_core::optim;
 
 /// Parameter initialisation (He, Xavier) with a seeded random number generator.

@@ -2,6 +2,10 @@
 
 use num_traits::{Float, Zero};
 
+use crate::ops::{
+    AddJvp, AddVjp, DivJvp, DivVjp, MulJvp, MulVjp, NegJvp, NegVjp, RemJvp, RemVjp, SubJvp, SubVjp,
+};
+
 /// A value that has a tangent and an adjoint of its own type: floats, arrays of them, `Vec`s,
 /// boxes, tuples, and parameter structs (`#[derive(Differentiable)]`).
 ///
@@ -51,9 +55,42 @@ pub trait Differentiable {
 /// with: a [`Float`] that is its own [`Differentiable`] scalar. Implemented for `f32`, `f64`
 /// and [`Dual<F>`](crate::Dual) (so reverse mode runs on dual numbers, for Hessian-vector
 /// products). The emitted `_jvp`/`_vjp`/`_grad` of a generic function carry the bound
-/// `F: Real` in addition to the user's `F: Float`.
-pub trait Real: Float + Differentiable<Scalar = Self> {}
-impl<T: Float + Differentiable<Scalar = T>> Real for T {}
+/// `F: Real` in addition to the user's `F: Float`. It implements the derivatives of the
+/// operators ([`ops`](crate::ops)), as the value of a struct's operator may be a float.
+pub trait Real:
+    Float
+    + Differentiable<Scalar = Self>
+    + AddJvp
+    + AddVjp
+    + SubJvp
+    + SubVjp
+    + MulJvp
+    + MulVjp
+    + DivJvp
+    + DivVjp
+    + RemJvp
+    + RemVjp
+    + NegJvp
+    + NegVjp
+{
+}
+impl<T> Real for T where
+    T: Float
+        + Differentiable<Scalar = T>
+        + AddJvp
+        + AddVjp
+        + SubJvp
+        + SubVjp
+        + MulJvp
+        + MulVjp
+        + DivJvp
+        + DivVjp
+        + RemJvp
+        + RemVjp
+        + NegJvp
+        + NegVjp
+{
+}
 
 macro_rules! scalar_differentiable {
     ($($t:ty),*) => {$(

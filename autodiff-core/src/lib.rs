@@ -7,6 +7,7 @@
 pub mod differentiable;
 pub mod dual;
 pub mod init;
+pub mod ops;
 pub mod optim;
 #[doc(hidden)]
 pub mod rt;

@@ -21,6 +21,7 @@ use crate::ir::{Func, ParamKind};
 use crate::names;
 
 mod mut_params;
+mod trait_impl;
 
 pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
     if let Ok(imp) = syn::parse2::<syn::ItemImpl>(item.clone()) {
@@ -37,6 +38,11 @@ pub fn differentiate(args: TokenStream, item: TokenStream) -> TokenStream {
             return q!(#err #item);
         }
     };
+    // A method of a trait impl, as far as the method shows it: the attribute goes on the block.
+    if let Some(e) = trait_impl::lone_trait_method(&func) {
+        let err = e.into_compile_error();
+        return q!(#func #err);
+    }
     differentiate_fn(args, func, None)
 }
 
@@ -67,18 +73,14 @@ fn differentiate_impl(args: TokenStream, mut imp: syn::ItemImpl) -> TokenStream 
             .last()
             .is_some_and(|s| s.ident == "differentiate")
     };
+    // A trait impl: operators implement the runtime's derivative traits, other traits get
+    // their derived methods as inherent ones (`trait_impl`).
+    if imp.trait_.is_some() {
+        return trait_impl::expand_trait_impl(args, imp);
+    }
     let mut errors = TokenStream::new();
     if !args.is_empty() {
         errors.extend(syn::Error::new(first_span(&args), "the options of #[differentiate] on an `impl` block go on its methods: `#[differentiate(reverse, wrt(self))] fn loss(&self, ..)`").into_compile_error());
-    }
-    if let Some((_, path, _)) = &imp.trait_ {
-        errors.extend(syn::Error::new(path.span(), "#[differentiate] applies to inherent impls (`impl Model { .. }`): the derived methods `NAME_jvp` and `NAME_vjp` cannot be members of a trait; differentiate a method of an inherent impl and call it from the trait's method").into_compile_error());
-        for it in &mut imp.items {
-            if let syn::ImplItem::Fn(m) = it {
-                m.attrs.retain(|a| !is_ours(a));
-            }
-        }
-        return q!(#imp #errors);
     }
     let outer = imp.generics.clone();
     let mut items = Vec::new();

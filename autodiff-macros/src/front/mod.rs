@@ -78,6 +78,7 @@ pub fn lower_function(func: &ItemFn, sig: &Signature) -> syn::Result<Func> {
     let active = activity::analyze(&body, seeds);
 
     let mut lowerer = lower::Lowerer::new(&active, float_types, type_params, renamer.into_fresh());
+    lowerer.set_types(scalar, &sig.ret_ty);
     let param_ids: Vec<usize> = params
         .iter()
         .map(|p| {

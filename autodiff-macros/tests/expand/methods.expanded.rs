@@ -37,7 +37,7 @@ impl Model {
         let mut y = self_0.b;
         let mut y__dot = self_0__dot.b;
         for j in 0..2 {
-            let mut __t0 = self_0.w[j] * x[j];
+            let mut __t0: f64 = self_0.w[j] * x[j];
             let mut __t0__dot = self_0__dot.w[j] * x[j] + x__dot[j] * self_0.w[j];
             y += __t0;
             y__dot += __t0__dot;
@@ -77,7 +77,7 @@ impl Model {
         let mut y = self_0.b;
         let mut y__bar = 0.0f64;
         for j in 0..2 {
-            let mut __t0 = self_0.w[j] * x[j];
+            let mut __t0: f64 = self_0.w[j] * x[j];
             y += __t0;
         }
         let mut __t1 = y.tanh();
@@ -132,7 +132,7 @@ impl Model {
         let mut y = self_0.b;
         let mut y__bar = 0.0f64;
         for j in 0..2 {
-            let mut __t0 = self_0.w[j] * x[j];
+            let mut __t0: f64 = self_0.w[j] * x[j];
             y += __t0;
         }
         let mut __t1 = y.tanh();
@@ -187,7 +187,7 @@ impl Model {
                 ::autodiff_core::rt::IntoTangent::into_tangent(&self_0__dot),
                 &::autodiff_core::rt::zero_of(x),
             );
-        let mut d = __t0 - (y);
+        let mut d: f64 = __t0 - (y);
         let mut d__dot = __t0__dot;
         let (mut __t1, mut __t1__dot) = Self::half_square_jvp(
             d,
@@ -222,7 +222,7 @@ impl Model {
     {
         let self_0: &Self = self;
         let (mut __t0, __pb___t0) = self_0.predict_vjp((x));
-        let mut d = __t0 - (y);
+        let mut d: f64 = __t0 - (y);
         let (mut __t1, __pb___t1) = Self::half_square_vjp(d);
         let __y = __t1;
         (
@@ -261,7 +261,7 @@ impl Model {
     {
         let self_0: &Self = self;
         let (mut __t0, __pb___t0) = self_0.predict_vjp((x));
-        let mut d = __t0 - (y);
+        let mut d: f64 = __t0 - (y);
         let (mut __t1, __pb___t1) = Self::half_square_vjp(d);
         let __y = __t1;
         let __adj: Self = {
@@ -305,9 +305,9 @@ impl Model {
         Self: ::autodiff_core::Differentiable,
     {
         let self_0: Self = self;
-        let mut __t0 = dt * self_0.w[0];
+        let mut __t0: f64 = dt * self_0.w[0];
         let mut __t0__dot = dt__dot * self_0.w[0] + self_0__dot.w[0] * dt;
-        let mut __t1 = self_0.b + __t0;
+        let mut __t1: f64 = self_0.b + __t0;
         let mut __t1__dot = self_0__dot.b + __t0__dot;
         let mut __t2 = Self { b: __t1, ..self_0 };
         let mut __t2__dot = Self {
@@ -342,8 +342,8 @@ impl Model {
     {
         let self_0: Self = self;
         let mut self_0__bar = ::autodiff_core::rt::zero_of(&self_0);
-        let mut __t0 = dt * self_0.w[0];
-        let mut __t1 = self_0.b + __t0;
+        let mut __t0: f64 = dt * self_0.w[0];
+        let mut __t1: f64 = self_0.b + __t0;
         let mut __t2 = Self { b: __t1, ..self_0 };
         let __y = __t2;
         (

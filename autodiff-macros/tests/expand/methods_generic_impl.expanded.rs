@@ -32,8 +32,8 @@ impl<F: Float> Lin<F> {
         let mut self_0__bar = ::autodiff_core::rt::zero_of(self_0);
         let mut x__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
         let mut __t0 = x.sin();
-        let mut __t1 = self_0.a * __t0;
-        let mut __t2 = self_0.b * x;
+        let mut __t1: F = self_0.a * __t0;
+        let mut __t2: F = self_0.b * x;
         let mut __t3 = __t1 + __t2;
         let __y = __t3;
         let __own_self_0 = ::std::borrow::ToOwned::to_owned(self_0);
@@ -79,8 +79,8 @@ impl<F: Float> Lin<F> {
         let mut self_0__bar = ::autodiff_core::rt::zero_of(self_0);
         let mut x__bar = <F as ::autodiff_core::num_traits::Zero>::zero();
         let mut __t0 = x.sin();
-        let mut __t1 = self_0.a * __t0;
-        let mut __t2 = self_0.b * x;
+        let mut __t1: F = self_0.a * __t0;
+        let mut __t2: F = self_0.b * x;
         let mut __t3 = __t1 + __t2;
         let __y = __t3;
         let __adj: (Self, F) = {

@@ -51,7 +51,7 @@ where
         let mut s = p.b1[i];
         let mut s__dot = p__dot.b1[i];
         for j in 0..NI {
-            let mut __t0 = p.w1[i][j] * (x[j]);
+            let mut __t0: f64 = p.w1[i][j] * (x[j]);
             let mut __t0__dot = p__dot.w1[i][j] * (x[j]);
             s += __t0;
             s__dot += __t0__dot;
@@ -68,13 +68,13 @@ where
         let mut s__1 = p.b2[o];
         let mut s__1__dot = p__dot.b2[o];
         for i__1 in 0..NH {
-            let mut __t2 = p.w2[o][i__1] * h[i__1];
+            let mut __t2: f64 = p.w2[o][i__1] * h[i__1];
             let mut __t2__dot = p__dot.w2[o][i__1] * h[i__1]
                 + h__dot[i__1] * p.w2[o][i__1];
             s__1 += __t2;
             s__1__dot += __t2__dot;
         }
-        let mut e = s__1 - (y[o]);
+        let mut e: f64 = s__1 - (y[o]);
         let mut e__dot = s__1__dot;
         let mut __t3 = e * e;
         let mut __t3__dot = e__dot * (e + e);
@@ -116,7 +116,7 @@ where
     for i in 0..NH {
         let mut s = p.b1[i];
         for j in 0..NI {
-            let mut __t0 = p.w1[i][j] * (x[j]);
+            let mut __t0: f64 = p.w1[i][j] * (x[j]);
             s += __t0;
         }
         let mut __t1 = s.tanh();
@@ -127,10 +127,10 @@ where
     for o in 0..NO {
         let mut s__1 = p.b2[o];
         for i__1 in 0..NH {
-            let mut __t2 = p.w2[o][i__1] * h[i__1];
+            let mut __t2: f64 = p.w2[o][i__1] * h[i__1];
             s__1 += __t2;
         }
-        let mut e = s__1 - (y[o]);
+        let mut e: f64 = s__1 - (y[o]);
         let mut __t3 = e * e;
         loss += __t3;
     }
@@ -150,10 +150,10 @@ where
             for o in (0..NO).rev() {
                 let mut s__1 = p.b2[o];
                 for i__1 in 0..NH {
-                    let mut __t2 = p.w2[o][i__1] * h[i__1];
+                    let mut __t2: f64 = p.w2[o][i__1] * h[i__1];
                     s__1 += __t2;
                 }
-                let mut e = s__1 - (y[o]);
+                let mut e: f64 = s__1 - (y[o]);
                 let mut s__1__bar = -0.0f64;
                 let mut e__bar = -0.0f64;
                 let mut __t3__bar = -0.0f64;
@@ -217,7 +217,7 @@ where
     for i in 0..NH {
         let mut s = p.b1[i];
         for j in 0..NI {
-            let mut __t0 = p.w1[i][j] * (x[j]);
+            let mut __t0: f64 = p.w1[i][j] * (x[j]);
             s += __t0;
         }
         let mut __t1 = s.tanh();
@@ -230,10 +230,10 @@ where
         for o in 0..NO {
             let mut s__1 = p.b2[o];
             for i__1 in 0..NH {
-                let mut __t2 = p.w2[o][i__1] * h[i__1];
+                let mut __t2: f64 = p.w2[o][i__1] * h[i__1];
                 s__1 += __t2;
             }
-            let mut e = s__1 - (y[o]);
+            let mut e: f64 = s__1 - (y[o]);
             let mut __t3 = e * e;
             loss += __t3;
             {

@@ -52,7 +52,7 @@ fn patterns_jvp(x: f64, o: Option<f64>, steps: &[usize], mut x__dot: f64) -> (f6
                             if true {
                                 let mut __t3 = acc * (0.5);
                                 let mut __t3__dot = acc__dot * (0.5);
-                                let mut __t4 = __t3 + (c * i as f64);
+                                let mut __t4: f64 = __t3 + (c * i as f64);
                                 let mut __t4__dot = __t3__dot;
                                 acc = __t4;
                                 acc__dot = __t4__dot;
@@ -169,7 +169,7 @@ fn patterns_vjp(
                                                     ::autodiff_core::rt::push(&mut __tape6, __c);
                                                     if __c {
                                                         let mut __t3 = acc * (0.5);
-                                                        let mut __t4 = __t3 + (c * i as f64);
+                                                        let mut __t4: f64 = __t3 + (c * i as f64);
                                                         acc = __t4;
                                                     } else {}
                                                 }
@@ -383,7 +383,7 @@ fn patterns_grad(x: f64, o: Option<f64>, steps: &[usize]) -> (f64, f64) {
                                                     ::autodiff_core::rt::push(&mut __tape6, __c);
                                                     if __c {
                                                         let mut __t3 = acc * (0.5);
-                                                        let mut __t4 = __t3 + (c * i as f64);
+                                                        let mut __t4: f64 = __t3 + (c * i as f64);
                                                         acc = __t4;
                                                     } else {}
                                                 }

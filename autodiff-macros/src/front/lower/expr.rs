@@ -105,11 +105,12 @@ impl Lowerer<'_> {
         let span = e.span();
         let rhs = self.lower_rhs(e, out);
         let scalar = rhs_scalar(&rhs, &self.vars);
+        let ty = self.float_row_type(e, &rhs);
         let t = self.temp(scalar);
         out.push(Stmt::Let {
             id: self.sid(),
             var: t,
-            ty: None,
+            ty,
             rhs,
             span,
         });
@@ -137,10 +138,26 @@ impl Lowerer<'_> {
     /// later one may write (`s + { s = 2.0 * s; s }`, a loop used as a value) is read into a
     /// temporary before they run: otherwise the operation would read it afterwards.
     pub(super) fn lower_operands(&mut self, es: &[&Expr], out: &mut Vec<Stmt>) -> Vec<Operand> {
+        self.lower_operands_in(es, false, out)
+    }
+
+    /// [`lower_operands`](Self::lower_operands) for the operands of an operator; inside a
+    /// value declared to be a struct (`declared`), an active arithmetic operand's operators are
+    /// the structs' too (`operators`).
+    pub(super) fn lower_operands_in(
+        &mut self,
+        es: &[&Expr],
+        declared: bool,
+        out: &mut Vec<Stmt>,
+    ) -> Vec<Operand> {
         let mut ops = Vec::with_capacity(es.len());
         let mut ends = Vec::with_capacity(es.len());
         for e in es {
+            if declared && super::operators::is_arith(e) && self.is_active(e) {
+                self.struct_ctx = true;
+            }
             ops.push(self.lower_operand(e, out));
+            self.struct_ctx = false;
             ends.push(out.len());
         }
         // From the last operand back: an insertion moves no position still to be used.
@@ -219,6 +236,8 @@ impl Lowerer<'_> {
 
     /// Lowers an active expression to the right-hand side of a `let`.
     pub(super) fn lower_rhs(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Rhs {
+        // Set for an operator inside a value declared to be a struct (`operators`).
+        let declared = std::mem::take(&mut self.struct_ctx);
         if !self.is_active(e) {
             self.no_hidden_writes(e);
             return Rhs::Operand(Operand::Const {
@@ -227,8 +246,14 @@ impl Lowerer<'_> {
             });
         }
         match e {
-            Expr::Paren(p) => self.lower_rhs(&p.expr, out),
-            Expr::Group(g) => self.lower_rhs(&g.expr, out),
+            Expr::Paren(p) => {
+                self.struct_ctx = declared;
+                self.lower_rhs(&p.expr, out)
+            }
+            Expr::Group(g) => {
+                self.struct_ctx = declared;
+                self.lower_rhs(&g.expr, out)
+            }
             Expr::Path(_) | Expr::Index(_) | Expr::Field(_) => {
                 if let Some(p) = self.lower_place(e) {
                     return Rhs::Operand(Operand::Place(p));
@@ -263,14 +288,10 @@ impl Lowerer<'_> {
                         });
                     }
                 };
-                let [l, r] = self
-                    .lower_operands(&[&b.left, &b.right], out)
-                    .try_into()
-                    .unwrap_or_else(|_| unreachable!("two operands"));
-                Rhs::Bin(op, l, r)
+                self.lower_arith(e, Some(op), declared, out)
             }
             Expr::Unary(u) => match u.op {
-                UnOp::Neg(_) => Rhs::Neg(self.lower_operand(&u.expr, out)),
+                UnOp::Neg(_) => self.lower_arith(e, None, declared, out),
                 UnOp::Deref(_) => match self.lower_place(e) {
                     Some(p) => Rhs::Operand(Operand::Place(p)),
                     None => Rhs::Operand(self.lower_operand(&u.expr, out)),

@@ -148,7 +148,10 @@ impl Lowerer<'_> {
                 place.deref = false;
                 place.proj.push(Proj::Index(q!(#k)));
                 let scalar = self.vars[place.var].scalar;
+                let elem: Expr = syn::parse_quote!(#src[#k]);
+                let class = self.operand_class(&elem);
                 let v = self.declare(&pi.ident, false, ValueKind::Differentiable);
+                self.note_type(v, None, class);
                 let _ = scalar;
                 stmts.push(Stmt::Let {
                     id: self.sid(),
@@ -159,7 +162,12 @@ impl Lowerer<'_> {
                 });
             } else {
                 let kind = self.value_kind(src).element();
+                let elem: Expr = syn::parse_quote!(#src[#k]);
+                let class = self.operand_class(&elem);
                 let v = self.declare(&pi.ident, false, kind);
+                if by_ref_pat || !matches!(items, crate::front::syntax::Items::Ref) {
+                    self.note_type(v, None, class);
+                }
                 let tokens = match (items, by_ref_pat) {
                     (crate::front::syntax::Items::Ref, false) => q!(&#src[#k]),
                     (crate::front::syntax::Items::Clone, _) => {

@@ -25,6 +25,7 @@ mod expr;
 mod kinds;
 mod loops;
 mod methods;
+mod operators;
 mod push;
 mod rows;
 mod stmt;
@@ -52,6 +53,23 @@ pub struct Lowerer<'a> {
     fresh: names::Fresh,
     /// The loops (and labelled blocks) around the current point, innermost last.
     loops: Vec<LoopFrame>,
+    /// The declared types of parameters and typed `let`s (`operators`).
+    var_types: HashMap<VarId, Type>,
+    /// Bindings known to hold a value of a named non-float type without a declared one: the
+    /// value of a struct's operator, a struct literal (`operators`).
+    struct_vars: HashSet<VarId>,
+    /// Untyped bindings known to hold floats (a float, an array or `Vec` of floats) from their
+    /// value (`operators`).
+    float_vars: HashSet<VarId>,
+    /// Path of the runtime crate (the operators' derivatives are in its `ops`).
+    core: proc_macro2::TokenStream,
+    /// The function's float type, as a type (float rows on operands not known to be floats
+    /// are declared with it).
+    scalar_ty: Option<Type>,
+    /// The function returns a struct: operators in its value are the struct's.
+    ret_struct: bool,
+    /// The expression being lowered is an operator inside a value declared to be a struct.
+    struct_ctx: bool,
 }
 
 impl<'a> Lowerer<'a> {
@@ -76,7 +94,21 @@ impl<'a> Lowerer<'a> {
             temps: 0,
             stmts: 0,
             loops: Vec::new(),
+            var_types: HashMap::new(),
+            struct_vars: HashSet::new(),
+            float_vars: HashSet::new(),
+            core: crate::core_path::core_path(),
+            scalar_ty: None,
+            ret_struct: false,
+            struct_ctx: false,
         }
+    }
+
+    /// What `operators` needs of the signature: the float type the function computes in and
+    /// its result's type.
+    pub fn set_types(&mut self, scalar: &proc_macro2::TokenStream, ret: &Type) {
+        self.scalar_ty = syn::parse2(scalar.clone()).ok();
+        self.ret_struct = self.class_of_type(ret) == operators::Class::Struct;
     }
 
     fn error(&mut self, span: Span, msg: impl std::fmt::Display) {
@@ -98,6 +130,7 @@ impl<'a> Lowerer<'a> {
         if kind != ParamKind::Passive {
             self.signature.push(id);
         }
+        self.var_types.insert(id, ty.clone());
         self.vars.push(Var {
             name: name.clone(),
             active: kind != ParamKind::Passive || written_active,

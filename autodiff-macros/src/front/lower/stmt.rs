@@ -19,7 +19,13 @@ impl Lowerer<'_> {
         for (k, s) in b.stmts.iter().enumerate() {
             match s {
                 SynStmt::Expr(e, None) if k + 1 == n && !is_statement_like(e) => {
+                    // The function's value, of a struct type: its operators are the struct's.
+                    self.struct_ctx = self.block_stack.len() == 1
+                        && self.ret_struct
+                        && operators::is_arith(e)
+                        && self.is_active(e);
                     tail = Some(self.lower_operand(e, &mut stmts));
+                    self.struct_ctx = false;
                 }
                 _ => self.lower_stmt(s, &mut stmts),
             }
@@ -78,8 +84,10 @@ impl Lowerer<'_> {
                     let float_kind = kind.differentiable();
                     self.no_hidden_writes(&init.expr);
                     let toks = init.expr.to_token_stream();
+                    let class = self.operand_class(&init.expr);
                     let id = self.declare(name, ty_scalar || float_kind && is_literal(&init.expr), kind);
                     self.vars[id].array = is_array;
+                    self.note_type(id, ty.as_deref(), class);
                     out.push(Stmt::Let { id: self.sid(),
                         var: id,
                         ty,
@@ -88,11 +96,19 @@ impl Lowerer<'_> {
                     });
                     return;
                 }
+                // A value declared to be a struct: its operators are the struct's.
+                self.struct_ctx = ty.as_ref().is_some_and(|t| self.class_of_type(t) == operators::Class::Struct)
+                    && operators::is_arith(&init.expr);
                 let rhs = self.lower_rhs(&init.expr, out);
+                self.struct_ctx = false;
+                let ty = ty.or_else(|| self.float_row_type(&init.expr, &rhs));
                 let scalar = ty_scalar || rhs_scalar(&rhs, &self.vars);
                 let kind = if scalar { ValueKind::Floats } else { ValueKind::Differentiable };
+                // Classified after lowering: a block's bindings are known.
+                let class = self.operand_class(&init.expr);
                 let id = self.declare(name, scalar, kind);
                 self.vars[id].array = is_array;
+                self.note_type(id, ty.as_deref(), class);
                 out.push(Stmt::Let { id: self.sid(), var: id, ty, rhs, span });
             }
             Pat::Wild(_) => {
@@ -223,12 +239,14 @@ impl Lowerer<'_> {
                             _ => BinOp::Rem,
                         };
                         if base_active {
-                            let t = self.temp(true);
+                            let (rhs, ty) =
+                                self.compound(op, &b.left, &b.right, place.clone(), value);
+                            let t = self.temp(matches!(rhs, Rhs::Bin(..)));
                             out.push(Stmt::Let {
                                 id: self.sid(),
                                 var: t,
-                                ty: None,
-                                rhs: Rhs::Bin(op, Operand::Place(place.clone()), value),
+                                ty,
+                                rhs,
                                 span,
                             });
                             let tp = Place {
@@ -321,7 +339,14 @@ impl Lowerer<'_> {
             Expr::Continue(c) => self.lower_continue(c, out),
             Expr::Return(r) => {
                 let value = match &r.expr {
-                    Some(v) => self.lower_operand(v, out),
+                    Some(v) => {
+                        // The function's value, of a struct type: its operators are the struct's.
+                        self.struct_ctx =
+                            self.ret_struct && operators::is_arith(v) && self.is_active(v);
+                        let op = self.lower_operand(v, out);
+                        self.struct_ctx = false;
+                        op
+                    }
                     None => {
                         self.error(
                             span,
