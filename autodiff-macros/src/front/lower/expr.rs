@@ -508,8 +508,15 @@ impl Lowerer<'_> {
             },
             p => p,
         };
+        // A mutable receiver may be written (`&mut self`): the call is also an assignment.
+        let by_mut = matches!(op, Operand::Place(_))
+            && crate::front::activity::mut_receiver(m, self.mutable).is_some();
         let callee = format!("{}", m.method);
-        let mut args = vec![Arg { op, by_ref: false }];
+        let mut args = vec![Arg {
+            op,
+            by_ref: false,
+            by_mut,
+        }];
         args.extend(self.lower_args(m.args.iter(), &callee, out));
         let mut seg = syn::PathSegment::from(m.method.clone());
         if let Some(t) = &m.turbofish {
@@ -526,6 +533,52 @@ impl Lowerer<'_> {
         }
     }
 
+    /// The place an argument `&mut e` passes: `e` itself when it is a place (`&mut s`,
+    /// `&mut s.x[i]`), else a temporary holding its value (written by the call, then dropped).
+    fn lower_mut_arg(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        let span = e.span();
+        let op = self.lower_operand(e, out);
+        match op {
+            Operand::Place(p) if p.deref => {
+                self.error(span, "`&mut *x` of a reference parameter cannot be passed on: the parameter is borrowed immutably; copy it into a `let mut` binding and pass `&mut` of that");
+                Operand::Place(p)
+            }
+            Operand::Place(p) => Operand::Place(p),
+            c @ Operand::Const { .. } => {
+                let t = self.temp(false);
+                out.push(Stmt::Let {
+                    id: self.sid(),
+                    var: t,
+                    ty: None,
+                    rhs: Rhs::Operand(c),
+                    span,
+                });
+                Operand::Place(Place {
+                    var: t,
+                    proj: Vec::new(),
+                    span,
+                    deref: false,
+                })
+            }
+        }
+    }
+
+    /// Does this call (or method call) pass something by `&mut`, or call a method on a mutable
+    /// binding (which may take `&mut self`)? Then it is an assignment too, and a statement of
+    /// its own may consist of it.
+    pub(super) fn writes_through_mut(&self, e: &Expr) -> bool {
+        use crate::front::activity::{mut_args, mut_receiver};
+        match crate::front::syntax::strip_paren(e) {
+            Expr::Call(c) => mut_args(c.args.iter()).next().is_some(),
+            Expr::MethodCall(m) => {
+                mut_args(m.args.iter()).next().is_some()
+                    || (mut_receiver(m, self.mutable).is_some()
+                        && self.value_kind(&m.receiver) != ValueKind::Floats)
+            }
+            _ => false,
+        }
+    }
+
     /// The arguments of a call, lowered; an argument that may or may not be a float is an
     /// error (the call must know whether to pass it a tangent).
     fn lower_args<'e>(
@@ -537,12 +590,9 @@ impl Lowerer<'_> {
         let args = call_args
             .clone()
             .map(|a| match a {
-                Expr::Reference(r) if r.mutability.is_none() => Arg { op: self.lower_operand(&r.expr, out), by_ref: true },
-                Expr::Reference(r) => {
-                    self.error(r.span(), "`&mut` arguments are not supported in a differentiated function: return the new value instead");
-                    Arg { op: Operand::Const { tokens: q!(), float: false }, by_ref: false }
-                }
-                _ => Arg { op: self.lower_operand(a, out), by_ref: false },
+                Expr::Reference(r) if r.mutability.is_none() => Arg { op: self.lower_operand(&r.expr, out), by_ref: true, by_mut: false },
+                Expr::Reference(r) => Arg { op: self.lower_mut_arg(&r.expr, out), by_ref: false, by_mut: true },
+                _ => Arg { op: self.lower_operand(a, out), by_ref: false, by_mut: false },
             })
             .collect();
         for a in call_args {

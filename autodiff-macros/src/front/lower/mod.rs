@@ -29,6 +29,8 @@ pub struct Lowerer<'a> {
     pub vars: Vec<Var>,
     by_name: HashMap<String, VarId>,
     active: &'a HashSet<String>,
+    /// The bindings declared `mut` (see [`crate::front::activity::mut_receiver`]).
+    mutable: &'a HashSet<String>,
     /// Names of the float types: `f32`, `f64` and the function's `F: Float` parameters.
     float_types: &'a [String],
     pub errors: Vec<syn::Error>,
@@ -51,6 +53,7 @@ pub struct Lowerer<'a> {
 impl<'a> Lowerer<'a> {
     pub fn new(
         active: &'a HashSet<String>,
+        mutable: &'a HashSet<String>,
         float_types: &'a [String],
         type_params: &'a [String],
         fresh: names::Fresh,
@@ -62,6 +65,7 @@ impl<'a> Lowerer<'a> {
             vars: Vec::new(),
             by_name: HashMap::new(),
             active,
+            mutable,
             float_types,
             errors: Vec::new(),
             block_depth: Vec::new(),
