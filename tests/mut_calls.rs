@@ -490,3 +490,43 @@ fn saves_before_the_call() {
         check_fn("reads_before_overwrite", &at, &f, &jvp, &vjp);
     }
 }
+
+// --- order of evaluation: a place read before a call that writes it -------------------------------
+
+#[differentiate]
+fn weigh(u: f64, v: f64) -> f64 {
+    u * v.cos()
+}
+
+/// Rust reads `s.level` before `s.observe(..)` runs and `x[0]` after `add_square(&mut x[0], ..)`
+/// returns: operands, rule arguments and call arguments keep that order.
+#[differentiate]
+fn reads_around_calls(a: f64, b: f64) -> f64 {
+    let mut s = Holt {
+        level: a,
+        trend: b,
+    };
+    let e = s.level * s.observe(b, 0.4) + s.trend;
+    let mut x = [a, b];
+    let y = (x[0] * 2.0).sin() + add_square(&mut x[0], b) * x[0];
+    let m = x[1].max(add_square(&mut x[1], a));
+    let w = weigh(x[0], add_square(&mut x[0], 0.5));
+    let t = (x[1], add_square(&mut x[1], e));
+    e + y + m + w + t.0 * t.1 + x[0] * x[1]
+}
+
+#[test]
+fn reads_before_a_call_keep_their_order() {
+    let at = [0.7, -0.4];
+    let f = |v: &[f64]| vec![reads_around_calls(v[0], v[1])];
+    let jvp = |v: &[f64], t: &[f64]| -> Pair {
+        let (y, yd) = reads_around_calls_jvp(v[0], v[1], t[0], t[1]);
+        (vec![y], vec![yd])
+    };
+    let vjp = |v: &[f64], c: &[f64]| -> Pair {
+        let (y, pb) = reads_around_calls_vjp(v[0], v[1]);
+        let (a, b) = pb(c[0]);
+        (vec![y], vec![a, b])
+    };
+    check_fn("reads_around_calls", &at, &f, &jvp, &vjp);
+}

@@ -78,6 +78,114 @@ impl Lowerer<'_> {
         }
     }
 
+    /// The bindings that calls inside `e` write through `&mut` (the roots of their `&mut`
+    /// arguments, and mutable receivers).
+    fn written_by_calls(&self, e: &Expr) -> HashSet<String> {
+        struct W<'b> {
+            mutable: &'b HashSet<String>,
+            out: HashSet<String>,
+        }
+        impl<'ast> syn::visit::Visit<'ast> for W<'_> {
+            fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+                for a in crate::front::activity::mut_args(c.args.iter()) {
+                    self.out.extend(crate::front::syntax::place_base(a));
+                }
+                syn::visit::visit_expr_call(self, c);
+            }
+            fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+                for a in crate::front::activity::mut_args(m.args.iter()) {
+                    self.out.extend(crate::front::syntax::place_base(a));
+                }
+                if let Some(r) = crate::front::activity::mut_receiver(m, self.mutable) {
+                    self.out.extend(crate::front::syntax::place_base(r));
+                }
+                syn::visit::visit_expr_method_call(self, m);
+            }
+        }
+        let mut w = W {
+            mutable: self.mutable,
+            out: HashSet::new(),
+        };
+        syn::visit::Visit::visit_expr(&mut w, e);
+        w.out
+    }
+
+    /// Lowers operands evaluated in order (`a + b`, a call's arguments, an array's elements).
+    /// An operand is a place read where it is used, after the operands lowered after it; when
+    /// one of those calls a function that writes that place's binding through `&mut`
+    /// (`s.level + s.observe(z)`, `x[0] * step(&mut x)`), its value is bound first, as Rust
+    /// reads it before the call.
+    pub(super) fn lower_operands(&mut self, es: &[&Expr], out: &mut Vec<Stmt>) -> Vec<Operand> {
+        let later = self.written_later(es);
+        let mut ops = Vec::with_capacity(es.len());
+        for (k, e) in es.iter().enumerate() {
+            let op = self.lower_operand(e, out);
+            ops.push(self.snapshot(op, &later[k], e.span(), out));
+        }
+        ops
+    }
+
+    /// For each of `es`, what the calls in the ones after it write through `&mut`.
+    fn written_later(&self, es: &[&Expr]) -> Vec<HashSet<String>> {
+        let mut later: Vec<HashSet<String>> = vec![HashSet::new(); es.len()];
+        for k in (0..es.len().saturating_sub(1)).rev() {
+            let mut w = later[k + 1].clone();
+            w.extend(self.written_by_calls(es[k + 1]));
+            later[k] = w;
+        }
+        later
+    }
+
+    /// `op` itself, or a binding of its value when it reads one of `written`.
+    pub(super) fn snapshot(
+        &mut self,
+        op: Operand,
+        written: &HashSet<String>,
+        span: Span,
+        out: &mut Vec<Stmt>,
+    ) -> Operand {
+        if written.is_empty() {
+            return op;
+        }
+        let reads = match &op {
+            Operand::Place(p) => written.contains(&self.vars[p.var].name.to_string()),
+            Operand::Const { tokens, .. } => {
+                let mut m = HashSet::new();
+                crate::ir::mentions_tokens(tokens, &self.by_name, &mut m);
+                m.iter()
+                    .any(|v| written.contains(&self.vars[*v].name.to_string()))
+            }
+        };
+        if !reads {
+            return op;
+        }
+        let scalar = op_scalar(&op, &self.vars);
+        let t = self.temp(scalar);
+        if let Operand::Const { float, .. } = &op {
+            // A passive value stays passive.
+            self.vars[t].active = false;
+            self.vars[t].float_kind = *float;
+            self.vars[t].kind = if *float {
+                ValueKind::Floats
+            } else {
+                ValueKind::Unknown
+            };
+        }
+        out.push(Stmt::Let {
+            id: self.sid(),
+            var: t,
+            ty: None,
+            rhs: Rhs::Operand(op),
+            span,
+        });
+        Operand::Place(Place {
+            var: t,
+            proj: Vec::new(),
+            span,
+            deref: false,
+        })
+    }
+
     /// Lowers an expression to an operand, binding its operations to temporaries in `out`.
     pub(super) fn lower_operand(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Operand {
         if !self.is_active(e) {
@@ -162,8 +270,9 @@ impl Lowerer<'_> {
                         });
                     }
                 };
-                let l = self.lower_operand(&b.left, out);
-                let r = self.lower_operand(&b.right, out);
+                let mut lr = self.lower_operands(&[&b.left, &b.right], out);
+                let r = lr.pop().expect("two operands");
+                let l = lr.pop().expect("two operands");
                 Rhs::Bin(op, l, r)
             }
             Expr::Unary(u) => match u.op {
@@ -285,7 +394,8 @@ impl Lowerer<'_> {
             }
             Expr::Call(c) => self.lower_call(c, out),
             Expr::Array(a) => {
-                Rhs::Array(a.elems.iter().map(|e| self.lower_operand(e, out)).collect())
+                let es: Vec<&Expr> = a.elems.iter().collect();
+                Rhs::Array(self.lower_operands(&es, out))
             }
             Expr::Repeat(r) => Rhs::Repeat {
                 elem: self.lower_operand(&r.expr, out),
@@ -293,18 +403,16 @@ impl Lowerer<'_> {
                 vec: false,
             },
             Expr::Tuple(t) => {
-                Rhs::Tuple(t.elems.iter().map(|e| self.lower_operand(e, out)).collect())
+                let es: Vec<&Expr> = t.elems.iter().collect();
+                Rhs::Tuple(self.lower_operands(&es, out))
             }
             Expr::Struct(st) if st.qself.is_none() => {
                 let fields: Vec<syn::Member> = st.fields.iter().map(|f| f.member.clone()).collect();
-                let mut args: Vec<Operand> = st
-                    .fields
-                    .iter()
-                    .map(|f| self.lower_operand(&f.expr, out))
-                    .collect();
+                let mut es: Vec<&Expr> = st.fields.iter().map(|f| &f.expr).collect();
                 if let Some(r) = &st.rest {
-                    args.push(self.lower_operand(r, out));
+                    es.push(r);
                 }
+                let args = self.lower_operands(&es, out);
                 Rhs::Struct {
                     path: st.path.to_token_stream(),
                     fields,
@@ -411,12 +519,15 @@ impl Lowerer<'_> {
                 float: true,
             });
         }
+        let later = self.written_later(args);
         let ops = args
             .iter()
             .zip(rule.args)
-            .map(|(a, (_, kind))| {
+            .zip(&later)
+            .map(|((a, (_, kind)), later)| {
                 if *kind == "F" {
-                    self.lower_operand(a, out)
+                    let op = self.lower_operand(a, out);
+                    self.snapshot(op, later, a.span(), out)
                 } else {
                     Operand::Const {
                         tokens: a.to_token_stream(),
@@ -587,12 +698,18 @@ impl Lowerer<'_> {
         callee: &str,
         out: &mut Vec<Stmt>,
     ) -> Vec<Arg> {
-        let args = call_args
-            .clone()
-            .map(|a| match a {
+        let all: Vec<&Expr> = call_args.clone().collect();
+        let later = self.written_later(&all);
+        let args = all
+            .iter()
+            .zip(&later)
+            .map(|(a, later)| match a {
                 Expr::Reference(r) if r.mutability.is_none() => Arg { op: self.lower_operand(&r.expr, out), by_ref: true, by_mut: false },
                 Expr::Reference(r) => Arg { op: self.lower_mut_arg(&r.expr, out), by_ref: false, by_mut: true },
-                _ => Arg { op: self.lower_operand(a, out), by_ref: false, by_mut: false },
+                _ => {
+                    let op = self.lower_operand(a, out);
+                    Arg { op: self.snapshot(op, later, a.span(), out), by_ref: false, by_mut: false }
+                }
             })
             .collect();
         for a in call_args {

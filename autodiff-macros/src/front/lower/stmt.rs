@@ -131,7 +131,8 @@ impl Lowerer<'_> {
                 let elems: Vec<&Pat> = pt.elems.iter().collect();
                 let parts: Vec<Operand> = match &*init.expr {
                     Expr::Tuple(et) if et.elems.len() == elems.len() => {
-                        et.elems.iter().map(|e| self.lower_operand(e, out)).collect()
+                        let es: Vec<&Expr> = et.elems.iter().collect();
+                        self.lower_operands(&es, out)
                     }
                     e => {
                         let whole = self.lower_operand(e, out);
