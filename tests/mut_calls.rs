@@ -530,3 +530,130 @@ fn reads_before_a_call_keep_their_order() {
     };
     check_fn("reads_around_calls", &at, &f, &jvp, &vjp);
 }
+
+// --- `Copy` state, receivers taken by value ---------------------------------------------------
+
+#[derive(Differentiable, Clone, Copy, Debug, PartialEq)]
+struct Pt {
+    p: f64,
+    q: f64,
+}
+
+impl Pt {
+    /// `&mut self` on a `Copy` struct: the nested pullback copies what it captures (an `FnMut`
+    /// closure; it was called through a binding that is not `mut`: E0596 in emitted code).
+    #[differentiate]
+    fn nudge(&mut self, z: f64) -> f64 {
+        let e = z - self.p;
+        self.p += 0.5 * e;
+        self.q *= e.cos();
+        e * e
+    }
+
+    /// By value.
+    #[differentiate]
+    fn moved(self, d: f64) -> Pt {
+        Pt {
+            p: self.p + d,
+            q: self.q * d,
+        }
+    }
+}
+
+#[derive(Differentiable, Clone, Debug, PartialEq)]
+struct Owned {
+    level: f64,
+    trend: f64,
+}
+
+impl Owned {
+    /// By value, on a type that is not `Copy`.
+    #[differentiate]
+    fn shifted(self, d: f64) -> Owned {
+        Owned {
+            level: self.level + d,
+            trend: self.trend,
+        }
+    }
+}
+
+#[differentiate]
+fn owned_sq(h: Owned) -> f64 {
+    h.level * h.trend
+}
+
+/// A `Copy` state through `&mut self` and by value; a non-`Copy` struct moved into a call (a
+/// method taking `self`, a function taking it by value) after the reverse sweep needs it
+/// (`s.trend * a`): the forward sweep passes a copy (it moved the value the pullback captures:
+/// E0382 in emitted code).
+#[differentiate]
+fn copies_and_moves(a: f64, b: f64) -> f64 {
+    let mut c = Pt { p: a, q: b };
+    let e = c.nudge(b * a);
+    let m = c.moved(a);
+    let s = Owned {
+        level: a,
+        trend: 0.5 * b,
+    };
+    let x = s.trend * a;
+    let t = s.shifted(a);
+    let u = Owned {
+        level: a * b,
+        trend: 0.5,
+    };
+    let z = u.level.sin();
+    let y = owned_sq(u);
+    e + m.p * m.q + c.q + x + t.level * b + y + z
+}
+
+#[test]
+fn copy_state_and_moved_receivers() {
+    let at = [0.6, -0.3];
+    let f = |v: &[f64]| vec![copies_and_moves(v[0], v[1])];
+    let jvp = |v: &[f64], t: &[f64]| -> Pair {
+        let (y, yd) = copies_and_moves_jvp(v[0], v[1], t[0], t[1]);
+        (vec![y], vec![yd])
+    };
+    let vjp = |v: &[f64], c: &[f64]| -> Pair {
+        let (y, pb) = copies_and_moves_vjp(v[0], v[1]);
+        let (a, b) = pb(c[0]);
+        (vec![y], vec![a, b])
+    };
+    check_fn("copies_and_moves", &at, &f, &jvp, &vjp);
+    let mut c = Pt { p: 0.2, q: 0.7 };
+    let (e, (g, gz)) = c.nudge_grad(0.9);
+    assert_eq!(c, Pt { p: 0.55, q: 0.7 * 0.7f64.cos() });
+    assert!((e - 0.49).abs() < 1e-15 && (gz - 1.4).abs() < 1e-15 && (g.p + 1.4).abs() < 1e-15);
+}
+
+/// A non-`Copy` state read before each call that writes it: the forward sweep saves a copy (it
+/// moved the state onto the tape before the call: E0382 in emitted code).
+#[differentiate]
+fn saved_struct(zs: &[f64; 3], a: f64) -> f64 {
+    let mut s = Holt {
+        level: a,
+        trend: 0.1,
+    };
+    let mut acc = 0.0;
+    for k in 0..3 {
+        acc += s.level.sin() * s.trend;
+        s.observe(zs[k], 0.3);
+    }
+    acc * s.level
+}
+
+#[test]
+fn saved_non_copy_state() {
+    let at = [0.4, -0.2, 0.9, 0.5];
+    let f = |v: &[f64]| vec![saved_struct(&[v[0], v[1], v[2]], v[3])];
+    let jvp = |v: &[f64], t: &[f64]| -> Pair {
+        let (y, yd) = saved_struct_jvp(&[v[0], v[1], v[2]], v[3], &[t[0], t[1], t[2]], t[3]);
+        (vec![y], vec![yd])
+    };
+    let vjp = |v: &[f64], c: &[f64]| -> Pair {
+        let (y, pb) = saved_struct_vjp(&[v[0], v[1], v[2]], v[3]);
+        let (az, aa) = pb(c[0]);
+        (vec![y], vec![az[0], az[1], az[2], aa])
+    };
+    check_fn("saved_struct", &at, &f, &jvp, &vjp);
+}

@@ -321,3 +321,10 @@ pull_first_read!(S1 a1, S2 a2, S3 a3, S4 a4, S5 a5);
 pub fn pull<M, P: PullMut<M, R, C, A>, R, C, A>(pb: P, ct: R, adjoints: C) -> A {
     pb.pull(ct, adjoints)
 }
+
+/// Calls a pullback once, by value: a closure whose type is known may be `FnMut` (it copies
+/// what it captures), and calling it directly would need a `mut` binding.
+#[inline(always)]
+pub fn call_once<A, R>(f: impl FnOnce(A) -> R, a: A) -> R {
+    f(a)
+}

@@ -332,7 +332,10 @@ pub(super) fn expand(
         None => name.to_string(),
     };
     // A method's derived functions cannot hold items that name `Self`: the inner function's
-    // derived functions are closures there (the same bodies, the enclosing generics).
+    // derived functions are closures there (the same bodies, the enclosing generics). Their
+    // pullbacks are then closures of known types, `FnMut` when they only copy what they capture
+    // (a `Copy` struct's adjoint): they are called through `rt::call_once`, which needs no `mut`
+    // binding.
     let nest = |items: TokenStream| -> syn::Result<TokenStream> {
         if receiver.is_none() {
             return Ok(items);
@@ -508,7 +511,7 @@ pub(super) fn expand(
                 let (#y_pat, #pb) = #vjp_call #turbofish (#(#args),*);
                 #zeros
                 #(#write_back)*
-                (#y_head, move |#(#ct_params),*| -> #adj_ty { #pb(#vjp_ct) })
+                (#y_head, move |#(#ct_params),*| -> #adj_ty { #core::rt::call_once(#pb, #vjp_ct) })
             }
         });
         if !unit && is_scalar_type(&syn::parse2(user_ret.clone())?, &sig.float_types) {
@@ -533,7 +536,7 @@ pub(super) fn expand(
                     let (#y_pat, #pb) = #vjp_call #turbofish (#(#args),*);
                     #zeros
                     #(#write_back)*
-                    (#y0, #pb(#grad_ct))
+                    (#y0, #core::rt::call_once(#pb, #grad_ct))
                 }
             });
         }

@@ -312,6 +312,10 @@ impl Rev<'_> {
         }
         let t = self.tape((s.id(), slot, "save"), depth);
         let p = self.cx.place(place);
+        if matches!(s, Stmt::Let { .. }) {
+            // A call through `&mut` reads the value after it is saved: a copy is saved.
+            return q!(#push(&mut #t, ::core::clone::Clone::clone(&#p));)
+        }
         q!(#push(&mut #t, #p);)
     }
 
@@ -377,7 +381,26 @@ impl Rev<'_> {
                         q!(let mut #n #ty = #e;)
                     }
                     Rhs::Call { path, args, method } => {
-                        let vals = cx.call_values(args, *method);
+                        // A struct passed by value (or a receiver the method may take by
+                        // value) that the pullback still reads is passed as a copy: the call
+                        // would move it (a receiver written through `&mut` cannot be copied).
+                        let vals: Vec<TokenStream> = cx
+                            .call_values(args, *method)
+                            .into_iter()
+                            .zip(args)
+                            .map(|(v, a)| match &a.op {
+                                Operand::Place(p)
+                                    if !a.by_ref
+                                        && !a.by_mut
+                                        && self.needs.needed.contains(&p.var)
+                                        && !cx.is_scalar_op(&a.op)
+                                        && !cx.f.vars[p.var].array =>
+                                {
+                                    q!(::core::clone::Clone::clone(&#v))
+                                }
+                                _ => v,
+                            })
+                            .collect();
                         // What the call writes through `&mut` is saved first, as before an
                         // assignment, where the reverse sweep reads its old value.
                         let saves: TokenStream = rhs
