@@ -228,6 +228,46 @@ fn rename_self(tokens: TokenStream, name: &syn::Ident) -> TokenStream {
     out.into_iter().collect()
 }
 
+/// Parameters `f: impl Fn(..)` (passive functions passed as values) as named type parameters
+/// of the derived functions (`<__Fn0: Fn(..)>`, a spelling no identifier of the user's has),
+/// which the pullback's `use<..>` can name.
+fn name_impl_fn_params(func: &ItemFn) -> ItemFn {
+    struct Name {
+        fresh: names::Fresh,
+        n: usize,
+        params: Vec<syn::GenericParam>,
+    }
+    impl syn::visit_mut::VisitMut for Name {
+        fn visit_type_mut(&mut self, t: &mut Type) {
+            if crate::front::syntax::is_fn_type(t)
+                && let Type::ImplTrait(it) = t
+            {
+                let (name, k) = self.fresh.next("__Fn", self.n);
+                self.n = k + 1;
+                let id = syn::Ident::new(&name, it.impl_token.span);
+                let bounds = &it.bounds;
+                self.params.push(syn::parse_quote!(#id: #bounds));
+                *t = syn::parse_quote!(#id);
+                return;
+            }
+            syn::visit_mut::visit_type_mut(self, t);
+        }
+    }
+    let mut f = func.clone();
+    let mut v = Name {
+        fresh: names::Fresh::new(q!(#func)),
+        n: 0,
+        params: Vec::new(),
+    };
+    for arg in f.sig.inputs.iter_mut() {
+        if let syn::FnArg::Typed(pt) = arg {
+            syn::visit_mut::VisitMut::visit_type_mut(&mut v, &mut pt.ty);
+        }
+    }
+    f.sig.generics.params.extend(v.params);
+    f
+}
+
 /// The pipeline: signature, front end, passes and emitters, one after the other.
 fn expand(
     args: TokenStream,
@@ -235,6 +275,7 @@ fn expand(
     outer: Option<&syn::Generics>,
 ) -> syn::Result<TokenStream> {
     let core = core_path::core_path();
+    let func = &name_impl_fn_params(func);
     let own_generics = func.sig.generics.clone();
     let merged = outer.map(|g| with_outer_generics(func, g));
     let (func, receiver) = receiver_to_param(merged.as_ref().unwrap_or(func))?;

@@ -78,6 +78,32 @@ impl Lowerer<'_> {
         }
     }
 
+    /// Does `e` call a binding (a function value: `g(3)`)?
+    fn calls_binding(&self, e: &Expr) -> bool {
+        struct C<'b> {
+            by_name: &'b HashMap<String, VarId>,
+            found: bool,
+        }
+        impl<'ast> syn::visit::Visit<'ast> for C<'_> {
+            fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+                if let Expr::Path(p) = &*c.func
+                    && let Some(i) = p.path.get_ident()
+                    && self.by_name.contains_key(&i.to_string())
+                {
+                    self.found = true;
+                }
+                syn::visit::visit_expr_call(self, c);
+            }
+            fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        }
+        let mut c = C {
+            by_name: &self.by_name,
+            found: false,
+        };
+        syn::visit::Visit::visit_expr(&mut c, e);
+        c.found
+    }
+
     /// The bindings that calls inside `e` write through `&mut` (the roots of their `&mut`
     /// arguments, and mutable receivers).
     fn written_by_calls(&self, e: &Expr) -> HashSet<String> {
@@ -189,10 +215,18 @@ impl Lowerer<'_> {
     /// Lowers an expression to an operand, binding its operations to temporaries in `out`.
     pub(super) fn lower_operand(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Operand {
         if !self.is_active(e) {
-            return Operand::Const {
+            let c = Operand::Const {
                 tokens: e.to_token_stream(),
                 float: self.float_kind(e),
             };
+            // A passive value computed by a function value (`g(3)`, `g` a parameter of type
+            // `&dyn Fn(..)`): bound first, so that the reverse sweep reads the value, not the
+            // function (which it could not own).
+            if self.calls_binding(e) {
+                let all: HashSet<String> = self.by_name.keys().cloned().collect();
+                return self.snapshot(c, &all, e.span(), out);
+            }
+            return c;
         }
         match e {
             Expr::Paren(p) => return self.lower_operand(&p.expr, out),
@@ -576,7 +610,24 @@ impl Lowerer<'_> {
             return self.lower_rule(rule, &args, c.span(), out);
         }
         let callee = path.to_token_stream().to_string().replace(' ', "");
-        let args = self.lower_args(c.args.iter(), &callee, out);
+        if let Some(g) = path.path.get_ident()
+            && path.qself.is_none()
+            && self.lookup(&g.to_string()).is_some()
+        {
+            self.error(
+                path.span(),
+                format!(
+                    "`{g}` is a function value (a parameter of type `impl Fn(..)`, `G: Fn(..)`, `&dyn Fn(..)` or `fn(..)`, or a binding holding one): \
+                     #[differentiate] cannot see its derivative, so it may be called only on values that carry none (`{g}(2)`, `{g}(stop_gradient(x))`); \
+                     to differentiate through it, call a named function instead: a `#[differentiate]` function, or one with hand-written `_jvp` and `_vjp`"
+                ),
+            );
+            return Rhs::Operand(Operand::Const {
+                tokens: c.to_token_stream(),
+                float: true,
+            });
+        }
+        let args = self.lower_args(c.args.iter(), &callee, false, out);
         Rhs::Call {
             path: path.clone(),
             args,
@@ -628,7 +679,7 @@ impl Lowerer<'_> {
             by_ref: false,
             by_mut,
         }];
-        args.extend(self.lower_args(m.args.iter(), &callee, out));
+        args.extend(self.lower_args(m.args.iter(), &callee, true, out));
         let mut seg = syn::PathSegment::from(m.method.clone());
         if let Some(t) = &m.turbofish {
             seg.arguments = syn::PathArguments::AngleBracketed(t.clone());
@@ -696,9 +747,25 @@ impl Lowerer<'_> {
         &mut self,
         call_args: impl Iterator<Item = &'e Expr> + Clone,
         callee: &str,
+        method: bool,
         out: &mut Vec<Stmt>,
     ) -> Vec<Arg> {
         let all: Vec<&Expr> = call_args.clone().collect();
+        // A closure given to a call that carries a derivative (`apply(|v| v * v, x)`, or a
+        // `let`-bound closure passed by name, which `inline` has put here). A method's (an
+        // iterator adapter's, most often) are reported by `lower_body`.
+        for a in all.iter().filter(|_| !method) {
+            if let Expr::Closure(c) = crate::front::syntax::strip_paren(a) {
+                self.error(
+                    c.span(),
+                    format!(
+                        "a closure passed to `{callee}` (an `impl Fn` parameter) cannot be differentiated through: #[differentiate] sees the call, not what `{callee}` does with the closure. \
+                         Write `{callee}` as a `#[differentiate]` function of the values the closure needs, or call the closure here instead (`let f = |v| ..; f(x)`); \
+                         a call whose arguments carry no derivative may take a closure (it is left as written)"
+                    ),
+                );
+            }
+        }
         let later = self.written_later(&all);
         let args = all
             .iter()
@@ -717,10 +784,23 @@ impl Lowerer<'_> {
                 Expr::Reference(r) => &*r.expr,
                 e => e,
             };
+            if matches!(crate::front::syntax::strip_paren(e), Expr::Closure(_)) {
+                continue;
+            }
             if !self.is_active(e) && self.value_kind(e) == ValueKind::Unknown {
+                // A name that is no binding and not a constant's (`sq_fn`): a function item.
+                let function = matches!(e, Expr::Path(p) if p.path.segments.last().is_some_and(|s| {
+                    let n = s.ident.to_string();
+                    n.starts_with(|c: char| c.is_lowercase()) && self.lookup(&n).is_none()
+                }));
+                let hint = if function {
+                    format!("; if it is a function passed as a value, #[differentiate] cannot differentiate through it: write `{callee}` as a `#[differentiate]` function that calls the function by name")
+                } else {
+                    String::new()
+                };
                 self.error(
                     e.span(),
-                    format!("cannot tell whether this argument of `{callee}` is a float (a call passes floats a zero tangent) or not (integers get none): bind it to a name with its type first (`let v: f64 = ..;` or `let n: usize = ..;`) and pass that"),
+                    format!("cannot tell whether this argument of `{callee}` is a float (a call passes floats a zero tangent) or not (integers get none): bind it to a name with its type first (`let v: f64 = ..;` or `let n: usize = ..;`) and pass that{hint}"),
                 );
             }
         }
