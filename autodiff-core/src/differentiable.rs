@@ -225,6 +225,32 @@ impl<T: Differentiable> Differentiable for Box<T> {
     }
 }
 
+/// `()`, the output of a function that returns nothing: no leaves. A differentiated body that
+/// calls a function with `&mut` parameters and no output (`normalise(&mut v, 2.0);`) binds that
+/// output like any call's, so its tangent and adjoint are `()` too. The `Scalar` is `f64`, an
+/// arbitrary choice (there is no leaf to have a type).
+impl Differentiable for () {
+    type Scalar = f64;
+    #[inline(always)]
+    fn zero_like(&self) -> Self {}
+    #[inline(always)]
+    fn accumulate(&mut self, _: &Self) {}
+    #[inline(always)]
+    fn axpy(&mut self, _: f64, _: &Self) {}
+    #[inline(always)]
+    fn dot(&self, _: &Self) -> f64 {
+        0.0
+    }
+    #[inline(always)]
+    fn scale(&mut self, _: f64) {}
+    #[inline(always)]
+    fn zip_map(&mut self, _: &Self, _: &mut dyn FnMut(&mut f64, f64)) {}
+    #[inline(always)]
+    fn num_leaves(&self) -> usize {
+        0
+    }
+}
+
 macro_rules! tuple_differentiable {
     ($(($($t:ident $i:tt),+)),*) => {$(
         impl<S: Float, $($t: Differentiable<Scalar = S>),+> Differentiable for ($($t,)+) {

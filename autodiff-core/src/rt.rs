@@ -242,3 +242,114 @@ impl<T> KeepVal for &Keep<T> {
         Kept(self.0.take().expect("kept once"), core::marker::PhantomData)
     }
 }
+
+/// The adjoint of a binding written by a call through `&mut` (see [`pull`]), handed to the
+/// callee's pullback as its final state's cotangent: taken, a zero left in its place.
+#[inline(always)]
+fn take_adjoint<S: Differentiable>(s: &mut S) -> S {
+    let z = s.zero_like();
+    core::mem::replace(s, z)
+}
+
+/// Markers of the forms of a pullback of a call with `&mut` arguments (see [`PullMut`]).
+pub mod pull_form {
+    /// Every `&mut` argument is written; the callee has an output.
+    pub struct AllMut;
+    /// Every `&mut` argument is written; the callee returns `()` (its pullback takes no output
+    /// cotangent).
+    pub struct AllMutUnit;
+    /// The first is only read (a method taking `&self` or `self`, called on a mutable
+    /// receiver); the callee has an output.
+    pub struct FirstRead;
+    /// The first is only read; the callee returns `()`.
+    pub struct FirstReadUnit;
+}
+
+/// The pullback of a call that passes bindings by `&mut` (`step(&mut s, dt)`, `s.observe(z)` on
+/// a mutable `s`), called with the cotangent of the call's output and the adjoints of those
+/// bindings: the pullback of `NAME_vjp` of a function with `&mut` parameters takes the output's
+/// cotangent (none for `()`) and then the cotangent of each `&mut` parameter's final state, and
+/// returns the adjoints of their initial states with the other parameters'. Each binding's
+/// adjoint is its final state's cotangent: it is taken (a zero left in its place) and the
+/// caller then adds the returned adjoint of the initial state. Which form the callee has (does
+/// it return `()`, does a method called on a mutable receiver take `&mut self` or only `&self`)
+/// is not visible to the macro: the pullback's arity says, and `M` is inferred from it.
+#[diagnostic::on_unimplemented(
+    message = "the pullback of this call does not take the cotangents of its `&mut` arguments",
+    note = "a call passing bindings by `&mut` from a differentiated body calls `NAME_vjp`, whose pullback must take the output's cotangent (none when it returns `()`) and then one cotangent per `&mut` parameter, in order (docs/API.md, \"`&mut` parameters\"); a method called on a mutable receiver may instead take `&self`"
+)]
+pub trait PullMut<M, R, C, A> {
+    /// Runs the pullback.
+    fn pull(self, ct: R, adjoints: C) -> A;
+}
+
+macro_rules! pull_mut {
+    ($($s:ident $a:ident),+) => {
+        impl<'a, P, R, A, $($s: Differentiable),+> PullMut<pull_form::AllMut, R, ($(&'a mut $s,)+), A> for P
+        where
+            P: FnOnce(R, $($s),+) -> A,
+        {
+            #[inline(always)]
+            fn pull(self, ct: R, ($($a,)+): ($(&'a mut $s,)+)) -> A {
+                self(ct, $(take_adjoint($a)),+)
+            }
+        }
+        impl<'a, P, A, $($s: Differentiable),+> PullMut<pull_form::AllMutUnit, (), ($(&'a mut $s,)+), A> for P
+        where
+            P: FnOnce($($s),+) -> A,
+        {
+            #[inline(always)]
+            fn pull(self, _: (), ($($a,)+): ($(&'a mut $s,)+)) -> A {
+                self($(take_adjoint($a)),+)
+            }
+        }
+    };
+}
+pull_mut!(S1 a1);
+pull_mut!(S1 a1, S2 a2);
+pull_mut!(S1 a1, S2 a2, S3 a3);
+pull_mut!(S1 a1, S2 a2, S3 a3, S4 a4);
+pull_mut!(S1 a1, S2 a2, S3 a3, S4 a4, S5 a5);
+pull_mut!(S1 a1, S2 a2, S3 a3, S4 a4, S5 a5, S6 a6);
+
+macro_rules! pull_first_read {
+    ($($s:ident $a:ident),*) => {
+        impl<'a, P, R, A, S0, $($s: Differentiable),*> PullMut<pull_form::FirstRead, R, (&'a mut S0, $(&'a mut $s,)*), A> for P
+        where
+            P: FnOnce(R, $($s),*) -> A,
+        {
+            #[inline(always)]
+            fn pull(self, ct: R, (_, $($a,)*): (&'a mut S0, $(&'a mut $s,)*)) -> A {
+                self(ct, $(take_adjoint($a)),*)
+            }
+        }
+        impl<'a, P, A, S0, $($s: Differentiable),*> PullMut<pull_form::FirstReadUnit, (), (&'a mut S0, $(&'a mut $s,)*), A> for P
+        where
+            P: FnOnce($($s),*) -> A,
+        {
+            #[inline(always)]
+            fn pull(self, _: (), (_, $($a,)*): (&'a mut S0, $(&'a mut $s,)*)) -> A {
+                self($(take_adjoint($a)),*)
+            }
+        }
+    };
+}
+pull_first_read!();
+pull_first_read!(S1 a1);
+pull_first_read!(S1 a1, S2 a2);
+pull_first_read!(S1 a1, S2 a2, S3 a3);
+pull_first_read!(S1 a1, S2 a2, S3 a3, S4 a4);
+pull_first_read!(S1 a1, S2 a2, S3 a3, S4 a4, S5 a5);
+
+/// See [`PullMut`].
+#[inline(always)]
+pub fn pull<M, P: PullMut<M, R, C, A>, R, C, A>(pb: P, ct: R, adjoints: C) -> A {
+    pb.pull(ct, adjoints)
+}
+
+/// Calls a pullback once, by value: a closure whose type is known may be `FnMut` (it copies
+/// what it captures), and calling it directly would need a `mut` binding.
+#[inline(always)]
+pub fn call_once<A, R>(f: impl FnOnce(A) -> R, a: A) -> R {
+    f(a)
+}

@@ -230,6 +230,46 @@ fn rename_self(tokens: TokenStream, name: &syn::Ident) -> TokenStream {
     out.into_iter().collect()
 }
 
+/// Parameters `f: impl Fn(..)` (passive functions passed as values) as named type parameters
+/// of the derived functions (`<__Fn0: Fn(..)>`, a spelling no identifier of the user's has),
+/// which the pullback's `use<..>` can name.
+fn name_impl_fn_params(func: &ItemFn) -> ItemFn {
+    struct Name {
+        fresh: names::Fresh,
+        n: usize,
+        params: Vec<syn::GenericParam>,
+    }
+    impl syn::visit_mut::VisitMut for Name {
+        fn visit_type_mut(&mut self, t: &mut Type) {
+            if crate::front::syntax::is_fn_type(t)
+                && let Type::ImplTrait(it) = t
+            {
+                let (name, k) = self.fresh.next("__Fn", self.n);
+                self.n = k + 1;
+                let id = syn::Ident::new(&name, it.impl_token.span);
+                let bounds = &it.bounds;
+                self.params.push(syn::parse_quote!(#id: #bounds));
+                *t = syn::parse_quote!(#id);
+                return;
+            }
+            syn::visit_mut::visit_type_mut(self, t);
+        }
+    }
+    let mut f = func.clone();
+    let mut v = Name {
+        fresh: names::Fresh::new(q!(#func)),
+        n: 0,
+        params: Vec::new(),
+    };
+    for arg in f.sig.inputs.iter_mut() {
+        if let syn::FnArg::Typed(pt) = arg {
+            syn::visit_mut::VisitMut::visit_type_mut(&mut v, &mut pt.ty);
+        }
+    }
+    f.sig.generics.params.extend(v.params);
+    f
+}
+
 /// The pipeline: signature, front end, passes and emitters, one after the other.
 fn expand(
     args: TokenStream,
@@ -237,6 +277,7 @@ fn expand(
     outer: Option<&syn::Generics>,
 ) -> syn::Result<TokenStream> {
     let core = core_path::core_path();
+    let func = &name_impl_fn_params(func);
     let own_generics = func.sig.generics.clone();
     let merged = outer.map(|g| with_outer_generics(func, g));
     let (func, receiver) = receiver_to_param(merged.as_ref().unwrap_or(func))?;
@@ -304,7 +345,29 @@ fn recursion(
         else {
             return;
         };
-        if !calls.contains_key(id) || callees.contains_key(id) {
+        if !calls.contains_key(id) {
+            return;
+        }
+        // The recursive pullback hands adjoints in and out by position, not the final states'
+        // cotangents of what a call writes through `&mut` (`rt::pull`).
+        if let Some(a) = args.iter().find(|a| a.by_mut) {
+            let span = match &a.op {
+                crate::ir::Operand::Place(p) => p.span,
+                crate::ir::Operand::Const { .. } => proc_macro2::Span::call_site(),
+            };
+            let e = syn::Error::new(
+                span,
+                format!(
+                    "a call of `{name}` to itself (or to a function named in `recursive(..)`) cannot pass a value by `&mut` (or call a method that may take `&mut self` on a `mut` binding) in reverse mode: pass the value and return the new one instead"
+                ),
+            );
+            match &mut err {
+                Some(all) => all.combine(e),
+                None => err = Some(e),
+            }
+            return;
+        }
+        if callees.contains_key(id) {
             return;
         }
         for (a, p) in args.iter().zip(&ir.params) {

@@ -1,10 +1,7 @@
 use autodiff::prelude::*;
 
-fn helper(v: &mut [f64; 2]) {
-    v[0] = 1.0;
-}
-
-// The reference of an `&mut` parameter cannot be bound, passed on or its name rebound.
+// The reference of an `&mut` parameter cannot be bound or returned, or its name rebound
+// (passing it on to a call, `g(v)`, is allowed: tests/mut_calls.rs).
 #[differentiate]
 fn f(v: &mut [f64; 2], a: f64) -> f64 {
     let w = v;
@@ -14,7 +11,7 @@ fn f(v: &mut [f64; 2], a: f64) -> f64 {
 
 #[differentiate]
 fn g(v: &mut [f64; 2], a: f64) -> f64 {
-    helper(v);
+    v[0] = a;
     let v = a * 2.0;
     v
 }

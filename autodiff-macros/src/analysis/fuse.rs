@@ -50,11 +50,8 @@ pub fn plan(
     }
     let mut assigned_anywhere = HashSet::new();
     visit_stmts(body, &mut |s| match s {
-        Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } | Stmt::Push { place, .. } => {
-            assigned_anywhere.insert(place.var);
-        }
         Stmt::Passive(_, t) => mentions_tokens(t, by_name, &mut assigned_anywhere),
-        _ => {}
+        _ => assigned_anywhere.extend(s.changed_places().iter().map(|p| p.var)),
     });
     for (li, s) in body.stmts.iter().enumerate() {
         let Stmt::For {
@@ -133,6 +130,8 @@ fn candidate(
             Stmt::Assign { place, .. } | Stmt::Push { place, .. } if !own.contains(&place.var) => {
                 ok = false
             }
+            // A call writing through `&mut` is not a reduction's accumulation: two sweeps.
+            Stmt::Let { rhs, .. } if !rhs.mut_places().is_empty() => ok = false,
             Stmt::Passive(_, t) => {
                 // Passive code may write what it names: only loop-local names, or flags.
                 let mut m = HashSet::new();
@@ -177,11 +176,8 @@ fn candidate(
     let mut later_assigned = HashSet::new();
     for s in &body.stmts[li + 1..] {
         visit_stmt(s, &mut |s| match s {
-            Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } | Stmt::Push { place, .. } => {
-                later_assigned.insert(place.var);
-            }
             Stmt::Passive(_, t) => mentions_tokens(t, by_name, &mut later_assigned),
-            _ => {}
+            _ => later_assigned.extend(s.changed_places().iter().map(|p| p.var)),
         });
     }
     if mentioned
@@ -376,6 +372,12 @@ fn coefficients(
     }
     for s in body.stmts[li + 1..].iter().rev() {
         match s {
+            // A call writing through `&mut`: what it names may take any adjoint.
+            Stmt::Let { rhs, .. } if !rhs.mut_places().is_empty() => {
+                let mut m = HashSet::new();
+                rhs_mentions(rhs, by_name, &mut m);
+                unknown(&mut c, &m);
+            }
             Stmt::Let { var, rhs, .. } => {
                 let Some(cv) = c.get(var).cloned() else {
                     continue;

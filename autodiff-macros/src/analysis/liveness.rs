@@ -38,8 +38,10 @@ pub(crate) fn live_vars(f: &Func, body: &Block) -> HashSet<VarId> {
         let mut grew = false;
         visit_stmts(body, &mut |s| {
             let mut reads: Vec<Operand> = Vec::new();
+            // A call through `&mut` also assigns what it is passed: live when that is.
+            let writes_live = s.written_places().iter().any(|p| live.contains(&p.var));
             match s {
-                Stmt::Let { var, rhs, .. } if live.contains(var) => match rhs {
+                Stmt::Let { var, rhs, .. } if live.contains(var) || writes_live => match rhs {
                     Rhs::Operand(a) | Rhs::Neg(a) => reads.push(a.clone()),
                     Rhs::Bin(_, a, b) => reads.extend([a.clone(), b.clone()]),
                     Rhs::Rule(_, args)
@@ -121,7 +123,9 @@ pub(crate) fn live_stmt(
     };
     match s {
         Stmt::Let { var, rhs, .. } => {
-            let used = out.contains(var);
+            // A call through `&mut` is used when its output or what it writes is (it reads what
+            // it writes: those stay live before it then).
+            let used = out.contains(var) || s.written_places().iter().any(|p| out.contains(&p.var));
             let mut live = out.clone();
             live.remove(var);
             match rhs {

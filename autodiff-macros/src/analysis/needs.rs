@@ -456,8 +456,16 @@ impl Walk<'_> {
         match s {
             Stmt::Let { var, rhs, .. }
                 if dead(*var)
-                    && !matches!(rhs, Rhs::If { .. } | Rhs::Match { .. } | Rhs::Block(_)) =>
+                    && !matches!(rhs, Rhs::If { .. } | Rhs::Match { .. } | Rhs::Block(_))
+                    && rhs
+                        .mut_places()
+                        .iter()
+                        .all(|p| dead(p.var) || !f.vars[p.var].active) =>
             {
+                // A call through `&mut` still restores what it overwrote.
+                for p in rhs.mut_places() {
+                    self.restore(s, p);
+                }
                 return;
             }
             Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } if dead(place.var) => {
@@ -508,6 +516,17 @@ impl Walk<'_> {
                             }
                         }
                         None => {
+                            // As the emitter: the adjoints of what it writes handed to the
+                            // pullback, the overwritten values restored, then every argument's
+                            // adjoint.
+                            for p in rhs.mut_places() {
+                                if f.vars[p.var].active {
+                                    self.proj(p);
+                                } else {
+                                    self.val(&Operand::Place((*p).clone()));
+                                }
+                                self.restore(s, p);
+                            }
                             for a in args {
                                 self.acc(&a.op, true, false);
                             }

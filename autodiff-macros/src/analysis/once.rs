@@ -187,7 +187,13 @@ impl<'a> Walk<'a> {
 
     fn stmt(&mut self, s: &Stmt) {
         match s {
-            Stmt::Let { rhs, .. } => self.rhs(rhs),
+            Stmt::Let { rhs, .. } => {
+                // A call through `&mut` writes what it is passed.
+                for p in rhs.mut_places() {
+                    *self.writes.entry(p.var).or_default() += 1;
+                }
+                self.rhs(rhs)
+            }
             Stmt::Assign { place, value, .. }
             | Stmt::AddAssign { place, value, .. }
             | Stmt::Push { place, value, .. } => {

@@ -27,11 +27,14 @@ pub(crate) fn save_regions(
         fn block<'b>(&mut self, b: &'b Block, chain: &mut Vec<(&'b Block, usize)>) {
             for (k, s) in b.stmts.iter().enumerate() {
                 chain.push((b, k));
-                // A push overwrites nothing (its reverse pops what it added).
-                if let Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } = s {
+                // An assignment, or a call writing through `&mut` (the union of its places'
+                // regions). A push overwrites nothing (its reverse pops what it added):
+                // `written_places` leaves it out.
+                let mut union: Option<Vec<usize>> = None;
+                for place in s.written_places() {
                     let v = place.var;
                     let var = &self.f.vars[v];
-                    let mut region = None;
+                    let mut region: Option<Vec<usize>> = None;
                     for (depth, &(blk, kk)) in chain.iter().enumerate().rev() {
                         let decl = blk
                             .stmts
@@ -48,8 +51,22 @@ pub(crate) fn save_regions(
                         }
                     }
                     // Not found (a loop variable assigned in its body): always save.
-                    self.out
-                        .insert(s.id(), region.unwrap_or_else(|| vec![usize::MAX]));
+                    let region = region.unwrap_or_else(|| vec![usize::MAX]);
+                    union = Some(match union {
+                        None => region,
+                        Some(mut u) => {
+                            u.extend(
+                                region
+                                    .into_iter()
+                                    .filter(|r| !u.contains(r))
+                                    .collect::<Vec<_>>(),
+                            );
+                            u
+                        }
+                    });
+                }
+                if let Some(region) = union {
+                    self.out.insert(s.id(), region);
                 }
                 for_each_child_block(s, &mut |child| self.block(child, chain));
                 chain.pop();

@@ -54,8 +54,10 @@ pub fn plan(
         Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } | Stmt::Push { place, .. } => {
             changed.insert(place.var);
         }
-        Stmt::Let { var, .. } => {
+        Stmt::Let { var, rhs, .. } => {
             changed.insert(*var);
+            // A call through `&mut` changes what it is passed.
+            changed.extend(rhs.mut_places().iter().map(|p| p.var));
         }
         Stmt::For { var, .. } => {
             changed.insert(*var);

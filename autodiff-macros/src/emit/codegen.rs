@@ -135,6 +135,27 @@ impl Ctx<'_> {
         }
     }
 
+    /// The values passed to a call: `&v` for an argument written `&e`, `&mut v` for one written
+    /// `&mut e`; a method's receiver as it is (auto-referencing takes it as the method's `self`
+    /// says, `&mut self` included).
+    pub fn call_values(&self, args: &[Arg], method: bool) -> Vec<TokenStream> {
+        args.iter()
+            .enumerate()
+            .map(|(k, a)| {
+                let v = self.value(&a.op);
+                if method && k == 0 {
+                    v
+                } else if a.by_mut {
+                    q!(&mut #v)
+                } else if a.by_ref {
+                    q!(&#v)
+                } else {
+                    v
+                }
+            })
+            .collect()
+    }
+
     /// Does this argument of a call get a tangent (and an adjoint)?
     pub fn differentiable_arg(&self, arg: &Arg) -> bool {
         match &arg.op {

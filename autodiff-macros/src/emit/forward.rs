@@ -37,9 +37,7 @@ fn tangent(cx: &Ctx, op: &Operand) -> Option<TokenStream> {
 pub fn owned_tangents(f: &Func) -> std::collections::HashSet<VarId> {
     let mut written = std::collections::HashSet::new();
     crate::ir::visit_stmts(&f.body, &mut |s| {
-        if let Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } = s {
-            written.insert(place.var);
-        }
+        written.extend(s.written_places().iter().map(|p| p.var));
     });
     f.signature
         .iter()
@@ -277,19 +275,20 @@ fn let_stmt(
             q!(let mut #name #ty_ann = #primal; let mut #dot = #t;)
         }
         Rhs::Call { path, args, method } => {
-            let vals = args.iter().map(|a| {
-                let v = cx.value(&a.op);
-                if a.by_ref { q!(&#v) } else { v }
-            });
+            let vals = cx.call_values(args, *method).into_iter();
+            let c = &cx.core;
             let tans: Vec<TokenStream> = args
                 .iter()
                 .filter(|a| cx.differentiable_arg(a))
                 .map(|a| match tangent(cx, &a.op) {
-                    Some(t) if a.by_ref => q!(&#t),
-                    Some(t) => {
-                        let c = &cx.core;
-                        q!(#c::rt::IntoTangent::into_tangent(&#t))
+                    // Written by the call through `&mut`: its tangent too, in place.
+                    Some(t) if a.by_mut => q!(&mut #t),
+                    None if a.by_mut => {
+                        let v = cx.value(&a.op);
+                        q!(&mut #c::rt::zero_of(&#v))
                     }
+                    Some(t) if a.by_ref => q!(&#t),
+                    Some(t) => q!(#c::rt::IntoTangent::into_tangent(&#t)),
                     None => cx.zero_arg(a),
                 })
                 .collect();

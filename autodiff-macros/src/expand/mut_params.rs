@@ -160,6 +160,16 @@ struct Rewrite<'a> {
 }
 
 impl Rewrite<'_> {
+    /// An argument of a call: the parameter itself passed on (`g(p)`, a reborrow of the
+    /// `&mut`) is `&mut p` of the by-value twin, which the call writes (as `g(&mut *p)` is).
+    fn visit_arg_mut(&mut self, a: &mut Expr) {
+        if let Some(n) = self.is_param(a) {
+            *a = syn::parse_quote_spanned!(n.span()=> &mut #n);
+        } else {
+            self.visit_expr_mut(a);
+        }
+    }
+
     fn is_param(&self, e: &Expr) -> Option<Ident> {
         match e {
             Expr::Path(p) if p.qself.is_none() => p
@@ -191,7 +201,13 @@ impl VisitMut for Rewrite<'_> {
                     self.visit_expr_mut(&mut m.receiver);
                 }
                 for a in m.args.iter_mut() {
-                    self.visit_expr_mut(a);
+                    self.visit_arg_mut(a);
+                }
+            }
+            Expr::Call(c) => {
+                self.visit_expr_mut(&mut c.func);
+                for a in c.args.iter_mut() {
+                    self.visit_arg_mut(a);
                 }
             }
             Expr::Closure(c) => {
@@ -212,7 +228,7 @@ impl VisitMut for Rewrite<'_> {
             }
             Expr::Path(_) => {
                 if let Some(n) = self.is_param(e) {
-                    self.errors.push(syn::Error::new(n.span(), format!("`{n}` is an `&mut` parameter: in a differentiated function use its value `*{n}`, its elements `{n}[i]` or fields `{n}.f`, or pass `&*{n}` to a function taking `&T`; the reference itself cannot be bound, returned or passed on (functions with `&mut` parameters cannot be called from a differentiated body)")));
+                    self.errors.push(syn::Error::new(n.span(), format!("`{n}` is an `&mut` parameter: in a differentiated function use its value `*{n}`, its elements `{n}[i]` or fields `{n}.f`, pass `&*{n}` to a function taking `&T`, or pass it on to a function taking `&mut` (`g({n})`, `g(&mut *{n})`); the reference itself cannot be bound or returned")));
                 }
             }
             _ => syn::visit_mut::visit_expr_mut(self, e),
@@ -316,7 +332,10 @@ pub(super) fn expand(
         None => name.to_string(),
     };
     // A method's derived functions cannot hold items that name `Self`: the inner function's
-    // derived functions are closures there (the same bodies, the enclosing generics).
+    // derived functions are closures there (the same bodies, the enclosing generics). Their
+    // pullbacks are then closures of known types, `FnMut` when they only copy what they capture
+    // (a `Copy` struct's adjoint): they are called through `rt::call_once`, which needs no `mut`
+    // binding.
     let nest = |items: TokenStream| -> syn::Result<TokenStream> {
         if receiver.is_none() {
             return Ok(items);
@@ -492,7 +511,7 @@ pub(super) fn expand(
                 let (#y_pat, #pb) = #vjp_call #turbofish (#(#args),*);
                 #zeros
                 #(#write_back)*
-                (#y_head, move |#(#ct_params),*| -> #adj_ty { #pb(#vjp_ct) })
+                (#y_head, move |#(#ct_params),*| -> #adj_ty { #core::rt::call_once(#pb, #vjp_ct) })
             }
         });
         if !unit && is_scalar_type(&syn::parse2(user_ret.clone())?, &sig.float_types) {
@@ -517,7 +536,7 @@ pub(super) fn expand(
                     let (#y_pat, #pb) = #vjp_call #turbofish (#(#args),*);
                     #zeros
                     #(#write_back)*
-                    (#y0, #pb(#grad_ct))
+                    (#y0, #core::rt::call_once(#pb, #grad_ct))
                 }
             });
         }

@@ -16,11 +16,18 @@ use syn::{BinOp, Expr, Pat, Stmt, UnOp};
 use crate::front::syntax::{IterLoop, is_passive_type, pat_bindings, place_base, strip_pat_type};
 use crate::names::MacroArgs;
 
-/// Returns the set of active binding names, starting from the active parameters.
-pub fn analyze(body: &syn::Block, seeds: HashSet<String>) -> HashSet<String> {
+/// Returns the set of active binding names, starting from the active parameters. `mutable`:
+/// the bindings declared `mut` (parameters included), which a method call may change through
+/// `&mut self`.
+pub fn analyze(
+    body: &syn::Block,
+    seeds: HashSet<String>,
+    mutable: &HashSet<String>,
+) -> HashSet<String> {
     let mut a = Analysis {
         active: seeds,
         changed: true,
+        mutable,
     };
     while a.changed {
         a.changed = false;
@@ -29,12 +36,13 @@ pub fn analyze(body: &syn::Block, seeds: HashSet<String>) -> HashSet<String> {
     a.active
 }
 
-struct Analysis {
+struct Analysis<'m> {
     active: HashSet<String>,
     changed: bool,
+    mutable: &'m HashSet<String>,
 }
 
-impl Analysis {
+impl Analysis<'_> {
     fn mark(&mut self, name: String) {
         if self.active.insert(name) {
             self.changed = true;
@@ -50,7 +58,48 @@ impl Analysis {
     }
 }
 
-impl<'ast> Visit<'ast> for Analysis {
+impl<'ast> Visit<'ast> for Analysis<'_> {
+    // A call writes what it is passed by `&mut` (`step(&mut s, dt)`), and a method called on a
+    // mutable binding may write it (`s.observe(z)` with `&mut self`): from the call's active
+    // values.
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        let written: Vec<&Expr> = mut_args(c.args.iter()).collect();
+        if !written.is_empty() && c.args.iter().any(|a| is_active(a, &self.active)) {
+            for w in written {
+                if let Some(base) = place_base(w) {
+                    self.mark(base);
+                }
+            }
+        }
+        visit::visit_expr_call(self, c);
+    }
+
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        // `v.push(e)` with `e` active makes `v` active (the `Vec` holds derivatives).
+        if m.method == "push"
+            && m.args.len() == 1
+            && is_active(&m.args[0], &self.active)
+            && let Some(base) = place_base(&m.receiver)
+        {
+            self.mark(base);
+        }
+        let mut written: Vec<&Expr> = mut_args(m.args.iter()).collect();
+        if let Some(r) = mut_receiver(m, self.mutable) {
+            written.push(r);
+        }
+        if !written.is_empty()
+            && (is_active(&m.receiver, &self.active)
+                || m.args.iter().any(|a| is_active(a, &self.active)))
+        {
+            for w in written {
+                if let Some(base) = place_base(w) {
+                    self.mark(base);
+                }
+            }
+        }
+        visit::visit_expr_method_call(self, m);
+    }
+
     fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
         // `for x in xs.iter()`: `x` is active when `xs` is (the loop is lowered to an index loop).
         if let Some(lp) = IterLoop::parse(&f.pat, &f.expr) {
@@ -92,18 +141,6 @@ impl<'ast> Visit<'ast> for Analysis {
         visit::visit_expr_assign(self, e);
     }
 
-    /// `v.push(e)` with `e` active makes `v` active (the `Vec` holds derivatives).
-    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-        if m.method == "push"
-            && m.args.len() == 1
-            && is_active(&m.args[0], &self.active)
-            && let Some(base) = place_base(&m.receiver)
-        {
-            self.mark(base);
-        }
-        visit::visit_expr_method_call(self, m);
-    }
-
     fn visit_expr_binary(&mut self, e: &'ast syn::ExprBinary) {
         let compound = matches!(
             e.op,
@@ -124,6 +161,54 @@ impl<'ast> Visit<'ast> for Analysis {
 }
 
 pub use autodiff_core::rules::PREDICATES;
+
+/// The places a call's arguments pass by `&mut` (`&mut s`, `&mut s.x[i]`).
+pub fn mut_args<'e>(args: impl Iterator<Item = &'e Expr>) -> impl Iterator<Item = &'e Expr> {
+    args.filter_map(|a| match crate::front::syntax::strip_paren(a) {
+        Expr::Reference(r) if r.mutability.is_some() => Some(&*r.expr),
+        _ => None,
+    })
+}
+
+/// The receiver of a method call that may write it through `&mut self`: a place rooted at a
+/// binding declared `mut` (`s.observe(z)` after `let mut s = ..`, `self.f.step(dt)` in a
+/// method taking `&mut self`), calling a method that is not one of the float methods of the
+/// rule table or a predicate (those never write their receiver). Whether the method takes
+/// `&mut self` is not visible to the macro: the call is differentiated as one that may write,
+/// and its pullback's arity says (`rt::pull`).
+pub fn mut_receiver<'e>(m: &'e syn::ExprMethodCall, mutable: &HashSet<String>) -> Option<&'e Expr> {
+    let name = m.method.to_string();
+    if autodiff_core::rules::Rule::find(&name).is_some()
+        || PREDICATES.contains(&name.as_str())
+        || EXITS.contains(&name.as_str())
+        || counts_items(m)
+    {
+        return None;
+    }
+    let recv = crate::front::syntax::strip_paren(&m.receiver);
+    if !matches!(recv, Expr::Path(_) | Expr::Field(_) | Expr::Index(_)) {
+        return None;
+    }
+    place_base(recv)
+        .filter(|b| mutable.contains(b))
+        .map(|_| recv)
+}
+
+/// The bindings a block declares `mut` (`let mut s`, `(mut a, b)`, `Some(mut x)`).
+pub fn mut_bindings(body: &syn::Block) -> HashSet<String> {
+    struct M(HashSet<String>);
+    impl<'ast> Visit<'ast> for M {
+        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+            if p.mutability.is_some() {
+                self.0.insert(p.ident.to_string());
+            }
+            visit::visit_pat_ident(self, p);
+        }
+    }
+    let mut m = M(HashSet::new());
+    m.visit_block(body);
+    m.0
+}
 
 /// Iterator ends whose values are counts and truths (`usize`, `bool`): passive whatever they
 /// iterate, so the chain before them stays the user's code (std runs it on the primal values):

@@ -75,9 +75,25 @@ pub fn lower_function(func: &ItemFn, sig: &Signature) -> syn::Result<Func> {
         .filter(|p| p.kind != ParamKind::Passive)
         .map(|p| p.name.to_string())
         .collect();
-    let active = activity::analyze(&body, seeds);
+    // Bindings a call may write through `&mut self`: the `mut` ones, parameters included.
+    let mut mutable = activity::mut_bindings(&body);
+    for arg in &func.sig.inputs {
+        if let syn::FnArg::Typed(pt) = arg
+            && let syn::Pat::Ident(pi) = &*pt.pat
+            && pi.mutability.is_some()
+        {
+            mutable.insert(pi.ident.to_string());
+        }
+    }
+    let active = activity::analyze(&body, seeds, &mutable);
 
-    let mut lowerer = lower::Lowerer::new(&active, float_types, type_params, renamer.into_fresh());
+    let mut lowerer = lower::Lowerer::new(
+        &active,
+        &mutable,
+        float_types,
+        type_params,
+        renamer.into_fresh(),
+    );
     lowerer.set_types(scalar, &sig.ret_ty);
     let param_ids: Vec<usize> = params
         .iter()

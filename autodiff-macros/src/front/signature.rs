@@ -478,6 +478,20 @@ pub(crate) fn classify(
             "`&mut` parameters are not supported by #[differentiate]: take the value (or `&T`) and return the new value instead",
         ));
     }
+    // A function passed as a value (`impl Fn(f64) -> f64`, `&dyn Fn(..)`, `fn(..)`): passive;
+    // the body may call it on values that carry no derivative (`lower`).
+    if crate::front::syntax::is_fn_type(ty) {
+        return Ok((ParamKind::Passive, None, false));
+    }
+    // `&G` of a type parameter that is not a float type: passive, as `G` is.
+    if let Type::Reference(r) = ty
+        && let Type::Path(p) = &*r.elem
+        && let Some(i) = p.path.get_ident()
+        && type_params.contains(&i.to_string())
+        && !float_types.contains(&i.to_string())
+    {
+        return Ok((ParamKind::Passive, None, false));
+    }
     if let Type::ImplTrait(_) = ty {
         return Err(syn::Error::new(
             ty.span(),

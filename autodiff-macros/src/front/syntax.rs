@@ -318,6 +318,30 @@ pub fn place_base(e: &Expr) -> Option<String> {
     }
 }
 
+/// Function types: `impl Fn(..)` (`FnMut`, `FnOnce`), `&dyn Fn(..)`, `Box<dyn Fn(..)>`,
+/// `fn(..) -> ..`. A parameter of such a type carries no derivative: it is a function passed as
+/// a value, which a differentiated body may call only on values that carry none.
+pub fn is_fn_type(ty: &Type) -> bool {
+    let fn_bound = |b: &syn::TypeParamBound| {
+        matches!(b, syn::TypeParamBound::Trait(t)
+            if t.path.segments.last().is_some_and(|s| matches!(s.ident.to_string().as_str(), "Fn" | "FnMut" | "FnOnce")))
+    };
+    match ty {
+        Type::BareFn(_) => true,
+        Type::ImplTrait(t) => t.bounds.iter().any(fn_bound),
+        Type::TraitObject(t) => t.bounds.iter().any(fn_bound),
+        Type::Reference(r) => is_fn_type(&r.elem),
+        Type::Paren(p) => is_fn_type(&p.elem),
+        Type::Group(g) => is_fn_type(&g.elem),
+        Type::Path(p) if p.qself.is_none() => p.path.segments.last().is_some_and(|s| {
+            s.ident == "Box"
+                && matches!(&s.arguments, syn::PathArguments::AngleBracketed(a)
+                    if a.args.iter().any(|g| matches!(g, syn::GenericArgument::Type(t) if is_fn_type(t))))
+        }),
+        _ => false,
+    }
+}
+
 /// Integer, boolean and character types: values of these never carry derivatives.
 pub fn is_passive_type(ty: &Type) -> bool {
     match ty {

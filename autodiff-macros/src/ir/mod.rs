@@ -166,6 +166,12 @@ pub struct Arg {
     pub op: Operand,
     /// Written as `&e`: its tangent is passed as `&e_dot`.
     pub by_ref: bool,
+    /// Passed by `&mut` (`g(&mut s)`, or the receiver of a method called on a mutable binding,
+    /// which may take `&mut self`): `op` is a place the call may write, so the call is also an
+    /// assignment to it (`let (y, s') = g(s); s = s';`, docs/API.md, "`&mut` parameters").
+    /// Its tangent is passed by `&mut` and updated in place; the pullback takes its adjoint as
+    /// the final state's cotangent and gives back the initial state's (`rt::pull`).
+    pub by_mut: bool,
 }
 
 /// The right-hand side of a `let`.
@@ -350,7 +356,45 @@ impl Rhs {
     }
 }
 
+impl Rhs {
+    /// The places a call writes through `&mut` (its [`Arg::by_mut`] arguments), in order.
+    pub fn mut_places(&self) -> Vec<&Place> {
+        match self {
+            Rhs::Call { args, .. } => args
+                .iter()
+                .filter(|a| a.by_mut)
+                .filter_map(|a| match &a.op {
+                    Operand::Place(p) => Some(p),
+                    Operand::Const { .. } => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 impl Stmt {
+    /// The places the statement itself writes (not its nested statements): an assignment's
+    /// target, or the places a call passes by `&mut` (a `let` whose right-hand side is such a
+    /// call also assigns them). A push overwrites nothing: it is not among them
+    /// ([`changed_places`](Self::changed_places)).
+    pub fn written_places(&self) -> Vec<&Place> {
+        match self {
+            Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } => vec![place],
+            Stmt::Let { rhs, .. } => rhs.mut_places(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// [`written_places`](Self::written_places), and the `Vec` a push grows: every place whose
+    /// value the statement itself changes.
+    pub fn changed_places(&self) -> Vec<&Place> {
+        match self {
+            Stmt::Push { place, .. } => vec![place],
+            _ => self.written_places(),
+        }
+    }
+
     /// The statement's identity: what analyses and tapes key their facts by.
     pub fn id(&self) -> StmtId {
         match self {

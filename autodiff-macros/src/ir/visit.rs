@@ -65,12 +65,10 @@ pub fn collect_decls(b: &Block, lets: &mut HashSet<VarId>, fors: &mut HashSet<Va
     });
 }
 
+/// The variables assigned anywhere in `b`, by assignments, pushes or calls through `&mut`.
 pub fn assigned_vars(b: &Block, out: &mut HashSet<VarId>) {
-    visit_stmts(b, &mut |s| match s {
-        Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } | Stmt::Push { place, .. } => {
-            out.insert(place.var);
-        }
-        _ => {}
+    visit_stmts(b, &mut |s| {
+        out.extend(s.changed_places().iter().map(|p| p.var))
     });
 }
 
@@ -147,16 +145,14 @@ pub fn operand_mentions(op: &Operand, by_name: &HashMap<String, VarId>, f: &mut 
     }
 }
 
-/// Every variable `s` assigns or declares, nested statements included.
+/// Every variable `s` assigns, pushes to or declares, nested statements included (a call
+/// through `&mut` assigns what it is passed).
 pub fn writes(s: &Stmt, out: &mut HashSet<VarId>) {
-    visit_stmt(s, &mut |s| match s {
-        Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } | Stmt::Push { place, .. } => {
-            out.insert(place.var);
-        }
-        Stmt::Let { var, .. } | Stmt::For { var, .. } => {
+    visit_stmt(s, &mut |s| {
+        out.extend(s.changed_places().iter().map(|p| p.var));
+        if let Stmt::Let { var, .. } | Stmt::For { var, .. } = s {
             out.insert(*var);
         }
-        _ => {}
     });
 }
 

@@ -288,7 +288,7 @@ where
             __ct_final0: Params,
             __ct_final1: Params,
         | -> (Params, Params, [f64; 2], f64, f64, f64) {
-            __pb((__ct, __ct_final0, __ct_final1))
+            ::autodiff_core::rt::call_once(__pb, (__ct, __ct_final0, __ct_final1))
         },
     )
 }
@@ -434,5 +434,5 @@ where
     let __zero1 = ::autodiff_core::rt::zero_of(&__final1);
     *p = __final0;
     *m = __final1;
-    (__y0, __pb((1.0f64, __zero0, __zero1)))
+    (__y0, ::autodiff_core::rt::call_once(__pb, (1.0f64, __zero0, __zero1)))
 }

@@ -328,12 +328,27 @@ impl Rev<'_> {
     }
 
     pub(super) fn save(&self, s: &Stmt, place: &Place, depth: usize) -> TokenStream {
+        self.save_slot(s, place, depth, 0)
+    }
+
+    /// The save of the `slot`th place a statement writes (a call through `&mut` writes several).
+    pub(super) fn save_slot(
+        &self,
+        s: &Stmt,
+        place: &Place,
+        depth: usize,
+        slot: usize,
+    ) -> TokenStream {
         let push = self.push();
         if !self.must_save(s, place) || self.inverse_applies(s) {
             return q!();
         }
-        let t = self.tape((s.id(), 0, "save"), depth);
+        let t = self.tape((s.id(), slot, "save"), depth);
         let p = self.cx.place(place);
+        if matches!(s, Stmt::Let { .. }) {
+            // A call through `&mut` reads the value after it is saved: a copy is saved.
+            return q!(#push(&mut #t, ::core::clone::Clone::clone(&#p)););
+        }
         q!(#push(&mut #t, #p);)
     }
 
@@ -412,10 +427,34 @@ impl Rev<'_> {
                         q!(let mut #n #ty = #call;)
                     }
                     Rhs::Call { path, args, method } => {
-                        let vals = args.iter().map(|a| {
-                            let v = cx.value(&a.op);
-                            if a.by_ref { q!(&#v) } else { v }
-                        });
+                        // A struct passed by value (or a receiver the method may take by
+                        // value) that the pullback still reads is passed as a copy: the call
+                        // would move it (a receiver written through `&mut` cannot be copied).
+                        let vals: Vec<TokenStream> = cx
+                            .call_values(args, *method)
+                            .into_iter()
+                            .zip(args)
+                            .map(|(v, a)| match &a.op {
+                                Operand::Place(p)
+                                    if !a.by_ref
+                                        && !a.by_mut
+                                        && self.needs.needed.contains(&p.var)
+                                        && !cx.is_scalar_op(&a.op)
+                                        && !cx.f.vars[p.var].array =>
+                                {
+                                    q!(::core::clone::Clone::clone(&#v))
+                                }
+                                _ => v,
+                            })
+                            .collect();
+                        // What the call writes through `&mut` is saved first, as before an
+                        // assignment, where the reverse sweep reads its old value.
+                        let saves: TokenStream = rhs
+                            .mut_places()
+                            .into_iter()
+                            .enumerate()
+                            .map(|(k, p)| self.save_slot(s, p, depth, k))
+                            .collect();
                         let pb = names::derived("__pb_", n, "");
                         let store = if depth == 0 && top {
                             q!()
@@ -423,8 +462,8 @@ impl Rev<'_> {
                             let t = self.tape((key, 0, "pullback"), depth);
                             q!(#push(&mut #t, #pb);)
                         };
-                        let call = Ctx::derived_call(path, *method, "vjp", vals.collect());
-                        q!(let (mut #n, #pb) = #call; #store)
+                        let call = Ctx::derived_call(path, *method, "vjp", vals);
+                        q!(#saves let (mut #n, #pb) = #call; #store)
                     }
                     Rhs::Array(elems) => {
                         let vals = elems.iter().map(|e| self.kept_value(e));

@@ -323,6 +323,17 @@ impl Rev<'_> {
     }
 
     pub(super) fn restore(&self, s: &Stmt, place: &Place, depth: usize) -> TokenStream {
+        self.restore_slot(s, place, depth, 0)
+    }
+
+    /// The restore of the `slot`th place a statement writes (see `save_slot`).
+    pub(super) fn restore_slot(
+        &self,
+        s: &Stmt,
+        place: &Place,
+        depth: usize,
+        slot: usize,
+    ) -> TokenStream {
         if !self.must_save(s, place) {
             return q!();
         }
@@ -330,7 +341,7 @@ impl Rev<'_> {
             return undo;
         }
         self.read_proj(place);
-        let t = self.tape((s.id(), 0, "save"), depth);
+        let t = self.tape((s.id(), slot, "save"), depth);
         let p = self.cx.place(place);
         q!(#p = #t.pop().unwrap();)
     }
@@ -378,9 +389,19 @@ impl Rev<'_> {
         match s {
             Stmt::Let { var, rhs, .. }
                 if dead(*var)
-                    && !matches!(rhs, Rhs::If { .. } | Rhs::Match { .. } | Rhs::Block(_)) =>
+                    && !matches!(rhs, Rhs::If { .. } | Rhs::Match { .. } | Rhs::Block(_))
+                    && rhs
+                        .mut_places()
+                        .iter()
+                        .all(|p| dead(p.var) || !cx.f.vars[p.var].active) =>
             {
-                return q!();
+                // A call through `&mut` still restores what it overwrote.
+                return rhs
+                    .mut_places()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, p)| self.restore_slot(s, p, depth, k))
+                    .collect();
             }
             Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } if dead(place.var) => {
                 // Its old value may still be read: through passive tokens (`stop_gradient(v)`,
@@ -450,7 +471,28 @@ impl Rev<'_> {
                         };
                         let diff: Vec<&Arg> =
                             args.iter().filter(|a| cx.differentiable_arg(a)).collect();
-                        let mut out = q!(#take let __adj = #pb(#vb););
+                        let muts = rhs.mut_places();
+                        let mut out = if muts.is_empty() {
+                            q!(#take let __adj = #pb(#vb);)
+                        } else {
+                            // The adjoints of what the call wrote are its final states'
+                            // cotangents (`rt::pull` takes them), then the overwritten values
+                            // come back; the arguments' adjoints are added below.
+                            let adjs = muts.iter().map(|p| {
+                                if cx.f.vars[p.var].active {
+                                    let a = self.adj(p);
+                                    q!(&mut #a)
+                                } else {
+                                    let v = self.val(&Operand::Place((*p).clone()));
+                                    q!(&mut #c::rt::zero_of(&#v))
+                                }
+                            });
+                            let mut o = q!(#take let __adj = #c::rt::pull(#pb, #vb, (#(#adjs,)*)););
+                            for (k, p) in muts.iter().enumerate() {
+                                o.extend(self.restore_slot(s, p, depth, k));
+                            }
+                            o
+                        };
                         for (k, a) in diff.iter().enumerate() {
                             let src = if diff.len() == 1 {
                                 q!(__adj)

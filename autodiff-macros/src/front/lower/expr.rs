@@ -78,14 +78,141 @@ impl Lowerer<'_> {
         }
     }
 
+    /// Does `e` call a binding (a function value: `g(3)`)?
+    fn calls_binding(&self, e: &Expr) -> bool {
+        struct C<'b> {
+            by_name: &'b HashMap<String, VarId>,
+            found: bool,
+        }
+        impl<'ast> syn::visit::Visit<'ast> for C<'_> {
+            fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+                if let Expr::Path(p) = &*c.func
+                    && let Some(i) = p.path.get_ident()
+                    && self.by_name.contains_key(&i.to_string())
+                {
+                    self.found = true;
+                }
+                syn::visit::visit_expr_call(self, c);
+            }
+            fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        }
+        let mut c = C {
+            by_name: &self.by_name,
+            found: false,
+        };
+        syn::visit::Visit::visit_expr(&mut c, e);
+        c.found
+    }
+
+    /// The bindings that calls inside `e` write through `&mut` (the roots of their `&mut`
+    /// arguments, and mutable receivers).
+    fn written_by_calls(&self, e: &Expr) -> HashSet<String> {
+        struct W<'b> {
+            mutable: &'b HashSet<String>,
+            out: HashSet<String>,
+        }
+        impl<'ast> syn::visit::Visit<'ast> for W<'_> {
+            fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+                for a in crate::front::activity::mut_args(c.args.iter()) {
+                    self.out.extend(crate::front::syntax::place_base(a));
+                }
+                syn::visit::visit_expr_call(self, c);
+            }
+            fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+                for a in crate::front::activity::mut_args(m.args.iter()) {
+                    self.out.extend(crate::front::syntax::place_base(a));
+                }
+                if let Some(r) = crate::front::activity::mut_receiver(m, self.mutable) {
+                    self.out.extend(crate::front::syntax::place_base(r));
+                }
+                syn::visit::visit_expr_method_call(self, m);
+            }
+        }
+        let mut w = W {
+            mutable: self.mutable,
+            out: HashSet::new(),
+        };
+        syn::visit::Visit::visit_expr(&mut w, e);
+        w.out
+    }
+
+    /// For each of `es`, what the calls in the ones after it write through `&mut`.
+    fn written_later(&self, es: &[&Expr]) -> Vec<HashSet<String>> {
+        let mut later: Vec<HashSet<String>> = vec![HashSet::new(); es.len()];
+        for k in (0..es.len().saturating_sub(1)).rev() {
+            let mut w = later[k + 1].clone();
+            w.extend(self.written_by_calls(es[k + 1]));
+            later[k] = w;
+        }
+        later
+    }
+
+    /// `op` itself, or a binding of its value when it reads one of `written`.
+    pub(super) fn snapshot(
+        &mut self,
+        op: Operand,
+        written: &HashSet<String>,
+        span: Span,
+        out: &mut Vec<Stmt>,
+    ) -> Operand {
+        if written.is_empty() {
+            return op;
+        }
+        let reads = match &op {
+            Operand::Place(p) => written.contains(&self.vars[p.var].name.to_string()),
+            Operand::Const { tokens, .. } => {
+                let mut m = HashSet::new();
+                crate::ir::mentions_tokens(tokens, &self.by_name, &mut m);
+                m.iter()
+                    .any(|v| written.contains(&self.vars[*v].name.to_string()))
+            }
+        };
+        if !reads {
+            return op;
+        }
+        let scalar = op_scalar(&op, &self.vars);
+        let t = self.temp(scalar);
+        if let Operand::Const { float, .. } = &op {
+            // A passive value stays passive.
+            self.vars[t].active = false;
+            self.vars[t].float_kind = *float;
+            self.vars[t].kind = if *float {
+                ValueKind::Floats
+            } else {
+                ValueKind::Unknown
+            };
+        }
+        out.push(Stmt::Let {
+            id: self.sid(),
+            var: t,
+            ty: None,
+            rhs: Rhs::Operand(op),
+            span,
+        });
+        Operand::Place(Place {
+            var: t,
+            proj: Vec::new(),
+            span,
+            deref: false,
+        })
+    }
+
     /// Lowers an expression to an operand, binding its operations to temporaries in `out`.
     pub(super) fn lower_operand(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Operand {
         if !self.is_active(e) {
             self.no_hidden_writes(e);
-            return Operand::Const {
+            let c = Operand::Const {
                 tokens: e.to_token_stream(),
                 float: self.float_kind(e),
             };
+            // A passive value computed by a function value (`g(3)`, `g` a parameter of type
+            // `&dyn Fn(..)`): bound first, so that the reverse sweep reads the value, not the
+            // function (which it could not own).
+            if self.calls_binding(e) {
+                let all: HashSet<String> = self.by_name.keys().cloned().collect();
+                return self.snapshot(c, &all, e.span(), out);
+            }
+            return c;
         }
         match e {
             Expr::Paren(p) => return self.lower_operand(&p.expr, out),
@@ -150,18 +277,43 @@ impl Lowerer<'_> {
         declared: bool,
         out: &mut Vec<Stmt>,
     ) -> Vec<Operand> {
+        let es: Vec<(&Expr, bool)> = es.iter().map(|e| (*e, false)).collect();
+        self.lower_operands_by(&es, declared, out)
+    }
+
+    /// [`lower_operands_in`](Self::lower_operands_in) for operands some of which (`true`) are
+    /// passed by `&mut` (`lower_mut_arg`): those are the places the call writes, never read
+    /// into a temporary.
+    fn lower_operands_by(
+        &mut self,
+        es: &[(&Expr, bool)],
+        declared: bool,
+        out: &mut Vec<Stmt>,
+    ) -> Vec<Operand> {
+        // An operand that a call in a later one writes through `&mut` (`s.level +
+        // s.observe(z)`, `x[0] * step(&mut x)`) is bound first, as Rust reads it before the call.
+        let later = self.written_later(&es.iter().map(|(e, _)| *e).collect::<Vec<_>>());
         let mut ops = Vec::with_capacity(es.len());
         let mut ends = Vec::with_capacity(es.len());
-        for e in es {
+        for (&(e, by_mut), later) in es.iter().zip(&later) {
+            if by_mut {
+                ops.push(self.lower_mut_arg(e, out));
+                ends.push(out.len());
+                continue;
+            }
             if declared && super::operators::is_arith(e) && self.is_active(e) {
                 self.struct_ctx = true;
             }
-            ops.push(self.lower_operand(e, out));
+            let op = self.lower_operand(e, out);
             self.struct_ctx = false;
+            ops.push(self.snapshot(op, later, e.span(), out));
             ends.push(out.len());
         }
         // From the last operand back: an insertion moves no position still to be used.
         for i in (0..ops.len().saturating_sub(1)).rev() {
+            if es[i].1 {
+                continue;
+            }
             let mut reads = HashSet::new();
             crate::ir::operand_mentions(&ops[i], &self.by_name, &mut |v| {
                 reads.insert(v);
@@ -215,20 +367,20 @@ impl Lowerer<'_> {
         ops
     }
 
-    /// Whether `stmts` may write one of `vars`: an assignment, or passive code mentioning it.
+    /// Whether `stmts` may write one of `vars`: an assignment, a call through `&mut`, or
+    /// passive code mentioning it.
     fn may_write(&self, stmts: &[Stmt], vars: &HashSet<VarId>) -> bool {
         let mut hit = false;
         for s in stmts {
             crate::ir::visit_stmt(s, &mut |s| match s {
-                Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } => {
-                    hit |= vars.contains(&place.var);
-                }
                 Stmt::Passive(_, tokens) => {
                     crate::ir::token_mentions(tokens, &self.by_name, &mut |v| {
                         hit |= vars.contains(&v);
                     });
                 }
-                _ => {}
+                _ => {
+                    hit |= s.written_places().iter().any(|p| vars.contains(&p.var));
+                }
             });
         }
         hit
@@ -548,6 +700,23 @@ impl Lowerer<'_> {
             return Rhs::Tuple(self.lower_tuple(tuple, &args, None, c.span(), out));
         }
         let callee = path.to_token_stream().to_string().replace(' ', "");
+        if let Some(g) = path.path.get_ident()
+            && path.qself.is_none()
+            && self.lookup(&g.to_string()).is_some()
+        {
+            self.error(
+                path.span(),
+                format!(
+                    "`{g}` is a function value (a parameter of type `impl Fn(..)`, `G: Fn(..)`, `&dyn Fn(..)` or `fn(..)`, or a binding holding one): \
+                     #[differentiate] cannot see its derivative, so it may be called only on values that carry none (`{g}(2)`, `{g}(stop_gradient(x))`); \
+                     to differentiate through it, call a named function instead: a `#[differentiate]` function, or one with hand-written `_jvp` and `_vjp`"
+                ),
+            );
+            return Rhs::Operand(Operand::Const {
+                tokens: c.to_token_stream(),
+                float: true,
+            });
+        }
         let args = self.lower_args(None, c.args.iter(), &callee, out);
         Rhs::Call {
             path: path.clone(),
@@ -589,6 +758,9 @@ impl Lowerer<'_> {
         if let Operand::Const { float, .. } = &mut args[0].op {
             *float = true;
         }
+        // A mutable receiver may be written (`&mut self`): the call is also an assignment.
+        args[0].by_mut = matches!(args[0].op, Operand::Place(_))
+            && crate::front::activity::mut_receiver(m, self.mutable).is_some();
         let mut seg = syn::PathSegment::from(m.method.clone());
         if let Some(t) = &m.turbofish {
             seg.arguments = syn::PathArguments::AngleBracketed(t.clone());
@@ -604,8 +776,55 @@ impl Lowerer<'_> {
         }
     }
 
-    /// The arguments of a call (after the receiver of a method call), lowered; an argument that
-    /// may or may not be a float is an error (the call must know whether to pass it a tangent).
+    /// The place an argument `&mut e` passes: `e` itself when it is a place (`&mut s`,
+    /// `&mut s.x[i]`), else a temporary holding its value (written by the call, then dropped).
+    fn lower_mut_arg(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        let span = e.span();
+        let op = self.lower_operand(e, out);
+        match op {
+            Operand::Place(p) if p.deref => {
+                self.error(span, "`&mut *x` of a reference parameter cannot be passed on: the parameter is borrowed immutably; copy it into a `let mut` binding and pass `&mut` of that");
+                Operand::Place(p)
+            }
+            Operand::Place(p) => Operand::Place(p),
+            c @ Operand::Const { .. } => {
+                let t = self.temp(false);
+                out.push(Stmt::Let {
+                    id: self.sid(),
+                    var: t,
+                    ty: None,
+                    rhs: Rhs::Operand(c),
+                    span,
+                });
+                Operand::Place(Place {
+                    var: t,
+                    proj: Vec::new(),
+                    span,
+                    deref: false,
+                })
+            }
+        }
+    }
+
+    /// Does this call (or method call) pass something by `&mut`, or call a method on a mutable
+    /// binding (which may take `&mut self`)? Then it is an assignment too, and a statement of
+    /// its own may consist of it.
+    pub(super) fn writes_through_mut(&self, e: &Expr) -> bool {
+        use crate::front::activity::{mut_args, mut_receiver};
+        match crate::front::syntax::strip_paren(e) {
+            Expr::Call(c) => mut_args(c.args.iter()).next().is_some(),
+            Expr::MethodCall(m) => {
+                mut_args(m.args.iter()).next().is_some()
+                    || (mut_receiver(m, self.mutable).is_some()
+                        && self.value_kind(&m.receiver) != ValueKind::Floats)
+            }
+            _ => false,
+        }
+    }
+
+    /// The arguments of a call (after the receiver of a method call), lowered in Rust's order
+    /// of evaluation; an argument that may or may not be a float is an error (the call must
+    /// know whether to pass it a tangent).
     fn lower_args<'e>(
         &mut self,
         recv: Option<&'e Expr>,
@@ -613,32 +832,71 @@ impl Lowerer<'_> {
         callee: &str,
         out: &mut Vec<Stmt>,
     ) -> Vec<Arg> {
-        // `&x` passes `x` by reference; `&mut x` is refused.
-        let mut exprs: Vec<(&Expr, bool)> = recv.map(|r| (r, false)).into_iter().collect();
-        for a in call_args.clone() {
-            match a {
-                Expr::Reference(r) if r.mutability.is_none() => exprs.push((&r.expr, true)),
-                Expr::Reference(r) => {
-                    self.error(r.span(), "`&mut` arguments are not supported in a differentiated function: return the new value instead");
-                }
-                _ => exprs.push((a, false)),
+        let all: Vec<&Expr> = call_args.clone().collect();
+        // A closure given to a call that carries a derivative (`apply(|v| v * v, x)`, or a
+        // `let`-bound closure passed by name, which `inline` has put here). A method's (an
+        // iterator adapter's, most often) are reported by `lower_body`.
+        for a in all.iter().filter(|_| recv.is_none()) {
+            if let Expr::Closure(c) = crate::front::syntax::strip_paren(a) {
+                self.error(
+                    c.span(),
+                    format!(
+                        "a closure passed to `{callee}` (an `impl Fn` parameter) cannot be differentiated through: #[differentiate] sees the call, not what `{callee}` does with the closure. \
+                         Write `{callee}` as a `#[differentiate]` function of the values the closure needs, or call the closure here instead (`let f = |v| ..; f(x)`); \
+                         a call whose arguments carry no derivative may take a closure (it is left as written)"
+                    ),
+                );
             }
         }
-        let ops = self.lower_operands(&exprs.iter().map(|(e, _)| *e).collect::<Vec<_>>(), out);
+        // `&x` passes `x` by reference, `&mut x` passes the place `x` the call writes.
+        let mut exprs: Vec<(&Expr, bool)> = recv.map(|r| (r, false)).into_iter().collect();
+        let mut kinds: Vec<(bool, bool)> = recv.map(|_| (false, false)).into_iter().collect();
+        for a in all {
+            match a {
+                Expr::Reference(r) if r.mutability.is_none() => {
+                    exprs.push((&r.expr, false));
+                    kinds.push((true, false));
+                }
+                Expr::Reference(r) => {
+                    exprs.push((&r.expr, true));
+                    kinds.push((false, true));
+                }
+                _ => {
+                    exprs.push((a, false));
+                    kinds.push((false, false));
+                }
+            }
+        }
+        let ops = self.lower_operands_by(&exprs, false, out);
         let args = ops
             .into_iter()
-            .zip(exprs)
-            .map(|(op, (_, by_ref))| Arg { op, by_ref })
+            .zip(kinds)
+            .map(|(op, (by_ref, by_mut))| Arg { op, by_ref, by_mut })
             .collect();
         for a in call_args {
             let e = match a {
                 Expr::Reference(r) => &*r.expr,
                 e => e,
             };
+            if matches!(crate::front::syntax::strip_paren(e), Expr::Closure(_)) {
+                continue;
+            }
             if !self.is_active(e) && self.value_kind(e) == ValueKind::Unknown {
+                // A name that is no binding and not a constant's (`sq_fn`): a function item.
+                let function = matches!(e, Expr::Path(p) if p.path.segments.last().is_some_and(|s| {
+                    let n = s.ident.to_string();
+                    n.starts_with(|c: char| c.is_lowercase()) && self.lookup(&n).is_none()
+                }));
+                let hint = if function {
+                    format!(
+                        "; if it is a function passed as a value, #[differentiate] cannot differentiate through it: write `{callee}` as a `#[differentiate]` function that calls the function by name"
+                    )
+                } else {
+                    String::new()
+                };
                 self.error(
                     e.span(),
-                    format!("cannot tell whether this argument of `{callee}` is a float (a call passes floats a zero tangent) or not (integers get none): bind it to a name with its type first (`let v: f64 = ..;` or `let n: usize = ..;`) and pass that"),
+                    format!("cannot tell whether this argument of `{callee}` is a float (a call passes floats a zero tangent) or not (integers get none): bind it to a name with its type first (`let v: f64 = ..;` or `let n: usize = ..;`) and pass that{hint}"),
                 );
             }
         }

@@ -36,6 +36,8 @@ pub struct Lowerer<'a> {
     pub vars: Vec<Var>,
     by_name: HashMap<String, VarId>,
     active: &'a HashSet<String>,
+    /// The bindings declared `mut` (see [`crate::front::activity::mut_receiver`]).
+    mutable: &'a HashSet<String>,
     /// Names of the float types: `f32`, `f64` and the function's `F: Float` parameters.
     float_types: &'a [String],
     pub errors: Vec<syn::Error>,
@@ -75,6 +77,7 @@ pub struct Lowerer<'a> {
 impl<'a> Lowerer<'a> {
     pub fn new(
         active: &'a HashSet<String>,
+        mutable: &'a HashSet<String>,
         float_types: &'a [String],
         type_params: &'a [String],
         fresh: names::Fresh,
@@ -86,6 +89,7 @@ impl<'a> Lowerer<'a> {
             vars: Vec::new(),
             by_name: HashMap::new(),
             active,
+            mutable,
             float_types,
             errors: Vec::new(),
             block_depth: Vec::new(),
@@ -220,13 +224,24 @@ impl<'a> Lowerer<'a> {
         // call of a function without derivative), except the predicates of `filter` in a loop
         // `lower` understands, and those of a chain ending in `count`, `all` or `any`: they only
         // decide, so they must not write anything.
-        struct Closures<'ast> {
+        struct Closures<'ast, 'a> {
             found: Vec<Span>,
             writes: Vec<Span>,
             predicates: Vec<*const syn::ExprClosure>,
+            active: &'a HashSet<String>,
             _ast: std::marker::PhantomData<&'ast ()>,
         }
-        impl<'ast> syn::visit::Visit<'ast> for Closures<'ast> {
+        impl<'ast> syn::visit::Visit<'ast> for Closures<'ast, '_> {
+            // A closure given to a function (`apply(|v| v * 2.0, 3.0)`): left as written when
+            // the call carries no derivative; `lower` reports it when it does.
+            fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+                for a in &c.args {
+                    if let Expr::Closure(cl) = crate::front::syntax::strip_paren(a) {
+                        self.predicates.push(cl as *const _);
+                    }
+                }
+                syn::visit::visit_expr_call(self, c);
+            }
             fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
                 if let Some(lp) = crate::front::syntax::IterLoop::parse(&f.pat, &f.expr) {
                     for c in lp.filters {
@@ -239,6 +254,13 @@ impl<'a> Lowerer<'a> {
             // `CHAIN.count()`, `.all(p)`, `.any(p)`: passive (a count, a truth), run by std on the
             // primal values, so the chain's closures only decide; they must not write either.
             fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+                if !is_active(&Expr::MethodCall(m.clone()), self.active) {
+                    for a in &m.args {
+                        if let Expr::Closure(cl) = crate::front::syntax::strip_paren(a) {
+                            self.predicates.push(cl as *const _);
+                        }
+                    }
+                }
                 if crate::front::activity::counts_items(m) {
                     let mut e = m;
                     loop {
@@ -267,6 +289,7 @@ impl<'a> Lowerer<'a> {
             found: Vec::new(),
             writes: Vec::new(),
             predicates: Vec::new(),
+            active: self.active,
             _ast: std::marker::PhantomData,
         };
         syn::visit::Visit::visit_block(&mut found, body);

@@ -383,6 +383,7 @@ impl Lowerer<'_> {
                     p => p,
                 },
                 by_ref: false,
+                by_mut: false,
             })
             .collect();
         Rhs::Call {

@@ -385,6 +385,21 @@ impl Lowerer<'_> {
             // Reported by `exits_from_floats`.
             Expr::Unsafe(_) => {}
             Expr::Paren(p) => self.lower_expr_stmt(&p.expr, out),
+            // A call that writes through `&mut` (`step(&mut s, dt);`, `s.observe(z);`): its
+            // output is bound to a temporary (it may be `()`) and the call assigns the rest.
+            Expr::Call(_) | Expr::MethodCall(_)
+                if self.is_active(e) && self.writes_through_mut(e) =>
+            {
+                let rhs = self.lower_rhs(e, out);
+                let t = self.temp(false);
+                out.push(Stmt::Let {
+                    id: self.sid(),
+                    var: t,
+                    ty: None,
+                    rhs,
+                    span,
+                });
+            }
             _ => {
                 // Kept as the user's tokens, a statement must not write an active value: the
                 // write would carry no derivative.
