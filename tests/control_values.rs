@@ -7,6 +7,8 @@
 //! generic `F` instantiations against f64; Hessian-vector products through `Dual`.
 #![deny(warnings)]
 #![allow(dead_code)]
+// `x = x * ..` inside loop values and labelled blocks is the construct under test.
+#![allow(clippy::assign_op_pattern)]
 #![allow(clippy::needless_range_loop, clippy::excessive_precision)]
 
 mod common;

@@ -8,6 +8,7 @@
     clippy::ptr_arg,
     clippy::type_complexity,
     clippy::needless_range_loop,
+    clippy::assign_op_pattern,
     clippy::useless_vec
 )]
 #![deny(warnings)]

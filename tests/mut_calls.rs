@@ -6,6 +6,8 @@
 //! and the dot-product identity (`common::check_fn`), and `_grad` against `_vjp`.
 #![deny(warnings)]
 #![allow(clippy::needless_range_loop)]
+// `parts` binds the `()` output of a call through `&mut` to a name on purpose.
+#![allow(clippy::let_unit_value)]
 
 mod common;
 
