@@ -40,7 +40,7 @@ fn horner_jvp(
         ::autodiff_core::rt::IntoTangent::into_tangent(&x__dot),
         ::autodiff_core::rt::IntoTangent::into_tangent(&c__dot),
     );
-    let mut __t1 = x * __t0;
+    let mut __t1: f64 = x * __t0;
     let mut __t1__dot = x__dot * __t0 + __t0__dot * x;
     let mut __t2 = __t1 + c[k];
     let mut __t2__dot = __t1__dot + c__dot[k];
@@ -95,7 +95,7 @@ fn horner_vjp(
         ::autodiff_core::rt::push(&mut __tape1, __c);
         if __c {
             let mut __t0 = horner(x, c, (k - 1));
-            let mut __t1 = x * __t0;
+            let mut __t1: f64 = x * __t0;
             let mut __t2 = __t1 + c[k];
             {
                 let __c = true;
@@ -200,7 +200,7 @@ fn horner_grad(x: f64, c: &[f64], k: usize) -> (f64, (f64, ::std::vec::Vec<f64>)
         ::autodiff_core::rt::push(&mut __tape1, __c);
         if __c {
             let mut __t0 = horner(x, c, (k - 1));
-            let mut __t1 = x * __t0;
+            let mut __t1: f64 = x * __t0;
             let mut __t2 = __t1 + c[k];
             {
                 let __c = true;
@@ -312,7 +312,7 @@ fn horner__rev(
         ::autodiff_core::rt::push(&mut __tape1, __c);
         if __c {
             let mut __t0 = horner(x, c, (k - 1));
-            let mut __t1 = x * __t0;
+            let mut __t1: f64 = x * __t0;
             let mut __t2 = __t1 + c[k];
             {
                 let __c = true;
