@@ -7,7 +7,12 @@
 //! generic `F` instantiations against f64; Hessian-vector products through `Dual`.
 #![deny(warnings)]
 #![allow(dead_code)]
-#![allow(clippy::needless_range_loop, clippy::excessive_precision)]
+// Generic bodies write `s = s + x` (`Float` has no `AddAssign`), concrete twins keep the same form.
+#![allow(
+    clippy::needless_range_loop,
+    clippy::excessive_precision,
+    clippy::assign_op_pattern
+)]
 
 mod common;
 

@@ -236,6 +236,7 @@ mod tests {
     /// The floats' implementations are the rule table's rows: checked against central
     /// differences, and forward against reverse (`<J t, c> == <t, J^T c>`).
     #[test]
+    #[allow(clippy::type_complexity)] // tables of function pointers, one per operator
     fn float_operators_match_finite_differences() {
         let (x, a, tx, ta, ct) = (0.7f64, -1.3f64, 0.4f64, -0.9f64, 1.7f64);
         let h = 1e-6;
