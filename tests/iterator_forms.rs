@@ -223,7 +223,12 @@ fn rows_of_nested_collections() {
         "frobenius_ab",
         P8,
         |p: &[f64]| frobenius_ab(a22(&p[..4]), a22(&p[4..])),
-        |p: &[f64], t: &[f64]| frobenius_ab_jvp(a22(&p[..4]), a22(&p[4..]), a22(&t[..4]), a22(&t[4..])),
+        |p: &[f64], t: &[f64]| frobenius_ab_jvp(
+            a22(&p[..4]),
+            a22(&p[4..]),
+            a22(&t[..4]),
+            a22(&t[4..])
+        ),
         |p: &[f64], c: f64| {
             let (y, pb) = frobenius_ab_vjp(a22(&p[..4]), a22(&p[4..]));
             let (ga, gb) = pb(c);
@@ -405,12 +410,20 @@ fn array_rows(m: &[[f64; 3]], n: [[f64; 3]; 2]) -> f64 {
 #[test]
 fn chains_over_rows() {
     let x = [0.2, -0.4, 0.7, 0.1];
-    let x15: Vec<f64> = (0..15).map(|i| ((i * 37 % 11) as f64 - 5.0) / 7.0).collect();
+    let x15: Vec<f64> = (0..15)
+        .map(|i| ((i * 37 % 11) as f64 - 5.0) / 7.0)
+        .collect();
     check_flat!(
         "mlp",
         x15,
         |p: &[f64]| mlp(&rows_of(&p[..12], 4), &p[12..], &x),
-        |p: &[f64], t: &[f64]| mlp_jvp(&rows_of(&p[..12], 4), &p[12..], &x, &rows_of(&t[..12], 4), &t[12..]),
+        |p: &[f64], t: &[f64]| mlp_jvp(
+            &rows_of(&p[..12], 4),
+            &p[12..],
+            &x,
+            &rows_of(&t[..12], 4),
+            &t[12..]
+        ),
         |p: &[f64], c: f64| {
             let (y, pb) = mlp_vjp(&rows_of(&p[..12], 4), &p[12..], &x);
             let (g1, g2) = pb(c);
@@ -442,7 +455,12 @@ fn chains_over_rows() {
         "array_rows",
         x12_(),
         |p: &[f64]| array_rows(&a3(&p[..6]), n23(&p[6..])),
-        |p: &[f64], t: &[f64]| array_rows_jvp(&a3(&p[..6]), n23(&p[6..]), &a3(&t[..6]), n23(&t[6..])),
+        |p: &[f64], t: &[f64]| array_rows_jvp(
+            &a3(&p[..6]),
+            n23(&p[6..]),
+            &a3(&t[..6]),
+            n23(&t[6..])
+        ),
         |p: &[f64], c: f64| {
             let (y, pb) = array_rows_vjp(&a3(&p[..6]), n23(&p[6..]));
             let (gm, gn) = pb(c);
@@ -456,7 +474,9 @@ fn chains_over_rows() {
 }
 
 fn x12_() -> [f64; 12] {
-    [0.3, -0.5, 0.8, 0.1, -0.7, 0.45, 0.25, -0.15, 0.6, 0.2, -0.3, 0.9]
+    [
+        0.3, -0.5, 0.8, 0.1, -0.7, 0.45, 0.25, -0.15, 0.6, 0.2, -0.3, 0.9,
+    ]
 }
 
 // ---------------------------------------------------------------- zips of zips
@@ -484,7 +504,11 @@ fn zips(a: &[f64], b: [f64; 4], c: &Vec<f64>) -> f64 {
     for (i, (x, (_, z))) in a.iter().zip(b.iter().zip(c)).enumerate().rev().skip(1) {
         s += (i as f64 + 1.0) * x * z;
     }
-    for (x, (y, z)) in a.iter().zip(b.iter().zip(c)).filter(|(x, (_, z))| **x > **z) {
+    for (x, (y, z)) in a
+        .iter()
+        .zip(b.iter().zip(c))
+        .filter(|(x, (_, z))| **x > **z)
+    {
         s += x * y * z;
     }
     let t: f64 = a
@@ -493,7 +517,12 @@ fn zips(a: &[f64], b: [f64; 4], c: &Vec<f64>) -> f64 {
         .map(|(x, (y, z))| x * y + z)
         .map(|u| u * u)
         .sum();
-    let v: Vec<f64> = a.iter().zip(b).zip(c).map(|((x, y), z)| x * y * z).collect();
+    let v: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .zip(c)
+        .map(|((x, y), z)| x * y * z)
+        .collect();
     let f = a
         .iter()
         .zip(b.iter().zip(c.iter()))
@@ -550,7 +579,9 @@ fn zips_of_zips() {
             (y, [ga, gb.to_vec(), gc].concat())
         }
     );
-    let x15: Vec<f64> = (0..15).map(|i| ((i * 37 % 11) as f64 - 5.0) / 7.0).collect();
+    let x15: Vec<f64> = (0..15)
+        .map(|i| ((i * 37 % 11) as f64 - 5.0) / 7.0)
+        .collect();
     check_flat!(
         "deep_zips",
         x15,
@@ -615,14 +646,24 @@ fn flattened(m: [[f64; 2]; 3], n: &[Vec<f64>], t: f64) -> f64 {
     }
     let p: f64 = m.iter().flatten().copied().product();
     let q = n.iter().flatten().fold(0.0, |acc, v| acc + v.sin());
-    let w: Vec<f64> = m.iter().flatten().map(|v| v * t).filter(|v| *v > -0.5).collect();
+    let w: Vec<f64> = m
+        .iter()
+        .flatten()
+        .map(|v| v * t)
+        .filter(|v| *v > -0.5)
+        .collect();
     let z: f64 = n
         .iter()
         .flat_map(|r| r.iter().zip(m[0].iter()))
         .map(|(a, b)| a * b)
         .map(|u| u.exp())
         .sum();
-    let d: f64 = m.into_iter().flatten().chain(n[1].iter().copied()).map(|v| v * v).sum();
+    let d: f64 = m
+        .into_iter()
+        .flatten()
+        .chain(n[1].iter().copied())
+        .map(|v| v * v)
+        .sum();
     s + p + q + w.iter().sum::<f64>() + z + d
 }
 
@@ -638,7 +679,12 @@ fn flatten_and_flat_map() {
         "frobenius_flat",
         P8,
         |p: &[f64]| frobenius_flat(a22(&p[..4]), a22(&p[4..])),
-        |p: &[f64], t: &[f64]| frobenius_flat_jvp(a22(&p[..4]), a22(&p[4..]), a22(&t[..4]), a22(&t[4..])),
+        |p: &[f64], t: &[f64]| frobenius_flat_jvp(
+            a22(&p[..4]),
+            a22(&p[4..]),
+            a22(&t[..4]),
+            a22(&t[4..])
+        ),
         |p: &[f64], c: f64| {
             let (y, pb) = frobenius_flat_vjp(a22(&p[..4]), a22(&p[4..]));
             let (ga, gb) = pb(c);
@@ -649,7 +695,9 @@ fn flatten_and_flat_map() {
             (y, [ga.concat(), gb.concat()].concat())
         }
     );
-    let x13: Vec<f64> = (0..13).map(|i| ((i * 37 % 11) as f64 - 5.0) / 7.0).collect();
+    let x13: Vec<f64> = (0..13)
+        .map(|i| ((i * 37 % 11) as f64 - 5.0) / 7.0)
+        .collect();
     check_flat!(
         "flattened",
         x13,

@@ -177,7 +177,9 @@ fn candidate(
     let mut later_assigned = HashSet::new();
     for s in &body.stmts[li + 1..] {
         visit_stmt(s, &mut |s| match s {
-            Stmt::Assign { place, .. } | Stmt::AddAssign { place, .. } | Stmt::Push { place, .. } => {
+            Stmt::Assign { place, .. }
+            | Stmt::AddAssign { place, .. }
+            | Stmt::Push { place, .. } => {
                 later_assigned.insert(place.var);
             }
             Stmt::Passive(_, t) => mentions_tokens(t, by_name, &mut later_assigned),

@@ -90,10 +90,7 @@ impl Lowerer<'_> {
                     .get_ident()
                     .and_then(|i| self.lookup(&i.to_string()))
                     .is_some_and(|v| {
-                        matches!(
-                            self.vars[v].param,
-                            Some(ParamKind::Ref | ParamKind::Slice)
-                        )
+                        matches!(self.vars[v].param, Some(ParamKind::Ref | ParamKind::Slice))
                     }),
                 _ => false,
             },
