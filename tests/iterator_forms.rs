@@ -873,7 +873,7 @@ fn pushes(x: &[f64], k: f64) -> f64 {
     for i in 0..cs.len() {
         s += cs[i] * (i as f64 + 1.0);
     }
-    cs[0] = cs[0] * s;
+    cs[0] *= s;
     cs.push(s.cos());
     let mut t = 0.0;
     for j in 0..cs.len() {
