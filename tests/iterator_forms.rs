@@ -969,3 +969,82 @@ fn push_on_local_vecs() {
         },
     );
 }
+
+// ---------------------------------------------------------------- combinations
+
+/// Rows through filters and position adapters, passive rows against active weights, three
+/// levels of rows, rows pushed then iterated, a `Vec<Vec<F>>` built by pushing rows, a flatten
+/// of a local `Vec<Vec<F>>` by value.
+#[differentiate(wrt(m, w))]
+fn combined(m: [[f64; 2]; 3], w: &[f64], data: &[Vec<f64>], t: [[[f64; 2]; 2]; 2]) -> f64 {
+    let mut s = 0.0;
+    for row in m.iter().filter(|r| r[0] > -0.6) {
+        for v in row {
+            s += v * 0.5;
+        }
+    }
+    for (i, row) in m.iter().enumerate().rev().skip(1) {
+        s = s * 0.9 + row[1] * (i as f64 + 1.0);
+    }
+    for row in data.iter() {
+        for (d, wj) in row.iter().zip(w.iter()) {
+            s += d * wj;
+        }
+    }
+    for plane in t.iter() {
+        for row in plane {
+            for v in row.iter() {
+                s += v * w[0];
+            }
+        }
+    }
+    let mut pairs = Vec::new();
+    for j in 0..w.len() {
+        pairs.push([w[j], w[j] * s]);
+    }
+    for p in pairs.iter() {
+        s += p[0] * p[1];
+    }
+    let mut grid = Vec::new();
+    for i in 0..2 {
+        let mut r = Vec::new();
+        for j in 0..w.len() {
+            r.push(w[j] * m[i][0] + (j as f64));
+        }
+        grid.push(r);
+    }
+    for g in grid.iter() {
+        s += g[0] * g[g.len() - 1];
+    }
+    let flat: f64 = grid.into_iter().flatten().map(|v| v.sin()).sum();
+    s + flat
+}
+
+#[test]
+fn combinations() {
+    let data = vec![vec![0.5, -0.25, 1.0], vec![0.75, 0.1, -0.6]];
+    let t = [[[0.1, 0.2], [0.3, -0.4]], [[0.5, -0.6], [0.7, 0.8]]];
+    let x9 = [0.3, -0.5, 0.8, 0.1, -0.7, 0.45, 0.25, -0.15, 0.6];
+    check_flat!(
+        "combined",
+        x9,
+        |p: &[f64]| combined(a32(&p[..6]), &p[6..], &data, t),
+        |p: &[f64], tt: &[f64]| combined_jvp(
+            a32(&p[..6]),
+            &p[6..],
+            &data,
+            t,
+            a32(&tt[..6]),
+            &tt[6..]
+        ),
+        |p: &[f64], c: f64| {
+            let (y, pb) = combined_vjp(a32(&p[..6]), &p[6..], &data, t);
+            let (gm, gw) = pb(c);
+            (y, [gm.concat(), gw].concat())
+        },
+        |p: &[f64]| {
+            let (y, (gm, gw)) = combined_grad(a32(&p[..6]), &p[6..], &data, t);
+            (y, [gm.concat(), gw].concat())
+        }
+    );
+}
