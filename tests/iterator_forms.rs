@@ -207,6 +207,32 @@ fn row_bindings(m: &[Vec<f64>], a: [[f64; 2]; 2], x: &[f64]) -> f64 {
     s
 }
 
+/// A local `Vec<Vec<F>>` consumed by value, its rows iterated through `&row` (a `for` loop's
+/// source, a `zip`'s argument).
+#[differentiate]
+fn owned_rows(x: &[f64]) -> f64 {
+    let mut vv = vec![vec![0.0; 2]; 2];
+    let mut ww = vec![vec![0.0; 2]; 2];
+    for i in 0..2 {
+        for j in 0..2 {
+            vv[i][j] = x[i] * x[j] + x[i + j];
+            ww[i][j] = x[i] - x[j];
+        }
+    }
+    let mut s = 0.0;
+    for row in vv {
+        for v in &row {
+            s += v * v;
+        }
+    }
+    for row in ww {
+        for (a, b) in x.iter().zip(&row) {
+            s += a * b;
+        }
+    }
+    s
+}
+
 /// Rows reduced by a chain inside a row loop.
 #[differentiate]
 fn row_reductions(m: [[f64; 2]; 3]) -> f64 {
@@ -345,6 +371,17 @@ fn rows_of_nested_collections() {
             let (y, (gm, ga)) = row_bindings_grad(&rows_of(&p[..6], 3), a22(&p[6..]), &x3);
             (y, [gm.concat(), ga.concat()].concat())
         }
+    );
+    check_flat!(
+        "owned_rows",
+        P6[..3],
+        |p: &[f64]| owned_rows(p),
+        |p: &[f64], t: &[f64]| owned_rows_jvp(p, t),
+        |p: &[f64], c: f64| {
+            let (y, pb) = owned_rows_vjp(p);
+            (y, pb(c))
+        },
+        |p: &[f64]| owned_rows_grad(p)
     );
     check_flat!(
         "row_reductions",

@@ -250,9 +250,7 @@ impl VisitMut for Alias {
             Expr::MethodCall(m) if matches!(m.method.to_string().as_str(), "zip" | "chain") => {
                 self.visit_expr_mut(&mut m.receiver);
                 for a in m.args.iter_mut() {
-                    if self.is_name(a) {
-                        self.row = true;
-                    }
+                    self.row |= self.iterated(a);
                     self.arg(a);
                 }
             }
@@ -271,9 +269,13 @@ impl VisitMut for Alias {
                     self.arg(a);
                 }
             }
-            Expr::ForLoop(f) if self.is_name(&f.expr) => {
+            Expr::ForLoop(f) if self.iterated(&f.expr) => {
                 self.row = true;
-                *f.expr = self.bare();
+                if self.is_name(&f.expr) {
+                    *f.expr = self.bare();
+                } else {
+                    self.visit_expr_mut(&mut f.expr);
+                }
                 self.visit_pat_mut(&mut f.pat);
                 self.visit_block_mut(&mut f.body);
             }
@@ -329,6 +331,14 @@ impl VisitMut for Alias {
 }
 
 impl Alias {
+    /// `row` or `&row` where it is iterated (a `for` loop's source, a `zip`'s argument).
+    fn iterated(&self, e: &Expr) -> bool {
+        match crate::front::syntax::strip_paren(e) {
+            Expr::Reference(r) => self.is_name(&r.expr),
+            e => self.is_name(e),
+        }
+    }
+
     /// An argument (of a call, of a method): the row by reference or by value, unparenthesized
     /// (`g(&m[k])` is how a call passes a reference).
     fn arg(&mut self, a: &mut Expr) {
