@@ -160,6 +160,10 @@ fn slice_of_vecs(m: &[Vec<f64>], n: &Vec<Vec<f64>>) -> f64 {
             s *= 1.0 + 0.1 * v;
         }
     }
+    // A row the body never names.
+    for _row in m.iter() {
+        s *= 0.9;
+    }
     for (r, q) in m.iter().zip(n) {
         for (a, b) in r.iter().zip(q.iter()) {
             s += a * b;

@@ -48,6 +48,8 @@ pub struct Lowerer<'a> {
     fresh: names::Fresh,
     /// Labels of the loops around the current point (`None` for unlabelled).
     loops: Vec<Option<String>>,
+    /// Collections whose elements are `Vec`s (which an element loop cannot copy: `rows.rs`).
+    vec_rows: HashSet<String>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -72,6 +74,7 @@ impl<'a> Lowerer<'a> {
             temps: 0,
             stmts: 0,
             loops: Vec::new(),
+            vec_rows: HashSet::new(),
         }
     }
 
@@ -105,6 +108,9 @@ impl<'a> Lowerer<'a> {
             param: Some(kind),
         });
         self.by_name.insert(name.to_string(), id);
+        if rows::vec_elements(ty) {
+            self.vec_rows.insert(name.to_string());
+        }
         id
     }
 
@@ -179,6 +185,7 @@ impl<'a> Lowerer<'a> {
 
     /// Lowers the function body.
     pub fn lower_body(&mut self, body: &syn::Block) -> Block {
+        self.vec_rows.extend(rows::vec_row_locals(body));
         // Closures are rejected wherever they are (a call of a local closure would look like a
         // call of a function without derivative), except the predicates of `filter` in a loop
         // `lower` understands, and those of a chain ending in `count`, `all` or `any`: they only
