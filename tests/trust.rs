@@ -1380,3 +1380,37 @@ fn empty_sums_are_negative_zero() {
     assert_eq!(empty_sums_grad(x, &xs).1.0, -3.0);
     assert_eq!(empty_sums_jvp(x, &xs, 1.0, &[0.0; 3]), (want, -3.0));
 }
+
+// ------------------------------------------------ a one-pass accumulator whose `let` reads itself
+
+// `_grad` ran `for .. { t -= k; }` in one pass, though the reverse of `let t = k.sqrt()` reads
+// `t` (the partial is `0.5 / t`), which the loop had changed by then (fuzzer 1320:102).
+#[differentiate]
+fn sqrt_then_loop(k: f64) -> f64 {
+    let mut t = k.sqrt();
+    for _u in (1..3).rev() {
+        t -= k;
+    }
+    let mut e = k.exp();
+    for i in 0..2 {
+        e += k * i as f64;
+    }
+    t + e
+}
+
+#[test]
+fn one_pass_accumulator_declared_by_a_rule_reading_its_result() {
+    for k in [0.7, 1.3] {
+        let (y, g) = sqrt_then_loop_grad(k);
+        let (yv, pb) = sqrt_then_loop_vjp(k);
+        assert_eq!(y, yv);
+        let gv = pb(1.0);
+        assert!((g - gv).abs() < 1e-12, "grad {g} vs pullback {gv}");
+        let want = 0.5 / k.sqrt() - 2.0 + k.exp() + 1.0;
+        assert!((g - want).abs() < 1e-12, "grad {g} want {want}");
+        check_grad("sqrt_then_loop", &[k], &|p| sqrt_then_loop(p[0]), &|p| {
+            let (y, g) = sqrt_then_loop_grad(p[0]);
+            (y, vec![g])
+        });
+    }
+}

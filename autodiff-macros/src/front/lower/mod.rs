@@ -70,6 +70,8 @@ pub struct Lowerer<'a> {
     ret_struct: bool,
     /// The expression being lowered is an operator inside a value declared to be a struct.
     struct_ctx: bool,
+    /// Collections whose elements are `Vec`s (which an element loop cannot copy: `rows.rs`).
+    vec_rows: HashSet<String>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -101,6 +103,7 @@ impl<'a> Lowerer<'a> {
             scalar_ty: None,
             ret_struct: false,
             struct_ctx: false,
+            vec_rows: HashSet::new(),
         }
     }
 
@@ -142,6 +145,9 @@ impl<'a> Lowerer<'a> {
             param: Some(kind),
         });
         self.by_name.insert(name.to_string(), id);
+        if rows::vec_elements(ty) {
+            self.vec_rows.insert(name.to_string());
+        }
         id
     }
 
@@ -216,6 +222,7 @@ impl<'a> Lowerer<'a> {
 
     /// Lowers the function body.
     pub fn lower_body(&mut self, body: &syn::Block) -> Block {
+        self.vec_rows.extend(rows::vec_row_locals(body));
         // Closures are rejected wherever they are (a call of a local closure would look like a
         // call of a function without derivative), except the predicates of `filter` in a loop
         // `lower` understands, and those of a chain ending in `count`, `all` or `any`: they only
