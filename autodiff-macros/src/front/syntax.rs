@@ -380,6 +380,35 @@ pub fn writes_in(e: &Expr) -> Vec<proc_macro2::Span> {
     w.0
 }
 
+/// The variables `e` itself binds (`let`s, `for` and `match` patterns, closure parameters):
+/// names are unique by now, so a write to one of them stays inside `e`.
+pub fn bound_in(e: &Expr) -> std::collections::HashSet<String> {
+    struct B(Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for B {
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            pat_bindings(&l.pat, &mut self.0);
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+            pat_bindings(&f.pat, &mut self.0);
+            syn::visit::visit_expr_for_loop(self, f);
+        }
+        fn visit_arm(&mut self, a: &'ast syn::Arm) {
+            pat_bindings(&a.pat, &mut self.0);
+            syn::visit::visit_arm(self, a);
+        }
+        fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+            for p in &c.inputs {
+                pat_bindings(p, &mut self.0);
+            }
+            syn::visit::visit_expr_closure(self, c);
+        }
+    }
+    let mut b = B(Vec::new());
+    syn::visit::Visit::visit_expr(&mut b, e);
+    b.0.into_iter().collect()
+}
+
 /// The base variables that `e` assigns (`x = ..`, `x[i] += ..`, `s.f *= ..`) or borrows mutably
 /// (`&mut x`), with the span of each write; closures and nested items included.
 pub fn written_bases(e: &Expr) -> Vec<(proc_macro2::Span, String)> {

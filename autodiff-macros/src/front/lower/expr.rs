@@ -121,12 +121,15 @@ impl Lowerer<'_> {
         })
     }
 
-    /// A passive expression is kept as the user's tokens: a write of an active value inside it
-    /// (`let k = { s = s * x; 3 };`) would carry no derivative, so it is refused.
+    /// A passive expression is kept as the user's tokens: a write of an active value declared
+    /// outside it (`let k = { s = s * x; 3 };`) would carry no derivative, so it is refused.
+    /// Its own locals are its business (`stop_gradient(xs.iter().map(..).sum())`, whose
+    /// accumulator is active by name).
     pub(super) fn no_hidden_writes(&mut self, e: &Expr) {
+        let own = crate::front::syntax::bound_in(e);
         let writes: Vec<_> = crate::front::syntax::written_bases(e)
             .into_iter()
-            .filter(|(_, base)| self.active.contains(base))
+            .filter(|(_, base)| self.active.contains(base) && !own.contains(base))
             .collect();
         for (span, base) in writes {
             self.error(span, format!("`{base}` carries a derivative and is written inside an expression whose value carries none (kept as written, its writes would carry no derivative): write the assignment as a statement of its own"));

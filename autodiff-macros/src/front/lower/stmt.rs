@@ -355,9 +355,10 @@ impl Lowerer<'_> {
             _ => {
                 // Kept as the user's tokens, a statement must not write an active value: the
                 // write would carry no derivative.
+                let own = crate::front::syntax::bound_in(e);
                 let writes: Vec<_> = crate::front::syntax::written_bases(e)
                     .into_iter()
-                    .filter(|(_, base)| self.active.contains(base))
+                    .filter(|(_, base)| self.active.contains(base) && !own.contains(base))
                     .collect();
                 if let Some((wspan, base)) = writes.first() {
                     let what = describe(e);
