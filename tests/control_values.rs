@@ -594,3 +594,56 @@ fn values_inside_one_pass_loops() {
         );
     }
 }
+
+/// Loops used as values and labelled blocks whose values carry no derivative, but that leave
+/// to the loops around, return, or write active values: lowered all the same (kept as
+/// written, those exits and writes would be lost).
+#[differentiate]
+fn passive_values(xs: &[f64], a: f64) -> f64 {
+    let mut s = a;
+    'l: for i in 0..xs.len() {
+        let k = 'w: {
+            if xs[i] < -0.5 {
+                continue 'l;
+            }
+            if xs[i] > 1.0 {
+                break 'w 2.0;
+            }
+            s = s * xs[i] + a;
+            0.5
+        };
+        s = s + k * xs[i];
+        let mut n = 0;
+        let m = loop {
+            n += 1;
+            if s > 50.0 {
+                return s * a;
+            }
+            if n > 2 {
+                break 0.25;
+            }
+            s = s * 1.5;
+        };
+        s = s * m + xs[i];
+    }
+    s
+}
+
+#[test]
+fn passive_values_with_exits() {
+    for (xs, a) in [
+        ([0.3, -0.7, 1.5, 0.8], 0.7),
+        ([1.3, 0.2, -0.1, 0.8], -1.6),
+        ([0.9, 0.8, 0.7, 0.6], 20.0),
+    ] {
+        check_slice!(
+            "passive_values",
+            xs,
+            a,
+            passive_values,
+            passive_values_jvp,
+            passive_values_vjp,
+            passive_values_grad
+        );
+    }
+}

@@ -80,6 +80,9 @@ impl Lowerer<'_> {
 
     /// Lowers an expression to an operand, binding its operations to temporaries in `out`.
     pub(super) fn lower_operand(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        if self.hoists_passive(e) {
+            return self.lower_passive_value(e, out);
+        }
         if !self.is_active(e) {
             self.no_hidden_writes(e);
             return Operand::Const {
@@ -222,6 +225,9 @@ impl Lowerer<'_> {
 
     /// Lowers an active expression to the right-hand side of a `let`.
     pub(super) fn lower_rhs(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Rhs {
+        if self.hoists_passive(e) {
+            return Rhs::Operand(self.lower_passive_value(e, out));
+        }
         if !self.is_active(e) {
             self.no_hidden_writes(e);
             return Rhs::Operand(Operand::Const {
@@ -433,7 +439,7 @@ impl Lowerer<'_> {
             }
             Expr::Block(b) => {
                 if b.label.is_some()
-                    && let Some(rhs) = self.lower_labelled_block(b, true, out)
+                    && let Some(rhs) = self.lower_labelled_block(b, true, true, out)
                 {
                     return rhs.expect("a block lowered for its value has a slot");
                 }
@@ -441,7 +447,7 @@ impl Lowerer<'_> {
                 Rhs::Block(block)
             }
             Expr::Loop(l) if crate::front::syntax::loop_has_value(l) => {
-                self.lower_value_loop(l, out)
+                self.lower_value_loop(l, true, out)
             }
             Expr::Closure(_) => Rhs::Operand(Operand::Const {
                 tokens: e.to_token_stream(),
