@@ -7,7 +7,11 @@
 //! generic `F` instantiations against f64; Hessian-vector products through `Dual`.
 #![deny(warnings)]
 #![allow(dead_code)]
-#![allow(clippy::needless_range_loop, clippy::excessive_precision)]
+#![allow(
+    clippy::needless_range_loop,
+    clippy::excessive_precision,
+    clippy::assign_op_pattern
+)]
 
 mod common;
 
