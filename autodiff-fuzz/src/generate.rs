@@ -1506,9 +1506,7 @@ impl<'a> Gen<'a> {
             96..=99 if depth < 3 && self.ok("loop") && self.want("loop-value", 0.4) => {
                 self.loop_value(depth)
             }
-            96..=99 if depth < 3 && self.want("labelled-block", 0.5) => {
-                self.labelled_block(depth)
-            }
+            96..=99 if depth < 3 && self.want("labelled-block", 0.5) => self.labelled_block(depth),
             _ => vec![],
         }
     }
@@ -1525,10 +1523,7 @@ impl<'a> Gen<'a> {
         self.declare(&counter, VK::Int(1, n + 1), false);
         // A value left early, now and then (the body's own exits are drawn at random); drawn
         // before the body, so that it reads only what is declared around the loop.
-        let early = self
-            .rng
-            .chance(0.5)
-            .then(|| (self.cond(1), self.e(2)));
+        let early = self.rng.chance(0.5).then(|| (self.cond(1), self.e(2)));
         self.loops.push(LoopCtx {
             label: Some(label.clone()),
             block: false,
