@@ -111,6 +111,9 @@ pub const CONSTRUCTS: &[&str] = &[
     "break-nested",
     "return-early",
     "return-in-loop",
+    "loop-value",
+    "labelled-block",
+    "sin-cos",
     "call",
     "recursion",
     "call-tuple",
@@ -223,6 +226,10 @@ struct Var {
 
 struct LoopCtx {
     label: Option<String>,
+    /// A labelled block (left only by a `break` naming it; `continue` cannot name it).
+    block: bool,
+    /// Used as a value: a `break` to it carries a value.
+    value: bool,
 }
 
 struct HelperSig {
@@ -555,6 +562,12 @@ impl<'a> Gen<'a> {
             .collect();
         if allowed.is_empty() || !self.ok("rule") {
             return self.e(d - 1);
+        }
+        if self.want("sin-cos", 0.04) {
+            // A part of the tuple `sin_cos` (its rows `sin` and `cos`).
+            let u = self.e(d - 1);
+            let ufcs = self.want("ufcs", 0.3);
+            return E::Part("sin_cos", Box::new(u), self.rng.below(2), ufcs);
         }
         let r = *self.rng.pick(&allowed);
         self.mark("rule");
@@ -1102,7 +1115,11 @@ impl<'a> Gen<'a> {
     }
 
     fn loop_body(&mut self, label: Option<String>, depth: usize) -> Vec<S> {
-        self.loops.push(LoopCtx { label });
+        self.loops.push(LoopCtx {
+            label,
+            block: false,
+            value: false,
+        });
         let n = self.rng.range(1, 3) as usize;
         let body = self.block(n, depth + 1);
         self.loops.pop();
@@ -1156,6 +1173,8 @@ impl<'a> Gen<'a> {
                         let h = *self.rng.pick(&tuple_helpers);
                         let args = self.call_args(h, ed);
                         Init::Call(self.helpers[h].name.clone(), args)
+                    } else if self.want("sin-cos", 0.2) {
+                        Init::Tuple("sin_cos", self.e(ed))
                     } else {
                         Init::Pair(self.e(ed), self.e(ed))
                     };
@@ -1475,23 +1494,30 @@ impl<'a> Gen<'a> {
                 if !self.ok(c) || (nested && !self.ok("break-nested")) {
                     return vec![];
                 }
+                // Target: the innermost loop, or a labelled loop (or labelled block, for a
+                // `break`). An unlabelled exit cannot leave a labelled block (E0695).
+                let unlabelled_ok = !self.loops.last().is_some_and(|l| l.block);
+                let labelled: Vec<usize> = (0..self.loops.len())
+                    .filter(|&k| self.loops[k].label.is_some() && (brk || !self.loops[k].block))
+                    .collect();
+                let target = if !labelled.is_empty() && (!unlabelled_ok || self.rng.chance(0.5)) {
+                    Some(*self.rng.pick(&labelled))
+                } else if unlabelled_ok {
+                    None
+                } else {
+                    return vec![];
+                };
                 self.mark(c);
                 if nested {
                     self.mark("break-nested");
                 }
-                // Target: the innermost loop, or a labelled one.
-                let labelled: Vec<String> =
-                    self.loops.iter().filter_map(|l| l.label.clone()).collect();
-                let target = if !labelled.is_empty() && self.rng.chance(0.5) {
-                    Some(self.rng.pick(&labelled).clone())
-                } else {
-                    None
-                };
+                let ctx = &self.loops[target.unwrap_or(self.loops.len() - 1)];
+                let (label, value) = (target.and(ctx.label.clone()), ctx.value);
                 let cond = self.cond(1);
-                let s = if brk {
-                    S::Break(target)
-                } else {
-                    S::Continue(target)
+                let s = match (brk, value) {
+                    (true, true) => S::BreakValue(label, self.e(2)),
+                    (true, false) => S::Break(label),
+                    (false, _) => S::Continue(label),
                 };
                 vec![S::If {
                     cond,
@@ -1528,8 +1554,106 @@ impl<'a> Gen<'a> {
                     default,
                 }]
             }
+            96..=99 if depth < 3 && self.ok("loop") && self.want("loop-value", 0.4) => {
+                self.loop_value(depth)
+            }
+            96..=99 if depth < 3 && self.want("labelled-block", 0.5) => self.labelled_block(depth),
             _ => vec![],
         }
+    }
+
+    /// `let name = 'l: loop { .. break 'l v; .. };`: a loop used as a value, its state the
+    /// variables around, left after at most `n` rounds with `tail` (read where it breaks), or
+    /// earlier by the `break`s with values its body may hold.
+    fn loop_value(&mut self, depth: usize) -> Vec<S> {
+        self.labels += 1;
+        let label = format!("'l{}", self.labels);
+        let counter = self.fresh();
+        let n = self.rng.range(1, 3);
+        let tail = self.e(2);
+        self.declare(&counter, VK::Int(1, n + 1), false);
+        // A value left early, now and then (the body's own exits are drawn at random); drawn
+        // before the body, so that it reads only what is declared around the loop.
+        let early = self.rng.chance(0.5).then(|| (self.cond(1), self.e(2)));
+        self.loops.push(LoopCtx {
+            label: Some(label.clone()),
+            block: false,
+            value: true,
+        });
+        let nb = self.rng.range(1, 3) as usize;
+        let mut body = self.block(nb, depth + 1);
+        if let Some((cond, v)) = early {
+            let k = self.rng.below(body.len() + 1);
+            body.insert(
+                k,
+                S::If {
+                    cond,
+                    then: vec![S::BreakValue(Some(label.clone()), v)],
+                    els: None,
+                },
+            );
+        }
+        self.loops.pop();
+        let name = self.fresh();
+        self.declare(&name, VK::F, false);
+        vec![S::LoopValue {
+            name,
+            label,
+            counter,
+            n,
+            body,
+            tail,
+        }]
+    }
+
+    /// A labelled block, used as a value (`let v = 'b: { .. break 'b e; .. tail };`) or as a
+    /// statement (`'b: { .. break 'b; .. }`), with one conditional `break` to it at least.
+    fn labelled_block(&mut self, depth: usize) -> Vec<S> {
+        self.labels += 1;
+        let label = format!("'b{}", self.labels);
+        let valued = self.rng.chance(0.7);
+        // The conditional exit reads only what is declared around the block (it may land
+        // before the body's own `let`s).
+        let cond = self.cond(1);
+        let exit = if valued {
+            S::BreakValue(Some(label.clone()), self.e(2))
+        } else {
+            S::Break(Some(label.clone()))
+        };
+        self.scopes.push(vec![]);
+        self.loops.push(LoopCtx {
+            label: Some(label.clone()),
+            block: true,
+            value: valued,
+        });
+        let nb = self.rng.range(1, 3) as usize;
+        let mut body = vec![];
+        for _ in 0..nb {
+            body.extend(self.stmt(depth + 1));
+        }
+        let k = self.rng.below(body.len() + 1);
+        body.insert(
+            k,
+            S::If {
+                cond,
+                then: vec![exit],
+                els: None,
+            },
+        );
+        let tail = valued.then(|| self.e(2));
+        self.loops.pop();
+        self.scopes.pop();
+        let name = valued.then(|| {
+            let n = self.fresh();
+            self.declare(&n, VK::F, false);
+            n
+        });
+        vec![S::Block {
+            name,
+            label,
+            body,
+            tail,
+        }]
     }
 
     fn out_expr(&mut self) -> Out {

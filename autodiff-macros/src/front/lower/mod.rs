@@ -298,8 +298,10 @@ impl<'a> Lowerer<'a> {
         for (span, msg) in exits_from_floats(body, self.active) {
             self.error(span, msg);
         }
-        for (span, what) in crate::front::syntax::exits_from_values(body, &|e| self.is_active(e)) {
-            self.error(span, format!("{what} out of a value (a block, `if` or `match` whose value is used) is not supported in a differentiated function: declare the variable with `let mut` before, assign it inside, and exit with a statement"));
+        for (span, what) in crate::front::syntax::exits_from_values(body, &|e, named| {
+            self.is_active(e) || named && self.hoists_passive(e)
+        }) {
+            self.error(span, format!("{what} out of a value (a block, `if` or `match` whose value is used, or a `loop` or labelled block inside a larger value) is not supported in a differentiated function: declare the variable with `let mut` before, assign it inside, and exit with a statement (a `loop` or labelled block may exit when it is a `let`'s whole value: `let v = loop {{ .. }};`)"));
         }
         self.lower_block(body)
     }
