@@ -319,6 +319,12 @@ fn methods(a: V3, b: V3, k: f64) -> f64 {
     m.energy(k) + (a - b).energy(2.0 * k)
 }
 
+/// Fields of computed values: an operator's, a method's.
+#[differentiate]
+fn fields_of_values(a: V3, b: V3) -> f64 {
+    (a * b).x * (a - b).z + a.lerp(b, 0.5).y * (-a).y
+}
+
 /// Generic over the float type.
 #[differentiate]
 fn generic<F: Float>(p: G<F>, q: G<F>, s: F) -> G<F> {
@@ -681,4 +687,28 @@ fn a_constant_operand() {
     // `a * b + b * a` is zero for the cross product.
     let (y, d) = only_a_jvp(v3(&x), b, &v3(&[1.0, 2.0, 3.0]));
     assert!(flat(y).iter().chain(&flat(d)).all(|v| v.abs() < 1e-15));
+}
+
+#[test]
+fn fields_of_computed_values() {
+    let x = [0.3, -1.2, 0.8, 1.1, 0.4, -0.7];
+    let f = |p: &[f64]| fields_of_values(v3(&p[..3]), v3(&p[3..]));
+    check_fn(
+        "fields_of_values",
+        &x,
+        &|p| vec![f(p)],
+        &|p, t| {
+            let (y, d) = fields_of_values_jvp(v3(&p[..3]), v3(&p[3..]), &v3(&t[..3]), &v3(&t[3..]));
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = fields_of_values_vjp(v3(&p[..3]), v3(&p[3..]));
+            let (ga, gb) = pb(c[0]);
+            (vec![y], [flat(ga), flat(gb)].concat())
+        },
+    );
+    check_grad("fields_of_values", &x, &f, &|p| {
+        let (y, (ga, gb)) = fields_of_values_grad(v3(&p[..3]), v3(&p[3..]));
+        (y, [flat(ga), flat(gb)].concat())
+    });
 }

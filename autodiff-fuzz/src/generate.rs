@@ -76,6 +76,7 @@ pub const CONSTRUCTS: &[&str] = &[
     "windows",
     "destructuring",
     "method",
+    "operators",
     "reduce",
     "iter-chain",
     "let-mut",
@@ -763,6 +764,22 @@ impl<'a> Gen<'a> {
                     "{ let mmv = Mm { a: @0, b: @1 }; mmv.mm_mix(0.3, mmv.a) }",
                     "{ let mmv = Mm { a: @0, b: -0.25 }.mm_step(@1); mmv.mm_eval(mmv.b) + mmv.a }",
                     "{ let mmv = Mm::mm_sq(@0); mmv }",
+                ]);
+                let n = if t.contains("@1") { 2 } else { 1 };
+                E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
+            }
+            98..=99 if !self.generic && d > 0 && self.want("operators", 0.3) => {
+                // The operators of `Ov` (`ast::OPERATORS`, defined when a program uses them):
+                // struct operands known from literals, `let`s, typed `let`s and loops, scalars
+                // on either side, a float-valued operator, compound assignments.
+                let t = *self.rng.pick(&[
+                    "{ let ova = Ov { a: @0, b: 0.5 }; let ovb = Ov { a: @1, b: @0 }; let ovc = ova * ovb + ova; ovc.a - ovc.b }",
+                    "{ let ova = Ov { a: @0, b: @1 }; let ovc = 2.0 * ova - ova * @1; ovc.a * ovc.b }",
+                    "{ let ova = Ov { a: @0, b: @1 }; let mut ovs = ova; for _ in 0..3 { ovs = ovs * ova * 0.5 - ovs; } ovs.a + ovs.b }",
+                    "{ let ova = Ov { a: @0, b: @1 }; let ovb: Ov = -ova / @0; (ova % ovb) + ovb.a }",
+                    "{ let mut ova = Ov { a: @0, b: @1 }; ova *= 0.5; ova += Ov { a: @1, b: 0.25 } * ova; ova = ova - @0 * ova; ova.a * ova.b }",
+                    "{ let ova = Ov { a: @0, b: @1 }; let ovr: Ov = ova + ova * (@0 * 0.5); (ovr % ova) * @1 }",
+                    "{ let ova = Ov { a: @1, b: @0 }; let ovd = ova % ova; ovd * ovd + (ova * ovd).b }",
                 ]);
                 let n = if t.contains("@1") { 2 } else { 1 };
                 E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())

@@ -142,6 +142,19 @@ impl Lowerer<'_> {
             }
             Expr::Path(_) | Expr::Index(_) | Expr::Field(_) => match self.lower_place(e) {
                 Some(p) => Rhs::Operand(Operand::Place(p)),
+                // A field or an element of a computed value (`(a * b).x`, `g(x).w[0]`): the
+                // value bound first, then projected.
+                None if matches!(e, Expr::Field(f) if self.is_active(&f.base))
+                    || matches!(e, Expr::Index(i) if self.is_active(&i.expr) && !self.is_active(&i.index)) =>
+                {
+                    let (base, proj) = match e {
+                        Expr::Field(f) => (&*f.base, Proj::Field(f.member.clone())),
+                        Expr::Index(i) => (&*i.expr, Proj::Index(i.index.to_token_stream())),
+                        _ => unreachable!("checked above"),
+                    };
+                    let b = self.lower_operand(base, out);
+                    Rhs::Operand(project(&b, proj))
+                }
                 None => {
                     self.error(
                         e.span(),
