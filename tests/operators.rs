@@ -6,7 +6,12 @@
 //! compound assignments, scalar-times-struct both ways, a struct operator whose value is a float,
 //! struct fields under a declared struct type, and a trait impl that is not an operator.
 #![deny(warnings)]
-#![allow(clippy::needless_range_loop, clippy::suspicious_arithmetic_impl)]
+#![allow(
+    clippy::needless_range_loop,
+    clippy::suspicious_arithmetic_impl,
+    clippy::assign_op_pattern,
+    clippy::type_complexity
+)]
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub};
 
 use autodiff::ops::{AddVjp, MulJvp, MulVjp, NegJvp};
