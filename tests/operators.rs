@@ -236,6 +236,34 @@ impl<F: Float> Mul<F> for G<F> {
     }
 }
 
+/// Const generics: the derived functions have the block's generics.
+#[derive(Differentiable, Clone, Copy, Debug, PartialEq)]
+struct Vn<const N: usize> {
+    v: [f64; N],
+}
+
+#[differentiate]
+impl<const N: usize> Add for Vn<N> {
+    type Output = Self;
+    fn add(self, o: Self) -> Self {
+        let mut v = [0.0; N];
+        for i in 0..N {
+            v[i] = self.v[i] + o.v[i] * o.v[i];
+        }
+        Vn { v }
+    }
+}
+
+#[differentiate]
+fn sum_n<const N: usize>(a: Vn<N>, b: Vn<N>) -> f64 {
+    let c = a + b + a;
+    let mut s = 0.0;
+    for i in 0..N {
+        s += c.v[i];
+    }
+    s
+}
+
 /// A trait that is not an operator: its method's derived methods are inherent methods of `V3`.
 trait Energy {
     fn energy(&self, k: f64) -> f64;
@@ -716,4 +744,26 @@ fn fields_of_computed_values() {
         let (y, (ga, gb)) = fields_of_values_grad(v3(&p[..3]), v3(&p[3..]));
         (y, [flat(ga), flat(gb)].concat())
     });
+}
+
+#[test]
+fn const_generic_operator() {
+    let x = [0.3, -1.2, 0.8, 1.1, 0.4, -0.7];
+    let vn = |p: &[f64]| Vn {
+        v: [p[0], p[1], p[2]],
+    };
+    let f = |p: &[f64]| sum_n(vn(&p[..3]), vn(&p[3..]));
+    check_grad("sum_n", &x, &f, &|p| {
+        let (y, (ga, gb)) = sum_n_grad(vn(&p[..3]), vn(&p[3..]));
+        (y, [ga.v, gb.v].concat())
+    });
+    let (y, d) = sum_n_jvp(
+        vn(&x[..3]),
+        vn(&x[3..]),
+        &vn(&[1.0, 0.0, 0.0]),
+        &vn(&[0.0; 3]),
+    );
+    assert_eq!(y, f(&x));
+    // c = (a + b * b) + a * a, elementwise: dc/da0 = 1 + 2 a0.
+    assert!(close(d, 1.0 + 2.0 * x[0], 1e-15, 0.0), "{d}");
 }

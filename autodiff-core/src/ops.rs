@@ -59,7 +59,7 @@ macro_rules! binary_ops {
         #[doc = concat!("Forward mode of `", $sym, "` (`", stringify!($Trait), "::", stringify!($method), "`) on `Self ", $sym, " Rhs`: the value and its tangent along the operands' tangents.")]
         ///
         #[doc = concat!("Implemented by `#[differentiate] impl ", stringify!($Trait), "<Rhs> for T { .. }`, and for the floats.")]
-        #[diagnostic::on_unimplemented(message = $msg, label = $label, note = $note)]
+        #[diagnostic::on_unimplemented(message = $msg, label = $label, note = $note, note = "the forward mode (`_jvp`) needs the attribute without the option `reverse`")]
         pub trait $Jvp<Rhs = Self>: $Trait<Rhs> + Sized {
             #[doc = concat!("`(self ", $sym, " rhs, its tangent)`.")]
             fn $jvp(self, rhs: Rhs, t_self: &Self, t_rhs: &Rhs) -> (Self::Output, Self::Output);
@@ -68,7 +68,7 @@ macro_rules! binary_ops {
         #[doc = concat!("Reverse mode of `", $sym, "` (`", stringify!($Trait), "::", stringify!($method), "`) on `Self ", $sym, " Rhs`: the value and the pullback, which maps the output's cotangent to the adjoints of both operands.")]
         ///
         #[doc = concat!("Implemented by `#[differentiate] impl ", stringify!($Trait), "<Rhs> for T { .. }`, and for the floats.")]
-        #[diagnostic::on_unimplemented(message = $msg, label = $label, note = $note)]
+        #[diagnostic::on_unimplemented(message = $msg, label = $label, note = $note, note = "the reverse mode (`_vjp`, `_grad`) needs the attribute without the option `forward`")]
         pub trait $Vjp<Rhs = Self>: $Trait<Rhs> + Sized {
             #[doc = concat!("`(self ", $sym, " rhs, pullback)`; the pullback returns `(adjoint of self, adjoint of rhs)`.")]
             fn $vjp(self, rhs: Rhs) -> (Self::Output, impl FnOnce(Self::Output) -> (Self, Rhs));
@@ -155,7 +155,8 @@ binary_ops! {
 #[diagnostic::on_unimplemented(
     message = "`-{Self}` has no derivative",
     label = "`-` on a `{Self}` is differentiated with the derivative its `impl Neg` has",
-    note = "put `#[differentiate]` on the block `impl Neg for {Self} {{ .. }}`: it implements the derivative"
+    note = "put `#[differentiate]` on the block `impl Neg for {Self} {{ .. }}`: it implements the derivative",
+    note = "the forward mode (`_jvp`) needs the attribute without the option `reverse`"
 )]
 pub trait NegJvp: Neg + Sized {
     /// `(-self, its tangent)`.
@@ -168,7 +169,8 @@ pub trait NegJvp: Neg + Sized {
 #[diagnostic::on_unimplemented(
     message = "`-{Self}` has no derivative",
     label = "`-` on a `{Self}` is differentiated with the derivative its `impl Neg` has",
-    note = "put `#[differentiate]` on the block `impl Neg for {Self} {{ .. }}`: it implements the derivative"
+    note = "put `#[differentiate]` on the block `impl Neg for {Self} {{ .. }}`: it implements the derivative",
+    note = "the reverse mode (`_vjp`, `_grad`) needs the attribute without the option `forward`"
 )]
 pub trait NegVjp: Neg + Sized {
     /// `(-self, pullback)`; the pullback returns the adjoint of `self`.
