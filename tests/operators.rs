@@ -365,6 +365,13 @@ fn generic<F: Float>(p: G<F>, q: G<F>, s: F) -> G<F> {
     r * s + p
 }
 
+/// A scalar of generic struct operators, for forward over reverse (`Dual` floats).
+#[differentiate]
+fn gen_energy<F: Float>(p: G<F>, q: G<F>, s: F) -> F {
+    let r = p * s + q;
+    r.a * r.b + (r * s).b
+}
+
 /// A passive operand (`b` left out of `wrt`): a constant of the operator.
 #[differentiate(wrt(a))]
 fn only_a(a: V3, b: V3) -> V3 {
@@ -766,4 +773,29 @@ fn const_generic_operator() {
     assert_eq!(y, f(&x));
     // c = (a + b * b) + a * a, elementwise: dc/da0 = 1 + 2 a0.
     assert!(close(d, 1.0 + 2.0 * x[0], 1e-15, 0.0), "{d}");
+}
+
+#[test]
+fn forward_over_reverse_through_operators() {
+    let x = [0.3, -1.2, 0.8, 1.1, 0.7];
+    let grad = |p: &[f64]| {
+        let (_, (gp, gq, gs)) =
+            gen_energy_grad(G { a: p[0], b: p[1] }, G { a: p[2], b: p[3] }, p[4]);
+        vec![gp.a, gp.b, gq.a, gq.b, gs]
+    };
+    check_grad(
+        "gen_energy",
+        &x,
+        &|p| gen_energy(G { a: p[0], b: p[1] }, G { a: p[2], b: p[3] }, p[4]),
+        &|p| {
+            let (y, _) = gen_energy_grad(G { a: p[0], b: p[1] }, G { a: p[2], b: p[3] }, p[4]);
+            (y, grad(p))
+        },
+    );
+    check_hvp("gen_energy", &x, &grad, &|p, v| {
+        let d = duals(p, v);
+        let (_, (gp, gq, gs)) =
+            gen_energy_grad::<D>(G { a: d[0], b: d[1] }, G { a: d[2], b: d[3] }, d[4]);
+        split(&[gp.a, gp.b, gq.a, gq.b, gs])
+    });
 }
