@@ -828,6 +828,9 @@ pub fn source(p: &Program) -> String {
     if funcs.contains("mmv") {
         s.push_str(METHODS);
     }
+    if funcs.contains("ova") {
+        s.push_str(OPERATORS);
+    }
     s.push_str(&funcs);
     s
 }
@@ -858,6 +861,97 @@ impl Mm {
 #[differentiate]
     pub fn mm_sq(v: f64) -> f64 {
         v * v
+    }
+}
+
+";
+
+/// The struct of the construct `operators`: `Ov` with differentiated operators
+/// (`#[differentiate]` on their `impl` blocks): `+`, unary `-`, `-` written with both, a `*` of
+/// two that is not commutative, `*` by a float on either side, `/` by a float, and `%` of two
+/// whose value is a float. `*=` and `+=` are plain impls (the macro differentiates `*=` as the
+/// `*`, `+=` as the linear update). The attributes start their lines, so that the plain copy
+/// leaves them out.
+pub const OPERATORS: &str = "#[derive(Differentiable, Clone, Copy, Debug, PartialEq)]
+pub struct Ov {
+    pub a: f64,
+    pub b: f64,
+}
+
+#[differentiate]
+impl ::core::ops::Add for Ov {
+    type Output = Ov;
+    fn add(self, o: Ov) -> Ov {
+        Ov { a: self.a + o.a, b: self.b + o.b }
+    }
+}
+
+#[differentiate]
+impl ::core::ops::Neg for Ov {
+    type Output = Self;
+    fn neg(self) -> Self::Output {
+        Self { a: -self.a, b: -self.b }
+    }
+}
+
+#[differentiate]
+impl ::core::ops::Sub for Ov {
+    type Output = Ov;
+    fn sub(self, o: Ov) -> Ov {
+        self + (-o)
+    }
+}
+
+#[differentiate]
+impl ::core::ops::Mul for Ov {
+    type Output = Ov;
+    fn mul(self, o: Ov) -> Ov {
+        Ov { a: self.a * o.b - self.b.sin() * o.a, b: self.b * o.b + 0.5 * self.a }
+    }
+}
+
+#[differentiate]
+impl ::core::ops::Mul<f64> for Ov {
+    type Output = Ov;
+    fn mul(self, s: f64) -> Ov {
+        Ov { a: self.a * s, b: self.b * s.cos() }
+    }
+}
+
+#[differentiate]
+impl ::core::ops::Mul<Ov> for f64 {
+    type Output = Ov;
+    fn mul(self, o: Ov) -> Ov {
+        o * self + Ov { a: self, b: 0.25 }
+    }
+}
+
+#[differentiate]
+impl ::core::ops::Div<f64> for Ov {
+    type Output = Ov;
+    fn div(self, s: f64) -> Ov {
+        Ov { a: self.a / (1.5 + s.sin()), b: self.b - s }
+    }
+}
+
+#[differentiate]
+impl ::core::ops::Rem for Ov {
+    type Output = f64;
+    fn rem(self, o: Ov) -> f64 {
+        self.a * o.a + self.b * o.b.tanh()
+    }
+}
+
+impl ::core::ops::MulAssign<f64> for Ov {
+    fn mul_assign(&mut self, s: f64) {
+        *self = *self * s;
+    }
+}
+
+impl ::core::ops::AddAssign for Ov {
+    fn add_assign(&mut self, o: Ov) {
+        self.a += o.a;
+        self.b += o.b;
     }
 }
 

@@ -76,6 +76,7 @@ pub const CONSTRUCTS: &[&str] = &[
     "windows",
     "destructuring",
     "method",
+    "operators",
     "reduce",
     "iter-chain",
     "iter-forms",
@@ -326,6 +327,20 @@ impl<'a> Gen<'a> {
 
     fn ok(&self, c: &str) -> bool {
         self.cfg.allowed(c)
+    }
+
+    /// Leaves out the templates with a loop that `--without` removes (`for`, `while`, `loop`).
+    fn without_loops(&self, ts: &mut Vec<&'static str>) {
+        let all = ts.clone();
+        ts.retain(|t| {
+            (self.ok("for") || !t.contains("for "))
+                && (self.ok("while") || !t.contains("while "))
+                && (self.ok("loop") || !t.contains("loop {"))
+        });
+        if ts.is_empty() {
+            // (Every list keeps a template without loops; this only guards the pick.)
+            ts.push(all[0]);
+        }
     }
 
     fn mark(&mut self, c: &str) {
@@ -798,13 +813,33 @@ impl<'a> Gen<'a> {
                 let n = if t.contains("@1") { 2 } else { 1 };
                 E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
             }
+            98..=99 if !self.generic && d > 0 && self.want("operators", 0.3) => {
+                // The operators of `Ov` (`ast::OPERATORS`, defined when a program uses them):
+                // struct operands known from literals, `let`s, typed `let`s and loops, scalars
+                // on either side, a float-valued operator, compound assignments.
+                let mut ts = vec![
+                    "{ let ova = Ov { a: @0, b: 0.5 }; let ovb = Ov { a: @1, b: @0 }; let ovc = ova * ovb + ova; ovc.a - ovc.b }",
+                    "{ let ova = Ov { a: @0, b: @1 }; let ovc = 2.0 * ova - ova * @1; ovc.a * ovc.b }",
+                    "{ let ova = Ov { a: @0, b: @1 }; let mut ovs = ova; for _ in 0..3 { ovs = ovs * ova * 0.5 - ovs; } ovs.a + ovs.b }",
+                    "{ let ova = Ov { a: @0, b: @1 }; let ovb: Ov = -ova / @0; (ova % ovb) + ovb.a }",
+                    "{ let mut ova = Ov { a: @0, b: @1 }; ova *= 0.5; ova += Ov { a: @1, b: 0.25 } * ova; ova = ova - @0 * ova; ova.a * ova.b }",
+                    "{ let ova = Ov { a: @0, b: @1 }; let ovr: Ov = ova + ova * (@0 * 0.5); (ovr % ova) * @1 }",
+                    "{ let ova = Ov { a: @1, b: @0 }; let ovd = ova % ova; ovd * ovd + (ova * ovd).b }",
+                ];
+                self.without_loops(&mut ts);
+                let t = *self.rng.pick(&ts);
+                let n = if t.contains("@1") { 2 } else { 1 };
+                E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
+            }
             98..=99 if !self.generic && d > 0 && self.want("pattern-let", 0.3) => {
-                let t = *self.rng.pick(&[
+                let mut ts = vec![
                     "{ let mut wl = @0; let mut wlit = [0.5f64, -1.0, 2.0].iter(); while let Some(&wlq) = wlit.next() { wl = wl * wlq + @1; } wl }",
                     "{ let mut wl = @0; let mut wlit = [1usize, 3, 2].iter(); 'wl: while let Some(&wln) = wlit.next() { if wln > 2 { continue 'wl; } wl = wl * (wln as f64) - @1; } wl }",
                     "(if let Some(&ilq) = [0.5f64, 1.5].get(1) { @0 * ilq } else { @1 })",
                     "(if let Some(ilq) = [0.5f64].get(3) { @0 * ilq } else { @1 * 0.5 })",
-                ]);
+                ];
+                self.without_loops(&mut ts);
+                let t = *self.rng.pick(&ts);
                 let n = if t.contains("@1") { 2 } else { 1 };
                 E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
             }
@@ -826,12 +861,14 @@ impl<'a> Gen<'a> {
                 E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
             }
             98..=99 if !self.generic && d > 0 && self.want("windows", 0.3) => {
-                let t = *self.rng.pick(&[
+                let mut ts = vec![
                     "{ let wwa = [@0, @1, 0.5f64]; wwa.windows(2).map(|ww| ww[0] * ww[1] - ww[1]).sum::<f64>() }",
                     "{ let wwa = [@0, 0.25f64, @1, -0.5]; let mut wws = 0.0f64; for (wwi, ww) in wwa.windows(3).enumerate() { wws += ww[wwi % 3] * (ww.len() as f64) + ww[0]; } wws }",
                     "{ let wwa = [@0, @1, 0.75f64, -0.5, 1.25]; let mut wws = @0; for wc in wwa.chunks(2) { wws = wws * 0.5 + wc[wc.len() - 1] * wc[0]; } wws }",
                     "{ let wwa = [@1, @0, 0.5f64, 0.25]; wwa.chunks_exact(2).map(|wc| wc[0] - wc[1] * wc[1]).sum::<f64>() }",
-                ]);
+                ];
+                self.without_loops(&mut ts);
+                let t = *self.rng.pick(&ts);
                 let n = if t.contains("@1") { 2 } else { 1 };
                 E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
             }
@@ -2116,8 +2153,12 @@ mod tests {
         for k in 0..50 {
             let (p, used) = generate(9, k, &cfg);
             let src = crate::ast::source(&p);
+            // (`impl Add for Ov` of the construct `operators` is not a loop.)
+            let for_loop = src
+                .lines()
+                .any(|l| l.contains("for ") && !l.trim_start().starts_with("impl"));
             assert!(
-                !src.contains("for ") && !src.contains("while ") && !src.contains("loop {"),
+                !for_loop && !src.contains("while ") && !src.contains("loop {"),
                 "{src}"
             );
             assert!(
