@@ -3,10 +3,11 @@
 //! `cargo bench --bench iterators` checks first that both styles of each objective (Rosenbrock,
 //! a small MLP, a Gaussian mixture; `benches/styles/`) give the same value and gradient, then
 //! times the primal and `_grad` of both styles with criterion (medians), then again alternately:
-//! `ROUNDS` rounds, each timing a batch of calls (about 2 ms) of every function of a problem in
-//! turn, in an order that alternates from round to round, and prints per pair the median over
-//! the rounds of the round's iterator / index ratio (and the ratio of the median times). The
-//! machine is shared: a burst of load lands on one round of both styles alike.
+//! `ROUNDS` rounds, each timing a batch of calls (about 0.5 ms) of every function of a problem
+//! in turn, the two styles of a pair next to each other and the order reversed every other
+//! round, and prints per pair the median over the rounds of the round's iterator / index ratio
+//! (and the ratio of the median times). The machine is shared: a burst of load mostly lands on
+//! both styles of a round alike.
 //! `cargo test --benches` (or `-- --test`) runs the checks and each benchmark once.
 #![allow(
     clippy::ptr_arg,
@@ -27,7 +28,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use styles::{gmm, mlp, rosenbrock as rb};
 
-const ROUNDS: usize = 60;
+/// Rounds of the alternating pass (`ROUNDS=n` overrides), and the length of each timed batch.
+const ROUNDS: usize = 400;
+const BATCH_NS: f64 = 5e5;
 
 struct Inputs {
     rb_x: Vec<f64>,
@@ -308,7 +311,7 @@ fn alternating(inp: &Inputs, rounds: usize) {
                 let t = Instant::now();
                 f();
                 let ns = t.elapsed().as_nanos().max(1) as f64;
-                (2e6 / ns).clamp(1.0, 20_000.0) as u32
+                (BATCH_NS / ns).clamp(1.0, 20_000.0) as u32
             })
             .collect();
         let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); fns.len()];
@@ -373,6 +376,10 @@ fn main() {
         c.final_summary();
     }
     if bench {
-        alternating(&inp, ROUNDS);
+        let rounds = std::env::var("ROUNDS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(ROUNDS);
+        alternating(&inp, rounds);
     }
 }

@@ -27,7 +27,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, Pat};
 
-use crate::front::desugar::{loopable, untyped};
+use crate::front::desugar::{loopable, spliced, untyped};
 use crate::front::syntax::strip_paren;
 use crate::names::hygienic;
 
@@ -166,24 +166,28 @@ fn operand(e: &Expr) -> TokenStream {
     }
 }
 
-/// The statements of a loop's body: the stages applied to `item`, then `end` of the last value.
+/// The statements of a loop's body: the stages applied to `item` (the statements `pre`, then the
+/// value), then `end` of the last value. A map's block body is spliced (`desugar::spliced`).
 fn staged(
     stages: &[Stage],
-    item: TokenStream,
+    (pre, item): (TokenStream, TokenStream),
     end: &dyn Fn(&TokenStream) -> TokenStream,
 ) -> TokenStream {
     match stages.split_first() {
-        None => end(&item),
+        None => {
+            let e = end(&item);
+            q!(#pre #e)
+        }
         Some((Stage::Map(c), rest)) => {
             let p = &c.inputs[0];
-            let r = staged(rest, operand(&c.body), end);
-            q!(let #p = #item; #r)
+            let r = staged(rest, spliced(&c.body), end);
+            q!(#pre let #p = #item; #r)
         }
         Some((Stage::Filter(c), rest)) => {
             let y = hygienic("__y", Span::call_site());
             let (p, pred) = (&c.inputs[0], &c.body);
-            let r = staged(rest, q!(#y), end);
-            q!(let #y = #item; if { let #p = &#y; #pred } { #r })
+            let r = staged(rest, (TokenStream::new(), q!(#y)), end);
+            q!(#pre let #y = #item; if { let #p = &#y; #pred } { #r })
         }
     }
 }
@@ -199,8 +203,8 @@ fn loops(
     let x = hygienic("__x", Span::call_site());
     let pat = for_pat(stages);
     let body = match stages.first() {
-        Some(Stage::Map(c)) => staged(&stages[1..], operand(&c.body), end),
-        _ => staged(stages, q!(#x), end),
+        Some(Stage::Map(c)) => staged(&stages[1..], spliced(&c.body), end),
+        _ => staged(stages, (TokenStream::new(), q!(#x)), end),
     };
     let mut out = TokenStream::new();
     for p in pieces(src) {

@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod desugar;
+pub mod hoist;
 pub mod inline;
 pub mod iterators;
 pub mod lower;
@@ -60,6 +61,10 @@ pub fn lower_function(func: &ItemFn, sig: &Signature) -> syn::Result<Func> {
     desugar::reductions(&mut body, zero.clone(), one.clone());
     let typed: Vec<(String, &Type)> = params.iter().map(|p| (p.name.to_string(), &p.ty)).collect();
     iterators::chains(&mut body, zero, one, float_types, &typed);
+    hoist::reductions(
+        &mut body,
+        matches!(scalar.to_string().as_str(), "f64" | "f32"),
+    );
     desugar::windows(&mut body);
     let mut renamer = Renamer::new(names::Fresh::new(q!(#func #body)));
     for p in params.iter() {
