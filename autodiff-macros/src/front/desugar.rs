@@ -2,7 +2,9 @@
 //! (which `lower` then turns into index loops over the collection).
 //!
 //! Input: `xs.iter().zip(ys).map(|(a, b)| a * b).sum::<f64>()`
-//! Output: `{ let mut __acc = 0.0; for (a, b) in xs.iter().zip(ys) { __acc = __acc + a * b; } __acc }`
+//! Output: `{ let mut __acc = -0.0; for (a, b) in xs.iter().zip(ys) { __acc = __acc + (a * b); }
+//! __acc }` (a block body of the closure is spliced: its statements, then `__acc = __acc +
+//! (tail)`). `front::hoist` then makes the block statements of the enclosing block where it can.
 //!
 //! Understood: a source `lower` can loop over (`xs.iter()`, `&xs`, `.copied()`, `.cloned()`,
 //! `.enumerate()`, `.zip(..)`, position adapters, `.filter(..)`: `syntax::IterLoop`), then at

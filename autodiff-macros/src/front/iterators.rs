@@ -14,8 +14,9 @@
 //! body; a filter becomes an `if` around the rest. Every name introduced is hygienic.
 //!
 //! Input: `xs.iter().map(|x| x * 2.0).map(|y| y.sin()).sum::<f64>()`
-//! Output: `{ let mut __acc = 0.0; for x in xs.iter() { let y = (x * 2.0); __acc = __acc +
-//! (y.sin()); } __acc }`
+//! Output: `{ let mut __acc = -0.0; for x in xs.iter() { let y = (x * 2.0); __acc = __acc +
+//! (y.sin()); } __acc }` (a map's block body is spliced, as in `desugar::reductions`; `front::hoist`
+//! then makes the block statements of the enclosing block where it can)
 //!
 //! Items of the running value and of `collect` must be known floats, or the `0.0` it starts from
 //! would not type: a `Vec<f64>` (or `f32`, or the function's float type) named by the user, a

@@ -20,7 +20,8 @@ use crate::names::{self, Renamer};
 use signature::{Errors, Signature, shape_of};
 
 /// The front end after the signature: closures inlined (`inline`), patterns, destructuring,
-/// iterator reductions and windows into plainer Rust (`desugar`), shadowing
+/// iterator reductions and windows into plainer Rust (`desugar`, `iterators`), reductions'
+/// loops into statements of their blocks (`hoist`), shadowing
 /// resolved (`names::Renamer`), the active bindings found (`activity`), and the body lowered
 /// into the IR (`lower`), with every unsupported construct reported at once.
 ///
