@@ -6,7 +6,11 @@
 //! not the items one by one), and the cases where the loop must stay where it is (a call
 //! before it, a branch) give std's value too.
 #![deny(warnings)]
-#![allow(clippy::ptr_arg, clippy::needless_range_loop)]
+#![allow(
+    clippy::ptr_arg,
+    clippy::needless_range_loop,
+    clippy::assign_op_pattern
+)]
 
 mod common;
 
