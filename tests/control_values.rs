@@ -7,9 +7,12 @@
 //! generic `F` instantiations against f64; Hessian-vector products through `Dual`.
 #![deny(warnings)]
 #![allow(dead_code)]
-// `x = x * ..` inside loop values and labelled blocks is the construct under test.
-#![allow(clippy::assign_op_pattern)]
-#![allow(clippy::needless_range_loop, clippy::excessive_precision)]
+// Generic bodies write `s = s + x` (`Float` has no `AddAssign`), concrete twins keep the same form.
+#![allow(
+    clippy::needless_range_loop,
+    clippy::excessive_precision,
+    clippy::assign_op_pattern
+)]
 
 mod common;
 
@@ -530,5 +533,122 @@ fn folds_with_float_functions() {
         assert!(common::close(ga32 as f64, ga, 1e-4, 1e-4));
         let (_, d) = folds_generic_jvp::<f32>(&xs32, a as f32, &[1.0, 0.0, 0.0, 0.0], 0.0);
         assert!(common::close(d as f64, g[0], 1e-4, 1e-4));
+    }
+}
+
+/// A reduction loop `_grad` runs in one pass (`s += w` only), whose body holds a labelled block
+/// with a value and a `continue` through it.
+#[differentiate]
+fn fused_blocks(xs: &[f64], a: f64) -> f64 {
+    let mut s = 0.0;
+    'l: for i in 0..xs.len() {
+        let w = 'w: {
+            if xs[i] < 0.0 {
+                continue 'l;
+            }
+            if xs[i] > 1.0 {
+                break 'w xs[i] * a;
+            }
+            (xs[i] * a).exp()
+        };
+        s += w;
+    }
+    s
+}
+
+/// The same with a loop used as a value in the body (`|a| > 1`: `v` grows past 1.5).
+#[differentiate]
+fn fused_loops(xs: &[f64], a: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..xs.len() {
+        let mut v = xs[i];
+        let w = loop {
+            v = v * a + 0.25;
+            if v.abs() > 1.5 {
+                break v * xs[i];
+            }
+        };
+        s += w;
+    }
+    2.0 * s
+}
+
+#[test]
+fn values_inside_one_pass_loops() {
+    for (xs, a) in [
+        ([0.3, -0.2, 1.5, 0.8, 2.0], 1.7),
+        ([1.3, 0.2, -0.1, 0.8, 1.2], -1.6),
+    ] {
+        check_slice!(
+            "fused_blocks",
+            xs,
+            a,
+            fused_blocks,
+            fused_blocks_jvp,
+            fused_blocks_vjp,
+            fused_blocks_grad
+        );
+        check_slice!(
+            "fused_loops",
+            xs,
+            a,
+            fused_loops,
+            fused_loops_jvp,
+            fused_loops_vjp,
+            fused_loops_grad
+        );
+    }
+}
+
+/// Loops used as values and labelled blocks whose values carry no derivative, but that leave
+/// to the loops around, return, or write active values: lowered all the same (kept as
+/// written, those exits and writes would be lost).
+#[differentiate]
+fn passive_values(xs: &[f64], a: f64) -> f64 {
+    let mut s = a;
+    'l: for i in 0..xs.len() {
+        let k = 'w: {
+            if xs[i] < -0.5 {
+                continue 'l;
+            }
+            if xs[i] > 1.0 {
+                break 'w 2.0;
+            }
+            s = s * xs[i] + a;
+            0.5
+        };
+        s = s + k * xs[i];
+        let mut n = 0;
+        let m = loop {
+            n += 1;
+            if s > 50.0 {
+                return s * a;
+            }
+            if n > 2 {
+                break 0.25;
+            }
+            s = s * 1.5;
+        };
+        s = s * m + xs[i];
+    }
+    s
+}
+
+#[test]
+fn passive_values_with_exits() {
+    for (xs, a) in [
+        ([0.3, -0.7, 1.5, 0.8], 0.7),
+        ([1.3, 0.2, -0.1, 0.8], -1.6),
+        ([0.9, 0.8, 0.7, 0.6], 20.0),
+    ] {
+        check_slice!(
+            "passive_values",
+            xs,
+            a,
+            passive_values,
+            passive_values_jvp,
+            passive_values_vjp,
+            passive_values_grad
+        );
     }
 }

@@ -8,8 +8,8 @@
     clippy::ptr_arg,
     clippy::type_complexity,
     clippy::needless_range_loop,
-    clippy::assign_op_pattern,
-    clippy::useless_vec
+    clippy::useless_vec,
+    clippy::assign_op_pattern
 )]
 #![deny(warnings)]
 #![allow(dead_code)]
@@ -161,6 +161,10 @@ fn slice_of_vecs(m: &[Vec<f64>], n: &Vec<Vec<f64>>) -> f64 {
             s *= 1.0 + 0.1 * v;
         }
     }
+    // A row the body never names.
+    for _row in m.iter() {
+        s *= 0.9;
+    }
     for (r, q) in m.iter().zip(n) {
         for (a, b) in r.iter().zip(q.iter()) {
             s += a * b;
@@ -203,6 +207,32 @@ fn row_bindings(m: &[Vec<f64>], a: [[f64; 2]; 2], x: &[f64]) -> f64 {
         let r = row;
         for v in r.iter() {
             s *= 1.0 + 0.25 * v;
+        }
+    }
+    s
+}
+
+/// A local `Vec<Vec<F>>` consumed by value, its rows iterated through `&row` (a `for` loop's
+/// source, a `zip`'s argument).
+#[differentiate]
+fn owned_rows(x: &[f64]) -> f64 {
+    let mut vv = vec![vec![0.0; 2]; 2];
+    let mut ww = vec![vec![0.0; 2]; 2];
+    for i in 0..2 {
+        for j in 0..2 {
+            vv[i][j] = x[i] * x[j] + x[i + j];
+            ww[i][j] = x[i] - x[j];
+        }
+    }
+    let mut s = 0.0;
+    for row in vv {
+        for v in &row {
+            s += v * v;
+        }
+    }
+    for row in ww {
+        for (a, b) in x.iter().zip(&row) {
+            s += a * b;
         }
     }
     s
@@ -346,6 +376,17 @@ fn rows_of_nested_collections() {
             let (y, (gm, ga)) = row_bindings_grad(&rows_of(&p[..6], 3), a22(&p[6..]), &x3);
             (y, [gm.concat(), ga.concat()].concat())
         }
+    );
+    check_flat!(
+        "owned_rows",
+        P6[..3],
+        |p: &[f64]| owned_rows(p),
+        |p: &[f64], t: &[f64]| owned_rows_jvp(p, t),
+        |p: &[f64], c: f64| {
+            let (y, pb) = owned_rows_vjp(p);
+            (y, pb(c))
+        },
+        |p: &[f64]| owned_rows_grad(p)
     );
     check_flat!(
         "row_reductions",
@@ -874,7 +915,7 @@ fn pushes(x: &[f64], k: f64) -> f64 {
     for i in 0..cs.len() {
         s += cs[i] * (i as f64 + 1.0);
     }
-    cs[0] = cs[0] * s;
+    cs[0] *= s;
     cs.push(s.cos());
     let mut t = 0.0;
     for j in 0..cs.len() {
@@ -968,5 +1009,84 @@ fn push_on_local_vecs() {
             let (y, pb) = prefix_products_vjp(p);
             (y, pb(c.to_vec()))
         },
+    );
+}
+
+// ---------------------------------------------------------------- combinations
+
+/// Rows through filters and position adapters, passive rows against active weights, three
+/// levels of rows, rows pushed then iterated, a `Vec<Vec<F>>` built by pushing rows, a flatten
+/// of a local `Vec<Vec<F>>` by value.
+#[differentiate(wrt(m, w))]
+fn combined(m: [[f64; 2]; 3], w: &[f64], data: &[Vec<f64>], t: [[[f64; 2]; 2]; 2]) -> f64 {
+    let mut s = 0.0;
+    for row in m.iter().filter(|r| r[0] > -0.6) {
+        for v in row {
+            s += v * 0.5;
+        }
+    }
+    for (i, row) in m.iter().enumerate().rev().skip(1) {
+        s = s * 0.9 + row[1] * (i as f64 + 1.0);
+    }
+    for row in data.iter() {
+        for (d, wj) in row.iter().zip(w.iter()) {
+            s += d * wj;
+        }
+    }
+    for plane in t.iter() {
+        for row in plane {
+            for v in row.iter() {
+                s += v * w[0];
+            }
+        }
+    }
+    let mut pairs = Vec::new();
+    for j in 0..w.len() {
+        pairs.push([w[j], w[j] * s]);
+    }
+    for p in pairs.iter() {
+        s += p[0] * p[1];
+    }
+    let mut grid = Vec::new();
+    for i in 0..2 {
+        let mut r = Vec::new();
+        for j in 0..w.len() {
+            r.push(w[j] * m[i][0] + (j as f64));
+        }
+        grid.push(r);
+    }
+    for g in grid.iter() {
+        s += g[0] * g[g.len() - 1];
+    }
+    let flat: f64 = grid.into_iter().flatten().map(|v| v.sin()).sum();
+    s + flat
+}
+
+#[test]
+fn combinations() {
+    let data = vec![vec![0.5, -0.25, 1.0], vec![0.75, 0.1, -0.6]];
+    let t = [[[0.1, 0.2], [0.3, -0.4]], [[0.5, -0.6], [0.7, 0.8]]];
+    let x9 = [0.3, -0.5, 0.8, 0.1, -0.7, 0.45, 0.25, -0.15, 0.6];
+    check_flat!(
+        "combined",
+        x9,
+        |p: &[f64]| combined(a32(&p[..6]), &p[6..], &data, t),
+        |p: &[f64], tt: &[f64]| combined_jvp(
+            a32(&p[..6]),
+            &p[6..],
+            &data,
+            t,
+            a32(&tt[..6]),
+            &tt[6..]
+        ),
+        |p: &[f64], c: f64| {
+            let (y, pb) = combined_vjp(a32(&p[..6]), &p[6..], &data, t);
+            let (gm, gw) = pb(c);
+            (y, [gm.concat(), gw].concat())
+        },
+        |p: &[f64]| {
+            let (y, (gm, gw)) = combined_grad(a32(&p[..6]), &p[6..], &data, t);
+            (y, [gm.concat(), gw].concat())
+        }
     );
 }

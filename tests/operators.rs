@@ -6,9 +6,13 @@
 //! compound assignments, scalar-times-struct both ways, a struct operator whose value is a float,
 //! struct fields under a declared struct type, and a trait impl that is not an operator.
 #![deny(warnings)]
-#![allow(clippy::needless_range_loop, clippy::suspicious_arithmetic_impl)]
-// `u = u + ..` exercises the struct operator `+` on purpose; the checker takes closures by type.
-#![allow(clippy::assign_op_pattern, clippy::type_complexity)]
+// `u = u + ..` beside `x += ..` on purpose: both forms are under test.
+#![allow(
+    clippy::needless_range_loop,
+    clippy::suspicious_arithmetic_impl,
+    clippy::assign_op_pattern,
+    clippy::type_complexity
+)]
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub};
 
 use autodiff::ops::{AddVjp, MulJvp, MulVjp, NegJvp};
@@ -233,6 +237,34 @@ impl<F: Float> Mul<F> for G<F> {
     }
 }
 
+/// Const generics: the derived functions have the block's generics.
+#[derive(Differentiable, Clone, Copy, Debug, PartialEq)]
+struct Vn<const N: usize> {
+    v: [f64; N],
+}
+
+#[differentiate]
+impl<const N: usize> Add for Vn<N> {
+    type Output = Self;
+    fn add(self, o: Self) -> Self {
+        let mut v = [0.0; N];
+        for i in 0..N {
+            v[i] = self.v[i] + o.v[i] * o.v[i];
+        }
+        Vn { v }
+    }
+}
+
+#[differentiate]
+fn sum_n<const N: usize>(a: Vn<N>, b: Vn<N>) -> f64 {
+    let c = a + b + a;
+    let mut s = 0.0;
+    for i in 0..N {
+        s += c.v[i];
+    }
+    s
+}
+
 /// A trait that is not an operator: its method's derived methods are inherent methods of `V3`.
 trait Energy {
     fn energy(&self, k: f64) -> f64;
@@ -321,11 +353,24 @@ fn methods(a: V3, b: V3, k: f64) -> f64 {
     m.energy(k) + (a - b).energy(2.0 * k)
 }
 
+/// Fields of computed values: an operator's, a method's.
+#[differentiate]
+fn fields_of_values(a: V3, b: V3) -> f64 {
+    (a * b).x * (a - b).z + a.lerp(b, 0.5).y * (-a).y
+}
+
 /// Generic over the float type.
 #[differentiate]
 fn generic<F: Float>(p: G<F>, q: G<F>, s: F) -> G<F> {
     let r = p + q * s;
     r * s + p
+}
+
+/// A scalar of generic struct operators, for forward over reverse (`Dual` floats).
+#[differentiate]
+fn gen_energy<F: Float>(p: G<F>, q: G<F>, s: F) -> F {
+    let r = p * s + q;
+    r.a * r.b + (r * s).b
 }
 
 /// A passive operand (`b` left out of `wrt`): a constant of the operator.
@@ -683,4 +728,75 @@ fn a_constant_operand() {
     // `a * b + b * a` is zero for the cross product.
     let (y, d) = only_a_jvp(v3(&x), b, &v3(&[1.0, 2.0, 3.0]));
     assert!(flat(y).iter().chain(&flat(d)).all(|v| v.abs() < 1e-15));
+}
+
+#[test]
+fn fields_of_computed_values() {
+    let x = [0.3, -1.2, 0.8, 1.1, 0.4, -0.7];
+    let f = |p: &[f64]| fields_of_values(v3(&p[..3]), v3(&p[3..]));
+    check_fn(
+        "fields_of_values",
+        &x,
+        &|p| vec![f(p)],
+        &|p, t| {
+            let (y, d) = fields_of_values_jvp(v3(&p[..3]), v3(&p[3..]), &v3(&t[..3]), &v3(&t[3..]));
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = fields_of_values_vjp(v3(&p[..3]), v3(&p[3..]));
+            let (ga, gb) = pb(c[0]);
+            (vec![y], [flat(ga), flat(gb)].concat())
+        },
+    );
+    check_grad("fields_of_values", &x, &f, &|p| {
+        let (y, (ga, gb)) = fields_of_values_grad(v3(&p[..3]), v3(&p[3..]));
+        (y, [flat(ga), flat(gb)].concat())
+    });
+}
+
+#[test]
+fn const_generic_operator() {
+    let x = [0.3, -1.2, 0.8, 1.1, 0.4, -0.7];
+    let vn = |p: &[f64]| Vn {
+        v: [p[0], p[1], p[2]],
+    };
+    let f = |p: &[f64]| sum_n(vn(&p[..3]), vn(&p[3..]));
+    check_grad("sum_n", &x, &f, &|p| {
+        let (y, (ga, gb)) = sum_n_grad(vn(&p[..3]), vn(&p[3..]));
+        (y, [ga.v, gb.v].concat())
+    });
+    let (y, d) = sum_n_jvp(
+        vn(&x[..3]),
+        vn(&x[3..]),
+        &vn(&[1.0, 0.0, 0.0]),
+        &vn(&[0.0; 3]),
+    );
+    assert_eq!(y, f(&x));
+    // c = (a + b * b) + a * a, elementwise: dc/da0 = 1 + 2 a0.
+    assert!(close(d, 1.0 + 2.0 * x[0], 1e-15, 0.0), "{d}");
+}
+
+#[test]
+fn forward_over_reverse_through_operators() {
+    let x = [0.3, -1.2, 0.8, 1.1, 0.7];
+    let grad = |p: &[f64]| {
+        let (_, (gp, gq, gs)) =
+            gen_energy_grad(G { a: p[0], b: p[1] }, G { a: p[2], b: p[3] }, p[4]);
+        vec![gp.a, gp.b, gq.a, gq.b, gs]
+    };
+    check_grad(
+        "gen_energy",
+        &x,
+        &|p| gen_energy(G { a: p[0], b: p[1] }, G { a: p[2], b: p[3] }, p[4]),
+        &|p| {
+            let (y, _) = gen_energy_grad(G { a: p[0], b: p[1] }, G { a: p[2], b: p[3] }, p[4]);
+            (y, grad(p))
+        },
+    );
+    check_hvp("gen_energy", &x, &grad, &|p, v| {
+        let d = duals(p, v);
+        let (_, (gp, gq, gs)) =
+            gen_energy_grad::<D>(G { a: d[0], b: d[1] }, G { a: d[2], b: d[3] }, d[4]);
+        split(&[gp.a, gp.b, gq.a, gq.b, gs])
+    });
 }

@@ -624,3 +624,58 @@ fn method_on_another_value() {
         );
     }
 }
+
+#[derive(Clone, Copy, Differentiable)]
+struct Gen2<F: Float> {
+    a: F,
+    b: F,
+}
+
+#[differentiate]
+impl<F: Float> Gen2<F> {
+    /// A method of a generic impl taking `self` by value, calling itself on `self` and on a
+    /// new value of its type.
+    #[differentiate]
+    fn nest(self, x: F, k: u32) -> F {
+        if k == 0 {
+            return self.a * x + self.b;
+        }
+        let inner = self.nest(x.sin(), k - 1);
+        let next = Gen2 {
+            a: self.b,
+            b: self.a * inner,
+        };
+        Self::nest(next, x, k - 1) + inner * self.b
+    }
+}
+
+#[test]
+fn generic_method_by_value() {
+    let p = [0.4, -0.7, 1.1];
+    for k in 0..4 {
+        check_fn(
+            &format!("Gen2::nest {k}"),
+            &p,
+            &|p| vec![Gen2 { a: p[0], b: p[1] }.nest(p[2], k)],
+            &|p, t| {
+                let (y, d) =
+                    Gen2 { a: p[0], b: p[1] }.nest_jvp(p[2], k, &Gen2 { a: t[0], b: t[1] }, t[2]);
+                (vec![y], vec![d])
+            },
+            &|p, c| {
+                let (y, pb) = Gen2 { a: p[0], b: p[1] }.nest_vjp(p[2], k);
+                let (dg, dx) = pb(c[0]);
+                (vec![y], vec![dg.a, dg.b, dx])
+            },
+        );
+        check_grad(
+            &format!("Gen2::nest {k}"),
+            &p,
+            &|p| Gen2 { a: p[0], b: p[1] }.nest(p[2], k),
+            &|p| {
+                let (y, (dg, dx)) = Gen2 { a: p[0], b: p[1] }.nest_grad(p[2], k);
+                (y, vec![dg.a, dg.b, dx])
+            },
+        );
+    }
+}

@@ -473,6 +473,141 @@ all_rules! {
     }
 }
 
+/// A tuple of two rows of one float argument (`rules::TUPLES`, `x.sin_cos()`): each part in
+/// both call forms (`x.f().k`, `f64::f(x).k` / `F::f(x).k`) and both parts through a tuple
+/// `let`, in f64, f32 and generic `F`.
+macro_rules! tuple2 {
+    ($name:ident : [$($x:expr),* $(,)?]) => {
+        mod $name {
+            use autodiff::prelude::*;
+            use super::{check, Variant};
+
+            #[differentiate]
+            fn m64_0(x: f64) -> f64 { x.$name().0 }
+            #[differentiate]
+            fn m64_1(x: f64) -> f64 { x.$name().1 }
+            #[differentiate]
+            fn p64_0(x: f64) -> f64 { f64::$name(x).0 }
+            #[differentiate]
+            fn p64_1(x: f64) -> f64 { f64::$name(x).1 }
+            #[differentiate]
+            fn l64(x: f64) -> f64 { let (a, b) = x.$name(); 0.7 * a - 1.3 * b }
+            #[differentiate]
+            fn m32_0(x: f32) -> f32 { x.$name().0 }
+            #[differentiate]
+            fn m32_1(x: f32) -> f32 { x.$name().1 }
+            #[differentiate]
+            fn p32_0(x: f32) -> f32 { f32::$name(x).0 }
+            #[differentiate]
+            fn p32_1(x: f32) -> f32 { f32::$name(x).1 }
+            #[differentiate]
+            fn l32(x: f32) -> f32 { let (a, b) = x.$name(); 0.7 * a - 1.3 * b }
+            #[differentiate]
+            fn gm_0<F: Float>(x: F) -> F { x.$name().0 }
+            #[differentiate]
+            fn gm_1<F: Float>(x: F) -> F { x.$name().1 }
+            #[differentiate]
+            fn gp_0<F: Float>(x: F) -> F { F::$name(x).0 }
+            #[differentiate]
+            fn gp_1<F: Float>(x: F) -> F { F::$name(x).1 }
+            #[differentiate]
+            fn gl<F: Float>(x: F) -> F {
+                let (a, b) = x.$name();
+                F::from(0.7).unwrap() * a - F::from(1.3).unwrap() * b
+            }
+
+            macro_rules! v64 {
+                ($n:literal, $j:expr, $v:expr, $g:expr) => {
+                    Variant {
+                        name: $n, is_f32: false,
+                        jvp: Box::new(|p: &[f64], t: &[f64]| $j(p[0], t[0])),
+                        vjp: Box::new(|p: &[f64], c: f64| { let (y, pb) = $v(p[0]); (y, vec![pb(c)]) }),
+                        grad: Box::new(|p: &[f64]| { let (y, g) = $g(p[0]); (y, vec![g]) }),
+                    }
+                };
+            }
+            macro_rules! v32 {
+                ($n:literal, $j:expr, $v:expr, $g:expr) => {
+                    Variant {
+                        name: $n, is_f32: true,
+                        jvp: Box::new(|p: &[f64], t: &[f64]| { let (y, d): (f32, f32) = $j(p[0] as f32, t[0] as f32); (y as f64, d as f64) }),
+                        vjp: Box::new(|p: &[f64], c: f64| { let (y, pb) = $v(p[0] as f32); let g: f32 = pb(c as f32); (y as f64, vec![g as f64]) }),
+                        grad: Box::new(|p: &[f64]| { let (y, g): (f32, f32) = $g(p[0] as f32); (y as f64, vec![g as f64]) }),
+                    }
+                };
+            }
+
+            #[test]
+            fn both_modes_against_finite_differences() {
+                let part0 = [
+                    v64!("x.f().0 in f64", m64_0_jvp, m64_0_vjp, m64_0_grad),
+                    v64!("f64::f(x).0", p64_0_jvp, p64_0_vjp, p64_0_grad),
+                    v64!("generic x.f().0 at f64", gm_0_jvp::<f64>, gm_0_vjp::<f64>, gm_0_grad::<f64>),
+                    v64!("generic F::f(x).0 at f64", gp_0_jvp::<f64>, gp_0_vjp::<f64>, gp_0_grad::<f64>),
+                    v32!("x.f().0 in f32", m32_0_jvp, m32_0_vjp, m32_0_grad),
+                    v32!("f32::f(x).0", p32_0_jvp, p32_0_vjp, p32_0_grad),
+                    v32!("generic x.f().0 at f32", gm_0_jvp::<f32>, gm_0_vjp::<f32>, gm_0_grad::<f32>),
+                    v32!("generic F::f(x).0 at f32", gp_0_jvp::<f32>, gp_0_vjp::<f32>, gp_0_grad::<f32>),
+                ];
+                let part1 = [
+                    v64!("x.f().1 in f64", m64_1_jvp, m64_1_vjp, m64_1_grad),
+                    v64!("f64::f(x).1", p64_1_jvp, p64_1_vjp, p64_1_grad),
+                    v64!("generic x.f().1 at f64", gm_1_jvp::<f64>, gm_1_vjp::<f64>, gm_1_grad::<f64>),
+                    v64!("generic F::f(x).1 at f64", gp_1_jvp::<f64>, gp_1_vjp::<f64>, gp_1_grad::<f64>),
+                    v32!("x.f().1 in f32", m32_1_jvp, m32_1_vjp, m32_1_grad),
+                    v32!("f32::f(x).1", p32_1_jvp, p32_1_vjp, p32_1_grad),
+                    v32!("generic x.f().1 at f32", gm_1_jvp::<f32>, gm_1_vjp::<f32>, gm_1_grad::<f32>),
+                    v32!("generic F::f(x).1 at f32", gp_1_jvp::<f32>, gp_1_vjp::<f32>, gp_1_grad::<f32>),
+                ];
+                let both = [
+                    v64!("let (a, b) = x.f() in f64", l64_jvp, l64_vjp, l64_grad),
+                    v64!("generic let (a, b) at f64", gl_jvp::<f64>, gl_vjp::<f64>, gl_grad::<f64>),
+                    v32!("let (a, b) = x.f() in f32", l32_jvp, l32_vjp, l32_grad),
+                    v32!("generic let (a, b) at f32", gl_jvp::<f32>, gl_vjp::<f32>, gl_grad::<f32>),
+                ];
+                for &x in &[$($x),*] {
+                    let x: f64 = x;
+                    assert_eq!(m64_0(x), x.$name().0);
+                    let name = concat!(stringify!($name), ".0");
+                    check(name, &[x], &|p: &[f64]| p[0].$name().0, &|p: &[f64]| (p[0] as f32).$name().0 as f64, &part0);
+                    let name = concat!(stringify!($name), ".1");
+                    check(name, &[x], &|p: &[f64]| p[0].$name().1, &|p: &[f64]| (p[0] as f32).$name().1 as f64, &part1);
+                    check(
+                        stringify!($name),
+                        &[x],
+                        &|p: &[f64]| { let (a, b) = p[0].$name(); 0.7 * a - 1.3 * b },
+                        &|p: &[f64]| { let (a, b) = (p[0] as f32).$name(); (0.7 * a - 1.3 * b) as f64 },
+                        &both,
+                    );
+                }
+            }
+        }
+    };
+}
+
+tuple2!(sin_cos: [-1.2, -0.3, 0.4, 1.1, 2.9]);
+
+/// The tuples these tables test.
+const TUPLES_COVERED: &[&str] = &["sin_cos"];
+
+#[test]
+fn every_tuple_is_covered() {
+    for t in autodiff::rules::TUPLES {
+        assert!(
+            TUPLES_COVERED.contains(&t.name),
+            "tuple `{}` of autodiff::rules::TUPLES is not tested by tests/rules_macro.rs: add a `tuple2!` line",
+            t.name
+        );
+        let rows: Vec<_> = t.rules().collect();
+        assert_eq!(
+            (rows.len(), rows[0].args.len()),
+            (2, 1),
+            "`{}`: `tuple2!` tests tuples of two rows of one float argument",
+            t.name
+        );
+    }
+}
+
 /// An operator row (`x OP a`, and `y OP= a` for a binary one), in f64, f32 and generic `F`.
 macro_rules! operator {
     ($name:ident, binary $op:tt $op_assign:tt : [$(($x:expr, $a:expr)),* $(,)?]) => {

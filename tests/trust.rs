@@ -1380,3 +1380,84 @@ fn empty_sums_are_negative_zero() {
     assert_eq!(empty_sums_grad(x, &xs).1.0, -3.0);
     assert_eq!(empty_sums_jvp(x, &xs, 1.0, &[0.0; 3]), (want, -3.0));
 }
+
+// ------------------------------------------------ a one-pass accumulator whose `let` reads itself
+
+// `_grad` ran `for .. { t -= k; }` in one pass, though the reverse of `let t = k.sqrt()` reads
+// `t` (the partial is `0.5 / t`), which the loop had changed by then (fuzzer 1320:102).
+#[differentiate]
+fn sqrt_then_loop(k: f64) -> f64 {
+    let mut t = k.sqrt();
+    for _u in (1..3).rev() {
+        t -= k;
+    }
+    let mut e = k.exp();
+    for i in 0..2 {
+        e += k * i as f64;
+    }
+    t + e
+}
+
+#[test]
+fn one_pass_accumulator_declared_by_a_rule_reading_its_result() {
+    for k in [0.7, 1.3] {
+        let (y, g) = sqrt_then_loop_grad(k);
+        let (yv, pb) = sqrt_then_loop_vjp(k);
+        assert_eq!(y, yv);
+        let gv = pb(1.0);
+        assert!((g - gv).abs() < 1e-12, "grad {g} vs pullback {gv}");
+        let want = 0.5 / k.sqrt() - 2.0 + k.exp() + 1.0;
+        assert!((g - want).abs() < 1e-12, "grad {g} want {want}");
+        check_grad("sqrt_then_loop", &[k], &|p| sqrt_then_loop(p[0]), &|p| {
+            let (y, g) = sqrt_then_loop_grad(p[0]);
+            (y, vec![g])
+        });
+    }
+}
+
+/// A passive value kept as written may write its own locals (a reduction inside
+/// `stop_gradient` becomes a loop whose accumulator is active by name): only writes of active
+/// variables declared outside it are refused (fuzzer 4101:155).
+#[differentiate]
+fn stopped_reduction(x: f64, y: &Vec<f64>) -> f64 {
+    let k = stop_gradient(y.iter().map(|v| v.sin()).sum::<f64>());
+    x * k + stop_gradient(y.iter().map(|v| v * x).sum::<f64>())
+}
+
+#[test]
+fn stopped_reductions_are_passive() {
+    let y = vec![0.3, -0.7, 1.1];
+    let k: f64 = y.iter().map(|v| v.sin()).sum();
+    let (v, (gx, gy)) = stopped_reduction_grad(0.6, &y);
+    assert_eq!(v, stopped_reduction(0.6, &y));
+    assert_eq!(gx, k);
+    assert_eq!(gy, vec![0.0; 3]);
+    let (_, d) = stopped_reduction_jvp(0.6, &y, 1.0, &[1.0, 1.0, 1.0]);
+    assert_eq!(d, k);
+}
+
+/// Operands are read in Rust's order: a later operand that writes what an earlier one reads
+/// (a block, a loop used as a value) runs after the earlier one is read (gave d = 6, and the
+/// wrong value, reading `s` after the block).
+#[differentiate]
+fn read_before_written(x: f64) -> f64 {
+    let mut s = x;
+    s + {
+        s = s * 3.0;
+        s
+    } + f64::max(s, {
+        s = s * 0.5;
+        s
+    })
+}
+
+#[test]
+fn operands_are_read_in_order() {
+    let x = 0.7;
+    let (v, g) = read_before_written_grad(x);
+    assert_eq!(v, read_before_written(x));
+    // x + 3x + max(3x, 1.5x) = 7x.
+    assert!((v - 7.0 * x).abs() < 1e-12);
+    assert_eq!(g, 7.0);
+    assert_eq!(read_before_written_jvp(x, 1.0), (v, 7.0));
+}

@@ -59,7 +59,7 @@ macro_rules! binary_ops {
         #[doc = concat!("Forward mode of `", $sym, "` (`", stringify!($Trait), "::", stringify!($method), "`) on `Self ", $sym, " Rhs`: the value and its tangent along the operands' tangents.")]
         ///
         #[doc = concat!("Implemented by `#[differentiate] impl ", stringify!($Trait), "<Rhs> for T { .. }`, and for the floats.")]
-        #[diagnostic::on_unimplemented(message = $msg, label = $label, note = $note)]
+        #[diagnostic::on_unimplemented(message = $msg, label = $label, note = $note, note = "the forward mode (`_jvp`) needs the attribute without the option `reverse`")]
         pub trait $Jvp<Rhs = Self>: $Trait<Rhs> + Sized {
             #[doc = concat!("`(self ", $sym, " rhs, its tangent)`.")]
             fn $jvp(self, rhs: Rhs, t_self: &Self, t_rhs: &Rhs) -> (Self::Output, Self::Output);
@@ -68,7 +68,7 @@ macro_rules! binary_ops {
         #[doc = concat!("Reverse mode of `", $sym, "` (`", stringify!($Trait), "::", stringify!($method), "`) on `Self ", $sym, " Rhs`: the value and the pullback, which maps the output's cotangent to the adjoints of both operands.")]
         ///
         #[doc = concat!("Implemented by `#[differentiate] impl ", stringify!($Trait), "<Rhs> for T { .. }`, and for the floats.")]
-        #[diagnostic::on_unimplemented(message = $msg, label = $label, note = $note)]
+        #[diagnostic::on_unimplemented(message = $msg, label = $label, note = $note, note = "the reverse mode (`_vjp`, `_grad`) needs the attribute without the option `forward`")]
         pub trait $Vjp<Rhs = Self>: $Trait<Rhs> + Sized {
             #[doc = concat!("`(self ", $sym, " rhs, pullback)`; the pullback returns `(adjoint of self, adjoint of rhs)`.")]
             fn $vjp(self, rhs: Rhs) -> (Self::Output, impl FnOnce(Self::Output) -> (Self, Rhs));
@@ -155,7 +155,8 @@ binary_ops! {
 #[diagnostic::on_unimplemented(
     message = "`-{Self}` has no derivative",
     label = "`-` on a `{Self}` is differentiated with the derivative its `impl Neg` has",
-    note = "put `#[differentiate]` on the block `impl Neg for {Self} {{ .. }}`: it implements the derivative"
+    note = "put `#[differentiate]` on the block `impl Neg for {Self} {{ .. }}`: it implements the derivative",
+    note = "the forward mode (`_jvp`) needs the attribute without the option `reverse`"
 )]
 pub trait NegJvp: Neg + Sized {
     /// `(-self, its tangent)`.
@@ -168,7 +169,8 @@ pub trait NegJvp: Neg + Sized {
 #[diagnostic::on_unimplemented(
     message = "`-{Self}` has no derivative",
     label = "`-` on a `{Self}` is differentiated with the derivative its `impl Neg` has",
-    note = "put `#[differentiate]` on the block `impl Neg for {Self} {{ .. }}`: it implements the derivative"
+    note = "put `#[differentiate]` on the block `impl Neg for {Self} {{ .. }}`: it implements the derivative",
+    note = "the reverse mode (`_vjp`, `_grad`) needs the attribute without the option `forward`"
 )]
 pub trait NegVjp: Neg + Sized {
     /// `(-self, pullback)`; the pullback returns the adjoint of `self`.
@@ -236,54 +238,32 @@ mod tests {
     /// The floats' implementations are the rule table's rows: checked against central
     /// differences, and forward against reverse (`<J t, c> == <t, J^T c>`).
     #[test]
+    #[allow(clippy::type_complexity)] // tables of function pointers, one per operator
     fn float_operators_match_finite_differences() {
         let (x, a, tx, ta, ct) = (0.7f64, -1.3f64, 0.4f64, -0.9f64, 1.7f64);
         let h = 1e-6;
-        let fs: [(&str, fn(f64, f64) -> f64); 5] = [
-            ("+", |x, a| x + a),
-            ("-", |x, a| x - a),
-            ("*", |x, a| x * a),
-            ("/", |x, a| x / a),
-            ("%", |x, a| x % a),
-        ];
-        let jvps: [fn(f64, f64, &f64, &f64) -> (f64, f64); 5] =
-            [add_jvp, sub_jvp, mul_jvp, div_jvp, rem_jvp];
-        type Pb = Box<dyn FnOnce(f64) -> (f64, f64)>;
-        let vjps: [fn(f64, f64) -> (f64, Pb); 5] = [
-            |x, a| {
-                let (y, p) = add_vjp(x, a);
-                (y, Box::new(p))
-            },
-            |x, a| {
-                let (y, p) = sub_vjp(x, a);
-                (y, Box::new(p))
-            },
-            |x, a| {
-                let (y, p) = mul_vjp(x, a);
-                (y, Box::new(p))
-            },
-            |x, a| {
-                let (y, p) = div_vjp(x, a);
-                (y, Box::new(p))
-            },
-            |x, a| {
-                let (y, p) = rem_vjp(x, a);
-                (y, Box::new(p))
-            },
-        ];
-        for (((sym, f), jvp), vjp) in fs.into_iter().zip(jvps).zip(vjps) {
-            let (y, t) = jvp(x, a, &tx, &ta);
-            assert_eq!(y, f(x, a), "{sym}: value");
-            let fd = (f(x + h * tx, a + h * ta) - f(x - h * tx, a - h * ta)) / (2.0 * h);
-            assert!((t - fd).abs() < 1e-7, "{sym}: tangent {t} vs {fd}");
-            let (y2, pb) = vjp(x, a);
-            assert_eq!(y2, y, "{sym}: value of the vjp");
-            let (bx, ba) = pb(ct);
-            assert!(
-                (t * ct - (tx * bx + ta * ba)).abs() < 1e-12,
-                "{sym}: dot-product test"
-            );
+        macro_rules! check {
+            ($sym:literal, $f:expr, $jvp:ident, $vjp:ident) => {{
+                let f = $f;
+                let (y, t) = $jvp(x, a, &tx, &ta);
+                assert_eq!(y, f(x, a), "{}: value", $sym);
+                let fd = (f(x + h * tx, a + h * ta) - f(x - h * tx, a - h * ta)) / (2.0 * h);
+                assert!((t - fd).abs() < 1e-7, "{}: tangent {t} vs {fd}", $sym);
+                let (y2, pb) = $vjp(x, a);
+                assert_eq!(y2, y, "{}: value of the vjp", $sym);
+                let (bx, ba) = pb(ct);
+                assert!(
+                    (t * ct - (tx * bx + ta * ba)).abs() < 1e-12,
+                    "{}: dot-product test",
+                    $sym
+                );
+            }};
         }
+        check!("+", |x: f64, a: f64| x + a, add_jvp, add_vjp);
+        check!("-", |x: f64, a: f64| x - a, sub_jvp, sub_vjp);
+        check!("*", |x: f64, a: f64| x * a, mul_jvp, mul_vjp);
+        check!("/", |x: f64, a: f64| x / a, div_jvp, div_vjp);
+        check!("%", |x: f64, a: f64| x % a, rem_jvp, rem_vjp);
         let (y, t) = neg_jvp(x, &tx);
         assert_eq!((y, t), (-x, -tx));
         let (_, pb) = neg_vjp(x);

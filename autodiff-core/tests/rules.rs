@@ -16,7 +16,7 @@
     clippy::neg_multiply
 )]
 
-use autodiff_core::rules::{Form, RULES, Rule, partials, tangent};
+use autodiff_core::rules::{Form, RULES, Rule, TUPLES, Tuple, partials, tangent};
 use autodiff_core::{Dual, Float};
 
 /// The row `square`, `x * x`, as a method for `rule_calls!`.
@@ -105,6 +105,94 @@ const OPEN_UNIT: &[Point] = &[(&[-0.5], 0), (&[0.3], 0), (&[0.9], 0)];
 const POSITIVE: &[Point] = &[(&[0.5], 0), (&[2.0], 0), (&[10.0], 0)];
 /// Away from the jumps of the piecewise-constant functions and the kink of `abs`.
 const OFF_JUMPS: &[Point] = &[(&[-1.3], 0), (&[0.2], 0), (&[2.3], 0)];
+
+/// Every tuple of `rules::TUPLES` called as a method on the floats `x` (its arguments), its
+/// parts in order; `None` for a tuple without an entry here.
+fn tuple_call<F: Float>(name: &str, x: &[F]) -> Option<Vec<F>> {
+    match name {
+        "sin_cos" => {
+            let (s, c) = x[0].sin_cos();
+            Some(vec![s, c])
+        }
+        _ => None,
+    }
+}
+
+/// The tuple-valued methods: each part is a method row of the table taking the tuple's
+/// arguments, and `Dual`'s method gives each part that row's value and tangent, which match
+/// finite differences (f64, f32, and second derivatives through nested duals).
+#[test]
+fn tuples_are_their_rows() {
+    for t in TUPLES {
+        assert!(!t.doc.trim().is_empty(), "{}: no doc", t.name);
+        assert_eq!(Tuple::find(t.name).map(|x| x.name), Some(t.name));
+        assert!(
+            Rule::named(t.name).is_none(),
+            "{}: a tuple is not a row",
+            t.name
+        );
+        let rows: Vec<&Rule> = t.rules().collect();
+        assert_eq!(
+            rows.len(),
+            t.parts.len(),
+            "{}: every part is a method row",
+            t.name
+        );
+        for row in &rows {
+            assert_eq!(
+                row.args, rows[0].args,
+                "{}: the parts take the same arguments",
+                t.name
+            );
+            assert!(
+                row.args.iter().all(|(_, k)| *k == "F"),
+                "{}: float arguments",
+                t.name
+            );
+        }
+        let pts = points(rows[0].name).expect("the parts' rows have points");
+        assert!(
+            tuple_call::<f64>(t.name, pts[0].0).is_some(),
+            "tuple `{}` has no entry in tuple_call",
+            t.name
+        );
+        for &(x, n) in pts {
+            let k = arity(rows[0], x);
+            for i in 0..k {
+                let duals = tuple_call(t.name, &seeded(x, i)).unwrap();
+                let duals32 = tuple_call(t.name, &seeded(&cast::<f32>(x), i)).unwrap();
+                let plain = tuple_call(t.name, x).unwrap();
+                for (p, row) in rows.iter().enumerate() {
+                    let what = format!("{}.{p} d/dx{i} at {x:?}", t.name);
+                    let y = primal(row.name, x, n).unwrap();
+                    assert_eq!(plain[p].to_bits(), y.to_bits(), "{what}: value");
+                    assert_eq!(
+                        duals[p].value().to_bits(),
+                        y.to_bits(),
+                        "{what}: Dual value"
+                    );
+                    let d = table_partials(row.name, x, n, y).unwrap()[i];
+                    assert_eq!(duals[p].tangent(), d, "{what}: the row's partial");
+                    let fd = finite_difference(row.name, x, n, i);
+                    assert_close(&what, duals[p].tangent(), fd, 1e-6);
+                    assert_close(&what, f64::from(duals32[p].tangent()), fd, 1e-4);
+                    // Second derivatives: the row's, through nested duals.
+                    let nested: Vec<Dual<Dual<f64>>> = x
+                        .iter()
+                        .map(|&v| Dual::new(Dual::variable(v), Dual::new(1.0, 0.0)))
+                        .collect();
+                    let want = primal(row.name, &nested, n).unwrap();
+                    let got = tuple_call(t.name, &nested).unwrap()[p];
+                    assert_eq!(
+                        got.tangent().tangent(),
+                        want.tangent().tangent(),
+                        "{what}: second"
+                    );
+                }
+            }
+        }
+    }
+}
 
 /// Points strictly inside each rule's domain, away from its non-differentiable points.
 fn points(name: &str) -> Option<&'static [Point]> {
@@ -533,8 +621,6 @@ fn float_methods_outside_the_table() {
     type Method = fn(Dual<f64>, Dual<f64>) -> Dual<f64>;
     type Points = &'static [(f64, f64)];
     let methods: &[(&str, Method, Points)] = &[
-        ("sin_cos.0", |x, _| x.sin_cos().0, &[(0.3, 0.0), (2.0, 0.0)]),
-        ("sin_cos.1", |x, _| x.sin_cos().1, &[(0.3, 0.0), (2.0, 0.0)]),
         ("to_degrees", |x, _| x.to_degrees(), &[(0.3, 0.0)]),
         ("to_radians", |x, _| x.to_radians(), &[(30.0, 0.0)]),
         ("fract", |x, _| x.fract(), &[(1.3, 0.0), (-2.6, 0.0)]),

@@ -55,6 +55,9 @@ pub enum E {
     /// A block expression (closures, `while let`, `if let`): the template with `@0`, `@1` replaced by
     /// the expressions (`{ let sq = |v: f64| v * v; sq(@0) + sq(@1) }`).
     Template(&'static str, Vec<E>),
+    /// Part `k` of a tuple-valued float method: `x.sin_cos().1` (ufcs false) or
+    /// `f64::sin_cos(x).1` (ufcs true).
+    Part(&'static str, Box<E>, usize, bool),
 }
 
 /// A call argument.
@@ -88,6 +91,8 @@ pub enum Init {
     Pair(E, E),
     /// `g(..)` returning a tuple or an array, bound whole.
     Call(String, Vec<Arg>),
+    /// A tuple-valued float method bound to a tuple pattern: `let (a, b) = x.sin_cos();`.
+    Tuple(&'static str, E),
 }
 
 #[derive(Clone, Debug)]
@@ -144,7 +149,27 @@ pub enum S {
         body: Vec<S>,
     },
     Break(Option<String>),
+    /// `break 'l e;` (or `break e;`) out of a loop or labelled block used as a value.
+    BreakValue(Option<String>, E),
     Continue(Option<String>),
+    /// `let mut c: usize = 0; let name = 'l: loop { c += 1; if c > n { break 'l tail; } body };`
+    /// a loop used as a value (its body may `break 'l v` too).
+    LoopValue {
+        name: String,
+        label: String,
+        counter: String,
+        n: i64,
+        body: Vec<S>,
+        tail: E,
+    },
+    /// `let name = 'b: { body tail };` (with a name and a tail) or the statement `'b: { body }`:
+    /// a labelled block, left by `break 'b v` / `break 'b` in its body.
+    Block {
+        name: Option<String>,
+        label: String,
+        body: Vec<S>,
+        tail: Option<E>,
+    },
     Return(Out),
     Match {
         scrut: IE,
@@ -338,6 +363,7 @@ impl Pr {
                 | E::Call(..)
                 | E::Reduce(..)
                 | E::Template(..)
+                | E::Part(..)
         );
         if self.probe && computed {
             format!("probe({s})")
@@ -408,6 +434,15 @@ impl Pr {
             }
             E::Unsup(t, a) => t.replace('U', &self.e(a)),
             E::Reduce(t, x) => t.replace('X', x),
+            E::Part(m, x, k, ufcs) => {
+                if *ufcs {
+                    format!("{}::{m}({}).{k}", self.ft(), self.e(x))
+                } else if let (E::Lit(v), false) = (&**x, self.generic) {
+                    format!("({v:?}_f64).{m}().{k}")
+                } else {
+                    format!("{}.{m}().{k}", self.e(x))
+                }
+            }
             E::Template(t, es) => {
                 let mut s = t.to_string();
                 for (k, e) in es.iter().enumerate() {
@@ -511,6 +546,10 @@ impl Pr {
                     Init::Int(i) => self.ie(i),
                     Init::Pair(a, b) => format!("({}, {})", self.e(a), self.e(b)),
                     Init::Call(g, args) => self.call(g, args),
+                    Init::Tuple(m, e) => match (e, self.generic) {
+                        (E::Lit(v), false) => format!("({v:?}_f64).{m}()"),
+                        _ => format!("{}.{m}()", self.e(e)),
+                    },
                 };
                 writeln!(out, "{pad}let {pat}{ty} = {rhs};").unwrap();
             }
@@ -594,6 +633,49 @@ impl Pr {
                 l.as_ref().map(|l| format!(" {l}")).unwrap_or_default()
             )
             .unwrap(),
+            S::BreakValue(l, e) => writeln!(
+                out,
+                "{pad}break{} {};",
+                l.as_ref().map(|l| format!(" {l}")).unwrap_or_default(),
+                self.e(e)
+            )
+            .unwrap(),
+            S::LoopValue {
+                name,
+                label,
+                counter,
+                n,
+                body,
+                tail,
+            } => {
+                writeln!(out, "{pad}let mut {counter}: usize = 0;").unwrap();
+                writeln!(out, "{pad}let {name} = {label}: loop {{").unwrap();
+                writeln!(out, "{pad}    {counter} += 1;").unwrap();
+                writeln!(out, "{pad}    if {counter} > {n} {{").unwrap();
+                writeln!(out, "{pad}        break {label} {};", self.e(tail)).unwrap();
+                writeln!(out, "{pad}    }}").unwrap();
+                self.stmts(body, ind + 1, out);
+                writeln!(out, "{pad}}};").unwrap();
+            }
+            S::Block {
+                name,
+                label,
+                body,
+                tail,
+            } => {
+                match name {
+                    Some(n) => writeln!(out, "{pad}let {n} = {label}: {{").unwrap(),
+                    None => writeln!(out, "{pad}{label}: {{").unwrap(),
+                }
+                self.stmts(body, ind + 1, out);
+                if let Some(t) = tail {
+                    writeln!(out, "{pad}    {}", self.e(t)).unwrap();
+                }
+                match name {
+                    Some(_) => writeln!(out, "{pad}}};").unwrap(),
+                    None => writeln!(out, "{pad}}}").unwrap(),
+                }
+            }
             S::Continue(l) => writeln!(
                 out,
                 "{pad}continue{};",
@@ -746,6 +828,9 @@ pub fn source(p: &Program) -> String {
     if funcs.contains("mmv") {
         s.push_str(METHODS);
     }
+    if funcs.contains("ova") {
+        s.push_str(OPERATORS);
+    }
     s.push_str(&funcs);
     s
 }
@@ -776,6 +861,97 @@ impl Mm {
 #[differentiate]
     pub fn mm_sq(v: f64) -> f64 {
         v * v
+    }
+}
+
+";
+
+/// The struct of the construct `operators`: `Ov` with differentiated operators
+/// (`#[differentiate]` on their `impl` blocks): `+`, unary `-`, `-` written with both, a `*` of
+/// two that is not commutative, `*` by a float on either side, `/` by a float, and `%` of two
+/// whose value is a float. `*=` and `+=` are plain impls (the macro differentiates `*=` as the
+/// `*`, `+=` as the linear update). The attributes start their lines, so that the plain copy
+/// leaves them out.
+pub const OPERATORS: &str = "#[derive(Differentiable, Clone, Copy, Debug, PartialEq)]
+pub struct Ov {
+    pub a: f64,
+    pub b: f64,
+}
+
+#[differentiate]
+impl ::core::ops::Add for Ov {
+    type Output = Ov;
+    fn add(self, o: Ov) -> Ov {
+        Ov { a: self.a + o.a, b: self.b + o.b }
+    }
+}
+
+#[differentiate]
+impl ::core::ops::Neg for Ov {
+    type Output = Self;
+    fn neg(self) -> Self::Output {
+        Self { a: -self.a, b: -self.b }
+    }
+}
+
+#[differentiate]
+impl ::core::ops::Sub for Ov {
+    type Output = Ov;
+    fn sub(self, o: Ov) -> Ov {
+        self + (-o)
+    }
+}
+
+#[differentiate]
+impl ::core::ops::Mul for Ov {
+    type Output = Ov;
+    fn mul(self, o: Ov) -> Ov {
+        Ov { a: self.a * o.b - self.b.sin() * o.a, b: self.b * o.b + 0.5 * self.a }
+    }
+}
+
+#[differentiate]
+impl ::core::ops::Mul<f64> for Ov {
+    type Output = Ov;
+    fn mul(self, s: f64) -> Ov {
+        Ov { a: self.a * s, b: self.b * s.cos() }
+    }
+}
+
+#[differentiate]
+impl ::core::ops::Mul<Ov> for f64 {
+    type Output = Ov;
+    fn mul(self, o: Ov) -> Ov {
+        o * self + Ov { a: self, b: 0.25 }
+    }
+}
+
+#[differentiate]
+impl ::core::ops::Div<f64> for Ov {
+    type Output = Ov;
+    fn div(self, s: f64) -> Ov {
+        Ov { a: self.a / (1.5 + s.sin()), b: self.b - s }
+    }
+}
+
+#[differentiate]
+impl ::core::ops::Rem for Ov {
+    type Output = f64;
+    fn rem(self, o: Ov) -> f64 {
+        self.a * o.a + self.b * o.b.tanh()
+    }
+}
+
+impl ::core::ops::MulAssign<f64> for Ov {
+    fn mul_assign(&mut self, s: f64) {
+        *self = *self * s;
+    }
+}
+
+impl ::core::ops::AddAssign for Ov {
+    fn add_assign(&mut self, o: Ov) {
+        self.a += o.a;
+        self.b += o.b;
     }
 }
 

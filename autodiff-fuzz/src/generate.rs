@@ -76,6 +76,7 @@ pub const CONSTRUCTS: &[&str] = &[
     "windows",
     "destructuring",
     "method",
+    "operators",
     "reduce",
     "iter-chain",
     "iter-forms",
@@ -111,6 +112,9 @@ pub const CONSTRUCTS: &[&str] = &[
     "break-nested",
     "return-early",
     "return-in-loop",
+    "loop-value",
+    "labelled-block",
+    "sin-cos",
     "call",
     "recursion",
     "call-tuple",
@@ -223,6 +227,10 @@ struct Var {
 
 struct LoopCtx {
     label: Option<String>,
+    /// A labelled block (left only by a `break` naming it; `continue` cannot name it).
+    block: bool,
+    /// Used as a value: a `break` to it carries a value.
+    value: bool,
 }
 
 struct HelperSig {
@@ -319,6 +327,20 @@ impl<'a> Gen<'a> {
 
     fn ok(&self, c: &str) -> bool {
         self.cfg.allowed(c)
+    }
+
+    /// Leaves out the templates with a loop that `--without` removes (`for`, `while`, `loop`).
+    fn without_loops(&self, ts: &mut Vec<&'static str>) {
+        let all = ts.clone();
+        ts.retain(|t| {
+            (self.ok("for") || !t.contains("for "))
+                && (self.ok("while") || !t.contains("while "))
+                && (self.ok("loop") || !t.contains("loop {"))
+        });
+        if ts.is_empty() {
+            // (Every list keeps a template without loops; this only guards the pick.)
+            ts.push(all[0]);
+        }
     }
 
     fn mark(&mut self, c: &str) {
@@ -556,6 +578,12 @@ impl<'a> Gen<'a> {
         if allowed.is_empty() || !self.ok("rule") {
             return self.e(d - 1);
         }
+        if self.want("sin-cos", 0.04) {
+            // A part of the tuple `sin_cos` (its rows `sin` and `cos`).
+            let u = self.e(d - 1);
+            let ufcs = self.want("ufcs", 0.3);
+            return E::Part("sin_cos", Box::new(u), self.rng.below(2), ufcs);
+        }
         let r = *self.rng.pick(&allowed);
         self.mark("rule");
         self.mark(&format!("rule:{r}"));
@@ -785,13 +813,33 @@ impl<'a> Gen<'a> {
                 let n = if t.contains("@1") { 2 } else { 1 };
                 E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
             }
+            98..=99 if !self.generic && d > 0 && self.want("operators", 0.3) => {
+                // The operators of `Ov` (`ast::OPERATORS`, defined when a program uses them):
+                // struct operands known from literals, `let`s, typed `let`s and loops, scalars
+                // on either side, a float-valued operator, compound assignments.
+                let mut ts = vec![
+                    "{ let ova = Ov { a: @0, b: 0.5 }; let ovb = Ov { a: @1, b: @0 }; let ovc = ova * ovb + ova; ovc.a - ovc.b }",
+                    "{ let ova = Ov { a: @0, b: @1 }; let ovc = 2.0 * ova - ova * @1; ovc.a * ovc.b }",
+                    "{ let ova = Ov { a: @0, b: @1 }; let mut ovs = ova; for _ in 0..3 { ovs = ovs * ova * 0.5 - ovs; } ovs.a + ovs.b }",
+                    "{ let ova = Ov { a: @0, b: @1 }; let ovb: Ov = -ova / @0; (ova % ovb) + ovb.a }",
+                    "{ let mut ova = Ov { a: @0, b: @1 }; ova *= 0.5; ova += Ov { a: @1, b: 0.25 } * ova; ova = ova - @0 * ova; ova.a * ova.b }",
+                    "{ let ova = Ov { a: @0, b: @1 }; let ovr: Ov = ova + ova * (@0 * 0.5); (ovr % ova) * @1 }",
+                    "{ let ova = Ov { a: @1, b: @0 }; let ovd = ova % ova; ovd * ovd + (ova * ovd).b }",
+                ];
+                self.without_loops(&mut ts);
+                let t = *self.rng.pick(&ts);
+                let n = if t.contains("@1") { 2 } else { 1 };
+                E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
+            }
             98..=99 if !self.generic && d > 0 && self.want("pattern-let", 0.3) => {
-                let t = *self.rng.pick(&[
+                let mut ts = vec![
                     "{ let mut wl = @0; let mut wlit = [0.5f64, -1.0, 2.0].iter(); while let Some(&wlq) = wlit.next() { wl = wl * wlq + @1; } wl }",
                     "{ let mut wl = @0; let mut wlit = [1usize, 3, 2].iter(); 'wl: while let Some(&wln) = wlit.next() { if wln > 2 { continue 'wl; } wl = wl * (wln as f64) - @1; } wl }",
                     "(if let Some(&ilq) = [0.5f64, 1.5].get(1) { @0 * ilq } else { @1 })",
                     "(if let Some(ilq) = [0.5f64].get(3) { @0 * ilq } else { @1 * 0.5 })",
-                ]);
+                ];
+                self.without_loops(&mut ts);
+                let t = *self.rng.pick(&ts);
                 let n = if t.contains("@1") { 2 } else { 1 };
                 E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
             }
@@ -813,12 +861,14 @@ impl<'a> Gen<'a> {
                 E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
             }
             98..=99 if !self.generic && d > 0 && self.want("windows", 0.3) => {
-                let t = *self.rng.pick(&[
+                let mut ts = vec![
                     "{ let wwa = [@0, @1, 0.5f64]; wwa.windows(2).map(|ww| ww[0] * ww[1] - ww[1]).sum::<f64>() }",
                     "{ let wwa = [@0, 0.25f64, @1, -0.5]; let mut wws = 0.0f64; for (wwi, ww) in wwa.windows(3).enumerate() { wws += ww[wwi % 3] * (ww.len() as f64) + ww[0]; } wws }",
                     "{ let wwa = [@0, @1, 0.75f64, -0.5, 1.25]; let mut wws = @0; for wc in wwa.chunks(2) { wws = wws * 0.5 + wc[wc.len() - 1] * wc[0]; } wws }",
                     "{ let wwa = [@1, @0, 0.5f64, 0.25]; wwa.chunks_exact(2).map(|wc| wc[0] - wc[1] * wc[1]).sum::<f64>() }",
-                ]);
+                ];
+                self.without_loops(&mut ts);
+                let t = *self.rng.pick(&ts);
                 let n = if t.contains("@1") { 2 } else { 1 };
                 E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
             }
@@ -1102,7 +1152,11 @@ impl<'a> Gen<'a> {
     }
 
     fn loop_body(&mut self, label: Option<String>, depth: usize) -> Vec<S> {
-        self.loops.push(LoopCtx { label });
+        self.loops.push(LoopCtx {
+            label,
+            block: false,
+            value: false,
+        });
         let n = self.rng.range(1, 3) as usize;
         let body = self.block(n, depth + 1);
         self.loops.pop();
@@ -1156,6 +1210,8 @@ impl<'a> Gen<'a> {
                         let h = *self.rng.pick(&tuple_helpers);
                         let args = self.call_args(h, ed);
                         Init::Call(self.helpers[h].name.clone(), args)
+                    } else if self.want("sin-cos", 0.2) {
+                        Init::Tuple("sin_cos", self.e(ed))
                     } else {
                         Init::Pair(self.e(ed), self.e(ed))
                     };
@@ -1475,23 +1531,30 @@ impl<'a> Gen<'a> {
                 if !self.ok(c) || (nested && !self.ok("break-nested")) {
                     return vec![];
                 }
+                // Target: the innermost loop, or a labelled loop (or labelled block, for a
+                // `break`). An unlabelled exit cannot leave a labelled block (E0695).
+                let unlabelled_ok = !self.loops.last().is_some_and(|l| l.block);
+                let labelled: Vec<usize> = (0..self.loops.len())
+                    .filter(|&k| self.loops[k].label.is_some() && (brk || !self.loops[k].block))
+                    .collect();
+                let target = if !labelled.is_empty() && (!unlabelled_ok || self.rng.chance(0.5)) {
+                    Some(*self.rng.pick(&labelled))
+                } else if unlabelled_ok {
+                    None
+                } else {
+                    return vec![];
+                };
                 self.mark(c);
                 if nested {
                     self.mark("break-nested");
                 }
-                // Target: the innermost loop, or a labelled one.
-                let labelled: Vec<String> =
-                    self.loops.iter().filter_map(|l| l.label.clone()).collect();
-                let target = if !labelled.is_empty() && self.rng.chance(0.5) {
-                    Some(self.rng.pick(&labelled).clone())
-                } else {
-                    None
-                };
+                let ctx = &self.loops[target.unwrap_or(self.loops.len() - 1)];
+                let (label, value) = (target.and(ctx.label.clone()), ctx.value);
                 let cond = self.cond(1);
-                let s = if brk {
-                    S::Break(target)
-                } else {
-                    S::Continue(target)
+                let s = match (brk, value) {
+                    (true, true) => S::BreakValue(label, self.e(2)),
+                    (true, false) => S::Break(label),
+                    (false, _) => S::Continue(label),
                 };
                 vec![S::If {
                     cond,
@@ -1528,8 +1591,106 @@ impl<'a> Gen<'a> {
                     default,
                 }]
             }
+            96..=99 if depth < 3 && self.ok("loop") && self.want("loop-value", 0.4) => {
+                self.loop_value(depth)
+            }
+            96..=99 if depth < 3 && self.want("labelled-block", 0.5) => self.labelled_block(depth),
             _ => vec![],
         }
+    }
+
+    /// `let name = 'l: loop { .. break 'l v; .. };`: a loop used as a value, its state the
+    /// variables around, left after at most `n` rounds with `tail` (read where it breaks), or
+    /// earlier by the `break`s with values its body may hold.
+    fn loop_value(&mut self, depth: usize) -> Vec<S> {
+        self.labels += 1;
+        let label = format!("'l{}", self.labels);
+        let counter = self.fresh();
+        let n = self.rng.range(1, 3);
+        let tail = self.e(2);
+        self.declare(&counter, VK::Int(1, n + 1), false);
+        // A value left early, now and then (the body's own exits are drawn at random); drawn
+        // before the body, so that it reads only what is declared around the loop.
+        let early = self.rng.chance(0.5).then(|| (self.cond(1), self.e(2)));
+        self.loops.push(LoopCtx {
+            label: Some(label.clone()),
+            block: false,
+            value: true,
+        });
+        let nb = self.rng.range(1, 3) as usize;
+        let mut body = self.block(nb, depth + 1);
+        if let Some((cond, v)) = early {
+            let k = self.rng.below(body.len() + 1);
+            body.insert(
+                k,
+                S::If {
+                    cond,
+                    then: vec![S::BreakValue(Some(label.clone()), v)],
+                    els: None,
+                },
+            );
+        }
+        self.loops.pop();
+        let name = self.fresh();
+        self.declare(&name, VK::F, false);
+        vec![S::LoopValue {
+            name,
+            label,
+            counter,
+            n,
+            body,
+            tail,
+        }]
+    }
+
+    /// A labelled block, used as a value (`let v = 'b: { .. break 'b e; .. tail };`) or as a
+    /// statement (`'b: { .. break 'b; .. }`), with one conditional `break` to it at least.
+    fn labelled_block(&mut self, depth: usize) -> Vec<S> {
+        self.labels += 1;
+        let label = format!("'b{}", self.labels);
+        let valued = self.rng.chance(0.7);
+        // The conditional exit reads only what is declared around the block (it may land
+        // before the body's own `let`s).
+        let cond = self.cond(1);
+        let exit = if valued {
+            S::BreakValue(Some(label.clone()), self.e(2))
+        } else {
+            S::Break(Some(label.clone()))
+        };
+        self.scopes.push(vec![]);
+        self.loops.push(LoopCtx {
+            label: Some(label.clone()),
+            block: true,
+            value: valued,
+        });
+        let nb = self.rng.range(1, 3) as usize;
+        let mut body = vec![];
+        for _ in 0..nb {
+            body.extend(self.stmt(depth + 1));
+        }
+        let k = self.rng.below(body.len() + 1);
+        body.insert(
+            k,
+            S::If {
+                cond,
+                then: vec![exit],
+                els: None,
+            },
+        );
+        let tail = valued.then(|| self.e(2));
+        self.loops.pop();
+        self.scopes.pop();
+        let name = valued.then(|| {
+            let n = self.fresh();
+            self.declare(&n, VK::F, false);
+            n
+        });
+        vec![S::Block {
+            name,
+            label,
+            body,
+            tail,
+        }]
     }
 
     fn out_expr(&mut self) -> Out {
@@ -1992,8 +2153,12 @@ mod tests {
         for k in 0..50 {
             let (p, used) = generate(9, k, &cfg);
             let src = crate::ast::source(&p);
+            // (`impl Add for Ov` of the construct `operators` is not a loop.)
+            let for_loop = src
+                .lines()
+                .any(|l| l.contains("for ") && !l.trim_start().starts_with("impl"));
             assert!(
-                !src.contains("for ") && !src.contains("while ") && !src.contains("loop {"),
+                !for_loop && !src.contains("while ") && !src.contains("loop {"),
                 "{src}"
             );
             assert!(

@@ -31,6 +31,8 @@ fn children_mut(s: &mut S) -> Vec<&mut Vec<S>> {
         S::For { body, .. }
         | S::While { body, .. }
         | S::Loop { body, .. }
+        | S::LoopValue { body, .. }
+        | S::Block { body, .. }
         | S::ForElem { body, .. } => vec![body],
         S::Match { arms, default, .. } => {
             let mut v: Vec<&mut Vec<S>> = arms.iter_mut().map(|(_, b)| b).collect();
@@ -112,7 +114,7 @@ fn visit_e(e: &mut E, f: &mut dyn FnMut(&mut E)) {
             visit_e(a, f);
             visit_e(b, f);
         }
-        E::Unsup(_, a) => visit_e(a, f),
+        E::Unsup(_, a) | E::Part(_, a, _, _) => visit_e(a, f),
         E::Template(_, es) => es.iter_mut().for_each(|e| visit_e(e, f)),
         _ => {}
     }
@@ -162,9 +164,20 @@ fn visit_stmts(body: &mut [S], f: &mut dyn FnMut(&mut E)) {
                     visit_e(b, f);
                 }
                 Init::Call(_, args) => args.iter_mut().for_each(|a| visit_arg(a, f)),
+                Init::Tuple(_, e) => visit_e(e, f),
                 _ => {}
             },
-            S::Assign { rhs, .. } => visit_e(rhs, f),
+            S::Assign { rhs, .. } | S::BreakValue(_, rhs) => visit_e(rhs, f),
+            S::LoopValue { body, tail, .. } => {
+                visit_e(tail, f);
+                visit_stmts(body, f);
+            }
+            S::Block { body, tail, .. } => {
+                visit_stmts(body, f);
+                if let Some(t) = tail {
+                    visit_e(t, f);
+                }
+            }
             S::If { cond, then, els } => {
                 visit_c(cond, f);
                 visit_stmts(then, f);
@@ -196,7 +209,7 @@ fn visit_program(p: &mut Program, f: &mut dyn FnMut(&mut E)) {
 fn simpler(e: &E, param: Option<&str>) -> Vec<E> {
     let mut v: Vec<E> = match e {
         E::Bin(_, a, b) => vec![(**a).clone(), (**b).clone()],
-        E::Neg(a) | E::Stop(a) | E::Powi(a, _) => vec![(**a).clone()],
+        E::Neg(a) | E::Stop(a) | E::Powi(a, _) | E::Part(_, a, _, _) => vec![(**a).clone()],
         E::Meth(_, x, args, _) => {
             let mut v = vec![(**x).clone()];
             v.extend(args.iter().cloned());
@@ -292,7 +305,7 @@ fn apply(p: &Program, edit: &Edit) -> Option<Program> {
                 *h -= 1;
                 true
             }
-            S::While { n, .. } | S::Loop { n, .. } if *n > 1 => {
+            S::While { n, .. } | S::Loop { n, .. } | S::LoopValue { n, .. } if *n > 1 => {
                 *n -= 1;
                 true
             }
@@ -458,7 +471,7 @@ fn well_scoped(p: &Program) -> bool {
                         true
                     }
             }
-            E::Neg(a) | E::Stop(a) | E::Unsup(_, a) => e_ok(a, sc),
+            E::Neg(a) | E::Stop(a) | E::Unsup(_, a) | E::Part(_, a, _, _) => e_ok(a, sc),
             E::Powi(a, i) => e_ok(a, sc) && ie_ok(i, sc),
             E::Meth(_, x, args, _) => e_ok(x, sc) && args.iter().all(|a| e_ok(a, sc)),
             E::Cast(i) => ie_ok(i, sc),
@@ -513,6 +526,7 @@ fn well_scoped(p: &Program) -> bool {
                     Init::List(es) => es.iter().all(|e| e_ok(e, sc)),
                     Init::Pair(a, b) => e_ok(a, sc) && e_ok(b, sc),
                     Init::Call(_, args) => args.iter().all(|a| arg_ok(a, sc)),
+                    Init::Tuple(_, e) => e_ok(e, sc),
                     Init::Int(i) => ie_ok(i, sc),
                     Init::Zeros(_) | Init::VecZeros(_) | Init::Passive(_) => true,
                 };
@@ -554,6 +568,29 @@ fn well_scoped(p: &Program) -> bool {
                 ok
             }
             S::Break(_) | S::Continue(_) => true,
+            S::BreakValue(_, e) => e_ok(e, sc),
+            S::LoopValue {
+                name,
+                counter,
+                body,
+                tail,
+                ..
+            } => {
+                sc.last_mut().unwrap().push(counter.clone());
+                let ok = e_ok(tail, sc) && block_ok(body, sc);
+                sc.last_mut().unwrap().push(name.clone());
+                ok
+            }
+            S::Block {
+                name, body, tail, ..
+            } => {
+                sc.push(vec![]);
+                let ok = body.iter().all(|s| stmt_ok(s, sc))
+                    && tail.as_ref().is_none_or(|t| e_ok(t, sc));
+                sc.pop();
+                sc.last_mut().unwrap().extend(name.iter().cloned());
+                ok
+            }
             S::Return(o) => out_ok(o, sc),
             S::Match {
                 scrut,

@@ -6,7 +6,8 @@
 //! 1. `front` (the user's syntax into the IR): `options` (the attribute) and `signature` (the
 //!    parameters classified, the float types, `wrt`) -> `inline` (closures) -> `desugar`
 //!    (`if let` / `while let` / `let else` into `match`es, destructuring, iterator reductions and
-//!    windows into loops) -> `names::Renamer` (shadowing resolved; hygienic generated names) -> `activity`
+//!    windows into loops; `hoist`: a reduction's loop into statements of its block) ->
+//!    `names::Renamer` (shadowing resolved; hygienic generated names) -> `activity`
 //!    (which bindings carry derivatives) -> `lower` (one operation a binding, with spans;
 //!    everything unsupported reported at once). `front::syntax` holds the syntax queries they
 //!    share.

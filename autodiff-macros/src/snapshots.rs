@@ -5,6 +5,27 @@
 use std::path::Path;
 
 fn expand_file(src: &str) -> String {
+    // Several items (a type, its operators' impls and functions using them): each expanded.
+    if syn::parse_str::<syn::ItemImpl>(src).is_err()
+        && syn::parse_str::<syn::ItemFn>(src).is_err()
+        && let Ok(file) = syn::parse_str::<syn::File>(src)
+    {
+        return file
+            .items
+            .iter()
+            .map(|it| match it {
+                syn::Item::Fn(_) | syn::Item::Impl(_) => {
+                    expand_file(&quote::quote!(#it).to_string())
+                }
+                other => prettyplease::unparse(&syn::File {
+                    shebang: None,
+                    attrs: Vec::new(),
+                    items: vec![other.clone()],
+                }),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
     // An `impl` block: each of its methods with `#[differentiate]` expanded in place.
     if let Ok(mut imp) = syn::parse_str::<syn::ItemImpl>(src) {
         // With the attribute on the block: the macro expands the block.
@@ -13,9 +34,12 @@ fn expand_file(src: &str) -> String {
             .iter()
             .position(|a| a.path().is_ident("differentiate"))
         {
-            imp.attrs.remove(k);
-            let out =
-                crate::expand::differentiate(proc_macro2::TokenStream::new(), quote::quote!(#imp));
+            let attr = imp.attrs.remove(k);
+            let args = match attr.meta {
+                syn::Meta::List(l) => l.tokens,
+                _ => proc_macro2::TokenStream::new(),
+            };
+            let out = crate::expand::differentiate(args, quote::quote!(#imp));
             return prettyplease::unparse(&syn::parse2(out).expect("the expansion parses"));
         }
         let mut items = Vec::new();

@@ -160,10 +160,16 @@ fn candidate(
         visit_stmt(s, &mut |s| stmt_mentions(s, by_name, &mut m, &mut dummy));
         let decl = match s {
             Stmt::Let { var, rhs, .. } => {
-                // `let s = <value not naming s>`: its own declaration.
+                // `let s = <value not naming s>`: its own declaration, unless its reverse reads
+                // its value (`let s = x.sqrt()`: the partial is `0.5 / s`), which the loop
+                // changes before the pullback runs (fuzzer 1320:102).
                 let mut r = HashSet::new();
                 rhs_mentions(rhs, by_name, &mut r);
-                (!r.contains(var)).then_some(*var)
+                let reads_result = rhs.arith().is_some_and(|(rule, _)| {
+                    (0..rule.partials.len())
+                        .any(|k| crate::rules::partial_reads(rule, k).contains(&rule.result))
+                });
+                (!r.contains(var) && !reads_result).then_some(*var)
             }
             _ => None,
         };

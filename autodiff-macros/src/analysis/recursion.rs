@@ -48,7 +48,9 @@ pub fn self_calls(
     visit_stmts(body, &mut |s| {
         let Stmt::Let {
             id,
-            rhs: Rhs::Call { path, args, method },
+            rhs: Rhs::Call {
+                path, args, method, ..
+            },
             ..
         } = s
         else {

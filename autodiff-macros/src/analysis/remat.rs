@@ -11,7 +11,11 @@ use crate::ir::*;
 
 /// Bindings whose value the reverse sweep can recompute: `+ - * /` and negation of places and
 /// constants whose variables are never assigned after their declaration (so their values are
-/// the same wherever the reverse sweep reads them), declared inside a loop or branch.
+/// the same wherever the reverse sweep reads them), declared inside a loop or branch. A place
+/// whose variable (and index variables) the rest of the block never writes counts too (`let q =
+/// qxc[i];` in a loop over `qxc`'s elements): the recomputation runs at the start of the block's
+/// reverse, when the reverse of everything after the block has restored what it overwrote (the
+/// reads are needed like any other), so the place holds what the `let` read.
 pub(crate) fn rematerializable(
     body: &Block,
     assigned: &HashSet<VarId>,
@@ -35,9 +39,11 @@ pub(crate) fn rematerializable(
         out: &mut HashMap<VarId, Rhs>,
         assigned: &HashSet<VarId>,
         stable: &dyn Fn(&Operand) -> bool,
+        unchanged_after: &dyn Fn(&Block, usize, &Operand) -> bool,
     ) {
-        for s in &b.stmts {
+        for (i, s) in b.stmts.iter().enumerate() {
             if let Stmt::Let { var, rhs, .. } = s {
+                let stable = |op: &Operand| stable(op) || (!top && unchanged_after(b, i, op));
                 let cheap = match rhs {
                     Rhs::Operand(a) | Rhs::Neg(a) => stable(a),
                     Rhs::Bin(_, a, b) => stable(a) && stable(b),
@@ -49,9 +55,32 @@ pub(crate) fn rematerializable(
             }
         }
     }
-    scan(body, true, &mut out, assigned, &stable);
+    // A place the statements of `b` after the `i`-th never write, nor the variables of its
+    // indices (passive code counted as writing whatever it names).
+    let unchanged_after = |b: &Block, i: usize, op: &Operand| {
+        let Operand::Place(p) = op else {
+            return false;
+        };
+        let mut read = HashSet::from([p.var]);
+        crate::ir::index_mentions(p, by_name, &mut |v| {
+            read.insert(v);
+        });
+        let mut written = HashSet::new();
+        for s in &b.stmts[i + 1..] {
+            crate::ir::writes(s, &mut written);
+            visit_stmt(s, &mut |s| {
+                if let Stmt::Passive(_, t) = s {
+                    crate::ir::mentions_tokens(t, by_name, &mut written);
+                }
+            });
+        }
+        read.is_disjoint(&written)
+    };
+    scan(body, true, &mut out, assigned, &stable, &unchanged_after);
     visit_stmts(body, &mut |s| {
-        for_each_child_block(s, &mut |b| scan(b, false, &mut out, assigned, &stable));
+        for_each_child_block(s, &mut |b| {
+            scan(b, false, &mut out, assigned, &stable, &unchanged_after)
+        });
     });
     out
 }

@@ -108,6 +108,22 @@ impl<'ast> Visit<'ast> for Analysis<'_> {
                     self.mark_pat(pat);
                 }
             }
+        } else if is_active(&f.expr, &self.active) {
+            // Any other iterator of active values (`lower` refuses it): its items are active
+            // (not an `enumerate`'s position), so that what they flow into is too and reaches
+            // `lower`, instead of being taken for passive code with a zero derivative (a block
+            // value holding the loop).
+            match (
+                strip_pat_type(&f.pat),
+                crate::front::syntax::strip_paren(&f.expr),
+            ) {
+                (Pat::Tuple(t), Expr::MethodCall(m))
+                    if m.method == "enumerate" && m.args.is_empty() && t.elems.len() == 2 =>
+                {
+                    self.mark_pat(&t.elems[1])
+                }
+                (p, _) => self.mark_pat(p),
+            }
         }
         visit::visit_expr_for_loop(self, f);
     }

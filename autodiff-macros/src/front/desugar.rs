@@ -2,7 +2,9 @@
 //! (which `lower` then turns into index loops over the collection).
 //!
 //! Input: `xs.iter().zip(ys).map(|(a, b)| a * b).sum::<f64>()`
-//! Output: `{ let mut __acc = 0.0; for (a, b) in xs.iter().zip(ys) { __acc = __acc + a * b; } __acc }`
+//! Output: `{ let mut __acc = -0.0; for (a, b) in xs.iter().zip(ys) { __acc = __acc + (a * b); }
+//! __acc }` (a block body of the closure is spliced: its statements, then `__acc = __acc +
+//! (tail)`). `front::hoist` then makes the block statements of the enclosing block where it can.
 //!
 //! Understood: a source `lower` can loop over (`xs.iter()`, `&xs`, `.copied()`, `.cloned()`,
 //! `.enumerate()`, `.zip(..)`, position adapters, `.filter(..)`: `syntax::IterLoop`), then at
@@ -44,18 +46,19 @@ impl Reductions {
             return None;
         };
         let acc = crate::names::hygienic("__acc", Span::call_site());
-        // What is reduced: `src.map(|p| body)`, or the items of `src` themselves.
-        let (src, pat, item): (&Expr, Pat, TokenStream) = match &*end.receiver {
+        // What is reduced: `src.map(|p| body)`, or the items of `src` themselves; `pre`, the
+        // statements of a block `body` (run in the loop's body before the item is used).
+        let (src, pat, pre, item): (&Expr, Pat, TokenStream, TokenStream) = match &*end.receiver {
             Expr::MethodCall(m) if m.method == "map" && m.args.len() == 1 => match &m.args[0] {
                 Expr::Closure(c) if c.inputs.len() == 1 => {
-                    let body = &c.body;
-                    (&m.receiver, untyped(&c.inputs[0]), q!({ #body }))
+                    let (pre, item) = spliced(&c.body);
+                    (&m.receiver, untyped(&c.inputs[0]), pre, item)
                 }
                 _ => return None,
             },
             other => {
                 let x = crate::names::hygienic("__x", Span::call_site());
-                (other, syn::parse_quote!(#x), q!(#x))
+                (other, syn::parse_quote!(#x), TokenStream::new(), q!(#x))
             }
         };
         let mapped = matches!(&*end.receiver, Expr::MethodCall(m) if m.method == "map");
@@ -92,12 +95,42 @@ impl Reductions {
         syn::parse2(q!({
             let mut #acc = #init;
             for #pat in #src {
+                #pre
                 #acc = #step;
             }
             #acc
         }))
         .ok()
     }
+}
+
+/// A closure body as the statements a loop's body runs and the value it then uses: a block's
+/// statements and its tail (`{ let t = x * x; t + 1.0 }`: `let t = x * x;` and `(t + 1.0)`),
+/// an expression parenthesised. The loop's body is a scope of its own and names are unique by
+/// now, so the block's bindings capture nothing. A block with an exit (`return`, `?`, `break`,
+/// `continue`: the closure's own, which would leave the function or the loop) stays a block,
+/// used as a value, where the lowering reports its exit.
+pub(crate) fn spliced(body: &Expr) -> (TokenStream, TokenStream) {
+    if let Expr::Block(b) = body
+        && b.label.is_none()
+        && b.attrs.is_empty()
+        && let Some((syn::Stmt::Expr(tail, None), stmts)) = b.block.stmts.split_last()
+        && !stmts.iter().any(|s| matches!(s, syn::Stmt::Item(_)))
+        && !exits(&q!(#b))
+    {
+        return (q!(#(#stmts)*), q!((#tail)));
+    }
+    (TokenStream::new(), q!((#body)))
+}
+
+/// Whether the tokens hold a `return`, `?`, `break` or `continue`.
+fn exits(t: &TokenStream) -> bool {
+    t.clone().into_iter().any(|tt| match tt {
+        proc_macro2::TokenTree::Ident(i) => i == "return" || i == "break" || i == "continue",
+        proc_macro2::TokenTree::Punct(p) => p.as_char() == '?',
+        proc_macro2::TokenTree::Group(g) => exits(&g.stream()),
+        _ => false,
+    })
 }
 
 /// Whether `for pat in src` is a loop `lower` (or [`windows`], or `flatten::loops`) takes.

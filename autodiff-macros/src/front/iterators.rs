@@ -14,8 +14,9 @@
 //! body; a filter becomes an `if` around the rest. Every name introduced is hygienic.
 //!
 //! Input: `xs.iter().map(|x| x * 2.0).map(|y| y.sin()).sum::<f64>()`
-//! Output: `{ let mut __acc = 0.0; for x in xs.iter() { let y = (x * 2.0); __acc = __acc +
-//! (y.sin()); } __acc }`
+//! Output: `{ let mut __acc = -0.0; for x in xs.iter() { let y = (x * 2.0); __acc = __acc +
+//! (y.sin()); } __acc }` (a map's block body is spliced, as in `desugar::reductions`; `front::hoist`
+//! then makes the block statements of the enclosing block where it can)
 //!
 //! Items of the running value and of `collect` must be known floats, or the `0.0` it starts from
 //! would not type: a `Vec<f64>` (or `f32`, or the function's float type) named by the user, a
@@ -27,7 +28,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, Pat};
 
-use crate::front::desugar::{loopable, untyped};
+use crate::front::desugar::{loopable, spliced, untyped};
 use crate::front::syntax::strip_paren;
 use crate::names::hygienic;
 
@@ -166,24 +167,28 @@ fn operand(e: &Expr) -> TokenStream {
     }
 }
 
-/// The statements of a loop's body: the stages applied to `item`, then `end` of the last value.
+/// The statements of a loop's body: the stages applied to `item` (the statements `pre`, then the
+/// value), then `end` of the last value. A map's block body is spliced (`desugar::spliced`).
 fn staged(
     stages: &[Stage],
-    item: TokenStream,
+    (pre, item): (TokenStream, TokenStream),
     end: &dyn Fn(&TokenStream) -> TokenStream,
 ) -> TokenStream {
     match stages.split_first() {
-        None => end(&item),
+        None => {
+            let e = end(&item);
+            q!(#pre #e)
+        }
         Some((Stage::Map(c), rest)) => {
             let p = &c.inputs[0];
-            let r = staged(rest, operand(&c.body), end);
-            q!(let #p = #item; #r)
+            let r = staged(rest, spliced(&c.body), end);
+            q!(#pre let #p = #item; #r)
         }
         Some((Stage::Filter(c), rest)) => {
             let y = hygienic("__y", Span::call_site());
             let (p, pred) = (&c.inputs[0], &c.body);
-            let r = staged(rest, q!(#y), end);
-            q!(let #y = #item; if { let #p = &#y; #pred } { #r })
+            let r = staged(rest, (TokenStream::new(), q!(#y)), end);
+            q!(#pre let #y = #item; if { let #p = &#y; #pred } { #r })
         }
     }
 }
@@ -199,8 +204,8 @@ fn loops(
     let x = hygienic("__x", Span::call_site());
     let pat = for_pat(stages);
     let body = match stages.first() {
-        Some(Stage::Map(c)) => staged(&stages[1..], operand(&c.body), end),
-        _ => staged(stages, q!(#x), end),
+        Some(Stage::Map(c)) => staged(&stages[1..], spliced(&c.body), end),
+        _ => staged(stages, (TokenStream::new(), q!(#x)), end),
     };
     let mut out = TokenStream::new();
     for p in pieces(src) {

@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod desugar;
 pub mod flatten;
+pub mod hoist;
 pub mod inline;
 pub mod iterators;
 pub mod lower;
@@ -21,7 +22,8 @@ use crate::names::{self, Renamer};
 use signature::{Errors, Signature, shape_of};
 
 /// The front end after the signature: closures inlined (`inline`), patterns, destructuring,
-/// iterator reductions and windows into plainer Rust (`desugar`), shadowing
+/// iterator reductions and windows into plainer Rust (`desugar`, `iterators`), reductions'
+/// loops into statements of their blocks (`hoist`), shadowing
 /// resolved (`names::Renamer`), the active bindings found (`activity`), and the body lowered
 /// into the IR (`lower`), with every unsupported construct reported at once.
 ///
@@ -64,6 +66,10 @@ pub fn lower_function(func: &ItemFn, sig: &Signature) -> syn::Result<Func> {
     let typed: Vec<(String, &Type)> = params.iter().map(|p| (p.name.to_string(), &p.ty)).collect();
     iterators::chains(&mut body, zero, one, float_types, &typed);
     flatten::loops(&mut body);
+    hoist::reductions(
+        &mut body,
+        matches!(scalar.to_string().as_str(), "f64" | "f32"),
+    );
     desugar::windows(&mut body);
     let mut renamer = Renamer::new(names::Fresh::new(q!(#func #body)));
     for p in params.iter() {

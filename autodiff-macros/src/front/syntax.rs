@@ -456,6 +456,35 @@ pub fn writes_in(e: &Expr) -> Vec<proc_macro2::Span> {
     w.0
 }
 
+/// The variables `e` itself binds (`let`s, `for` and `match` patterns, closure parameters):
+/// names are unique by now, so a write to one of them stays inside `e`.
+pub fn bound_in(e: &Expr) -> std::collections::HashSet<String> {
+    struct B(Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for B {
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            pat_bindings(&l.pat, &mut self.0);
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+            pat_bindings(&f.pat, &mut self.0);
+            syn::visit::visit_expr_for_loop(self, f);
+        }
+        fn visit_arm(&mut self, a: &'ast syn::Arm) {
+            pat_bindings(&a.pat, &mut self.0);
+            syn::visit::visit_arm(self, a);
+        }
+        fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+            for p in &c.inputs {
+                pat_bindings(p, &mut self.0);
+            }
+            syn::visit::visit_expr_closure(self, c);
+        }
+    }
+    let mut b = B(Vec::new());
+    syn::visit::Visit::visit_expr(&mut b, e);
+    b.0.into_iter().collect()
+}
+
 /// The base variables that `e` assigns (`x = ..`, `x[i] += ..`, `s.f *= ..`) or borrows mutably
 /// (`&mut x`), with the span of each write; closures and nested items included.
 pub fn written_bases(e: &Expr) -> Vec<(proc_macro2::Span, String)> {
@@ -507,16 +536,17 @@ pub fn written_bases(e: &Expr) -> Vec<(proc_macro2::Span, String)> {
 /// `break` / `continue` that leave, and `return`s inside, an expression used as a value (a
 /// `let` initializer, the right side of an assignment, an argument): the spans, each with what
 /// it is. The structured reverse sweep cannot leave a value half made. A `loop` or labelled
-/// block that is the whole value and that `hoisted` says is lowered into statements before
-/// its use (`let r = loop { .. }` on active values) is no value here: exits from it are
-/// statements' exits.
+/// block that is the whole value of a `let` or of an assignment, and that `hoisted` says is
+/// lowered into statements before its use (`let r = loop { .. }`), is no value here: exits
+/// from it are statements' exits. `hoisted(e, named)` is asked with `named` when the value is
+/// bound to a name (or `_`, or assigned), where a passive one can be lowered too.
 pub fn exits_from_values(
     body: &syn::Block,
-    hoisted: &dyn Fn(&Expr) -> bool,
+    hoisted: &dyn Fn(&Expr, bool) -> bool,
 ) -> Vec<(proc_macro2::Span, &'static str)> {
     use syn::spanned::Spanned;
     struct V<'h> {
-        hoisted: &'h dyn Fn(&Expr) -> bool,
+        hoisted: &'h dyn Fn(&Expr, bool) -> bool,
         /// The labels of the loops and labelled blocks around, innermost last, each with
         /// whether it is a block (which only a labelled `break` leaves).
         loops: Vec<(Option<String>, bool)>,
@@ -526,13 +556,20 @@ pub fn exits_from_values(
     }
     impl V<'_> {
         fn value(&mut self, e: &Expr) {
+            self.frames.push(self.loops.len());
+            syn::visit::Visit::visit_expr(self, e);
+            self.frames.pop();
+        }
+        /// The whole value of a `let` or an assignment (`named`: bound to a name or `_`, or
+        /// assigned).
+        fn whole_value(&mut self, e: &Expr, named: bool) {
             let whole = strip_paren(e);
             let exited = match whole {
                 Expr::Loop(l) => loop_has_value(l),
                 Expr::Block(b) => !block_breaks(b).is_empty(),
                 _ => false,
             };
-            if exited && (self.hoisted)(whole) {
+            if exited && (self.hoisted)(whole, named) {
                 syn::visit::Visit::visit_expr(self, e);
                 return;
             }
@@ -574,18 +611,39 @@ pub fn exits_from_values(
     impl<'ast> syn::visit::Visit<'ast> for V<'_> {
         fn visit_local(&mut self, l: &'ast syn::Local) {
             if let Some(init) = &l.init {
-                self.value(&init.expr);
+                let named = matches!(strip_pat_type(&l.pat), Pat::Ident(_) | Pat::Wild(_));
+                self.whole_value(&init.expr, named);
                 if let Some((_, d)) = &init.diverge {
                     syn::visit::Visit::visit_expr(self, d);
                 }
             }
         }
         fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
-            self.value(&a.right);
+            self.whole_value(&a.right, true);
         }
         fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+            use syn::BinOp::*;
             self.value(&b.left);
-            self.value(&b.right);
+            match b.op {
+                AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_) => {
+                    self.whole_value(&b.right, true)
+                }
+                _ => self.value(&b.right),
+            }
+        }
+        // Conditions and scrutinees are kept as written.
+        fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
+            self.value(&i.cond);
+            syn::visit::Visit::visit_block(self, &i.then_branch);
+            if let Some((_, e)) = &i.else_branch {
+                syn::visit::Visit::visit_expr(self, e);
+            }
+        }
+        fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
+            self.value(&m.expr);
+            for a in &m.arms {
+                syn::visit::Visit::visit_arm(self, a);
+            }
         }
         fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
             c.args.iter().for_each(|a| self.value(a));
@@ -712,6 +770,71 @@ pub fn breaks_to<'a>(
     };
     syn::visit::Visit::visit_block(&mut v, body);
     v.out
+}
+
+/// Whether `e` (a loop or labelled block) holds a `return`, or a `break` or `continue` to a
+/// loop or block around it (closures and items have exits of their own).
+pub fn leaves(e: &Expr) -> bool {
+    struct V {
+        /// Labels defined inside, and the number of loops inside, around the current point.
+        labels: Vec<String>,
+        loops: usize,
+        found: bool,
+    }
+    impl V {
+        fn exit(&mut self, label: &Option<syn::Lifetime>) {
+            let inside = match label {
+                Some(l) => self.labels.contains(&l.ident.to_string()),
+                None => self.loops > 0,
+            };
+            self.found |= !inside;
+        }
+        fn nested(&mut self, label: &Option<syn::Label>, is_loop: bool, body: &syn::Block) {
+            let n = self.labels.len();
+            if let Some(l) = label {
+                self.labels.push(l.name.ident.to_string());
+            }
+            self.loops += usize::from(is_loop);
+            syn::visit::Visit::visit_block(self, body);
+            self.loops -= usize::from(is_loop);
+            self.labels.truncate(n);
+        }
+    }
+    impl<'ast> syn::visit::Visit<'ast> for V {
+        fn visit_expr_break(&mut self, b: &'ast syn::ExprBreak) {
+            self.exit(&b.label);
+            syn::visit::visit_expr_break(self, b);
+        }
+        fn visit_expr_continue(&mut self, c: &'ast syn::ExprContinue) {
+            self.exit(&c.label);
+        }
+        fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
+            self.found = true;
+        }
+        fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+            self.nested(&l.label, true, &l.body);
+        }
+        fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+            self.visit_expr(&w.cond);
+            self.nested(&w.label, true, &w.body);
+        }
+        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+            self.visit_expr(&f.expr);
+            self.nested(&f.label, true, &f.body);
+        }
+        fn visit_expr_block(&mut self, b: &'ast syn::ExprBlock) {
+            self.nested(&b.label, false, &b.block);
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut v = V {
+        labels: Vec::new(),
+        loops: 0,
+        found: false,
+    };
+    syn::visit::Visit::visit_expr(&mut v, e);
+    v.found
 }
 
 /// Whether some `break` leaves this `loop` with a value (so the loop is a value).

@@ -681,7 +681,6 @@ pub fn gmm_objective_grad(
     let mut __tape6 = ::std::vec::Vec::new();
     let mut __tape7 = ::std::vec::Vec::new();
     let mut __tape8 = ::std::vec::Vec::new();
-    let mut __tape9 = ::std::vec::Vec::new();
     let mut n = (x.len() / D);
     let mut sum_qs = ([0.0; K]);
     let mut sum_qs__bar = ::autodiff_core::rt::zero_of(&sum_qs);
@@ -909,15 +908,10 @@ pub fn gmm_objective_grad(
         let mut __w_sum_qs_0 = -0.0f64;
         for k__4 in 0..K {
             let mut fro = (0.0);
-            {
-                let __trips = ::core::iter::Iterator::size_hint(&(0..D)).0;
-                __tape9.reserve(__trips);
-                for j__4 in 0..D {
-                    let mut q = qdiags[k__4][j__4];
-                    let mut __t18 = q * q;
-                    fro += __t18;
-                    ::autodiff_core::rt::push(&mut __tape9, q);
-                }
+            for j__4 in 0..D {
+                let mut q = qdiags[k__4][j__4];
+                let mut __t18 = q * q;
+                fro += __t18;
             }
             for j__5 in D..ICF {
                 let mut __t19 = icf[k__4][j__5] * icf[k__4][j__5];
@@ -944,7 +938,7 @@ pub fn gmm_objective_grad(
                         + __t19__bar * (icf[k__4][j__5] + icf[k__4][j__5]);
                 }
                 for j__4 in (0..D).rev() {
-                    let mut q = __tape9.pop().unwrap();
+                    let mut q = qdiags[k__4][j__4];
                     let mut q__bar = -0.0f64;
                     let mut __t18__bar = -0.0f64;
                     __t18__bar = __t18__bar + fro__bar;

@@ -25,57 +25,51 @@ fn running_jvp(xs: &[f64], mut xs__dot: &[f64]) -> (f64, f64) {
     assert_eq!(
         xs.len(), xs__dot.len(), "the tangent of `xs` must have the length of `xs`"
     );
-    let (mut hi, mut hi__dot) = {
-        let mut __acc = (0.0f64);
-        let mut __acc__dot = 0.0f64;
-        let mut __some = (false);
-        for __i0 in 0..xs.len() {
-            let mut __x = xs[__i0];
-            let mut __x__dot = xs__dot[__i0];
-            let mut __y = __x;
-            let mut __y__dot = __x__dot;
-            if !__some
-                || ({
-                    let a = &__acc;
-                    let b = &__y;
-                    a.total_cmp(b)
-                } != ::core::cmp::Ordering::Greater)
-            {
-                __acc = __y;
-                __acc__dot = __y__dot;
-            } else {}
-            __some = (true);
+    let mut hi = (0.0f64);
+    let mut hi__dot = 0.0f64;
+    let mut __some0 = (false);
+    for __i0 in 0..xs.len() {
+        let mut __x = xs[__i0];
+        let mut __x__dot = xs__dot[__i0];
+        let mut __y = __x;
+        let mut __y__dot = __x__dot;
+        if !__some0
+            || ({
+                let a = &hi;
+                let b = &__y;
+                a.total_cmp(b)
+            } != ::core::cmp::Ordering::Greater)
+        {
+            hi = __y;
+            hi__dot = __y__dot;
+        } else {}
+        __some0 = (true);
+    }
+    ::core::assert!(__some0, "called `Option::unwrap()` on a `None` value");
+    let mut t = (0.0f64);
+    let mut t__dot = 0.0f64;
+    let mut __some1 = (false);
+    for __i1 in 0..xs.len() {
+        let mut x = xs[__i1];
+        let mut x__dot = xs__dot[__i1];
+        let mut __y__1 = x * x;
+        let mut __y__1__dot = x__dot * (x + x);
+        if __some1 {
+            let mut a__1 = t;
+            let mut a__1__dot = t__dot;
+            let mut b__1 = __y__1;
+            let mut b__1__dot = __y__1__dot;
+            let mut __t0 = a__1 + b__1;
+            let mut __t0__dot = a__1__dot + b__1__dot;
+            t = __t0;
+            t__dot = __t0__dot;
+        } else {
+            t = __y__1;
+            t__dot = __y__1__dot;
         }
-        ::core::assert!(__some, "called `Option::unwrap()` on a `None` value");
-        (__acc, __acc__dot)
-    };
-    let (mut t, mut t__dot) = {
-        let mut __acc__1 = (0.0f64);
-        let mut __acc__1__dot = 0.0f64;
-        let mut __some__1 = (false);
-        for __i1 in 0..xs.len() {
-            let mut x = xs[__i1];
-            let mut x__dot = xs__dot[__i1];
-            let mut __y__1 = x * x;
-            let mut __y__1__dot = x__dot * (x + x);
-            if __some__1 {
-                let mut a__1 = __acc__1;
-                let mut a__1__dot = __acc__1__dot;
-                let mut b__1 = __y__1;
-                let mut b__1__dot = __y__1__dot;
-                let mut __t0 = a__1 + b__1;
-                let mut __t0__dot = a__1__dot + b__1__dot;
-                __acc__1 = __t0;
-                __acc__1__dot = __t0__dot;
-            } else {
-                __acc__1 = __y__1;
-                __acc__1__dot = __y__1__dot;
-            }
-            __some__1 = (true);
-        }
-        ::core::assert!(__some__1, "{}", "not empty");
-        (__acc__1, __acc__1__dot)
-    };
+        __some1 = (true);
+    }
+    ::core::assert!(__some1, "{}", "not empty");
     let mut __t1 = hi * t;
     let mut __t1__dot = hi__dot * t + t__dot * hi;
     (__t1, __t1__dot)
@@ -103,60 +97,56 @@ fn running_vjp(
     let mut xs__bar = ::autodiff_core::rt::zero_owned(xs);
     let mut __tape0 = ::std::vec::Vec::new();
     let mut __tape1 = ::std::vec::Vec::new();
-    let mut hi = {
-        let mut __acc = (0.0f64);
-        let mut __some = (false);
-        {
-            let __trips = ::core::iter::Iterator::size_hint(&(0..xs.len())).0;
-            __tape0.reserve(__trips);
-            for __i0 in 0..xs.len() {
-                let mut __x = xs[__i0];
-                let mut __y = __x;
-                {
-                    let __c = !__some
-                        || ({
-                            let a = &__acc;
-                            let b = &__y;
-                            a.total_cmp(b)
-                        } != ::core::cmp::Ordering::Greater);
-                    ::autodiff_core::rt::push(&mut __tape0, __c);
-                    if __c {
-                        __acc = __y;
-                    } else {}
-                }
-                __some = (true);
+    let mut hi = (0.0f64);
+    let mut hi__bar = 0.0f64;
+    let mut __some0 = (false);
+    {
+        let __trips = ::core::iter::Iterator::size_hint(&(0..xs.len())).0;
+        __tape0.reserve(__trips);
+        for __i0 in 0..xs.len() {
+            let mut __x = xs[__i0];
+            let mut __y = __x;
+            {
+                let __c = !__some0
+                    || ({
+                        let a = &hi;
+                        let b = &__y;
+                        a.total_cmp(b)
+                    } != ::core::cmp::Ordering::Greater);
+                ::autodiff_core::rt::push(&mut __tape0, __c);
+                if __c {
+                    hi = __y;
+                } else {}
             }
+            __some0 = (true);
         }
-        ::core::assert!(__some, "called `Option::unwrap()` on a `None` value");
-        __acc
-    };
-    let mut t = {
-        let mut __acc__1 = (0.0f64);
-        let mut __some__1 = (false);
-        {
-            let __trips = ::core::iter::Iterator::size_hint(&(0..xs.len())).0;
-            __tape1.reserve(__trips);
-            for __i1 in 0..xs.len() {
-                let mut x = xs[__i1];
-                let mut __y__1 = x * x;
-                {
-                    let __c = __some__1;
-                    ::autodiff_core::rt::push(&mut __tape1, __c);
-                    if __c {
-                        let mut a__1 = __acc__1;
-                        let mut b__1 = __y__1;
-                        let mut __t0 = a__1 + b__1;
-                        __acc__1 = __t0;
-                    } else {
-                        __acc__1 = __y__1;
-                    }
+    }
+    ::core::assert!(__some0, "called `Option::unwrap()` on a `None` value");
+    let mut t = (0.0f64);
+    let mut t__bar = 0.0f64;
+    let mut __some1 = (false);
+    {
+        let __trips = ::core::iter::Iterator::size_hint(&(0..xs.len())).0;
+        __tape1.reserve(__trips);
+        for __i1 in 0..xs.len() {
+            let mut x = xs[__i1];
+            let mut __y__1 = x * x;
+            {
+                let __c = __some1;
+                ::autodiff_core::rt::push(&mut __tape1, __c);
+                if __c {
+                    let mut a__1 = t;
+                    let mut b__1 = __y__1;
+                    let mut __t0 = a__1 + b__1;
+                    t = __t0;
+                } else {
+                    t = __y__1;
                 }
-                __some__1 = (true);
             }
+            __some1 = (true);
         }
-        ::core::assert!(__some__1, "{}", "not empty");
-        __acc__1
-    };
+    }
+    ::core::assert!(__some1, "{}", "not empty");
     let mut __t1 = hi * t;
     let __y = __t1;
     let __own_xs = ::std::borrow::ToOwned::to_owned(xs);
@@ -166,51 +156,43 @@ fn running_vjp(
             let xs: &[f64] = ::std::borrow::Borrow::borrow(&__own_xs);
             assert_eq!(xs.len(), xs__bar.len());
             let mut __t1__bar = ct;
-            let mut hi__bar = __t1__bar * t;
-            let mut t__bar = __t1__bar * hi;
-            {
-                let mut __acc__1__bar = -0.0f64;
-                __acc__1__bar = __acc__1__bar + t__bar;
-                for __i1 in (0..xs.len()).rev() {
-                    let mut x = xs[__i1];
-                    let mut x__bar = -0.0f64;
-                    let mut __y__1__bar = -0.0f64;
-                    if __tape1.pop().unwrap() {
-                        let mut a__1__bar = -0.0f64;
-                        let mut b__1__bar = -0.0f64;
-                        let mut __t0__bar = -0.0f64;
-                        let __b = __acc__1__bar;
-                        __acc__1__bar = 0.0f64;
-                        ::autodiff_core::rt::acc(&mut __t0__bar, &__b);
-                        a__1__bar = a__1__bar + __t0__bar;
-                        b__1__bar = b__1__bar + __t0__bar;
-                        __y__1__bar = __y__1__bar + b__1__bar;
-                        __acc__1__bar = __acc__1__bar + a__1__bar;
-                    } else {
-                        let __b = __acc__1__bar;
-                        __acc__1__bar = 0.0f64;
-                        ::autodiff_core::rt::acc(&mut __y__1__bar, &__b);
-                    }
-                    x__bar = x__bar + __y__1__bar * (x + x);
-                    xs__bar[__i1] = xs__bar[__i1] + x__bar;
+            hi__bar = hi__bar + __t1__bar * t;
+            t__bar = t__bar + __t1__bar * hi;
+            for __i1 in (0..xs.len()).rev() {
+                let mut x = xs[__i1];
+                let mut x__bar = -0.0f64;
+                let mut __y__1__bar = -0.0f64;
+                if __tape1.pop().unwrap() {
+                    let mut a__1__bar = -0.0f64;
+                    let mut b__1__bar = -0.0f64;
+                    let mut __t0__bar = -0.0f64;
+                    let __b = t__bar;
+                    t__bar = 0.0f64;
+                    ::autodiff_core::rt::acc(&mut __t0__bar, &__b);
+                    a__1__bar = a__1__bar + __t0__bar;
+                    b__1__bar = b__1__bar + __t0__bar;
+                    __y__1__bar = __y__1__bar + b__1__bar;
+                    t__bar = t__bar + a__1__bar;
+                } else {
+                    let __b = t__bar;
+                    t__bar = 0.0f64;
+                    ::autodiff_core::rt::acc(&mut __y__1__bar, &__b);
                 }
+                x__bar = x__bar + __y__1__bar * (x + x);
+                xs__bar[__i1] = xs__bar[__i1] + x__bar;
             }
-            {
-                let mut __acc__bar = -0.0f64;
-                __acc__bar = __acc__bar + hi__bar;
-                for __i0 in (0..xs.len()).rev() {
-                    let mut __x = xs[__i0];
-                    let mut __y = __x;
-                    let mut __x__bar = ::autodiff_core::rt::zero_of(&__x);
-                    let mut __y__bar = ::autodiff_core::rt::zero_of(&__y);
-                    if __tape0.pop().unwrap() {
-                        let __b = __acc__bar;
-                        __acc__bar = 0.0f64;
-                        ::autodiff_core::rt::acc(&mut __y__bar, &__b);
-                    } else {}
-                    ::autodiff_core::rt::acc(&mut __x__bar, &__y__bar);
-                    ::autodiff_core::rt::acc(&mut xs__bar[__i0], &__x__bar);
-                }
+            for __i0 in (0..xs.len()).rev() {
+                let mut __x = xs[__i0];
+                let mut __y = __x;
+                let mut __x__bar = ::autodiff_core::rt::zero_of(&__x);
+                let mut __y__bar = ::autodiff_core::rt::zero_of(&__y);
+                if __tape0.pop().unwrap() {
+                    let __b = hi__bar;
+                    hi__bar = 0.0f64;
+                    ::autodiff_core::rt::acc(&mut __y__bar, &__b);
+                } else {}
+                ::autodiff_core::rt::acc(&mut __x__bar, &__y__bar);
+                ::autodiff_core::rt::acc(&mut xs__bar[__i0], &__x__bar);
             }
             xs__bar
         },
@@ -238,110 +220,98 @@ fn running_grad(xs: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
     assert_eq!(xs.len(), xs__bar.len());
     let mut __tape0 = ::std::vec::Vec::new();
     let mut __tape1 = ::std::vec::Vec::new();
-    let mut hi = {
-        let mut __acc = (0.0f64);
-        let mut __some = (false);
-        {
-            let __trips = ::core::iter::Iterator::size_hint(&(0..xs.len())).0;
-            __tape0.reserve(__trips);
-            for __i0 in 0..xs.len() {
-                let mut __x = xs[__i0];
-                let mut __y = __x;
-                {
-                    let __c = !__some
-                        || ({
-                            let a = &__acc;
-                            let b = &__y;
-                            a.total_cmp(b)
-                        } != ::core::cmp::Ordering::Greater);
-                    ::autodiff_core::rt::push(&mut __tape0, __c);
-                    if __c {
-                        __acc = __y;
-                    } else {}
-                }
-                __some = (true);
+    let mut hi = (0.0f64);
+    let mut hi__bar = 0.0f64;
+    let mut __some0 = (false);
+    {
+        let __trips = ::core::iter::Iterator::size_hint(&(0..xs.len())).0;
+        __tape0.reserve(__trips);
+        for __i0 in 0..xs.len() {
+            let mut __x = xs[__i0];
+            let mut __y = __x;
+            {
+                let __c = !__some0
+                    || ({
+                        let a = &hi;
+                        let b = &__y;
+                        a.total_cmp(b)
+                    } != ::core::cmp::Ordering::Greater);
+                ::autodiff_core::rt::push(&mut __tape0, __c);
+                if __c {
+                    hi = __y;
+                } else {}
             }
+            __some0 = (true);
         }
-        ::core::assert!(__some, "called `Option::unwrap()` on a `None` value");
-        __acc
-    };
-    let mut t = {
-        let mut __acc__1 = (0.0f64);
-        let mut __some__1 = (false);
-        {
-            let __trips = ::core::iter::Iterator::size_hint(&(0..xs.len())).0;
-            __tape1.reserve(__trips);
-            for __i1 in 0..xs.len() {
-                let mut x = xs[__i1];
-                let mut __y__1 = x * x;
-                {
-                    let __c = __some__1;
-                    ::autodiff_core::rt::push(&mut __tape1, __c);
-                    if __c {
-                        let mut a__1 = __acc__1;
-                        let mut b__1 = __y__1;
-                        let mut __t0 = a__1 + b__1;
-                        __acc__1 = __t0;
-                    } else {
-                        __acc__1 = __y__1;
-                    }
+    }
+    ::core::assert!(__some0, "called `Option::unwrap()` on a `None` value");
+    let mut t = (0.0f64);
+    let mut t__bar = 0.0f64;
+    let mut __some1 = (false);
+    {
+        let __trips = ::core::iter::Iterator::size_hint(&(0..xs.len())).0;
+        __tape1.reserve(__trips);
+        for __i1 in 0..xs.len() {
+            let mut x = xs[__i1];
+            let mut __y__1 = x * x;
+            {
+                let __c = __some1;
+                ::autodiff_core::rt::push(&mut __tape1, __c);
+                if __c {
+                    let mut a__1 = t;
+                    let mut b__1 = __y__1;
+                    let mut __t0 = a__1 + b__1;
+                    t = __t0;
+                } else {
+                    t = __y__1;
                 }
-                __some__1 = (true);
             }
+            __some1 = (true);
         }
-        ::core::assert!(__some__1, "{}", "not empty");
-        __acc__1
-    };
+    }
+    ::core::assert!(__some1, "{}", "not empty");
     let mut __t1 = hi * t;
     let __y = __t1;
     let __adj: ::std::vec::Vec<f64> = {
         let ct: f64 = 1.0f64;
         let mut __t1__bar = ct;
-        let mut hi__bar = __t1__bar * t;
-        let mut t__bar = __t1__bar * hi;
-        {
-            let mut __acc__1__bar = -0.0f64;
-            __acc__1__bar = __acc__1__bar + t__bar;
-            for __i1 in (0..xs.len()).rev() {
-                let mut x = xs[__i1];
-                let mut x__bar = -0.0f64;
-                let mut __y__1__bar = -0.0f64;
-                if __tape1.pop().unwrap() {
-                    let mut a__1__bar = -0.0f64;
-                    let mut b__1__bar = -0.0f64;
-                    let mut __t0__bar = -0.0f64;
-                    let __b = __acc__1__bar;
-                    __acc__1__bar = 0.0f64;
-                    ::autodiff_core::rt::acc(&mut __t0__bar, &__b);
-                    a__1__bar = a__1__bar + __t0__bar;
-                    b__1__bar = b__1__bar + __t0__bar;
-                    __y__1__bar = __y__1__bar + b__1__bar;
-                    __acc__1__bar = __acc__1__bar + a__1__bar;
-                } else {
-                    let __b = __acc__1__bar;
-                    __acc__1__bar = 0.0f64;
-                    ::autodiff_core::rt::acc(&mut __y__1__bar, &__b);
-                }
-                x__bar = x__bar + __y__1__bar * (x + x);
-                xs__bar[__i1] = xs__bar[__i1] + x__bar;
+        hi__bar = hi__bar + __t1__bar * t;
+        t__bar = t__bar + __t1__bar * hi;
+        for __i1 in (0..xs.len()).rev() {
+            let mut x = xs[__i1];
+            let mut x__bar = -0.0f64;
+            let mut __y__1__bar = -0.0f64;
+            if __tape1.pop().unwrap() {
+                let mut a__1__bar = -0.0f64;
+                let mut b__1__bar = -0.0f64;
+                let mut __t0__bar = -0.0f64;
+                let __b = t__bar;
+                t__bar = 0.0f64;
+                ::autodiff_core::rt::acc(&mut __t0__bar, &__b);
+                a__1__bar = a__1__bar + __t0__bar;
+                b__1__bar = b__1__bar + __t0__bar;
+                __y__1__bar = __y__1__bar + b__1__bar;
+                t__bar = t__bar + a__1__bar;
+            } else {
+                let __b = t__bar;
+                t__bar = 0.0f64;
+                ::autodiff_core::rt::acc(&mut __y__1__bar, &__b);
             }
+            x__bar = x__bar + __y__1__bar * (x + x);
+            xs__bar[__i1] = xs__bar[__i1] + x__bar;
         }
-        {
-            let mut __acc__bar = -0.0f64;
-            __acc__bar = __acc__bar + hi__bar;
-            for __i0 in (0..xs.len()).rev() {
-                let mut __x = xs[__i0];
-                let mut __y = __x;
-                let mut __x__bar = ::autodiff_core::rt::zero_of(&__x);
-                let mut __y__bar = ::autodiff_core::rt::zero_of(&__y);
-                if __tape0.pop().unwrap() {
-                    let __b = __acc__bar;
-                    __acc__bar = 0.0f64;
-                    ::autodiff_core::rt::acc(&mut __y__bar, &__b);
-                } else {}
-                ::autodiff_core::rt::acc(&mut __x__bar, &__y__bar);
-                ::autodiff_core::rt::acc(&mut xs__bar[__i0], &__x__bar);
-            }
+        for __i0 in (0..xs.len()).rev() {
+            let mut __x = xs[__i0];
+            let mut __y = __x;
+            let mut __x__bar = ::autodiff_core::rt::zero_of(&__x);
+            let mut __y__bar = ::autodiff_core::rt::zero_of(&__y);
+            if __tape0.pop().unwrap() {
+                let __b = hi__bar;
+                hi__bar = 0.0f64;
+                ::autodiff_core::rt::acc(&mut __y__bar, &__b);
+            } else {}
+            ::autodiff_core::rt::acc(&mut __x__bar, &__y__bar);
+            ::autodiff_core::rt::acc(&mut xs__bar[__i0], &__x__bar);
         }
         xs__bar
     };

@@ -413,9 +413,9 @@ impl Rev<'_> {
                         let e = cx.rule_primal(rule, &args);
                         q!(let mut #n #ty = #e;)
                     }
-                    Rhs::Call { path, args, method }
-                        if self.facts.self_calls.contains_key(&key) =>
-                    {
+                    Rhs::Call {
+                        path, args, method, ..
+                    } if self.facts.self_calls.contains_key(&key) => {
                         // A call to itself: its value only; the reverse sweep calls the
                         // recursive pullback on the same arguments, so a value it still reads
                         // is passed as a copy.

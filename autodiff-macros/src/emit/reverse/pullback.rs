@@ -456,9 +456,9 @@ impl Rev<'_> {
                         }
                         out
                     }
-                    Rhs::Call { path, args, method }
-                        if self.facts.self_calls.contains_key(&key) =>
-                    {
+                    Rhs::Call {
+                        path, args, method, ..
+                    } if self.facts.self_calls.contains_key(&key) => {
                         self.rev_self_call(path, args, *method, key, q!(#vb))
                     }
                     Rhs::Call { args, .. } => {

@@ -153,9 +153,15 @@ impl Lowerer<'_> {
         });
     }
 
-    /// A slot for the value of a loop or block: a temporary declared (in `out`) before it.
-    fn slot(&mut self, span: Span, out: &mut Vec<Stmt>) -> VarId {
+    /// A slot for the value of a loop or block: a temporary declared (in `out`) before it,
+    /// passive for a value that carries no derivative.
+    fn slot(&mut self, span: Span, active: bool, out: &mut Vec<Stmt>) -> VarId {
         let t = self.temp(false);
+        if !active {
+            self.vars[t].active = false;
+            self.vars[t].float_kind = true;
+            self.vars[t].kind = ValueKind::Floats;
+        }
         let core = crate::core_path::core_path();
         let tokens = quote::quote_spanned!(span=> #core::rt::placeholder());
         out.push(Stmt::Let {
@@ -173,6 +179,13 @@ impl Lowerer<'_> {
 
     /// The slot, after its loop: a float when every value assigned to it is known to be one.
     fn slot_value(&mut self, slot: VarId, values: &[Operand], span: Span) -> Rhs {
+        if !self.vars[slot].active {
+            let name = &self.vars[slot].name;
+            return Rhs::Operand(Operand::Const {
+                tokens: q!(#name),
+                float: true,
+            });
+        }
         self.vars[slot].scalar =
             !values.is_empty() && values.iter().all(|v| op_scalar(v, &self.vars));
         Rhs::Operand(Operand::Place(Place {
@@ -183,10 +196,15 @@ impl Lowerer<'_> {
         }))
     }
 
-    /// `loop { .. break v; .. }` used as a value.
-    pub(super) fn lower_value_loop(&mut self, l: &syn::ExprLoop, out: &mut Vec<Stmt>) -> Rhs {
+    /// `loop { .. break v; .. }` used as a value (`active`: one that carries a derivative).
+    pub(super) fn lower_value_loop(
+        &mut self,
+        l: &syn::ExprLoop,
+        active: bool,
+        out: &mut Vec<Stmt>,
+    ) -> Rhs {
         let span = l.span();
-        let slot = self.slot(span, out);
+        let slot = self.slot(span, active, out);
         let label = l.label.as_ref().map(|l| l.name.clone());
         self.loops.push(LoopFrame::new(label, false, Some(slot)));
         self.loop_depth += 1;
@@ -210,6 +228,7 @@ impl Lowerer<'_> {
         &mut self,
         b: &syn::ExprBlock,
         value: bool,
+        active: bool,
         out: &mut Vec<Stmt>,
     ) -> Option<Option<Rhs>> {
         let breaks = crate::front::syntax::block_breaks(b);
@@ -219,7 +238,7 @@ impl Lowerer<'_> {
         let span = b.span();
         let label = b.label.as_ref().map(|l| l.name.clone());
         let valued = value || breaks.iter().any(|x| x.expr.is_some());
-        let slot = valued.then(|| self.slot(span, out));
+        let slot = valued.then(|| self.slot(span, active, out));
         self.loops.push(LoopFrame::new(label.clone(), true, slot));
         self.loop_depth += 1;
         let mut body = self.lower_block(&b.block);
@@ -254,6 +273,42 @@ impl Lowerer<'_> {
             exit: None,
         });
         Some(slot.map(|s| self.slot_value(s, &frame.values, span)))
+    }
+}
+
+impl Lowerer<'_> {
+    /// A passive `loop` used as a value, or labelled block, that is lowered all the same
+    /// (kept as written, its exits to the loops around or its writes of active values would
+    /// be lost): one with such an exit or write.
+    pub(super) fn hoists_passive(&self, e: &Expr) -> bool {
+        let whole = crate::front::syntax::strip_paren(e);
+        let valued = match whole {
+            Expr::Loop(l) => crate::front::syntax::loop_has_value(l),
+            Expr::Block(b) => !crate::front::syntax::block_breaks(b).is_empty(),
+            _ => false,
+        };
+        if !valued || self.is_active(whole) {
+            return false;
+        }
+        let own = crate::front::syntax::bound_in(whole);
+        crate::front::syntax::leaves(whole)
+            || crate::front::syntax::written_bases(whole)
+                .iter()
+                .any(|(_, b)| self.active.contains(b) && !own.contains(b))
+    }
+
+    /// Lowers such a passive value ([`Self::hoists_passive`]) into statements: its value is a
+    /// passive slot.
+    pub(super) fn lower_passive_value(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        let rhs = match crate::front::syntax::strip_paren(e) {
+            Expr::Loop(l) => Some(self.lower_value_loop(l, false, out)),
+            Expr::Block(b) => self.lower_labelled_block(b, true, false, out).flatten(),
+            _ => None,
+        };
+        match rhs {
+            Some(Rhs::Operand(op)) => op,
+            _ => unreachable!("a hoisted value is a loop or a block with a slot"),
+        }
     }
 }
 

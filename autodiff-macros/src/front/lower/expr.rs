@@ -199,6 +199,9 @@ impl Lowerer<'_> {
 
     /// Lowers an expression to an operand, binding its operations to temporaries in `out`.
     pub(super) fn lower_operand(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Operand {
+        if self.hoists_passive(e) {
+            return self.lower_passive_value(e, out);
+        }
         if !self.is_active(e) {
             self.no_hidden_writes(e);
             let c = Operand::Const {
@@ -249,12 +252,15 @@ impl Lowerer<'_> {
         })
     }
 
-    /// A passive expression is kept as the user's tokens: a write of an active value inside it
-    /// (`let k = { s = s * x; 3 };`) would carry no derivative, so it is refused.
+    /// A passive expression is kept as the user's tokens: a write of an active value declared
+    /// outside it (`let k = { s = s * x; 3 };`) would carry no derivative, so it is refused.
+    /// Its own locals are its business (`stop_gradient(xs.iter().map(..).sum())`, whose
+    /// accumulator is active by name).
     pub(super) fn no_hidden_writes(&mut self, e: &Expr) {
+        let own = crate::front::syntax::bound_in(e);
         let writes: Vec<_> = crate::front::syntax::written_bases(e)
             .into_iter()
-            .filter(|(_, base)| self.active.contains(base))
+            .filter(|(_, base)| self.active.contains(base) && !own.contains(base))
             .collect();
         for (span, base) in writes {
             self.error(span, format!("`{base}` carries a derivative and is written inside an expression whose value carries none (kept as written, its writes would carry no derivative): write the assignment as a statement of its own"));
@@ -390,6 +396,9 @@ impl Lowerer<'_> {
     pub(super) fn lower_rhs(&mut self, e: &Expr, out: &mut Vec<Stmt>) -> Rhs {
         // Set for an operator inside a value declared to be a struct (`operators`).
         let declared = std::mem::take(&mut self.struct_ctx);
+        if self.hoists_passive(e) {
+            return Rhs::Operand(self.lower_passive_value(e, out));
+        }
         if !self.is_active(e) {
             self.no_hidden_writes(e);
             return Rhs::Operand(Operand::Const {
@@ -603,7 +612,7 @@ impl Lowerer<'_> {
             }
             Expr::Block(b) => {
                 if b.label.is_some()
-                    && let Some(rhs) = self.lower_labelled_block(b, true, out)
+                    && let Some(rhs) = self.lower_labelled_block(b, true, true, out)
                 {
                     return rhs.expect("a block lowered for its value has a slot");
                 }
@@ -611,7 +620,7 @@ impl Lowerer<'_> {
                 Rhs::Block(block)
             }
             Expr::Loop(l) if crate::front::syntax::loop_has_value(l) => {
-                self.lower_value_loop(l, out)
+                self.lower_value_loop(l, true, out)
             }
             Expr::Closure(_) => Rhs::Operand(Operand::Const {
                 tokens: e.to_token_stream(),

@@ -135,6 +135,15 @@ impl Lowerer<'_> {
                 body = b;
                 continue;
             }
+            // A `Vec` row the body uses otherwise than `rows.rs` replaces (writes it, formats
+            // it) would be copied out of its collection, which a `Vec` cannot be.
+            if self.is_active(src) && self.has_vec_rows(src) {
+                self.error(
+                    pat.span(),
+                    "this row is a `Vec`, which the loop would have to copy: use it without `mut`, without assigning it and outside format strings (`row[j]`, `row.iter()`, `for v in row`, `g(row)`), or loop over indices (`for i in 0..m.len()`) and read `m[i][j]`",
+                );
+                // Still bound below (as a copy), so that its uses report nothing more.
+            }
             // An active element is bound by value: where the loop yields a reference, `*x`
             // in the body is that value.
             if self.is_active(src) && !by_ref_pat && self.yields_refs(&f.expr, src, *items) {

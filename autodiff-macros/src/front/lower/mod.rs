@@ -72,6 +72,8 @@ pub struct Lowerer<'a> {
     ret_struct: bool,
     /// The expression being lowered is an operator inside a value declared to be a struct.
     struct_ctx: bool,
+    /// Collections whose elements are `Vec`s (which an element loop cannot copy: `rows.rs`).
+    vec_rows: HashSet<String>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -105,6 +107,7 @@ impl<'a> Lowerer<'a> {
             scalar_ty: None,
             ret_struct: false,
             struct_ctx: false,
+            vec_rows: HashSet::new(),
         }
     }
 
@@ -146,6 +149,9 @@ impl<'a> Lowerer<'a> {
             param: Some(kind),
         });
         self.by_name.insert(name.to_string(), id);
+        if rows::vec_elements(ty) {
+            self.vec_rows.insert(name.to_string());
+        }
         id
     }
 
@@ -220,6 +226,7 @@ impl<'a> Lowerer<'a> {
 
     /// Lowers the function body.
     pub fn lower_body(&mut self, body: &syn::Block) -> Block {
+        self.vec_rows.extend(rows::vec_row_locals(body));
         // Closures are rejected wherever they are (a call of a local closure would look like a
         // call of a function without derivative), except the predicates of `filter` in a loop
         // `lower` understands, and those of a chain ending in `count`, `all` or `any`: they only
@@ -314,8 +321,10 @@ impl<'a> Lowerer<'a> {
         for (span, msg) in exits_from_floats(body, self.active) {
             self.error(span, msg);
         }
-        for (span, what) in crate::front::syntax::exits_from_values(body, &|e| self.is_active(e)) {
-            self.error(span, format!("{what} out of a value (a block, `if` or `match` whose value is used) is not supported in a differentiated function: declare the variable with `let mut` before, assign it inside, and exit with a statement"));
+        for (span, what) in crate::front::syntax::exits_from_values(body, &|e, named| {
+            self.is_active(e) || named && self.hoists_passive(e)
+        }) {
+            self.error(span, format!("{what} out of a value (a block, `if` or `match` whose value is used, or a `loop` or labelled block inside a larger value) is not supported in a differentiated function: declare the variable with `let mut` before, assign it inside, and exit with a statement (a `loop` or labelled block may exit when it is a `let`'s whole value: `let v = loop {{ .. }};`)"));
         }
         self.lower_block(body)
     }

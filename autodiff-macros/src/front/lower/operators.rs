@@ -235,17 +235,30 @@ impl Lowerer<'_> {
                 };
                 if self.struct_vars.contains(&id) {
                     Class::Struct
-                } else if self.float_vars.contains(&id)
-                    || self.vars[id].scalar
-                    || self.vars[id].kind == ValueKind::Floats
-                {
+                } else if self.float_vars.contains(&id) || self.vars[id].scalar {
+                    // (Not `kind == Floats`: a passive `let`'s kind joins `2.0 * v` to floats.)
                     Class::Float
                 } else {
                     Class::Unknown
                 }
             }
-            // An element of floats is a float.
-            Expr::Index(i) if self.operand_class(&i.expr) == Class::Float => Class::Float,
+            // An element of floats is a float; of anything else, not known (a passive `let`'s
+            // kind is not trusted: it joins `2.0 * v` to floats).
+            Expr::Index(i) => match self.operand_class(&i.expr) {
+                Class::Float => Class::Float,
+                _ => Class::Unknown,
+            },
+            Expr::Field(f) => match (self.operand_class(&f.base), &f.member) {
+                (Class::Float, syn::Member::Unnamed(_)) => Class::Float,
+                _ => Class::Unknown,
+            },
+            // What a binding points to (a loop's element, held by value): its class.
+            Expr::Unary(u) if matches!(u.op, UnOp::Deref(_)) => match self.operand_class(&u.expr) {
+                Class::RefStruct => Class::Struct,
+                c => c,
+            },
+            Expr::Path(_) if self.value_kind(e) == ValueKind::Floats => Class::Float,
+            Expr::Path(_) => Class::Unknown,
             // An active float row is declared with the float type (`float_row_type`): a float.
             Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => match self.operand_class(&u.expr) {
                 Class::Struct => Class::Struct,

@@ -67,7 +67,10 @@ impl Lowerer<'_> {
         };
         let mut out = body.clone();
         a.visit_block_mut(&mut out);
-        (a.ok && a.row).then_some(out)
+        // A row the body never names needs no binding (a `Vec` row could not be copied into
+        // one).
+        let unnamed = || !names_ident(&quote::ToTokens::to_token_stream(body), name);
+        (a.ok && (a.row || self.has_vec_rows(src) && unnamed())).then_some(out)
     }
 
     /// Whether the loop `iter` over `src` (whose items `items` says how the iterator yields)
@@ -250,9 +253,7 @@ impl VisitMut for Alias {
             Expr::MethodCall(m) if matches!(m.method.to_string().as_str(), "zip" | "chain") => {
                 self.visit_expr_mut(&mut m.receiver);
                 for a in m.args.iter_mut() {
-                    if self.is_name(a) {
-                        self.row = true;
-                    }
+                    self.row |= self.iterated(a);
                     self.arg(a);
                 }
             }
@@ -271,9 +272,13 @@ impl VisitMut for Alias {
                     self.arg(a);
                 }
             }
-            Expr::ForLoop(f) if self.is_name(&f.expr) => {
+            Expr::ForLoop(f) if self.iterated(&f.expr) => {
                 self.row = true;
-                *f.expr = self.bare();
+                if self.is_name(&f.expr) {
+                    *f.expr = self.bare();
+                } else {
+                    self.visit_expr_mut(&mut f.expr);
+                }
                 self.visit_pat_mut(&mut f.pat);
                 self.visit_block_mut(&mut f.body);
             }
@@ -329,6 +334,14 @@ impl VisitMut for Alias {
 }
 
 impl Alias {
+    /// `row` or `&row` where it is iterated (a `for` loop's source, a `zip`'s argument).
+    fn iterated(&self, e: &Expr) -> bool {
+        match crate::front::syntax::strip_paren(e) {
+            Expr::Reference(r) => self.is_name(&r.expr),
+            e => self.is_name(e),
+        }
+    }
+
     /// An argument (of a call, of a method): the row by reference or by value, unparenthesized
     /// (`g(&m[k])` is how a call passes a reference).
     fn arg(&mut self, a: &mut Expr) {
@@ -358,4 +371,77 @@ pub(super) fn deref_free(body: &syn::Block, name: &Ident) -> syn::Block {
     let mut out = body.clone();
     D(name).visit_block_mut(&mut out);
     out
+}
+
+/// Whether a type's elements are `Vec`s: `Vec<Vec<T>>`, `[Vec<T>; N]`, `&[Vec<T>]` (behind
+/// references).
+pub(super) fn vec_elements(ty: &syn::Type) -> bool {
+    fn is_vec(t: &syn::Type) -> bool {
+        matches!(t, syn::Type::Path(p) if p.qself.is_none() && p.path.segments.last().is_some_and(|s| s.ident == "Vec"))
+    }
+    match ty {
+        syn::Type::Reference(r) => vec_elements(&r.elem),
+        syn::Type::Paren(p) => vec_elements(&p.elem),
+        syn::Type::Slice(s) => is_vec(&s.elem),
+        syn::Type::Array(a) => is_vec(&a.elem),
+        syn::Type::Path(p) if p.qself.is_none() => p.path.segments.last().is_some_and(|s| {
+            s.ident == "Vec"
+                && matches!(&s.arguments, syn::PathArguments::AngleBracketed(a)
+                    if matches!(a.args.first(), Some(syn::GenericArgument::Type(t)) if is_vec(t)))
+        }),
+        _ => false,
+    }
+}
+
+/// The locals of `body` whose elements are `Vec`s, as their `let`s show: a type
+/// (`Vec<Vec<f64>>`) or a `vec![vec![..]; n]`.
+pub(super) fn vec_row_locals(body: &syn::Block) -> Vec<String> {
+    struct L(Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for L {
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            let (pat, ty) = match &l.pat {
+                syn::Pat::Type(t) => (&*t.pat, Some(&*t.ty)),
+                p => (p, None),
+            };
+            let nested_vec = |e: &Expr| match e {
+                Expr::Macro(m) if m.mac.path.is_ident("vec") => {
+                    m.mac.tokens.to_string().trim_start().starts_with("vec !")
+                        || m.mac.tokens.to_string().trim_start().starts_with("vec!")
+                }
+                _ => false,
+            };
+            if let syn::Pat::Ident(pi) = pat
+                && (ty.is_some_and(vec_elements)
+                    || l.init.as_ref().is_some_and(|i| nested_vec(&i.expr)))
+            {
+                self.0.push(pi.ident.to_string());
+            }
+            syn::visit::visit_local(self, l);
+        }
+    }
+    let mut l = L(Vec::new());
+    syn::visit::Visit::visit_block(&mut l, body);
+    l.0
+}
+
+impl Lowerer<'_> {
+    /// Whether the elements of `src` (a collection, a row of one) are known to be `Vec`s.
+    pub(super) fn has_vec_rows(&self, src: &Expr) -> bool {
+        match crate::front::syntax::strip_paren(src) {
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|i| self.vec_rows.contains(&i.to_string())),
+            _ => false,
+        }
+    }
+}
+
+/// Whether a token stream contains the identifier `name`.
+fn names_ident(t: &TokenStream, name: &Ident) -> bool {
+    t.clone().into_iter().any(|tt| match tt {
+        TokenTree::Ident(i) => i == *name,
+        TokenTree::Group(g) => names_ident(&g.stream(), name),
+        _ => false,
+    })
 }

@@ -82,8 +82,15 @@ impl Lowerer<'_> {
                         None => self.value_kind(&init.expr),
                     };
                     let float_kind = kind.differentiable();
-                    self.no_hidden_writes(&init.expr);
-                    let toks = init.expr.to_token_stream();
+                    let toks = if self.hoists_passive(&init.expr) {
+                        match self.lower_passive_value(&init.expr, out) {
+                            Operand::Const { tokens, .. } => tokens,
+                            Operand::Place(_) => unreachable!("a passive slot"),
+                        }
+                    } else {
+                        self.no_hidden_writes(&init.expr);
+                        init.expr.to_token_stream()
+                    };
                     let class = self.operand_class(&init.expr);
                     let id = self.declare(name, ty_scalar || float_kind && is_literal(&init.expr), kind);
                     self.vars[id].array = is_array;
@@ -112,7 +119,7 @@ impl Lowerer<'_> {
                 out.push(Stmt::Let { id: self.sid(), var: id, ty, rhs, span });
             }
             Pat::Wild(_) => {
-                if self.is_active(&init.expr) {
+                if self.is_active(&init.expr) || self.hoists_passive(&init.expr) {
                     let _ = self.lower_rhs(&init.expr, out);
                 } else {
                     self.no_hidden_writes(&init.expr);
@@ -362,7 +369,7 @@ impl Lowerer<'_> {
                 });
             }
             Expr::Block(b) => {
-                if b.label.is_some() && self.lower_labelled_block(b, false, out).is_some() {
+                if b.label.is_some() && self.lower_labelled_block(b, false, true, out).is_some() {
                     return;
                 }
                 let block = self.lower_block(&b.block);
@@ -403,9 +410,10 @@ impl Lowerer<'_> {
             _ => {
                 // Kept as the user's tokens, a statement must not write an active value: the
                 // write would carry no derivative.
+                let own = crate::front::syntax::bound_in(e);
                 let writes: Vec<_> = crate::front::syntax::written_bases(e)
                     .into_iter()
-                    .filter(|(_, base)| self.active.contains(base))
+                    .filter(|(_, base)| self.active.contains(base) && !own.contains(base))
                     .collect();
                 if let Some((wspan, base)) = writes.first() {
                     let what = describe(e);
