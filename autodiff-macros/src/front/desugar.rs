@@ -109,18 +109,30 @@ impl Reductions {
 /// an expression parenthesised. The loop's body is a scope of its own and names are unique by
 /// now, so the block's bindings capture nothing. A block with an exit (`return`, `?`, `break`,
 /// `continue`: the closure's own, which would leave the function or the loop) stays a block,
-/// used as a value, where the lowering reports its exit.
+/// used as a value, where the lowering reports its exit. So does a block declaring a generated
+/// name (`__acc` of a reduction inside the closure): generated names are not unique before the
+/// second renaming, and spliced it would shadow the loop's own `__acc` that the statement after
+/// it updates (`.map(|r| r.iter().sum()).fold(..)`: the fold added into the inner sum).
 pub(crate) fn spliced(body: &Expr) -> (TokenStream, TokenStream) {
     if let Expr::Block(b) = body
         && b.label.is_none()
         && b.attrs.is_empty()
         && let Some((syn::Stmt::Expr(tail, None), stmts)) = b.block.stmts.split_last()
         && !stmts.iter().any(|s| matches!(s, syn::Stmt::Item(_)))
+        && !stmts.iter().any(declares_generated)
         && !exits(&q!(#b))
     {
         return (q!(#(#stmts)*), q!((#tail)));
     }
     (TokenStream::new(), q!((#body)))
+}
+
+/// Whether a statement is a `let` binding a generated (`__`) name.
+fn declares_generated(s: &syn::Stmt) -> bool {
+    let syn::Stmt::Local(l) = s else { return false };
+    let mut names = Vec::new();
+    crate::front::syntax::pat_bindings(&l.pat, &mut names);
+    names.iter().any(|n| n.starts_with("__"))
 }
 
 /// Whether the tokens hold a `return`, `?`, `break` or `continue`.
