@@ -681,3 +681,65 @@ fn saved_non_copy_state() {
     };
     check_fn("saved_struct", &at, &f, &jvp, &vjp);
 }
+
+// --- std::mem::swap and std::mem::replace of places ---------------------------------------------
+
+/// A leapfrog of two buffers swapped each step, an element swap, and the old value kept by
+/// `replace` (`desugar::mem_calls`: the assignments they make).
+#[differentiate]
+fn swaps(x: [f64; 3], k: f64) -> f64 {
+    let mut cur = x;
+    let mut next = [0.0; 3];
+    let mut acc = 0.0;
+    for _ in 0..3 {
+        for i in 0..3 {
+            next[i] = cur[i] * k + cur[(i + 1) % 3].sin();
+        }
+        std::mem::swap(&mut cur, &mut next);
+        let halved = acc * 0.5 + cur[0];
+        let old = std::mem::replace(&mut acc, halved);
+        acc += 0.1 * old;
+    }
+    let mut first = cur[0];
+    core::mem::swap(&mut first, &mut cur[2]);
+    cur[0] = first;
+    let mut s = cur[0] * 2.0;
+    let sq = s * s;
+    let prev = std::mem::replace(&mut s, sq);
+    acc + s + prev * cur[1] - cur[2]
+}
+
+#[test]
+fn mem_swap_and_replace() {
+    let f = |p: &[f64]| swaps([p[0], p[1], p[2]], p[3]);
+    for x in [[0.3, -0.8, 1.1, 0.7], [1.2, 0.4, -0.5, -0.9]] {
+        check_fn(
+            "swaps",
+            &x,
+            &|p| vec![f(p)],
+            &|p, t| {
+                let (y, d) = swaps_jvp([p[0], p[1], p[2]], p[3], [t[0], t[1], t[2]], t[3]);
+                (vec![y], vec![d])
+            },
+            &|p, c| {
+                let (y, pb) = swaps_vjp([p[0], p[1], p[2]], p[3]);
+                let (gx, gk) = pb(c[0]);
+                (vec![y], vec![gx[0], gx[1], gx[2], gk])
+            },
+        );
+        check_grad_vjp(
+            "swaps",
+            &f,
+            &|p| {
+                let (y, (gx, gk)) = swaps_grad([p[0], p[1], p[2]], p[3]);
+                (y, vec![gx[0], gx[1], gx[2], gk])
+            },
+            &|p| {
+                let (y, pb) = swaps_vjp([p[0], p[1], p[2]], p[3]);
+                let (gx, gk) = pb(1.0);
+                (y, vec![gx[0], gx[1], gx[2], gk])
+            },
+            &x,
+        );
+    }
+}

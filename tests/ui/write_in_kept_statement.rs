@@ -5,8 +5,11 @@ use autodiff::prelude::*;
 #[differentiate]
 fn f(x: f64) -> f64 {
     let mut s = x;
-    let mut t = x * x;
-    std::mem::swap(&mut s, &mut t);
+    let t = x * x;
+    debug_assert!({
+        s = t;
+        true
+    });
     s + 2.0 * t
 }
 

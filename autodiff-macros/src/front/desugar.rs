@@ -582,3 +582,64 @@ fn parts(pat: &Pat, src: &TokenStream, out: &mut Vec<syn::Stmt>) -> Option<()> {
         _ => None,
     }
 }
+
+/// `std::mem::swap` and `std::mem::replace` on places (also spelled `core::mem::..` or
+/// `mem::..`): the assignments they make, which `lower` differentiates as any others (a call of
+/// the standard library carries no derivative).
+///
+/// Input: `std::mem::swap(&mut a, &mut b[i]);`  Output: `{ let __m = a; a = b[i]; b[i] = __m; };`
+/// Input: `let old = mem::replace(&mut s, v);`  Output: `let old = { let __m = s; s = (v); __m };`
+/// (the borrow checker keeps `v` from reading `s`, so the order of the two reads is moot).
+pub fn mem_calls(body: &mut syn::Block) {
+    MemCalls.visit_block_mut(body);
+}
+
+struct MemCalls;
+
+impl VisitMut for MemCalls {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        visit_mut::visit_expr_mut(self, e);
+        if let Some(new) = mem_call(e) {
+            *e = new;
+        }
+    }
+}
+
+/// The block a `mem::swap` / `mem::replace` call of places stands for.
+fn mem_call(e: &Expr) -> Option<Expr> {
+    let Expr::Call(c) = e else { return None };
+    let Expr::Path(p) = &*c.func else { return None };
+    if p.qself.is_some() {
+        return None;
+    }
+    let segs: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let f = match segs.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["std" | "core", "mem", f] | ["mem", f] => f.to_string(),
+        _ => return None,
+    };
+    let mut_place = |a: &Expr| match a {
+        Expr::Reference(r) if r.mutability.is_some() && is_place(&r.expr) => {
+            Some((*r.expr).clone())
+        }
+        _ => None,
+    };
+    let args: Vec<&Expr> = c.args.iter().collect();
+    let m = crate::names::hygienic("__m", Span::call_site());
+    let block = match (f.as_str(), &args[..]) {
+        ("swap", [a, b]) => {
+            let (a, b) = (mut_place(a)?, mut_place(b)?);
+            q!({ let #m = #a; #a = #b; #b = #m; })
+        }
+        ("replace", [a, v]) => {
+            let a = mut_place(a)?;
+            q!({ let #m = #a; #a = (#v); #m })
+        }
+        _ => return None,
+    };
+    syn::parse2(block).ok()
+}

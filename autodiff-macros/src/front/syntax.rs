@@ -527,6 +527,51 @@ pub fn written_bases(e: &Expr) -> Vec<(proc_macro2::Span, String)> {
             }
             syn::visit::visit_expr_reference(self, r);
         }
+        // A macro's arguments (`debug_assert!({ s = t; true })`, `println!("{}", { s += 1.0; s })`)
+        // are expressions the macro keeps as written: their writes count. Arguments that are
+        // not expressions are scanned for `name =`, `name op=` and `&mut name`.
+        fn visit_macro(&mut self, m: &'ast syn::Macro) {
+            use syn::parse::Parser;
+            let args = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated
+                .parse2(m.tokens.clone());
+            match args {
+                Ok(args) => args.iter().for_each(|a| self.visit_expr(a)),
+                Err(_) => scan_writes(m.tokens.clone(), &mut self.0),
+            }
+        }
+    }
+    /// `name =`, `name op=` (not `==`) and `&mut name` in tokens that are not expressions.
+    fn scan_writes(t: proc_macro2::TokenStream, out: &mut Vec<(proc_macro2::Span, String)>) {
+        use proc_macro2::TokenTree as T;
+        let tts: Vec<T> = t.into_iter().collect();
+        for (i, tt) in tts.iter().enumerate() {
+            match tt {
+                T::Group(g) => scan_writes(g.stream(), out),
+                T::Ident(id) => {
+                    let after_mut = i >= 2
+                        && matches!(&tts[i - 1], T::Ident(m) if m == "mut")
+                        && matches!(&tts[i - 2], T::Punct(p) if p.as_char() == '&');
+                    let assigned = match (tts.get(i + 1), tts.get(i + 2)) {
+                        (Some(T::Punct(p)), next) if p.as_char() == '=' => {
+                            p.spacing() == proc_macro2::Spacing::Alone
+                                || !matches!(next, Some(T::Punct(q)) if q.as_char() == '=' || q.as_char() == '>')
+                        }
+                        (Some(T::Punct(p)), Some(T::Punct(q)))
+                            if "+-*/%^&|".contains(p.as_char())
+                                && p.spacing() == proc_macro2::Spacing::Joint
+                                && q.as_char() == '=' =>
+                        {
+                            true
+                        }
+                        _ => false,
+                    };
+                    if after_mut || assigned {
+                        out.push((id.span(), id.to_string()));
+                    }
+                }
+                _ => {}
+            }
+        }
     }
     let mut w = W(Vec::new());
     syn::visit::Visit::visit_expr(&mut w, e);

@@ -709,6 +709,22 @@ impl Lowerer<'_> {
             return Rhs::Tuple(self.lower_tuple(tuple, &args, None, c.span(), out));
         }
         let callee = path.to_token_stream().to_string().replace(' ', "");
+        // A function of the standard library has no `_jvp` / `_vjp` beside it (rustc would
+        // report the missing derived function inside the emitted call).
+        if path.qself.is_none() && matches!(segs[0].as_str(), "std" | "core" | "alloc") {
+            self.error(
+                path.span(),
+                format!(
+                    "`{callee}` is a standard library function without derivatives, called here on values that carry one: \
+                     write what it computes with float methods and assignments (`std::mem::swap` and `std::mem::replace` of places are \
+                     supported), or call a `#[differentiate]` function"
+                ),
+            );
+            return Rhs::Operand(Operand::Const {
+                tokens: c.to_token_stream(),
+                float: false,
+            });
+        }
         if let Some(g) = path.path.get_ident()
             && path.qself.is_none()
             && self.lookup(&g.to_string()).is_some()

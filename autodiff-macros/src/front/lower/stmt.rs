@@ -44,7 +44,12 @@ impl Lowerer<'_> {
                     attrs: m.attrs.clone(),
                     mac: m.mac.clone(),
                 });
-                if self.is_active(&e) {
+                if let Some((wspan, base)) = crate::front::syntax::written_bases(&e)
+                    .into_iter()
+                    .find(|(_, base)| self.active.contains(base))
+                {
+                    self.error(wspan, format!("`{base}` carries a derivative and is written inside a macro, which keeps it as written (the write would carry no derivative): write the assignment as a statement of its own"));
+                } else if self.is_active(&e) {
                     self.error(m.span(), "write the computation as plain Rust (of the macros, only `vec![e; n]` is understood)");
                 }
                 out.push(Stmt::Passive(self.sid(), s.to_token_stream()));
