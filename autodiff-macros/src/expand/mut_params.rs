@@ -78,6 +78,9 @@ pub(super) fn split(func: &ItemFn) -> syn::Result<Option<(ItemFn, Vec<MutParam>,
     if muts.is_empty() {
         return Ok(None);
     }
+    if let Some(span) = self_call(func) {
+        return Err(syn::Error::new(span, format!("`{}` has `&mut` parameters and calls itself, which #[differentiate] does not support (its derivatives are built around an inner function of the initial states): pass the state by value and return the new one (`fn {}(s: T, ..) -> (R, T)`), then call it from a function taking `&mut`", func.sig.ident, func.sig.ident)));
+    }
     let unit = match &func.sig.output {
         ReturnType::Default => true,
         ReturnType::Type(_, t) => matches!(&**t, Type::Tuple(t) if t.elems.is_empty()),
@@ -542,4 +545,36 @@ pub(super) fn expand(
         }
     }
     Ok(out)
+}
+
+/// The span of a call of `func` to itself in its body (`name(..)`, `self::name(..)`,
+/// `Self::name(..)`, `self.name(..)`), if any.
+fn self_call(func: &ItemFn) -> Option<Span> {
+    struct Find<'a>(&'a Ident, Option<Span>);
+    impl<'ast> syn::visit::Visit<'ast> for Find<'_> {
+        fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func
+                && p.qself.is_none()
+                && let Some(last) = p.path.segments.last()
+                && last.ident == *self.0
+                && (p.path.segments.len() == 1
+                    || p.path.segments.len() == 2
+                        && matches!(p.path.segments[0].ident.to_string().as_str(), "self" | "Self"))
+            {
+                self.1.get_or_insert(c.span());
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            if m.method == *self.0
+                && matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"))
+            {
+                self.1.get_or_insert(m.span());
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+    }
+    let mut f = Find(&func.sig.ident, None);
+    syn::visit::Visit::visit_block(&mut f, &func.block);
+    f.1
 }
