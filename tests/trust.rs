@@ -1461,3 +1461,44 @@ fn operands_are_read_in_order() {
     assert_eq!(g, 7.0);
     assert_eq!(read_before_written_jvp(x, 1.0), (v, 7.0));
 }
+
+/// A passive `Vec` built by `push` inside a branch, whose length bounds a later loop: the
+/// reverse sweep recomputed it from its `let` (empty, and untyped: E0282 in emitted code,
+/// fuzzer 1796686795:55); passive code now counts as writing what it names.
+#[differentiate(wrt(x))]
+fn pushed_then_read(x: f64, k: &[f64; 3]) -> f64 {
+    let t = if x > -10.0 {
+        let mut v = vec![0.5; 1];
+        let mut w: Vec<f64> = Vec::new();
+        for i in 0..3 {
+            if k[i] > 0.0 {
+                v.push(k[i] * 2.0);
+                w.push(k[i]);
+            }
+        }
+        let mut s = 0.0;
+        for j in 0..v.len() {
+            s += x.sin() * v[j];
+        }
+        for j in 0..w.len() {
+            s += x * w[j];
+        }
+        s
+    } else {
+        0.0
+    };
+    t * 2.0
+}
+
+#[test]
+fn passive_vecs_built_by_push_are_not_recomputed_empty() {
+    let k = [1.0, -2.0, 3.0];
+    for x in [0.5, -1.3] {
+        let want = 2.0 * (x.cos() * 8.5 + 4.0);
+        let (y, g) = pushed_then_read_grad(x, &k);
+        assert_eq!(y, pushed_then_read(x, &k));
+        assert!((g - want).abs() < 1e-12, "grad {g} want {want}");
+        let (_, d) = pushed_then_read_jvp(x, &k, 1.0);
+        assert!((d - want).abs() < 1e-12, "jvp {d} want {want}");
+    }
+}

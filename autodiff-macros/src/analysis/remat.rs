@@ -21,6 +21,15 @@ pub(crate) fn rematerializable(
     assigned: &HashSet<VarId>,
     by_name: &HashMap<String, VarId>,
 ) -> HashMap<VarId, Rhs> {
+    // Passive code kept as written may write whatever it names (`v.push(w * 2.0)` on a passive
+    // `let mut v = Vec::new();`, which recomputed from its `let` would be empty).
+    let mut assigned = assigned.clone();
+    visit_stmts(body, &mut |s| {
+        if let Stmt::Passive(_, t) = s {
+            crate::ir::mentions_tokens(t, by_name, &mut assigned);
+        }
+    });
+    let assigned = &assigned;
     let stable_tokens = |t: &TokenStream| stable_tokens(t, by_name, assigned);
     let stable = |op: &Operand| match op {
         Operand::Place(p) => {
