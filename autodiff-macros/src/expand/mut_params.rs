@@ -79,7 +79,13 @@ pub(super) fn split(func: &ItemFn) -> syn::Result<Option<(ItemFn, Vec<MutParam>,
         return Ok(None);
     }
     if let Some(span) = self_call(func) {
-        return Err(syn::Error::new(span, format!("`{}` has `&mut` parameters and calls itself, which #[differentiate] does not support (its derivatives are built around an inner function of the initial states): pass the state by value and return the new one (`fn {}(s: T, ..) -> (R, T)`), then call it from a function taking `&mut`", func.sig.ident, func.sig.ident)));
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "`{}` has `&mut` parameters and calls itself, which #[differentiate] does not support (its derivatives are built around an inner function of the initial states): pass the state by value and return the new one (`fn {}(s: T, ..) -> (R, T)`), then call it from a function taking `&mut`",
+                func.sig.ident, func.sig.ident
+            ),
+        ));
     }
     let unit = match &func.sig.output {
         ReturnType::Default => true,
@@ -559,7 +565,10 @@ fn self_call(func: &ItemFn) -> Option<Span> {
                 && last.ident == *self.0
                 && (p.path.segments.len() == 1
                     || p.path.segments.len() == 2
-                        && matches!(p.path.segments[0].ident.to_string().as_str(), "self" | "Self"))
+                        && matches!(
+                            p.path.segments[0].ident.to_string().as_str(),
+                            "self" | "Self"
+                        ))
             {
                 self.1.get_or_insert(c.span());
             }
