@@ -679,3 +679,33 @@ fn generic_method_by_value() {
         );
     }
 }
+
+/// An element of an array passed whole as well (`g(z[0], z, ..)`): the adjoint of `z[0]` is
+/// added after the callee hands back `z`'s (it was added, then overwritten: a zero gradient,
+/// fuzzer 5202:15).
+#[differentiate]
+fn shift(x: f64, z: [f64; 2], q: usize) -> f64 {
+    if q == 0 {
+        return x * x;
+    }
+    z[1] * shift(z[0], z, q - 1)
+}
+
+#[test]
+fn element_of_an_array_passed_whole() {
+    let z = [0.7, -1.3];
+    for q in 0..3 {
+        let (y, (gx, gz)) = shift_grad(0.4, z, q);
+        assert_eq!(y, shift(0.4, z, q));
+        let (_, dx) = shift_jvp(0.4, z, q, 1.0, [0.0; 2]);
+        let (_, d0) = shift_jvp(0.4, z, q, 0.0, [1.0, 0.0]);
+        let (_, d1) = shift_jvp(0.4, z, q, 0.0, [0.0, 1.0]);
+        assert!(
+            (gx - dx).abs() < 1e-12 && (gz[0] - d0).abs() < 1e-12 && (gz[1] - d1).abs() < 1e-12,
+            "q {q}: grad ({gx}, {gz:?}) jvp ({dx}, {d0}, {d1})"
+        );
+        let h = 1e-6;
+        let fd = (shift(0.4, [z[0] + h, z[1]], q) - shift(0.4, [z[0] - h, z[1]], q)) / (2.0 * h);
+        assert!((gz[0] - fd).abs() < 1e-6, "q {q}: {} vs fd {fd}", gz[0]);
+    }
+}

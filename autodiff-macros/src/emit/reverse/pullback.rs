@@ -259,7 +259,10 @@ impl Rev<'_> {
             })
             .collect();
         let mut ins = Vec::new();
+        // The adjoints that came back replace the caller's first; then the others are added
+        // (`g(z[0], z, ..)`: the adjoint of `z[0]` goes into the `z__bar` that came back).
         let mut outs = TokenStream::new();
+        let mut adds = TokenStream::new();
         for (j, &(k, inout)) in passed.iter().enumerate() {
             let src = if passed.len() == 1 {
                 q!(__adj)
@@ -277,7 +280,7 @@ impl Rev<'_> {
                 }
                 None => {
                     ins.push(q!(::core::option::Option::None));
-                    outs.extend(self.acc(&args[k].op, src, false));
+                    adds.extend(self.acc(&args[k].op, src, false));
                 }
             }
         }
@@ -296,7 +299,7 @@ impl Rev<'_> {
             last.ident = syn::Ident::new(&h.to_string(), last.ident.span());
         }
         let call = Ctx::path_call(&helper, method, vals);
-        q!(let __adj = #call; #outs)
+        q!(let __adj = #call; #outs #adds)
     }
 
     /// Zero adjoints for a block's active bindings, at the start of its reverse (`-0.0` for
