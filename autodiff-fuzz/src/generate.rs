@@ -80,6 +80,7 @@ pub const CONSTRUCTS: &[&str] = &[
     "reduce",
     "iter-chain",
     "iter-forms",
+    "corpus-forms",
     "let-mut",
     "let-shadow",
     "let-typed",
@@ -746,6 +747,18 @@ impl<'a> Gen<'a> {
                         "X.iter().zip(X.iter().zip(X.iter())).rev().fold(0.25f64, |fzs, (fza, (fzb, _))| fzs * fza + fzb)",
                         "{ let mut fpv = Vec::with_capacity(X.len()); let mut fpa = 0.0f64; for &fpw in X.iter() { fpa += fpw; fpv.push(fpa * fpw); } fpv.iter().map(|fq| fq.sin()).sum::<f64>() }",
                         "{ let mut fpv = Vec::new(); for (fpi, fpw) in X.iter().enumerate() { if *fpw > 0.0 { fpv.push(fpw * 2.0); } else { fpv.push(fpw.cos()); } if fpi % 2 == 0 { fpv.push(fpv[fpv.len() - 1] * fpw); } } let mut fps = 0.0f64; for fpj in 0..fpv.len() { fps += fpv[fpj] * (fpj as f64 + 1.0); } fps }",
+                    ]);
+                    return E::Reduce(t, x);
+                }
+                if self.want("corpus-forms", 0.25) {
+                    // Issue 13's corpus, as people write it: running values taken apart with a
+                    // default (the filtered ones are empty: inputs are in [-1.5, 1.5]).
+                    let t = *self.rng.pick(&[
+                        "X.iter().cloned().reduce(f64::max).unwrap_or(0.0)",
+                        "X.iter().copied().reduce(f64::min).unwrap_or_default() * 2.0",
+                        "X.iter().map(|v| v * v).reduce(|a, b| a.max(b)).unwrap_or(0.5)",
+                        "X.iter().copied().filter(|v| *v > 2.0).reduce(f64::max).unwrap_or(X.iter().sum::<f64>())",
+                        "X.iter().map(|v| v.sin()).filter(|w| *w > 1.5).reduce(f64::min).unwrap_or_else(|| 0.25)",
                     ]);
                     return E::Reduce(t, x);
                 }

@@ -4,9 +4,12 @@
 //! body), then any `.map(|p| e)` and `.filter(|q| pred)` in a row, then an end:
 //!
 //! - `.sum()`, `.product()`, `.fold(init, f)` (as in `desugar::reductions`, with any stages);
-//! - `.max_by(cmp)` / `.min_by(cmp)` / `.reduce(f)` then `.unwrap()` / `.expect(msg)`: a running
-//!   value and a flag (std's semantics: `max_by` keeps the last of equal maxima, `min_by` the
-//!   first; an empty source panics with std's message);
+//! - `.max_by(cmp)` / `.min_by(cmp)` / `.reduce(f)` then `.unwrap()` / `.expect(msg)` /
+//!   `.unwrap_or(d)` / `.unwrap_or_else(|| d)` / `.unwrap_or_default()`: a running value and a
+//!   flag (std's semantics: `max_by` keeps the last of equal maxima, `min_by` the first; an
+//!   empty source panics with std's message, or takes the default: `d` evaluated after the
+//!   loop, as Rust evaluates the argument after the chain, and only when empty for
+//!   `unwrap_or_else`; a default that writes a variable is not taken);
 //! - `.collect::<Vec<T>>()` and `let v: Vec<T> = ...collect();` of floats: a `vec![0.0; n]`
 //!   written in order (`n` the source's length, or a count of the filtered items).
 //!
@@ -228,17 +231,48 @@ fn for_pat(stages: &[Stage]) -> Pat {
     }
 }
 
-/// `msg` of `.expect(msg)`, `None` for `.unwrap()`; the receiver.
-fn unwrapped(e: &Expr) -> Option<(&Expr, Option<&Expr>)> {
-    match e {
-        Expr::MethodCall(m) if m.method == "unwrap" && m.args.is_empty() => {
-            Some((&m.receiver, None))
-        }
-        Expr::MethodCall(m) if m.method == "expect" && m.args.len() == 1 => {
-            Some((&m.receiver, Some(&m.args[0])))
-        }
-        _ => None,
+/// How a running value's `Option` is taken apart.
+#[derive(Clone, Copy)]
+enum Unwrap<'a> {
+    /// `.unwrap()` (`None`) or `.expect(msg)`: an empty source panics.
+    Panic(Option<&'a Expr>),
+    /// `.unwrap_or(d)`: `d`, evaluated after the chain (as Rust evaluates the argument).
+    Or(&'a Expr),
+    /// `.unwrap_or_else(|| d)`: `d`, evaluated only for an empty source.
+    OrElse(&'a Expr),
+    /// `.unwrap_or_default()`: zero, where the running value starts.
+    Default,
+}
+
+/// How `e` takes apart an `Option` (see [`Unwrap`]), and the receiver. An argument that may
+/// write a variable (an assignment, `&mut`, a macro) is not taken: moved after the chain's
+/// loop, it would run in another order than the user wrote.
+fn unwrapped(e: &Expr) -> Option<(&Expr, Unwrap<'_>)> {
+    let Expr::MethodCall(m) = e else {
+        return None;
+    };
+    if m.turbofish.is_some() {
+        return None;
     }
+    let u = match (m.method.to_string().as_str(), m.args.len()) {
+        ("unwrap", 0) => Unwrap::Panic(None),
+        ("expect", 1) => Unwrap::Panic(Some(&m.args[0])),
+        ("unwrap_or", 1) if crate::front::syntax::writes_in(&m.args[0]).is_empty() => {
+            Unwrap::Or(&m.args[0])
+        }
+        ("unwrap_or_else", 1) => match &m.args[0] {
+            Expr::Closure(c)
+                if c.inputs.is_empty()
+                    && crate::front::syntax::writes_in(&c.body).is_empty() =>
+            {
+                Unwrap::OrElse(&c.body)
+            }
+            _ => return None,
+        },
+        ("unwrap_or_default", 0) => Unwrap::Default,
+        _ => return None,
+    };
+    Some((&m.receiver, u))
 }
 
 impl Chains {
@@ -358,8 +392,8 @@ impl Chains {
     }
 
     fn rewrite(&self, e: &Expr) -> Option<Expr> {
-        if let Some((recv, msg)) = unwrapped(e) {
-            return self.running(recv, msg);
+        if let Some((recv, how)) = unwrapped(e) {
+            return self.running(recv, how);
         }
         let Expr::MethodCall(end) = e else {
             return None;
@@ -405,8 +439,8 @@ impl Chains {
         }
     }
 
-    /// `CHAIN.max_by(cmp)` / `.min_by(cmp)` / `.reduce(f)`, unwrapped: a running value.
-    fn running(&self, recv: &Expr, msg: Option<&Expr>) -> Option<Expr> {
+    /// `CHAIN.max_by(cmp)` / `.min_by(cmp)` / `.reduce(f)`, unwrapped (`how`): a running value.
+    fn running(&self, recv: &Expr, how: Unwrap) -> Option<Expr> {
         let Expr::MethodCall(m) = strip_paren(recv) else {
             return None;
         };
@@ -496,16 +530,27 @@ impl Chains {
             return None;
         }
         let zero = &self.zero;
-        // A statement, not a branch: the sweeps have nothing to record.
-        let check = match msg {
-            None => q!(::core::assert!(#some, "called `Option::unwrap()` on a `None` value");),
-            Some(m) => q!(::core::assert!(#some, "{}", #m);),
+        let d = hygienic("__d", Span::call_site());
+        // Where the source is empty: a statement, not a branch, for a panic (the sweeps have
+        // nothing to record); the default's value otherwise (`unwrap_or_default`: the zero the
+        // running value starts from).
+        let empty = match how {
+            Unwrap::Panic(None) => {
+                q!(::core::assert!(#some, "called `Option::unwrap()` on a `None` value");)
+            }
+            Unwrap::Panic(Some(m)) => q!(::core::assert!(#some, "{}", #m);),
+            Unwrap::Or(e) => q!(let #d = #e; if !#some { #acc = #d; }),
+            Unwrap::OrElse(e) => {
+                let e = operand(e);
+                q!(if !#some { #acc = #e; })
+            }
+            Unwrap::Default => q!(let _ = #some;),
         };
         syn::parse2(q!({
             let mut #acc = #zero;
             let mut #some = false;
             #body
-            #check
+            #empty
             #acc
         }))
         .ok()

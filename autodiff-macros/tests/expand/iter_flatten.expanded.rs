@@ -32,26 +32,18 @@ fn flattened_jvp(
     mut c__dot: [[f64; 2]; 3],
     mut t__dot: f64,
 ) -> (f64, f64) {
-    let (mut s, mut s__dot) = {
-        let mut __acc = (-0.0f64);
-        let mut __acc__dot = 0.0f64;
-        for __i0 in 0..c.len() {
-            for __i1 in 0..c[__i0].len() {
-                let mut v = c[__i0][__i1];
-                let mut v__dot = c__dot[__i0][__i1];
-                let (mut __t1, mut __t1__dot) = {
-                    let mut __t0 = v * v;
-                    let mut __t0__dot = v__dot * (v + v);
-                    (__t0, __t0__dot)
-                };
-                let mut __t2 = __acc + __t1;
-                let mut __t2__dot = __acc__dot + __t1__dot;
-                __acc = __t2;
-                __acc__dot = __t2__dot;
-            }
+    let mut s: f64 = (-0.0f64);
+    let mut s__dot = 0.0f64;
+    for __i0 in 0..c.len() {
+        for __i1 in 0..c[__i0].len() {
+            let mut v = c[__i0][__i1];
+            let mut v__dot = c__dot[__i0][__i1];
+            let mut __t0 = v * v;
+            let mut __t0__dot = v__dot * (v + v);
+            s += __t0;
+            s__dot += __t0__dot;
         }
-        (__acc, __acc__dot)
-    };
+    }
     '__flat4: for __i2 in 0..c.len() {
         for __i3 in 0..c[__i2].len() {
             let mut v__1 = c[__i2][__i3];
@@ -59,12 +51,12 @@ fn flattened_jvp(
             if v__1 > t {
                 break '__flat4;
             } else {}
-            let mut __t3 = s * (0.5);
-            let mut __t3__dot = s__dot * (0.5);
-            let mut __t4 = __t3 + v__1;
-            let mut __t4__dot = __t3__dot + v__1__dot;
-            s = __t4;
-            s__dot = __t4__dot;
+            let mut __t1 = s * (0.5);
+            let mut __t1__dot = s__dot * (0.5);
+            let mut __t2 = __t1 + v__1;
+            let mut __t2__dot = __t1__dot + v__1__dot;
+            s = __t2;
+            s__dot = __t2__dot;
         }
     }
     (s, s__dot)
@@ -99,22 +91,15 @@ fn flattened_vjp(
     let mut __tape3 = ::std::vec::Vec::new();
     let mut __tape4 = ::autodiff_core::rt::Slot::new();
     let mut __tape5 = ::std::vec::Vec::new();
-    let mut s: f64 = {
-        let mut __acc = (-0.0f64);
-        for __i0 in 0..c.len() {
-            for __i1 in 0..c[__i0].len() {
-                let mut v = c[__i0][__i1];
-                let mut __t1 = {
-                    let mut __t0 = v * v;
-                    __t0
-                };
-                let mut __t2 = __acc + __t1;
-                __acc = __t2;
-            }
-        }
-        __acc
-    };
+    let mut s: f64 = (-0.0f64);
     let mut s__bar = 0.0f64;
+    for __i0 in 0..c.len() {
+        for __i1 in 0..c[__i0].len() {
+            let mut v = c[__i0][__i1];
+            let mut __t0 = v * v;
+            s += __t0;
+        }
+    }
     __brk0 = false;
     {
         let mut __n = 0usize;
@@ -146,9 +131,9 @@ fn flattened_vjp(
                                 let __c = !(__brk0);
                                 ::autodiff_core::rt::push(&mut __tape1, __c);
                                 if __c {
-                                    let mut __t3 = s * (0.5);
-                                    let mut __t4 = __t3 + v__1;
-                                    s = __t4;
+                                    let mut __t1 = s * (0.5);
+                                    let mut __t2 = __t1 + v__1;
+                                    s = __t2;
                                 } else {}
                             }
                         }
@@ -172,14 +157,14 @@ fn flattened_vjp(
                         {
                             let mut v__1__bar = -0.0f64;
                             if __tape1.pop().unwrap() {
-                                let mut __t3__bar = -0.0f64;
-                                let mut __t4__bar = -0.0f64;
+                                let mut __t1__bar = -0.0f64;
+                                let mut __t2__bar = -0.0f64;
                                 let __b = s__bar;
                                 s__bar = 0.0f64;
-                                ::autodiff_core::rt::acc(&mut __t4__bar, &__b);
-                                __t3__bar = __t3__bar + __t4__bar;
-                                v__1__bar = v__1__bar + __t4__bar;
-                                s__bar = s__bar + __t3__bar * (0.5);
+                                ::autodiff_core::rt::acc(&mut __t2__bar, &__b);
+                                __t1__bar = __t1__bar + __t2__bar;
+                                v__1__bar = v__1__bar + __t2__bar;
+                                s__bar = s__bar + __t1__bar * (0.5);
                             } else {}
                             if __tape0.pop().unwrap() {} else {}
                             c__bar[__i2][__i3] = c__bar[__i2][__i3] + v__1__bar;
@@ -187,27 +172,14 @@ fn flattened_vjp(
                     }
                 }
             }
-            {
-                let mut __acc__bar = -0.0f64;
-                __acc__bar = __acc__bar + s__bar;
-                for __i0 in (0..c.len()).rev() {
-                    for __i1 in (0..c[__i0].len()).rev() {
-                        let mut v = c[__i0][__i1];
-                        let mut v__bar = -0.0f64;
-                        let mut __t1__bar = -0.0f64;
-                        let mut __t2__bar = -0.0f64;
-                        let __b = __acc__bar;
-                        __acc__bar = 0.0f64;
-                        ::autodiff_core::rt::acc(&mut __t2__bar, &__b);
-                        __acc__bar = __acc__bar + __t2__bar;
-                        __t1__bar = __t1__bar + __t2__bar;
-                        {
-                            let mut __t0__bar = -0.0f64;
-                            __t0__bar = __t0__bar + __t1__bar;
-                            v__bar = v__bar + __t0__bar * (v + v);
-                        }
-                        c__bar[__i0][__i1] = c__bar[__i0][__i1] + v__bar;
-                    }
+            for __i0 in (0..c.len()).rev() {
+                for __i1 in (0..c[__i0].len()).rev() {
+                    let mut v = c[__i0][__i1];
+                    let mut v__bar = -0.0f64;
+                    let mut __t0__bar = -0.0f64;
+                    __t0__bar = __t0__bar + s__bar;
+                    v__bar = v__bar + __t0__bar * (v + v);
+                    c__bar[__i0][__i1] = c__bar[__i0][__i1] + v__bar;
                 }
             }
             (c__bar, t__bar)
@@ -241,22 +213,15 @@ fn flattened_grad(c: [[f64; 2]; 3], t: f64) -> (f64, ([[f64; 2]; 3], f64)) {
     let mut __tape3 = ::std::vec::Vec::new();
     let mut __tape4 = ::autodiff_core::rt::Slot::new();
     let mut __tape5 = ::std::vec::Vec::new();
-    let mut s: f64 = {
-        let mut __acc = (-0.0f64);
-        for __i0 in 0..c.len() {
-            for __i1 in 0..c[__i0].len() {
-                let mut v = c[__i0][__i1];
-                let mut __t1 = {
-                    let mut __t0 = v * v;
-                    __t0
-                };
-                let mut __t2 = __acc + __t1;
-                __acc = __t2;
-            }
-        }
-        __acc
-    };
+    let mut s: f64 = (-0.0f64);
     let mut s__bar = 0.0f64;
+    for __i0 in 0..c.len() {
+        for __i1 in 0..c[__i0].len() {
+            let mut v = c[__i0][__i1];
+            let mut __t0 = v * v;
+            s += __t0;
+        }
+    }
     __brk0 = false;
     {
         let mut __n = 0usize;
@@ -288,9 +253,9 @@ fn flattened_grad(c: [[f64; 2]; 3], t: f64) -> (f64, ([[f64; 2]; 3], f64)) {
                                 let __c = !(__brk0);
                                 ::autodiff_core::rt::push(&mut __tape1, __c);
                                 if __c {
-                                    let mut __t3 = s * (0.5);
-                                    let mut __t4 = __t3 + v__1;
-                                    s = __t4;
+                                    let mut __t1 = s * (0.5);
+                                    let mut __t2 = __t1 + v__1;
+                                    s = __t2;
                                 } else {}
                             }
                         }
@@ -313,14 +278,14 @@ fn flattened_grad(c: [[f64; 2]; 3], t: f64) -> (f64, ([[f64; 2]; 3], f64)) {
                     {
                         let mut v__1__bar = -0.0f64;
                         if __tape1.pop().unwrap() {
-                            let mut __t3__bar = -0.0f64;
-                            let mut __t4__bar = -0.0f64;
+                            let mut __t1__bar = -0.0f64;
+                            let mut __t2__bar = -0.0f64;
                             let __b = s__bar;
                             s__bar = 0.0f64;
-                            ::autodiff_core::rt::acc(&mut __t4__bar, &__b);
-                            __t3__bar = __t3__bar + __t4__bar;
-                            v__1__bar = v__1__bar + __t4__bar;
-                            s__bar = s__bar + __t3__bar * (0.5);
+                            ::autodiff_core::rt::acc(&mut __t2__bar, &__b);
+                            __t1__bar = __t1__bar + __t2__bar;
+                            v__1__bar = v__1__bar + __t2__bar;
+                            s__bar = s__bar + __t1__bar * (0.5);
                         } else {}
                         if __tape0.pop().unwrap() {} else {}
                         c__bar[__i2][__i3] = c__bar[__i2][__i3] + v__1__bar;
@@ -328,27 +293,14 @@ fn flattened_grad(c: [[f64; 2]; 3], t: f64) -> (f64, ([[f64; 2]; 3], f64)) {
                 }
             }
         }
-        {
-            let mut __acc__bar = -0.0f64;
-            __acc__bar = __acc__bar + s__bar;
-            for __i0 in (0..c.len()).rev() {
-                for __i1 in (0..c[__i0].len()).rev() {
-                    let mut v = c[__i0][__i1];
-                    let mut v__bar = -0.0f64;
-                    let mut __t1__bar = -0.0f64;
-                    let mut __t2__bar = -0.0f64;
-                    let __b = __acc__bar;
-                    __acc__bar = 0.0f64;
-                    ::autodiff_core::rt::acc(&mut __t2__bar, &__b);
-                    __acc__bar = __acc__bar + __t2__bar;
-                    __t1__bar = __t1__bar + __t2__bar;
-                    {
-                        let mut __t0__bar = -0.0f64;
-                        __t0__bar = __t0__bar + __t1__bar;
-                        v__bar = v__bar + __t0__bar * (v + v);
-                    }
-                    c__bar[__i0][__i1] = c__bar[__i0][__i1] + v__bar;
-                }
+        for __i0 in (0..c.len()).rev() {
+            for __i1 in (0..c[__i0].len()).rev() {
+                let mut v = c[__i0][__i1];
+                let mut v__bar = -0.0f64;
+                let mut __t0__bar = -0.0f64;
+                __t0__bar = __t0__bar + s__bar;
+                v__bar = v__bar + __t0__bar * (v + v);
+                c__bar[__i0][__i1] = c__bar[__i0][__i1] + v__bar;
             }
         }
         (c__bar, t__bar)

@@ -142,7 +142,6 @@ fn frobenius_vjp(
 #[inline]
 fn frobenius_grad(a: [[f64; 2]; 2]) -> (f64, [[f64; 2]; 2]) {
     let mut a__bar = ::autodiff_core::rt::zero_of(&a);
-    let mut __tape0 = ::std::vec::Vec::new();
     let mut c = ([[0.0; 2]; 2]);
     let mut c__bar = ::autodiff_core::rt::zero_of(&c);
     for i in 0..2 {
@@ -156,19 +155,14 @@ fn frobenius_grad(a: [[f64; 2]; 2]) -> (f64, [[f64; 2]; 2]) {
     {
         let s__bar = 1.0f64;
         for __i0 in 0..c.len() {
-            {
-                let __trips = ::core::iter::Iterator::size_hint(&(0..c[__i0].len())).0;
-                __tape0.reserve(__trips);
-                for __i1 in 0..c[__i0].len() {
-                    let mut v = c[__i0][__i1];
-                    let mut __t1 = v * v;
-                    s += __t1;
-                    ::autodiff_core::rt::push(&mut __tape0, v);
-                }
+            for __i1 in 0..c[__i0].len() {
+                let mut v = c[__i0][__i1];
+                let mut __t1 = v * v;
+                s += __t1;
             }
             {
                 for __i1 in (0..c[__i0].len()).rev() {
-                    let mut v = __tape0.pop().unwrap();
+                    let mut v = c[__i0][__i1];
                     let mut v__bar = -0.0f64;
                     let mut __t1__bar = -0.0f64;
                     __t1__bar = __t1__bar + s__bar;

@@ -153,7 +153,7 @@ where
                     let mut __t2: f64 = p.w2[o][i__1] * h[i__1];
                     s__1 += __t2;
                 }
-                let mut e: f64 = s__1 - (y[o]);
+                let mut e = s__1 - (y[o]);
                 let mut s__1__bar = -0.0f64;
                 let mut e__bar = -0.0f64;
                 let mut __t3__bar = -0.0f64;
