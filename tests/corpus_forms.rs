@@ -120,3 +120,98 @@ fn reduce_with_defaults_generic() {
         x
     );
 }
+
+// ------------------------------------------ references bound to parts of collections (class 2)
+
+/// `let mid = &x[a..b];` with runtime bounds, then iterated (`for v in mid`, `mid.iter()`),
+/// indexed, measured; `x[half..]` iterated directly; `split_at`; an alias of an alias; a
+/// reference to a whole collection and to a row.
+#[differentiate]
+fn split_energy(x: &[f64]) -> f64 {
+    let half = x.len() / 2;
+    let left: f64 = x[..half].iter().map(|v| v * v).sum();
+    let right: f64 = x[half..].iter().map(|v| v.exp()).sum();
+    let mid = &x[1..x.len() - 1];
+    let mut m = 0.0;
+    for v in mid {
+        m += v.sin() * mid[0];
+    }
+    for (i, v) in mid.iter().enumerate() {
+        m += v * i as f64;
+    }
+    let (a, b) = x.split_at(half);
+    let tail: &[f64] = &b[1..];
+    let all = &x;
+    let first = a.iter().copied().fold(0.0, |s, v| s * 0.5 + v);
+    left * right + m + first * tail.iter().product::<f64>() + all[all.len() - 1] * mid.len() as f64
+}
+
+#[test]
+fn slices_with_runtime_bounds() {
+    check_slice!(
+        split_energy,
+        split_energy_jvp,
+        split_energy_vjp,
+        split_energy_grad,
+        P6
+    );
+}
+
+/// The bounds are evaluated where the reference was made: a later change of the variables they
+/// were computed from does not move the slice.
+#[differentiate]
+fn frozen_bounds(x: &[f64]) -> f64 {
+    let mut k = 1;
+    let w = &x[k..k + 3];
+    k += 2;
+    let mut s = 0.0;
+    for v in w.iter() {
+        s = s * v + x[k];
+    }
+    s
+}
+
+#[test]
+fn slice_bounds_are_frozen() {
+    check_slice!(
+        frozen_bounds,
+        frozen_bounds_jvp,
+        frozen_bounds_vjp,
+        frozen_bounds_grad,
+        P6
+    );
+}
+
+/// Rows of a nested array and of a slice of `Vec`s bound by reference, generic floats.
+#[differentiate]
+fn rows_generic<F: Real>(m: &[Vec<F>], x: &[F]) -> F {
+    let mut s = F::zero();
+    for i in 0..m.len() {
+        let row = &m[i];
+        let part = &row[1..];
+        s = s + row[0] * x[i] + part.iter().fold(F::zero(), |a, v| a + *v * *v);
+    }
+    s
+}
+
+#[test]
+fn row_references_generic() {
+    let rows = |p: &[f64]| vec![p[..3].to_vec(), p[3..6].to_vec()];
+    let f = |p: &[f64]| rows_generic(&rows(p), &p[6..]);
+    check_fn(
+        "rows_generic",
+        &[0.3, -0.5, 0.8, 0.1, -0.7, 0.45, 0.2, -0.9],
+        &|p| vec![f(p)],
+        &|p, t| {
+            let (y, d) = rows_generic_jvp(&rows(p), &p[6..], &rows(t), &t[6..]);
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = rows_generic_vjp(&rows(p), &p[6..]);
+            let (gm, gx) = pb(c[0]);
+            let mut g = gm.concat();
+            g.extend(gx);
+            (vec![y], g)
+        },
+    );
+}

@@ -759,6 +759,11 @@ impl<'a> Gen<'a> {
                         "X.iter().map(|v| v * v).reduce(|a, b| a.max(b)).unwrap_or(0.5)",
                         "X.iter().copied().filter(|v| *v > 2.0).reduce(f64::max).unwrap_or(X.iter().sum::<f64>())",
                         "X.iter().map(|v| v.sin()).filter(|w| *w > 1.5).reduce(f64::min).unwrap_or_else(|| 0.25)",
+                        // References bound to ranges with runtime bounds, `split_at`.
+                        "{ let csh = X.len() / 2; let csm = &X[csh..]; let mut css = 0.0f64; for csv in csm { css = css * 0.5 + csv * csm[0]; } css }",
+                        "{ let csm = &X[1..X.len()]; csm.iter().map(|csv| csv.sin()).sum::<f64>() + csm.len() as f64 }",
+                        "{ let (csa, csb) = X.split_at(X.len() / 2); csa.iter().sum::<f64>() * 0.5 - csb.iter().map(|csv| csv * csv).sum::<f64>() }",
+                        "{ let csw = &X; let csm = &csw[..csw.len() - 1]; let mut css = 1.0f64; for (csi, csv) in csm.iter().enumerate() { css += csv * (csi as f64 + 0.5); } css }",
                     ]);
                     return E::Reduce(t, x);
                 }

@@ -10,6 +10,7 @@ pub mod lower;
 pub mod options;
 pub mod returns;
 pub mod signature;
+pub mod slices;
 pub mod syntax;
 
 use std::collections::HashSet;
@@ -59,6 +60,7 @@ pub fn lower_function(func: &ItemFn, sig: &Signature) -> syn::Result<Func> {
         errors.push(e);
     }
     errors.finish()?;
+    slices::aliases(&mut body);
     returns::typed_collects(&mut body, &sig.ret_ty);
     desugar::patterns(&mut body);
     desugar::destructuring(&mut body);
