@@ -215,3 +215,130 @@ fn row_references_generic() {
         },
     );
 }
+
+// ------------------------------------------------------------- `[T; N]::map` (class 1)
+
+/// `x.map(|v| ..)` on active arrays: of a parameter, of a map's value, of rows (taken apart by
+/// a pattern, or reduced), of an array literal mixing active and passive values, used as an
+/// operand directly, typed closure parameters.
+#[differentiate]
+fn squash(x: [f64; 3], m: [[f64; 2]; 3]) -> f64 {
+    let y = x.map(|v| v.tanh());
+    let z = y.map(|v: f64| v * v + 1.0);
+    let r = m.map(|row| row.iter().sum::<f64>());
+    let q = m.map(|[a, b]| a * b);
+    let w = [x[0], 2.0, x[1]].map(|v| v.sin());
+    let t: [f64; 3] = x.map(|v| {
+        let e = v.exp();
+        e / (1.0 + e)
+    });
+    y[0] * y[1] + y[2] + z[1] * r[2] + q[0] * w[0] + w[2] + x.map(|v| v.exp())[1] * t[2]
+}
+
+fn x3m32(p: &[f64]) -> ([f64; 3], [[f64; 2]; 3]) {
+    ([p[0], p[1], p[2]], [[p[3], p[4]], [p[5], p[6]], [p[7], p[8]]])
+}
+
+#[test]
+fn array_maps() {
+    let p = [0.3, -0.5, 0.8, 0.1, -0.7, 0.45, 0.25, -0.15, 0.6];
+    check_fn(
+        "squash",
+        &p,
+        &|p| {
+            let (x, m) = x3m32(p);
+            vec![squash(x, m)]
+        },
+        &|p, t| {
+            let ((x, m), (dx, dm)) = (x3m32(p), x3m32(t));
+            let (y, d) = squash_jvp(x, m, dx, dm);
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (x, m) = x3m32(p);
+            let (y, pb) = squash_vjp(x, m);
+            let (gx, gm) = pb(c[0]);
+            let mut g = gx.to_vec();
+            g.extend(gm.concat());
+            (vec![y], g)
+        },
+    );
+    check_grad(
+        "squash",
+        &p,
+        &|p| {
+            let (x, m) = x3m32(p);
+            squash(x, m)
+        },
+        &|p| {
+            let (x, m) = x3m32(p);
+            let (y, (gx, gm)) = squash_grad(x, m);
+            let mut g = gx.to_vec();
+            g.extend(gm.concat());
+            (y, g)
+        },
+    );
+}
+
+/// An array output made by a map, through a reference parameter, generic floats.
+#[differentiate]
+fn logistic_all<F: Real>(x: &[F; 3], s: F) -> [F; 3] {
+    let e = x.map(|v| (v * s).exp());
+    e.map(|v| v / (F::one() + v))
+}
+
+#[test]
+fn array_map_outputs_generic() {
+    let a3 = |p: &[f64]| [p[0], p[1], p[2]];
+    check_fn(
+        "logistic_all",
+        &[0.3, -0.5, 0.8, 1.3],
+        &|p| logistic_all(&a3(p), p[3]).to_vec(),
+        &|p, t| {
+            let (y, d) = logistic_all_jvp(&a3(p), p[3], &a3(t), t[3]);
+            (y.to_vec(), d.to_vec())
+        },
+        &|p, c| {
+            let (y, pb) = logistic_all_vjp(&a3(p), p[3]);
+            let (gx, gs) = pb(a3(c));
+            let mut g = gx.to_vec();
+            g.push(gs);
+            (y.to_vec(), g)
+        },
+    );
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Weights {
+    w: [f64; 3],
+}
+
+/// A field's `map`, the result declared as an array.
+#[differentiate]
+fn field_map(s: &Weights, x: f64) -> f64 {
+    let y: [f64; 3] = s.w.map(|v| (v * x).tanh());
+    y[0] * y[1] - y[2]
+}
+
+#[test]
+fn array_map_declared() {
+    let mk = |p: &[f64]| Weights {
+        w: [p[0], p[1], p[2]],
+    };
+    check_fn(
+        "field_map",
+        &[0.3, -0.5, 0.8, 1.3],
+        &|p| vec![field_map(&mk(p), p[3])],
+        &|p, t| {
+            let (y, d) = field_map_jvp(&mk(p), p[3], &mk(t), t[3]);
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = field_map_vjp(&mk(p), p[3]);
+            let (gs, gx) = pb(c[0]);
+            let mut g = gs.w.to_vec();
+            g.push(gx);
+            (vec![y], g)
+        },
+    );
+}

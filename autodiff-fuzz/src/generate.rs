@@ -750,6 +750,25 @@ impl<'a> Gen<'a> {
                     ]);
                     return E::Reduce(t, x);
                 }
+                if let Some((_, n)) = self
+                    .vars()
+                    .into_iter()
+                    .find_map(|v| match &v.kind {
+                        VK::Arr(d) if d.len() == 1 && v.name == x => Some((v.name, d[0])),
+                        _ => None,
+                    })
+                    && self.want("corpus-forms", 0.25)
+                {
+                    // `[T; N]::map` (`front/arrays.rs`): the result declared, a map of that, a
+                    // map of an array literal used directly. `N` is the array's length.
+                    let t = *self.rng.pick(&[
+                        "{ let amy: [f64; N] = X.map(|amv| amv.tanh() * 2.0); amy[0] * amy[N - 1] }",
+                        "{ let amy: [f64; N] = X.map(|amv| amv * amv + 0.5); let amz = amy.map(|amw| amw.sqrt() * amw); amz.iter().sum::<f64>() }",
+                        "[X[0], 0.5f64, X[N - 1]].map(|amv| amv.sin() * amv)[2]",
+                    ]);
+                    let t: &'static str = Box::leak(t.replace('N', &n.to_string()).into_boxed_str());
+                    return E::Reduce(t, x);
+                }
                 if self.want("corpus-forms", 0.25) {
                     // Issue 13's corpus, as people write it: running values taken apart with a
                     // default (the filtered ones are empty: inputs are in [-1.5, 1.5]).

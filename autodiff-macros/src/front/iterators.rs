@@ -62,6 +62,20 @@ pub fn chains(
     c.visit_block_mut(body);
 }
 
+/// Whether `e` is a syntactic float (see `Chains::float_expr_in`): `names` are known floats,
+/// `floats` the function's float types.
+pub(crate) fn float_valued(e: &Expr, names: &[String], floats: &[String]) -> bool {
+    let mut floats = floats.to_vec();
+    floats.extend(["f64".to_string(), "f32".to_string()]);
+    let c = Chains {
+        zero: TokenStream::new(),
+        one: TokenStream::new(),
+        floats,
+        float_params: Vec::new(),
+    };
+    c.float_expr_in(e, names)
+}
+
 struct Chains {
     zero: TokenStream,
     one: TokenStream,
@@ -244,6 +258,23 @@ enum Unwrap<'a> {
     Default,
 }
 
+/// Whether `e` may write a variable it does not declare itself (a reduction's accumulator is its
+/// own), or holds a macro (whose expansion is not seen).
+fn writes_outside(e: &Expr) -> bool {
+    struct M(bool);
+    impl<'ast> syn::visit::Visit<'ast> for M {
+        fn visit_macro(&mut self, _: &'ast syn::Macro) {
+            self.0 = true;
+        }
+    }
+    let mut m = M(false);
+    syn::visit::Visit::visit_expr(&mut m, e);
+    let own = crate::front::syntax::bound_in(e);
+    m.0 || crate::front::syntax::written_bases(e)
+        .iter()
+        .any(|(_, b)| !own.contains(b))
+}
+
 /// How `e` takes apart an `Option` (see [`Unwrap`]), and the receiver. An argument that may
 /// write a variable (an assignment, `&mut`, a macro) is not taken: moved after the chain's
 /// loop, it would run in another order than the user wrote.
@@ -257,14 +288,9 @@ fn unwrapped(e: &Expr) -> Option<(&Expr, Unwrap<'_>)> {
     let u = match (m.method.to_string().as_str(), m.args.len()) {
         ("unwrap", 0) => Unwrap::Panic(None),
         ("expect", 1) => Unwrap::Panic(Some(&m.args[0])),
-        ("unwrap_or", 1) if crate::front::syntax::writes_in(&m.args[0]).is_empty() => {
-            Unwrap::Or(&m.args[0])
-        }
+        ("unwrap_or", 1) if !writes_outside(&m.args[0]) => Unwrap::Or(&m.args[0]),
         ("unwrap_or_else", 1) => match &m.args[0] {
-            Expr::Closure(c)
-                if c.inputs.is_empty()
-                    && crate::front::syntax::writes_in(&c.body).is_empty() =>
-            {
+            Expr::Closure(c) if c.inputs.is_empty() && !writes_outside(&c.body) => {
                 Unwrap::OrElse(&c.body)
             }
             _ => return None,
@@ -341,6 +367,16 @@ impl Chains {
                     && (float_expr(&b.left) || float_expr(&b.right))
             }
             Expr::Cast(c) => self.is_float_type(&c.ty),
+            // `it.sum::<f64>()`, `it.product::<F>()`: a float by its turbofish.
+            Expr::MethodCall(m)
+                if (m.method == "sum" || m.method == "product")
+                    && m.turbofish.as_ref().is_some_and(|t| {
+                        t.args.len() == 1
+                            && matches!(&t.args[0], syn::GenericArgument::Type(t) if self.is_float_type(t))
+                    }) =>
+            {
+                true
+            }
             Expr::MethodCall(m) => {
                 let name = m.method.to_string();
                 !matches!(

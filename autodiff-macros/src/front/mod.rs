@@ -1,6 +1,7 @@
 //! The front end: from the user's function to the IR.
 
 pub mod activity;
+pub mod arrays;
 pub mod desugar;
 pub mod flatten;
 pub mod hoist;
@@ -61,11 +62,12 @@ pub fn lower_function(func: &ItemFn, sig: &Signature) -> syn::Result<Func> {
     }
     errors.finish()?;
     slices::aliases(&mut body);
+    let typed: Vec<(String, &Type)> = params.iter().map(|p| (p.name.to_string(), &p.ty)).collect();
+    arrays::maps(&mut body, zero.clone(), float_types, &typed);
     returns::typed_collects(&mut body, &sig.ret_ty);
     desugar::patterns(&mut body);
     desugar::destructuring(&mut body);
     desugar::reductions(&mut body, zero.clone(), one.clone());
-    let typed: Vec<(String, &Type)> = params.iter().map(|p| (p.name.to_string(), &p.ty)).collect();
     iterators::chains(&mut body, zero, one, float_types, &typed);
     flatten::loops(&mut body);
     hoist::reductions(

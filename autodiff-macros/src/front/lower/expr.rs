@@ -338,6 +338,20 @@ impl Lowerer<'_> {
                     "skip",
                     "take",
                 ];
+                // `x.map(|v| ..)` on a value that is not an iterator: an array's `map` that
+                // `front/arrays.rs` could not see as one.
+                if name == "map"
+                    && !matches!(crate::front::syntax::strip_paren(&m.receiver), Expr::MethodCall(_))
+                {
+                    self.error(
+                        m.span(),
+                        "`.map(..)` on an active value is taken for an array whose length the macro sees (a parameter or local typed `[T; N]` or `&[T; N]`, an array literal, another such `map`) and a closure computing floats: declare the result, `let y: [f64; N] = x.map(|v| ..);`, or fill an array in a loop over indices",
+                    );
+                    return Rhs::Operand(Operand::Const {
+                        tokens: e.to_token_stream(),
+                        float: true,
+                    });
+                }
                 if ITERATORS.contains(&name.as_str()) {
                     self.error(
                         m.span(),
