@@ -342,3 +342,211 @@ fn array_map_declared() {
         },
     );
 }
+
+// ------------------------------------------ structs with integer and boolean fields (class 4)
+
+/// A layer with its sizes: integer fields need no annotation; `#[differentiable(skip)]` makes
+/// any `Clone` field static. Their tangents and adjoints keep the value.
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Layer {
+    weights: Vec<f64>,
+    bias: Vec<f64>,
+    inputs: usize,
+    relu: bool,
+    #[differentiable(skip)]
+    name: String,
+}
+
+/// Index arithmetic on the sizes (`w[o * layer.inputs + i]`), a size bound by `let`, a size in
+/// a range and cast to a float after its use as an index, a `bool` field deciding.
+#[differentiate(wrt(layer))]
+fn layer_forward(layer: &Layer, x: &[f64]) -> f64 {
+    let outputs = layer.bias.len();
+    let n = layer.inputs;
+    let mut total = 0.0;
+    for o in 0..outputs {
+        let mut z = layer.bias[o];
+        for i in 0..layer.inputs {
+            z += layer.weights[o * n + i] * x[i];
+        }
+        total += if layer.relu { z.max(0.0) } else { z.tanh() };
+    }
+    total / layer.inputs as f64
+}
+
+fn layer_of(p: &[f64], relu: bool) -> Layer {
+    Layer {
+        weights: p[..6].to_vec(),
+        bias: p[6..].to_vec(),
+        inputs: 3,
+        relu,
+        name: "hidden".to_string(),
+    }
+}
+
+fn layer_flat(l: &Layer) -> Vec<f64> {
+    let mut g = l.weights.clone();
+    g.extend(&l.bias);
+    g
+}
+
+#[test]
+fn struct_with_integer_fields() {
+    let x = [0.4, -0.3, 0.9];
+    let p = [0.3, -0.5, 0.8, 0.1, -0.7, 0.45, 0.25, -0.15];
+    for relu in [false, true] {
+        check_fn(
+            "layer_forward",
+            &p,
+            &|p| vec![layer_forward(&layer_of(p, relu), &x)],
+            &|p, t| {
+                let (y, d) = layer_forward_jvp(&layer_of(p, relu), &x, &layer_of(t, relu));
+                (vec![y], vec![d])
+            },
+            &|p, c| {
+                let (y, pb) = layer_forward_vjp(&layer_of(p, relu), &x);
+                let g = pb(c[0]);
+                // The adjoint keeps the static fields' values.
+                assert_eq!((g.inputs, g.relu, g.name.as_str()), (3, relu, "hidden"));
+                (vec![y], layer_flat(&g))
+            },
+        );
+        check_grad(
+            "layer_forward",
+            &p,
+            &|p| layer_forward(&layer_of(p, relu), &x),
+            &|p| {
+                let (y, g) = layer_forward_grad(&layer_of(p, relu), &x);
+                (y, layer_flat(&g))
+            },
+        );
+    }
+}
+
+/// Generic floats, a tuple struct with a count, the count used in `step_by`.
+#[derive(Clone, Debug, Differentiable)]
+struct Strided<F: Real>(Vec<F>, usize);
+
+#[differentiate]
+fn strided_sum<F: Real>(s: &Strided<F>) -> F {
+    let mut acc = F::zero();
+    for i in (0..s.0.len()).step_by(s.1) {
+        acc = acc + s.0[i] * s.0[i];
+    }
+    acc
+}
+
+#[test]
+fn generic_struct_with_a_count() {
+    let p = [0.3, -0.5, 0.8, 0.1, -0.7];
+    check_fn(
+        "strided_sum",
+        &p,
+        &|p| vec![strided_sum(&Strided(p.to_vec(), 2))],
+        &|p, t| {
+            let (y, d) = strided_sum_jvp(&Strided(p.to_vec(), 2), &Strided(t.to_vec(), 2));
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = strided_sum_vjp(&Strided(p.to_vec(), 2));
+            let g = pb(c[0]);
+            assert_eq!(g.1, 2);
+            (vec![y], g.0)
+        },
+    );
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Pt {
+    x: f64,
+    k: usize,
+    on: bool,
+}
+
+#[differentiate]
+fn make_pt(a: f64, n: usize) -> Pt {
+    Pt {
+        x: a * a,
+        k: n + 1,
+        on: true,
+    }
+}
+
+/// Struct literals with static fields, returned by a call, with `..rest`; a count cast through
+/// `stop_gradient`, a count used as a bound.
+#[differentiate]
+fn use_pts(a: f64, b: f64) -> f64 {
+    let p = Pt {
+        x: a.sin() * b,
+        k: 2,
+        on: false,
+    };
+    let q = make_pt(b, 3);
+    let r = Pt { k: 5, ..q };
+    let mut s = p.x * q.x * stop_gradient(p.k) as f64;
+    for _ in 0..r.k {
+        s = s * 0.5 + r.x;
+    }
+    if q.on { s } else { -s }
+}
+
+#[test]
+fn struct_literals_with_static_fields() {
+    check_fn(
+        "use_pts",
+        &[0.3, -0.8],
+        &|p| vec![use_pts(p[0], p[1])],
+        &|p, t| {
+            let (y, d) = use_pts_jvp(p[0], p[1], t[0], t[1]);
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = use_pts_vjp(p[0], p[1]);
+            let (ga, gb) = pb(c[0]);
+            (vec![y], vec![ga, gb])
+        },
+    );
+    // The tangent of a returned struct keeps its static fields.
+    let (p, dp) = make_pt_jvp(0.3, 4, 1.0);
+    assert_eq!((p.k, p.on, dp.k, dp.on), (5, true, 5, true));
+    assert_eq!(dp.x, 0.6);
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Buf {
+    w: Vec<f64>,
+    n: usize,
+}
+
+/// A struct literal whose only active value is inside `vec![..]` (it was taken for passive: a
+/// zero derivative).
+#[differentiate]
+fn fill(a: f64, b: f64) -> Buf {
+    let z = a * b.sin();
+    Buf {
+        w: vec![z; 2],
+        n: 2,
+    }
+}
+
+#[test]
+fn struct_literal_of_a_vec_macro() {
+    check_fn(
+        "fill",
+        &[0.3, -0.8],
+        &|p| fill(p[0], p[1]).w,
+        &|p, t| {
+            let (y, d) = fill_jvp(p[0], p[1], t[0], t[1]);
+            assert_eq!(d.n, 2);
+            (y.w, d.w)
+        },
+        &|p, c| {
+            let (y, pb) = fill_vjp(p[0], p[1]);
+            let (ga, gb) = pb(Buf {
+                w: c.to_vec(),
+                n: 2,
+            });
+            (y.w, vec![ga, gb])
+        },
+    );
+}

@@ -772,7 +772,7 @@ impl<'a> Gen<'a> {
                 if self.want("corpus-forms", 0.25) {
                     // Issue 13's corpus, as people write it: running values taken apart with a
                     // default (the filtered ones are empty: inputs are in [-1.5, 1.5]).
-                    let t = *self.rng.pick(&[
+                    let mut ts = vec![
                         "X.iter().cloned().reduce(f64::max).unwrap_or(0.0)",
                         "X.iter().copied().reduce(f64::min).unwrap_or_default() * 2.0",
                         "X.iter().map(|v| v * v).reduce(|a, b| a.max(b)).unwrap_or(0.5)",
@@ -783,7 +783,9 @@ impl<'a> Gen<'a> {
                         "{ let csm = &X[1..X.len()]; csm.iter().map(|csv| csv.sin()).sum::<f64>() + csm.len() as f64 }",
                         "{ let (csa, csb) = X.split_at(X.len() / 2); csa.iter().sum::<f64>() * 0.5 - csb.iter().map(|csv| csv * csv).sum::<f64>() }",
                         "{ let csw = &X; let csm = &csw[..csw.len() - 1]; let mut css = 1.0f64; for (csi, csv) in csm.iter().enumerate() { css += csv * (csi as f64 + 0.5); } css }",
-                    ]);
+                    ];
+                    self.without_loops(&mut ts);
+                    let t = *self.rng.pick(&ts);
                     return E::Reduce(t, x);
                 }
                 if self.want("iter-chain", 0.5) {
@@ -862,6 +864,22 @@ impl<'a> Gen<'a> {
                     "{ let mut ova = Ov { a: @0, b: @1 }; ova *= 0.5; ova += Ov { a: @1, b: 0.25 } * ova; ova = ova - @0 * ova; ova.a * ova.b }",
                     "{ let ova = Ov { a: @0, b: @1 }; let ovr: Ov = ova + ova * (@0 * 0.5); (ovr % ova) * @1 }",
                     "{ let ova = Ov { a: @1, b: @0 }; let ovd = ova % ova; ovd * ovd + (ova * ovd).b }",
+                ];
+                self.without_loops(&mut ts);
+                let t = *self.rng.pick(&ts);
+                let n = if t.contains("@1") { 2 } else { 1 };
+                E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
+            }
+            98..=99 if !self.generic && d > 0 && self.want("corpus-forms", 0.2) => {
+                // Static fields (`ast::STATIC_FIELDS`, defined when a program uses them): a
+                // `usize` and a `bool` field of an active struct in ranges, index arithmetic,
+                // conditions, a `let`, a cast through `stop_gradient`; struct literals of them;
+                // calls taking and returning such a struct.
+                let mut ts = vec![
+                    "{ let sfv = Sf { w: [@0, @1, 0.5], n: 2, on: true, tag: 1 }; let mut sfs = 0.0f64; for sfi in 0..sfv.n { sfs += sfv.w[sfi + 1] * sfv.w[sfv.n - sfi]; } if sfv.on { sfs } else { -sfs } }",
+                    "{ let sfv = Sf { w: [@0, 0.25, @1], n: 1, on: false, tag: 2 }; let sfk = sfv.n; sfv.w[sfk] * @0 + sfv.w[sfk + 1] * stop_gradient(sfv.n) as f64 }",
+                    "{ let sfv = Sf { w: [@0, @1, @0 * @1], n: 3, on: @0 > 0.0, tag: 3 }; sf_sum(&sfv, @1) }",
+                    "{ let sfv = sf_make(@0, 2); let sfw = Sf { n: 1, ..sf_make(@1, 0) }; sf_sum(&sfv, sfw.w[1]) + sfw.w[sfw.n] }",
                 ];
                 self.without_loops(&mut ts);
                 let t = *self.rng.pick(&ts);

@@ -493,6 +493,20 @@ impl Lowerer<'_> {
                 tokens: e.to_token_stream(),
                 float: false,
             }),
+            // `p.k as f64` of an active struct: the field may be a float or a static integer.
+            Expr::Cast(c)
+                if crate::front::activity::field_key(crate::front::syntax::strip_paren(&c.expr))
+                    .is_some() =>
+            {
+                let k = crate::front::activity::field_key(crate::front::syntax::strip_paren(&c.expr))
+                    .unwrap_or_default();
+                let ty = c.ty.to_token_stream().to_string();
+                self.error(c.span(), format!("a cast of the field `{k}` of an active struct is not supported: the macro cannot see whether the field is a float (whose derivative the cast would keep) or an integer (a static field, with none); for an integer field, write `stop_gradient({k}) as {ty}` (or use it first where only integers go, as an index or a range bound, which says so)"));
+                Rhs::Operand(Operand::Const {
+                    tokens: e.to_token_stream(),
+                    float: false,
+                })
+            }
             other => {
                 let what = describe(other);
                 let hint = match other {
