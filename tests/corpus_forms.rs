@@ -550,3 +550,35 @@ fn struct_literal_of_a_vec_macro() {
         },
     );
 }
+
+/// Running values over local collections of floats: an array literal, a repeat, a `vec![e; n]`.
+#[differentiate]
+fn local_peaks(x: f64, y: f64) -> f64 {
+    let a = [x * 2.0, y.sin(), 0.5];
+    let mut b = [0.0; 2];
+    b[1] = x * y;
+    let mut v = vec![0.25; 3];
+    v[0] = x.cos();
+    v[2] = y;
+    a.iter().map(|v| v * v).reduce(|p, q| p.max(q)).unwrap_or(0.5)
+        + b.iter().copied().reduce(|p, q| p.min(q)).unwrap_or_default()
+        + v.iter().copied().reduce(|p, q| p.max(q)).unwrap()
+}
+
+#[test]
+fn reduce_over_local_collections() {
+    check_fn(
+        "local_peaks",
+        &[0.3, -0.8],
+        &|p| vec![local_peaks(p[0], p[1])],
+        &|p, t| {
+            let (y, d) = local_peaks_jvp(p[0], p[1], t[0], t[1]);
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = local_peaks_vjp(p[0], p[1]);
+            let (ga, gb) = pb(c[0]);
+            (vec![y], vec![ga, gb])
+        },
+    );
+}

@@ -775,7 +775,7 @@ impl<'a> Gen<'a> {
                     let mut ts = vec![
                         "X.iter().cloned().reduce(f64::max).unwrap_or(0.0)",
                         "X.iter().copied().reduce(f64::min).unwrap_or_default() * 2.0",
-                        "X.iter().map(|v| v * v).reduce(|a, b| a.max(b)).unwrap_or(0.5)",
+                        "X.iter().map(|v| v * v).reduce(|a: f64, b: f64| a.max(b)).unwrap_or(0.5)",
                         "X.iter().copied().filter(|v| *v > 2.0).reduce(f64::max).unwrap_or(X.iter().sum::<f64>())",
                         "X.iter().map(|v| v.sin()).filter(|w| *w > 1.5).reduce(f64::min).unwrap_or_else(|| 0.25)",
                         // References bound to ranges with runtime bounds, `split_at`.
@@ -877,7 +877,7 @@ impl<'a> Gen<'a> {
                 // calls taking and returning such a struct.
                 let mut ts = vec![
                     "{ let sfv = Sf { w: [@0, @1, 0.5], n: 2, on: true, tag: 1 }; let mut sfs = 0.0f64; for sfi in 0..sfv.n { sfs += sfv.w[sfi + 1] * sfv.w[sfv.n - sfi]; } if sfv.on { sfs } else { -sfs } }",
-                    "{ let sfv = Sf { w: [@0, 0.25, @1], n: 1, on: false, tag: 2 }; let sfk = sfv.n; sfv.w[sfk] * @0 + sfv.w[sfk + 1] * stop_gradient(sfv.n) as f64 }",
+                    "{ let sfv = Sf { w: [@0, 0.25, @1], n: 1, on: false, tag: 2 }; let sfk = sfv.n; sfv.w[sfk] * @0 + sfv.w[sfk + 1] * (sfk as f64 + 0.5) }",
                     "{ let sfv = Sf { w: [@0, @1, @0 * @1], n: 3, on: @0 > 0.0, tag: 3 }; sf_sum(&sfv, @1) }",
                     "{ let sfv = sf_make(@0, 2); let sfw = Sf { n: 1, ..sf_make(@1, 0) }; sf_sum(&sfv, sfw.w[1]) + sfw.w[sfw.n] }",
                 ];

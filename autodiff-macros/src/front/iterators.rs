@@ -59,6 +59,8 @@ pub fn chains(
         .filter(|(_, t)| c.float_collection(t))
         .map(|(n, _)| n.clone())
         .collect();
+    let locals = c.float_locals(body);
+    c.float_params.extend(locals);
     c.visit_block_mut(body);
 }
 
@@ -330,6 +332,56 @@ impl Chains {
             syn::Type::Array(a) => self.is_float_type(&a.elem),
             t => self.float_vec(t),
         }
+    }
+
+    /// The locals that are collections of floats (names are unique by now): typed so (`let v:
+    /// Vec<f64> = ..`, `let a: [f64; 3] = ..`), or made by an array literal, a repeat or a
+    /// `vec![..]` of floats (`[x, 2.0 * y]`, `[0.0; 3]`, `vec![0.0f64; n]`).
+    fn float_locals(&self, body: &syn::Block) -> Vec<String> {
+        struct L<'a> {
+            c: &'a Chains,
+            out: Vec<String>,
+        }
+        impl<'ast> syn::visit::Visit<'ast> for L<'_> {
+            fn visit_local(&mut self, l: &'ast syn::Local) {
+                let (name, ty) = match &l.pat {
+                    Pat::Type(t) => match &*t.pat {
+                        Pat::Ident(pi) => (Some(&pi.ident), Some(&*t.ty)),
+                        _ => (None, None),
+                    },
+                    Pat::Ident(pi) => (Some(&pi.ident), None),
+                    _ => (None, None),
+                };
+                let floats = |e: &Expr| self.c.float_expr(e);
+                let float = ty.is_some_and(|t| self.c.float_collection(t))
+                    || ty.is_none()
+                        && l.init.as_ref().is_some_and(|i| match strip_paren(&i.expr) {
+                            Expr::Array(a) => !a.elems.is_empty() && a.elems.iter().all(floats),
+                            Expr::Repeat(r) => floats(&r.expr),
+                            Expr::Macro(m) if m.mac.path.is_ident("vec") => {
+                                match crate::names::MacroArgs::parse(&m.mac.tokens) {
+                                    Some(crate::names::MacroArgs::Repeat(e, _)) => floats(&e),
+                                    Some(crate::names::MacroArgs::List(l)) => {
+                                        !l.is_empty() && l.iter().all(floats)
+                                    }
+                                    None => false,
+                                }
+                            }
+                            _ => false,
+                        });
+                if float && let Some(n) = name {
+                    self.out.push(n.to_string());
+                }
+                syn::visit::visit_local(self, l);
+            }
+            fn visit_item(&mut self, _: &'ast syn::Item) {}
+        }
+        let mut l = L {
+            c: self,
+            out: Vec::new(),
+        };
+        syn::visit::Visit::visit_block(&mut l, body);
+        l.out
     }
 
     /// Whether every piece of `src` iterates one float collection parameter.
