@@ -582,3 +582,90 @@ fn reduce_over_local_collections() {
         },
     );
 }
+
+// ------------------------------------------------ other corpus forms (class 5)
+
+/// A map used as a receiver; first and last elements taken out by value (with defaults); a
+/// running value of references taken out by `*` or `.copied()`.
+#[differentiate]
+fn ends_and_peaks(x: &[f64], a: [f64; 3]) -> f64 {
+    let sq = a.map(|v| v * v).iter().sum::<f64>();
+    let l = *x.last().unwrap();
+    let f = x.first().copied().unwrap_or(0.5);
+    let m = *x.iter().max_by(|p, q| p.partial_cmp(q).unwrap()).unwrap();
+    let n = x
+        .iter()
+        .rev()
+        .min_by(|p, q| p.total_cmp(q))
+        .copied()
+        .unwrap_or_default();
+    sq * l + f * m - n + a.map(|v| v.sin()).iter().product::<f64>()
+}
+
+#[test]
+fn ends_peaks_and_receiver_maps() {
+    let n = 5;
+    let f = |p: &[f64]| ends_and_peaks(&p[..n], [p[n], p[n + 1], p[n + 2]]);
+    let x = [0.3, -0.5, 0.8, 0.1, -0.7, 0.45, 0.25, -0.15];
+    check_fn(
+        "ends_and_peaks",
+        &x,
+        &|p| vec![f(p)],
+        &|p, t| {
+            let (y, d) = ends_and_peaks_jvp(
+                &p[..n],
+                [p[n], p[n + 1], p[n + 2]],
+                &t[..n],
+                [t[n], t[n + 1], t[n + 2]],
+            );
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = ends_and_peaks_vjp(&p[..n], [p[n], p[n + 1], p[n + 2]]);
+            let (mut gx, ga) = pb(c[0]);
+            gx.extend(ga);
+            (vec![y], gx)
+        },
+    );
+}
+
+/// The defaults of `first` / `last` on an empty slice; the panic of `unwrap` is std's.
+#[differentiate]
+fn first_or(x: &[f64], d: f64) -> f64 {
+    x.first().copied().unwrap_or(d * d) + x.last().cloned().unwrap_or_else(|| d.sin())
+}
+
+#[differentiate]
+fn last_of(x: &[f64]) -> f64 {
+    *x.last().unwrap() * 2.0
+}
+
+#[test]
+fn first_and_last_of_empty_slices() {
+    for x in [&[][..], &[0.4, -0.2][..]] {
+        let n = x.len();
+        let mut p = x.to_vec();
+        p.push(0.7);
+        check_fn(
+            "first_or",
+            &p,
+            &|p| vec![first_or(&p[..n], p[n])],
+            &|p, t| {
+                let (y, d) = first_or_jvp(&p[..n], p[n], &t[..n], t[n]);
+                (vec![y], vec![d])
+            },
+            &|p, c| {
+                let (y, pb) = first_or_vjp(&p[..n], p[n]);
+                let (mut gx, gd) = pb(c[0]);
+                gx.push(gd);
+                (vec![y], gx)
+            },
+        );
+    }
+    check_slice!(last_of, last_of_jvp, last_of_vjp, last_of_grad, P6);
+    let e = std::panic::catch_unwind(|| last_of_grad(&[])).expect_err("empty");
+    assert_eq!(
+        e.downcast_ref::<&str>().copied(),
+        Some("called `Option::unwrap()` on a `None` value")
+    );
+}

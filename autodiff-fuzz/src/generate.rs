@@ -765,6 +765,7 @@ impl<'a> Gen<'a> {
                         "{ let amy: [f64; N] = X.map(|amv| amv.tanh() * 2.0); amy[0] * amy[N - 1] }",
                         "{ let amy: [f64; N] = X.map(|amv| amv * amv + 0.5); let amz = amy.map(|amw| amw.sqrt() * amw); amz.iter().sum::<f64>() }",
                         "[X[0], 0.5f64, X[N - 1]].map(|amv| amv.sin() * amv)[2]",
+                        "{ let amy: [f64; N] = X.map(|amv| amv * 0.5); amy.map(|amw| amw * amw + amw).iter().sum::<f64>() }",
                     ]);
                     let t: &'static str = Box::leak(t.replace('N', &n.to_string()).into_boxed_str());
                     return E::Reduce(t, x);
@@ -778,6 +779,9 @@ impl<'a> Gen<'a> {
                         "X.iter().map(|v| v * v).reduce(|a: f64, b: f64| a.max(b)).unwrap_or(0.5)",
                         "X.iter().copied().filter(|v| *v > 2.0).reduce(f64::max).unwrap_or(X.iter().sum::<f64>())",
                         "X.iter().map(|v| v.sin()).filter(|w| *w > 1.5).reduce(f64::min).unwrap_or_else(|| 0.25)",
+                        // First and last elements, running values of references taken out.
+                        "(*X.last().unwrap() * X.first().copied().unwrap_or(0.5))",
+                        "(*X.iter().max_by(|a, b| a.total_cmp(b)).unwrap() - X.iter().rev().skip(1).min_by(|a, b| a.total_cmp(b)).copied().unwrap_or(0.25))",
                         // References bound to ranges with runtime bounds, `split_at`.
                         "{ let csh = X.len() / 2; let csm = &X[csh..]; let mut css = 0.0f64; for csv in csm { css = css * 0.5 + csv * csm[0]; } css }",
                         "{ let csm = &X[1..X.len()]; csm.iter().map(|csv| csv.sin()).sum::<f64>() + csm.len() as f64 }",

@@ -2,7 +2,9 @@
 //! gives. The map's values fill an array of the function's float zero, element by element, the
 //! closure's pattern bound to each element in turn (so destructuring patterns of rows and typed
 //! parameters work as `let`s do); the block is a reduction block (`__acc`) that `front::hoist`
-//! makes statements of the block computing it.
+//! makes statements of the block computing it. `front::lower_function` hoists them at once when
+//! any was made, so that a map used as a receiver (`x.map(|v| v * v).iter().sum::<f64>()`) is a
+//! variable by the time the iterator passes look at the chain.
 //!
 //! Input: `let y = x.map(|v| v.tanh());` (`x: [f64; 3]`)
 //! Output: `let y = { let mut __acc = [0.0f64; 3]; for __k in 0..3 { let v = x[__k];
@@ -37,16 +39,18 @@ struct Known {
 
 /// Rewrites the array `map`s of `body` (see the module's documentation). `zero` is the
 /// function's float zero, `floats` the names of its float types, `params` its parameters.
+/// Returns whether it rewrote any.
 pub fn maps(
     body: &mut syn::Block,
     zero: TokenStream,
     floats: &[String],
     params: &[(String, &Type)],
-) {
+) -> bool {
     let mut m = Maps {
         zero,
         floats: floats.to_vec(),
         arrays: HashMap::new(),
+        rewrote: false,
     };
     for (name, ty) in params {
         if let Some(k) = m.array_type(ty) {
@@ -70,12 +74,14 @@ pub fn maps(
         }
     }
     m.visit_block_mut(body);
+    m.rewrote
 }
 
 struct Maps {
     zero: TokenStream,
     floats: Vec<String>,
     arrays: HashMap<String, Known>,
+    rewrote: bool,
 }
 
 impl Maps {
@@ -227,6 +233,7 @@ impl VisitMut for Maps {
         visit_mut::visit_expr_mut(self, e);
         if let Some(r) = self.rewrite(e) {
             *e = r;
+            self.rewrote = true;
         }
     }
 
@@ -238,6 +245,7 @@ impl VisitMut for Maps {
             && let Some(r) = self.declared(&t.ty, &init.expr)
         {
             *init.expr = r;
+            self.rewrote = true;
         }
     }
 

@@ -29,6 +29,88 @@ use crate::names::{Fresh, hygienic};
 pub fn aliases(body: &mut syn::Block) {
     let fresh = Fresh::new(q!(#body));
     Aliases { fresh }.visit_block_mut(body);
+    Ends.visit_block_mut(body);
+}
+
+/// The first and last elements taken out by value, `*xs.last().unwrap()`,
+/// `xs.first().copied().unwrap_or(d)` (`cloned`, `expect`, `unwrap_or_else(|| d)`), as the
+/// elements themselves: `xs[xs.len() - 1]`, `if xs.is_empty() { d } else { xs[0] }` (`xs` a
+/// place). An empty collection panics with `Option::unwrap`'s message, as the original; the
+/// default `d` of `unwrap_or` must not write anything (it is evaluated only when needed here,
+/// always in the original).
+struct Ends;
+
+impl Ends {
+    fn rewrite(e: &Expr) -> Option<Expr> {
+        let (inner, deref) = match e {
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => (strip_paren(&u.expr), true),
+            e => (e, false),
+        };
+        let Expr::MethodCall(end) = inner else {
+            return None;
+        };
+        let (opt, copied) = match strip_paren(&end.receiver) {
+            Expr::MethodCall(c)
+                if (c.method == "copied" || c.method == "cloned") && c.args.is_empty() =>
+            {
+                (strip_paren(&c.receiver), true)
+            }
+            r => (r, false),
+        };
+        if deref == copied {
+            return None;
+        }
+        let Expr::MethodCall(m) = opt else {
+            return None;
+        };
+        if !(m.method == "first" || m.method == "last")
+            || !m.args.is_empty()
+            || m.turbofish.is_some()
+            || !is_place(&m.receiver)
+        {
+            return None;
+        }
+        let xs = strip_paren(&m.receiver);
+        let elem = if m.method == "first" {
+            q!(#xs[0])
+        } else {
+            q!(#xs[#xs.len() - 1])
+        };
+        let no_writes = |e: &Expr| crate::front::syntax::writes_in(e).is_empty();
+        let out = match (end.method.to_string().as_str(), end.args.len()) {
+            ("unwrap", 0) => {
+                q!({ ::core::assert!(!#xs.is_empty(), "called `Option::unwrap()` on a `None` value"); #elem })
+            }
+            ("expect", 1) => {
+                let msg = &end.args[0];
+                q!({ ::core::assert!(!#xs.is_empty(), "{}", #msg); #elem })
+            }
+            ("unwrap_or", 1) if no_writes(&end.args[0]) => {
+                let d = &end.args[0];
+                q!((if #xs.is_empty() { #d } else { #elem }))
+            }
+            ("unwrap_or_else", 1) => match &end.args[0] {
+                Expr::Closure(c) if c.inputs.is_empty() && no_writes(&c.body) => {
+                    let d = &c.body;
+                    q!((if #xs.is_empty() { #d } else { #elem }))
+                }
+                _ => return None,
+            },
+            _ => return None,
+        };
+        syn::parse2(out).ok()
+    }
+}
+
+impl VisitMut for Ends {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        visit_mut::visit_expr_mut(self, e);
+        if let Some(r) = Ends::rewrite(e) {
+            *e = r;
+        }
+    }
+
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
 }
 
 struct Aliases {
