@@ -94,9 +94,6 @@ enum Stage<'a> {
 
 impl VisitMut for Chains {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
-        if let Some(c) = copied_running(e) {
-            *e = c;
-        }
         visit_mut::visit_expr_mut(self, e);
         if let Some(r) = self.rewrite(e) {
             *e = r;
@@ -248,84 +245,6 @@ fn for_pat(stages: &[Stage]) -> Pat {
             syn::parse_quote!(#x)
         }
     }
-}
-
-/// A running value of references taken out by value, `*xs.iter().max_by(cmp).unwrap()` or
-/// `xs.iter().max_by(cmp).copied().unwrap_or(d)` (`min_by`, `reduce`; `cloned`; `expect`, the
-/// defaults): the same running value of the items copied, `xs.iter().copied().max_by(cmp)
-/// .unwrap()`, which `running` takes. The source is `xs.iter()` with position adapters only (a
-/// filter's closure would see other references); a closure that dereferences its parameters
-/// (`|a, b| (**a).total_cmp(*b)`) is left alone (it would see one reference less).
-fn copied_running(e: &Expr) -> Option<Expr> {
-    let (inner, deref) = match e {
-        Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => (strip_paren(&u.expr), true),
-        e => (e, false),
-    };
-    let Expr::MethodCall(end) = inner else {
-        return None;
-    };
-    unwrapped(inner)?;
-    // `.copied()` / `.cloned()` between the running value and the unwrap.
-    let (run, copied) = match strip_paren(&end.receiver) {
-        Expr::MethodCall(c)
-            if (c.method == "copied" || c.method == "cloned") && c.args.is_empty() =>
-        {
-            (strip_paren(&c.receiver), true)
-        }
-        r => (r, false),
-    };
-    if deref == copied {
-        return None;
-    }
-    let Expr::MethodCall(run) = run else {
-        return None;
-    };
-    if !matches!(run.method.to_string().as_str(), "max_by" | "min_by" | "reduce")
-        || run.args.len() != 1
-        || run.turbofish.is_some()
-    {
-        return None;
-    }
-    if let Expr::Closure(c) = &run.args[0]
-        && derefs(&c.body)
-    {
-        return None;
-    }
-    // The source: `xs.iter()` then position adapters.
-    let mut adapters = Vec::new();
-    let mut cur = strip_paren(&run.receiver);
-    while let Some((inner, call)) = crate::front::syntax::position_adapter(cur) {
-        adapters.push(call);
-        cur = strip_paren(inner);
-    }
-    let Expr::MethodCall(it) = cur else {
-        return None;
-    };
-    if it.method != "iter" || !it.args.is_empty() {
-        return None;
-    }
-    let mut src: Expr = syn::parse_quote!(#cur.copied());
-    for a in adapters.iter().rev() {
-        let (m, args) = (&a.method, &a.args);
-        src = syn::parse_quote!(#src.#m(#args));
-    }
-    let (m, args) = (&run.method, &run.args);
-    let (u, uargs) = (&end.method, &end.args);
-    syn::parse2(q!(#src.#m(#args).#u(#uargs))).ok()
-}
-
-/// Whether `e` holds a unary `*`.
-fn derefs(e: &Expr) -> bool {
-    struct D(bool);
-    impl<'ast> syn::visit::Visit<'ast> for D {
-        fn visit_expr_unary(&mut self, u: &'ast syn::ExprUnary) {
-            self.0 |= matches!(u.op, syn::UnOp::Deref(_));
-            syn::visit::visit_expr_unary(self, u);
-        }
-    }
-    let mut d = D(false);
-    syn::visit::Visit::visit_expr(&mut d, e);
-    d.0
 }
 
 /// How a running value's `Option` is taken apart.
