@@ -669,3 +669,35 @@ fn first_and_last_of_empty_slices() {
         Some("called `Option::unwrap()` on a `None` value")
     );
 }
+
+/// `std::array::from_fn(|i| ..)` declared as an array of floats, over active values.
+#[differentiate]
+fn from_fn_mix(x: [f64; 3], w: &[f64]) -> f64 {
+    let y: [f64; 3] = std::array::from_fn(|i| x[i] * w[i] + x[(i + 1) % 3]);
+    let z: [f64; 3] = core::array::from_fn(|i: usize| {
+        let t = y[i].tanh();
+        t * t
+    });
+    y[0] * z[1] + z[2]
+}
+
+#[test]
+fn array_from_fn() {
+    let x3 = |p: &[f64]| [p[0], p[1], p[2]];
+    check_fn(
+        "from_fn_mix",
+        &[0.3, -0.5, 0.8, 0.1, -0.7, 0.45],
+        &|p| vec![from_fn_mix(x3(p), &p[3..])],
+        &|p, t| {
+            let (y, d) = from_fn_mix_jvp(x3(p), &p[3..], x3(t), &t[3..]);
+            (vec![y], vec![d])
+        },
+        &|p, c| {
+            let (y, pb) = from_fn_mix_vjp(x3(p), &p[3..]);
+            let (gx, gw) = pb(c[0]);
+            let mut g = gx.to_vec();
+            g.extend(gw);
+            (vec![y], g)
+        },
+    );
+}

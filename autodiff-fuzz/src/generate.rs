@@ -766,6 +766,7 @@ impl<'a> Gen<'a> {
                         "{ let amy: [f64; N] = X.map(|amv| amv * amv + 0.5); let amz = amy.map(|amw| amw.sqrt() * amw); amz.iter().sum::<f64>() }",
                         "[X[0], 0.5f64, X[N - 1]].map(|amv| amv.sin() * amv)[2]",
                         "{ let amy: [f64; N] = X.map(|amv| amv * 0.5); amy.map(|amw| amw * amw + amw).iter().sum::<f64>() }",
+                        "{ let amy: [f64; N] = std::array::from_fn(|ami| X[ami] * 0.5 + X[(ami + 1) % N]); amy[0] * amy[N - 1] }",
                     ]);
                     let t: &'static str = Box::leak(t.replace('N', &n.to_string()).into_boxed_str());
                     return E::Reduce(t, x);

@@ -16,7 +16,8 @@
 //! floats (a float literal or float method in it, arithmetic on the elements of a float array, a
 //! `sum::<f64>()`): the array it fills holds the function's float. Also, whatever the receiver,
 //! the value of a `let` typed as an array of floats (`let y: [f64; 3] = s.w.map(|v| ..);`: only
-//! an array's `map` makes an array). Other `map`s (an `Option`'s, an
+//! an array's `map` makes an array). So is `let y: [f64; 3] = std::array::from_fn(|i| ..);`,
+//! the closure's parameter bound to each position. Other `map`s (an `Option`'s, an
 //! iterator's, to other types) are left alone, and refused by the lowering on active values.
 
 use std::collections::HashMap;
@@ -181,6 +182,9 @@ impl Maps {
     /// `recv.map(c)` that `let y: [F; N] = ..` declares an array of floats (only an array's
     /// `map` makes one): whatever the receiver, its length is `N`.
     fn declared(&self, ty: &Type, e: &Expr) -> Option<Expr> {
+        if let Expr::Call(c) = strip_paren(e) {
+            return self.from_fn(ty, c);
+        }
         let Expr::MethodCall(m) = strip_paren(e) else {
             return None;
         };
@@ -196,6 +200,46 @@ impl Maps {
             }
             _ => None,
         }
+    }
+
+    /// `std::array::from_fn(|i| ..)` (`core::array::from_fn`, `array::from_fn`) that `let y: [F;
+    /// N] = ..` declares an array of floats: the same loop, the closure's parameter bound to
+    /// each position.
+    fn from_fn(&self, ty: &Type, call: &syn::ExprCall) -> Option<Expr> {
+        let k = self.array_type(ty)?;
+        let Expr::Path(p) = &*call.func else {
+            return None;
+        };
+        let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let named = segs.len() >= 2
+            && segs[segs.len() - 1] == "from_fn"
+            && segs[segs.len() - 2] == "array"
+            && p.path.segments.iter().all(|s| s.arguments.is_none());
+        if !k.floats || !named || call.args.len() != 1 {
+            return None;
+        }
+        let Expr::Closure(c) = &call.args[0] else {
+            return None;
+        };
+        if c.inputs.len() != 1 || c.asyncness.is_some() || c.capture.is_some() {
+            return None;
+        }
+        let (acc, i) = (
+            hygienic("__acc", Span::call_site()),
+            hygienic("__k", Span::call_site()),
+        );
+        let (zero, len, pat) = (&self.zero, &k.len, &c.inputs[0]);
+        let (pre, value) = crate::front::desugar::spliced(&c.body);
+        syn::parse2(q!({
+            let mut #acc = [#zero; #len];
+            for #i in 0..#len {
+                let #pat = #i;
+                #pre
+                #acc[#i] = #value;
+            }
+            #acc
+        }))
+        .ok()
     }
 
     /// The block filling an array of `len` floats with `c` of each element of `m`'s receiver.
