@@ -1,12 +1,16 @@
 //! Constructs found by the corpus of naturally written functions (issue 13, "differentiate Rust
 //! as people write it"), each as a class: the forms a user writes for it, in both modes,
 //! against central finite differences, the dot-product test and the Jacobian built both ways
-//! (`tests/common`), with `f64` and a generic `F: Real` where natural.
+//! (`tests/common`), with `f64` and a generic `F: Real` where natural. Clippy's style lints that
+//! the forms under test trip on purpose (`unwrap_or_else(|| 1.0)`, `vec![..]` locals) are
+//! allowed.
 #![allow(
     clippy::ptr_arg,
     clippy::type_complexity,
     clippy::needless_range_loop,
-    clippy::assign_op_pattern
+    clippy::assign_op_pattern,
+    clippy::unnecessary_lazy_evaluations,
+    clippy::useless_vec
 )]
 #![deny(warnings)]
 
@@ -236,7 +240,10 @@ fn squash(x: [f64; 3], m: [[f64; 2]; 3]) -> f64 {
 }
 
 fn x3m32(p: &[f64]) -> ([f64; 3], [[f64; 2]; 3]) {
-    ([p[0], p[1], p[2]], [[p[3], p[4]], [p[5], p[6]], [p[7], p[8]]])
+    (
+        [p[0], p[1], p[2]],
+        [[p[3], p[4]], [p[5], p[6]], [p[7], p[8]]],
+    )
 }
 
 #[test]
@@ -560,8 +567,14 @@ fn local_peaks(x: f64, y: f64) -> f64 {
     let mut v = vec![0.25; 3];
     v[0] = x.cos();
     v[2] = y;
-    a.iter().map(|v| v * v).reduce(|p, q| p.max(q)).unwrap_or(0.5)
-        + b.iter().copied().reduce(|p, q| p.min(q)).unwrap_or_default()
+    a.iter()
+        .map(|v| v * v)
+        .reduce(|p, q| p.max(q))
+        .unwrap_or(0.5)
+        + b.iter()
+            .copied()
+            .reduce(|p, q| p.min(q))
+            .unwrap_or_default()
         + v.iter().copied().reduce(|p, q| p.max(q)).unwrap()
 }
 

@@ -750,14 +750,10 @@ impl<'a> Gen<'a> {
                     ]);
                     return E::Reduce(t, x);
                 }
-                if let Some((_, n)) = self
-                    .vars()
-                    .into_iter()
-                    .find_map(|v| match &v.kind {
-                        VK::Arr(d) if d.len() == 1 && v.name == x => Some((v.name, d[0])),
-                        _ => None,
-                    })
-                    && self.want("corpus-forms", 0.25)
+                if let Some((_, n)) = self.vars().into_iter().find_map(|v| match &v.kind {
+                    VK::Arr(d) if d.len() == 1 && v.name == x => Some((v.name, d[0])),
+                    _ => None,
+                }) && self.want("corpus-forms", 0.25)
                 {
                     // `[T; N]::map` (`front/arrays.rs`): the result declared, a map of that, a
                     // map of an array literal used directly. `N` is the array's length.
@@ -768,7 +764,8 @@ impl<'a> Gen<'a> {
                         "{ let amy: [f64; N] = X.map(|amv| amv * 0.5); amy.map(|amw| amw * amw + amw).iter().sum::<f64>() }",
                         "{ let amy: [f64; N] = std::array::from_fn(|ami| X[ami] * 0.5 + X[(ami + 1) % N]); amy[0] * amy[N - 1] }",
                     ]);
-                    let t: &'static str = Box::leak(t.replace('N', &n.to_string()).into_boxed_str());
+                    let t: &'static str =
+                        Box::leak(t.replace('N', &n.to_string()).into_boxed_str());
                     return E::Reduce(t, x);
                 }
                 if self.want("corpus-forms", 0.25) {

@@ -541,9 +541,15 @@ mod tests {
         assert!(!out.contains("accumulate (& mut self . n"), "{out}");
         assert!(!out.contains("dot (& self . kind"), "{out}");
         let out = expand_str("struct L { n: usize }");
-        assert!(out.contains("at least one field with float leaves"), "{out}");
+        assert!(
+            out.contains("at least one field with float leaves"),
+            "{out}"
+        );
         let out = expand_str("struct L { w: f64, #[differentiable(skp)] n: usize }");
-        assert!(out.contains("unknown option of #[differentiable] on a field"), "{out}");
+        assert!(
+            out.contains("unknown option of #[differentiable] on a field"),
+            "{out}"
+        );
     }
 
     #[test]

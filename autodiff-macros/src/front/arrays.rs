@@ -167,8 +167,7 @@ impl Maps {
         if known.floats || typed || row_pattern {
             pat_bindings(strip_pat_type(p), &mut names);
         }
-        crate::front::iterators::float_valued(&c.body, &names, &self.floats)
-            .then_some((known, c))
+        crate::front::iterators::float_valued(&c.body, &names, &self.floats).then_some((known, c))
     }
 
     fn rewrite(&self, e: &Expr) -> Option<Expr> {
@@ -183,7 +182,7 @@ impl Maps {
     /// `map` makes one): whatever the receiver, its length is `N`.
     fn declared(&self, ty: &Type, e: &Expr) -> Option<Expr> {
         if let Expr::Call(c) = strip_paren(e) {
-            return self.from_fn(ty, c);
+            return self.filled_from_fn(ty, c);
         }
         let Expr::MethodCall(m) = strip_paren(e) else {
             return None;
@@ -205,12 +204,17 @@ impl Maps {
     /// `std::array::from_fn(|i| ..)` (`core::array::from_fn`, `array::from_fn`) that `let y: [F;
     /// N] = ..` declares an array of floats: the same loop, the closure's parameter bound to
     /// each position.
-    fn from_fn(&self, ty: &Type, call: &syn::ExprCall) -> Option<Expr> {
+    fn filled_from_fn(&self, ty: &Type, call: &syn::ExprCall) -> Option<Expr> {
         let k = self.array_type(ty)?;
         let Expr::Path(p) = &*call.func else {
             return None;
         };
-        let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let segs: Vec<String> = p
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
         let named = segs.len() >= 2
             && segs[segs.len() - 1] == "from_fn"
             && segs[segs.len() - 2] == "array"
@@ -243,7 +247,12 @@ impl Maps {
     }
 
     /// The block filling an array of `len` floats with `c` of each element of `m`'s receiver.
-    fn filled(&self, m: &syn::ExprMethodCall, len: &TokenStream, c: &syn::ExprClosure) -> Option<Expr> {
+    fn filled(
+        &self,
+        m: &syn::ExprMethodCall,
+        len: &TokenStream,
+        c: &syn::ExprClosure,
+    ) -> Option<Expr> {
         let (acc, k, src) = (
             hygienic("__acc", Span::call_site()),
             hygienic("__k", Span::call_site()),

@@ -125,6 +125,9 @@ struct Aliases {
     fresh: Fresh,
 }
 
+/// The names a `let` binds, each with the place it stands for.
+type Places = Vec<(syn::Ident, Expr)>;
+
 /// A variable, a field, an element or a range of elements of one.
 fn is_place(e: &Expr) -> bool {
     match e {
@@ -194,7 +197,7 @@ impl Aliases {
 
     /// The statements replacing `s` and the places its names stand for, when it binds
     /// references to places.
-    fn alias(&mut self, s: &Stmt) -> Option<(Vec<Stmt>, Vec<(syn::Ident, Expr)>)> {
+    fn alias(&mut self, s: &Stmt) -> Option<(Vec<Stmt>, Places)> {
         let Stmt::Local(l) = s else {
             return None;
         };
@@ -389,8 +392,10 @@ fn copied_running(e: &Expr) -> Option<Expr> {
     let Expr::MethodCall(run) = run else {
         return None;
     };
-    if !matches!(run.method.to_string().as_str(), "max_by" | "min_by" | "reduce")
-        || run.args.len() != 1
+    if !matches!(
+        run.method.to_string().as_str(),
+        "max_by" | "min_by" | "reduce"
+    ) || run.args.len() != 1
         || run.turbofish.is_some()
     {
         return None;

@@ -341,7 +341,10 @@ impl Lowerer<'_> {
                 // `x.map(|v| ..)` on a value that is not an iterator: an array's `map` that
                 // `front/arrays.rs` could not see as one.
                 if name == "map"
-                    && !matches!(crate::front::syntax::strip_paren(&m.receiver), Expr::MethodCall(_))
+                    && !matches!(
+                        crate::front::syntax::strip_paren(&m.receiver),
+                        Expr::MethodCall(_)
+                    )
                 {
                     self.error(
                         m.span(),
@@ -495,11 +498,14 @@ impl Lowerer<'_> {
             }),
             // `p.k as f64` of an active struct: the field may be a float or a static integer.
             Expr::Cast(c)
-                if crate::front::activity::field_key(crate::front::syntax::strip_paren(&c.expr))
-                    .is_some() =>
+                if crate::front::activity::field_key(crate::front::syntax::strip_paren(
+                    &c.expr,
+                ))
+                .is_some() =>
             {
-                let k = crate::front::activity::field_key(crate::front::syntax::strip_paren(&c.expr))
-                    .unwrap_or_default();
+                let k =
+                    crate::front::activity::field_key(crate::front::syntax::strip_paren(&c.expr))
+                        .unwrap_or_default();
                 let ty = c.ty.to_token_stream().to_string();
                 self.error(c.span(), format!("a cast of the field `{k}` of an active struct is not supported: the macro cannot see whether the field is a float (whose derivative the cast would keep) or an integer (a static field, with none); for an integer field, write `stop_gradient({k}) as {ty}` (or use it first where only integers go, as an index or a range bound, which says so)"));
                 Rhs::Operand(Operand::Const {
