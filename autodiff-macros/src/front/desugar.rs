@@ -117,10 +117,26 @@ pub(crate) fn spliced(body: &Expr) -> (TokenStream, TokenStream) {
         && let Some((syn::Stmt::Expr(tail, None), stmts)) = b.block.stmts.split_last()
         && !stmts.iter().any(|s| matches!(s, syn::Stmt::Item(_)))
         && !exits(&q!(#b))
+        && !declares_acc(stmts)
     {
         return (q!(#(#stmts)*), q!((#tail)));
     }
     (TokenStream::new(), q!((#body)))
+}
+
+/// Whether `stmts` declare a reduction's accumulator `__acc` (a reduction block made by these
+/// passes, `{ let mut __acc = ..; for .. { .. } __acc }`): spliced into the loop of another
+/// reduction, its `let` would shadow that one's accumulator for the rest of the body (`|row|
+/// row.iter().map(..).sum()` as the map of a `fold` read the inner sum as the fold's running
+/// value). Kept a block, `front::hoist` takes it with a fresh name.
+fn declares_acc(stmts: &[syn::Stmt]) -> bool {
+    stmts.iter().any(|s| {
+        let mut names = Vec::new();
+        if let syn::Stmt::Local(l) = s {
+            crate::front::syntax::pat_bindings(&l.pat, &mut names);
+        }
+        names.iter().any(|n| n == "__acc")
+    })
 }
 
 /// Whether the tokens hold a `return`, `?`, `break` or `continue`.

@@ -66,6 +66,8 @@ pub fn chains(
 
 /// Whether `e` is a syntactic float (see `Chains::float_expr_in`): `names` are known floats,
 /// `floats` the function's float types.
+/// `it.sum::<f64>()` and `it.product::<F>()` are floats by their turbofish too (for the array
+/// maps of `front::arrays`, which run before any reduction is a loop).
 pub(crate) fn float_valued(e: &Expr, names: &[String], floats: &[String]) -> bool {
     let mut floats = floats.to_vec();
     floats.extend(["f64".to_string(), "f32".to_string()]);
@@ -75,6 +77,15 @@ pub(crate) fn float_valued(e: &Expr, names: &[String], floats: &[String]) -> boo
         floats,
         float_params: Vec::new(),
     };
+    if let Expr::MethodCall(m) = strip_paren(e)
+        && (m.method == "sum" || m.method == "product")
+        && m.turbofish.as_ref().is_some_and(|t| {
+            t.args.len() == 1
+                && matches!(&t.args[0], syn::GenericArgument::Type(t) if c.is_float_type(t))
+        })
+    {
+        return true;
+    }
     c.float_expr_in(e, names)
 }
 
@@ -419,16 +430,6 @@ impl Chains {
                     && (float_expr(&b.left) || float_expr(&b.right))
             }
             Expr::Cast(c) => self.is_float_type(&c.ty),
-            // `it.sum::<f64>()`, `it.product::<F>()`: a float by its turbofish.
-            Expr::MethodCall(m)
-                if (m.method == "sum" || m.method == "product")
-                    && m.turbofish.as_ref().is_some_and(|t| {
-                        t.args.len() == 1
-                            && matches!(&t.args[0], syn::GenericArgument::Type(t) if self.is_float_type(t))
-                    }) =>
-            {
-                true
-            }
             Expr::MethodCall(m) => {
                 let name = m.method.to_string();
                 !matches!(
