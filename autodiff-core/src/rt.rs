@@ -63,6 +63,41 @@ pub fn zero_of<T: Differentiable>(x: &T) -> T {
     x.zero_like()
 }
 
+/// The tangent of a field of a struct literal whose value carries no derivative: a zero of its
+/// shape for a [`Differentiable`] value, the value itself for a static field (an integer,
+/// `bool`, `char` or `String`, which `#[derive(Differentiable)]` carries along unchanged).
+pub trait FieldZero {
+    /// The field's tangent.
+    fn field_zero(&self) -> Self;
+}
+
+impl<T: Differentiable> FieldZero for T {
+    #[inline(always)]
+    fn field_zero(&self) -> T {
+        self.zero_like()
+    }
+}
+
+macro_rules! static_field_zero {
+    ($($t:ty),*) => {$(
+        impl FieldZero for $t {
+            #[inline(always)]
+            fn field_zero(&self) -> $t {
+                ::core::clone::Clone::clone(self)
+            }
+        }
+    )*};
+}
+static_field_zero!(
+    bool, char, String, u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize
+);
+
+/// [`FieldZero::field_zero`] of `x`.
+#[inline(always)]
+pub fn field_zero<T: FieldZero>(x: &T) -> T {
+    x.field_zero()
+}
+
 /// `dst += src`.
 #[inline(always)]
 pub fn acc<T: Differentiable>(dst: &mut T, src: &T) {

@@ -831,9 +831,40 @@ pub fn source(p: &Program) -> String {
     if funcs.contains("ova") {
         s.push_str(OPERATORS);
     }
+    if funcs.contains("sfv") {
+        s.push_str(STATIC_FIELDS);
+    }
     s.push_str(&funcs);
     s
 }
+
+/// The struct of the construct `corpus-forms`' static fields: `Sf` with a `usize` and a `bool`
+/// field (no annotation) and a `#[differentiable(skip)]` one, a differentiated function reading
+/// them in index arithmetic (through a `let`) and as a condition (no loop: `--without for`
+/// holds), and one returning an `Sf`
+/// made by a literal.
+pub const STATIC_FIELDS: &str = "#[derive(Differentiable, Clone, Debug, PartialEq)]
+pub struct Sf {
+    pub w: [f64; 3],
+    pub n: usize,
+    pub on: bool,
+    #[differentiable(skip)]
+    pub tag: u8,
+}
+
+#[differentiate]
+pub fn sf_sum(s: &Sf, v: f64) -> f64 {
+    let k = s.n - 1;
+    let t = s.w[3 - s.n] * v + s.w[k] * s.w[(k + 1) % 3];
+    if s.on { t } else { t * 0.5 }
+}
+
+#[differentiate]
+pub fn sf_make(v: f64, k: usize) -> Sf {
+    Sf { w: [v, v * v, 1.0], n: k % 3 + 1, on: k > 1, tag: 7 }
+}
+
+";
 
 /// The struct of the construct `method`: differentiated methods taking `&self` and `self`,
 /// calling each other (`self.mm_eval(..)`, `Self::mm_sq(..)`) and returning `Self`. The

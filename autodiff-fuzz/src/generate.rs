@@ -80,6 +80,7 @@ pub const CONSTRUCTS: &[&str] = &[
     "reduce",
     "iter-chain",
     "iter-forms",
+    "corpus-forms",
     "let-mut",
     "let-shadow",
     "let-typed",
@@ -749,6 +750,46 @@ impl<'a> Gen<'a> {
                     ]);
                     return E::Reduce(t, x);
                 }
+                if let Some((_, n)) = self.vars().into_iter().find_map(|v| match &v.kind {
+                    VK::Arr(d) if d.len() == 1 && v.name == x => Some((v.name, d[0])),
+                    _ => None,
+                }) && self.want("corpus-forms", 0.25)
+                {
+                    // `[T; N]::map` (`front/arrays.rs`): the result declared, a map of that, a
+                    // map of an array literal used directly. `N` is the array's length.
+                    let t = *self.rng.pick(&[
+                        "{ let amy: [f64; N] = X.map(|amv| amv.tanh() * 2.0); amy[0] * amy[N - 1] }",
+                        "{ let amy: [f64; N] = X.map(|amv| amv * amv + 0.5); let amz = amy.map(|amw| amw.sqrt() * amw); amz.iter().sum::<f64>() }",
+                        "[X[0], 0.5f64, X[N - 1]].map(|amv| amv.sin() * amv)[2]",
+                        "{ let amy: [f64; N] = X.map(|amv| amv * 0.5); amy.map(|amw| amw * amw + amw).iter().sum::<f64>() }",
+                        "{ let amy: [f64; N] = std::array::from_fn(|ami| X[ami] * 0.5 + X[(ami + 1) % N]); amy[0] * amy[N - 1] }",
+                    ]);
+                    let t: &'static str =
+                        Box::leak(t.replace('N', &n.to_string()).into_boxed_str());
+                    return E::Reduce(t, x);
+                }
+                if self.want("corpus-forms", 0.25) {
+                    // Issue 13's corpus, as people write it: running values taken apart with a
+                    // default (the filtered ones are empty: inputs are in [-1.5, 1.5]).
+                    let mut ts = vec![
+                        "X.iter().cloned().reduce(f64::max).unwrap_or(0.0)",
+                        "X.iter().copied().reduce(f64::min).unwrap_or_default() * 2.0",
+                        "X.iter().map(|v| v * v).reduce(|a: f64, b: f64| a.max(b)).unwrap_or(0.5)",
+                        "X.iter().copied().filter(|v| *v > 2.0).reduce(f64::max).unwrap_or(X.iter().sum::<f64>())",
+                        "X.iter().map(|v| v.sin()).filter(|w| *w > 1.5).reduce(f64::min).unwrap_or_else(|| 0.25)",
+                        // First and last elements, running values of references taken out.
+                        "(*X.last().unwrap() * X.first().copied().unwrap_or(0.5))",
+                        "(*X.iter().max_by(|a, b| a.total_cmp(b)).unwrap() - X.iter().rev().skip(1).min_by(|a, b| a.total_cmp(b)).copied().unwrap_or(0.25))",
+                        // References bound to ranges with runtime bounds, `split_at`.
+                        "{ let csh = X.len() / 2; let csm = &X[csh..]; let mut css = 0.0f64; for csv in csm { css = css * 0.5 + csv * csm[0]; } css }",
+                        "{ let csm = &X[1..X.len()]; csm.iter().map(|csv| csv.sin()).sum::<f64>() + csm.len() as f64 }",
+                        "{ let (csa, csb) = X.split_at(X.len() / 2); csa.iter().sum::<f64>() * 0.5 - csb.iter().map(|csv| csv * csv).sum::<f64>() }",
+                        "{ let csw = &X; let csm = &csw[..csw.len() - 1]; let mut css = 1.0f64; for (csi, csv) in csm.iter().enumerate() { css += csv * (csi as f64 + 0.5); } css }",
+                    ];
+                    self.without_loops(&mut ts);
+                    let t = *self.rng.pick(&ts);
+                    return E::Reduce(t, x);
+                }
                 if self.want("iter-chain", 0.5) {
                     // Longer chains (`front/iterators.rs`): maps and filters in a row, running
                     // values, `collect`, `chain`, passive `count`. The comparators' parameters
@@ -825,6 +866,22 @@ impl<'a> Gen<'a> {
                     "{ let mut ova = Ov { a: @0, b: @1 }; ova *= 0.5; ova += Ov { a: @1, b: 0.25 } * ova; ova = ova - @0 * ova; ova.a * ova.b }",
                     "{ let ova = Ov { a: @0, b: @1 }; let ovr: Ov = ova + ova * (@0 * 0.5); (ovr % ova) * @1 }",
                     "{ let ova = Ov { a: @1, b: @0 }; let ovd = ova % ova; ovd * ovd + (ova * ovd).b }",
+                ];
+                self.without_loops(&mut ts);
+                let t = *self.rng.pick(&ts);
+                let n = if t.contains("@1") { 2 } else { 1 };
+                E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
+            }
+            98..=99 if !self.generic && d > 0 && self.want("corpus-forms", 0.2) => {
+                // Static fields (`ast::STATIC_FIELDS`, defined when a program uses them): a
+                // `usize` and a `bool` field of an active struct in ranges, index arithmetic,
+                // conditions, a `let`, a cast through `stop_gradient`; struct literals of them;
+                // calls taking and returning such a struct.
+                let mut ts = vec![
+                    "{ let sfv = Sf { w: [@0, @1, 0.5], n: 2, on: true, tag: 1 }; let mut sfs = 0.0f64; for sfi in 0..sfv.n { sfs += sfv.w[sfi + 1] * sfv.w[sfv.n - sfi]; } if sfv.on { sfs } else { -sfs } }",
+                    "{ let sfv = Sf { w: [@0, 0.25, @1], n: 1, on: false, tag: 2 }; let sfk = sfv.n; sfv.w[sfk] * @0 + sfv.w[sfk + 1] * (sfk as f64 + 0.5) }",
+                    "{ let sfv = Sf { w: [@0, @1, @0 * @1], n: 3, on: @0 > 0.0, tag: 3 }; sf_sum(&sfv, @1) }",
+                    "{ let sfv = sf_make(@0, 2); let sfw = Sf { n: 1, ..sf_make(@1, 0) }; sf_sum(&sfv, sfw.w[1]) + sfw.w[sfw.n] }",
                 ];
                 self.without_loops(&mut ts);
                 let t = *self.rng.pick(&ts);

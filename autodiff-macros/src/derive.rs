@@ -29,7 +29,10 @@
 //! written `f32`/`f64` (`[[f64; 2]; 3]`, `Box<[f32; 4]>`); the first `f32`/`f64` named in a
 //! field's type (`Layer<f64>`); failing all, `<FirstField as Differentiable>::Scalar`. Fields whose type mentions a type parameter get a
 //! `Differentiable<Scalar = ..>` bound; fields of concrete types are checked by the compiler in
-//! the emitted body, with the field's span. `PhantomData` fields carry no leaves.
+//! the emitted body, with the field's span. `PhantomData` fields carry no leaves. Static fields
+//! (integers, `bool`, `char`, `String`, and any field marked `#[differentiable(skip)]`) carry
+//! none either: `zero_like` clones them, so a tangent or adjoint keeps the value (a layer's
+//! `inputs: usize`), the other methods leave them alone.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use std::collections::HashSet;
@@ -58,11 +61,15 @@ struct Field<'a> {
     ty: &'a Type,
     /// A `PhantomData`: no leaves, zero is `PhantomData`.
     phantom: bool,
+    /// A static field (an integer, `bool`, `char`, `String`, or marked
+    /// `#[differentiable(skip)]`): no leaves; its tangent and adjoint keep the value itself
+    /// (`zero_like` clones it), as a static field of a JAX pytree is carried along unchanged.
+    fixed: bool,
 }
 
 fn derive(input: &DeriveInput, core: &TokenStream) -> syn::Result<TokenStream> {
     let fields = struct_fields(input)?;
-    let active: Vec<&Field> = fields.iter().filter(|f| !f.phantom).collect();
+    let active: Vec<&Field> = fields.iter().filter(|f| !f.phantom && !f.fixed).collect();
     let Some(first) = active.first() else {
         return Err(syn::Error::new(
             input.ident.span(),
@@ -129,6 +136,8 @@ fn derive(input: &DeriveInput, core: &TokenStream) -> syn::Result<TokenStream> {
         let member = &f.member;
         if f.phantom {
             quote!(#member: ::core::marker::PhantomData)
+        } else if f.fixed {
+            quote_spanned!(f.ty.span()=> #member: ::core::clone::Clone::clone(&self.#member))
         } else {
             quote_spanned!(f.ty.span()=> #member: #core::Differentiable::zero_like(&self.#member))
         }
@@ -226,7 +235,17 @@ fn struct_fields(input: &DeriveInput) -> syn::Result<Vec<Field<'_>>> {
                 span: Span::call_site(),
             }),
         };
-        if let Err(e) = check_type(&field.ty) {
+        let fixed = match skip_option(field) {
+            Ok(skip) => skip || is_static_type(&field.ty),
+            Err(e) => {
+                match &mut errors {
+                    Some(all) => all.combine(e),
+                    None => errors = Some(e),
+                }
+                true
+            }
+        };
+        if !fixed && let Err(e) = check_type(&field.ty) {
             match &mut errors {
                 Some(all) => all.combine(e),
                 None => errors = Some(e),
@@ -236,6 +255,7 @@ fn struct_fields(input: &DeriveInput) -> syn::Result<Vec<Field<'_>>> {
             member,
             ty: &field.ty,
             phantom: is_phantom(&field.ty),
+            fixed,
         });
     }
     match errors {
@@ -273,13 +293,6 @@ fn check_type(ty: &Type) -> syn::Result<()> {
                 return Ok(());
             };
             let name = last.ident.to_string();
-            const PASSIVE: &[&str] = &[
-                "bool", "char", "str", "String", "u8", "u16", "u32", "u64", "u128", "usize", "i8",
-                "i16", "i32", "i64", "i128", "isize",
-            ];
-            if PASSIVE.contains(&name.as_str()) && p.path.segments.len() == 1 {
-                return unsupported(&format!("`{name}`"));
-            }
             if name == "Option" {
                 return unsupported("an `Option` (its shape would depend on its value)");
             }
@@ -292,6 +305,51 @@ fn check_type(ty: &Type) -> syn::Result<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// Integers, `bool`, `char`, `String`: values that carry no derivative, static fields.
+const STATIC: &[&str] = &[
+    "bool", "char", "String", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32",
+    "i64", "i128", "isize",
+];
+
+/// Whether `ty` is one of [`STATIC`] (written as a single name).
+fn is_static_type(ty: &Type) -> bool {
+    match ty {
+        Type::Paren(p) => is_static_type(&p.elem),
+        Type::Group(g) => is_static_type(&g.elem),
+        Type::Path(p) => {
+            p.qself.is_none()
+                && p.path
+                    .get_ident()
+                    .is_some_and(|i| STATIC.contains(&i.to_string().as_str()))
+        }
+        _ => false,
+    }
+}
+
+/// The field option `#[differentiable(skip)]`: a static field of any type that is `Clone`.
+fn skip_option(field: &syn::Field) -> syn::Result<bool> {
+    let mut skip = false;
+    for attr in field
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("differentiable"))
+    {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("skip") {
+                skip = true;
+                Ok(())
+            } else {
+                Err(meta.error(
+                    "unknown option of #[differentiable] on a field: the accepted form is \
+                     #[differentiable(skip)] (a static field: its tangent and adjoint keep its \
+                     value)",
+                ))
+            }
+        })?;
+    }
+    Ok(skip)
 }
 
 /// With a scalar of `f32` or `f64`, every field whose leaves are written as the other float is
@@ -470,10 +528,35 @@ mod tests {
     }
 
     #[test]
+    fn static_fields_are_kept() {
+        let out = expand_str(
+            "struct L { w: Vec<f64>, n: usize, on: bool, #[differentiable(skip)] kind: Kind }",
+        );
+        assert!(!out.contains("compile_error"), "{out}");
+        assert!(out.contains("type Scalar = f64"), "{out}");
+        assert!(
+            out.contains("n : :: core :: clone :: Clone :: clone (& self . n)"),
+            "{out}"
+        );
+        assert!(!out.contains("accumulate (& mut self . n"), "{out}");
+        assert!(!out.contains("dot (& self . kind"), "{out}");
+        let out = expand_str("struct L { n: usize }");
+        assert!(
+            out.contains("at least one field with float leaves"),
+            "{out}"
+        );
+        let out = expand_str("struct L { w: f64, #[differentiable(skp)] n: usize }");
+        assert!(
+            out.contains("unknown option of #[differentiable] on a field"),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn errors_are_collected() {
-        let out = expand_str("struct S { a: usize, b: &'static f64, c: f64 }");
+        let out = expand_str("struct S { a: Option<f64>, b: &'static f64, c: f64 }");
         assert_eq!(out.matches("compile_error").count(), 2, "{out}");
-        assert!(out.contains("`usize` is not differentiable"));
+        assert!(out.contains("an `Option`"));
         assert!(out.contains("a reference"));
         let out = expand_str("struct S { a: f64, b: [f32; 2], c: Option<f64> }");
         assert!(out.contains("an `Option`"), "{out}");

@@ -23,10 +23,12 @@ fn h(x: &[f64], y: &[f64]) -> f64 {
     s
 }
 
-// `max_by` of references (`xs.iter()`): the result would be a reference; write `.copied()`.
+// `max_by` of references (`xs.iter()`) bound as a reference: write `.copied()` (taken out at
+// once, `*x.iter().max_by(..).unwrap()`, it is a value and works).
 #[differentiate]
 fn k(x: &[f64]) -> f64 {
-    *x.iter().max_by(|a, b| a.total_cmp(b)).unwrap()
+    let m = x.iter().max_by(|a, b| a.total_cmp(b)).unwrap();
+    *m * 2.0
 }
 
 fn main() {}

@@ -322,7 +322,17 @@ fn let_stmt(
         } => {
             let n = fields.len();
             let vals = args[..n].iter().map(|e| cx.value(e));
-            let tans = args[..n].iter().map(|e| tangent_or_zero(cx, e, false));
+            // A field without a tangent: a zero of its shape, or, for a static field (an
+            // integer, `bool`, ..), its value (`rt::field_zero`).
+            let core = &cx.core;
+            let tans = args[..n].iter().map(|e| match owned_tangent(cx, e) {
+                Some(t) => t,
+                None if cx.is_scalar_op(e) => cx.zero_like(&cx.value(e), true),
+                None => {
+                    let v = cx.value(e);
+                    q!(#core::rt::field_zero(&#v))
+                }
+            });
             let (rv, rt) = match rest {
                 true => {
                     let (v, t) = (cx.value(&args[n]), tangent_or_zero(cx, &args[n], false));

@@ -18,12 +18,21 @@ use crate::names::MacroArgs;
 
 /// Returns the set of active binding names, starting from the active parameters. `mutable`:
 /// the bindings declared `mut` (parameters included), which a method call may change through
-/// `&mut self`.
+/// `&mut self`. The set also holds, as [`INTEGER_FIELD`] followed by the place
+/// (`layer.inputs`), the fields of structs that the body uses where only integers go
+/// ([`integer_fields`]): they are passive whatever their struct is (static fields,
+/// docs/SUBSET.md).
 pub fn analyze(
     body: &syn::Block,
     seeds: HashSet<String>,
     mutable: &HashSet<String>,
 ) -> HashSet<String> {
+    let mut seeds = seeds;
+    seeds.extend(
+        integer_fields(body)
+            .into_iter()
+            .map(|f| format!("{INTEGER_FIELD}{f}")),
+    );
     let mut a = Analysis {
         active: seeds,
         changed: true,
@@ -226,6 +235,193 @@ pub fn mut_bindings(body: &syn::Block) -> HashSet<String> {
     m.0
 }
 
+/// The prefix of the entries of the active set that name integer fields (no binding's name
+/// starts so).
+pub const INTEGER_FIELD: &str = "#int:";
+
+/// `b.f`, `b.f.g`, `self.n`, `p.0`: a field place without indices, spelled with dots.
+pub fn field_key(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Field(f) => {
+            let base = match &*f.base {
+                Expr::Path(p) if p.qself.is_none() => p.path.get_ident()?.to_string(),
+                Expr::Paren(p) => field_key(&p.expr)?,
+                b @ Expr::Field(_) => field_key(b)?,
+                _ => return None,
+            };
+            let m = match &f.member {
+                syn::Member::Named(n) => n.to_string(),
+                syn::Member::Unnamed(i) => i.index.to_string(),
+            };
+            Some(format!("{base}.{m}"))
+        }
+        Expr::Paren(p) => field_key(&p.expr),
+        _ => None,
+    }
+}
+
+/// The field places the body uses where only integers or `bool`s go: a condition (`if
+/// layer.relu`, an operand of `&&`, `||`, `!`), an index (`w[o * layer.inputs +
+/// i]`), a range's bounds (`for i in 0..layer.inputs`, `x[..p.n]`), the argument of `step_by`,
+/// `skip`, `take`, `powi`, `Vec::with_capacity`, a repeat's length (`vec![0.0; l.n]`), through
+/// arithmetic, and through the `let`s of variables used so (`let n = layer.inputs; .. w[o * n
+/// + i]`). Rust's arithmetic does not mix integers and floats, so each such field is an integer
+/// (or a `bool`) and carries no derivative, whatever the struct it is read from.
+pub fn integer_fields(body: &syn::Block) -> HashSet<String> {
+    struct V {
+        fields: HashSet<String>,
+        vars: HashSet<String>,
+    }
+    impl V {
+        /// `e` is an integer: so are the places its arithmetic combines.
+        fn int(&mut self, e: &Expr) {
+            match e {
+                Expr::Paren(p) => self.int(&p.expr),
+                Expr::Group(g) => self.int(&g.expr),
+                Expr::Binary(b)
+                    if matches!(
+                        b.op,
+                        BinOp::Add(_)
+                            | BinOp::Sub(_)
+                            | BinOp::Mul(_)
+                            | BinOp::Div(_)
+                            | BinOp::Rem(_)
+                    ) =>
+                {
+                    self.int(&b.left);
+                    self.int(&b.right);
+                }
+                Expr::Range(r) => {
+                    r.start.iter().for_each(|e| self.int(e));
+                    r.end.iter().for_each(|e| self.int(e));
+                }
+                Expr::Field(_) => {
+                    if let Some(k) = field_key(e) {
+                        self.fields.insert(k);
+                    }
+                }
+                Expr::Path(p) if p.qself.is_none() => {
+                    if let Some(i) = p.path.get_ident() {
+                        self.vars.insert(i.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+        /// `e` is a `bool` (a condition, an operand of `&&`, `||`, `!`).
+        fn truth(&mut self, e: &Expr) {
+            match e {
+                Expr::Paren(p) => self.truth(&p.expr),
+                Expr::Group(g) => self.truth(&g.expr),
+                Expr::Unary(u) if matches!(u.op, UnOp::Not(_)) => self.truth(&u.expr),
+                Expr::Binary(b) if matches!(b.op, BinOp::And(_) | BinOp::Or(_)) => {
+                    self.truth(&b.left);
+                    self.truth(&b.right);
+                }
+                Expr::Field(_) => {
+                    if let Some(k) = field_key(e) {
+                        self.fields.insert(k);
+                    }
+                }
+                _ => {}
+            }
+        }
+        /// A `for` loop's iterator: a range, through `rev`, `step_by`, `skip`, `take`.
+        fn range_iter(&mut self, e: &Expr) {
+            match e {
+                Expr::Paren(p) => self.range_iter(&p.expr),
+                Expr::Range(_) => self.int(e),
+                Expr::MethodCall(m)
+                    if matches!(
+                        m.method.to_string().as_str(),
+                        "rev" | "step_by" | "skip" | "take"
+                    ) =>
+                {
+                    self.range_iter(&m.receiver)
+                }
+                _ => {}
+            }
+        }
+    }
+    impl<'ast> Visit<'ast> for V {
+        fn visit_expr_index(&mut self, i: &'ast syn::ExprIndex) {
+            self.int(&i.index);
+            visit::visit_expr_index(self, i);
+        }
+        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+            self.range_iter(&f.expr);
+            visit::visit_expr_for_loop(self, f);
+        }
+        fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
+            self.truth(&i.cond);
+            visit::visit_expr_if(self, i);
+        }
+        fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+            self.truth(&w.cond);
+            visit::visit_expr_while(self, w);
+        }
+        fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+            if matches!(b.op, BinOp::And(_) | BinOp::Or(_)) {
+                self.truth(&b.left);
+                self.truth(&b.right);
+            }
+            visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            if matches!(
+                m.method.to_string().as_str(),
+                "step_by" | "skip" | "take" | "powi"
+            ) && m.args.len() == 1
+            {
+                self.int(&m.args[0]);
+            }
+            visit::visit_expr_method_call(self, m);
+        }
+        fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func
+                && p.path.segments.len() == 2
+                && p.path.segments[1].ident == "with_capacity"
+                && c.args.len() == 1
+            {
+                self.int(&c.args[0]);
+            }
+            visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_repeat(&mut self, r: &'ast syn::ExprRepeat) {
+            self.int(&r.len);
+            visit::visit_expr_repeat(self, r);
+        }
+        fn visit_macro(&mut self, m: &'ast syn::Macro) {
+            if m.path.is_ident("vec")
+                && let Some(MacroArgs::Repeat(_, n)) = MacroArgs::parse(&m.tokens)
+            {
+                self.int(&n);
+            }
+        }
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            if let Pat::Ident(pi) = strip_pat_type(&l.pat)
+                && self.vars.contains(&pi.ident.to_string())
+                && let Some(init) = &l.init
+            {
+                self.int(&init.expr);
+            }
+            visit::visit_local(self, l);
+        }
+    }
+    let mut v = V {
+        fields: HashSet::new(),
+        vars: HashSet::new(),
+    };
+    loop {
+        let n = (v.fields.len(), v.vars.len());
+        v.visit_block(body);
+        if (v.fields.len(), v.vars.len()) == n {
+            break;
+        }
+    }
+    v.fields
+}
+
 /// Iterator ends whose values are counts and truths (`usize`, `bool`): passive whatever they
 /// iterate, so the chain before them stays the user's code (std runs it on the primal values):
 /// `it.count()`, `it.all(|x| ..)`, `it.any(|x| ..)` with `it` an iterator chain of std's
@@ -292,7 +488,10 @@ pub fn is_active(e: &Expr, active: &HashSet<String>) -> bool {
         Expr::Paren(p) => is_active(&p.expr, active),
         Expr::Group(g) => is_active(&g.expr, active),
         Expr::Index(i) => is_active(&i.expr, active),
-        Expr::Field(f) => is_active(&f.base, active),
+        Expr::Field(f) => {
+            !field_key(e).is_some_and(|k| active.contains(&format!("{INTEGER_FIELD}{k}")))
+                && is_active(&f.base, active)
+        }
         Expr::Reference(r) => is_active(&r.expr, active),
         Expr::MethodCall(m) => {
             let name = m.method.to_string();
@@ -335,6 +534,12 @@ pub fn is_active(e: &Expr, active: &HashSet<String>) -> bool {
         Expr::Array(a) => a.elems.iter().any(|e| is_active(e, active)),
         Expr::Tuple(t) => t.elems.iter().any(|e| is_active(e, active)),
         Expr::Repeat(r) => is_active(&r.expr, active),
+        // A struct literal: its fields' values (`S { w: vec![z; 2], n: 2 }`, whose only active
+        // value is inside a macro that `mentions` does not look into).
+        Expr::Struct(st) => {
+            st.fields.iter().any(|f| is_active(&f.expr, active))
+                || st.rest.as_deref().is_some_and(|r| is_active(r, active))
+        }
         Expr::Macro(m) => match MacroArgs::parse(&m.mac.tokens) {
             Some(MacroArgs::Repeat(e, _)) => is_active(&e, active),
             Some(MacroArgs::List(l)) => l.iter().any(|e| is_active(e, active)),
@@ -364,6 +569,17 @@ pub fn mentions(e: &Expr, active: &HashSet<String>) -> bool {
                 && self.active.contains(&p.path.segments[0].ident.to_string())
             {
                 self.found = true;
+            }
+        }
+        // `vec![z; 2]`, `vec![a, b]`: the expressions of the macros the subset understands.
+        fn visit_macro(&mut self, m: &'ast syn::Macro) {
+            match MacroArgs::parse(&m.tokens) {
+                Some(MacroArgs::Repeat(e, n)) => {
+                    self.visit_expr(&e);
+                    self.visit_expr(&n);
+                }
+                Some(MacroArgs::List(l)) => l.iter().for_each(|e| self.visit_expr(e)),
+                None => {}
             }
         }
     }

@@ -4,9 +4,12 @@
 //! body), then any `.map(|p| e)` and `.filter(|q| pred)` in a row, then an end:
 //!
 //! - `.sum()`, `.product()`, `.fold(init, f)` (as in `desugar::reductions`, with any stages);
-//! - `.max_by(cmp)` / `.min_by(cmp)` / `.reduce(f)` then `.unwrap()` / `.expect(msg)`: a running
-//!   value and a flag (std's semantics: `max_by` keeps the last of equal maxima, `min_by` the
-//!   first; an empty source panics with std's message);
+//! - `.max_by(cmp)` / `.min_by(cmp)` / `.reduce(f)` then `.unwrap()` / `.expect(msg)` /
+//!   `.unwrap_or(d)` / `.unwrap_or_else(|| d)` / `.unwrap_or_default()`: a running value and a
+//!   flag (std's semantics: `max_by` keeps the last of equal maxima, `min_by` the first; an
+//!   empty source panics with std's message, or takes the default: `d` evaluated after the
+//!   loop, as Rust evaluates the argument after the chain, and only when empty for
+//!   `unwrap_or_else`; a default that writes a variable is not taken);
 //! - `.collect::<Vec<T>>()` and `let v: Vec<T> = ...collect();` of floats: a `vec![0.0; n]`
 //!   written in order (`n` the source's length, or a count of the filtered items).
 //!
@@ -56,7 +59,34 @@ pub fn chains(
         .filter(|(_, t)| c.float_collection(t))
         .map(|(n, _)| n.clone())
         .collect();
+    let locals = c.float_locals(body);
+    c.float_params.extend(locals);
     c.visit_block_mut(body);
+}
+
+/// Whether `e` is a syntactic float (see `Chains::float_expr_in`): `names` are known floats,
+/// `floats` the function's float types.
+/// `it.sum::<f64>()` and `it.product::<F>()` are floats by their turbofish too (for the array
+/// maps of `front::arrays`, which run before any reduction is a loop).
+pub(crate) fn float_valued(e: &Expr, names: &[String], floats: &[String]) -> bool {
+    let mut floats = floats.to_vec();
+    floats.extend(["f64".to_string(), "f32".to_string()]);
+    let c = Chains {
+        zero: TokenStream::new(),
+        one: TokenStream::new(),
+        floats,
+        float_params: Vec::new(),
+    };
+    if let Expr::MethodCall(m) = strip_paren(e)
+        && (m.method == "sum" || m.method == "product")
+        && m.turbofish.as_ref().is_some_and(|t| {
+            t.args.len() == 1
+                && matches!(&t.args[0], syn::GenericArgument::Type(t) if c.is_float_type(t))
+        })
+    {
+        return true;
+    }
+    c.float_expr_in(e, names)
 }
 
 struct Chains {
@@ -228,17 +258,60 @@ fn for_pat(stages: &[Stage]) -> Pat {
     }
 }
 
-/// `msg` of `.expect(msg)`, `None` for `.unwrap()`; the receiver.
-fn unwrapped(e: &Expr) -> Option<(&Expr, Option<&Expr>)> {
-    match e {
-        Expr::MethodCall(m) if m.method == "unwrap" && m.args.is_empty() => {
-            Some((&m.receiver, None))
+/// How a running value's `Option` is taken apart.
+#[derive(Clone, Copy)]
+enum Unwrap<'a> {
+    /// `.unwrap()` (`None`) or `.expect(msg)`: an empty source panics.
+    Panic(Option<&'a Expr>),
+    /// `.unwrap_or(d)`: `d`, evaluated after the chain (as Rust evaluates the argument).
+    Or(&'a Expr),
+    /// `.unwrap_or_else(|| d)`: `d`, evaluated only for an empty source.
+    OrElse(&'a Expr),
+    /// `.unwrap_or_default()`: zero, where the running value starts.
+    Default,
+}
+
+/// Whether `e` may write a variable it does not declare itself (a reduction's accumulator is its
+/// own), or holds a macro (whose expansion is not seen).
+fn writes_outside(e: &Expr) -> bool {
+    struct M(bool);
+    impl<'ast> syn::visit::Visit<'ast> for M {
+        fn visit_macro(&mut self, _: &'ast syn::Macro) {
+            self.0 = true;
         }
-        Expr::MethodCall(m) if m.method == "expect" && m.args.len() == 1 => {
-            Some((&m.receiver, Some(&m.args[0])))
-        }
-        _ => None,
     }
+    let mut m = M(false);
+    syn::visit::Visit::visit_expr(&mut m, e);
+    let own = crate::front::syntax::bound_in(e);
+    m.0 || crate::front::syntax::written_bases(e)
+        .iter()
+        .any(|(_, b)| !own.contains(b))
+}
+
+/// How `e` takes apart an `Option` (see [`Unwrap`]), and the receiver. An argument that may
+/// write a variable (an assignment, `&mut`, a macro) is not taken: moved after the chain's
+/// loop, it would run in another order than the user wrote.
+fn unwrapped(e: &Expr) -> Option<(&Expr, Unwrap<'_>)> {
+    let Expr::MethodCall(m) = e else {
+        return None;
+    };
+    if m.turbofish.is_some() {
+        return None;
+    }
+    let u = match (m.method.to_string().as_str(), m.args.len()) {
+        ("unwrap", 0) => Unwrap::Panic(None),
+        ("expect", 1) => Unwrap::Panic(Some(&m.args[0])),
+        ("unwrap_or", 1) if !writes_outside(&m.args[0]) => Unwrap::Or(&m.args[0]),
+        ("unwrap_or_else", 1) => match &m.args[0] {
+            Expr::Closure(c) if c.inputs.is_empty() && !writes_outside(&c.body) => {
+                Unwrap::OrElse(&c.body)
+            }
+            _ => return None,
+        },
+        ("unwrap_or_default", 0) => Unwrap::Default,
+        _ => return None,
+    };
+    Some((&m.receiver, u))
 }
 
 impl Chains {
@@ -270,6 +343,56 @@ impl Chains {
             syn::Type::Array(a) => self.is_float_type(&a.elem),
             t => self.float_vec(t),
         }
+    }
+
+    /// The locals that are collections of floats (names are unique by now): typed so (`let v:
+    /// Vec<f64> = ..`, `let a: [f64; 3] = ..`), or made by an array literal, a repeat or a
+    /// `vec![..]` of floats (`[x, 2.0 * y]`, `[0.0; 3]`, `vec![0.0f64; n]`).
+    fn float_locals(&self, body: &syn::Block) -> Vec<String> {
+        struct L<'a> {
+            c: &'a Chains,
+            out: Vec<String>,
+        }
+        impl<'ast> syn::visit::Visit<'ast> for L<'_> {
+            fn visit_local(&mut self, l: &'ast syn::Local) {
+                let (name, ty) = match &l.pat {
+                    Pat::Type(t) => match &*t.pat {
+                        Pat::Ident(pi) => (Some(&pi.ident), Some(&*t.ty)),
+                        _ => (None, None),
+                    },
+                    Pat::Ident(pi) => (Some(&pi.ident), None),
+                    _ => (None, None),
+                };
+                let floats = |e: &Expr| self.c.float_expr(e);
+                let float = ty.is_some_and(|t| self.c.float_collection(t))
+                    || ty.is_none()
+                        && l.init.as_ref().is_some_and(|i| match strip_paren(&i.expr) {
+                            Expr::Array(a) => !a.elems.is_empty() && a.elems.iter().all(floats),
+                            Expr::Repeat(r) => floats(&r.expr),
+                            Expr::Macro(m) if m.mac.path.is_ident("vec") => {
+                                match crate::names::MacroArgs::parse(&m.mac.tokens) {
+                                    Some(crate::names::MacroArgs::Repeat(e, _)) => floats(&e),
+                                    Some(crate::names::MacroArgs::List(l)) => {
+                                        !l.is_empty() && l.iter().all(floats)
+                                    }
+                                    None => false,
+                                }
+                            }
+                            _ => false,
+                        });
+                if float && let Some(n) = name {
+                    self.out.push(n.to_string());
+                }
+                syn::visit::visit_local(self, l);
+            }
+            fn visit_item(&mut self, _: &'ast syn::Item) {}
+        }
+        let mut l = L {
+            c: self,
+            out: Vec::new(),
+        };
+        syn::visit::Visit::visit_block(&mut l, body);
+        l.out
     }
 
     /// Whether every piece of `src` iterates one float collection parameter.
@@ -358,8 +481,8 @@ impl Chains {
     }
 
     fn rewrite(&self, e: &Expr) -> Option<Expr> {
-        if let Some((recv, msg)) = unwrapped(e) {
-            return self.running(recv, msg);
+        if let Some((recv, how)) = unwrapped(e) {
+            return self.running(recv, how);
         }
         let Expr::MethodCall(end) = e else {
             return None;
@@ -405,8 +528,8 @@ impl Chains {
         }
     }
 
-    /// `CHAIN.max_by(cmp)` / `.min_by(cmp)` / `.reduce(f)`, unwrapped: a running value.
-    fn running(&self, recv: &Expr, msg: Option<&Expr>) -> Option<Expr> {
+    /// `CHAIN.max_by(cmp)` / `.min_by(cmp)` / `.reduce(f)`, unwrapped (`how`): a running value.
+    fn running(&self, recv: &Expr, how: Unwrap) -> Option<Expr> {
         let Expr::MethodCall(m) = strip_paren(recv) else {
             return None;
         };
@@ -496,16 +619,27 @@ impl Chains {
             return None;
         }
         let zero = &self.zero;
-        // A statement, not a branch: the sweeps have nothing to record.
-        let check = match msg {
-            None => q!(::core::assert!(#some, "called `Option::unwrap()` on a `None` value");),
-            Some(m) => q!(::core::assert!(#some, "{}", #m);),
+        let d = hygienic("__d", Span::call_site());
+        // Where the source is empty: a statement, not a branch, for a panic (the sweeps have
+        // nothing to record); the default's value otherwise (`unwrap_or_default`: the zero the
+        // running value starts from).
+        let empty = match how {
+            Unwrap::Panic(None) => {
+                q!(::core::assert!(#some, "called `Option::unwrap()` on a `None` value");)
+            }
+            Unwrap::Panic(Some(m)) => q!(::core::assert!(#some, "{}", #m);),
+            Unwrap::Or(e) => q!(let #d = #e; if !#some { #acc = #d; }),
+            Unwrap::OrElse(e) => {
+                let e = operand(e);
+                q!(if !#some { #acc = #e; })
+            }
+            Unwrap::Default => q!(let _ = #some;),
         };
         syn::parse2(q!({
             let mut #acc = #zero;
             let mut #some = false;
             #body
-            #check
+            #empty
             #acc
         }))
         .ok()

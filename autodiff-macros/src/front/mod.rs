@@ -1,6 +1,7 @@
 //! The front end: from the user's function to the IR.
 
 pub mod activity;
+pub mod arrays;
 pub mod desugar;
 pub mod flatten;
 pub mod hoist;
@@ -10,6 +11,7 @@ pub mod lower;
 pub mod options;
 pub mod returns;
 pub mod signature;
+pub mod slices;
 pub mod syntax;
 
 use std::collections::HashSet;
@@ -59,18 +61,20 @@ pub fn lower_function(func: &ItemFn, sig: &Signature) -> syn::Result<Func> {
         errors.push(e);
     }
     errors.finish()?;
+    slices::aliases(&mut body);
+    let typed: Vec<(String, &Type)> = params.iter().map(|p| (p.name.to_string(), &p.ty)).collect();
+    let compound = matches!(scalar.to_string().as_str(), "f64" | "f32");
+    if arrays::maps(&mut body, zero.clone(), float_types, &typed) {
+        hoist::reductions(&mut body, compound);
+    }
     returns::typed_collects(&mut body, &sig.ret_ty);
     desugar::patterns(&mut body);
     desugar::destructuring(&mut body);
     desugar::mem_calls(&mut body);
     desugar::reductions(&mut body, zero.clone(), one.clone());
-    let typed: Vec<(String, &Type)> = params.iter().map(|p| (p.name.to_string(), &p.ty)).collect();
     iterators::chains(&mut body, zero, one, float_types, &typed);
     flatten::loops(&mut body);
-    hoist::reductions(
-        &mut body,
-        matches!(scalar.to_string().as_str(), "f64" | "f32"),
-    );
+    hoist::reductions(&mut body, compound);
     desugar::windows(&mut body);
     let mut renamer = Renamer::new(names::Fresh::new(q!(#func #body)));
     for p in params.iter() {

@@ -351,7 +351,7 @@ impl Model {
             move |ct: Self| -> (Self, f64) {
                 let mut __t2__bar = ct;
                 let mut __r = ::core::clone::Clone::clone(&__t2__bar);
-                __r.b = ::autodiff_core::rt::zero_of(&__r.b);
+                __r.b = ::autodiff_core::rt::field_zero(&__r.b);
                 ::autodiff_core::rt::acc(&mut self_0__bar, &__r);
                 let mut __t1__bar = __t2__bar.b;
                 self_0__bar.b = self_0__bar.b + __t1__bar;

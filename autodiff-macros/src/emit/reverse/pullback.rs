@@ -542,7 +542,7 @@ impl Rev<'_> {
                             let c = self.core();
                             out.extend(q!(
                                 let mut __r = ::core::clone::Clone::clone(&#vb);
-                                #(__r.#fields = #c::rt::zero_of(&__r.#fields);)*
+                                #(__r.#fields = #c::rt::field_zero(&__r.#fields);)*
                             ));
                             out.extend(self.acc(&args[fields.len()], q!(__r), false));
                         }

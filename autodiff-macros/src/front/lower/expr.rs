@@ -490,6 +490,23 @@ impl Lowerer<'_> {
                     "skip",
                     "take",
                 ];
+                // `x.map(|v| ..)` on a value that is not an iterator: an array's `map` that
+                // `front/arrays.rs` could not see as one.
+                if name == "map"
+                    && !matches!(
+                        crate::front::syntax::strip_paren(&m.receiver),
+                        Expr::MethodCall(_)
+                    )
+                {
+                    self.error(
+                        m.span(),
+                        "`.map(..)` on an active value is taken for an array whose length the macro sees (a parameter or local typed `[T; N]` or `&[T; N]`, an array literal, another such `map`) and a closure computing floats: declare the result, `let y: [f64; N] = x.map(|v| ..);`, or fill an array in a loop over indices",
+                    );
+                    return Rhs::Operand(Operand::Const {
+                        tokens: e.to_token_stream(),
+                        float: true,
+                    });
+                }
                 if ITERATORS.contains(&name.as_str()) {
                     self.error(
                         m.span(),
@@ -631,6 +648,23 @@ impl Lowerer<'_> {
                 tokens: e.to_token_stream(),
                 float: false,
             }),
+            // `p.k as f64` of an active struct: the field may be a float or a static integer.
+            Expr::Cast(c)
+                if crate::front::activity::field_key(crate::front::syntax::strip_paren(
+                    &c.expr,
+                ))
+                .is_some() =>
+            {
+                let k =
+                    crate::front::activity::field_key(crate::front::syntax::strip_paren(&c.expr))
+                        .unwrap_or_default();
+                let ty = c.ty.to_token_stream().to_string();
+                self.error(c.span(), format!("a cast of the field `{k}` of an active struct is not supported: the macro cannot see whether the field is a float (whose derivative the cast would keep) or an integer (a static field, with none); for an integer field, write `stop_gradient({k}) as {ty}` (or use it first where only integers go, as an index or a range bound, which says so)"));
+                Rhs::Operand(Operand::Const {
+                    tokens: e.to_token_stream(),
+                    float: false,
+                })
+            }
             other => {
                 let what = describe(other);
                 let hint = match other {
