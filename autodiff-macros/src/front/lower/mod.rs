@@ -20,6 +20,7 @@ use crate::front::syntax::strip_pat_type;
 use crate::ir::*;
 use crate::names::{self, MacroArgs};
 
+mod calls;
 mod control;
 mod expr;
 mod kinds;
