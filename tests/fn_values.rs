@@ -37,7 +37,12 @@ fn generic<G: Fn(usize) -> f64>(g: G, h: &G, x: f64) -> f64 {
 /// `&dyn Fn` and `Box<dyn Fn>`, and a function pointer called on a value with its derivative
 /// stopped (the derivative sees `f(x)` frozen).
 #[differentiate]
-fn dynamic(g: &dyn Fn(usize) -> f64, b: Box<dyn Fn(usize) -> f64>, f: fn(f64) -> f64, x: f64) -> f64 {
+fn dynamic(
+    g: &dyn Fn(usize) -> f64,
+    b: Box<dyn Fn(usize) -> f64>,
+    f: fn(f64) -> f64,
+    x: f64,
+) -> f64 {
     g(3) * x * x + b(1) * x + f(stop_gradient(x)) * x
 }
 

@@ -386,7 +386,14 @@ fn scalars_elements_fields_and_unit_outputs() {
     let at = [0.7, -0.4, 0.3, 1.2, -0.9];
     let f = |v: &[f64]| vec![parts(v[0], v[1], &[v[2], v[3], v[4]])];
     let jvp = |v: &[f64], t: &[f64]| -> Pair {
-        let (y, yd) = parts_jvp(v[0], v[1], &[v[2], v[3], v[4]], t[0], t[1], &[t[2], t[3], t[4]]);
+        let (y, yd) = parts_jvp(
+            v[0],
+            v[1],
+            &[v[2], v[3], v[4]],
+            t[0],
+            t[1],
+            &[t[2], t[3], t[4]],
+        );
         (vec![y], vec![yd])
     };
     let vjp = |v: &[f64], c: &[f64]| -> Pair {
@@ -441,7 +448,11 @@ fn generic_calls() {
     let fd = (damp_all_grad(&[0.4 + h, -0.7], 0.3).1.0[0]
         - damp_all_grad(&[0.4 - h, -0.7], 0.3).1.0[0])
         / (2.0 * h);
-    assert!((g[0].tangent() - fd).abs() < 1e-6, "{} vs {fd}", g[0].tangent());
+    assert!(
+        (g[0].tangent() - fd).abs() < 1e-6,
+        "{} vs {fd}",
+        g[0].tangent()
+    );
 }
 
 // --- old values the reverse sweep reads: saved before the call -----------------------------------
@@ -476,8 +487,16 @@ fn reads_before_overwrite(x0: &[f64; 2], q: f64, dt: f64, z: f64) -> f64 {
 fn saves_before_the_call() {
     let f = |v: &[f64]| vec![reads_before_overwrite(&[v[0], v[1]], v[2], v[3], v[4])];
     let jvp = |v: &[f64], t: &[f64]| -> Pair {
-        let (y, yd) =
-            reads_before_overwrite_jvp(&[v[0], v[1]], v[2], v[3], v[4], &[t[0], t[1]], t[2], t[3], t[4]);
+        let (y, yd) = reads_before_overwrite_jvp(
+            &[v[0], v[1]],
+            v[2],
+            v[3],
+            v[4],
+            &[t[0], t[1]],
+            t[2],
+            t[3],
+            t[4],
+        );
         (vec![y], vec![yd])
     };
     let vjp = |v: &[f64], c: &[f64]| -> Pair {
@@ -502,10 +521,7 @@ fn weigh(u: f64, v: f64) -> f64 {
 /// returns: operands, rule arguments and call arguments keep that order.
 #[differentiate]
 fn reads_around_calls(a: f64, b: f64) -> f64 {
-    let mut s = Holt {
-        level: a,
-        trend: b,
-    };
+    let mut s = Holt { level: a, trend: b };
     let e = s.level * s.observe(b, 0.4) + s.trend;
     let mut x = [a, b];
     let y = (x[0] * 2.0).sin() + add_square(&mut x[0], b) * x[0];
@@ -622,7 +638,13 @@ fn copy_state_and_moved_receivers() {
     check_fn("copies_and_moves", &at, &f, &jvp, &vjp);
     let mut c = Pt { p: 0.2, q: 0.7 };
     let (e, (g, gz)) = c.nudge_grad(0.9);
-    assert_eq!(c, Pt { p: 0.55, q: 0.7 * 0.7f64.cos() });
+    assert_eq!(
+        c,
+        Pt {
+            p: 0.55,
+            q: 0.7 * 0.7f64.cos()
+        }
+    );
     assert!((e - 0.49).abs() < 1e-15 && (gz - 1.4).abs() < 1e-15 && (g.p + 1.4).abs() < 1e-15);
 }
 
@@ -656,4 +678,102 @@ fn saved_non_copy_state() {
         (vec![y], vec![az[0], az[1], az[2], aa])
     };
     check_fn("saved_struct", &at, &f, &jvp, &vjp);
+}
+
+// --- found by the fuzzer ----------------------------------------------------------------------
+
+/// An `&mut` struct parameter and early returns: the inner function returns `(y, s)` at each
+/// `return`, and the reverse sweep, which runs on past a `return` (guarded by flags), built and
+/// re-ran that tuple moving `s` (E0382 in emitted code; fuzzer seed 1:39).
+#[differentiate]
+fn early_returns(s: &mut Lin, x: f64) -> f64 {
+    if s.b > 1.0 {
+        return s.w[0] * x;
+    }
+    s.b = s.b * x + s.w[1];
+    if s.b.sin() > 0.9 {
+        return s.w[1];
+    }
+    s.w[0] = s.b.cos() * x;
+    s.b * s.w[0]
+}
+
+#[test]
+fn mut_struct_param_with_early_returns() {
+    for at in [
+        [0.3, 0.2, 1.5, 0.7],
+        [0.3, 0.2, 0.5, 0.7],
+        [0.3, 1.9, 0.6, 1.1],
+    ] {
+        let split = |v: &[f64]| {
+            (
+                Lin {
+                    w: [v[0], v[1]],
+                    b: v[2],
+                },
+                v[3],
+            )
+        };
+        let flat = |y: f64, s: &Lin| vec![y, s.w[0], s.w[1], s.b];
+        let f = |v: &[f64]| {
+            let (mut s, x) = split(v);
+            let y = early_returns(&mut s, x);
+            flat(y, &s)
+        };
+        let jvp = |v: &[f64], t: &[f64]| -> Pair {
+            let (mut s, x) = split(v);
+            let (mut sd, xd) = split(t);
+            let (y, yd) = early_returns_jvp(&mut s, x, &mut sd, xd);
+            (flat(y, &s), flat(yd, &sd))
+        };
+        let vjp = |v: &[f64], c: &[f64]| -> Pair {
+            let (mut s, x) = split(v);
+            let (y, pb) = early_returns_vjp(&mut s, x);
+            let (cs, _) = split(&[c[1], c[2], c[3], 0.0]);
+            let (a, ax) = pb(c[0], cs);
+            (flat(y, &s), vec![a.w[0], a.w[1], a.b, ax])
+        };
+        check_fn("early_returns", &at, &f, &jvp, &vjp);
+    }
+}
+
+#[derive(Differentiable, Clone, Copy, Debug, PartialEq)]
+struct Mm {
+    a: f64,
+    b: f64,
+}
+
+impl Mm {
+    #[differentiate]
+    fn push(&mut self, v: f64) -> f64 {
+        let old = self.a;
+        self.a = 0.5 * self.a + v * self.b;
+        self.b *= v.cos();
+        old * v
+    }
+}
+
+/// `m.push(m.b)`: the receiver's borrow is two-phase, so the argument reads `m.b` first; the
+/// forward mode passes `&mut m__dot` explicitly, so the argument's tangent `m__dot.b` is read
+/// before the call (E0502 in emitted code; fuzzer seed 1:23).
+#[differentiate]
+fn two_phase(a: f64, b: f64) -> f64 {
+    let mut m = Mm { a, b };
+    let r = m.push(m.b);
+    r + m.a * m.push(m.a)
+}
+
+#[test]
+fn receiver_read_by_its_own_arguments() {
+    let f = |v: &[f64]| vec![two_phase(v[0], v[1])];
+    let jvp = |v: &[f64], t: &[f64]| -> Pair {
+        let (y, yd) = two_phase_jvp(v[0], v[1], t[0], t[1]);
+        (vec![y], vec![yd])
+    };
+    let vjp = |v: &[f64], c: &[f64]| -> Pair {
+        let (y, pb) = two_phase_vjp(v[0], v[1]);
+        let (a, b) = pb(c[0]);
+        (vec![y], vec![a, b])
+    };
+    check_fn("two_phase", &[0.4, 0.9], &f, &jvp, &vjp);
 }

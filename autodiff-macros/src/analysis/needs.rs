@@ -447,7 +447,10 @@ impl Walk<'_> {
             Stmt::Let { var, rhs, .. }
                 if dead(*var)
                     && !matches!(rhs, Rhs::If { .. } | Rhs::Match { .. } | Rhs::Block(_))
-                    && rhs.mut_places().iter().all(|p| dead(p.var) || !f.vars[p.var].active) =>
+                    && rhs
+                        .mut_places()
+                        .iter()
+                        .all(|p| dead(p.var) || !f.vars[p.var].active) =>
             {
                 // A call through `&mut` still restores what it overwrote.
                 for p in rhs.mut_places() {

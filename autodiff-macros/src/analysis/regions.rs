@@ -54,7 +54,12 @@ pub(crate) fn save_regions(
                     union = Some(match union {
                         None => region,
                         Some(mut u) => {
-                            u.extend(region.into_iter().filter(|r| !u.contains(r)).collect::<Vec<_>>());
+                            u.extend(
+                                region
+                                    .into_iter()
+                                    .filter(|r| !u.contains(r))
+                                    .collect::<Vec<_>>(),
+                            );
                             u
                         }
                     });

@@ -280,6 +280,28 @@ fn let_stmt(
                     None => cx.zero_arg(a),
                 })
                 .collect();
+            if args.iter().any(|a| a.by_mut) {
+                // A tangent passed `&mut` is borrowed for the whole call: the other tangents
+                // are read first (`s.observe(s.level)` passes `&mut s__dot` and `s__dot.level`;
+                // the receiver's two-phase borrow covers the values, not an explicit `&mut`).
+                let mut first = TokenStream::new();
+                let tans: Vec<TokenStream> = args
+                    .iter()
+                    .filter(|a| cx.differentiable_arg(a))
+                    .zip(tans)
+                    .enumerate()
+                    .map(|(k, (a, t))| {
+                        if a.by_mut {
+                            return t;
+                        }
+                        let n = quote::format_ident!("__a{}", k);
+                        first.extend(q!(let #n = #t;));
+                        q!(#n)
+                    })
+                    .collect();
+                let call = Ctx::derived_call(path, *method, "jvp", vals.chain(tans).collect());
+                return q!(let (mut #name, mut #dot) = { #first #call };);
+            }
             let call = Ctx::derived_call(path, *method, "jvp", vals.chain(tans).collect());
             q!(let (mut #name, mut #dot) = #call;)
         }

@@ -168,10 +168,7 @@ pub fn mut_args<'e>(args: impl Iterator<Item = &'e Expr>) -> impl Iterator<Item 
 /// rule table or a predicate (those never write their receiver). Whether the method takes
 /// `&mut self` is not visible to the macro: the call is differentiated as one that may write,
 /// and its pullback's arity says (`rt::pull`).
-pub fn mut_receiver<'e>(
-    m: &'e syn::ExprMethodCall,
-    mutable: &HashSet<String>,
-) -> Option<&'e Expr> {
+pub fn mut_receiver<'e>(m: &'e syn::ExprMethodCall, mutable: &HashSet<String>) -> Option<&'e Expr> {
     let name = m.method.to_string();
     if autodiff_core::rules::Rule::find(&name).is_some()
         || PREDICATES.contains(&name.as_str())

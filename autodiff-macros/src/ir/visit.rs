@@ -67,7 +67,9 @@ pub fn collect_decls(b: &Block, lets: &mut HashSet<VarId>, fors: &mut HashSet<Va
 
 /// The variables assigned anywhere in `b`, by assignments or by calls through `&mut`.
 pub fn assigned_vars(b: &Block, out: &mut HashSet<VarId>) {
-    visit_stmts(b, &mut |s| out.extend(s.written_places().iter().map(|p| p.var)));
+    visit_stmts(b, &mut |s| {
+        out.extend(s.written_places().iter().map(|p| p.var))
+    });
 }
 
 pub fn contains_return(b: &Block) -> bool {

@@ -18,7 +18,15 @@ impl Rev<'_> {
     fn kept_value(&self, e: &Operand) -> TokenStream {
         let v = self.cx.value(e);
         match e {
-            Operand::Place(p) if self.needs.needed.contains(&p.var) && !self.cx.is_scalar_op(e) => {
+            // With early returns, code after a `return` still runs (guarded by flags: the
+            // structuring pass) and names the binding: it is copied too (a `&mut` struct
+            // parameter returned with the output, `return (y, s)`: E0382, fuzzer seed 1:39).
+            Operand::Place(p)
+                if (self.needs.needed.contains(&p.var)
+                    || self.facts.has_return
+                        && !p.proj.iter().any(|x| matches!(x, Proj::Index(_))))
+                    && !self.cx.is_scalar_op(e) =>
+            {
                 q!(::core::clone::Clone::clone(&#v))
             }
             _ => v,
@@ -314,7 +322,7 @@ impl Rev<'_> {
         let p = self.cx.place(place);
         if matches!(s, Stmt::Let { .. }) {
             // A call through `&mut` reads the value after it is saved: a copy is saved.
-            return q!(#push(&mut #t, ::core::clone::Clone::clone(&#p));)
+            return q!(#push(&mut #t, ::core::clone::Clone::clone(&#p)););
         }
         q!(#push(&mut #t, #p);)
     }

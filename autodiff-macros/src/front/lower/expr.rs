@@ -771,11 +771,23 @@ impl Lowerer<'_> {
             .iter()
             .zip(&later)
             .map(|(a, later)| match a {
-                Expr::Reference(r) if r.mutability.is_none() => Arg { op: self.lower_operand(&r.expr, out), by_ref: true, by_mut: false },
-                Expr::Reference(r) => Arg { op: self.lower_mut_arg(&r.expr, out), by_ref: false, by_mut: true },
+                Expr::Reference(r) if r.mutability.is_none() => Arg {
+                    op: self.lower_operand(&r.expr, out),
+                    by_ref: true,
+                    by_mut: false,
+                },
+                Expr::Reference(r) => Arg {
+                    op: self.lower_mut_arg(&r.expr, out),
+                    by_ref: false,
+                    by_mut: true,
+                },
                 _ => {
                     let op = self.lower_operand(a, out);
-                    Arg { op: self.snapshot(op, later, a.span(), out), by_ref: false, by_mut: false }
+                    Arg {
+                        op: self.snapshot(op, later, a.span(), out),
+                        by_ref: false,
+                        by_mut: false,
+                    }
                 }
             })
             .collect();
@@ -794,7 +806,9 @@ impl Lowerer<'_> {
                     n.starts_with(|c: char| c.is_lowercase()) && self.lookup(&n).is_none()
                 }));
                 let hint = if function {
-                    format!("; if it is a function passed as a value, #[differentiate] cannot differentiate through it: write `{callee}` as a `#[differentiate]` function that calls the function by name")
+                    format!(
+                        "; if it is a function passed as a value, #[differentiate] cannot differentiate through it: write `{callee}` as a `#[differentiate]` function that calls the function by name"
+                    )
                 } else {
                     String::new()
                 };
