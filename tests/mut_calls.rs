@@ -777,3 +777,43 @@ fn receiver_read_by_its_own_arguments() {
     };
     check_fn("two_phase", &[0.4, 0.9], &f, &jvp, &vjp);
 }
+
+/// An `&mut` struct parameter left out of `wrt`, returned with the output from inside a loop:
+/// the forward mode moved it into the output tuple before making its zero tangent, the reverse
+/// mode into `__ret` on an earlier iteration of the loop it runs on past the `return` (E0382
+/// in emitted code; fuzzer seed 1:62).
+#[differentiate(wrt(x))]
+fn passive_state_returned(x: f64, k: &mut Lin) -> f64 {
+    let mut y = x * 2.0;
+    for _ in 0..3 {
+        if y > 1.0 {
+            return stop_gradient(k.b) * y;
+        }
+        y = y * x;
+        k.b += 1.0;
+    }
+    y + k.b
+}
+
+#[test]
+fn passive_mut_state_returned_in_a_loop() {
+    for x in [0.3, 0.7, 1.3] {
+        let state = || Lin {
+            w: [0.0, 0.0],
+            b: 0.5,
+        };
+        let mut k = state();
+        let y = passive_state_returned(x, &mut k);
+        let mut k1 = state();
+        let (y1, d) = passive_state_returned_jvp(x, &mut k1, 1.0);
+        let mut k2 = state();
+        let (y2, g) = passive_state_returned_grad(x, &mut k2);
+        assert_eq!((y, &k), (y1, &k1));
+        assert_eq!((y, &k), (y2, &k2));
+        let h = 1e-6;
+        let fd = (passive_state_returned(x + h, &mut state())
+            - passive_state_returned(x - h, &mut state()))
+            / (2.0 * h);
+        assert!((d - fd).abs() < 1e-6 && (g - d).abs() < 1e-12, "{x}: {d} {g} {fd}");
+    }
+}

@@ -243,8 +243,9 @@ impl Rev<'_> {
     fn copied_val(&self, e: &Operand) -> TokenStream {
         let v = self.val(e);
         // (An indexed element cannot be moved out: it is `Copy` if it compiled.)
-        if matches!(e, Operand::Place(p) if !p.proj.iter().any(|x| matches!(x, Proj::Index(_))))
-            && !self.cx.is_scalar_op(e)
+        if (matches!(e, Operand::Place(p) if !p.proj.iter().any(|x| matches!(x, Proj::Index(_))))
+            && !self.cx.is_scalar_op(e))
+            || self.whole_binding(e)
         {
             q!(::core::clone::Clone::clone(&#v))
         } else {
