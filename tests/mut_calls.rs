@@ -814,6 +814,52 @@ fn passive_mut_state_returned_in_a_loop() {
         let fd = (passive_state_returned(x + h, &mut state())
             - passive_state_returned(x - h, &mut state()))
             / (2.0 * h);
-        assert!((d - fd).abs() < 1e-6 && (g - d).abs() < 1e-12, "{x}: {d} {g} {fd}");
+        assert!(
+            (d - fd).abs() < 1e-6 && (g - d).abs() < 1e-12,
+            "{x}: {d} {g} {fd}"
+        );
     }
+}
+
+/// Closure parameters, `for` patterns and `match` arms reusing the name of an `&mut` parameter
+/// bind their own `v` (refused as a rebinding before; fuzzer seed 2:51).
+#[differentiate]
+fn shadowed_names(v: &mut [f64; 2], xs: &[f64; 3], k: usize) -> f64 {
+    let s =
+        xs.iter().map(|v| v * 0.5).sum::<f64>() * xs.iter().filter(|v| **v > 0.0).count() as f64;
+    for v in 0..2 {
+        let _ = v;
+    }
+    let m = match k {
+        0 => 1.0,
+        v => v as f64,
+    };
+    v[0] = v[1] * s + m;
+    v[0] * v[1]
+}
+
+#[test]
+fn names_shadowing_mut_params() {
+    let at = [0.4, -0.3, 0.9, 0.2, -0.6];
+    let f = |p: &[f64]| {
+        let mut v = [p[0], p[1]];
+        let y = shadowed_names(&mut v, &[p[2], p[3], p[4]], 2);
+        vec![y, v[0], v[1]]
+    };
+    let jvp = |p: &[f64], t: &[f64]| -> Pair {
+        let (mut v, mut vd) = ([p[0], p[1]], [t[0], t[1]]);
+        let (y, yd) =
+            shadowed_names_jvp(&mut v, &[p[2], p[3], p[4]], 2, &mut vd, &[t[2], t[3], t[4]]);
+        (vec![y, v[0], v[1]], vec![yd, vd[0], vd[1]])
+    };
+    let vjp = |p: &[f64], c: &[f64]| -> Pair {
+        let mut v = [p[0], p[1]];
+        let (y, pb) = shadowed_names_vjp(&mut v, &[p[2], p[3], p[4]], 2);
+        let (av, axs) = pb(c[0], [c[1], c[2]]);
+        (
+            vec![y, v[0], v[1]],
+            vec![av[0], av[1], axs[0], axs[1], axs[2]],
+        )
+    };
+    check_fn("shadowed_names", &at, &f, &jvp, &vjp);
 }
