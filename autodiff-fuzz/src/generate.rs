@@ -1097,6 +1097,15 @@ impl<'a> Gen<'a> {
         if cands.is_empty() {
             return None;
         }
+        // The function's own `&mut` parameters passed on, half the time they can be.
+        let on: Vec<(String, String)> = cands
+            .iter()
+            .filter(|(t, _)| !t.starts_with("&mut ") || t.starts_with("&mut *"))
+            .cloned()
+            .collect();
+        if !on.is_empty() && self.rng.chance(0.5) {
+            return Some(self.rng.pick(&on).clone());
+        }
         Some(self.rng.pick(&cands).clone())
     }
 
@@ -1887,6 +1896,16 @@ impl<'a> Gen<'a> {
             }
             60..=69 if self.ok("param-mut-ref") => {
                 self.mark("param-mut-ref");
+                // Half the time the kind of a helper's `&mut` parameter, so that it can be
+                // passed on.
+                let helper_kinds: Vec<PK> = self
+                    .helpers
+                    .iter()
+                    .flat_map(|h| h.params.iter().filter(|k| k.is_mut()).cloned())
+                    .collect();
+                if !helper_kinds.is_empty() && self.rng.chance(0.5) {
+                    return self.rng.pick(&helper_kinds).clone();
+                }
                 match self.rng.below(3) {
                     0 => PK::MutScalar,
                     1 if !self.generic && self.ok("param-struct") => {
