@@ -55,6 +55,10 @@ pub const CONSTRUCTS: &[&str] = &[
     "param-usize",
     "param-i32",
     "param-mut",
+    "param-mut-ref",
+    "mut-call",
+    "mut-pass-on",
+    "mut-method",
     "out-tuple",
     "out-array",
     "out-arr-var",
@@ -253,6 +257,10 @@ pub struct Gen<'a> {
     struct_vars: Vec<(String, usize, bool)>,
     /// Array parameters passed by reference.
     refs: BTreeSet<String>,
+    /// Array and struct parameters passed by `&mut` (in `refs` too for arrays).
+    mut_refs: BTreeSet<String>,
+    /// The `&mut` parameters of the function being generated, for passing on.
+    mut_params: Vec<(String, PK)>,
     /// i32 parameters: not indices.
     i32s: BTreeSet<String>,
     out: OutK,
@@ -288,6 +296,8 @@ impl<'a> Gen<'a> {
             structs: vec![],
             struct_vars: vec![],
             refs: BTreeSet::new(),
+            mut_refs: BTreeSet::new(),
+            mut_params: Vec::new(),
             i32s: BTreeSet::new(),
             out: OutK::Scalar,
             mode_enum: false,
@@ -831,6 +841,17 @@ impl<'a> Gen<'a> {
                 let n = if t.contains("@1") { 2 } else { 1 };
                 E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
             }
+            98..=99 if !self.generic && d > 0 && self.want("mut-method", 0.3) => {
+                // `&mut self` methods of `Mm` on a local: a statement, a bound output, a read of
+                // the receiver before the call in the same expression.
+                let t = *self.rng.pick(&[
+                    "{ let mut mmv = Mm { a: @0, b: 0.5 }; let mmr = mmv.mm_push(@1); mmr + mmv.a * mmv.b }",
+                    "{ let mut mmv = Mm { a: @0, b: @1 }; mmv.mm_scale(0.5); mmv.mm_push(mmv.b) + mmv.mm_eval(mmv.a) }",
+                    "{ let mut mmv = Mm { a: @0, b: -0.25 }; let mmr = mmv.a * mmv.mm_push(@1); mmv.mm_scale(mmr); mmr + mmv.b }",
+                ]);
+                let n = if t.contains("@1") { 2 } else { 1 };
+                E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
+            }
             98..=99 if !self.generic && d > 0 && self.want("pattern-let", 0.3) => {
                 let mut ts = vec![
                     "{ let mut wl = @0; let mut wlit = [0.5f64, -1.0, 2.0].iter(); while let Some(&wlq) = wlit.next() { wl = wl * wlq + @1; } wl }",
@@ -942,12 +963,16 @@ impl<'a> Gen<'a> {
                     .into_iter()
                     .filter(|v| matches!(&v.kind, VK::Arr(dd) if dd == dims))
                     .map(|v| v.name)
-                    .filter(|n| by_ref || !self.refs.contains(n))
+                    .filter(|n| by_ref || !self.refs.contains(n) || self.mut_refs.contains(n))
                     .collect();
                 if !cands.is_empty()
                     && (!self.ok("call-arg-arrlit") || !self.want("call-arg-arrlit", 0.3))
                 {
                     let n = self.rng.pick(&cands).clone();
+                    if self.mut_refs.contains(&n) {
+                        // An `&mut` parameter: its value (`*x`) or `&*x`.
+                        return Arg::ArrVar(format!("*{n}"), by_ref);
+                    }
                     let amp = by_ref && !self.refs.contains(&n);
                     Arg::ArrVar(n, amp)
                 } else {
@@ -1044,7 +1069,14 @@ impl<'a> Gen<'a> {
 
     /// Whether helper `h` can be called here: each array parameter gets an array variable, or
     /// array literals are allowed.
+    /// (A helper with `&mut` parameters is called by `mut_call` only.)
     fn callable(&self, h: usize) -> bool {
+        self.arrays_ok(h) && !self.helpers[h].params.iter().any(|k| k.is_mut())
+    }
+
+    /// Whether each array parameter of helper `h` gets an array variable, or array literals
+    /// are allowed.
+    fn arrays_ok(&self, h: usize) -> bool {
         let vars = self.vars();
         self.helpers[h].params.iter().all(|k| match k {
             PK::Arr(d) | PK::RefArr(d) => {
@@ -1052,11 +1084,261 @@ impl<'a> Gen<'a> {
                 self.ok("call-arg-arrlit")
                     || vars.iter().any(|v| {
                         matches!(&v.kind, VK::Arr(dd) if dd == d)
-                            && (by_ref || !self.refs.contains(&v.name))
+                            && (by_ref
+                                || !self.refs.contains(&v.name)
+                                || self.mut_refs.contains(&v.name))
                     })
             }
             _ => true,
         })
+    }
+
+    /// A place that a call may write through `&mut`, for a parameter of kind `k`, rooted at
+    /// none of `taken`: the argument's text and its root binding.
+    fn mut_place(&mut self, k: &PK, taken: &[String]) -> Option<(String, String)> {
+        let mut cands: Vec<(String, String)> = vec![];
+        let free = |n: &str| !taken.iter().any(|t| t == n);
+        for v in self.vars() {
+            if !v.mutable {
+                continue;
+            }
+            let name = v.name.clone();
+            match (&v.kind, k) {
+                (VK::F, PK::MutScalar) if name.starts_with("(*") => {
+                    let root = name
+                        .trim_start_matches("(*")
+                        .trim_end_matches(')')
+                        .to_string();
+                    if free(&root) && self.ok("mut-pass-on") {
+                        let text = if self.rng.chance(0.5) {
+                            root.clone()
+                        } else {
+                            format!("&mut *{root}")
+                        };
+                        cands.push((text, root));
+                    }
+                }
+                (VK::F, PK::MutScalar) if !name.contains('.') && free(&name) => {
+                    cands.push((format!("&mut {name}"), name))
+                }
+                (VK::Arr(d), PK::MutScalar) if free(&name) => {
+                    let ix: Vec<String> = d
+                        .clone()
+                        .iter()
+                        .map(|n| {
+                            let i = self.idx(*n);
+                            Pr {
+                                generic: false,
+                                probe: false,
+                            }
+                            .ie(&i)
+                        })
+                        .collect();
+                    let mut t = format!("&mut {name}");
+                    for i in ix {
+                        t.push_str(&format!("[{i}]"));
+                    }
+                    cands.push((t, name));
+                }
+                (VK::Vec(n), PK::MutScalar) if free(&name) => {
+                    let i = self.idx(*n);
+                    let i = Pr {
+                        generic: false,
+                        probe: false,
+                    }
+                    .ie(&i);
+                    cands.push((format!("&mut {name}[{i}]"), name));
+                }
+                (VK::Arr(d), PK::MutArr(e)) if d == e && free(&name) => {
+                    if self.mut_refs.contains(&name) {
+                        if self.ok("mut-pass-on") {
+                            let text = if self.rng.chance(0.5) {
+                                name.clone()
+                            } else {
+                                format!("&mut *{name}")
+                            };
+                            cands.push((text, name));
+                        }
+                    } else if !self.refs.contains(&name) {
+                        cands.push((format!("&mut {name}"), name));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (sv, si, m) in self.struct_vars.clone() {
+            if !m || !free(&sv) {
+                continue;
+            }
+            for (f, d, boxed) in self.structs[si].fields.clone() {
+                match k {
+                    PK::MutScalar if d.is_empty() => {
+                        cands.push((format!("&mut {sv}.{f}"), sv.clone()))
+                    }
+                    PK::MutArr(e) if *e == d && !boxed => {
+                        cands.push((format!("&mut {sv}.{f}"), sv.clone()))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if cands.is_empty() {
+            return None;
+        }
+        // The function's own `&mut` parameters passed on, half the time they can be.
+        let on: Vec<(String, String)> = cands
+            .iter()
+            .filter(|(t, _)| !t.starts_with("&mut ") || t.starts_with("&mut *"))
+            .cloned()
+            .collect();
+        if !on.is_empty() && self.rng.chance(0.5) {
+            return Some(self.rng.pick(&on).clone());
+        }
+        Some(self.rng.pick(&cands).clone())
+    }
+
+    /// A call of a helper with `&mut` parameters: on mutable locals, elements, fields, the
+    /// function's own `&mut` parameters passed on, or new `let mut` temporaries; as a statement
+    /// (the output discarded) or bound, possibly after a read of what it writes (`a[0] +
+    /// g(&mut a)`: Rust reads `a[0]` first).
+    fn mut_call(&mut self, d: usize) -> Vec<S> {
+        let hs: Vec<usize> = (0..self.helpers.len())
+            .filter(|h| self.helpers[*h].params.iter().any(|k| k.is_mut()) && self.arrays_ok(*h))
+            .collect();
+        if hs.is_empty() {
+            return vec![];
+        }
+        let h = *self.rng.pick(&hs);
+        let params = self.helpers[h].params.clone();
+        let mut pre = vec![];
+        let mut roots: Vec<String> = vec![];
+        let mut args: Vec<Option<Arg>> = vec![None; params.len()];
+        for (i, k) in params.iter().enumerate() {
+            if !k.is_mut() {
+                continue;
+            }
+            let (text, root) = match self.mut_place(k, &roots) {
+                Some(p) if self.rng.chance(0.85) => p,
+                _ => {
+                    let name = self.fresh();
+                    let (kind, init) = match k {
+                        PK::MutArr(dims) => (
+                            VK::Arr(dims.clone()),
+                            Init::List((0..dims[0]).map(|_| self.e(d.min(2))).collect()),
+                        ),
+                        _ => (VK::F, Init::E(self.e(d.min(2)))),
+                    };
+                    self.declare(&name, kind, true);
+                    pre.push(S::Let {
+                        names: vec![name.clone()],
+                        mutable: true,
+                        ty: None,
+                        init,
+                    });
+                    (format!("&mut {name}"), name)
+                }
+            };
+            if !text.starts_with("&mut ") || text.starts_with("&mut *") {
+                self.mark("mut-pass-on");
+            }
+            roots.push(root);
+            args[i] = Some(Arg::Mut(text));
+        }
+        let pr = Pr {
+            generic: self.generic,
+            probe: false,
+        };
+        for (i, k) in params.iter().enumerate() {
+            if args[i].is_some() {
+                continue;
+            }
+            let mut a = self.arg(k, d.saturating_sub(1));
+            // Rust refuses another argument reading what an `&mut` one borrows.
+            let text = pr.args(std::slice::from_ref(&a));
+            let reads = text
+                .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '#'))
+                .any(|t| roots.iter().any(|r| r == t));
+            if reads {
+                a = match k {
+                    PK::Arr(dims) | PK::RefArr(dims) if self.ok("call-arg-arrlit") => {
+                        self.mark("call-arg-arrlit");
+                        Arg::ArrLit(
+                            (0..dims[0]).map(|_| E::Lit(self.lit())).collect(),
+                            matches!(k, PK::RefArr(_)),
+                        )
+                    }
+                    PK::Scalar if self.ok("call-arg-lit") => {
+                        self.mark("call-arg-lit");
+                        Arg::F(E::Lit(self.lit()))
+                    }
+                    // No other argument to give: no call.
+                    _ => return pre,
+                };
+            }
+            args[i] = Some(a);
+        }
+        let args: Vec<Arg> = args.into_iter().flatten().collect();
+        let g = self.helpers[h].name.clone();
+        if self.helpers[h].out != OutK::Scalar || self.rng.chance(0.4) {
+            pre.push(S::Call(g, args));
+            return pre;
+        }
+        let call = E::Call(g, args);
+        // Read what the call writes, before it (first operand) and after it (a later statement).
+        let read = match (roots.first(), self.rng.chance(0.5)) {
+            (Some(r), true) => self.read_of(r),
+            _ => None,
+        };
+        let init = match read {
+            Some(r) => E::Bin(
+                *self.rng.pick(&['+', '*', '-']),
+                Box::new(r),
+                Box::new(call),
+            ),
+            None => call,
+        };
+        let v = self.fresh();
+        self.declare(&v, VK::F, false);
+        pre.push(S::Let {
+            names: vec![v],
+            mutable: false,
+            ty: None,
+            init: Init::E(init),
+        });
+        pre
+    }
+
+    /// A float read of the binding `root` (a scalar, an element, a field).
+    fn read_of(&mut self, root: &str) -> Option<E> {
+        for v in self.vars().into_iter().rev() {
+            let base = v
+                .name
+                .trim_start_matches("(*")
+                .trim_end_matches(')')
+                .to_string();
+            if base != root {
+                continue;
+            }
+            return match &v.kind {
+                VK::F => Some(E::Var(v.name.clone())),
+                VK::Arr(d) => {
+                    let ix = d.clone().iter().map(|n| self.idx(*n)).collect();
+                    Some(E::Idx(v.name.clone(), ix))
+                }
+                VK::Vec(n) => {
+                    let i = self.idx(*n);
+                    Some(E::Idx(v.name.clone(), vec![i]))
+                }
+                _ => None,
+            };
+        }
+        for (sv, si, _) in self.struct_vars.clone() {
+            if sv == root {
+                let (f, d, _) = self.structs[si].fields[0].clone();
+                return d.is_empty().then(|| E::Var(format!("{sv}.{f}")));
+            }
+        }
+        None
     }
 
     fn call_expr(&mut self, d: usize) -> E {
@@ -1165,6 +1447,15 @@ impl<'a> Gen<'a> {
 
     fn stmt(&mut self, depth: usize) -> Vec<S> {
         let ed = 3usize.saturating_sub(depth / 2);
+        if self
+            .helpers
+            .iter()
+            .any(|h| h.params.iter().any(|k| k.is_mut()))
+            && self.want("mut-call", 0.15)
+        {
+            self.mark("call");
+            return self.mut_call(ed);
+        }
         let roll = self.rng.below(100);
         match roll {
             // let
@@ -1172,7 +1463,9 @@ impl<'a> Gen<'a> {
                 let shadow: Vec<String> = self
                     .vars()
                     .into_iter()
-                    .filter(|v| matches!(v.kind, VK::F) && !v.name.contains('.'))
+                    .filter(|v| {
+                        matches!(v.kind, VK::F) && !v.name.contains('.') && !v.name.starts_with('(')
+                    })
                     .map(|v| v.name)
                     .collect();
                 let e = self.e(ed);
@@ -1715,7 +2008,7 @@ impl<'a> Gen<'a> {
                 let mutated: Vec<String> = self
                     .struct_vars
                     .iter()
-                    .filter(|(_, s, m)| *s == si && *m)
+                    .filter(|(n, s, m)| *s == si && *m && !self.mut_refs.contains(n))
                     .map(|(n, _, _)| n.clone())
                     .collect();
                 if !mutated.is_empty() {
@@ -1753,6 +2046,15 @@ impl<'a> Gen<'a> {
             return match roll {
                 0..=14 if self.ok("call-arr-param") => PK::Arr(vec![2]),
                 15..=24 if self.ok("call-refarr-param") => PK::RefArr(vec![2]),
+                // Helpers with `&mut` parameters, called by `mut_call`.
+                25..=39 if self.ok("mut-call") && self.ok("call") && self.ok("param-mut-ref") => {
+                    self.mark("param-mut-ref");
+                    if self.rng.chance(0.5) {
+                        PK::MutScalar
+                    } else {
+                        PK::MutArr(vec![2])
+                    }
+                }
                 _ => PK::Scalar,
             };
         }
@@ -1802,6 +2104,30 @@ impl<'a> Gen<'a> {
                 self.mode_enum = true;
                 PK::Enum(false, self.rng.chance(0.5))
             }
+            60..=69 if self.ok("param-mut-ref") => {
+                self.mark("param-mut-ref");
+                // Half the time the kind of a helper's `&mut` parameter, so that it can be
+                // passed on.
+                let helper_kinds: Vec<PK> = self
+                    .helpers
+                    .iter()
+                    .flat_map(|h| h.params.iter().filter(|k| k.is_mut()).cloned())
+                    .collect();
+                if !helper_kinds.is_empty() && self.rng.chance(0.5) {
+                    return self.rng.pick(&helper_kinds).clone();
+                }
+                match self.rng.below(3) {
+                    0 => PK::MutScalar,
+                    1 if !self.generic && self.ok("param-struct") => {
+                        self.mark("param-struct");
+                        PK::MutStruct(self.struct_def())
+                    }
+                    _ => {
+                        let nested = self.want("param-nested-arr", 0.3);
+                        PK::MutArr(self.dims(nested))
+                    }
+                }
+            }
             52..=54 if self.ok("param-i32") => {
                 self.mark("param-i32");
                 PK::I32(self.rng.range(0, 3))
@@ -1836,6 +2162,8 @@ impl<'a> Gen<'a> {
         self.scopes = vec![vec![]];
         self.struct_vars.clear();
         self.refs.clear();
+        self.mut_refs.clear();
+        self.mut_params.clear();
         self.i32s.clear();
         self.loops.clear();
         for p in params {
@@ -1856,6 +2184,20 @@ impl<'a> Gen<'a> {
                     self.i32s.insert(name.clone());
                     self.declare(&name, VK::Int(*v, *v), false)
                 }
+                // `&mut` parameters: read and written in place (`*x`, `x[i]`, `x.a`), passed on.
+                PK::MutScalar => self.declare(&format!("(*{name})"), VK::F, true),
+                PK::MutArr(d) => {
+                    self.refs.insert(name.clone());
+                    self.mut_refs.insert(name.clone());
+                    self.declare(&name, VK::Arr(d.clone()), true)
+                }
+                PK::MutStruct(s) => {
+                    self.mut_refs.insert(name.clone());
+                    self.struct_vars.push((name.clone(), *s, true))
+                }
+            }
+            if p.kind.is_mut() {
+                self.mut_params.push((p.name.clone(), p.kind.clone()));
             }
         }
     }

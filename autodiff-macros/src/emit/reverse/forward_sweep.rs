@@ -18,7 +18,20 @@ impl Rev<'_> {
     fn kept_value(&self, e: &Operand) -> TokenStream {
         let v = self.cx.value(e);
         match e {
-            Operand::Place(p) if self.needs.needed.contains(&p.var) && !self.cx.is_scalar_op(e) => {
+            // With early returns, code after a `return` still runs (guarded by flags: the
+            // structuring pass) and names the binding: it is copied too (a `&mut` struct
+            // parameter returned with the output, `return (y, s)`: E0382, fuzzer seed 1:39).
+            Operand::Place(p)
+                if (self.needs.needed.contains(&p.var)
+                    || self.facts.has_return
+                        && !p.proj.iter().any(|x| matches!(x, Proj::Index(_))))
+                    && !self.cx.is_scalar_op(e) =>
+            {
+                q!(::core::clone::Clone::clone(&#v))
+            }
+            // A passive binding, whole (an `&mut` parameter left out of `wrt`, returned with
+            // the output inside a loop: fuzzer seed 1:62).
+            Operand::Const { .. } if self.facts.has_return && self.whole_binding(e) => {
                 q!(::core::clone::Clone::clone(&#v))
             }
             _ => v,
@@ -45,6 +58,50 @@ impl Rev<'_> {
             }
             _ => v,
         }
+    }
+
+    /// A passive expression with its whole non-scalar bindings copied, in tuples and arrays:
+    /// `(a, k)` becomes `(a, Clone::clone(&k))`.
+    fn copy_bindings(&self, tokens: &TokenStream) -> TokenStream {
+        let Ok(e) = syn::parse2::<syn::Expr>(tokens.clone()) else {
+            return q!(::core::clone::Clone::clone(&(#tokens)));
+        };
+        let part = |x: &syn::Expr| -> TokenStream {
+            let t = quote::ToTokens::to_token_stream(x);
+            let op = Operand::Const {
+                tokens: t.clone(),
+                float: false,
+            };
+            if self.whole_binding(&op) {
+                q!(::core::clone::Clone::clone(&#t))
+            } else {
+                t
+            }
+        };
+        match crate::front::syntax::strip_paren(&e) {
+            syn::Expr::Tuple(t) => {
+                let ps = t.elems.iter().map(part);
+                q!((#(#ps,)*))
+            }
+            syn::Expr::Array(a) => {
+                let ps = a.elems.iter().map(part);
+                q!([#(#ps),*])
+            }
+            x => part(x),
+        }
+    }
+
+    /// A passive operand that is a whole non-scalar binding (`s`, not `s.a` or `2.0 * k`).
+    pub(super) fn whole_binding(&self, e: &Operand) -> bool {
+        let Operand::Const { tokens, .. } = e else {
+            return false;
+        };
+        let Ok(i) = syn::parse2::<syn::Ident>(tokens.clone()) else {
+            return false;
+        };
+        self.facts.by_name.get(&i.to_string()).is_some_and(|&v| {
+            !self.cx.f.vars[v].scalar && self.cx.f.vars[v].kind != ValueKind::Other
+        })
     }
 
     pub(super) fn run(&self, body: &Block, flags: &[Ident]) -> Reverse {
@@ -649,10 +706,14 @@ impl Rev<'_> {
             }
             Stmt::Return { value, .. } => {
                 let v = cx.value(value);
-                let v = if cx.is_scalar_op(value) {
-                    v
-                } else {
-                    q!(::core::clone::Clone::clone(&#v))
+                let v = match value {
+                    _ if cx.is_scalar_op(value) => v,
+                    // A passive value built from bindings (`(stop_gradient(k.a), k)`, an `&mut`
+                    // parameter left out of `wrt` returned with the output): the sweep runs on
+                    // past a `return` (the structuring pass), so the bindings are copied, not
+                    // moved (fuzzer seed 1:62).
+                    Operand::Const { tokens, .. } => self.copy_bindings(tokens),
+                    _ => q!(::core::clone::Clone::clone(&#v)),
                 };
                 q!(__ret = ::core::option::Option::Some(#v);)
             }
