@@ -927,3 +927,88 @@ fn names_shadowing_mut_params() {
     };
     check_fn("shadowed_names", &at, &f, &jvp, &vjp);
 }
+
+/// Whole structs and `Vec`s moved inside a block whose bindings the reverse sweep keeps: the
+/// block's save at its end pushed the binding that had been moved away (E0382 in emitted code;
+/// fuzzer seed 6101:47, `std::mem::swap(&mut b6, &mut x)` of two structs, desugared to
+/// `let m = b6; b6 = x; x = m;`).
+#[differentiate]
+fn struct_swaps(x: &Lin, k: f64) -> f64 {
+    let mut a = Lin {
+        w: [x.w[0] * k, x.b],
+        b: x.w[1],
+    };
+    let mut b = Lin {
+        w: [k, x.b * k],
+        b: x.b.sin(),
+    };
+    if k > 0.0 {
+        let m = a;
+        a = b;
+        b = m;
+    }
+    std::mem::swap(&mut a, &mut b);
+    let old = std::mem::replace(
+        &mut a,
+        Lin {
+            w: [b.b, k],
+            b: b.w[0] * k,
+        },
+    );
+    a.w[0] * b.w[1] + a.b * old.w[0] + old.b * b.b
+}
+
+#[differentiate]
+fn vec_moves(x: &[f64], k: f64) -> f64 {
+    let mut u = vec![k; 2];
+    let mut v = vec![0.0; 2];
+    v[0] = x[0];
+    v[1] = x[1] * k;
+    if k > 0.0 {
+        let m = u;
+        u = v;
+        v = m;
+    }
+    u[0] * v[1] + u[1].sin() * v[0]
+}
+
+#[test]
+fn moved_structs_and_vecs() {
+    for at in [[0.3, -0.4, 0.8, 0.6], [0.3, -0.4, 0.8, -0.6]] {
+        let lin = |v: &[f64]| Lin {
+            w: [v[0], v[1]],
+            b: v[2],
+        };
+        check_fn(
+            "struct_swaps",
+            &at,
+            &|p| vec![struct_swaps(&lin(p), p[3])],
+            &|p, t| {
+                let (y, d) = struct_swaps_jvp(&lin(p), p[3], &lin(t), t[3]);
+                (vec![y], vec![d])
+            },
+            &|p, c| {
+                let (y, pb) = struct_swaps_vjp(&lin(p), p[3]);
+                let (a, ak) = pb(c[0]);
+                (vec![y], vec![a.w[0], a.w[1], a.b, ak])
+            },
+        );
+        let (y, (a, ak)) = struct_swaps_grad(&lin(&at), at[3]);
+        let (y1, pb) = struct_swaps_vjp(&lin(&at), at[3]);
+        assert_eq!((y, (a, ak)), (y1, pb(1.0)));
+        check_fn(
+            "vec_moves",
+            &at[..3],
+            &|p| vec![vec_moves(&p[..2], p[2])],
+            &|p, t| {
+                let (y, d) = vec_moves_jvp(&p[..2], p[2], &t[..2], t[2]);
+                (vec![y], vec![d])
+            },
+            &|p, c| {
+                let (y, pb) = vec_moves_vjp(&p[..2], p[2]);
+                let (ax, ak) = pb(c[0]);
+                (vec![y], vec![ax[0], ax[1], ak])
+            },
+        );
+    }
+}

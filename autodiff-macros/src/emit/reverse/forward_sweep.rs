@@ -60,6 +60,25 @@ impl Rev<'_> {
         }
     }
 
+    /// The value of a `let` or an assignment: a copy of a binding the reverse sweep still reads
+    /// when Rust would move it (a struct or `Vec`, not an array: `let m = a; a = b; b = m;`,
+    /// `std::mem::swap` of two structs, moved `m` then pushed at the end of its block: E0382 in
+    /// emitted code, fuzzer seed 6101:47).
+    fn moved_value(&self, e: &Operand) -> TokenStream {
+        let v = self.cx.value(e);
+        match e {
+            Operand::Place(p)
+                if self.needs.needed.contains(&p.var)
+                    && !self.cx.is_scalar_op(e)
+                    && !self.cx.f.vars[p.var].array
+                    && !p.proj.iter().any(|x| matches!(x, Proj::Index(_))) =>
+            {
+                q!(::core::clone::Clone::clone(&#v))
+            }
+            _ => v,
+        }
+    }
+
     /// A passive expression with its whole non-scalar bindings copied, in tuples and arrays:
     /// `(a, k)` becomes `(a, Clone::clone(&k))`.
     fn copy_bindings(&self, tokens: &TokenStream) -> TokenStream {
@@ -460,7 +479,7 @@ impl Rev<'_> {
                 let ty = ty.as_ref().map(|t| q!(: #t));
                 match rhs {
                     Rhs::Operand(op) => {
-                        let v = cx.value(op);
+                        let v = self.moved_value(op);
                         q!(let mut #n #ty = #v;)
                     }
                     rhs @ (Rhs::Bin(..) | Rhs::Neg(_) | Rhs::Rule(..)) => {
@@ -574,7 +593,7 @@ impl Rev<'_> {
             Stmt::Assign { place, value, .. } => {
                 let save = self.save(s, place, depth);
                 let p = cx.place(place);
-                let v = cx.value(value);
+                let v = self.moved_value(value);
                 q!(#save #p = #v;)
             }
             Stmt::AddAssign {
