@@ -96,6 +96,9 @@ pub enum Init {
     Call(String, Vec<Arg>),
     /// A tuple-valued float method bound to a tuple pattern: `let (a, b) = x.sin_cos();`.
     Tuple(&'static str, E),
+    /// A struct literal `S { a: e, w: [e, e], m: [[e, e], [e, e]], bx: Box::new([..]) }`:
+    /// each field's name, dimensions, whether boxed, and its elements in row-major order.
+    Struct(String, Vec<(String, Vec<usize>, bool, Vec<E>)>),
 }
 
 #[derive(Clone, Debug)]
@@ -288,6 +291,20 @@ pub fn probe_name(f: &str) -> String {
     format!("__probe_{f}")
 }
 
+/// The elements `es` (row-major) as a literal of dimensions `dims`: `e`, `[e, e]`,
+/// `[[e, e], [e, e]]`.
+fn nested_lit(dims: &[usize], es: &[String]) -> String {
+    match dims {
+        [] => es[0].clone(),
+        [_] => format!("[{}]", es.join(", ")),
+        [_, rest @ ..] => {
+            let inner: usize = rest.iter().product();
+            let rows: Vec<String> = es.chunks(inner).map(|c| nested_lit(rest, c)).collect();
+            format!("[{}]", rows.join(", "))
+        }
+    }
+}
+
 fn ty_arr(ft: &str, dims: &[usize]) -> String {
     let mut s = ft.to_string();
     for d in dims.iter().rev() {
@@ -355,6 +372,10 @@ impl Pr {
     }
 
     fn call(&self, g: &str, args: &[Arg]) -> String {
+        // A path of the standard library (`std::mem::swap`): as written in every copy.
+        if g.contains("::") {
+            return format!("{g}({})", self.args(args));
+        }
         let g = if self.probe {
             probe_name(g)
         } else {
@@ -565,6 +586,21 @@ impl Pr {
                         (E::Lit(v), false) => format!("({v:?}_f64).{m}()"),
                         _ => format!("{}.{m}()", self.e(e)),
                     },
+                    Init::Struct(name, fields) => {
+                        let v: Vec<String> = fields
+                            .iter()
+                            .map(|(f, d, boxed, es)| {
+                                let es: Vec<String> = es.iter().map(|e| self.e(e)).collect();
+                                let v = nested_lit(d, &es);
+                                if *boxed {
+                                    format!("{f}: Box::new({v})")
+                                } else {
+                                    format!("{f}: {v}")
+                                }
+                            })
+                            .collect();
+                        format!("{name} {{ {} }}", v.join(", "))
+                    }
                 };
                 writeln!(out, "{pad}let {pat}{ty} = {rhs};").unwrap();
             }

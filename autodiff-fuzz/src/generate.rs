@@ -59,6 +59,7 @@ pub const CONSTRUCTS: &[&str] = &[
     "mut-call",
     "mut-pass-on",
     "mut-method",
+    "mem-swap",
     "out-tuple",
     "out-array",
     "out-arr-var",
@@ -255,6 +256,8 @@ pub struct Gen<'a> {
     structs: Vec<StructDef>,
     /// Struct-typed variables in scope: (name, struct, mutable).
     struct_vars: Vec<(String, usize, bool)>,
+    /// `struct_vars.len()` where each open scope began (struct locals go out of scope too).
+    struct_marks: Vec<usize>,
     /// Array parameters passed by reference.
     refs: BTreeSet<String>,
     /// Array and struct parameters passed by `&mut` (in `refs` too for arrays).
@@ -271,6 +274,9 @@ pub struct Gen<'a> {
     /// While the recursive helper's body is generated: its name, its depth parameter and how
     /// many more calls to itself it may make.
     self_call: Option<(String, String, usize)>,
+    /// The function being generated calls itself: no `&mut` parameters (a spanned error of
+    /// the macro, ui case recursive_mut_param).
+    recursive: bool,
 }
 
 const PLAIN: &[&str] = &[
@@ -295,6 +301,7 @@ impl<'a> Gen<'a> {
             helpers: vec![],
             structs: vec![],
             struct_vars: vec![],
+            struct_marks: vec![],
             refs: BTreeSet::new(),
             mut_refs: BTreeSet::new(),
             mut_params: Vec::new(),
@@ -305,6 +312,7 @@ impl<'a> Gen<'a> {
             counter: 0,
             labels: 0,
             self_call: None,
+            recursive: false,
         }
     }
 
@@ -405,6 +413,18 @@ impl<'a> Gen<'a> {
             kind,
             mutable,
         });
+    }
+
+    fn push_scope(&mut self) {
+        self.scopes.push(vec![]);
+        self.struct_marks.push(self.struct_vars.len());
+    }
+
+    fn pop_scope(&mut self) {
+        self.scopes.pop();
+        if let Some(n) = self.struct_marks.pop() {
+            self.struct_vars.truncate(n);
+        }
     }
 
     fn vars(&self) -> Vec<Var> {
@@ -1170,6 +1190,20 @@ impl<'a> Gen<'a> {
             if !m || !free(&sv) {
                 continue;
             }
+            // The whole struct: a `let mut` local or `mut` parameter, or the function's own
+            // `&mut` parameter passed on.
+            if *k == PK::MutStruct(si) {
+                if !self.mut_refs.contains(&sv) {
+                    cands.push((format!("&mut {sv}"), sv.clone()));
+                } else if self.ok("mut-pass-on") {
+                    let text = if self.rng.chance(0.5) {
+                        sv.clone()
+                    } else {
+                        format!("&mut *{sv}")
+                    };
+                    cands.push((text, sv.clone()));
+                }
+            }
             for (f, d, boxed) in self.structs[si].fields.clone() {
                 match k {
                     PK::MutScalar if d.is_empty() => {
@@ -1219,16 +1253,13 @@ impl<'a> Gen<'a> {
             }
             let (text, root) = match self.mut_place(k, &roots) {
                 Some(p) if self.rng.chance(0.85) => p,
+                // (No temporary of a struct with a boxed field: `Box::new` is outside the
+                // subset.)
+                _ if !self.temp_ok(k) => return pre,
                 _ => {
                     let name = self.fresh();
-                    let (kind, init) = match k {
-                        PK::MutArr(dims) => (
-                            VK::Arr(dims.clone()),
-                            Init::List((0..dims[0]).map(|_| self.e(d.min(2))).collect()),
-                        ),
-                        _ => (VK::F, Init::E(self.e(d.min(2)))),
-                    };
-                    self.declare(&name, kind, true);
+                    let init = self.temp_init(k, d.min(2));
+                    self.declare_place(&name, k, true);
                     pre.push(S::Let {
                         names: vec![name.clone()],
                         mutable: true,
@@ -1306,6 +1337,238 @@ impl<'a> Gen<'a> {
             init: Init::E(init),
         });
         pre
+    }
+
+    /// The value of a new binding of the kind an `&mut` parameter `k` points to: an expression,
+    /// an array literal (zeros when nested), a struct literal.
+    fn temp_init(&mut self, k: &PK, d: usize) -> Init {
+        match k {
+            PK::MutArr(dims) if dims.len() == 1 => {
+                Init::List((0..dims[0]).map(|_| self.e(d)).collect())
+            }
+            PK::MutArr(dims) => Init::Zeros(dims.clone()),
+            PK::MutStruct(si) => {
+                let st = self.structs[*si].clone();
+                let fields = st
+                    .fields
+                    .iter()
+                    .map(|(f, dims, boxed)| {
+                        let n: usize = dims.iter().product();
+                        let es = (0..n).map(|_| self.e(d.min(1))).collect();
+                        (f.clone(), dims.clone(), *boxed, es)
+                    })
+                    .collect();
+                Init::Struct(st.name, fields)
+            }
+            _ => Init::E(self.e(d)),
+        }
+    }
+
+    /// Whether `temp_init` can make a value of kind `k` (not a struct with a boxed field:
+    /// `Box::new` of active values is outside the subset).
+    fn temp_ok(&self, k: &PK) -> bool {
+        match k {
+            PK::MutStruct(si) => !self.structs[*si].fields.iter().any(|(.., boxed)| *boxed),
+            _ => true,
+        }
+    }
+
+    /// Declares `name`, bound to a value of the kind `&mut` parameter `k` points to.
+    fn declare_place(&mut self, name: &str, k: &PK, mutable: bool) {
+        match k {
+            PK::MutArr(dims) => self.declare(name, VK::Arr(dims.clone()), mutable),
+            PK::MutStruct(si) => self.struct_vars.push((name.to_string(), *si, mutable)),
+            _ => self.declare(name, VK::F, mutable),
+        }
+    }
+
+    /// The places `std::mem::swap` and `std::mem::replace` may take here: mutable scalars,
+    /// elements, whole arrays, fields and whole structs (`&mut a`, `&mut a[i]`, `&mut s.w`,
+    /// `&mut *x` for the function's own `&mut` parameters), with their root binding and the kind
+    /// of `&mut` parameter they would match.
+    fn mem_places(&mut self) -> Vec<(String, String, PK)> {
+        let pr = Pr {
+            generic: false,
+            probe: false,
+        };
+        let mut out = vec![];
+        for v in self.vars() {
+            if !v.mutable {
+                continue;
+            }
+            let name = v.name.clone();
+            match &v.kind {
+                VK::F if name.starts_with("(*") => {
+                    let root = name
+                        .trim_start_matches("(*")
+                        .trim_end_matches(')')
+                        .to_string();
+                    out.push((format!("&mut *{root}"), root, PK::MutScalar));
+                }
+                VK::F if !name.contains('.') => {
+                    out.push((format!("&mut {name}"), name, PK::MutScalar))
+                }
+                VK::Arr(d) => {
+                    let mut t = format!("&mut {name}");
+                    for n in d.clone() {
+                        let i = self.idx(n);
+                        t.push_str(&format!("[{}]", pr.ie(&i)));
+                    }
+                    out.push((t, name.clone(), PK::MutScalar));
+                    if self.mut_refs.contains(&name) {
+                        out.push((format!("&mut *{name}"), name, PK::MutArr(d.clone())));
+                    } else if !self.refs.contains(&name) {
+                        out.push((format!("&mut {name}"), name, PK::MutArr(d.clone())));
+                    }
+                }
+                VK::Vec(n) => {
+                    let i = self.idx(*n);
+                    out.push((format!("&mut {name}[{}]", pr.ie(&i)), name, PK::MutScalar));
+                }
+                _ => {}
+            }
+        }
+        for (sv, si, m) in self.struct_vars.clone() {
+            if !m {
+                continue;
+            }
+            for (f, d, boxed) in self.structs[si].fields.clone() {
+                if d.is_empty() {
+                    out.push((format!("&mut {sv}.{f}"), sv.clone(), PK::MutScalar));
+                } else if !boxed {
+                    out.push((format!("&mut {sv}.{f}"), sv.clone(), PK::MutArr(d)));
+                }
+            }
+            let whole = if self.mut_refs.contains(&sv) {
+                format!("&mut *{sv}")
+            } else {
+                format!("&mut {sv}")
+            };
+            out.push((whole, sv, PK::MutStruct(si)));
+        }
+        out
+    }
+
+    /// `std::mem::swap(&mut a, &mut b)` of two places of the same type (rooted at different
+    /// bindings, or at a new `let mut` temporary), or `let old = std::mem::replace(&mut a, v);`
+    /// with `v` bound first when it reads `a` (Rust refuses `replace(&mut a, a * 2.0)`), the
+    /// old value maybe beside a read of `a` in the same expression (`a[0] + replace(&mut a[1],
+    /// v)`: Rust reads `a[0]` first). `desugar::mem_calls` makes them the assignments they are.
+    fn mem_swap(&mut self, d: usize) -> Vec<S> {
+        let places = self.mem_places();
+        if places.is_empty() {
+            return vec![];
+        }
+        let (text, root, k) = self.rng.pick(&places).clone();
+        let mut out = vec![];
+        if self.rng.chance(0.55) {
+            let partners: Vec<String> = places
+                .iter()
+                .filter(|(_, r, kk)| *kk == k && *r != root)
+                .map(|(t, ..)| t.clone())
+                .collect();
+            let other = if !partners.is_empty() && self.rng.chance(0.8) {
+                self.rng.pick(&partners).clone()
+            } else if !self.temp_ok(&k) {
+                return vec![];
+            } else {
+                let name = self.fresh();
+                let init = self.temp_init(&k, d);
+                self.declare_place(&name, &k, true);
+                out.push(S::Let {
+                    names: vec![name.clone()],
+                    mutable: true,
+                    ty: None,
+                    init,
+                });
+                format!("&mut {name}")
+            };
+            let (a, b) = if self.rng.chance(0.5) {
+                (text, other)
+            } else {
+                (other, text)
+            };
+            out.push(S::Call(
+                "std::mem::swap".into(),
+                vec![Arg::Mut(a), Arg::Mut(b)],
+            ));
+            return out;
+        }
+        // The new value: inline when it does not read the root, else bound first.
+        let pr = Pr {
+            generic: self.generic,
+            probe: false,
+        };
+        let value = match &k {
+            PK::MutScalar => {
+                let e = self.e(d);
+                let reads = pr
+                    .e(&e)
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '#'))
+                    .any(|t| t == root);
+                if reads || self.rng.chance(0.4) {
+                    let v = self.fresh();
+                    self.declare(&v, VK::F, false);
+                    out.push(S::Let {
+                        names: vec![v.clone()],
+                        mutable: false,
+                        ty: None,
+                        init: Init::E(e),
+                    });
+                    Arg::F(E::Var(v))
+                } else {
+                    Arg::F(e)
+                }
+            }
+            _ if !self.temp_ok(&k) => return vec![],
+            _ => {
+                let v = self.fresh();
+                let init = self.temp_init(&k, d);
+                // (A struct is moved into the call: not named afterwards.)
+                if !matches!(k, PK::MutStruct(_)) {
+                    self.declare_place(&v, &k, false);
+                }
+                out.push(S::Let {
+                    names: vec![v.clone()],
+                    mutable: false,
+                    ty: None,
+                    init,
+                });
+                match k {
+                    PK::MutArr(_) => Arg::ArrVar(v, false),
+                    _ => Arg::F(E::Var(v)),
+                }
+            }
+        };
+        let old = self.fresh();
+        let args = vec![Arg::Mut(text), value];
+        let init = match &k {
+            PK::MutScalar => {
+                let call = E::Call("std::mem::replace".into(), args);
+                let read = if self.rng.chance(0.4) {
+                    self.read_of(&root)
+                } else {
+                    None
+                };
+                Init::E(match read {
+                    Some(r) => E::Bin(
+                        *self.rng.pick(&['+', '*', '-']),
+                        Box::new(r),
+                        Box::new(call),
+                    ),
+                    None => call,
+                })
+            }
+            _ => Init::Call("std::mem::replace".into(), args),
+        };
+        self.declare_place(&old, &k, false);
+        out.push(S::Let {
+            names: vec![old],
+            mutable: false,
+            ty: None,
+            init,
+        });
+        out
     }
 
     /// A float read of the binding `root` (a scalar, an element, a field).
@@ -1414,13 +1677,13 @@ impl<'a> Gen<'a> {
     }
 
     fn block(&mut self, n: usize, depth: usize) -> Vec<S> {
-        self.scopes.push(vec![]);
+        self.push_scope();
         let mut out = vec![];
         for _ in 0..n {
             let s = self.stmt(depth);
             out.extend(s);
         }
-        self.scopes.pop();
+        self.pop_scope();
         out
     }
 
@@ -1447,6 +1710,14 @@ impl<'a> Gen<'a> {
 
     fn stmt(&mut self, depth: usize) -> Vec<S> {
         let ed = 3usize.saturating_sub(depth / 2);
+        // Decided from a stream of its own: the programs without it stay as they were.
+        if self.ok("mem-swap") && Rng(self.rng.0 ^ 0x6d65_6d5f_7377_6170).chance(0.02) {
+            let s = self.mem_swap(ed.min(2));
+            if !s.is_empty() {
+                self.mark("mem-swap");
+                return s;
+            }
+        }
         if self
             .helpers
             .iter()
@@ -1705,7 +1976,7 @@ impl<'a> Gen<'a> {
                         (None, false) => format!(".filter(|&&v| v < {c:?})"),
                     });
                 }
-                self.scopes.push(vec![]);
+                self.push_scope();
                 // The iterated array is borrowed by the loop: not writable in its body.
                 if let Some(v) = self.vars().into_iter().find(|v| v.name == src) {
                     self.declare(&src, v.kind, false);
@@ -1715,7 +1986,7 @@ impl<'a> Gen<'a> {
                     self.declare(i, VK::Int(0, len as i64 - 1), false);
                 }
                 let body = self.loop_body(None, depth);
-                self.scopes.pop();
+                self.pop_scope();
                 vec![S::ForElem {
                     var,
                     idx,
@@ -1767,10 +2038,10 @@ impl<'a> Gen<'a> {
                 };
                 let rev = self.want("for-rev", 0.25);
                 let step = if self.want("for-step", 0.15) { 2 } else { 1 };
-                self.scopes.push(vec![]);
+                self.push_scope();
                 self.declare(&var, VK::Int(lo_v, top.max(lo_v)), false);
                 let body = self.loop_body(label.clone(), depth);
-                self.scopes.pop();
+                self.pop_scope();
                 vec![S::For {
                     label,
                     var,
@@ -1797,10 +2068,10 @@ impl<'a> Gen<'a> {
                 let label = self.label();
                 let counter = self.fresh();
                 let n = self.rng.range(1, 3);
-                self.scopes.push(vec![]);
+                self.push_scope();
                 self.declare(&counter, VK::Int(1, n), false);
                 let body = self.loop_body(label.clone(), depth);
-                self.scopes.pop();
+                self.pop_scope();
                 if is_while {
                     vec![S::While {
                         label,
@@ -1950,7 +2221,7 @@ impl<'a> Gen<'a> {
         } else {
             S::Break(Some(label.clone()))
         };
-        self.scopes.push(vec![]);
+        self.push_scope();
         self.loops.push(LoopCtx {
             label: Some(label.clone()),
             block: true,
@@ -1972,7 +2243,7 @@ impl<'a> Gen<'a> {
         );
         let tail = valued.then(|| self.e(2));
         self.loops.pop();
-        self.scopes.pop();
+        self.pop_scope();
         let name = valued.then(|| {
             let n = self.fresh();
             self.declare(&n, VK::F, false);
@@ -2047,9 +2318,22 @@ impl<'a> Gen<'a> {
                 0..=14 if self.ok("call-arr-param") => PK::Arr(vec![2]),
                 15..=24 if self.ok("call-refarr-param") => PK::RefArr(vec![2]),
                 // Helpers with `&mut` parameters, called by `mut_call`.
-                25..=39 if self.ok("mut-call") && self.ok("call") && self.ok("param-mut-ref") => {
+                25..=39
+                    if self.ok("mut-call")
+                        && self.ok("call")
+                        && self.ok("param-mut-ref")
+                        && !self.recursive =>
+                {
                     self.mark("param-mut-ref");
-                    if self.rng.chance(0.5) {
+                    // `&mut S` now and then, decided from a stream of its own (the other
+                    // programs stay as they were).
+                    if !self.generic
+                        && self.ok("param-struct")
+                        && Rng(self.rng.0 ^ 0x6d75_745f_7374_7275).chance(0.3)
+                    {
+                        self.mark("param-struct");
+                        PK::MutStruct(self.struct_def())
+                    } else if self.rng.chance(0.5) {
                         PK::MutScalar
                     } else {
                         PK::MutArr(vec![2])
@@ -2161,6 +2445,7 @@ impl<'a> Gen<'a> {
     fn enter_params(&mut self, params: &[Param]) {
         self.scopes = vec![vec![]];
         self.struct_vars.clear();
+        self.struct_marks.clear();
         self.refs.clear();
         self.mut_refs.clear();
         self.mut_params.clear();
@@ -2216,6 +2501,7 @@ impl<'a> Gen<'a> {
         } as usize;
         let mut params = vec![];
         for _ in 0..np {
+            self.recursive = recursive;
             let kind = self.param_kind(top);
             let pname = if params.is_empty() && self.rng.chance(0.5) {
                 self.names.insert("x".into());

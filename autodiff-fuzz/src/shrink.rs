@@ -165,6 +165,9 @@ fn visit_stmts(body: &mut [S], f: &mut dyn FnMut(&mut E)) {
                 }
                 Init::Call(_, args) => args.iter_mut().for_each(|a| visit_arg(a, f)),
                 Init::Tuple(_, e) => visit_e(e, f),
+                Init::Struct(_, fields) => fields
+                    .iter_mut()
+                    .for_each(|(.., es)| es.iter_mut().for_each(|e| visit_e(e, f))),
                 _ => {}
             },
             S::Assign { rhs, .. } | S::BreakValue(_, rhs) => visit_e(rhs, f),
@@ -534,6 +537,9 @@ fn well_scoped(p: &Program) -> bool {
                     Init::Pair(a, b) => e_ok(a, sc) && e_ok(b, sc),
                     Init::Call(_, args) => args.iter().all(|a| arg_ok(a, sc)),
                     Init::Tuple(_, e) => e_ok(e, sc),
+                    Init::Struct(_, fields) => {
+                        fields.iter().all(|(.., es)| es.iter().all(|e| e_ok(e, sc)))
+                    }
                     Init::Int(i) => ie_ok(i, sc),
                     Init::Zeros(_) | Init::VecZeros(_) | Init::Passive(_) => true,
                 };
