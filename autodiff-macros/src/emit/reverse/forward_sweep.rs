@@ -71,7 +71,8 @@ impl Rev<'_> {
                 if self.needs.needed.contains(&p.var)
                     && !self.cx.is_scalar_op(e)
                     && !self.cx.f.vars[p.var].array
-                    && !p.proj.iter().any(|x| matches!(x, Proj::Index(_))) =>
+                    && p.proj.is_empty()
+                    && !p.deref =>
             {
                 q!(::core::clone::Clone::clone(&#v))
             }
