@@ -8,6 +8,9 @@
 #![allow(clippy::needless_range_loop)]
 // `parts` binds the `()` output of a call through `&mut` to a name on purpose.
 #![allow(clippy::let_unit_value)]
+// `y = y * x` is the generic-code form the other test files write too; `struct_swaps` and
+// `vec_moves` swap by hand on purpose (the moves are what they test).
+#![allow(clippy::assign_op_pattern, clippy::manual_swap)]
 
 mod common;
 
