@@ -8,6 +8,9 @@
 #![allow(clippy::needless_range_loop)]
 // `parts` binds the `()` output of a call through `&mut` to a name on purpose.
 #![allow(clippy::let_unit_value)]
+// `y = y * x` is the generic-code form the other test files write too; `struct_swaps` and
+// `vec_moves` swap by hand on purpose (the moves are what they test).
+#![allow(clippy::assign_op_pattern, clippy::manual_swap)]
 
 mod common;
 
@@ -740,6 +743,275 @@ fn mem_swap_and_replace() {
                 (y, vec![gx[0], gx[1], gx[2], gk])
             },
             &x,
+        );
+    }
+}
+
+// --- found by the fuzzer ----------------------------------------------------------------------
+
+/// An `&mut` struct parameter and early returns: the inner function returns `(y, s)` at each
+/// `return`, and the reverse sweep, which runs on past a `return` (guarded by flags), built and
+/// re-ran that tuple moving `s` (E0382 in emitted code; fuzzer seed 1:39).
+#[differentiate]
+fn early_returns(s: &mut Lin, x: f64) -> f64 {
+    if s.b > 1.0 {
+        return s.w[0] * x;
+    }
+    s.b = s.b * x + s.w[1];
+    if s.b.sin() > 0.9 {
+        return s.w[1];
+    }
+    s.w[0] = s.b.cos() * x;
+    s.b * s.w[0]
+}
+
+#[test]
+fn mut_struct_param_with_early_returns() {
+    for at in [
+        [0.3, 0.2, 1.5, 0.7],
+        [0.3, 0.2, 0.5, 0.7],
+        [0.3, 1.9, 0.6, 1.1],
+    ] {
+        let split = |v: &[f64]| {
+            (
+                Lin {
+                    w: [v[0], v[1]],
+                    b: v[2],
+                },
+                v[3],
+            )
+        };
+        let flat = |y: f64, s: &Lin| vec![y, s.w[0], s.w[1], s.b];
+        let f = |v: &[f64]| {
+            let (mut s, x) = split(v);
+            let y = early_returns(&mut s, x);
+            flat(y, &s)
+        };
+        let jvp = |v: &[f64], t: &[f64]| -> Pair {
+            let (mut s, x) = split(v);
+            let (mut sd, xd) = split(t);
+            let (y, yd) = early_returns_jvp(&mut s, x, &mut sd, xd);
+            (flat(y, &s), flat(yd, &sd))
+        };
+        let vjp = |v: &[f64], c: &[f64]| -> Pair {
+            let (mut s, x) = split(v);
+            let (y, pb) = early_returns_vjp(&mut s, x);
+            let (cs, _) = split(&[c[1], c[2], c[3], 0.0]);
+            let (a, ax) = pb(c[0], cs);
+            (flat(y, &s), vec![a.w[0], a.w[1], a.b, ax])
+        };
+        check_fn("early_returns", &at, &f, &jvp, &vjp);
+    }
+}
+
+#[derive(Differentiable, Clone, Copy, Debug, PartialEq)]
+struct Mm {
+    a: f64,
+    b: f64,
+}
+
+impl Mm {
+    #[differentiate]
+    fn push(&mut self, v: f64) -> f64 {
+        let old = self.a;
+        self.a = 0.5 * self.a + v * self.b;
+        self.b *= v.cos();
+        old * v
+    }
+}
+
+/// `m.push(m.b)`: the receiver's borrow is two-phase, so the argument reads `m.b` first; the
+/// forward mode passes `&mut m__dot` explicitly, so the argument's tangent `m__dot.b` is read
+/// before the call (E0502 in emitted code; fuzzer seed 1:23).
+#[differentiate]
+fn two_phase(a: f64, b: f64) -> f64 {
+    let mut m = Mm { a, b };
+    let r = m.push(m.b);
+    r + m.a * m.push(m.a)
+}
+
+#[test]
+fn receiver_read_by_its_own_arguments() {
+    let f = |v: &[f64]| vec![two_phase(v[0], v[1])];
+    let jvp = |v: &[f64], t: &[f64]| -> Pair {
+        let (y, yd) = two_phase_jvp(v[0], v[1], t[0], t[1]);
+        (vec![y], vec![yd])
+    };
+    let vjp = |v: &[f64], c: &[f64]| -> Pair {
+        let (y, pb) = two_phase_vjp(v[0], v[1]);
+        let (a, b) = pb(c[0]);
+        (vec![y], vec![a, b])
+    };
+    check_fn("two_phase", &[0.4, 0.9], &f, &jvp, &vjp);
+}
+
+/// An `&mut` struct parameter left out of `wrt`, returned with the output from inside a loop:
+/// the forward mode moved it into the output tuple before making its zero tangent, the reverse
+/// mode into `__ret` on an earlier iteration of the loop it runs on past the `return` (E0382
+/// in emitted code; fuzzer seed 1:62).
+#[differentiate(wrt(x))]
+fn passive_state_returned(x: f64, k: &mut Lin) -> f64 {
+    let mut y = x * 2.0;
+    for _ in 0..3 {
+        if y > 1.0 {
+            return stop_gradient(k.b) * y;
+        }
+        y = y * x;
+        k.b += 1.0;
+    }
+    y + k.b
+}
+
+#[test]
+fn passive_mut_state_returned_in_a_loop() {
+    for x in [0.3, 0.7, 1.3] {
+        let state = || Lin {
+            w: [0.0, 0.0],
+            b: 0.5,
+        };
+        let mut k = state();
+        let y = passive_state_returned(x, &mut k);
+        let mut k1 = state();
+        let (y1, d) = passive_state_returned_jvp(x, &mut k1, 1.0);
+        let mut k2 = state();
+        let (y2, g) = passive_state_returned_grad(x, &mut k2);
+        assert_eq!((y, &k), (y1, &k1));
+        assert_eq!((y, &k), (y2, &k2));
+        let h = 1e-6;
+        let fd = (passive_state_returned(x + h, &mut state())
+            - passive_state_returned(x - h, &mut state()))
+            / (2.0 * h);
+        assert!(
+            (d - fd).abs() < 1e-6 && (g - d).abs() < 1e-12,
+            "{x}: {d} {g} {fd}"
+        );
+    }
+}
+
+/// Closure parameters, `for` patterns and `match` arms reusing the name of an `&mut` parameter
+/// bind their own `v` (refused as a rebinding before; fuzzer seed 2:51).
+#[differentiate]
+fn shadowed_names(v: &mut [f64; 2], xs: &[f64; 3], k: usize) -> f64 {
+    let s =
+        xs.iter().map(|v| v * 0.5).sum::<f64>() * xs.iter().filter(|v| **v > 0.0).count() as f64;
+    for v in 0..2 {
+        let _ = v;
+    }
+    let m = match k {
+        0 => 1.0,
+        v => v as f64,
+    };
+    v[0] = v[1] * s + m;
+    v[0] * v[1]
+}
+
+#[test]
+fn names_shadowing_mut_params() {
+    let at = [0.4, -0.3, 0.9, 0.2, -0.6];
+    let f = |p: &[f64]| {
+        let mut v = [p[0], p[1]];
+        let y = shadowed_names(&mut v, &[p[2], p[3], p[4]], 2);
+        vec![y, v[0], v[1]]
+    };
+    let jvp = |p: &[f64], t: &[f64]| -> Pair {
+        let (mut v, mut vd) = ([p[0], p[1]], [t[0], t[1]]);
+        let (y, yd) =
+            shadowed_names_jvp(&mut v, &[p[2], p[3], p[4]], 2, &mut vd, &[t[2], t[3], t[4]]);
+        (vec![y, v[0], v[1]], vec![yd, vd[0], vd[1]])
+    };
+    let vjp = |p: &[f64], c: &[f64]| -> Pair {
+        let mut v = [p[0], p[1]];
+        let (y, pb) = shadowed_names_vjp(&mut v, &[p[2], p[3], p[4]], 2);
+        let (av, axs) = pb(c[0], [c[1], c[2]]);
+        (
+            vec![y, v[0], v[1]],
+            vec![av[0], av[1], axs[0], axs[1], axs[2]],
+        )
+    };
+    check_fn("shadowed_names", &at, &f, &jvp, &vjp);
+}
+
+/// Whole structs and `Vec`s moved inside a block whose bindings the reverse sweep keeps: the
+/// block's save at its end pushed the binding that had been moved away (E0382 in emitted code;
+/// fuzzer seed 6101:47, `std::mem::swap(&mut b6, &mut x)` of two structs, desugared to
+/// `let m = b6; b6 = x; x = m;`).
+#[differentiate]
+fn struct_swaps(x: &Lin, k: f64) -> f64 {
+    let mut a = Lin {
+        w: [x.w[0] * k, x.b],
+        b: x.w[1],
+    };
+    let mut b = Lin {
+        w: [k, x.b * k],
+        b: x.b.sin(),
+    };
+    if k > 0.0 {
+        let m = a;
+        a = b;
+        b = m;
+    }
+    std::mem::swap(&mut a, &mut b);
+    let old = std::mem::replace(
+        &mut a,
+        Lin {
+            w: [b.b, k],
+            b: b.w[0] * k,
+        },
+    );
+    a.w[0] * b.w[1] + a.b * old.w[0] + old.b * b.b
+}
+
+#[differentiate]
+fn vec_moves(x: &[f64], k: f64) -> f64 {
+    let mut u = vec![k; 2];
+    let mut v = vec![0.0; 2];
+    v[0] = x[0];
+    v[1] = x[1] * k;
+    if k > 0.0 {
+        let m = u;
+        u = v;
+        v = m;
+    }
+    u[0] * v[1] + u[1].sin() * v[0]
+}
+
+#[test]
+fn moved_structs_and_vecs() {
+    for at in [[0.3, -0.4, 0.8, 0.6], [0.3, -0.4, 0.8, -0.6]] {
+        let lin = |v: &[f64]| Lin {
+            w: [v[0], v[1]],
+            b: v[2],
+        };
+        check_fn(
+            "struct_swaps",
+            &at,
+            &|p| vec![struct_swaps(&lin(p), p[3])],
+            &|p, t| {
+                let (y, d) = struct_swaps_jvp(&lin(p), p[3], &lin(t), t[3]);
+                (vec![y], vec![d])
+            },
+            &|p, c| {
+                let (y, pb) = struct_swaps_vjp(&lin(p), p[3]);
+                let (a, ak) = pb(c[0]);
+                (vec![y], vec![a.w[0], a.w[1], a.b, ak])
+            },
+        );
+        let (y, (a, ak)) = struct_swaps_grad(&lin(&at), at[3]);
+        let (y1, pb) = struct_swaps_vjp(&lin(&at), at[3]);
+        assert_eq!((y, (a, ak)), (y1, pb(1.0)));
+        check_fn(
+            "vec_moves",
+            &at[..3],
+            &|p| vec![vec_moves(&p[..2], p[2])],
+            &|p, t| {
+                let (y, d) = vec_moves_jvp(&p[..2], p[2], &t[..2], t[2]);
+                (vec![y], vec![d])
+            },
+            &|p, c| {
+                let (y, pb) = vec_moves_vjp(&p[..2], p[2]);
+                let (ax, ak) = pb(c[0]);
+                (vec![y], vec![ax[0], ax[1], ak])
+            },
         );
     }
 }

@@ -70,6 +70,9 @@ pub enum Arg {
     ArrLit(Vec<E>, bool),
     /// An integer argument: the depth of a recursive helper (`depth - 1`, `2`).
     Int(IE),
+    /// Passed by `&mut`, as written: `&mut a`, `&mut a[1]`, `&mut s.w`, or an `&mut`
+    /// parameter passed on (`x`, `&mut *x`).
+    Mut(String),
 }
 
 #[derive(Clone, Debug)]
@@ -93,6 +96,9 @@ pub enum Init {
     Call(String, Vec<Arg>),
     /// A tuple-valued float method bound to a tuple pattern: `let (a, b) = x.sin_cos();`.
     Tuple(&'static str, E),
+    /// A struct literal `S { a: e, w: [e, e], m: [[e, e], [e, e]], bx: Box::new([..]) }`:
+    /// each field's name, dimensions, whether boxed, and its elements in row-major order.
+    Struct(String, Vec<(String, Vec<usize>, bool, Vec<E>)>),
 }
 
 #[derive(Clone, Debug)]
@@ -176,6 +182,8 @@ pub enum S {
         arms: Vec<(i64, Vec<S>)>,
         default: Vec<S>,
     },
+    /// `g(args);`: a call whose output is discarded (one that writes through `&mut`).
+    Call(String, Vec<Arg>),
     /// `for &v in x.iter()`, `for v in x.iter().copied()`, `for (i, &v) in x.iter().enumerate()`.
     ForElem {
         var: String,
@@ -202,11 +210,20 @@ pub enum PK {
     I32(i64),
     /// A passive `Mode` (by reference when true), holding `Mode::A` or `Mode::B`.
     Enum(bool, bool),
+    /// `&mut F`, `&mut [F; N]` (nested), `&mut S`: in/out values.
+    MutScalar,
+    MutArr(Vec<usize>),
+    MutStruct(usize),
 }
 
 impl PK {
     pub fn is_float(&self) -> bool {
         !matches!(self, PK::Usize(_) | PK::I32(_) | PK::Enum(..))
+    }
+
+    /// An `&mut` parameter.
+    pub fn is_mut(&self) -> bool {
+        matches!(self, PK::MutScalar | PK::MutArr(_) | PK::MutStruct(_))
     }
 }
 
@@ -274,6 +291,20 @@ pub fn probe_name(f: &str) -> String {
     format!("__probe_{f}")
 }
 
+/// The elements `es` (row-major) as a literal of dimensions `dims`: `e`, `[e, e]`,
+/// `[[e, e], [e, e]]`.
+fn nested_lit(dims: &[usize], es: &[String]) -> String {
+    match dims {
+        [] => es[0].clone(),
+        [_] => format!("[{}]", es.join(", ")),
+        [_, rest @ ..] => {
+            let inner: usize = rest.iter().product();
+            let rows: Vec<String> = es.chunks(inner).map(|c| nested_lit(rest, c)).collect();
+            format!("[{}]", rows.join(", "))
+        }
+    }
+}
+
 fn ty_arr(ft: &str, dims: &[usize]) -> String {
     let mut s = ft.to_string();
     for d in dims.iter().rev() {
@@ -323,7 +354,7 @@ impl Pr {
         }
     }
 
-    fn args(&self, args: &[Arg]) -> String {
+    pub fn args(&self, args: &[Arg]) -> String {
         let v: Vec<String> = args
             .iter()
             .map(|a| match a {
@@ -334,12 +365,17 @@ impl Pr {
                     format!("{}[{}]", if *r { "&" } else { "" }, v.join(", "))
                 }
                 Arg::Int(i) => self.ie(i),
+                Arg::Mut(s) => s.clone(),
             })
             .collect();
         v.join(", ")
     }
 
     fn call(&self, g: &str, args: &[Arg]) -> String {
+        // A path of the standard library (`std::mem::swap`): as written in every copy.
+        if g.contains("::") {
+            return format!("{g}({})", self.args(args));
+        }
         let g = if self.probe {
             probe_name(g)
         } else {
@@ -550,6 +586,21 @@ impl Pr {
                         (E::Lit(v), false) => format!("({v:?}_f64).{m}()"),
                         _ => format!("{}.{m}()", self.e(e)),
                     },
+                    Init::Struct(name, fields) => {
+                        let v: Vec<String> = fields
+                            .iter()
+                            .map(|(f, d, boxed, es)| {
+                                let es: Vec<String> = es.iter().map(|e| self.e(e)).collect();
+                                let v = nested_lit(d, &es);
+                                if *boxed {
+                                    format!("{f}: Box::new({v})")
+                                } else {
+                                    format!("{f}: {v}")
+                                }
+                            })
+                            .collect();
+                        format!("{name} {{ {} }}", v.join(", "))
+                    }
                 };
                 writeln!(out, "{pad}let {pat}{ty} = {rhs};").unwrap();
             }
@@ -683,6 +734,7 @@ impl Pr {
             )
             .unwrap(),
             S::Return(o) => writeln!(out, "{pad}return {};", self.out(o)).unwrap(),
+            S::Call(g, args) => writeln!(out, "{pad}{};", self.call(g, args)).unwrap(),
             S::ForElem {
                 var,
                 idx,
@@ -739,6 +791,9 @@ impl Pr {
                     "Mode".into()
                 }
             }
+            PK::MutScalar => format!("&mut {ft}"),
+            PK::MutArr(d) => format!("&mut {}", ty_arr(ft, d)),
+            PK::MutStruct(s) => format!("&mut {}", structs[*s].name),
         }
     }
 
@@ -893,6 +948,18 @@ impl Mm {
     pub fn mm_sq(v: f64) -> f64 {
         v * v
     }
+#[differentiate]
+    pub fn mm_push(&mut self, v: f64) -> f64 {
+        let old = self.a;
+        self.a = 0.5 * self.a + v * self.b;
+        self.b *= v.cos();
+        old * v
+    }
+#[differentiate]
+    pub fn mm_scale(&mut self, k: f64) {
+        self.a *= k;
+        self.b += k * self.a;
+    }
 }
 
 ";
@@ -1009,10 +1076,12 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
             PK::Scalar => ft.into(),
             PK::Arr(d) | PK::RefArr(d) => ty_arr(ft, d),
             PK::Slice(_) | PK::RefVec(_) => format!("Vec<{ft}>"),
-            PK::Struct(i) | PK::RefStruct(i) => p.structs[*i].name.clone(),
+            PK::Struct(i) | PK::RefStruct(i) | PK::MutStruct(i) => p.structs[*i].name.clone(),
             PK::Usize(_) => "usize".into(),
             PK::I32(_) => "i32".into(),
             PK::Enum(..) => "Mode".into(),
+            PK::MutScalar => ft.into(),
+            PK::MutArr(d) => ty_arr(ft, d),
         }
     };
     let rand = |k: &PK| -> String {
@@ -1044,9 +1113,26 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
             PK::Arr(_) | PK::Struct(_) => format!("__p{i}.clone()"),
             PK::RefArr(_) | PK::RefVec(_) | PK::RefStruct(_) => format!("&__p{i}"),
             PK::Slice(_) => format!("&__p{i}[..]"),
+            // A fresh copy of the initial state for every call (`copies`).
+            PK::MutScalar | PK::MutArr(_) | PK::MutStruct(_) => format!("&mut __m{i}"),
         })
         .collect();
     let args = args.join(", ");
+    // `&mut` parameters: the function is the map from (initial states, inputs) to (output,
+    // final states of the active ones); a copy of the initial state before each call.
+    let muts: Vec<usize> = (0..f.params.len())
+        .filter(|i| f.params[*i].kind.is_mut())
+        .collect();
+    let copies: String = muts
+        .iter()
+        .map(|i| format!("let mut __m{i} = __p{i}.clone(); "))
+        .collect();
+    let finals = |v: &str, all: bool| -> String {
+        muts.iter()
+            .filter(|i| all || active[**i])
+            .map(|i| format!("__m{i}.flat(&mut {v}); "))
+            .collect()
+    };
     let targs: Vec<String> = f
         .params
         .iter()
@@ -1055,6 +1141,7 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
         .map(|(i, q)| match &q.kind {
             PK::Scalar | PK::Arr(_) => format!("__t{i}.clone()"),
             PK::Slice(_) | PK::RefVec(_) => format!("&__t{i}[..]"),
+            PK::MutScalar | PK::MutArr(_) | PK::MutStruct(_) => format!("&mut __tm{i}"),
             _ => format!("&__t{i}"),
         })
         .collect();
@@ -1078,9 +1165,25 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
         .unwrap();
     }
     writeln!(s, "        sg_record();").unwrap();
-    writeln!(s, "        let __y: {rt} = {}{turbo}({args});", f.name).unwrap();
+    writeln!(
+        s,
+        "        {copies}let __y: {rt} = {}{turbo}({args});",
+        f.name
+    )
+    .unwrap();
     writeln!(s, "        sg_off();").unwrap();
-    writeln!(s, "        let __yv = flat(&__y);").unwrap();
+    writeln!(
+        s,
+        "        let mut __yv = flat(&__y); {}",
+        finals("__yv", false)
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "        let mut __fin: Vec<f64> = Vec::new(); {}",
+        finals("__fin", true)
+    )
+    .unwrap();
     writeln!(
         s,
         "        if !h.usable(&__yv) {{ h.skipped += 1; continue; }}"
@@ -1096,7 +1199,12 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
     // such a point is counted, not failed; finite derivatives are still checked.
     writeln!(s, "        stage(\"original\");").unwrap();
     writeln!(s, "        probe_reset();").unwrap();
-    writeln!(s, "        let _ = {}{turbo}({args});", probe_name(&f.name)).unwrap();
+    writeln!(
+        s,
+        "        {copies}let _ = {}{turbo}({args});",
+        probe_name(&f.name)
+    )
+    .unwrap();
     writeln!(s, "        let __nf = probe_hit();").unwrap();
     writeln!(s, "        stage(\"\");").unwrap();
     let nonfinite = |v: &str| {
@@ -1116,7 +1224,13 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
     }
     writeln!(s, "            stage(\"original\");").unwrap();
     writeln!(s, "            sg_replay();").unwrap();
-    writeln!(s, "            let __r = flat(&{}{turbo}({args}));", f.name).unwrap();
+    writeln!(
+        s,
+        "            {copies}let mut __r = flat(&{}{turbo}({args})); {}",
+        f.name,
+        finals("__r", false)
+    )
+    .unwrap();
     writeln!(s, "            sg_off();").unwrap();
     writeln!(s, "            __r").unwrap();
     writeln!(s, "        }};").unwrap();
@@ -1130,6 +1244,9 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
         )
         .unwrap();
         writeln!(s, "        __t{i}.flat(&mut __tv);").unwrap();
+        if q.kind.is_mut() {
+            writeln!(s, "        let mut __tm{i} = __t{i}.clone();").unwrap();
+        }
     }
     writeln!(s, "        let __fd = h.fd(&__eval, &__base, &__tv);").unwrap();
     writeln!(s, "        stage(\"\");").unwrap();
@@ -1137,36 +1254,72 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
         writeln!(s, "        stage(\"{}_jvp\");", f.name).unwrap();
         writeln!(
             s,
-            "        let (__y1, __dy) = {}_jvp{turbo}({all_args});",
+            "        {copies}let (__y1, __dy) = {}_jvp{turbo}({all_args});",
             f.name
         )
         .unwrap();
         writeln!(
             s,
-            "        h.same(\"{ft} jvp value\", &__yv, &flat(&__y1))?;"
+            "        let mut __y1v = flat(&__y1); {}",
+            finals("__y1v", false)
         )
         .unwrap();
-        writeln!(s, "        let __dyv = flat(&__dy);").unwrap();
+        writeln!(s, "        h.same(\"{ft} jvp value\", &__yv, &__y1v)?;").unwrap();
+        if !muts.is_empty() {
+            writeln!(
+                s,
+                "        let mut __f1: Vec<f64> = Vec::new(); {} h.same(\"{ft} jvp final states\", &__fin, &__f1)?;",
+                finals("__f1", true)
+            )
+            .unwrap();
+        }
+        let dfinals: String = muts
+            .iter()
+            .filter(|i| active[**i])
+            .map(|i| format!("__tm{i}.flat(&mut __dyv); "))
+            .collect();
+        writeln!(s, "        let mut __dyv = flat(&__dy); {dfinals}").unwrap();
         s.push_str(&nonfinite("__dyv"));
         writeln!(s, "        if let Some(fd) = &__fd {{ h.close(\"jvp vs finite differences\", fd, &__dyv, 1e-5)?; }}").unwrap();
     }
     if f.reverse {
         writeln!(s, "        let __c: {rt} = Rand::rand(h);").unwrap();
-        writeln!(s, "        let __cv = flat(&__c);").unwrap();
+        writeln!(s, "        let mut __cv = flat(&__c);").unwrap();
+        // The final states' cotangents, after the output's.
+        let mut cts = String::from("__c.clone()");
+        for i in muts.iter().filter(|i| active[**i]) {
+            writeln!(
+                s,
+                "        let __cm{i}: {} = Rand::rand(h); __cm{i}.flat(&mut __cv);",
+                ty(&f.params[*i].kind)
+            )
+            .unwrap();
+            write!(cts, ", __cm{i}.clone()").unwrap();
+        }
         writeln!(s, "        stage(\"{}_vjp\");", f.name).unwrap();
         writeln!(
             s,
-            "        let (__y2, __pb) = {}_vjp{turbo}({args});",
+            "        {copies}let (__y2, __pb) = {}_vjp{turbo}({args});",
             f.name
         )
         .unwrap();
         writeln!(
             s,
-            "        h.same(\"{ft} vjp value\", &__yv, &flat(&__y2))?;"
+            "        let mut __y2v = flat(&__y2); {}",
+            finals("__y2v", false)
         )
         .unwrap();
+        writeln!(s, "        h.same(\"{ft} vjp value\", &__yv, &__y2v)?;").unwrap();
+        if !muts.is_empty() {
+            writeln!(
+                s,
+                "        let mut __f2: Vec<f64> = Vec::new(); {} h.same(\"{ft} vjp final states\", &__fin, &__f2)?;",
+                finals("__f2", true)
+            )
+            .unwrap();
+        }
         writeln!(s, "        stage(\"pullback of {}_vjp\");", f.name).unwrap();
-        writeln!(s, "        let __adj = flat(&__pb(__c.clone()));").unwrap();
+        writeln!(s, "        let __adj = flat(&__pb({cts}));").unwrap();
         s.push_str(&nonfinite("__adj"));
         writeln!(
             s,
@@ -1182,27 +1335,42 @@ pub fn check(p: &Program, ft: &str, fname: &str) -> String {
             writeln!(s, "        stage(\"{}_grad\");", f.name).unwrap();
             writeln!(
                 s,
-                "        let (__y3, __g) = {}_grad{turbo}({args});",
+                "        {copies}let (__y3, __g) = {}_grad{turbo}({args});",
                 f.name
             )
             .unwrap();
             writeln!(
                 s,
-                "        h.same(\"{ft} grad value\", &__yv, &flat(&__y3))?;"
+                "        h.same(\"{ft} grad value\", &flat(&__y), &flat(&__y3))?;"
             )
             .unwrap();
             writeln!(s, "        let __gv = flat(&__g);").unwrap();
             s.push_str(&nonfinite("__gv"));
             writeln!(s, "        stage(\"{}_vjp\");", f.name).unwrap();
-            writeln!(s, "        let (_, __pb1) = {}_vjp{turbo}({args});", f.name).unwrap();
             writeln!(
                 s,
-                "        h.close(\"grad vs pullback(1)\", &flat(&__pb1({one})), &__gv, 1e-12)?;"
+                "        {copies}let (_, __pb1) = {}_vjp{turbo}({args});",
+                f.name
+            )
+            .unwrap();
+            // `_grad` is the pullback at 1 and zero cotangents for the final states.
+            let mut ones = one.to_string();
+            for i in muts.iter().filter(|i| active[**i]) {
+                write!(ones, ", Differentiable::zero_like(&__p{i})").unwrap();
+            }
+            writeln!(
+                s,
+                "        h.close(\"grad vs pullback(1)\", &flat(&__pb1({ones})), &__gv, 1e-12)?;"
             )
             .unwrap();
             writeln!(
                 s,
-                "        if let Some(fd) = &__fd {{ h.dots(\"grad vs finite differences\", &__gv, &__tv, &[1.0], fd, 1e-5)?; }}"
+                "        let mut __c1 = vec![0.0f64; __yv.len()]; __c1[0] = 1.0;"
+            )
+            .unwrap();
+            writeln!(
+                s,
+                "        if let Some(fd) = &__fd {{ h.dots(\"grad vs finite differences\", &__gv, &__tv, &__c1, fd, 1e-5)?; }}"
             )
             .unwrap();
         }

@@ -55,6 +55,11 @@ pub const CONSTRUCTS: &[&str] = &[
     "param-usize",
     "param-i32",
     "param-mut",
+    "param-mut-ref",
+    "mut-call",
+    "mut-pass-on",
+    "mut-method",
+    "mem-swap",
     "out-tuple",
     "out-array",
     "out-arr-var",
@@ -252,8 +257,14 @@ pub struct Gen<'a> {
     structs: Vec<StructDef>,
     /// Struct-typed variables in scope: (name, struct, mutable).
     struct_vars: Vec<(String, usize, bool)>,
+    /// `struct_vars.len()` where each open scope began (struct locals go out of scope too).
+    struct_marks: Vec<usize>,
     /// Array parameters passed by reference.
     refs: BTreeSet<String>,
+    /// Array and struct parameters passed by `&mut` (in `refs` too for arrays).
+    mut_refs: BTreeSet<String>,
+    /// The `&mut` parameters of the function being generated, for passing on.
+    mut_params: Vec<(String, PK)>,
     /// i32 parameters: not indices.
     i32s: BTreeSet<String>,
     out: OutK,
@@ -264,6 +275,9 @@ pub struct Gen<'a> {
     /// While the recursive helper's body is generated: its name, its depth parameter and how
     /// many more calls to itself it may make.
     self_call: Option<(String, String, usize)>,
+    /// The function being generated calls itself: no `&mut` parameters (a spanned error of
+    /// the macro, ui case recursive_mut_param).
+    recursive: bool,
 }
 
 const PLAIN: &[&str] = &[
@@ -288,7 +302,10 @@ impl<'a> Gen<'a> {
             helpers: vec![],
             structs: vec![],
             struct_vars: vec![],
+            struct_marks: vec![],
             refs: BTreeSet::new(),
+            mut_refs: BTreeSet::new(),
+            mut_params: Vec::new(),
             i32s: BTreeSet::new(),
             out: OutK::Scalar,
             mode_enum: false,
@@ -296,6 +313,7 @@ impl<'a> Gen<'a> {
             counter: 0,
             labels: 0,
             self_call: None,
+            recursive: false,
         }
     }
 
@@ -396,6 +414,18 @@ impl<'a> Gen<'a> {
             kind,
             mutable,
         });
+    }
+
+    fn push_scope(&mut self) {
+        self.scopes.push(vec![]);
+        self.struct_marks.push(self.struct_vars.len());
+    }
+
+    fn pop_scope(&mut self) {
+        self.scopes.pop();
+        if let Some(n) = self.struct_marks.pop() {
+            self.struct_vars.truncate(n);
+        }
     }
 
     fn vars(&self) -> Vec<Var> {
@@ -888,6 +918,17 @@ impl<'a> Gen<'a> {
                 let n = if t.contains("@1") { 2 } else { 1 };
                 E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
             }
+            98..=99 if !self.generic && d > 0 && self.want("mut-method", 0.3) => {
+                // `&mut self` methods of `Mm` on a local: a statement, a bound output, a read of
+                // the receiver before the call in the same expression.
+                let t = *self.rng.pick(&[
+                    "{ let mut mmv = Mm { a: @0, b: 0.5 }; let mmr = mmv.mm_push(@1); mmr + mmv.a * mmv.b }",
+                    "{ let mut mmv = Mm { a: @0, b: @1 }; mmv.mm_scale(0.5); mmv.mm_push(mmv.b) + mmv.mm_eval(mmv.a) }",
+                    "{ let mut mmv = Mm { a: @0, b: -0.25 }; let mmr = mmv.a * mmv.mm_push(@1); mmv.mm_scale(mmr); mmr + mmv.b }",
+                ]);
+                let n = if t.contains("@1") { 2 } else { 1 };
+                E::Template(t, (0..n).map(|_| self.e(d - 1)).collect())
+            }
             98..=99 if !self.generic && d > 0 && self.want("pattern-let", 0.3) => {
                 let mut ts = vec![
                     "{ let mut wl = @0; let mut wlit = [0.5f64, -1.0, 2.0].iter(); while let Some(&wlq) = wlit.next() { wl = wl * wlq + @1; } wl }",
@@ -999,12 +1040,16 @@ impl<'a> Gen<'a> {
                     .into_iter()
                     .filter(|v| matches!(&v.kind, VK::Arr(dd) if dd == dims))
                     .map(|v| v.name)
-                    .filter(|n| by_ref || !self.refs.contains(n))
+                    .filter(|n| by_ref || !self.refs.contains(n) || self.mut_refs.contains(n))
                     .collect();
                 if !cands.is_empty()
                     && (!self.ok("call-arg-arrlit") || !self.want("call-arg-arrlit", 0.3))
                 {
                     let n = self.rng.pick(&cands).clone();
+                    if self.mut_refs.contains(&n) {
+                        // An `&mut` parameter: its value (`*x`) or `&*x`.
+                        return Arg::ArrVar(format!("*{n}"), by_ref);
+                    }
                     let amp = by_ref && !self.refs.contains(&n);
                     Arg::ArrVar(n, amp)
                 } else {
@@ -1101,7 +1146,14 @@ impl<'a> Gen<'a> {
 
     /// Whether helper `h` can be called here: each array parameter gets an array variable, or
     /// array literals are allowed.
+    /// (A helper with `&mut` parameters is called by `mut_call` only.)
     fn callable(&self, h: usize) -> bool {
+        self.arrays_ok(h) && !self.helpers[h].params.iter().any(|k| k.is_mut())
+    }
+
+    /// Whether each array parameter of helper `h` gets an array variable, or array literals
+    /// are allowed.
+    fn arrays_ok(&self, h: usize) -> bool {
         let vars = self.vars();
         self.helpers[h].params.iter().all(|k| match k {
             PK::Arr(d) | PK::RefArr(d) => {
@@ -1109,11 +1161,504 @@ impl<'a> Gen<'a> {
                 self.ok("call-arg-arrlit")
                     || vars.iter().any(|v| {
                         matches!(&v.kind, VK::Arr(dd) if dd == d)
-                            && (by_ref || !self.refs.contains(&v.name))
+                            && (by_ref
+                                || !self.refs.contains(&v.name)
+                                || self.mut_refs.contains(&v.name))
                     })
             }
             _ => true,
         })
+    }
+
+    /// A place that a call may write through `&mut`, for a parameter of kind `k`, rooted at
+    /// none of `taken`: the argument's text and its root binding.
+    fn mut_place(&mut self, k: &PK, taken: &[String]) -> Option<(String, String)> {
+        let mut cands: Vec<(String, String)> = vec![];
+        let free = |n: &str| !taken.iter().any(|t| t == n);
+        for v in self.vars() {
+            if !v.mutable {
+                continue;
+            }
+            let name = v.name.clone();
+            match (&v.kind, k) {
+                (VK::F, PK::MutScalar) if name.starts_with("(*") => {
+                    let root = name
+                        .trim_start_matches("(*")
+                        .trim_end_matches(')')
+                        .to_string();
+                    if free(&root) && self.ok("mut-pass-on") {
+                        let text = if self.rng.chance(0.5) {
+                            root.clone()
+                        } else {
+                            format!("&mut *{root}")
+                        };
+                        cands.push((text, root));
+                    }
+                }
+                (VK::F, PK::MutScalar) if !name.contains('.') && free(&name) => {
+                    cands.push((format!("&mut {name}"), name))
+                }
+                (VK::Arr(d), PK::MutScalar) if free(&name) => {
+                    let ix: Vec<String> = d
+                        .clone()
+                        .iter()
+                        .map(|n| {
+                            let i = self.idx(*n);
+                            Pr {
+                                generic: false,
+                                probe: false,
+                            }
+                            .ie(&i)
+                        })
+                        .collect();
+                    let mut t = format!("&mut {name}");
+                    for i in ix {
+                        t.push_str(&format!("[{i}]"));
+                    }
+                    cands.push((t, name));
+                }
+                (VK::Vec(n), PK::MutScalar) if free(&name) => {
+                    let i = self.idx(*n);
+                    let i = Pr {
+                        generic: false,
+                        probe: false,
+                    }
+                    .ie(&i);
+                    cands.push((format!("&mut {name}[{i}]"), name));
+                }
+                (VK::Arr(d), PK::MutArr(e)) if d == e && free(&name) => {
+                    if self.mut_refs.contains(&name) {
+                        if self.ok("mut-pass-on") {
+                            let text = if self.rng.chance(0.5) {
+                                name.clone()
+                            } else {
+                                format!("&mut *{name}")
+                            };
+                            cands.push((text, name));
+                        }
+                    } else if !self.refs.contains(&name) {
+                        cands.push((format!("&mut {name}"), name));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (sv, si, m) in self.struct_vars.clone() {
+            if !m || !free(&sv) {
+                continue;
+            }
+            // The whole struct: a `let mut` local or `mut` parameter, or the function's own
+            // `&mut` parameter passed on.
+            if *k == PK::MutStruct(si) {
+                if !self.mut_refs.contains(&sv) {
+                    cands.push((format!("&mut {sv}"), sv.clone()));
+                } else if self.ok("mut-pass-on") {
+                    let text = if self.rng.chance(0.5) {
+                        sv.clone()
+                    } else {
+                        format!("&mut *{sv}")
+                    };
+                    cands.push((text, sv.clone()));
+                }
+            }
+            for (f, d, boxed) in self.structs[si].fields.clone() {
+                match k {
+                    PK::MutScalar if d.is_empty() => {
+                        cands.push((format!("&mut {sv}.{f}"), sv.clone()))
+                    }
+                    PK::MutArr(e) if *e == d && !boxed => {
+                        cands.push((format!("&mut {sv}.{f}"), sv.clone()))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if cands.is_empty() {
+            return None;
+        }
+        // The function's own `&mut` parameters passed on, half the time they can be.
+        let on: Vec<(String, String)> = cands
+            .iter()
+            .filter(|(t, _)| !t.starts_with("&mut ") || t.starts_with("&mut *"))
+            .cloned()
+            .collect();
+        if !on.is_empty() && self.rng.chance(0.5) {
+            return Some(self.rng.pick(&on).clone());
+        }
+        Some(self.rng.pick(&cands).clone())
+    }
+
+    /// A call of a helper with `&mut` parameters: on mutable locals, elements, fields, the
+    /// function's own `&mut` parameters passed on, or new `let mut` temporaries; as a statement
+    /// (the output discarded) or bound, possibly after a read of what it writes (`a[0] +
+    /// g(&mut a)`: Rust reads `a[0]` first).
+    fn mut_call(&mut self, d: usize) -> Vec<S> {
+        let hs: Vec<usize> = (0..self.helpers.len())
+            .filter(|h| self.helpers[*h].params.iter().any(|k| k.is_mut()) && self.arrays_ok(*h))
+            .collect();
+        if hs.is_empty() {
+            return vec![];
+        }
+        let h = *self.rng.pick(&hs);
+        let params = self.helpers[h].params.clone();
+        let mut pre = vec![];
+        let mut roots: Vec<String> = vec![];
+        let mut args: Vec<Option<Arg>> = vec![None; params.len()];
+        for (i, k) in params.iter().enumerate() {
+            if !k.is_mut() {
+                continue;
+            }
+            let (text, root) = match self.mut_place(k, &roots) {
+                Some(p) if self.rng.chance(0.85) => p,
+                // (No temporary of a struct with a boxed field: `Box::new` is outside the
+                // subset.)
+                _ if !self.temp_ok(k) => return pre,
+                _ => {
+                    let name = self.fresh();
+                    let init = self.temp_init(k, d.min(2));
+                    self.declare_place(&name, k, true);
+                    pre.push(S::Let {
+                        names: vec![name.clone()],
+                        mutable: true,
+                        ty: None,
+                        init,
+                    });
+                    (format!("&mut {name}"), name)
+                }
+            };
+            if !text.starts_with("&mut ") || text.starts_with("&mut *") {
+                self.mark("mut-pass-on");
+            }
+            roots.push(root);
+            args[i] = Some(Arg::Mut(text));
+        }
+        let pr = Pr {
+            generic: self.generic,
+            probe: false,
+        };
+        for (i, k) in params.iter().enumerate() {
+            if args[i].is_some() {
+                continue;
+            }
+            let mut a = self.arg(k, d.saturating_sub(1));
+            // Rust refuses another argument reading what an `&mut` one borrows.
+            let text = pr.args(std::slice::from_ref(&a));
+            let reads = text
+                .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '#'))
+                .any(|t| roots.iter().any(|r| r == t));
+            if reads {
+                a = match k {
+                    PK::Arr(dims) | PK::RefArr(dims) if self.ok("call-arg-arrlit") => {
+                        self.mark("call-arg-arrlit");
+                        Arg::ArrLit(
+                            (0..dims[0]).map(|_| E::Lit(self.lit())).collect(),
+                            matches!(k, PK::RefArr(_)),
+                        )
+                    }
+                    PK::Scalar if self.ok("call-arg-lit") => {
+                        self.mark("call-arg-lit");
+                        Arg::F(E::Lit(self.lit()))
+                    }
+                    // No other argument to give: no call.
+                    _ => return pre,
+                };
+            }
+            args[i] = Some(a);
+        }
+        let args: Vec<Arg> = args.into_iter().flatten().collect();
+        let g = self.helpers[h].name.clone();
+        if self.helpers[h].out != OutK::Scalar || self.rng.chance(0.4) {
+            pre.push(S::Call(g, args));
+            return pre;
+        }
+        let call = E::Call(g, args);
+        // Read what the call writes, before it (first operand) and after it (a later statement).
+        let read = match (roots.first(), self.rng.chance(0.5)) {
+            (Some(r), true) => self.read_of(r),
+            _ => None,
+        };
+        let init = match read {
+            Some(r) => E::Bin(
+                *self.rng.pick(&['+', '*', '-']),
+                Box::new(r),
+                Box::new(call),
+            ),
+            None => call,
+        };
+        let v = self.fresh();
+        self.declare(&v, VK::F, false);
+        pre.push(S::Let {
+            names: vec![v],
+            mutable: false,
+            ty: None,
+            init: Init::E(init),
+        });
+        pre
+    }
+
+    /// The value of a new binding of the kind an `&mut` parameter `k` points to: an expression,
+    /// an array literal (zeros when nested), a struct literal.
+    fn temp_init(&mut self, k: &PK, d: usize) -> Init {
+        match k {
+            PK::MutArr(dims) if dims.len() == 1 => {
+                Init::List((0..dims[0]).map(|_| self.e(d)).collect())
+            }
+            PK::MutArr(dims) => Init::Zeros(dims.clone()),
+            PK::MutStruct(si) => {
+                let st = self.structs[*si].clone();
+                let fields = st
+                    .fields
+                    .iter()
+                    .map(|(f, dims, boxed)| {
+                        let n: usize = dims.iter().product();
+                        let es = (0..n).map(|_| self.e(d.min(1))).collect();
+                        (f.clone(), dims.clone(), *boxed, es)
+                    })
+                    .collect();
+                Init::Struct(st.name, fields)
+            }
+            _ => Init::E(self.e(d)),
+        }
+    }
+
+    /// Whether `temp_init` can make a value of kind `k` (not a struct with a boxed field:
+    /// `Box::new` of active values is outside the subset).
+    fn temp_ok(&self, k: &PK) -> bool {
+        match k {
+            PK::MutStruct(si) => !self.structs[*si].fields.iter().any(|(.., boxed)| *boxed),
+            _ => true,
+        }
+    }
+
+    /// Declares `name`, bound to a value of the kind `&mut` parameter `k` points to.
+    fn declare_place(&mut self, name: &str, k: &PK, mutable: bool) {
+        match k {
+            PK::MutArr(dims) => self.declare(name, VK::Arr(dims.clone()), mutable),
+            PK::MutStruct(si) => self.struct_vars.push((name.to_string(), *si, mutable)),
+            _ => self.declare(name, VK::F, mutable),
+        }
+    }
+
+    /// The places `std::mem::swap` and `std::mem::replace` may take here: mutable scalars,
+    /// elements, whole arrays, fields and whole structs (`&mut a`, `&mut a[i]`, `&mut s.w`,
+    /// `&mut *x` for the function's own `&mut` parameters), with their root binding and the kind
+    /// of `&mut` parameter they would match.
+    fn mem_places(&mut self) -> Vec<(String, String, PK)> {
+        let pr = Pr {
+            generic: false,
+            probe: false,
+        };
+        let mut out = vec![];
+        for v in self.vars() {
+            if !v.mutable {
+                continue;
+            }
+            let name = v.name.clone();
+            match &v.kind {
+                VK::F if name.starts_with("(*") => {
+                    let root = name
+                        .trim_start_matches("(*")
+                        .trim_end_matches(')')
+                        .to_string();
+                    out.push((format!("&mut *{root}"), root, PK::MutScalar));
+                }
+                VK::F if !name.contains('.') => {
+                    out.push((format!("&mut {name}"), name, PK::MutScalar))
+                }
+                VK::Arr(d) => {
+                    let mut t = format!("&mut {name}");
+                    for n in d.clone() {
+                        let i = self.idx(n);
+                        t.push_str(&format!("[{}]", pr.ie(&i)));
+                    }
+                    out.push((t, name.clone(), PK::MutScalar));
+                    if self.mut_refs.contains(&name) {
+                        out.push((format!("&mut *{name}"), name, PK::MutArr(d.clone())));
+                    } else if !self.refs.contains(&name) {
+                        out.push((format!("&mut {name}"), name, PK::MutArr(d.clone())));
+                    }
+                }
+                VK::Vec(n) => {
+                    let i = self.idx(*n);
+                    out.push((format!("&mut {name}[{}]", pr.ie(&i)), name, PK::MutScalar));
+                }
+                _ => {}
+            }
+        }
+        for (sv, si, m) in self.struct_vars.clone() {
+            if !m {
+                continue;
+            }
+            for (f, d, boxed) in self.structs[si].fields.clone() {
+                if d.is_empty() {
+                    out.push((format!("&mut {sv}.{f}"), sv.clone(), PK::MutScalar));
+                } else if !boxed {
+                    out.push((format!("&mut {sv}.{f}"), sv.clone(), PK::MutArr(d)));
+                }
+            }
+            let whole = if self.mut_refs.contains(&sv) {
+                format!("&mut *{sv}")
+            } else {
+                format!("&mut {sv}")
+            };
+            out.push((whole, sv, PK::MutStruct(si)));
+        }
+        out
+    }
+
+    /// `std::mem::swap(&mut a, &mut b)` of two places of the same type (rooted at different
+    /// bindings, or at a new `let mut` temporary), or `let old = std::mem::replace(&mut a, v);`
+    /// with `v` bound first when it reads `a` (Rust refuses `replace(&mut a, a * 2.0)`), the
+    /// old value maybe beside a read of `a` in the same expression (`a[0] + replace(&mut a[1],
+    /// v)`: Rust reads `a[0]` first). `desugar::mem_calls` makes them the assignments they are.
+    fn mem_swap(&mut self, d: usize) -> Vec<S> {
+        let places = self.mem_places();
+        if places.is_empty() {
+            return vec![];
+        }
+        let (text, root, k) = self.rng.pick(&places).clone();
+        let mut out = vec![];
+        if self.rng.chance(0.55) {
+            let partners: Vec<String> = places
+                .iter()
+                .filter(|(_, r, kk)| *kk == k && *r != root)
+                .map(|(t, ..)| t.clone())
+                .collect();
+            let other = if !partners.is_empty() && self.rng.chance(0.8) {
+                self.rng.pick(&partners).clone()
+            } else if !self.temp_ok(&k) {
+                return vec![];
+            } else {
+                let name = self.fresh();
+                let init = self.temp_init(&k, d);
+                self.declare_place(&name, &k, true);
+                out.push(S::Let {
+                    names: vec![name.clone()],
+                    mutable: true,
+                    ty: None,
+                    init,
+                });
+                format!("&mut {name}")
+            };
+            let (a, b) = if self.rng.chance(0.5) {
+                (text, other)
+            } else {
+                (other, text)
+            };
+            out.push(S::Call(
+                "std::mem::swap".into(),
+                vec![Arg::Mut(a), Arg::Mut(b)],
+            ));
+            return out;
+        }
+        // The new value: inline when it does not read the root, else bound first.
+        let pr = Pr {
+            generic: self.generic,
+            probe: false,
+        };
+        let value = match &k {
+            PK::MutScalar => {
+                let e = self.e(d);
+                let reads = pr
+                    .e(&e)
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '#'))
+                    .any(|t| t == root);
+                if reads || self.rng.chance(0.4) {
+                    let v = self.fresh();
+                    self.declare(&v, VK::F, false);
+                    out.push(S::Let {
+                        names: vec![v.clone()],
+                        mutable: false,
+                        ty: None,
+                        init: Init::E(e),
+                    });
+                    Arg::F(E::Var(v))
+                } else {
+                    Arg::F(e)
+                }
+            }
+            _ if !self.temp_ok(&k) => return vec![],
+            _ => {
+                let v = self.fresh();
+                let init = self.temp_init(&k, d);
+                // (A struct is moved into the call: not named afterwards.)
+                if !matches!(k, PK::MutStruct(_)) {
+                    self.declare_place(&v, &k, false);
+                }
+                out.push(S::Let {
+                    names: vec![v.clone()],
+                    mutable: false,
+                    ty: None,
+                    init,
+                });
+                match k {
+                    PK::MutArr(_) => Arg::ArrVar(v, false),
+                    _ => Arg::F(E::Var(v)),
+                }
+            }
+        };
+        let old = self.fresh();
+        let args = vec![Arg::Mut(text), value];
+        let init = match &k {
+            PK::MutScalar => {
+                let call = E::Call("std::mem::replace".into(), args);
+                let read = if self.rng.chance(0.4) {
+                    self.read_of(&root)
+                } else {
+                    None
+                };
+                Init::E(match read {
+                    Some(r) => E::Bin(
+                        *self.rng.pick(&['+', '*', '-']),
+                        Box::new(r),
+                        Box::new(call),
+                    ),
+                    None => call,
+                })
+            }
+            _ => Init::Call("std::mem::replace".into(), args),
+        };
+        self.declare_place(&old, &k, false);
+        out.push(S::Let {
+            names: vec![old],
+            mutable: false,
+            ty: None,
+            init,
+        });
+        out
+    }
+
+    /// A float read of the binding `root` (a scalar, an element, a field).
+    fn read_of(&mut self, root: &str) -> Option<E> {
+        for v in self.vars().into_iter().rev() {
+            let base = v
+                .name
+                .trim_start_matches("(*")
+                .trim_end_matches(')')
+                .to_string();
+            if base != root {
+                continue;
+            }
+            return match &v.kind {
+                VK::F => Some(E::Var(v.name.clone())),
+                VK::Arr(d) => {
+                    let ix = d.clone().iter().map(|n| self.idx(*n)).collect();
+                    Some(E::Idx(v.name.clone(), ix))
+                }
+                VK::Vec(n) => {
+                    let i = self.idx(*n);
+                    Some(E::Idx(v.name.clone(), vec![i]))
+                }
+                _ => None,
+            };
+        }
+        for (sv, si, _) in self.struct_vars.clone() {
+            if sv == root {
+                let (f, d, _) = self.structs[si].fields[0].clone();
+                return d.is_empty().then(|| E::Var(format!("{sv}.{f}")));
+            }
+        }
+        None
     }
 
     fn call_expr(&mut self, d: usize) -> E {
@@ -1189,13 +1734,13 @@ impl<'a> Gen<'a> {
     }
 
     fn block(&mut self, n: usize, depth: usize) -> Vec<S> {
-        self.scopes.push(vec![]);
+        self.push_scope();
         let mut out = vec![];
         for _ in 0..n {
             let s = self.stmt(depth);
             out.extend(s);
         }
-        self.scopes.pop();
+        self.pop_scope();
         out
     }
 
@@ -1222,6 +1767,23 @@ impl<'a> Gen<'a> {
 
     fn stmt(&mut self, depth: usize) -> Vec<S> {
         let ed = 3usize.saturating_sub(depth / 2);
+        // Decided from a stream of its own: the programs without it stay as they were.
+        if self.ok("mem-swap") && Rng(self.rng.0 ^ 0x6d65_6d5f_7377_6170).chance(0.02) {
+            let s = self.mem_swap(ed.min(2));
+            if !s.is_empty() {
+                self.mark("mem-swap");
+                return s;
+            }
+        }
+        if self
+            .helpers
+            .iter()
+            .any(|h| h.params.iter().any(|k| k.is_mut()))
+            && self.want("mut-call", 0.15)
+        {
+            self.mark("call");
+            return self.mut_call(ed);
+        }
         let roll = self.rng.below(100);
         match roll {
             // let
@@ -1229,7 +1791,9 @@ impl<'a> Gen<'a> {
                 let shadow: Vec<String> = self
                     .vars()
                     .into_iter()
-                    .filter(|v| matches!(v.kind, VK::F) && !v.name.contains('.'))
+                    .filter(|v| {
+                        matches!(v.kind, VK::F) && !v.name.contains('.') && !v.name.starts_with('(')
+                    })
                     .map(|v| v.name)
                     .collect();
                 let e = self.e(ed);
@@ -1469,7 +2033,7 @@ impl<'a> Gen<'a> {
                         (None, false) => format!(".filter(|&&v| v < {c:?})"),
                     });
                 }
-                self.scopes.push(vec![]);
+                self.push_scope();
                 // The iterated array is borrowed by the loop: not writable in its body.
                 if let Some(v) = self.vars().into_iter().find(|v| v.name == src) {
                     self.declare(&src, v.kind, false);
@@ -1479,7 +2043,7 @@ impl<'a> Gen<'a> {
                     self.declare(i, VK::Int(0, len as i64 - 1), false);
                 }
                 let body = self.loop_body(None, depth);
-                self.scopes.pop();
+                self.pop_scope();
                 vec![S::ForElem {
                     var,
                     idx,
@@ -1531,10 +2095,10 @@ impl<'a> Gen<'a> {
                 };
                 let rev = self.want("for-rev", 0.25);
                 let step = if self.want("for-step", 0.15) { 2 } else { 1 };
-                self.scopes.push(vec![]);
+                self.push_scope();
                 self.declare(&var, VK::Int(lo_v, top.max(lo_v)), false);
                 let body = self.loop_body(label.clone(), depth);
-                self.scopes.pop();
+                self.pop_scope();
                 vec![S::For {
                     label,
                     var,
@@ -1561,10 +2125,10 @@ impl<'a> Gen<'a> {
                 let label = self.label();
                 let counter = self.fresh();
                 let n = self.rng.range(1, 3);
-                self.scopes.push(vec![]);
+                self.push_scope();
                 self.declare(&counter, VK::Int(1, n), false);
                 let body = self.loop_body(label.clone(), depth);
-                self.scopes.pop();
+                self.pop_scope();
                 if is_while {
                     vec![S::While {
                         label,
@@ -1714,7 +2278,7 @@ impl<'a> Gen<'a> {
         } else {
             S::Break(Some(label.clone()))
         };
-        self.scopes.push(vec![]);
+        self.push_scope();
         self.loops.push(LoopCtx {
             label: Some(label.clone()),
             block: true,
@@ -1736,7 +2300,7 @@ impl<'a> Gen<'a> {
         );
         let tail = valued.then(|| self.e(2));
         self.loops.pop();
-        self.scopes.pop();
+        self.pop_scope();
         let name = valued.then(|| {
             let n = self.fresh();
             self.declare(&n, VK::F, false);
@@ -1772,7 +2336,7 @@ impl<'a> Gen<'a> {
                 let mutated: Vec<String> = self
                     .struct_vars
                     .iter()
-                    .filter(|(_, s, m)| *s == si && *m)
+                    .filter(|(n, s, m)| *s == si && *m && !self.mut_refs.contains(n))
                     .map(|(n, _, _)| n.clone())
                     .collect();
                 if !mutated.is_empty() {
@@ -1810,6 +2374,28 @@ impl<'a> Gen<'a> {
             return match roll {
                 0..=14 if self.ok("call-arr-param") => PK::Arr(vec![2]),
                 15..=24 if self.ok("call-refarr-param") => PK::RefArr(vec![2]),
+                // Helpers with `&mut` parameters, called by `mut_call`.
+                25..=39
+                    if self.ok("mut-call")
+                        && self.ok("call")
+                        && self.ok("param-mut-ref")
+                        && !self.recursive =>
+                {
+                    self.mark("param-mut-ref");
+                    // `&mut S` now and then, decided from a stream of its own (the other
+                    // programs stay as they were).
+                    if !self.generic
+                        && self.ok("param-struct")
+                        && Rng(self.rng.0 ^ 0x6d75_745f_7374_7275).chance(0.3)
+                    {
+                        self.mark("param-struct");
+                        PK::MutStruct(self.struct_def())
+                    } else if self.rng.chance(0.5) {
+                        PK::MutScalar
+                    } else {
+                        PK::MutArr(vec![2])
+                    }
+                }
                 _ => PK::Scalar,
             };
         }
@@ -1859,6 +2445,30 @@ impl<'a> Gen<'a> {
                 self.mode_enum = true;
                 PK::Enum(false, self.rng.chance(0.5))
             }
+            60..=69 if self.ok("param-mut-ref") => {
+                self.mark("param-mut-ref");
+                // Half the time the kind of a helper's `&mut` parameter, so that it can be
+                // passed on.
+                let helper_kinds: Vec<PK> = self
+                    .helpers
+                    .iter()
+                    .flat_map(|h| h.params.iter().filter(|k| k.is_mut()).cloned())
+                    .collect();
+                if !helper_kinds.is_empty() && self.rng.chance(0.5) {
+                    return self.rng.pick(&helper_kinds).clone();
+                }
+                match self.rng.below(3) {
+                    0 => PK::MutScalar,
+                    1 if !self.generic && self.ok("param-struct") => {
+                        self.mark("param-struct");
+                        PK::MutStruct(self.struct_def())
+                    }
+                    _ => {
+                        let nested = self.want("param-nested-arr", 0.3);
+                        PK::MutArr(self.dims(nested))
+                    }
+                }
+            }
             52..=54 if self.ok("param-i32") => {
                 self.mark("param-i32");
                 PK::I32(self.rng.range(0, 3))
@@ -1892,7 +2502,10 @@ impl<'a> Gen<'a> {
     fn enter_params(&mut self, params: &[Param]) {
         self.scopes = vec![vec![]];
         self.struct_vars.clear();
+        self.struct_marks.clear();
         self.refs.clear();
+        self.mut_refs.clear();
+        self.mut_params.clear();
         self.i32s.clear();
         self.loops.clear();
         for p in params {
@@ -1913,6 +2526,20 @@ impl<'a> Gen<'a> {
                     self.i32s.insert(name.clone());
                     self.declare(&name, VK::Int(*v, *v), false)
                 }
+                // `&mut` parameters: read and written in place (`*x`, `x[i]`, `x.a`), passed on.
+                PK::MutScalar => self.declare(&format!("(*{name})"), VK::F, true),
+                PK::MutArr(d) => {
+                    self.refs.insert(name.clone());
+                    self.mut_refs.insert(name.clone());
+                    self.declare(&name, VK::Arr(d.clone()), true)
+                }
+                PK::MutStruct(s) => {
+                    self.mut_refs.insert(name.clone());
+                    self.struct_vars.push((name.clone(), *s, true))
+                }
+            }
+            if p.kind.is_mut() {
+                self.mut_params.push((p.name.clone(), p.kind.clone()));
             }
         }
     }
@@ -1931,6 +2558,7 @@ impl<'a> Gen<'a> {
         } as usize;
         let mut params = vec![];
         for _ in 0..np {
+            self.recursive = recursive;
             let kind = self.param_kind(top);
             let pname = if params.is_empty() && self.rng.chance(0.5) {
                 self.names.insert("x".into());

@@ -124,7 +124,7 @@ fn visit_arg(a: &mut Arg, f: &mut dyn FnMut(&mut E)) {
     match a {
         Arg::F(e) => visit_e(e, f),
         Arg::ArrLit(es, _) => es.iter_mut().for_each(|e| visit_e(e, f)),
-        Arg::ArrVar(..) | Arg::Int(_) => {}
+        Arg::ArrVar(..) | Arg::Int(_) | Arg::Mut(_) => {}
     }
 }
 
@@ -165,6 +165,9 @@ fn visit_stmts(body: &mut [S], f: &mut dyn FnMut(&mut E)) {
                 }
                 Init::Call(_, args) => args.iter_mut().for_each(|a| visit_arg(a, f)),
                 Init::Tuple(_, e) => visit_e(e, f),
+                Init::Struct(_, fields) => fields
+                    .iter_mut()
+                    .for_each(|(.., es)| es.iter_mut().for_each(|e| visit_e(e, f))),
                 _ => {}
             },
             S::Assign { rhs, .. } | S::BreakValue(_, rhs) => visit_e(rhs, f),
@@ -193,6 +196,7 @@ fn visit_stmts(body: &mut [S], f: &mut dyn FnMut(&mut E)) {
                 visit_stmts(default, f);
             }
             S::Return(o) => visit_out(o, f),
+            S::Call(_, args) => args.iter_mut().for_each(|a| visit_arg(a, f)),
             _ => {}
         }
     }
@@ -442,8 +446,14 @@ pub fn shrink(
 /// Whether every name a function reads is declared before (parameters, `let`s, loop
 /// variables and counters in scope): candidates that are not are dropped without a build.
 fn well_scoped(p: &Program) -> bool {
+    /// The binding a name, a field path or an argument reads: `x` of `x.a`, `(*x)`, `&mut *x`,
+    /// `&mut x[1]`.
     fn base(n: &str) -> &str {
-        n.split('.').next().unwrap_or(n)
+        let n = n
+            .trim_start_matches("&mut ")
+            .trim_start_matches('(')
+            .trim_start_matches('*');
+        n.split(['.', ')', '[']).next().unwrap_or(n)
     }
     fn ie_ok(e: &IE, sc: &[Vec<String>]) -> bool {
         match e {
@@ -486,7 +496,7 @@ fn well_scoped(p: &Program) -> bool {
     fn arg_ok(a: &Arg, sc: &[Vec<String>]) -> bool {
         match a {
             Arg::F(e) => e_ok(e, sc),
-            Arg::ArrVar(n, _) => has(sc, n),
+            Arg::ArrVar(n, _) | Arg::Mut(n) => has(sc, n),
             Arg::ArrLit(es, _) => es.iter().all(|e| e_ok(e, sc)),
             Arg::Int(i) => ie_ok(i, sc),
         }
@@ -527,6 +537,9 @@ fn well_scoped(p: &Program) -> bool {
                     Init::Pair(a, b) => e_ok(a, sc) && e_ok(b, sc),
                     Init::Call(_, args) => args.iter().all(|a| arg_ok(a, sc)),
                     Init::Tuple(_, e) => e_ok(e, sc),
+                    Init::Struct(_, fields) => {
+                        fields.iter().all(|(.., es)| es.iter().all(|e| e_ok(e, sc)))
+                    }
                     Init::Int(i) => ie_ok(i, sc),
                     Init::Zeros(_) | Init::VecZeros(_) | Init::Passive(_) => true,
                 };
@@ -592,6 +605,7 @@ fn well_scoped(p: &Program) -> bool {
                 ok
             }
             S::Return(o) => out_ok(o, sc),
+            S::Call(_, args) => args.iter().all(|a| arg_ok(a, sc)),
             S::Match {
                 scrut,
                 arms,

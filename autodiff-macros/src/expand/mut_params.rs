@@ -169,6 +169,18 @@ struct Rewrite<'a> {
 }
 
 impl Rewrite<'_> {
+    /// Runs `f` with the names that `pats` bind no longer standing for the parameters.
+    fn shadowed(&mut self, pats: &[Pat], f: impl FnOnce(&mut Self)) {
+        let mut bound = Vec::new();
+        for p in pats {
+            crate::front::syntax::pat_bindings(p, &mut bound);
+        }
+        let saved = self.names.clone();
+        self.names.retain(|n| !bound.contains(&n.to_string()));
+        f(self);
+        self.names = saved;
+    }
+
     /// An argument of a call: the parameter itself passed on (`g(p)`, a reborrow of the
     /// `&mut`) is `&mut p` of the by-value twin, which the call writes (as `g(&mut *p)` is).
     fn visit_arg_mut(&mut self, a: &mut Expr) {
@@ -219,10 +231,31 @@ impl VisitMut for Rewrite<'_> {
                     self.visit_arg_mut(a);
                 }
             }
+            // A closure's parameters, a `for` pattern or a `match` arm's pattern may reuse the
+            // name of an `&mut` parameter: inside, the name is theirs (`xs.iter().map(|v| v * 2.0)`
+            // in a function with `v: &mut [f64; 2]`).
             Expr::Closure(c) => {
+                let pats: Vec<Pat> = c.inputs.iter().cloned().collect();
                 self.in_closure += 1;
-                syn::visit_mut::visit_expr_closure_mut(self, c);
+                self.shadowed(&pats, |me| me.visit_expr_mut(&mut c.body));
                 self.in_closure -= 1;
+            }
+            Expr::ForLoop(f) => {
+                self.visit_expr_mut(&mut f.expr);
+                let pat = (*f.pat).clone();
+                self.shadowed(&[pat], |me| me.visit_block_mut(&mut f.body));
+            }
+            Expr::Match(m) => {
+                self.visit_expr_mut(&mut m.expr);
+                for arm in m.arms.iter_mut() {
+                    let pat = arm.pat.clone();
+                    self.shadowed(&[pat], |me| {
+                        if let Some((_, g)) = &mut arm.guard {
+                            me.visit_expr_mut(g);
+                        }
+                        me.visit_expr_mut(&mut arm.body);
+                    });
+                }
             }
             Expr::Return(r) if self.in_closure == 0 => {
                 if let Some(v) = &mut r.expr {

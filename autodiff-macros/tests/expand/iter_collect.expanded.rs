@@ -112,7 +112,7 @@ fn collected_vjp(
                 };
                 ::autodiff_core::rt::push(&mut __tape1, __c);
                 if __c {
-                    w[__k__1] = __x;
+                    w[__k__1] = ::core::clone::Clone::clone(&__x);
                     __k__1 += (1);
                 } else {}
             }
@@ -208,7 +208,7 @@ fn collected_grad(xs: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
                 };
                 ::autodiff_core::rt::push(&mut __tape1, __c);
                 if __c {
-                    w[__k__1] = __x;
+                    w[__k__1] = ::core::clone::Clone::clone(&__x);
                     __k__1 += (1);
                 } else {}
             }

@@ -105,7 +105,7 @@ fn running_vjp(
         __tape0.reserve(__trips);
         for __i0 in 0..xs.len() {
             let mut __x = xs[__i0];
-            let mut __y = __x;
+            let mut __y = ::core::clone::Clone::clone(&__x);
             {
                 let __c = !__some0
                     || ({
@@ -115,7 +115,7 @@ fn running_vjp(
                     } != ::core::cmp::Ordering::Greater);
                 ::autodiff_core::rt::push(&mut __tape0, __c);
                 if __c {
-                    hi = __y;
+                    hi = ::core::clone::Clone::clone(&__y);
                 } else {}
             }
             __some0 = (true);
@@ -228,7 +228,7 @@ fn running_grad(xs: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
         __tape0.reserve(__trips);
         for __i0 in 0..xs.len() {
             let mut __x = xs[__i0];
-            let mut __y = __x;
+            let mut __y = ::core::clone::Clone::clone(&__x);
             {
                 let __c = !__some0
                     || ({
@@ -238,7 +238,7 @@ fn running_grad(xs: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
                     } != ::core::cmp::Ordering::Greater);
                 ::autodiff_core::rt::push(&mut __tape0, __c);
                 if __c {
-                    hi = __y;
+                    hi = ::core::clone::Clone::clone(&__y);
                 } else {}
             }
             __some0 = (true);

@@ -54,32 +54,21 @@ fn kalman_nll_jvp(
         let mut __t0__dot = x__dot[0] * x[0].cos();
         nll += __t0;
         nll__dot += __t0__dot;
-        let (mut __t1, mut __t1__dot) = predict_jvp(
-            &mut x,
-            &mut p,
-            q,
-            &mut x__dot,
-            &mut p__dot,
-            ::autodiff_core::rt::IntoTangent::into_tangent(&q__dot),
-        );
-        let (mut __t2, mut __t2__dot) = update_jvp(
-            &mut x,
-            &mut p,
-            zs[k],
-            r,
-            &mut x__dot,
-            &mut p__dot,
-            ::autodiff_core::rt::IntoTangent::into_tangent(&zs__dot[k]),
-            ::autodiff_core::rt::IntoTangent::into_tangent(&r__dot),
-        );
+        let (mut __t1, mut __t1__dot) = {
+            let __a2 = ::autodiff_core::rt::IntoTangent::into_tangent(&q__dot);
+            predict_jvp(&mut x, &mut p, q, &mut x__dot, &mut p__dot, __a2)
+        };
+        let (mut __t2, mut __t2__dot) = {
+            let __a2 = ::autodiff_core::rt::IntoTangent::into_tangent(&zs__dot[k]);
+            let __a3 = ::autodiff_core::rt::IntoTangent::into_tangent(&r__dot);
+            update_jvp(&mut x, &mut p, zs[k], r, &mut x__dot, &mut p__dot, __a2, __a3)
+        };
         let mut __t3 = s.level;
         let mut __t3__dot = s__dot.level;
-        let (mut __t4, mut __t4__dot) = s
-            .observe_jvp(
-                zs[k],
-                &mut s__dot,
-                ::autodiff_core::rt::IntoTangent::into_tangent(&zs__dot[k]),
-            );
+        let (mut __t4, mut __t4__dot) = {
+            let __a1 = ::autodiff_core::rt::IntoTangent::into_tangent(&zs__dot[k]);
+            s.observe_jvp(zs[k], &mut s__dot, __a1)
+        };
         let mut __t5: f64 = __t3 * __t4;
         let mut __t5__dot = __t3__dot * __t4 + __t4__dot * __t3;
         let mut __t6: f64 = __t2 + __t5;

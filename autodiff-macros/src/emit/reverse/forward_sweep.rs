@@ -18,7 +18,20 @@ impl Rev<'_> {
     fn kept_value(&self, e: &Operand) -> TokenStream {
         let v = self.cx.value(e);
         match e {
-            Operand::Place(p) if self.needs.needed.contains(&p.var) && !self.cx.is_scalar_op(e) => {
+            // With early returns, code after a `return` still runs (guarded by flags: the
+            // structuring pass) and names the binding: it is copied too (a `&mut` struct
+            // parameter returned with the output, `return (y, s)`: E0382, fuzzer seed 1:39).
+            Operand::Place(p)
+                if (self.needs.needed.contains(&p.var)
+                    || self.facts.has_return
+                        && !p.proj.iter().any(|x| matches!(x, Proj::Index(_))))
+                    && !self.cx.is_scalar_op(e) =>
+            {
+                q!(::core::clone::Clone::clone(&#v))
+            }
+            // A passive binding, whole (an `&mut` parameter left out of `wrt`, returned with
+            // the output inside a loop: fuzzer seed 1:62).
+            Operand::Const { .. } if self.facts.has_return && self.whole_binding(e) => {
                 q!(::core::clone::Clone::clone(&#v))
             }
             _ => v,
@@ -45,6 +58,70 @@ impl Rev<'_> {
             }
             _ => v,
         }
+    }
+
+    /// The value of a `let` or an assignment: a copy of a binding the reverse sweep still reads
+    /// when Rust would move it (a struct or `Vec`, not an array: `let m = a; a = b; b = m;`,
+    /// `std::mem::swap` of two structs, moved `m` then pushed at the end of its block: E0382 in
+    /// emitted code, fuzzer seed 6101:47).
+    fn moved_value(&self, e: &Operand) -> TokenStream {
+        let v = self.cx.value(e);
+        match e {
+            Operand::Place(p)
+                if self.needs.needed.contains(&p.var)
+                    && !self.cx.is_scalar_op(e)
+                    && !self.cx.f.vars[p.var].array
+                    && p.proj.is_empty()
+                    && !p.deref =>
+            {
+                q!(::core::clone::Clone::clone(&#v))
+            }
+            _ => v,
+        }
+    }
+
+    /// A passive expression with its whole non-scalar bindings copied, in tuples and arrays:
+    /// `(a, k)` becomes `(a, Clone::clone(&k))`.
+    fn copy_bindings(&self, tokens: &TokenStream) -> TokenStream {
+        let Ok(e) = syn::parse2::<syn::Expr>(tokens.clone()) else {
+            return q!(::core::clone::Clone::clone(&(#tokens)));
+        };
+        let part = |x: &syn::Expr| -> TokenStream {
+            let t = quote::ToTokens::to_token_stream(x);
+            let op = Operand::Const {
+                tokens: t.clone(),
+                float: false,
+            };
+            if self.whole_binding(&op) {
+                q!(::core::clone::Clone::clone(&#t))
+            } else {
+                t
+            }
+        };
+        match crate::front::syntax::strip_paren(&e) {
+            syn::Expr::Tuple(t) => {
+                let ps = t.elems.iter().map(part);
+                q!((#(#ps,)*))
+            }
+            syn::Expr::Array(a) => {
+                let ps = a.elems.iter().map(part);
+                q!([#(#ps),*])
+            }
+            x => part(x),
+        }
+    }
+
+    /// A passive operand that is a whole non-scalar binding (`s`, not `s.a` or `2.0 * k`).
+    pub(super) fn whole_binding(&self, e: &Operand) -> bool {
+        let Operand::Const { tokens, .. } = e else {
+            return false;
+        };
+        let Ok(i) = syn::parse2::<syn::Ident>(tokens.clone()) else {
+            return false;
+        };
+        self.facts.by_name.get(&i.to_string()).is_some_and(|&v| {
+            !self.cx.f.vars[v].scalar && self.cx.f.vars[v].kind != ValueKind::Other
+        })
     }
 
     pub(super) fn run(&self, body: &Block, flags: &[Ident]) -> Reverse {
@@ -403,7 +480,7 @@ impl Rev<'_> {
                 let ty = ty.as_ref().map(|t| q!(: #t));
                 match rhs {
                     Rhs::Operand(op) => {
-                        let v = cx.value(op);
+                        let v = self.moved_value(op);
                         q!(let mut #n #ty = #v;)
                     }
                     rhs @ (Rhs::Bin(..) | Rhs::Neg(_) | Rhs::Rule(..)) => {
@@ -517,7 +594,7 @@ impl Rev<'_> {
             Stmt::Assign { place, value, .. } => {
                 let save = self.save(s, place, depth);
                 let p = cx.place(place);
-                let v = cx.value(value);
+                let v = self.moved_value(value);
                 q!(#save #p = #v;)
             }
             Stmt::AddAssign {
@@ -649,10 +726,14 @@ impl Rev<'_> {
             }
             Stmt::Return { value, .. } => {
                 let v = cx.value(value);
-                let v = if cx.is_scalar_op(value) {
-                    v
-                } else {
-                    q!(::core::clone::Clone::clone(&#v))
+                let v = match value {
+                    _ if cx.is_scalar_op(value) => v,
+                    // A passive value built from bindings (`(stop_gradient(k.a), k)`, an `&mut`
+                    // parameter left out of `wrt` returned with the output): the sweep runs on
+                    // past a `return` (the structuring pass), so the bindings are copied, not
+                    // moved (fuzzer seed 1:62).
+                    Operand::Const { tokens, .. } => self.copy_bindings(tokens),
+                    _ => q!(::core::clone::Clone::clone(&#v)),
                 };
                 q!(__ret = ::core::option::Option::Some(#v);)
             }

@@ -172,14 +172,14 @@ impl Rev<'_> {
                 let n = cx.name(*var);
                 let ty = ty.as_ref().map(|t| q!(: #t));
                 let e = match rhs {
-                    Rhs::Operand(a) => self.val(a),
+                    Rhs::Operand(a) => self.copied_val(a),
                     rhs @ (Rhs::Neg(_) | Rhs::Bin(..) | Rhs::Rule(..)) => self.arith_primal(rhs),
                     Rhs::Array(elems) => {
-                        let vals = elems.iter().map(|e| self.val(e));
+                        let vals = elems.iter().map(|e| self.copied_val(e));
                         q!([#(#vals),*])
                     }
                     Rhs::Tuple(elems) => {
-                        let vals = elems.iter().map(|e| self.val(e));
+                        let vals = elems.iter().map(|e| self.copied_val(e));
                         q!((#(#vals),*,))
                     }
                     Rhs::Struct {
@@ -188,7 +188,8 @@ impl Rev<'_> {
                         args,
                         rest,
                     } => {
-                        let vals: Vec<TokenStream> = args.iter().map(|e| self.val(e)).collect();
+                        let vals: Vec<TokenStream> =
+                            args.iter().map(|e| self.copied_val(e)).collect();
                         let (vals, rv) = vals.split_at(fields.len());
                         let rv = rest.then(|| {
                             let v = &rv[0];
@@ -300,6 +301,22 @@ impl Rev<'_> {
         }
         let call = Ctx::path_call(&helper, method, vals);
         q!(let __adj = #call; #outs #adds)
+    }
+
+    /// An operand built into a re-run tuple, array or struct: a copy of a non-scalar binding
+    /// (the aggregate would move it, and the reverse sweep still reads it: `(y, s)` with `s` an
+    /// `&mut` struct parameter returned early, fuzzer seed 1:39).
+    fn copied_val(&self, e: &Operand) -> TokenStream {
+        let v = self.val(e);
+        // (An indexed element cannot be moved out: it is `Copy` if it compiled.)
+        if (matches!(e, Operand::Place(p) if !p.proj.iter().any(|x| matches!(x, Proj::Index(_))))
+            && !self.cx.is_scalar_op(e))
+            || self.whole_binding(e)
+        {
+            q!(::core::clone::Clone::clone(&#v))
+        } else {
+            v
+        }
     }
 
     /// Zero adjoints for a block's active bindings, at the start of its reverse (`-0.0` for

@@ -61,8 +61,13 @@ impl Lowerer<'_> {
         }
         let callee = path.to_token_stream().to_string().replace(' ', "");
         // A function of the standard library has no `_jvp` / `_vjp` beside it (rustc would
-        // report the missing derived function inside the emitted call).
-        if path.qself.is_none() && matches!(segs[0].as_str(), "std" | "core" | "alloc") {
+        // report the missing derived function inside the emitted call), nor have the standard
+        // containers' constructors (`Box::new([x, y])` in a struct literal's field: E0599 in
+        // emitted code, fuzzer seed 6101:27; `Vec::from(a)`).
+        if path.qself.is_none()
+            && (matches!(segs[0].as_str(), "std" | "core" | "alloc")
+                || segs.len() == 2 && matches!(segs[0].as_str(), "Box" | "Rc" | "Arc" | "Vec"))
+        {
             self.error(
                 path.span(),
                 format!(
