@@ -139,7 +139,7 @@ fn ends_vjp(
         __tape1.reserve(__trips);
         for __i1 in 0..x.len() {
             let mut __x__1 = x[__i1];
-            let mut __y = __x__1;
+            let mut __y = ::core::clone::Clone::clone(&__x__1);
             {
                 let __c = !__some0
                     || ({
@@ -149,7 +149,7 @@ fn ends_vjp(
                     } != ::core::cmp::Ordering::Greater);
                 ::autodiff_core::rt::push(&mut __tape1, __c);
                 if __c {
-                    m = __y;
+                    m = ::core::clone::Clone::clone(&__y);
                 } else {}
             }
             __some0 = (true);
@@ -263,7 +263,7 @@ fn ends_grad(x: &[f64], a: [f64; 2]) -> (f64, (::std::vec::Vec<f64>, [f64; 2])) 
         __tape1.reserve(__trips);
         for __i1 in 0..x.len() {
             let mut __x__1 = x[__i1];
-            let mut __y = __x__1;
+            let mut __y = ::core::clone::Clone::clone(&__x__1);
             {
                 let __c = !__some0
                     || ({
@@ -273,7 +273,7 @@ fn ends_grad(x: &[f64], a: [f64; 2]) -> (f64, (::std::vec::Vec<f64>, [f64; 2])) 
                     } != ::core::cmp::Ordering::Greater);
                 ::autodiff_core::rt::push(&mut __tape1, __c);
                 if __c {
-                    m = __y;
+                    m = ::core::clone::Clone::clone(&__y);
                 } else {}
             }
             __some0 = (true);

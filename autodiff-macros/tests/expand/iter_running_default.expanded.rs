@@ -133,7 +133,7 @@ fn peak_vjp(
         __tape0.reserve(__trips);
         for __i0 in 0..x.len() {
             let mut __x = x[__i0];
-            let mut __y = __x;
+            let mut __y = ::core::clone::Clone::clone(&__x);
             {
                 let __c = __some0;
                 ::autodiff_core::rt::push(&mut __tape0, __c);
@@ -166,18 +166,18 @@ fn peak_vjp(
         __tape5.reserve(__trips);
         for __i1 in 0..x.len() {
             let mut __x__1 = x[__i1];
-            let mut __y__1 = __x__1;
+            let mut __y__1 = ::core::clone::Clone::clone(&__x__1);
             {
                 let __c = __some1;
                 ::autodiff_core::rt::push(&mut __tape5, __c);
                 if __c {
                     let mut a = n;
-                    let mut b = __y__1;
+                    let mut b = ::core::clone::Clone::clone(&__y__1);
                     let mut __t1 = a.min(b);
                     n = __t1;
                     ::autodiff_core::rt::push(&mut __tape6, a);
                 } else {
-                    n = __y__1;
+                    n = ::core::clone::Clone::clone(&__y__1);
                 }
             }
             __some1 = (true);
@@ -311,7 +311,7 @@ fn peak_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
         __tape0.reserve(__trips);
         for __i0 in 0..x.len() {
             let mut __x = x[__i0];
-            let mut __y = __x;
+            let mut __y = ::core::clone::Clone::clone(&__x);
             {
                 let __c = __some0;
                 ::autodiff_core::rt::push(&mut __tape0, __c);
@@ -344,18 +344,18 @@ fn peak_grad(x: &[f64]) -> (f64, ::std::vec::Vec<f64>) {
         __tape5.reserve(__trips);
         for __i1 in 0..x.len() {
             let mut __x__1 = x[__i1];
-            let mut __y__1 = __x__1;
+            let mut __y__1 = ::core::clone::Clone::clone(&__x__1);
             {
                 let __c = __some1;
                 ::autodiff_core::rt::push(&mut __tape5, __c);
                 if __c {
                     let mut a = n;
-                    let mut b = __y__1;
+                    let mut b = ::core::clone::Clone::clone(&__y__1);
                     let mut __t1 = a.min(b);
                     n = __t1;
                     ::autodiff_core::rt::push(&mut __tape6, a);
                 } else {
-                    n = __y__1;
+                    n = ::core::clone::Clone::clone(&__y__1);
                 }
             }
             __some1 = (true);

@@ -69,15 +69,15 @@ where
     };
     let mut __t2 = vec![z__1; 2];
     let mut __t2__dot = vec![z__1__dot; 2];
-    let mut __t3 = Layer {
-        w: __t2,
-        n: (2),
-        relu: (false),
-    };
     let mut __t3__dot = Layer {
         w: __t2__dot,
         n: ::autodiff_core::rt::field_zero(&(2)),
         relu: ::autodiff_core::rt::field_zero(&(false)),
+    };
+    let mut __t3 = Layer {
+        w: __t2,
+        n: (2),
+        relu: (false),
     };
     (__t3, __t3__dot)
 }
