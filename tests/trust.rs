@@ -1502,3 +1502,40 @@ fn passive_vecs_built_by_push_are_not_recomputed_empty() {
         assert!((d - want).abs() < 1e-12, "jvp {d} want {want}");
     }
 }
+
+/// User bindings spelled as the names the front end's passes write (`__d`, `__acc`, `__x`):
+/// renaming is by spelling, so they were confused (fuzzer 9101:266, E0425 in emitted code).
+#[differentiate]
+fn reserved_spellings(x: &[f64; 3]) -> f64 {
+    let __d = *x;
+    let __acc = x[1];
+    let mut acc = __d[0];
+    acc -= __d
+        .iter()
+        .copied()
+        .filter(|v| *v > 2.0)
+        .reduce(f64::max)
+        .unwrap_or(__d.iter().map(|__x| __x * __acc).sum::<f64>());
+    acc
+}
+
+#[test]
+fn user_bindings_spelled_as_generated_ones() {
+    let x = [0.5, 1.5, -0.7];
+    let (y, g) = reserved_spellings_grad(&x);
+    assert!((y - (0.5 - 1.5 * (0.5 + 1.5 - 0.7))).abs() < 1e-12);
+    check_grad(
+        "reserved_spellings",
+        &x,
+        &|p| reserved_spellings(&[p[0], p[1], p[2]]),
+        &|p| {
+            let (y, g) = reserved_spellings_grad(&[p[0], p[1], p[2]]);
+            (y, g.to_vec())
+        },
+    );
+    for i in 0..3 {
+        let mut t = [0.0; 3];
+        t[i] = 1.0;
+        assert!((reserved_spellings_jvp(&x, &t).1 - g[i]).abs() < 1e-12);
+    }
+}

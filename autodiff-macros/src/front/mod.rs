@@ -39,6 +39,7 @@ pub fn lower_function(func: &ItemFn, sig: &Signature) -> syn::Result<Func> {
         ..
     } = sig;
     let core = crate::core_path::core_path();
+    reserved_params(params)?;
     // Iterator reductions into loops, then resolve shadowing, then find the active bindings.
     let mut body = (*func.block).clone();
     let (zero, one) = match scalar.to_string().as_str() {
@@ -52,6 +53,9 @@ pub fn lower_function(func: &ItemFn, sig: &Signature) -> syn::Result<Func> {
     // Names made unique, so that closures can be inlined where they are used; reductions into
     // loops; then names made unique again (each inlined body is a copy).
     let mut renamer = Renamer::new(names::Fresh::new(q!(#func)));
+    for r in RESERVED {
+        renamer.declare(&proc_macro2::Ident::new(r, proc_macro2::Span::call_site()));
+    }
     for p in params.iter() {
         renamer.declare(&p.name);
     }
@@ -133,4 +137,32 @@ pub fn lower_function(func: &ItemFn, sig: &Signature) -> syn::Result<Func> {
     }
     errors.finish()?;
     Ok(ir)
+}
+
+/// The spellings the front end's passes give the bindings they write before names are made
+/// unique the second time (`__acc` of a reduction, `__d` of a destructured value, ...). That
+/// renaming is by spelling, so a user's binding spelled so would be confused with them (fuzzer
+/// 9101:266: a parameter `__d` read as the default value of a `reduce(..).unwrap_or(..)`): the
+/// first renaming gives the user's local bindings so spelled other spellings, and a parameter so
+/// spelled (whose name the derived functions keep) is an error.
+const RESERVED: &[&str] = &[
+    "__acc", "__x", "__s", "__d", "__m", "__r", "__k", "__src", "__y", "__some",
+];
+
+/// A spanned error at the first parameter spelled as one of [`RESERVED`].
+fn reserved_params(params: &[signature::Param]) -> syn::Result<()> {
+    match params
+        .iter()
+        .find(|p| RESERVED.contains(&names::raw_free(&p.name).as_str()))
+    {
+        Some(p) => Err(syn::Error::new(
+            p.name.span(),
+            format!(
+                "`{}` is a name #[differentiate] uses for the code it writes: rename this parameter (`{}`, for instance)",
+                p.name,
+                names::raw_free(&p.name).trim_start_matches('_')
+            ),
+        )),
+        None => Ok(()),
+    }
 }
