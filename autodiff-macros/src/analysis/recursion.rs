@@ -97,12 +97,7 @@ pub fn is_self_call(
     if path.qself.is_some() || args.len() != f.params.len() {
         return false;
     }
-    let segs: Vec<String> = path
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
+    let segs = crate::front::syntax::segments(&path.path);
     let own = crate::names::raw_free(name);
     let last_is_own = path
         .path

@@ -612,12 +612,7 @@ fn mem_call(e: &Expr) -> Option<Expr> {
     if p.qself.is_some() {
         return None;
     }
-    let segs: Vec<String> = p
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
+    let segs = crate::front::syntax::segments(&p.path);
     let f = match segs.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["std" | "core", "mem", f] | ["mem", f] => f.to_string(),
         _ => return None,

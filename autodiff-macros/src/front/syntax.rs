@@ -897,3 +897,9 @@ pub fn block_breaks(b: &syn::ExprBlock) -> Vec<&syn::ExprBreak> {
         None => Vec::new(),
     }
 }
+
+/// A path's segments as strings (`std::mem::swap`: `["std", "mem", "swap"]`), generic arguments
+/// left out.
+pub fn segments(path: &syn::Path) -> Vec<String> {
+    path.segments.iter().map(|s| s.ident.to_string()).collect()
+}

@@ -21,12 +21,7 @@ impl Lowerer<'_> {
                 float: false,
             });
         };
-        let segs: Vec<String> = path
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
+        let segs = crate::front::syntax::segments(&path.path);
         // `f64::sin(x)`, `F::sin(x)`, `Float::sin(x)`: a method of the rule table.
         if segs.len() == 2 && (self.float_types.contains(&segs[0]) || segs[0] == "Float") {
             if let Some(rule) = Rule::find(&segs[1]) {

@@ -91,12 +91,7 @@ impl Lowerer<'_> {
                         .lookup(&i.to_string())
                         .map_or(Unknown, |id| self.vars[id].kind);
                 }
-                let segs: Vec<String> = p
-                    .path
-                    .segments
-                    .iter()
-                    .map(|s| s.ident.to_string())
-                    .collect();
+                let segs = crate::front::syntax::segments(&p.path);
                 // `f64::consts::PI`, `core::f64::consts::E`, `f64::EPSILON`, `usize::MAX`, ...
                 if segs.iter().any(|s| s == "consts") || self.float_types.contains(&segs[0]) {
                     return Floats;
@@ -122,12 +117,7 @@ impl Lowerer<'_> {
             },
             Expr::Call(c) => match &*c.func {
                 Expr::Path(p) => {
-                    let segs: Vec<String> = p
-                        .path
-                        .segments
-                        .iter()
-                        .map(|s| s.ident.to_string())
-                        .collect();
+                    let segs = crate::front::syntax::segments(&p.path);
                     if segs.len() == 2 && self.float_types.contains(&segs[0]) {
                         Floats
                     } else if segs.last().is_some_and(|s| s == "stop_gradient") {

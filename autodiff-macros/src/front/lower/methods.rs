@@ -87,12 +87,7 @@ impl Lowerer<'_> {
                 let Expr::Path(p) = &*c.func else {
                     return None;
                 };
-                let segs: Vec<String> = p
-                    .path
-                    .segments
-                    .iter()
-                    .map(|s| s.ident.to_string())
-                    .collect();
+                let segs = crate::front::syntax::segments(&p.path);
                 let float_path = segs.len() == 2
                     && (self.float_types.contains(&segs[0]) || segs[0] == "Float")
                     || p.qself.is_some();
