@@ -152,7 +152,7 @@ fn writes(e: &syn::Block) -> HashSet<String> {
             syn::visit::visit_expr_assign(self, a);
         }
         fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
-            if compound_op(&b.op) {
+            if crate::front::syntax::compound_assign(&b.op) {
                 self.base(&b.left);
             }
             syn::visit::visit_expr_binary(self, b);
@@ -176,23 +176,6 @@ fn writes(e: &syn::Block) -> HashSet<String> {
     let mut w = W(HashSet::new());
     syn::visit::Visit::visit_block(&mut w, e);
     w.0
-}
-
-fn compound_op(op: &syn::BinOp) -> bool {
-    use syn::BinOp::*;
-    matches!(
-        op,
-        AddAssign(_)
-            | SubAssign(_)
-            | MulAssign(_)
-            | DivAssign(_)
-            | RemAssign(_)
-            | BitXorAssign(_)
-            | BitAndAssign(_)
-            | BitOrAssign(_)
-            | ShlAssign(_)
-            | ShrAssign(_)
-    )
 }
 
 /// A method that only reads its receiver and arguments: a float rule's (`sin`, `powi`, `max`,
@@ -220,7 +203,9 @@ fn pure(e: &Expr) -> bool {
         Expr::Unary(u) => pure(&u.expr),
         Expr::Reference(r) => r.mutability.is_none() && pure(&r.expr),
         Expr::Index(i) => pure(&i.expr) && pure(&i.index),
-        Expr::Binary(b) => !compound_op(&b.op) && pure(&b.left) && pure(&b.right),
+        Expr::Binary(b) => {
+            !crate::front::syntax::compound_assign(&b.op) && pure(&b.left) && pure(&b.right)
+        }
         Expr::Tuple(t) => t.elems.iter().all(pure),
         Expr::Array(a) => a.elems.iter().all(pure),
         Expr::MethodCall(m) => {
@@ -287,7 +272,7 @@ impl Walk<'_> {
                     // Evaluated or not, after the left side.
                     self.stop = true;
                 }
-                op if compound_op(&op) => {
+                op if crate::front::syntax::compound_assign(&op) => {
                     // The place may be evaluated first (a non-primitive type's `AddAssign`).
                     self.opaque(&b.left);
                     self.walk(&mut b.right);

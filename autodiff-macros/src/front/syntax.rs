@@ -423,20 +423,7 @@ pub fn writes_in(e: &Expr) -> Vec<proc_macro2::Span> {
             self.0.push(a.span());
         }
         fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
-            use syn::BinOp::*;
-            if matches!(
-                b.op,
-                AddAssign(_)
-                    | SubAssign(_)
-                    | MulAssign(_)
-                    | DivAssign(_)
-                    | RemAssign(_)
-                    | BitXorAssign(_)
-                    | BitAndAssign(_)
-                    | BitOrAssign(_)
-                    | ShlAssign(_)
-                    | ShrAssign(_)
-            ) {
+            if compound_assign(&b.op) {
                 self.0.push(b.span());
             }
             syn::visit::visit_expr_binary(self, b);
@@ -503,20 +490,7 @@ pub fn written_bases(e: &Expr) -> Vec<(proc_macro2::Span, String)> {
             syn::visit::visit_expr_assign(self, a);
         }
         fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
-            use syn::BinOp::*;
-            if matches!(
-                b.op,
-                AddAssign(_)
-                    | SubAssign(_)
-                    | MulAssign(_)
-                    | DivAssign(_)
-                    | RemAssign(_)
-                    | BitXorAssign(_)
-                    | BitAndAssign(_)
-                    | BitOrAssign(_)
-                    | ShlAssign(_)
-                    | ShrAssign(_)
-            ) {
+            if compound_assign(&b.op) {
                 self.place(&b.left, b.left.span());
             }
             syn::visit::visit_expr_binary(self, b);
@@ -902,4 +876,22 @@ pub fn block_breaks(b: &syn::ExprBlock) -> Vec<&syn::ExprBreak> {
 /// left out.
 pub fn segments(path: &syn::Path) -> Vec<String> {
     path.segments.iter().map(|s| s.ident.to_string()).collect()
+}
+
+/// Whether an operator is a compound assignment (`+=`, `-=`, ..., `>>=`): it writes its left side.
+pub fn compound_assign(op: &syn::BinOp) -> bool {
+    use syn::BinOp::*;
+    matches!(
+        op,
+        AddAssign(_)
+            | SubAssign(_)
+            | MulAssign(_)
+            | DivAssign(_)
+            | RemAssign(_)
+            | BitXorAssign(_)
+            | BitAndAssign(_)
+            | BitOrAssign(_)
+            | ShlAssign(_)
+            | ShrAssign(_)
+    )
 }
